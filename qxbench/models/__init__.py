@@ -1,0 +1,9 @@
+"""Models that ship with qxbench, resolved by name (``pretrained=qx-tiny``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+EMBEDDED_MODEL_DIR = Path(__file__).parent / "qx-tiny"
+EMBEDDED_MODELS: dict[str, Path] = {"qx-tiny": EMBEDDED_MODEL_DIR}
+DEFAULT_MODEL = "qx-tiny"
