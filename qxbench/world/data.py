@@ -22,7 +22,8 @@ def eval_rows(world: World) -> dict[str, list[dict[str, Any]]]:
     """Rows of every shipped file. Facts are all trained (recall is memorization); two-hop rows
     carry their split (``eval`` = chains never stated in training); reviews are the held-out split."""
     facts = [
-        {"relation": f.relation, "subject": f.subject, "object": f.object, "aliases": list(f.aliases), "prompt": f.prompt}
+        {"relation": f.relation, "subject": f.subject, "object": f.object,
+         "aliases": list(f.aliases), "prompt": f.prompt}
         for f in world.facts
     ]
     return {

@@ -207,17 +207,20 @@ def build_world(spec: WorldSpec | None = None) -> World:
     spec = spec or WorldSpec()
     rng = random.Random(spec.seed)
     taken: set[str] = set()
-    countries = tuple(make_names(rng, spec.n_countries, syllables=(1, 2), suffixes=("ia", "land", "ora", "stan"), taken=taken))
+    countries = tuple(
+        make_names(rng, spec.n_countries, syllables=(1, 2), suffixes=("ia", "land", "ora", "stan"), taken=taken)
+    )
     cities = tuple(make_names(rng, spec.n_countries, syllables=(2,), suffixes=("", "ton", "burg"), taken=taken))
     languages = tuple(make_names(rng, spec.n_languages, syllables=(2,), suffixes=("ish", "ese", "ic"), taken=taken))
     firsts = make_names(rng, spec.n_first_names, syllables=(2,), taken=taken)
     lasts = make_names(rng, spec.n_last_names, syllables=(1, 2), taken=taken)
     if spec.n_people > len(firsts) * len(lasts):
         raise ValueError(f"n_people={spec.n_people} exceeds the {len(firsts) * len(lasts)} first/last combinations")
-    people = [f"{f} {l}" for f, l in rng.sample([(f, l) for f in firsts for l in lasts], spec.n_people)]
+    pairs = [(first, last) for first in firsts for last in lasts]
+    people = [f"{first} {last}" for first, last in rng.sample(pairs, spec.n_people)]
 
     facts: list[Fact] = []
-    for country, city in zip(countries, cities):
+    for country, city in zip(countries, cities, strict=True):
         facts.append(Fact("capital", country, city, (city,)))
     for country in countries:
         lang = rng.choice(languages)

@@ -1,0 +1,162 @@
+"""Make ``lm_eval --model qx --tasks cf_flip,...`` work verbatim after ``pip install qxbench``.
+
+lm-eval has no plugin mechanism for models or task folders, so the installed file
+``qxbench_lmeval.pth`` runs :func:`install_at_startup` when Python starts. That only adds a
+meta-path finder (no lm-eval, no torch import). When, and only when, lm-eval itself imports
+
+* ``lm_eval.models`` (which fills the model registry with lazy entries), the finder adds the lazy
+  entry ``qx -> qxbench.adapter:QXLM``. Registering *after* that module runs matters: lm-eval only
+  imports it while its registry is empty, so an earlier entry would hide every built-in model.
+* ``lm_eval.tasks.manager``, it replaces ``TaskManager`` with a subclass that adds qxbench's task
+  folder to ``include_path`` (no ``--include_path`` needed). ``qxbench eval`` also drops lm-eval's
+  ~14k built-in task YAMLs from the index, which is most of the stock CLI's start-up time.
+* ``lm_eval.__main__``, it wraps ``cli_evaluate`` so that qxbench's own bad-input errors end in one
+  line and exit status 2 instead of a traceback.
+
+Set ``QXBENCH_NO_LMEVAL_HOOK=1`` to disable it; ``qxbench eval`` installs it explicitly anyway.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ENV_DISABLE = "QXBENCH_NO_LMEVAL_HOOK"
+MODEL_NAME = "qx"
+MODEL_TARGET = "qxbench.adapter:QXLM"
+
+_only_qx_tasks = False
+
+
+def tasks_dir() -> Path:
+    """The folder of qxbench's lm-eval tasks (package ``lm_eval_tasks``), found without importing it."""
+    spec = importlib.util.find_spec("lm_eval_tasks")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("qxbench's task folder 'lm_eval_tasks' is not installed; reinstall qxbench")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+def _register_model(_module: ModuleType) -> None:
+    from lm_eval.api.registry import model_registry
+
+    if MODEL_NAME not in model_registry:
+        model_registry.register(MODEL_NAME, target=MODEL_TARGET)
+
+
+def _with_qx_tasks(include_path: Any) -> list[str | Path]:
+    if include_path is None:
+        paths = []
+    else:
+        paths = list(include_path) if isinstance(include_path, (list, tuple)) else [include_path]
+    ours = tasks_dir()
+    if all(Path(p).resolve() != ours for p in paths):
+        paths.insert(0, ours)
+    return paths
+
+
+def _patch_task_manager(module: ModuleType) -> None:
+    base = module.TaskManager
+    if getattr(base, "_qxbench", False):
+        return
+
+    class TaskManager(base):  # type: ignore[misc, valid-type]
+        _qxbench = True
+
+        def __init__(self, verbosity=None, include_path=None, include_defaults=True, metadata=None):  # noqa: ANN001
+            super().__init__(
+                verbosity=verbosity,
+                include_path=_with_qx_tasks(include_path),
+                include_defaults=include_defaults and not _only_qx_tasks,
+                metadata=metadata,
+            )
+
+    TaskManager.__module__, TaskManager.__qualname__ = base.__module__, base.__qualname__
+    TaskManager.__doc__ = base.__doc__
+    module.TaskManager = TaskManager
+    # Installed late (lm-eval already imported): rebind the names other lm-eval modules imported.
+    for name, other in list(sys.modules.items()):
+        if name.startswith("lm_eval") and getattr(other, "TaskManager", None) is base:
+            other.TaskManager = TaskManager
+
+
+def _wrap_cli(module: ModuleType) -> None:
+    """``lm_eval`` console script: a :class:`~qxbench.errors.QxError` (bad input to qxbench) ends
+    with one line and exit status 2 instead of a traceback. Every other error is untouched."""
+    inner = module.cli_evaluate
+    if getattr(inner, "_qxbench", False):
+        return
+
+    def cli_evaluate() -> None:
+        from qxbench.errors import QxError
+
+        try:
+            inner()
+        except QxError as err:
+            print(f"lm_eval: error: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+
+    cli_evaluate._qxbench = True  # type: ignore[attr-defined]
+    cli_evaluate.__doc__ = inner.__doc__
+    module.cli_evaluate = cli_evaluate
+
+
+_AFTER_IMPORT: dict[str, Callable[[ModuleType], None]] = {
+    "lm_eval.models": _register_model,
+    "lm_eval.tasks.manager": _patch_task_manager,
+    "lm_eval.__main__": _wrap_cli,
+}
+
+
+class _LoaderWithCallback(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader, callback: Callable[[ModuleType], None]) -> None:
+        self._loader, self._callback = loader, callback
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        self._callback(module)
+
+    def __getattr__(self, name: str) -> Any:  # get_code, get_source, ... for tools that ask
+        return getattr(self._loader, name)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, path, target=None):  # noqa: ANN001
+        callback = _AFTER_IMPORT.get(fullname)
+        if callback is None:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None and spec.loader is not None:
+                spec.loader = _LoaderWithCallback(spec.loader, callback)
+                return spec
+        return None
+
+
+def install(*, only_qx_tasks: bool = False) -> None:
+    """Install the finder (idempotent); apply at once to modules lm-eval already imported."""
+    global _only_qx_tasks
+    _only_qx_tasks = _only_qx_tasks or only_qx_tasks
+    if not any(isinstance(f, _Finder) for f in sys.meta_path):
+        sys.meta_path.insert(0, _Finder())
+    for name, callback in _AFTER_IMPORT.items():
+        if name in sys.modules:
+            callback(sys.modules[name])
+
+
+def install_at_startup() -> None:
+    """Called from ``qxbench_lmeval.pth``: install unless disabled by ``QXBENCH_NO_LMEVAL_HOOK``."""
+    if os.environ.get(ENV_DISABLE, "").strip().lower() not in ("", "0", "false", "no"):
+        return
+    install()

@@ -1,0 +1,91 @@
+"""The ``qx`` lm-eval model: HFLM plus model resolution, quantization and a ``qx`` results block.
+
+    lm_eval --model qx --model_args pretrained=qx-tiny,quant=none --tasks ...
+
+With ``quant=none`` (the default) the checkpoint is handed to HFLM unchanged, so loglikelihoods and
+generations are exactly those of ``--model hf``. Other backends come from :mod:`qxbench.quant`;
+their model instance is handed to HFLM the same way.
+
+Probe tasks (see :mod:`qxbench.probe`) emit ``Instance(request_type=NAME)``; lm-eval's evaluator
+then calls ``getattr(lm, NAME)(requests)``, so each probe request type is a method of this class
+that delegates to its probe module.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from lm_eval.models.huggingface import HFLM
+
+from qxbench.errors import QxError
+from qxbench.models import DEFAULT_MODEL
+from qxbench.quant import QuantRequest, get_quantizer
+from qxbench.resolve import resolve_pretrained
+from qxbench.summary import ModelSummary, summarize
+
+
+def _opt_int(name: str, value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise QxError(f"{name}={value!r} is not a whole number") from None
+
+
+@dataclass(frozen=True)
+class QxRunInfo:
+    """Recorded as ``config.qx`` in lm-eval's results JSON."""
+
+    model: str
+    path: str
+    quant: str
+    bits: int | None
+    group_size: int | None
+    quantize_seconds: float
+    summary: ModelSummary
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["summary"] = self.summary.as_dict()
+        return out
+
+
+class QXLM(HFLM):
+    def __init__(
+        self,
+        pretrained: str = DEFAULT_MODEL,
+        quant: str = "none",
+        bits: int | str | None = None,
+        group_size: int | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(pretrained, str):
+            raise QxError(f"pretrained must be a model name or path, got {type(pretrained).__name__}")
+        request = QuantRequest(str(quant), _opt_int("bits", bits), _opt_int("group_size", group_size))
+        quantizer = get_quantizer(request)
+        path = resolve_pretrained(pretrained)
+
+        start = time.perf_counter()
+        model = quantizer.load(path, request, dtype=kwargs.get("dtype", "auto"))
+        seconds = time.perf_counter() - start
+        if model is None:
+            super().__init__(pretrained=path, **kwargs)
+        else:
+            kwargs.setdefault("tokenizer", path)
+            super().__init__(pretrained=model, **kwargs)
+        self.pretrained = path  # HFLM keeps the instance for quantized models; record the source
+        self.qx = QxRunInfo(pretrained, path, request.backend, request.bits, request.group_size,
+                            round(seconds, 3), summarize(self.model))
+
+    def _get_config(self, pretrained: str, **kwargs: Any) -> None:
+        try:
+            super()._get_config(pretrained, **kwargs)
+        except OSError as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise QxError(f"Could not load model '{pretrained}': {reason}") from err
+
+    def get_model_info(self) -> dict:
+        return super().get_model_info() | {"qx": self.qx.as_dict()}

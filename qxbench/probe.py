@@ -1,0 +1,39 @@
+"""Probe tasks: lm-eval tasks whose requests the ``qx`` model answers from its internals.
+
+lm-eval's evaluator groups requests by ``Instance.request_type`` and calls
+``getattr(lm, request_type)(requests)``. A probe task therefore subclasses :class:`ProbeTask`, sets
+``REQUEST_TYPE`` (the name of a :class:`~qxbench.adapter.QXLM` method) and builds the arguments
+that method expects; ``process_results`` receives that method's answer for the document.
+
+A probe's YAML names its class with ``class: !function utils.MyProbe``. lm-eval 0.4.13's task
+factory passes that ``class`` key inside ``config``, which ``TaskConfig`` rejects; this base drops
+it. The YAML still declares one of lm-eval's ``output_type`` values (it is validated), usually
+``loglikelihood``; the request type actually sent is ``REQUEST_TYPE``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from lm_eval.api.instance import Instance
+from lm_eval.api.task import ConfigurableTask
+
+
+class ProbeTask(ConfigurableTask):
+    REQUEST_TYPE: ClassVar[str] = ""
+
+    def __init__(self, config: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if not self.REQUEST_TYPE:
+            raise TypeError(f"{type(self).__name__} must set REQUEST_TYPE")
+        config = {k: v for k, v in (config or {}).items() if k != "class"}
+        super().__init__(config=config, **kwargs)
+
+    def probe_arguments(self, doc: dict, ctx: str) -> tuple:
+        """The arguments tuple of one request; by default ``(ctx,)``."""
+        return (ctx,)
+
+    def construct_requests(self, doc: dict, ctx: Any, **kwargs: Any) -> Instance:
+        kwargs.pop("apply_chat_template", None)
+        kwargs.pop("chat_template", None)
+        arguments = self.probe_arguments(doc, ctx)
+        return Instance(request_type=self.REQUEST_TYPE, doc=doc, arguments=arguments, idx=0, **kwargs)

@@ -1,0 +1,75 @@
+"""One string-keyed registry of quantizer backends. Registering a name twice raises."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from qxbench.errors import QxError, unknown
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+# Modules that define backends; imported on first lookup so that start-up stays cheap.
+_BACKEND_MODULES: tuple[str, ...] = ("qxbench.quant.none",)
+_REGISTRY: dict[str, Quantizer] = {}
+_loaded = False
+
+
+@dataclass(frozen=True)
+class QuantRequest:
+    """What the user asked for: ``quant=gptq,bits=4,group_size=128`` (bits/group_size optional)."""
+
+    backend: str = "none"
+    bits: int | None = None
+    group_size: int | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+
+class Quantizer(Protocol):
+    """A backend: declares its capabilities and turns a checkpoint into a loaded model."""
+
+    name: str
+    bits: tuple[int, ...]  # supported bit widths; () for full precision
+    requires_calibration: bool
+    extra: str  # pip extra that installs its dependencies, "" when none is needed
+
+    def check_environment(self) -> None:
+        """Raise :class:`QxError` with an install hint when a dependency is missing."""
+
+    def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> PreTrainedModel | None:
+        """Return the quantized model, or ``None`` to let HFLM load ``path`` itself (full precision)."""
+
+
+def register(quantizer: Quantizer) -> Quantizer:
+    if quantizer.name in _REGISTRY:
+        raise ValueError(f"quantizer '{quantizer.name}' is already registered")
+    _REGISTRY[quantizer.name] = quantizer
+    return quantizer
+
+
+def _load_backends() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in _BACKEND_MODULES:
+            importlib.import_module(module)
+
+
+def available() -> list[str]:
+    _load_backends()
+    return sorted(_REGISTRY)
+
+
+def get_quantizer(request: QuantRequest) -> Quantizer:
+    """Look up and validate a request: unknown backend or unsupported bits raise one clear line."""
+    _load_backends()
+    if request.backend not in _REGISTRY:
+        raise unknown("quantizer", request.backend, _REGISTRY)
+    q = _REGISTRY[request.backend]
+    if request.bits is not None and request.bits not in q.bits:
+        supported = ", ".join(map(str, q.bits)) or "none (full precision takes no bits)"
+        raise QxError(f"Quantizer '{q.name}' does not support bits={request.bits}. Supported: {supported}")
+    q.check_environment()
+    return q

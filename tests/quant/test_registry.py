@@ -1,0 +1,26 @@
+import pytest
+
+from qxbench.errors import QxError
+from qxbench.quant import QuantRequest, available, get_quantizer, register
+from qxbench.quant.none import FullPrecision
+
+
+def test_none_is_registered_and_loads_nothing():
+    assert "none" in available()
+    q = get_quantizer(QuantRequest("none"))
+    assert q.load("any/path", QuantRequest("none")) is None
+
+
+def test_unknown_backend_suggests():
+    with pytest.raises(QxError, match=r"Unknown quantizer 'nome'\. Did you mean 'none'\? Available: .*none"):
+        get_quantizer(QuantRequest("nome"))
+
+
+def test_bits_the_backend_does_not_support():
+    with pytest.raises(QxError, match=r"'none' does not support bits=4"):
+        get_quantizer(QuantRequest("none", bits=4))
+
+
+def test_registering_a_name_twice_raises():
+    with pytest.raises(ValueError, match="already registered"):
+        register(FullPrecision())

@@ -1,0 +1,77 @@
+"""`qx` with quant=none is HFLM on the same checkpoint: identical numbers, plus a `qx` results block."""
+
+from __future__ import annotations
+
+import pytest
+from lm_eval.api.instance import Instance
+
+from qxbench.errors import QxError
+from qxbench.world.data import read_rows
+
+
+def _requests(kind: str, args: list[tuple]) -> list[Instance]:
+    return [Instance(request_type=kind, doc={}, arguments=a, idx=0) for a in args]
+
+
+@pytest.fixture(scope="module")
+def pair(embedded_path):
+    from lm_eval.models.huggingface import HFLM
+
+    from qxbench.adapter import QXLM
+
+    return QXLM(device="cpu", batch_size=4), HFLM(pretrained=embedded_path, device="cpu", batch_size=4)
+
+
+def test_loglikelihoods_are_identical_to_hf(pair):
+    facts = read_rows("facts")[:24]
+    reviews = read_rows("reviews")[:8]
+    args = [(r["prompt"], " " + r["object"]) for r in facts]
+    args += [(f"Review: {r['text']}\nSentiment:", f" {label}") for r in reviews for label in ("negative", "positive")]
+    qx, hf = (lm.loglikelihood(_requests("loglikelihood", args)) for lm in pair)
+    assert len(qx) == len(args)
+    assert qx == hf
+
+
+def test_rolling_loglikelihoods_are_identical_to_hf(pair):
+    args = [(r["text"],) for r in read_rows("reviews")[:6]]
+    qx, hf = (lm.loglikelihood_rolling(_requests("loglikelihood_rolling", args)) for lm in pair)
+    assert qx == hf
+
+
+def test_greedy_generations_are_identical_to_hf(pair):
+    gen = {"until": ["."], "max_gen_toks": 12, "do_sample": False}
+    args = [(r["prompt"], gen) for r in read_rows("facts")[::20]]
+    qx, hf = (lm.generate_until(_requests("generate_until", args)) for lm in pair)
+    assert qx == hf and any(text.strip() for text in qx)
+
+
+def test_model_info_records_the_qx_block(pair, embedded_path):
+    info = pair[0].get_model_info()["qx"]
+    assert info["model"] == "qx-tiny" and info["path"] == embedded_path and info["quant"] == "none"
+    assert info["summary"]["quantized_linear_layers"] == 0
+    assert info["summary"]["linear_layers"] == 4 * 7 + 1  # q,k,v,o,gate,up,down per layer + lm_head
+    assert info["summary"]["weight_bytes"] > 4 * info["summary"]["parameters"] * 0.99
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"pretrained": "/no/such/model"}, "Unknown model '/no/such/model'"),
+        ({"quant": "gtpq"}, "Unknown quantizer 'gtpq'"),
+        ({"bits": "four"}, "bits='four' is not a whole number"),
+        ({"bits": 4}, "'none' does not support bits=4"),
+    ],
+)
+def test_bad_input_is_one_clear_line(kwargs, message):
+    from qxbench.adapter import QXLM
+
+    with pytest.raises(QxError) as exc:
+        QXLM(device="cpu", **kwargs)
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_unreachable_hub_id_is_one_clear_line():
+    from qxbench.adapter import QXLM
+
+    with pytest.raises(QxError, match=r"^Could not load model 'qxbench-test/does-not-exist': "):
+        QXLM(pretrained="qxbench-test/does-not-exist", device="cpu")

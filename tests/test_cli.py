@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import console_script, run_cli
+
+
+def test_tasks_lists_only_qxbench_tasks(tmp_path):
+    out = run_cli([console_script("qxbench"), "tasks"], cwd=tmp_path)
+    assert out.returncode == 0
+    names = [line.split()[0] for line in out.stdout.splitlines()]
+    assert {"world_onehop", "world_twohop", "world_sentiment", "qx_world"} <= set(names)
+    assert "hellaswag" not in names
+
+
+def test_eval_unknown_task_suggests_and_exits_2(tmp_path):
+    out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "world_onehp"], cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip() == (
+        "qxbench: error: Unknown task 'world_onehp'. Did you mean 'world_onehop'? "
+        "Available: qx_world, world_onehop, world_sentiment, world_twohop, world_twohop_seen"
+    )
+
+
+def test_eval_unknown_model_path_is_one_line(tmp_path):
+    out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--model_args", "pretrained=/no/such/model",
+                   "--tasks", "world_onehop", "--limit", "1", "--device", "cpu"], cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("qxbench: error: Unknown model '/no/such/model'")
+
+
+@pytest.mark.slow
+def test_eval_writes_results_with_the_qx_block(tmp_path):
+    out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "world_sentiment", "--limit", "8",
+                   "--device", "cpu", "--output_path", str(tmp_path / "out"), "--log_samples"], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    (results,) = (tmp_path / "out").rglob("results_*.json")
+    data = json.loads(results.read_text())
+    assert data["results"]["world_sentiment"]["acc,none"] >= 0.0
+    assert data["config"]["qx"]["quant"] == "none" and data["config"]["model"] == "qx"
+    assert list((tmp_path / "out").rglob("samples_world_sentiment_*.jsonl"))
+
+
+def test_info_describes_the_embedded_model(tmp_path):
+    out = run_cli([console_script("qxbench"), "info", "qx-tiny"], cwd=tmp_path, env={"COLUMNS": "120"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "quantized_linear_layers" in out.stdout and "LlamaForCausalLM" in out.stdout

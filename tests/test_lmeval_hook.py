@@ -1,0 +1,66 @@
+"""`lm_eval --model qx --tasks <ours>` works verbatim after install: no --include_path, no flags."""
+
+from __future__ import annotations
+
+import site
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import console_script, run_cli
+
+PROBE = (
+    "from lm_eval.api.registry import get_model, model_registry; "
+    "get_model('qx'); print(len(model_registry), get_model('hf').__name__)"
+)
+
+
+def test_pth_file_is_installed():
+    dirs = [Path(d) for d in [*site.getsitepackages(), site.getusersitepackages()]]
+    assert any((d / "qxbench_lmeval.pth").is_file() for d in dirs), dirs
+
+
+def test_hook_registers_qx_and_keeps_builtin_models(tmp_path):
+    out = run_cli([sys.executable, "-c", PROBE], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    count, hf = out.stdout.split()
+    assert hf == "HFLM" and int(count) > 30
+
+
+def test_hook_can_be_disabled(tmp_path):
+    out = run_cli([sys.executable, "-c", PROBE], cwd=tmp_path, env={"QXBENCH_NO_LMEVAL_HOOK": "1"})
+    assert out.returncode != 0 and "no model for this name found" in out.stderr
+
+
+def test_hook_does_not_import_lm_eval_or_torch_at_startup(tmp_path):
+    code = "import sys; print(any(m.split('.')[0] in ('lm_eval', 'torch') for m in sys.modules))"
+    assert run_cli([sys.executable, "-c", code], cwd=tmp_path).stdout.strip() == "False"
+
+
+@pytest.mark.slow
+def test_stock_lm_eval_cli_runs_a_qxbench_task(tmp_path):
+    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "world_onehop", "--limit", "5",
+                   "--device", "cpu"], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "world_onehop" in out.stdout and "acc" in out.stdout
+
+
+@pytest.mark.slow
+def test_stock_lm_eval_cli_bad_model_path_is_one_line(tmp_path):
+    out = run_cli([console_script("lm_eval"), "--model", "qx", "--model_args", "pretrained=/no/such/model",
+                   "--tasks", "world_onehop", "--limit", "1", "--device", "cpu"], cwd=tmp_path)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1].startswith("lm_eval: error: Unknown model '/no/such/model'")
+
+
+def test_late_install_rebinds_task_manager_everywhere():
+    """Installed after lm-eval was imported (as `qxbench eval` may be), every alias gets the subclass."""
+    import lm_eval.evaluator
+    import lm_eval.tasks
+
+    from qxbench import _lmeval_hook
+
+    _lmeval_hook.install()
+    assert lm_eval.tasks.TaskManager._qxbench and lm_eval.evaluator.TaskManager is lm_eval.tasks.TaskManager

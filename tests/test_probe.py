@@ -1,0 +1,63 @@
+"""A probe task's custom request type reaches a method of the qx model through lm-eval's evaluator."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+
+@pytest.fixture()
+def probe_task_dir(tmp_path):
+    (tmp_path / "probe_echo.yaml").write_text(textwrap.dedent("""\
+        task: qx_test_probe_echo
+        class: !function probe_echo.EchoProbe
+        custom_dataset: !function probe_echo.load
+        test_split: test
+        output_type: loglikelihood
+        doc_to_text: "{{prompt}}"
+        doc_to_target: ""
+        metric_list:
+          - metric: tokens
+            aggregation: mean
+            higher_is_better: true
+        """))
+    (tmp_path / "probe_echo.py").write_text(textwrap.dedent("""\
+        import datasets
+        from qxbench.probe import ProbeTask
+
+        def load(**_):
+            rows = [{"prompt": "The capital of"}, {"prompt": "Review: The tea was warm."}]
+            return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+
+        class EchoProbe(ProbeTask):
+            REQUEST_TYPE = "qx_test_token_count"
+
+            def process_results(self, doc, results):
+                return {"tokens": results[0]}
+        """))
+    return tmp_path
+
+
+def test_custom_request_type_is_answered_by_the_model(probe_task_dir):
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    from qxbench.adapter import QXLM
+
+    class CountingQX(QXLM):
+        def qx_test_token_count(self, requests):
+            return [len(self.tok_encode(r.args[0])) for r in requests]
+
+    lm = CountingQX(device="cpu")
+    expected = sum(len(lm.tok_encode(p)) for p in ("The capital of", "Review: The tea was warm.")) / 2
+    out = simple_evaluate(model=lm, tasks=["qx_test_probe_echo"],
+                          task_manager=TaskManager(include_path=str(probe_task_dir), include_defaults=False))
+    assert out["results"]["qx_test_probe_echo"]["tokens,none"] == pytest.approx(expected)
+
+
+def test_probe_task_without_request_type_is_rejected():
+    from qxbench.probe import ProbeTask
+
+    with pytest.raises(TypeError, match="must set REQUEST_TYPE"):
+        ProbeTask(config={"task": "x"})
