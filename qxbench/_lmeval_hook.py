@@ -10,8 +10,8 @@ meta-path finder (no lm-eval, no torch import). When, and only when, lm-eval its
 * ``lm_eval.tasks.manager``, it replaces ``TaskManager`` with a subclass that adds qxbench's task
   folder to ``include_path`` (no ``--include_path`` needed). ``qxbench eval`` also drops lm-eval's
   ~14k built-in task YAMLs from the index, which is most of the stock CLI's start-up time.
-* ``lm_eval.__main__``, it wraps ``cli_evaluate`` so that qxbench's own bad-input errors end in one
-  line and exit status 2 instead of a traceback.
+* ``lm_eval.__main__``, it wraps ``cli_evaluate`` so that qxbench's bad-input errors and unknown
+  task names end in one line and exit status 2 instead of a traceback.
 
 Set ``QXBENCH_NO_LMEVAL_HOOK=1`` to disable it; ``qxbench eval`` installs it explicitly anyway.
 """
@@ -86,9 +86,26 @@ def _patch_task_manager(module: ModuleType) -> None:
             other.TaskManager = TaskManager
 
 
+def _unknown_tasks_line(err: ValueError) -> str | None:
+    """lm-eval 0.4.13 raises ``ValueError("Tasks not found: a,b")``; add a did-you-mean from our tasks."""
+    import difflib
+
+    message = str(err)
+    if not message.startswith("Tasks not found:"):
+        return None
+    from lm_eval.tasks._index import TaskIndex
+
+    ours = sorted(TaskIndex().build([tasks_dir()]))
+    missing = [t.strip() for t in message.split(":", 1)[1].replace(",", " ").split() if t.strip()]
+    close = [m for t in missing for m in difflib.get_close_matches(t, ours, n=1)]
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    return f"{message}.{hint} qxbench's tasks: {', '.join(ours)} (`lm_eval ls tasks` lists all)"
+
+
 def _wrap_cli(module: ModuleType) -> None:
-    """``lm_eval`` console script: a :class:`~qxbench.errors.QxError` (bad input to qxbench) ends
-    with one line and exit status 2 instead of a traceback. Every other error is untouched."""
+    """``lm_eval`` console script: qxbench's bad-input errors (:class:`~qxbench.errors.QxError`) and
+    lm-eval's unknown-task error end with one line and exit status 2 instead of a traceback.
+    Every other error is untouched."""
     inner = module.cli_evaluate
     if getattr(inner, "_qxbench", False):
         return
@@ -99,8 +116,15 @@ def _wrap_cli(module: ModuleType) -> None:
         try:
             inner()
         except QxError as err:
-            print(f"lm_eval: error: {err}", file=sys.stderr)
-            raise SystemExit(2) from None
+            line: str | None = str(err)
+        except ValueError as err:
+            line = _unknown_tasks_line(err)
+            if line is None:
+                raise
+        else:
+            return
+        print(f"lm_eval: error: {line}", file=sys.stderr)
+        raise SystemExit(2)
 
     cli_evaluate._qxbench = True  # type: ignore[attr-defined]
     cli_evaluate.__doc__ = inner.__doc__

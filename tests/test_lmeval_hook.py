@@ -40,8 +40,8 @@ def test_hook_does_not_import_lm_eval_or_torch_at_startup(tmp_path):
 
 @pytest.mark.slow
 def test_stock_lm_eval_cli_runs_a_qxbench_task(tmp_path):
-    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "world_onehop", "--limit", "5",
-                   "--device", "cpu"], cwd=tmp_path)
+    """The issue's exact smoke command: no --device, no --include_path, run from outside the repo."""
+    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "world_onehop", "--limit", "5"], cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "world_onehop" in out.stdout and "acc" in out.stdout
 
@@ -64,3 +64,11 @@ def test_late_install_rebinds_task_manager_everywhere():
 
     _lmeval_hook.install()
     assert lm_eval.tasks.TaskManager._qxbench and lm_eval.evaluator.TaskManager is lm_eval.tasks.TaskManager
+
+
+@pytest.mark.slow
+def test_stock_lm_eval_cli_unknown_task_is_one_line(tmp_path):
+    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "world_onehp", "--limit", "1"], cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("lm_eval: error: Tasks not found: world_onehp. Did you mean 'world_onehop'?")
