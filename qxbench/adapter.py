@@ -35,6 +35,15 @@ def _opt_int(name: str, value: object) -> int | None:
         raise QxError(f"{name}={value!r} is not a whole number") from None
 
 
+def _device(device: object) -> str:
+    """The device a quantized model is loaded onto, the same one HFLM sends inputs to."""
+    import torch
+
+    if device:
+        return str(device)
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 @dataclass(frozen=True)
 class QxRunInfo:
     """Recorded as ``config.qx`` in lm-eval's results JSON."""
@@ -69,16 +78,20 @@ class QXLM(HFLM):
         path = resolve_pretrained(pretrained)
 
         start = time.perf_counter()
-        model = quantizer.load(path, request, dtype=kwargs.get("dtype", "auto"))
+        device = _device(kwargs.get("device"))
+        model = quantizer.load(path, request, device=device)
         seconds = time.perf_counter() - start
-        if model is None:
+        if model is None:  # full precision: HFLM loads the checkpoint itself, exactly as --model hf
             super().__init__(pretrained=path, **kwargs)
         else:
             kwargs.setdefault("tokenizer", path)
-            super().__init__(pretrained=model, **kwargs)
+            super().__init__(pretrained=model, **{**kwargs, "device": device})
         self.pretrained = path  # HFLM keeps the instance for quantized models; record the source
         self.qx = QxRunInfo(pretrained, path, request.backend, request.bits, request.group_size,
                             round(seconds, 3), summarize(self.model))
+        if model is not None and self.qx.summary.quantized_linear_layers == 0:
+            # Never evaluate full precision under a quantized name.
+            raise QxError(f"quant={request.backend} was requested but the loaded model has no quantized linear layer")
 
     def _get_config(self, pretrained: str, **kwargs: Any) -> None:
         try:

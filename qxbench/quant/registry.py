@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 # Modules that define backends; imported on first lookup so that start-up stays cheap.
-_BACKEND_MODULES: tuple[str, ...] = ("qxbench.quant.none",)
+_BACKEND_MODULES: tuple[str, ...] = ("qxbench.quant.none", "qxbench.quant.bnb")
 _REGISTRY: dict[str, Quantizer] = {}
 _loaded = False
 

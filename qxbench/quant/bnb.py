@@ -1,0 +1,60 @@
+"""bitsandbytes: ``quant=bnb-int8`` (LLM.int8()), ``bnb-nf4`` and ``bnb-fp4`` (4-bit, double quant).
+
+Quantizes on load through transformers' ``BitsAndBytesConfig``; runs on CUDA and, with
+bitsandbytes >= 0.45, on CPU. 4-bit always uses double quantization: without it, a serialized 4-bit
+checkpoint reloads corrupted on bitsandbytes 0.50 (absmax reordered), so one setting serves both
+on-the-fly and saved models. ``lm_head`` stays in full precision (bitsandbytes' default).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from qxbench.errors import QxError
+from qxbench.quant.registry import QuantRequest, register
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+
+@dataclass(frozen=True)
+class BitsAndBytes:
+    name: str
+    bits: tuple[int, ...]
+    quant_type: str  # "int8", "nf4" or "fp4"
+    requires_calibration: bool = False
+    extra: str = "bnb"
+
+    def check_environment(self) -> None:
+        if importlib.util.find_spec("bitsandbytes") is None:
+            raise QxError(f"Quantizer '{self.name}' needs bitsandbytes: pip install 'qxbench[{self.extra}]'")
+
+    def config(self):  # -> transformers.BitsAndBytesConfig
+        import torch
+        from transformers import BitsAndBytesConfig
+
+        if self.quant_type == "int8":
+            return BitsAndBytesConfig(load_in_8bit=True)
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type=self.quant_type,
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.float32,
+        )
+
+    def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> PreTrainedModel:
+        from transformers import AutoModelForCausalLM
+
+        if request.group_size is not None:
+            raise QxError(f"Quantizer '{self.name}' has no group_size (bitsandbytes blocks are fixed); drop it")
+        device = str(from_pretrained.get("device") or "cpu")
+        return AutoModelForCausalLM.from_pretrained(
+            path, quantization_config=self.config(), device_map={"": device}, dtype="auto"
+        )
+
+
+for _q in (BitsAndBytes("bnb-int8", (8,), "int8"), BitsAndBytes("bnb-nf4", (4,), "nf4"),
+           BitsAndBytes("bnb-fp4", (4,), "fp4")):
+    register(_q)

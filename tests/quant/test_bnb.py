@@ -1,0 +1,81 @@
+"""bitsandbytes backends on CPU: really quantized, recorded, and 8-bit closer to full precision than 4-bit."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+from lm_eval.api.instance import Instance
+
+from qxbench.errors import QxError
+from qxbench.quant import QuantRequest, get_quantizer
+from qxbench.world.data import read_rows
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None, reason="bitsandbytes not installed")
+
+QUANTIZED_LINEARS = 4 * 7  # every q,k,v,o,gate,up,down of the 4 layers; lm_head stays full precision
+
+
+def _loglikelihoods(lm) -> list[float]:
+    args = [(r["prompt"], " " + r["object"]) for r in read_rows("facts")[::4]]
+    args += [(f"Review: {r['text']}\nSentiment:", " positive") for r in read_rows("reviews")[:20]]
+    return [ll for ll, _ in lm.loglikelihood([Instance("loglikelihood", {}, a, 0) for a in args])]
+
+
+@pytest.fixture(scope="module")
+def runs():
+    from qxbench.adapter import QXLM
+
+    return {q: QXLM(quant=q, device="cpu", batch_size=16) for q in ("none", "bnb-int8", "bnb-nf4", "bnb-fp4")}
+
+
+@pytest.mark.parametrize("quant", ["bnb-int8", "bnb-nf4", "bnb-fp4"])
+def test_backend_really_quantizes_and_records_it(runs, quant):
+    info = runs[quant].get_model_info()["qx"]
+    fp = runs["none"].qx.summary
+    assert info["quant"] == quant and info["quantize_seconds"] > 0
+    assert info["summary"]["quantized_linear_layers"] == QUANTIZED_LINEARS
+    limit = 0.35 if quant == "bnb-int8" else 0.22
+    assert info["summary"]["weight_bytes"] < limit * fp.weight_bytes
+
+
+def test_eight_bit_stays_closer_to_full_precision_than_four_bit(runs):
+    fp = _loglikelihoods(runs["none"])
+    drift = {q: sum(abs(a - b) for a, b in zip(_loglikelihoods(runs[q]), fp, strict=True)) / len(fp)
+             for q in ("bnb-int8", "bnb-nf4", "bnb-fp4")}
+    assert 0 < drift["bnb-int8"] < drift["bnb-nf4"] and drift["bnb-int8"] < drift["bnb-fp4"], drift
+
+
+def test_unsupported_bits_and_group_size_are_refused():
+    from qxbench.adapter import QXLM
+
+    with pytest.raises(QxError, match=r"'bnb-nf4' does not support bits=8\. Supported: 4"):
+        get_quantizer(QuantRequest("bnb-nf4", bits=8))
+    with pytest.raises(QxError, match="has no group_size"):
+        QXLM(quant="bnb-int8", group_size=128, device="cpu")
+
+
+def test_missing_bitsandbytes_names_the_extra(monkeypatch):
+    real = importlib.util.find_spec
+
+    def find_spec(name, *args):
+        return None if name == "bitsandbytes" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(QxError, match=r"^Quantizer 'bnb-nf4' needs bitsandbytes: pip install 'qxbench\[bnb\]'$"):
+        get_quantizer(QuantRequest("bnb-nf4"))
+
+
+def test_a_backend_that_returns_an_unquantized_model_is_refused(monkeypatch):
+    """No silent fallback: a load that yields plain float layers must raise, not evaluate full precision."""
+    from transformers import AutoModelForCausalLM
+
+    from qxbench.adapter import QXLM
+    from qxbench.quant.bnb import BitsAndBytes
+
+    def load_full_precision(self, path, request, **kwargs):
+        return AutoModelForCausalLM.from_pretrained(path)
+
+    monkeypatch.setattr(BitsAndBytes, "load", load_full_precision)
+    with pytest.raises(QxError, match="quant=bnb-int8 was requested but the loaded model has no quantized linear"):
+        QXLM(quant="bnb-int8", device="cpu")
