@@ -36,12 +36,17 @@ def _opt_int(name: str, value: object) -> int | None:
 
 
 def _device(device: object) -> str:
-    """The device a quantized model is loaded onto, the same one HFLM sends inputs to."""
+    """The device a quantized model is loaded onto, chosen by HFLM's rule for a model name: a device
+    that exists is used; an unknown or absent one (lm-eval's CLI default is ``cuda:0``, even on a
+    CPU-only machine) means CUDA when there is one, else the CPU."""
     import torch
 
-    if device:
+    gpus = torch.cuda.device_count()
+    if device == "cuda" and gpus == 0:
+        raise QxError("device 'cuda' was requested but torch sees no CUDA device; use --device cpu")
+    if device in ("cpu", "cuda", "mps", *(f"cuda:{i}" for i in range(gpus))):
         return str(device)
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cuda" if gpus else "cpu"
 
 
 @dataclass(frozen=True)

@@ -79,3 +79,16 @@ def test_a_backend_that_returns_an_unquantized_model_is_refused(monkeypatch):
     monkeypatch.setattr(BitsAndBytes, "load", load_full_precision)
     with pytest.raises(QxError, match="quant=bnb-int8 was requested but the loaded model has no quantized linear"):
         QXLM(quant="bnb-int8", device="cpu")
+
+
+def test_lm_eval_default_device_falls_back_like_hflm():
+    """lm-eval's CLI passes device='cuda:0' by default; on a CPU-only machine HFLM then uses the CPU."""
+    import torch
+
+    from qxbench.adapter import _device
+
+    if torch.cuda.device_count() == 0:
+        assert _device("cuda:0") == "cpu" and _device(None) == "cpu"
+        with pytest.raises(QxError, match="device 'cuda' was requested"):
+            _device("cuda")
+    assert _device("cpu") == "cpu"
