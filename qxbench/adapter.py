@@ -22,6 +22,7 @@ from lm_eval.models.huggingface import HFLM
 from qxbench.errors import QxError
 from qxbench.models import DEFAULT_MODEL
 from qxbench.quant import QuantRequest, get_quantizer
+from qxbench.quant.calibration import Calibration
 from qxbench.resolve import resolve_pretrained
 from qxbench.summary import ModelSummary, summarize
 
@@ -58,7 +59,10 @@ class QxRunInfo:
     quant: str
     bits: int | None
     group_size: int | None
-    quantize_seconds: float
+    calibration: dict[str, object] | None
+    quantize_seconds: float  # load + quantize, or load from the cache on a hit
+    cache_path: str | None
+    cache_hit: bool | None
     summary: ModelSummary
 
     def as_dict(self) -> dict[str, Any]:
@@ -74,27 +78,39 @@ class QXLM(HFLM):
         quant: str = "none",
         bits: int | str | None = None,
         group_size: int | str | None = None,
+        calibration: str = "world",
+        calib_samples: int | str = 128,
+        calib_split: str = "train",
+        calib_column: str = "text",
         **kwargs: Any,
     ) -> None:
         if not isinstance(pretrained, str):
             raise QxError(f"pretrained must be a model name or path, got {type(pretrained).__name__}")
-        request = QuantRequest(str(quant), _opt_int("bits", bits), _opt_int("group_size", group_size))
+        cal = Calibration(str(calibration), _opt_int("calib_samples", calib_samples) or 0, str(calib_split),
+                          str(calib_column))
+        request = QuantRequest(str(quant), _opt_int("bits", bits), _opt_int("group_size", group_size), cal)
         quantizer = get_quantizer(request)
         path = resolve_pretrained(pretrained)
 
         start = time.perf_counter()
         device = _device(kwargs.get("device"))
-        model = quantizer.load(path, request, device=device)
+        loaded = quantizer.load(path, request, device=device)
         seconds = time.perf_counter() - start
-        if model is None:  # full precision: HFLM loads the checkpoint itself, exactly as --model hf
+        if loaded is None:  # full precision: HFLM loads the checkpoint itself, exactly as --model hf
             super().__init__(pretrained=path, **kwargs)
         else:
             kwargs.setdefault("tokenizer", path)
-            super().__init__(pretrained=model, **{**kwargs, "device": device})
+            super().__init__(pretrained=loaded.model, **{**kwargs, "device": device})
         self.pretrained = path  # HFLM keeps the instance for quantized models; record the source
-        self.qx = QxRunInfo(pretrained, path, request.backend, request.bits, request.group_size,
-                            round(seconds, 3), summarize(self.model))
-        if model is not None and self.qx.summary.quantized_linear_layers == 0:
+        self.qx = QxRunInfo(
+            model=pretrained, path=path, quant=request.backend,
+            bits=loaded.bits if loaded and loaded.bits else request.bits,
+            group_size=loaded.group_size if loaded and loaded.group_size else request.group_size,
+            calibration=cal.key() if quantizer.requires_calibration else None, quantize_seconds=round(seconds, 3),
+            cache_path=loaded.cache_path if loaded else None, cache_hit=loaded.cache_hit if loaded else None,
+            summary=summarize(self.model),
+        )
+        if loaded is not None and self.qx.summary.quantized_linear_layers == 0:
             # Never evaluate full precision under a quantized name.
             raise QxError(f"quant={request.backend} was requested but the loaded model has no quantized linear layer")
 

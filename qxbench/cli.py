@@ -1,4 +1,4 @@
-"""``qxbench``: eval | tasks | info | world build | world train.
+"""``qxbench``: eval | tasks | info | quantize | cache ls|rm | world build | world train.
 
 ``qxbench eval`` takes exactly lm-eval's flags (``lm_eval run --help``) but indexes only qxbench's
 task folder, which skips most of the stock CLI's start-up. Bad input ends with one line,
@@ -65,21 +65,50 @@ def cmd_tasks(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_info(args: argparse.Namespace) -> int:
+def _model_args(text: str) -> dict[str, str]:
+    pairs = [kv for kv in text.split(",") if kv]
+    bad = [kv for kv in pairs if "=" not in kv]
+    if bad:
+        raise QxError(f"--model_args entry '{bad[0]}' is not key=value")
+    return dict(kv.split("=", 1) for kv in pairs)
+
+
+def cmd_info(args: argparse.Namespace, title: str = "qxbench info") -> int:
     from rich.console import Console
     from rich.table import Table
 
     from qxbench.adapter import QXLM
 
-    extra = dict(kv.split("=", 1) for kv in args.model_args.split(",") if kv) if args.model_args else {}
-    lm = QXLM(pretrained=args.model, device="cpu", **extra)
-    table = Table(title=f"qxbench info {args.model}")
+    lm = QXLM(pretrained=args.model, device=args.device, **_model_args(args.model_args))
+    table = Table(title=f"{title} {args.model}")
     table.add_column("field")
     table.add_column("value", justify="right")
     info = lm.qx.as_dict()
     for key, value in [*((k, v) for k, v in info.items() if k != "summary"), *info["summary"].items()]:
-        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+        table.add_row(key, f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value))
     Console().print(table)
+    return 0
+
+
+def cmd_quantize(args: argparse.Namespace) -> int:
+    """Prepare a cache entry now, so that later evaluations load it."""
+    if "quant=" not in args.model_args:
+        raise QxError("qxbench quantize needs --model_args quant=<backend>,... (e.g. quant=gptq,bits=4)")
+    return cmd_info(args, title="qxbench quantize")
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from qxbench.quant import cache
+
+    if args.cache_cmd == "rm":
+        for key in args.keys:
+            print(f"removed {cache.remove(key)}")
+        return 0
+    print(f"# {cache.cache_root()}")
+    for e in cache.entries():
+        spec = e.spec
+        print(f"{e.key}  {spec.get('backend')} bits={spec.get('bits')} group_size={spec.get('group_size')} "
+              f"{e.bytes / 1e6:.1f} MB  {spec.get('model')}")
     return 0
 
 
@@ -104,10 +133,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("eval", help="run lm-eval on qxbench's tasks (same flags as `lm_eval run`)", add_help=False)
     sub.add_parser("tasks", help="list qxbench's tasks, groups and tags").set_defaults(func=cmd_tasks)
-    info = sub.add_parser("info", help="load a model through the qx adapter and describe it")
-    info.add_argument("model", help="embedded name (qx-tiny), local directory or Hugging Face id")
-    info.add_argument("--model_args", default="", help="extra qx model args, e.g. quant=none")
-    info.set_defaults(func=cmd_info)
+    for name, func, text in (
+        ("info", cmd_info, "load a model through the qx adapter and describe it"),
+        ("quantize", cmd_quantize, "quantize into the cache now (e.g. --model_args quant=gptq,bits=4)"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("model", help="embedded name (qx-tiny), local directory or Hugging Face id")
+        cmd.add_argument("--model_args", default="", help="qx model args, e.g. quant=gptq,bits=4,group_size=128")
+        cmd.add_argument("--device", default="cpu")
+        cmd.set_defaults(func=func)
+    cache = sub.add_parser("cache", help="the quantized-model cache").add_subparsers(dest="cache_cmd", required=True)
+    cache.add_parser("ls", help="list entries").set_defaults(func=cmd_cache)
+    rm = cache.add_parser("rm", help="remove entries by key")
+    rm.add_argument("keys", nargs="+")
+    rm.set_defaults(func=cmd_cache)
     world = sub.add_parser("world", help="the embedded synthetic world").add_subparsers(dest="world_cmd", required=True)
     build = world.add_parser("build", help="write the evaluation split files")
     build.add_argument("--out", type=Path, default=None, help="directory (default: the packaged data folder)")

@@ -25,14 +25,15 @@ class ModelSummary:
 
 
 def _is_linear(module: torch.nn.Module) -> bool:
-    if isinstance(module, torch.nn.Linear) or hasattr(module, "qweight"):
+    if isinstance(module, torch.nn.Linear) or hasattr(module, "qweight") or hasattr(module, "weight_packed"):
         return True
     return type(module).__name__.endswith("QuantLinear")
 
 
 def is_quantized_linear(module: torch.nn.Module) -> bool:
-    """A linear layer whose weight is not a plain floating-point tensor (bnb, GPTQ/AWQ, torchao, quanto)."""
-    if hasattr(module, "qweight"):
+    """A linear layer whose weight is not a plain floating-point tensor (bnb, GPTQ/AWQ, compressed-tensors,
+    torchao, quanto)."""
+    if hasattr(module, "qweight") or hasattr(module, "weight_packed"):
         return True
     weight = getattr(module, "weight", None)
     if not isinstance(weight, torch.Tensor):

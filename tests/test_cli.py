@@ -47,3 +47,23 @@ def test_info_describes_the_embedded_model(tmp_path):
     out = run_cli([console_script("qxbench"), "info", "qx-tiny"], cwd=tmp_path, env={"COLUMNS": "120"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert "quantized_linear_layers" in out.stdout and "LlamaForCausalLM" in out.stdout
+
+
+def test_quantize_then_cache_ls_and_rm(tmp_path):
+    env = {"QXBENCH_CACHE": str(tmp_path / "cache"), "COLUMNS": "160"}
+    qx = console_script("qxbench")
+    args = [qx, "quantize", "qx-tiny", "--model_args", "quant=gptq,bits=4,calib_samples=8"]
+    out = run_cli(args, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "cache_hit" in out.stdout and "False" in out.stdout
+    listing = run_cli([qx, "cache", "ls"], cwd=tmp_path, env=env).stdout.splitlines()
+    (key,) = [line.split()[0] for line in listing if not line.startswith("#")]
+    assert " gptq bits=4 group_size=128 " in listing[1]
+    assert run_cli([qx, "cache", "rm", key], cwd=tmp_path, env=env).returncode == 0
+    gone = run_cli([qx, "cache", "rm", key], cwd=tmp_path, env=env)
+    assert gone.returncode == 2 and gone.stderr.strip() == f"qxbench: error: No cache entry '{key}'. Entries: (none)"
+
+
+def test_quantize_without_quant_is_refused(tmp_path):
+    out = run_cli([console_script("qxbench"), "quantize", "qx-tiny"], cwd=tmp_path)
+    assert out.returncode == 2 and "needs --model_args quant=" in out.stderr

@@ -7,6 +7,6 @@ way and are listed in ``_BACKEND_MODULES`` so that lookup can import them lazily
 
 from __future__ import annotations
 
-from qxbench.quant.registry import Quantizer, QuantRequest, available, get_quantizer, register
+from qxbench.quant.registry import Loaded, Quantizer, QuantRequest, available, get_quantizer, register
 
-__all__ = ["Quantizer", "QuantRequest", "available", "get_quantizer", "register"]
+__all__ = ["Loaded", "Quantizer", "QuantRequest", "available", "get_quantizer", "register"]

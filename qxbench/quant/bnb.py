@@ -10,13 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from qxbench.errors import QxError
-from qxbench.quant.registry import QuantRequest, register
-
-if TYPE_CHECKING:
-    from transformers import PreTrainedModel
+from qxbench.quant.registry import Loaded, QuantRequest, register
 
 
 @dataclass(frozen=True)
@@ -44,15 +40,16 @@ class BitsAndBytes:
             bnb_4bit_compute_dtype=torch.float32,
         )
 
-    def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> PreTrainedModel:
+    def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
         from transformers import AutoModelForCausalLM
 
         if request.group_size is not None:
             raise QxError(f"Quantizer '{self.name}' has no group_size (bitsandbytes blocks are fixed); drop it")
         device = str(from_pretrained.get("device") or "cpu")
-        return AutoModelForCausalLM.from_pretrained(
+        model = AutoModelForCausalLM.from_pretrained(
             path, quantization_config=self.config(), device_map={"": device}, dtype="auto"
         )
+        return Loaded(model, bits=self.bits[0])
 
 
 for _q in (BitsAndBytes("bnb-int8", (8,), "int8"), BitsAndBytes("bnb-nf4", (4,), "nf4"),

@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from qxbench.errors import QxError, unknown
+from qxbench.quant.calibration import Calibration
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 # Modules that define backends; imported on first lookup so that start-up stays cheap.
-_BACKEND_MODULES: tuple[str, ...] = ("qxbench.quant.none", "qxbench.quant.bnb")
+_BACKEND_MODULES: tuple[str, ...] = ("qxbench.quant.none", "qxbench.quant.bnb", "qxbench.quant.gptq")
 _REGISTRY: dict[str, Quantizer] = {}
 _loaded = False
 
@@ -24,7 +25,18 @@ class QuantRequest:
     backend: str = "none"
     bits: int | None = None
     group_size: int | None = None
-    options: dict[str, str] = field(default_factory=dict)
+    calibration: Calibration = field(default_factory=Calibration)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A backend's model, and where it came from when it went through the quantized-model cache."""
+
+    model: PreTrainedModel
+    cache_path: str | None = None
+    cache_hit: bool | None = None
+    bits: int | None = None  # what was applied, defaults included
+    group_size: int | None = None
 
 
 class Quantizer(Protocol):
@@ -38,7 +50,7 @@ class Quantizer(Protocol):
     def check_environment(self) -> None:
         """Raise :class:`QxError` with an install hint when a dependency is missing."""
 
-    def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> PreTrainedModel | None:
+    def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded | None:
         """Return the quantized model, or ``None`` to let HFLM load ``path`` itself (full precision)."""
 
 

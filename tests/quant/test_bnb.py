@@ -8,7 +8,7 @@ import pytest
 from lm_eval.api.instance import Instance
 
 from qxbench.errors import QxError
-from qxbench.quant import QuantRequest, get_quantizer
+from qxbench.quant import Loaded, QuantRequest, get_quantizer
 from qxbench.world.data import read_rows
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None, reason="bitsandbytes not installed")
@@ -74,7 +74,7 @@ def test_a_backend_that_returns_an_unquantized_model_is_refused(monkeypatch):
     from qxbench.quant.bnb import BitsAndBytes
 
     def load_full_precision(self, path, request, **kwargs):
-        return AutoModelForCausalLM.from_pretrained(path)
+        return Loaded(AutoModelForCausalLM.from_pretrained(path))
 
     monkeypatch.setattr(BitsAndBytes, "load", load_full_precision)
     with pytest.raises(QxError, match="quant=bnb-int8 was requested but the loaded model has no quantized linear"):

@@ -1,0 +1,47 @@
+import pytest
+
+from qxbench.errors import QxError
+from qxbench.quant import cache
+
+
+@pytest.fixture(autouse=True)
+def _root(tmp_path, monkeypatch):
+    monkeypatch.setenv("QXBENCH_CACHE", str(tmp_path / "c"))
+
+
+def test_miss_then_hit_builds_once():
+    calls = []
+
+    def build(out):
+        calls.append(out)
+        (out / "model.bin").write_text("x")
+
+    spec = {"model": "m", "bits": 4}
+    first, hit1 = cache.get_or_create(spec, build)
+    second, hit2 = cache.get_or_create(spec, build)
+    assert (hit1, hit2) == (False, True) and first == second and len(calls) == 1
+    assert [e.spec for e in cache.entries()] == [spec]
+
+
+def test_failed_build_leaves_nothing():
+    def build(out):
+        (out / "partial").write_text("x")
+        raise QxError("boom")
+
+    with pytest.raises(QxError, match="boom"):
+        cache.get_or_create({"model": "m"}, build)
+    assert cache.entries() == [] and list(cache.cache_root().iterdir()) == []
+
+
+def test_remove_unknown_key_lists_entries():
+    cache.get_or_create({"model": "m"}, lambda out: None)
+    (key,) = [e.key for e in cache.entries()]
+    with pytest.raises(QxError, match=f"No cache entry 'nope'. Entries: {key}"):
+        cache.remove("nope")
+    cache.remove(key)
+    assert cache.entries() == []
+
+
+def test_key_depends_on_every_field():
+    assert cache.cache_key({"bits": 4}) != cache.cache_key({"bits": 8})
+    assert cache.cache_key({"a": 1, "b": 2}) == cache.cache_key({"b": 2, "a": 1})
