@@ -17,3 +17,9 @@ def unknown(kind: str, value: object, choices: Iterable[str]) -> QxError:
     close = difflib.get_close_matches(str(value), options, n=1)
     hint = f" Did you mean '{close[0]}'?" if close else ""
     return QxError(f"Unknown {kind} '{value}'.{hint} Available: {', '.join(options) or '(none)'}")
+
+
+def first_line(err: BaseException) -> str:
+    """The first non-empty line of an exception's message (libraries' messages can be long)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

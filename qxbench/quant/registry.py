@@ -13,7 +13,10 @@ if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
 # Modules that define backends; imported on first lookup so that start-up stays cheap.
-_BACKEND_MODULES: tuple[str, ...] = ("qxbench.quant.none", "qxbench.quant.bnb", "qxbench.quant.gptq")
+_BACKEND_MODULES: tuple[str, ...] = (
+    "qxbench.quant.none", "qxbench.quant.bnb", "qxbench.quant.gptq", "qxbench.quant.rtn",
+    "qxbench.quant.prequantized",
+)
 _REGISTRY: dict[str, Quantizer] = {}
 _loaded = False
 

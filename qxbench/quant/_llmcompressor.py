@@ -1,0 +1,99 @@
+"""The llm-compressor pipeline shared by ``gptq`` and ``rtn``: weights-only int4/int8, grouped.
+
+llm-compressor (maintained; carries GPTQ now that auto-gptq is archived) runs on CPU as well as
+CUDA. The quantized model is saved in compressed-tensors format (packed integer weights) to the
+quantized-model cache and loaded back from there through transformers, so what is evaluated is
+the real packed checkpoint, and a second run with the same config loads instead of re-quantizing.
+Each backend module only chooses the llm-compressor modifier.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from qxbench.errors import QxError, first_line
+from qxbench.quant.cache import get_or_create, model_fingerprint
+from qxbench.quant.calibration import Calibration, calibration_texts
+from qxbench.quant.registry import Loaded, QuantRequest
+
+MAX_SEQ_LEN = 256
+
+
+def _check_group_size(model, group_size: int) -> None:  # noqa: ANN001
+    import torch
+
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) and not name.endswith("lm_head") and module.in_features % group_size:
+            raise QxError(f"group_size={group_size} does not divide in_features={module.in_features} of '{name}'")
+
+
+def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int, cal: Calibration | None) -> None:
+    """Apply ``modifier`` (an llm-compressor quantization modifier class name) to the full-precision
+    checkpoint at ``path``; save it compressed into ``out``. ``cal`` is None for data-free methods."""
+    import torch
+    from llmcompressor import oneshot
+    from llmcompressor.modifiers import quantization
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    except Exception as err:  # corrupt weights surface as OSError, SafetensorError, RuntimeError...
+        raise QxError(f"Could not load full-precision checkpoint '{path}': {first_line(err)}") from err
+    _check_group_size(model, group_size)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    weights = {"num_bits": bits, "type": "int", "symmetric": True, "strategy": "group", "group_size": group_size}
+    recipe = getattr(quantization, modifier)(
+        config_groups={"group_0": {"targets": ["Linear"], "weights": weights}}, ignore=["lm_head"]
+    )
+    if cal is None:
+        oneshot(model=model, recipe=recipe)
+    else:
+        from datasets import Dataset
+
+        texts = calibration_texts(cal)
+        dataset = Dataset.from_dict(dict(tokenizer(texts, truncation=True, max_length=MAX_SEQ_LEN)))
+        oneshot(model=model, dataset=dataset, recipe=recipe, num_calibration_samples=len(texts),
+                max_seq_length=MAX_SEQ_LEN)
+    model.save_pretrained(out, save_compressed=True)
+    tokenizer.save_pretrained(out)
+
+
+@dataclass(frozen=True)
+class LLMCompressorBackend:
+    name: str
+    modifier: str  # llm-compressor modifier class, e.g. "GPTQModifier"
+    requires_calibration: bool
+    bits: tuple[int, ...] = (4, 8)
+    extra: str = "gptq"
+    default_group_size: int = 128
+
+    def check_environment(self) -> None:
+        if importlib.util.find_spec("llmcompressor") is None:
+            raise QxError(f"Quantizer '{self.name}' needs llm-compressor: pip install 'qxbench[{self.extra}]'")
+
+    def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
+        from transformers import AutoModelForCausalLM
+
+        bits = request.bits or 4
+        group_size = request.group_size or self.default_group_size
+        if group_size < 1:
+            raise QxError(f"group_size={group_size} must be a positive whole number")
+        spec = {
+            "model": path,
+            "fingerprint": model_fingerprint(path),
+            "backend": self.name,
+            "library": f"llmcompressor {importlib.metadata.version('llmcompressor')}",
+            "modifier": self.modifier,
+            "bits": bits,
+            "group_size": group_size,
+            "calibration": request.calibration.key() if self.requires_calibration else None,
+        }
+        cal = request.calibration if self.requires_calibration else None
+        entry, hit = get_or_create(spec, lambda out: quantize_to(self.modifier, path, out, bits, group_size, cal))
+        device = str(from_pretrained.get("device") or "cpu")
+        model = AutoModelForCausalLM.from_pretrained(entry, device_map={"": device})
+        return Loaded(model, str(entry), hit, bits, group_size)
+

@@ -1,0 +1,82 @@
+"""Pre-quantized checkpoints (local stand-ins of Hub formats), the RTN baseline, corrupt files."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+
+import pytest
+
+from qxbench.errors import QxError
+
+needs_llmc = pytest.mark.skipif(importlib.util.find_spec("llmcompressor") is None, reason="llm-compressor missing")
+needs_bnb = pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None, reason="bitsandbytes missing")
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("qxcache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("QXBENCH_CACHE", str(path))
+    yield path
+    mp.undo()
+
+
+@needs_llmc
+def test_rtn_is_data_free_and_differs_from_gptq(cache_dir):
+    from qxbench.adapter import QXLM
+
+    rtn = QXLM(quant="rtn", bits=4, device="cpu")
+    gptq = QXLM(quant="gptq", bits=4, calib_samples=16, device="cpu")
+    assert rtn.qx.calibration is None and rtn.qx.summary.quantized_linear_layers == 28
+    w_rtn = rtn.model.model.layers[0].mlp.down_proj.weight_packed
+    w_gptq = gptq.model.model.layers[0].mlp.down_proj.weight_packed
+    assert w_rtn.shape == w_gptq.shape and not bool((w_rtn == w_gptq).all())
+
+
+@needs_llmc
+def test_compressed_tensors_checkpoint_loads_as_prequantized(cache_dir, tmp_path):
+    from qxbench.adapter import QXLM
+
+    source = QXLM(quant="rtn", bits=8, device="cpu")
+    ckpt = tmp_path / "ct"
+    shutil.copytree(source.qx.cache_path, ckpt)
+    lm = QXLM(pretrained=str(ckpt), quant="prequantized", device="cpu")
+    assert lm.qx.summary.quantized_linear_layers == 28 and lm.qx.bits == 8
+    with pytest.raises(QxError, match=r"already quantized \(compressed-tensors\); evaluate it with quant=prequantized"):
+        QXLM(pretrained=str(ckpt), device="cpu")
+
+
+@needs_bnb
+def test_bnb_serialized_checkpoint_loads_as_prequantized(tmp_path):
+    from qxbench.adapter import QXLM
+    from qxbench.models import EMBEDDED_MODEL_DIR
+
+    QXLM(quant="bnb-nf4", device="cpu").model.save_pretrained(tmp_path / "nf4")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(EMBEDDED_MODEL_DIR / name, tmp_path / "nf4")
+    lm = QXLM(pretrained=str(tmp_path / "nf4"), quant="prequantized", device="cpu")
+    assert lm.qx.summary.quantized_linear_layers == 28 and lm.qx.bits == 4
+
+
+def test_prequantized_refuses_a_full_precision_checkpoint():
+    from qxbench.adapter import QXLM
+
+    with pytest.raises(QxError, match=r"is not a quantized checkpoint \(no quantization_config\)"):
+        QXLM(quant="prequantized", device="cpu")
+
+
+@needs_llmc
+def test_corrupt_checkpoint_is_one_line_and_caches_nothing(cache_dir, tmp_path):
+    from qxbench.adapter import QXLM
+    from qxbench.models import EMBEDDED_MODEL_DIR
+    from qxbench.quant.cache import entries
+
+    bad = tmp_path / "corrupt"
+    shutil.copytree(EMBEDDED_MODEL_DIR, bad)
+    (bad / "model.safetensors").write_bytes((bad / "model.safetensors").read_bytes()[:4096])
+    before = {e.key for e in entries()}
+    with pytest.raises(QxError, match=r"^Could not load full-precision checkpoint '.*corrupt'") as exc:
+        QXLM(pretrained=str(bad), quant="rtn", bits=4, device="cpu")
+    assert "\n" not in str(exc.value)
+    assert {e.key for e in entries()} == before
