@@ -42,8 +42,16 @@ def is_quantized_linear(module: torch.nn.Module) -> bool:
     return not (plain and weight.dtype.is_floating_point and type(module) is torch.nn.Linear)
 
 
+def tensor_bytes(t: torch.Tensor) -> int:
+    """Storage bytes; a tensor subclass (torchao) counts the tensors it is made of, not its logical dtype."""
+    if type(t) not in (torch.Tensor, torch.nn.Parameter) and hasattr(t, "__tensor_flatten__"):
+        names, _ = t.__tensor_flatten__()
+        return sum(tensor_bytes(getattr(t, n)) for n in names)
+    return t.numel() * t.element_size()
+
+
 def weight_bytes(model: torch.nn.Module) -> int:
-    return sum(t.numel() * t.element_size() for t in model.state_dict().values() if isinstance(t, torch.Tensor))
+    return sum(tensor_bytes(t) for t in model.state_dict().values() if isinstance(t, torch.Tensor))
 
 
 def summarize(model: torch.nn.Module) -> ModelSummary:

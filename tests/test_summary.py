@@ -26,3 +26,17 @@ def test_weight_bytes_counts_every_tensor_at_its_width():
     model = torch.nn.Sequential(torch.nn.Linear(8, 8), FakeInt8Linear(8), FakePacked())
     expected = (64 + 8) * 4 + 64 * 1 + 32 * 4
     assert weight_bytes(model) == expected
+
+
+def test_tensor_subclass_counts_its_inner_storage():
+    from qxbench.summary import tensor_bytes
+
+    class Packed(torch.Tensor):
+        """Looks like a float matrix; its storage is an int8 matrix plus one scale per row."""
+
+        def __tensor_flatten__(self):
+            return ["data_i8", "scale"], None
+
+    t = torch.zeros(4, 8).as_subclass(Packed)
+    t.data_i8, t.scale = torch.zeros(4, 8, dtype=torch.int8), torch.ones(4)
+    assert tensor_bytes(t) == 32 + 16 and tensor_bytes(torch.zeros(4, 8)) == 128

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 # Modules that define backends; imported on first lookup so that start-up stays cheap.
 _BACKEND_MODULES: tuple[str, ...] = (
     "qxbench.quant.none", "qxbench.quant.bnb", "qxbench.quant.gptq", "qxbench.quant.rtn",
-    "qxbench.quant.prequantized",
+    "qxbench.quant.prequantized", "qxbench.quant.torchao",
 )
 _REGISTRY: dict[str, Quantizer] = {}
 _loaded = False
