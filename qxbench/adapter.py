@@ -19,7 +19,7 @@ from typing import Any
 
 from lm_eval.models.huggingface import HFLM
 
-from qxbench.errors import QxError
+from qxbench.errors import QxError, first_line
 from qxbench.models import DEFAULT_MODEL
 from qxbench.quant import QuantRequest, get_quantizer
 from qxbench.quant.calibration import Calibration
@@ -118,8 +118,7 @@ class QXLM(HFLM):
         try:
             super()._get_config(pretrained, **kwargs)
         except OSError as err:
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise QxError(f"Could not load model '{pretrained}': {reason}") from err
+            raise QxError(f"Could not load model '{pretrained}': {first_line(err)}") from err
 
     def get_model_info(self) -> dict:
         return super().get_model_info() | {"qx": self.qx.as_dict()}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from qxbench.errors import QxError
+from qxbench.errors import QxError, first_line
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ def calibration_texts(cal: Calibration) -> list[str]:
     try:
         ds = datasets.load_dataset(cal.source, split=cal.split)
     except Exception as err:  # datasets raises many types; the message is what the user needs
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise QxError(f"Could not load calibration dataset '{cal.source}' (split '{cal.split}'): {reason}") from err
+        raise QxError(f"Could not load calibration dataset '{cal.source}' (split '{cal.split}'): "
+                      f"{first_line(err)}") from err
     if cal.column not in ds.column_names:
         raise QxError(f"Calibration dataset '{cal.source}' has no column '{cal.column}'. "
                       f"Columns: {', '.join(ds.column_names)}")

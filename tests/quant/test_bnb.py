@@ -55,17 +55,6 @@ def test_unsupported_bits_and_group_size_are_refused():
         QXLM(quant="bnb-int8", group_size=128, device="cpu")
 
 
-def test_missing_bitsandbytes_names_the_extra(monkeypatch):
-    real = importlib.util.find_spec
-
-    def find_spec(name, *args):
-        return None if name == "bitsandbytes" else real(name, *args)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    with pytest.raises(QxError, match=r"^Quantizer 'bnb-nf4' needs bitsandbytes: pip install 'qxbench\[bnb\]'$"):
-        get_quantizer(QuantRequest("bnb-nf4"))
-
-
 def test_a_backend_that_returns_an_unquantized_model_is_refused(monkeypatch):
     """No silent fallback: a load that yields plain float layers must raise, not evaluate full precision."""
     from transformers import AutoModelForCausalLM

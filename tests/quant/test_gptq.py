@@ -17,15 +17,6 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("llmcompressor") is Non
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("qxcache")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("QXBENCH_CACHE", str(path))
-    yield path
-    mp.undo()
-
-
-@pytest.fixture(scope="module")
 def runs(cache_dir):
     from qxbench.adapter import QXLM
 
@@ -78,17 +69,9 @@ def test_bad_group_size_raises_and_writes_nothing(cache_dir, runs):
     assert not [p for p in cache_dir.iterdir() if p.name.startswith(".staging")]
 
 
-def test_unsupported_bits_and_missing_extra(monkeypatch):
+def test_unsupported_bits():
     with pytest.raises(QxError, match=r"'gptq' does not support bits=3\. Supported: 4, 8"):
         get_quantizer(QuantRequest("gptq", bits=3))
-    real = importlib.util.find_spec
-
-    def find_spec(name, *args):
-        return None if name == "llmcompressor" else real(name, *args)
-
-    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    with pytest.raises(QxError, match=r"needs llm-compressor: pip install 'qxbench\[gptq\]'"):
-        get_quantizer(QuantRequest("gptq"))
 
 
 def test_defaults_are_recorded_as_applied(runs):

@@ -13,15 +13,6 @@ needs_llmc = pytest.mark.skipif(importlib.util.find_spec("llmcompressor") is Non
 needs_bnb = pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None, reason="bitsandbytes missing")
 
 
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("qxcache")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("QXBENCH_CACHE", str(path))
-    yield path
-    mp.undo()
-
-
 @needs_llmc
 def test_rtn_is_data_free_and_differs_from_gptq(cache_dir):
     from qxbench.adapter import QXLM

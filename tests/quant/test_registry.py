@@ -24,3 +24,14 @@ def test_bits_the_backend_does_not_support():
 def test_registering_a_name_twice_raises():
     with pytest.raises(ValueError, match="already registered"):
         register(FullPrecision())
+
+
+@pytest.mark.parametrize(
+    ("backend", "module", "extra", "library"),
+    [("bnb-nf4", "bitsandbytes", "bnb", "bitsandbytes"), ("gptq", "llmcompressor", "gptq", "llm-compressor"),
+     ("rtn", "llmcompressor", "gptq", "llm-compressor"), ("torchao-int4", "torchao", "torchao", "torchao")],
+)
+def test_missing_library_names_the_pip_extra(hide_module, backend, module, extra, library):
+    hide_module(module)
+    with pytest.raises(QxError, match=rf"^Quantizer '{backend}' needs {library}: pip install 'qxbench\[{extra}\]'$"):
+        get_quantizer(QuantRequest(backend))

@@ -38,3 +38,4 @@ def test_int8_takes_no_group_size():
 
     with pytest.raises(QxError, match="per channel and takes no group_size"):
         QXLM(quant="torchao-int8", group_size=64, device="cpu")
+
