@@ -25,7 +25,7 @@ from qxbench.world.data import read_rows
 
 CONFIGS = [
     ("bnb-int8", None), ("bnb-nf4", None), ("bnb-fp4", None),
-    ("rtn", 8), ("rtn", 4), ("gptq", 8), ("gptq", 4), ("torchao-int8", None), ("torchao-int4", None),
+    ("rtn", 8), ("rtn", 4), ("gptq", 8), ("gptq", 4), ("awq", 4), ("torchao-int8", None), ("torchao-int4", None),
 ]
 
 

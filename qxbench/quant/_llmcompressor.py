@@ -14,20 +14,13 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from qxbench.errors import QxError, first_line
-from qxbench.quant.cache import get_or_create, model_fingerprint
+from qxbench.errors import QxError
+from qxbench.quant._common import check_group_size, load_cached, load_error
+from qxbench.quant.cache import model_fingerprint
 from qxbench.quant.calibration import Calibration, calibration_texts
 from qxbench.quant.registry import Loaded, QuantRequest
 
 MAX_SEQ_LEN = 256
-
-
-def _check_group_size(model, group_size: int) -> None:  # noqa: ANN001
-    import torch
-
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear) and not name.endswith("lm_head") and module.in_features % group_size:
-            raise QxError(f"group_size={group_size} does not divide in_features={module.in_features} of '{name}'")
 
 
 def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int, cal: Calibration | None) -> None:
@@ -41,8 +34,8 @@ def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int,
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     except Exception as err:  # corrupt weights surface as OSError, SafetensorError, RuntimeError...
-        raise QxError(f"Could not load full-precision checkpoint '{path}': {first_line(err)}") from err
-    _check_group_size(model, group_size)
+        raise load_error(path, err) from err
+    check_group_size(model, group_size)
     tokenizer = AutoTokenizer.from_pretrained(path)
     weights = {"num_bits": bits, "type": "int", "symmetric": True, "strategy": "group", "group_size": group_size}
     recipe = getattr(quantization, modifier)(
@@ -75,12 +68,8 @@ class LLMCompressorBackend:
             raise QxError(f"Quantizer '{self.name}' needs llm-compressor: pip install 'qxbench[{self.extra}]'")
 
     def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
-        from transformers import AutoModelForCausalLM
-
         bits = request.bits or 4
         group_size = request.group_size or self.default_group_size
-        if group_size < 1:
-            raise QxError(f"group_size={group_size} must be a positive whole number")
         spec = {
             "model": path,
             "fingerprint": model_fingerprint(path),
@@ -92,8 +81,6 @@ class LLMCompressorBackend:
             "calibration": request.calibration.key() if self.requires_calibration else None,
         }
         cal = request.calibration if self.requires_calibration else None
-        entry, hit = get_or_create(spec, lambda out: quantize_to(self.modifier, path, out, bits, group_size, cal))
-        device = str(from_pretrained.get("device") or "cpu")
-        model = AutoModelForCausalLM.from_pretrained(entry, device_map={"": device})
-        return Loaded(model, str(entry), hit, bits, group_size)
+        return load_cached(spec, lambda out: quantize_to(self.modifier, path, out, bits, group_size, cal),
+                           device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size)
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 # Modules that define backends; imported on first lookup so that start-up stays cheap.
 _BACKEND_MODULES: tuple[str, ...] = (
     "qxbench.quant.none", "qxbench.quant.bnb", "qxbench.quant.gptq", "qxbench.quant.rtn",
-    "qxbench.quant.prequantized", "qxbench.quant.torchao",
+    "qxbench.quant.prequantized", "qxbench.quant.torchao", "qxbench.quant.awq",
 )
 _REGISTRY: dict[str, Quantizer] = {}
 _loaded = False
@@ -83,6 +83,8 @@ def get_quantizer(request: QuantRequest) -> Quantizer:
     if request.backend not in _REGISTRY:
         raise unknown("quantizer", request.backend, _REGISTRY)
     q = _REGISTRY[request.backend]
+    if request.group_size is not None and request.group_size < 1:
+        raise QxError(f"group_size={request.group_size} must be a positive whole number")
     if request.bits is not None and request.bits not in q.bits:
         supported = ", ".join(map(str, q.bits)) or "none (full precision takes no bits)"
         raise QxError(f"Quantizer '{q.name}' does not support bits={request.bits}. Supported: {supported}")

@@ -29,9 +29,16 @@ def test_registering_a_name_twice_raises():
 @pytest.mark.parametrize(
     ("backend", "module", "extra", "library"),
     [("bnb-nf4", "bitsandbytes", "bnb", "bitsandbytes"), ("gptq", "llmcompressor", "gptq", "llm-compressor"),
-     ("rtn", "llmcompressor", "gptq", "llm-compressor"), ("torchao-int4", "torchao", "torchao", "torchao")],
+     ("rtn", "llmcompressor", "gptq", "llm-compressor"), ("torchao-int4", "torchao", "torchao", "torchao"),
+     ("awq", "gptqmodel", "awq", "gptqmodel")],
 )
 def test_missing_library_names_the_pip_extra(hide_module, backend, module, extra, library):
     hide_module(module)
     with pytest.raises(QxError, match=rf"^Quantizer '{backend}' needs {library}: pip install 'qxbench\[{extra}\]'$"):
         get_quantizer(QuantRequest(backend))
+
+
+@pytest.mark.parametrize("group_size", [0, -128])
+def test_group_size_must_be_positive(group_size):
+    with pytest.raises(QxError, match=f"group_size={group_size} must be a positive whole number"):
+        get_quantizer(QuantRequest("gptq", group_size=group_size))

@@ -1,0 +1,35 @@
+"""Plumbing shared by the backends that quantize into the cache (gptq, rtn, awq)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from qxbench.errors import QxError, first_line
+from qxbench.quant.cache import get_or_create
+from qxbench.quant.registry import Loaded
+
+
+def check_group_size(model, group_size: int) -> None:  # noqa: ANN001
+    """Every quantized Linear's in_features must be a multiple of the group size."""
+    import torch
+
+    if group_size < 1:
+        raise QxError(f"group_size={group_size} must be a positive whole number")
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) and not name.endswith("lm_head") and module.in_features % group_size:
+            raise QxError(f"group_size={group_size} does not divide in_features={module.in_features} of '{name}'")
+
+
+def load_error(path: str, err: BaseException) -> QxError:
+    return QxError(f"Could not load full-precision checkpoint '{path}': {first_line(err)}")
+
+
+def load_cached(spec: dict[str, object], build: Callable[[Path], None], *, device: str, bits: int,
+                group_size: int) -> Loaded:
+    """Quantize into the cache on a miss (``build(dir)``), then load the packed checkpoint."""
+    from transformers import AutoModelForCausalLM
+
+    entry, hit = get_or_create(spec, build)
+    model = AutoModelForCausalLM.from_pretrained(entry, device_map={"": device})
+    return Loaded(model, str(entry), hit, bits, group_size)

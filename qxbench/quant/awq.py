@@ -1,0 +1,72 @@
+"""``quant=awq``: AWQ (Lin et al. 2024), activation-aware int4, through gptqmodel.
+
+autoawq is archived and llm-compressor's AWQ fails on CPU, so AWQ comes from gptqmodel, which
+writes the standard AutoAWQ GEMM format (asymmetric, zero points) that transformers loads. On CPU
+gptqmodel quantizes in bfloat16 (it rejects float32) with its torch kernels; the evaluated model is
+the packed checkpoint from the quantized-model cache, in bfloat16.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from qxbench.errors import QxError
+from qxbench.quant._common import check_group_size, load_cached, load_error
+from qxbench.quant.cache import model_fingerprint
+from qxbench.quant.calibration import Calibration, calibration_texts
+from qxbench.quant.registry import Loaded, QuantRequest, register
+
+
+def quantize_awq(path: str, out: Path, bits: int, group_size: int, cal: Calibration) -> None:
+    # gptqmodel sizes its CPU worker pool from this; the default asks for more workers than a
+    # 2-core machine has and fails.
+    if not os.environ.get("GPTQMODEL_CPU_WORKERS"):
+        os.environ["GPTQMODEL_CPU_WORKERS"] = str(os.cpu_count() or 1)
+    import torch
+    from gptqmodel import BACKEND, AWQConfig, GPTQModel
+    from transformers import AutoConfig
+
+    try:
+        AutoConfig.from_pretrained(path)
+        model = GPTQModel.load(path, AWQConfig(bits=bits, group_size=group_size, sym=False), dtype=torch.bfloat16)
+    except Exception as err:
+        raise load_error(path, err) from err
+    check_group_size(model.model, group_size)
+    backend = BACKEND.AUTO if torch.cuda.is_available() else BACKEND.AWQ_TORCH
+    model.quantize(calibration_texts(cal), batch_size=8, backend=backend)
+    model.save(str(out))
+
+
+@dataclass(frozen=True)
+class AWQ:
+    name: str = "awq"
+    bits: tuple[int, ...] = (4,)
+    requires_calibration: bool = True
+    extra: str = "awq"
+    default_group_size: int = 128
+
+    def check_environment(self) -> None:
+        if importlib.util.find_spec("gptqmodel") is None:
+            raise QxError(f"Quantizer '{self.name}' needs gptqmodel: pip install 'qxbench[{self.extra}]'")
+
+    def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
+        bits = request.bits or 4
+        group_size = request.group_size or self.default_group_size
+        spec = {
+            "model": path,
+            "fingerprint": model_fingerprint(path),
+            "backend": self.name,
+            "library": f"gptqmodel {importlib.metadata.version('gptqmodel')}",
+            "bits": bits,
+            "group_size": group_size,
+            "calibration": request.calibration.key(),
+        }
+        return load_cached(spec, lambda out: quantize_awq(path, out, bits, group_size, request.calibration),
+                           device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size)
+
+
+register(AWQ())

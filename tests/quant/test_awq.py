@@ -1,0 +1,53 @@
+"""AWQ through gptqmodel on CPU: the packed AutoAWQ GEMM checkpoint is what is evaluated."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qxbench.errors import QxError
+from qxbench.quant import QuantRequest, get_quantizer
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("gptqmodel") is None, reason="gptqmodel not installed")
+
+
+@pytest.fixture(scope="module")
+def awq(cache_dir):
+    from qxbench.adapter import QXLM
+
+    return QXLM(quant="awq", calib_samples=32, device="cpu")
+
+
+def test_awq_checkpoint_is_packed_gemm_and_recorded(awq):
+    info = awq.qx
+    assert info.summary.quantized_linear_layers == 28 and info.bits == 4 and info.group_size == 128
+    assert info.cache_hit is False and info.summary.dtype == "bfloat16"
+    qc = json.loads((Path(info.cache_path) / "config.json").read_text())["quantization_config"]
+    assert qc["quant_method"] == "awq" and qc["version"] == "gemm" and qc["zero_point"] is True
+
+
+def test_awq_answers_and_differs_from_full_precision(awq):
+    from lm_eval.api.instance import Instance
+
+    from qxbench.adapter import QXLM
+
+    req = [Instance("loglikelihood", {}, ("Review: I stayed in Rikia. The tea was warm.\nSentiment:", " positive"), 0)]
+    (q_ll, _), (fp_ll, _) = awq.loglikelihood(req)[0], QXLM(device="cpu").loglikelihood(req)[0]
+    assert q_ll != fp_ll and abs(q_ll - fp_ll) < 1.0
+
+
+def test_awq_files_load_as_prequantized(awq, tmp_path):
+    from qxbench.adapter import QXLM
+
+    shutil.copytree(awq.qx.cache_path, tmp_path / "awq")
+    lm = QXLM(pretrained=str(tmp_path / "awq"), quant="prequantized", device="cpu")
+    assert lm.qx.summary.quantized_linear_layers == 28 and lm.qx.bits == 4
+
+
+def test_awq_is_four_bit_only():
+    with pytest.raises(QxError, match=r"'awq' does not support bits=8\. Supported: 4"):
+        get_quantizer(QuantRequest("awq", bits=8))
