@@ -71,3 +71,22 @@ def test_corrupt_checkpoint_is_one_line_and_caches_nothing(cache_dir, tmp_path):
         QXLM(pretrained=str(bad), quant="rtn", bits=4, device="cpu")
     assert "\n" not in str(exc.value)
     assert {e.key for e in entries()} == before
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("gptqmodel") is None, reason="gptqmodel not installed")
+def test_gptq_format_checkpoint_loads_as_prequantized(tmp_path, monkeypatch):
+    """A local stand-in for a Hub GPTQ checkpoint (`quant_method: gptq`), written by gptqmodel."""
+    monkeypatch.setenv("GPTQMODEL_CPU_WORKERS", "2")
+    import torch
+    from gptqmodel import GPTQConfig, GPTQModel
+
+    from qxbench.adapter import QXLM
+    from qxbench.models import EMBEDDED_MODEL_DIR
+    from qxbench.quant.calibration import Calibration, calibration_texts
+
+    model = GPTQModel.load(str(EMBEDDED_MODEL_DIR), GPTQConfig(bits=4, group_size=128), dtype=torch.bfloat16)
+    model.quantize(calibration_texts(Calibration(samples=16)), batch_size=8)
+    model.save(str(tmp_path / "gptq"))
+    lm = QXLM(pretrained=str(tmp_path / "gptq"), quant="prequantized", device="cpu")
+    assert lm.qx.summary.quantized_linear_layers == 28 and lm.qx.bits == 4
