@@ -67,3 +67,19 @@ def test_quantize_then_cache_ls_and_rm(tmp_path):
 def test_quantize_without_quant_is_refused(tmp_path):
     out = run_cli([console_script("qxbench"), "quantize", "qx-tiny"], cwd=tmp_path)
     assert out.returncode == 2 and "needs --model_args quant=" in out.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("quant", ["bnb-nf4", "gptq"])
+def test_eval_a_task_on_a_quantized_model(tmp_path, quant):
+    """End to end through lm-eval: the results file says what was really evaluated."""
+    args = ["eval", "--model", "qx", "--model_args", f"quant={quant},calib_samples=16", "--tasks", "world_sentiment",
+            "--limit", "8", "--device", "cpu", "--output_path", str(tmp_path / "out")]
+    out = run_cli([console_script("qxbench"), *args], cwd=tmp_path, env={"QXBENCH_CACHE": str(tmp_path / "c")})
+    assert out.returncode == 0, out.stderr[-3000:]
+    (results,) = (tmp_path / "out").rglob("results_*.json")
+    data = json.loads(results.read_text())
+    qx = data["config"]["qx"]
+    assert qx["quant"] == quant and qx["bits"] == 4 and qx["summary"]["quantized_linear_layers"] == 28
+    assert data["config"]["model_args"]["quant"] == quant
+    assert 0.0 <= data["results"]["world_sentiment"]["acc,none"] <= 1.0

@@ -26,6 +26,19 @@ def test_rtn_is_data_free_and_differs_from_gptq(cache_dir):
 
 
 @needs_llmc
+def test_rtn_eight_bit_stays_closer_to_full_precision_than_four_bit(cache_dir):
+    import torch
+
+    from qxbench.adapter import QXLM
+
+    ids = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12]])
+    with torch.no_grad():
+        fp, r8, r4 = (QXLM(device="cpu", **kw).model(ids).logits for kw in
+                      ({}, {"quant": "rtn", "bits": 8}, {"quant": "rtn", "bits": 4}))
+    assert 0 < (r8 - fp).abs().max() < (r4 - fp).abs().max()
+
+
+@needs_llmc
 def test_compressed_tensors_checkpoint_loads_as_prequantized(cache_dir, tmp_path):
     from qxbench.adapter import QXLM
 
