@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +39,23 @@ def quantize_awq(path: str, out: Path, bits: int, group_size: int, cal: Calibrat
         raise load_error(path, err) from err
     check_group_size(model.model, group_size)
     backend = BACKEND.AUTO if torch.cuda.is_available() else BACKEND.AWQ_TORCH
-    model.quantize(calibration_texts(cal), batch_size=8, backend=backend)
+    with _logs_into(out / "gptqmodel_logs"):
+        model.quantize(calibration_texts(cal), batch_size=8, backend=backend)
     model.save(str(out))
+
+
+@contextmanager
+def _logs_into(directory: Path) -> Iterator[None]:
+    """gptqmodel 7.6 writes per-layer logs to ``./logs`` in the caller's working directory; keep them
+    with the cache entry instead (restored afterwards)."""
+    from gptqmodel.looper import loop_processor
+
+    saved = loop_processor._PROJECT_LOG_DIR
+    loop_processor._PROJECT_LOG_DIR = directory
+    try:
+        yield
+    finally:
+        loop_processor._PROJECT_LOG_DIR = saved
 
 
 @dataclass(frozen=True)

@@ -16,16 +16,25 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("gptqmodel") is None, r
 
 
 @pytest.fixture(scope="module")
-def awq(cache_dir):
+def awq(cache_dir, tmp_path_factory):
     from qxbench.adapter import QXLM
 
-    return QXLM(quant="awq", calib_samples=32, device="cpu")
+    cwd = tmp_path_factory.mktemp("cwd")
+    mp = pytest.MonkeyPatch()
+    mp.chdir(cwd)
+    try:
+        lm = QXLM(quant="awq", calib_samples=32, device="cpu")
+    finally:
+        mp.undo()
+    assert list(cwd.iterdir()) == [], "quantizing must not write into the working directory"
+    return lm
 
 
 def test_awq_checkpoint_is_packed_gemm_and_recorded(awq):
     info = awq.qx
     assert info.summary.quantized_linear_layers == 28 and info.bits == 4 and info.group_size == 128
     assert info.cache_hit is False and info.summary.dtype == "bfloat16"
+    assert list((Path(info.cache_path) / "gptqmodel_logs").glob("*.log"))
     qc = json.loads((Path(info.cache_path) / "config.json").read_text())["quantization_config"]
     assert qc["quant_method"] == "awq" and qc["version"] == "gemm" and qc["zero_point"] is True
 

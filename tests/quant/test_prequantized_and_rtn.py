@@ -91,6 +91,7 @@ def test_corrupt_checkpoint_is_one_line_and_caches_nothing(cache_dir, tmp_path):
 def test_gptq_format_checkpoint_loads_as_prequantized(tmp_path, monkeypatch):
     """A local stand-in for a Hub GPTQ checkpoint (`quant_method: gptq`), written by gptqmodel."""
     monkeypatch.setenv("GPTQMODEL_CPU_WORKERS", "2")
+    monkeypatch.chdir(tmp_path)  # gptqmodel writes ./logs
     import torch
     from gptqmodel import GPTQConfig, GPTQModel
 
