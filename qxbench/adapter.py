@@ -120,5 +120,11 @@ class QXLM(HFLM):
         except OSError as err:
             raise QxError(f"Could not load model '{pretrained}': {first_line(err)}") from err
 
+    def _create_model(self, pretrained: str, *args: Any, **kwargs: Any) -> None:
+        try:
+            super()._create_model(pretrained, *args, **kwargs)
+        except Exception as err:  # corrupt or truncated weights surface as OSError, SafetensorError, ...
+            raise QxError(f"Could not load model '{pretrained}': {first_line(err)}") from err
+
     def get_model_info(self) -> dict:
         return super().get_model_info() | {"qx": self.qx.as_dict()}

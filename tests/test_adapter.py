@@ -75,3 +75,17 @@ def test_unreachable_hub_id_is_one_clear_line():
 
     with pytest.raises(QxError, match=r"^Could not load model 'qxbench-test/does-not-exist': "):
         QXLM(pretrained="qxbench-test/does-not-exist", device="cpu")
+
+
+def test_corrupt_full_precision_checkpoint_is_one_line(tmp_path):
+    import shutil
+
+    from qxbench.adapter import QXLM
+    from qxbench.models import EMBEDDED_MODEL_DIR
+
+    bad = tmp_path / "corrupt"
+    shutil.copytree(EMBEDDED_MODEL_DIR, bad)
+    (bad / "model.safetensors").write_bytes((bad / "model.safetensors").read_bytes()[:4096])
+    with pytest.raises(QxError, match=r"^Could not load model '.*corrupt': ") as exc:
+        QXLM(pretrained=str(bad), device="cpu")
+    assert "\n" not in str(exc.value)
