@@ -81,3 +81,10 @@ def test_lm_eval_default_device_falls_back_like_hflm():
         with pytest.raises(QxError, match="device 'cuda' was requested"):
             _device("cuda")
     assert _device("cpu") == "cpu"
+
+
+def test_each_4bit_backend_applies_its_own_data_type(runs):
+    for quant, expected in (("bnb-nf4", "nf4"), ("bnb-fp4", "fp4")):
+        weight = runs[quant].model.model.layers[0].mlp.down_proj.weight
+        assert weight.quant_state.quant_type == expected
+    assert _loglikelihoods(runs["bnb-nf4"]) != _loglikelihoods(runs["bnb-fp4"])
