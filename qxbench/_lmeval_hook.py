@@ -43,6 +43,13 @@ def tasks_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))).resolve()
 
 
+def qx_task_index() -> dict[str, str]:
+    """Names (tasks, groups, tags) defined in qxbench's task folder -> kind (imports lm-eval)."""
+    from lm_eval.tasks._index import TaskIndex
+
+    return {name: entry.kind.name.lower() for name, entry in sorted(TaskIndex().build([tasks_dir()]).items())}
+
+
 def _register_model(_module: ModuleType) -> None:
     from lm_eval.api.registry import model_registry
 
@@ -93,9 +100,7 @@ def _unknown_tasks_line(err: ValueError) -> str | None:
     message = str(err)
     if not message.startswith("Tasks not found:"):
         return None
-    from lm_eval.tasks._index import TaskIndex
-
-    ours = sorted(TaskIndex().build([tasks_dir()]))
+    ours = sorted(qx_task_index())
     missing = [t.strip() for t in message.split(":", 1)[1].replace(",", " ").split() if t.strip()]
     close = [m for t in missing for m in difflib.get_close_matches(t, ours, n=1)]
     hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""

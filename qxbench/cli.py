@@ -12,16 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from qxbench._lmeval_hook import qx_task_index
 from qxbench.errors import QxError, unknown
-
-
-def _task_index() -> dict[str, str]:
-    """Names (tasks, groups, tags) defined in qxbench's task folder -> kind."""
-    from lm_eval.tasks._index import TaskIndex
-
-    from qxbench._lmeval_hook import tasks_dir
-
-    return {name: entry.kind.name.lower() for name, entry in sorted(TaskIndex().build([tasks_dir()]).items())}
 
 
 def _check_tasks(argv: Sequence[str]) -> None:
@@ -34,7 +26,7 @@ def _check_tasks(argv: Sequence[str]) -> None:
             tasks += arg.split("=", 1)[1].split(",")
     if not tasks:
         return
-    index = _task_index()
+    index = qx_task_index()
     for task in tasks:
         if task and task not in index and not Path(task).exists() and not any(c in task for c in "*?["):
             raise unknown("task", task, index)
@@ -60,7 +52,7 @@ def cmd_eval(argv: Sequence[str]) -> int:
 
 
 def cmd_tasks(_: argparse.Namespace) -> int:
-    for name, kind in _task_index().items():
+    for name, kind in qx_task_index().items():
         print(f"{name:24s} {kind}")
     return 0
 

@@ -1,13 +1,37 @@
-"""Plumbing shared by the backends that quantize into the cache (gptq, rtn, awq)."""
+"""Plumbing shared by the backends: the install check, and cache-and-load for gptq, rtn, awq."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
 from qxbench.errors import QxError, first_line
-from qxbench.quant.cache import get_or_create
+from qxbench.quant.cache import get_or_create, model_fingerprint
+from qxbench.quant.calibration import Calibration
 from qxbench.quant.registry import Loaded
+
+
+def require(module: str, *, quantizer: str, library: str, extra: str) -> None:
+    """``Quantizer 'gptq' needs llm-compressor: pip install 'qxbench[gptq]'`` when ``module`` is missing."""
+    if importlib.util.find_spec(module) is None:
+        raise QxError(f"Quantizer '{quantizer}' needs {library}: pip install 'qxbench[{extra}]'")
+
+
+def cache_spec(path: str, *, backend: str, distribution: str, bits: int, group_size: int,
+               calibration: Calibration | None, **extra: object) -> dict[str, object]:
+    """What a cached quantized model is keyed by: source checkpoint, backend, library version, config."""
+    return {
+        "model": path,
+        "fingerprint": model_fingerprint(path),
+        "backend": backend,
+        "library": f"{distribution} {importlib.metadata.version(distribution)}",
+        "bits": bits,
+        "group_size": group_size,
+        "calibration": calibration.key() if calibration is not None else None,
+        **extra,
+    }
 
 
 def check_group_size(model, group_size: int) -> None:  # noqa: ANN001

@@ -9,14 +9,10 @@ Each backend module only chooses the llm-compressor modifier.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-from qxbench.errors import QxError
-from qxbench.quant._common import check_group_size, load_cached, load_error
-from qxbench.quant.cache import model_fingerprint
+from qxbench.quant._common import cache_spec, check_group_size, load_cached, load_error, require
 from qxbench.quant.calibration import Calibration, calibration_texts
 from qxbench.quant.registry import Loaded, QuantRequest
 
@@ -64,23 +60,14 @@ class LLMCompressorBackend:
     default_group_size: int = 128
 
     def check_environment(self) -> None:
-        if importlib.util.find_spec("llmcompressor") is None:
-            raise QxError(f"Quantizer '{self.name}' needs llm-compressor: pip install 'qxbench[{self.extra}]'")
+        require("llmcompressor", quantizer=self.name, library="llm-compressor", extra=self.extra)
 
     def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
         bits = request.bits or 4
         group_size = request.group_size or self.default_group_size
-        spec = {
-            "model": path,
-            "fingerprint": model_fingerprint(path),
-            "backend": self.name,
-            "library": f"llmcompressor {importlib.metadata.version('llmcompressor')}",
-            "modifier": self.modifier,
-            "bits": bits,
-            "group_size": group_size,
-            "calibration": request.calibration.key() if self.requires_calibration else None,
-        }
         cal = request.calibration if self.requires_calibration else None
+        spec = cache_spec(path, backend=self.name, distribution="llmcompressor", bits=bits, group_size=group_size,
+                          calibration=cal, modifier=self.modifier)
         return load_cached(spec, lambda out: quantize_to(self.modifier, path, out, bits, group_size, cal),
                            device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size)
 

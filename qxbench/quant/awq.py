@@ -8,17 +8,13 @@ the packed checkpoint from the quantized-model cache, in bfloat16.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from qxbench.errors import QxError
-from qxbench.quant._common import check_group_size, load_cached, load_error
-from qxbench.quant.cache import model_fingerprint
+from qxbench.quant._common import cache_spec, check_group_size, load_cached, load_error, require
 from qxbench.quant.calibration import Calibration, calibration_texts
 from qxbench.quant.registry import Loaded, QuantRequest, register
 
@@ -67,21 +63,13 @@ class AWQ:
     default_group_size: int = 128
 
     def check_environment(self) -> None:
-        if importlib.util.find_spec("gptqmodel") is None:
-            raise QxError(f"Quantizer '{self.name}' needs gptqmodel: pip install 'qxbench[{self.extra}]'")
+        require("gptqmodel", quantizer=self.name, library="gptqmodel", extra=self.extra)
 
     def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
         bits = request.bits or 4
         group_size = request.group_size or self.default_group_size
-        spec = {
-            "model": path,
-            "fingerprint": model_fingerprint(path),
-            "backend": self.name,
-            "library": f"gptqmodel {importlib.metadata.version('gptqmodel')}",
-            "bits": bits,
-            "group_size": group_size,
-            "calibration": request.calibration.key(),
-        }
+        spec = cache_spec(path, backend=self.name, distribution="gptqmodel", bits=bits, group_size=group_size,
+                          calibration=request.calibration)
         return load_cached(spec, lambda out: quantize_awq(path, out, bits, group_size, request.calibration),
                            device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size)
 

@@ -8,10 +8,10 @@ on-the-fly and saved models. ``lm_head`` stays in full precision (bitsandbytes' 
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 from qxbench.errors import QxError
+from qxbench.quant._common import require
 from qxbench.quant.registry import Loaded, QuantRequest, register
 
 
@@ -24,8 +24,7 @@ class BitsAndBytes:
     extra: str = "bnb"
 
     def check_environment(self) -> None:
-        if importlib.util.find_spec("bitsandbytes") is None:
-            raise QxError(f"Quantizer '{self.name}' needs bitsandbytes: pip install 'qxbench[{self.extra}]'")
+        require("bitsandbytes", quantizer=self.name, library="bitsandbytes", extra=self.extra)
 
     def config(self):  # -> transformers.BitsAndBytesConfig
         import torch

@@ -7,10 +7,10 @@ with per-group scales, stored unpacked in int8), which runs on CPU; torchao's pa
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 
 from qxbench.errors import QxError
+from qxbench.quant._common import require
 from qxbench.quant.registry import Loaded, QuantRequest, register
 
 
@@ -23,8 +23,7 @@ class TorchAO:
     default_group_size: int = 128
 
     def check_environment(self) -> None:
-        if importlib.util.find_spec("torchao") is None:
-            raise QxError(f"Quantizer '{self.name}' needs torchao: pip install 'qxbench[{self.extra}]'")
+        require("torchao", quantizer=self.name, library="torchao", extra=self.extra)
 
     def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
         import torch
