@@ -8,7 +8,12 @@ their model instance is handed to HFLM the same way.
 
 Probe tasks (see :mod:`qxbench.probe`) emit ``Instance(request_type=NAME)``; lm-eval's evaluator
 then calls ``getattr(lm, NAME)(requests)``, so each probe request type is a method of this class
-that delegates to its probe module.
+(all in :class:`qxbench.probes.requests.ProbeRequests`).
+
+``reference`` names the full-precision model that some probe metrics compare against (fluency of
+counterfactuals under the reference, surviving top-300 neurons): ``auto`` (default) is the same
+checkpoint unquantized (the model itself when ``quant=none``), ``none`` turns those metrics off
+(saves loading a second model), anything else is a model name or path loaded in full precision.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from lm_eval.models.huggingface import HFLM
 
 from qxbench.errors import QxError, first_line
 from qxbench.models import DEFAULT_MODEL
+from qxbench.probes.requests import ProbeRequests
 from qxbench.quant import QuantRequest, get_quantizer
 from qxbench.quant.calibration import Calibration
 from qxbench.resolve import resolve_pretrained
@@ -71,7 +77,7 @@ class QxRunInfo:
         return out
 
 
-class QXLM(HFLM):
+class QXLM(ProbeRequests, HFLM):
     def __init__(
         self,
         pretrained: str = DEFAULT_MODEL,
@@ -82,6 +88,7 @@ class QXLM(HFLM):
         calib_samples: int | str = 128,
         calib_split: str = "train",
         calib_column: str = "text",
+        reference: str = "auto",
         **kwargs: Any,
     ) -> None:
         if not isinstance(pretrained, str):
@@ -91,6 +98,10 @@ class QXLM(HFLM):
         request = QuantRequest(str(quant), _opt_int("bits", bits), _opt_int("group_size", group_size), cal)
         quantizer = get_quantizer(request)
         path = resolve_pretrained(pretrained)
+        self._reference_name = str(reference)
+        self._reference: QXLM | None = None
+        if self._reference_name not in ("auto", "none"):
+            resolve_pretrained(self._reference_name)  # fail now, not after the first pass
 
         start = time.perf_counter()
         device = _device(kwargs.get("device"))
@@ -113,6 +124,18 @@ class QXLM(HFLM):
         if loaded is not None and self.qx.summary.quantized_linear_layers == 0:
             # Never evaluate full precision under a quantized name.
             raise QxError(f"quant={request.backend} was requested but the loaded model has no quantized linear layer")
+
+    def reference_lm(self) -> QXLM | None:
+        """The full-precision reference model (see the module docstring), loaded on first use."""
+        if self._reference_name == "none":
+            return None
+        if self._reference_name == "auto" and self.qx.quant == "none":
+            return self
+        if self._reference is None:
+            source = self.qx.path if self._reference_name == "auto" else self._reference_name
+            self._reference = QXLM(pretrained=source, quant="none", reference="none", device=str(self.device),
+                                   batch_size=self.batch_size)
+        return self._reference
 
     def _get_config(self, pretrained: str, **kwargs: Any) -> None:
         try:

@@ -13,6 +13,7 @@ it. The YAML still declares one of lm-eval's ``output_type`` values (it is valid
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 from lm_eval.api.instance import Instance
@@ -37,3 +38,10 @@ class ProbeTask(ConfigurableTask):
         kwargs.pop("chat_template", None)
         arguments = self.probe_arguments(doc, ctx)
         return Instance(request_type=self.REQUEST_TYPE, doc=doc, arguments=arguments, idx=0, **kwargs)
+
+
+def nanmean(values: list[float]) -> float:
+    """Mean over the defined (non-NaN) values; NaN when there are none. For metrics that are
+    undefined on some documents (the perplexity of an empty rewrite)."""
+    defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    return sum(defined) / len(defined) if defined else math.nan

@@ -1,0 +1,137 @@
+"""Readers of a model's internals at the last token of each prompt, in one batched forward pass.
+
+:func:`read_last_token` registers forward hooks on every decoder block (input and output residual),
+on the attention output projection (the attention sublayer's contribution) and on the MLP down
+projection's input (the neuron activations), keeps only the last non-padding position of each row,
+and removes every hook in ``finally``. :func:`logit_lens` reads any residual vector through the
+final norm and the unembedding; :func:`dense_weight` recovers the dense matrix of any linear layer,
+quantized or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from qxbench.probes.arch import ArchSpec, arch_of
+from qxbench.summary import is_quantized_linear
+
+
+@dataclass(frozen=True)
+class LastToken:
+    """Per prompt and layer, at the prompt's last token. Shapes: [batch, layers, hidden] except
+    ``act`` [batch, layers, neurons] and ``logits`` [batch, vocab]."""
+
+    resid_in: torch.Tensor
+    attn: torch.Tensor
+    act: torch.Tensor
+    resid_out: torch.Tensor
+    logits: torch.Tensor
+
+    @property
+    def resid_mid(self) -> torch.Tensor:
+        """The residual the FFN sublayer adds to: block input plus attention output."""
+        return self.resid_in + self.attn
+
+
+def _first(x: Any) -> torch.Tensor:
+    return x[0] if isinstance(x, tuple) else x
+
+
+@contextmanager
+def _hooks(model: torch.nn.Module, spec: ArchSpec, last: torch.Tensor) -> Iterator[dict[str, list]]:
+    layers = model.get_submodule(spec.layers)
+    store: dict[str, list] = {k: [None] * len(layers) for k in ("resid_in", "attn", "act", "resid_out")}
+    rows = torch.arange(last.numel(), device=last.device)
+
+    def keep(name: str, i: int, x: torch.Tensor) -> None:
+        store[name][i] = x[rows, last].detach()
+
+    handles = []
+    try:
+        for i, block in enumerate(layers):
+            def pre_block(_m, args, kwargs, i=i):  # noqa: ANN001
+                keep("resid_in", i, args[0] if args else kwargs["hidden_states"])
+
+            def post_block(_m, _args, out, i=i):  # noqa: ANN001
+                keep("resid_out", i, _first(out))
+
+            def post_attn(_m, _args, out, i=i):  # noqa: ANN001
+                keep("attn", i, _first(out))
+
+            def pre_mlp_out(_m, args, i=i):  # noqa: ANN001
+                keep("act", i, args[0])
+
+            handles.append(block.register_forward_pre_hook(pre_block, with_kwargs=True))
+            handles.append(block.register_forward_hook(post_block))
+            handles.append(block.get_submodule(spec.attn_out).register_forward_hook(post_attn))
+            handles.append(block.get_submodule(spec.mlp_out).register_forward_pre_hook(pre_mlp_out))
+        yield store
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@torch.no_grad()
+def read_last_token(model: torch.nn.Module, batches: Sequence[Sequence[int]], pad_id: int = 0) -> LastToken:
+    """One forward pass over right-padded token sequences; every tensor returned is float32 on CPU."""
+    spec = arch_of(model)
+    device = next(model.parameters()).device
+    width = max(len(s) for s in batches)
+    ids = torch.full((len(batches), width), pad_id, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for r, seq in enumerate(batches):
+        ids[r, :len(seq)] = torch.tensor(seq)
+        mask[r, :len(seq)] = 1
+    last = (mask.sum(1) - 1).to(device)
+    with _hooks(model, spec, last) as store:
+        out = model(input_ids=ids.to(device), attention_mask=mask.to(device))
+    logits = out.logits[torch.arange(len(batches), device=device), last]
+    stacked = {k: torch.stack(v, dim=1).float().cpu() for k, v in store.items()}
+    return LastToken(**stacked, logits=logits.float().cpu())
+
+
+@torch.no_grad()
+def logit_lens(model: torch.nn.Module, h: torch.Tensor) -> torch.Tensor:
+    """log_softmax(unembed(final_norm(h))) over the last dimension, float32 on CPU."""
+    spec = arch_of(model)
+    norm, unembed = model.get_submodule(spec.final_norm), model.get_submodule(spec.unembed)
+    ref = next(unembed.parameters())
+    out = unembed(norm(h.to(device=ref.device, dtype=compute_dtype(model))))
+    return torch.log_softmax(out.float(), dim=-1).cpu()
+
+
+def compute_dtype(model: torch.nn.Module) -> torch.dtype:
+    for p in model.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
+
+
+@torch.no_grad()
+def dense_weight(module: torch.nn.Module, dtype: torch.dtype = torch.float32, chunk: int = 1024) -> torch.Tensor:
+    """The [out, in] float32 matrix W with ``module(x) = x W^T + b``.
+
+    A plain ``nn.Linear`` returns its weight; GPT-2's ``Conv1D`` its transposed weight. Any other
+    linear layer (bitsandbytes, GPTQ/AWQ packed kernels, compressed-tensors, torchao subclasses) is
+    dequantized by its own forward: W^T = module(I) - module(0), a chunk of identity rows at a time.
+    """
+    plain = type(module) is torch.nn.Linear and not hasattr(module, "quantization_scheme")
+    if plain and not is_quantized_linear(module):
+        return module.weight.detach().float().cpu()
+    if type(module).__name__ == "Conv1D":
+        return module.weight.detach().float().cpu().T
+    n_in = getattr(module, "in_features", None)
+    if n_in is None:
+        raise TypeError(f"Cannot read a dense weight from {type(module).__name__}: it has no in_features")
+    device = next((p.device for p in module.parameters()), torch.device("cpu"))
+    zero = module(torch.zeros(1, n_in, device=device, dtype=dtype)).float()
+    cols = []
+    for start in range(0, n_in, chunk):
+        eye = torch.eye(n_in, device=device, dtype=dtype)[start:start + chunk]
+        cols.append((module(eye).float() - zero).cpu())
+    return torch.cat(cols).T.contiguous()

@@ -1,0 +1,131 @@
+"""The probe request types the ``qx`` model answers (mixed into :class:`qxbench.adapter.QXLM`).
+
+lm-eval's evaluator calls ``getattr(lm, request_type)(requests)`` with every request of that type
+at once; each method here returns one result per request, in order. The probe tasks in
+``lm_eval_tasks/`` emit them through :class:`qxbench.probe.ProbeTask`:
+
+    qx_counterfactual   args (doc,)          -> selfexplain.Counterfactual
+    qx_explain          args (doc,)          -> selfexplain.Explanation
+    qx_memorize         args (prompt, answer) -> MemorizeResult
+    qx_multihop         args (row,)          -> MultiHopResult   (row: the TwoHopFact columns)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from qxbench.probes import attribution, multihop, selfexplain
+from qxbench.probes.attribution import Attribution
+
+RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, start + size)
+
+
+@dataclass(frozen=True)
+class MemorizeResult:
+    completion: str
+    attribution: Attribution
+    surviving: int | None  # None without a reference model
+
+    def __str__(self) -> str:
+        return f"MemorizeResult(completion={self.completion!r}, surviving={self.surviving}, {self.attribution})"
+
+
+@dataclass(frozen=True)
+class MultiHopResult:
+    entrec: list[float]
+    cnst: float
+    completions: dict[str, str]  # keyed by the prompt column: r1(e1), r2(e2), r2(r1(e1))
+
+
+class ProbeRequests:
+    """Needs the HFLM attributes ``model``, ``tokenizer``, ``tok_encode``, ``_encode_pair``,
+    ``batch_size``, ``max_length`` and a ``reference_lm()`` method."""
+
+    def reference_lm(self) -> Any | None:  # overridden by QXLM
+        return None
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _probe_batch(self) -> int:
+        size = str(getattr(self, "batch_size", 1))
+        return int(size) if size.isdigit() and int(size) > 0 else 8
+
+    def _pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id  # type: ignore[attr-defined]
+        return int(pad if pad is not None else self.eot_token_id)  # type: ignore[attr-defined]
+
+    def _ids(self, prompt: str) -> list[int]:
+        return self.tok_encode(prompt)[-self.max_length:]  # type: ignore[attr-defined]
+
+    def _first_token(self, prompt: str, answer: str) -> int:
+        """The first token of `` answer`` as it continues ``prompt``."""
+        _, continuation = self._encode_pair(prompt, " " + answer.strip())  # type: ignore[attr-defined]
+        return int(continuation[0])
+
+    def _greedy(self, prompts: Sequence[str]) -> list[str]:
+        return selfexplain.generate(self, prompts, RECALL_TOKENS)
+
+    # -- request types ---------------------------------------------------------------------------
+    def qx_counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
+        reference = self.reference_lm()
+        return selfexplain.counterfactuals(self, [r.args[0] for r in requests], reference)
+
+    def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
+        return selfexplain.explanations(self, [r.args[0] for r in requests])
+
+    def _attributions(self, prompts: Sequence[str], answers: Sequence[str]) -> list[Attribution]:
+        model = self.model  # type: ignore[attr-defined]
+        weights = attribution.down_weights(model)
+        out: list[Attribution] = []
+        for part in _chunks(len(prompts), self._probe_batch()):
+            ids = [self._ids(p) for p in prompts[part]]
+            targets = [self._first_token(p, a) for p, a in zip(prompts[part], answers[part], strict=True)]
+            out += attribution.attribute(model, ids, targets, weights, self._pad_id())
+        return out
+
+    def qx_memorize(self, requests: list[Any]) -> list[MemorizeResult]:
+        prompts = [r.args[0] for r in requests]
+        answers = [r.args[1] for r in requests]
+        completions = self._greedy(prompts)
+        mine = self._attributions(prompts, answers)
+        reference = self.reference_lm()
+        if reference is None:
+            refs: list[Attribution | None] = [None] * len(mine)
+        elif reference is self:
+            refs = list(mine)
+        else:
+            refs = list(reference._attributions(prompts, answers))
+        return [
+            MemorizeResult(c, a, None if r is None else attribution.surviving(a.neuron_scores, r.neuron_scores))
+            for c, a, r in zip(completions, mine, refs, strict=True)
+        ]
+
+    @torch.no_grad()
+    def qx_multihop(self, requests: list[Any]) -> list[MultiHopResult]:
+        rows = [r.args[0] for r in requests]
+        probes: list[multihop.MultiHop] = []
+        for part in _chunks(len(rows), self._probe_batch()):
+            batch = rows[part]
+            cut = [r["r2(r1(e1)).subject_cut.prompt"] for r in batch]
+            probes += multihop.probe(
+                self.model,  # type: ignore[attr-defined]
+                [self._ids(p) for p in cut],
+                [self._ids(r["r2(r1(e1)).prompt"]) for r in batch],
+                [self._ids(r["r2(e2).prompt"]) for r in batch],
+                [self._first_token(p, r["e2.value"]) for p, r in zip(cut, batch, strict=True)],
+                self._pad_id(),
+            )
+        columns = ("r1(e1).prompt", "r2(e2).prompt", "r2(r1(e1)).prompt")
+        texts = self._greedy([r[c] for c in columns for r in rows])
+        n = len(rows)
+        keys = [c.removesuffix(".prompt") for c in columns]
+        return [MultiHopResult(p.entrec, p.cnst, {key: texts[k * n + i] for k, key in enumerate(keys)})
+                for i, p in enumerate(probes)]
