@@ -66,10 +66,13 @@ class Attribution:
     ffn_imp: list[float]  # per layer
     neuron_scores: torch.Tensor  # [layers, neurons]
 
+    def log(self) -> dict[str, object]:
+        """Everything but the per-neuron scores (kept out of lm-eval's sample logs)."""
+        return {"target": self.target, "gold_logprob": self.gold_logprob, "gold_rank": self.gold_rank,
+                "attn_imp": self.attn_imp, "ffn_imp": self.ffn_imp, "tau": top_k_threshold(self.neuron_scores)}
+
     def __str__(self) -> str:
-        return (f"Attribution(target={self.target}, gold_logprob={self.gold_logprob:.4f}, gold_rank={self.gold_rank}, "
-                f"attn_imp={[round(x, 4) for x in self.attn_imp]}, ffn_imp={[round(x, 4) for x in self.ffn_imp]}, "
-                f"top{TOP_K}_tau={top_k_threshold(self.neuron_scores):.4f})")
+        return f"Attribution({self.log()})"
 
 
 def down_weights(model: torch.nn.Module) -> list[torch.Tensor]:
@@ -96,6 +99,15 @@ def attribute(model: torch.nn.Module, prompts: Sequence[Sequence[int]], targets:
             attn_imp=attn.tolist(), ffn_imp=ffn.tolist(), neuron_scores=neurons,
         ))
     return out
+
+
+def top_k_overlap(scores: torch.Tensor, reference: torch.Tensor, k: int = TOP_K) -> float:
+    """Share of the reference's top-k neurons that are also in the top-k here (same shapes)."""
+    k = min(k, reference.numel())
+    if k == 0:
+        return float("nan")
+    mine = set(torch.topk(scores.flatten(), k).indices.tolist())
+    return len(mine & set(torch.topk(reference.flatten(), k).indices.tolist())) / k
 
 
 def surviving(scores: torch.Tensor, reference: torch.Tensor, k: int = TOP_K) -> int:

@@ -12,8 +12,9 @@ at once; each method here returns one result per request, in order. The probe ta
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -31,19 +32,28 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
 
 @dataclass(frozen=True)
 class MemorizeResult:
+    """``str()`` is what lm-eval logs per sample: JSON without the per-neuron scores."""
+
     completion: str
     attribution: Attribution
-    surviving: int | None  # None without a reference model
+    surviving: int | None  # neurons >= the reference's top-300 threshold; None without a reference
+    overlap: float | None  # |top-300 here & top-300 of the reference| / 300; None without a reference
 
     def __str__(self) -> str:
-        return f"MemorizeResult(completion={self.completion!r}, surviving={self.surviving}, {self.attribution})"
+        return json.dumps({"completion": self.completion, "surviving": self.surviving, "overlap": self.overlap,
+                           **self.attribution.log()})
 
 
 @dataclass(frozen=True)
 class MultiHopResult:
+    """``str()`` is what lm-eval logs per sample: JSON with the per-layer EntRec curve."""
+
     entrec: list[float]
     cnst: float
     completions: dict[str, str]  # keyed by the prompt column: r1(e1), r2(e2), r2(r1(e1))
+
+    def __str__(self) -> str:
+        return json.dumps(asdict(self))
 
 
 class ProbeRequests:
@@ -104,7 +114,9 @@ class ProbeRequests:
         else:
             refs = list(reference._attributions(prompts, answers))
         return [
-            MemorizeResult(c, a, None if r is None else attribution.surviving(a.neuron_scores, r.neuron_scores))
+            MemorizeResult(c, a, *((None, None) if r is None else (
+                attribution.surviving(a.neuron_scores, r.neuron_scores),
+                attribution.top_k_overlap(a.neuron_scores, r.neuron_scores))))
             for c, a, r in zip(completions, mine, refs, strict=True)
         ]
 

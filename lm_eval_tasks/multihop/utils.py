@@ -1,0 +1,86 @@
+"""multihop: latent multi-hop reasoning, TwoHopFact-style (request ``qx_multihop``)."""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from qxbench.errors import QxError
+from qxbench.probe import ProbeTask
+from qxbench.probes.classify import require_fields
+from qxbench.probes.requests import MultiHopResult
+
+__all__ = ["MultiHopProbe", "COLUMNS", "load_world", "load_world_seen", "twohopfact_docs", "parse_aliases",
+           "alias_prefix_match", "process_results"]
+
+# The TwoHopFact columns the probe reads.
+COLUMNS = ("r1(e1).prompt", "r2(e2).prompt", "r2(r1(e1)).prompt", "r2(r1(e1)).subject_cut.prompt",
+           "e2.value", "e2.aliases", "e3.value", "e3.aliases")
+
+
+class MultiHopProbe(ProbeTask):
+    REQUEST_TYPE = "qx_multihop"
+
+    def probe_arguments(self, doc: dict, ctx: str) -> tuple:
+        return ({c: doc[c] for c in COLUMNS},)
+
+
+# -- data ---------------------------------------------------------------------------------------
+def _world(split: str):
+    from qxbench.world.data import load_dataset
+
+    return load_dataset("twohop", split=split)
+
+
+def load_world(**_metadata):
+    return _world("eval")
+
+
+def load_world_seen(**_metadata):
+    return _world("train")
+
+
+def parse_aliases(value: Any, field: str) -> list[str]:
+    """A list, or a string holding a JSON / Python list (as TwoHopFact's CSV stores it)."""
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    if isinstance(value, str):
+        for parse in (json.loads, ast.literal_eval):
+            try:
+                parsed = parse(value)
+            except (ValueError, SyntaxError):
+                continue
+            if isinstance(parsed, list):
+                return [str(v) for v in parsed]
+    raise QxError(f"Field '{field}' must be a list of aliases, got {value!r}")
+
+
+def twohopfact_docs(dataset):
+    require_fields(dataset.column_names, COLUMNS, "soheeyang/TwoHopFact")
+
+    def fix(row: dict[str, Any]) -> dict[str, Any]:
+        return {"e2.aliases": parse_aliases(row["e2.aliases"], "e2.aliases"),
+                "e3.aliases": parse_aliases(row["e3.aliases"], "e3.aliases")}
+
+    return dataset.map(fix)
+
+
+# -- metrics ------------------------------------------------------------------------------------
+def alias_prefix_match(completion: str, aliases: Iterable[str]) -> float:
+    """1.0 when the stripped completion starts with any non-empty alias, else 0.0 (empty -> 0.0)."""
+    text = completion.strip()
+    return float(bool(text) and any(a and a.strip() and text.startswith(a.strip()) for a in aliases))
+
+
+def process_results(doc: dict, results: list[MultiHopResult]) -> dict[str, float]:
+    res = results[0]
+    with_value = lambda e: [doc[f"{e}.value"], *doc[f"{e}.aliases"]]  # noqa: E731
+    return {
+        "entrec_max": max(res.entrec),
+        "cnst": res.cnst,
+        "acc_r1": alias_prefix_match(res.completions["r1(e1)"], with_value("e2")),
+        "acc_r2": alias_prefix_match(res.completions["r2(e2)"], with_value("e3")),
+        "acc_twohop": alias_prefix_match(res.completions["r2(r1(e1))"], with_value("e3")),
+    }
