@@ -75,9 +75,13 @@ class Attribution:
         return f"Attribution({self.log()})"
 
 
+@torch.no_grad()
 def down_weights(model: torch.nn.Module) -> list[torch.Tensor]:
+    """Dense down-projection weights of every layer (quantized ones dequantized)."""
     spec = arch_of(model)
     dtype = compute_dtype(model)
+    device = next(model.parameters()).device
+    model(input_ids=torch.zeros(1, 1, dtype=torch.long, device=device))  # runs lazy decompression hooks
     return [dense_weight(block.get_submodule(spec.mlp_out), dtype) for block in model.get_submodule(spec.layers)]
 
 

@@ -10,6 +10,7 @@ quantized or not.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -116,15 +117,29 @@ def compute_dtype(model: torch.nn.Module) -> torch.dtype:
 def dense_weight(module: torch.nn.Module, dtype: torch.dtype = torch.float32, chunk: int = 1024) -> torch.Tensor:
     """The [out, in] float32 matrix W with ``module(x) = x W^T + b``.
 
-    A plain ``nn.Linear`` returns its weight; GPT-2's ``Conv1D`` its transposed weight. Any other
-    linear layer (bitsandbytes, GPTQ/AWQ packed kernels, compressed-tensors, torchao subclasses) is
-    dequantized by its own forward: W^T = module(I) - module(0), a chunk of identity rows at a time.
+    A plain ``nn.Linear`` returns its weight; GPT-2's ``Conv1D`` its transposed weight; bitsandbytes
+    4-bit and int8 weights are dequantized by bitsandbytes (the stored weight, free of the kernel's
+    bf16 / int8-activation rounding). Any other linear layer (GPTQ/AWQ packed kernels,
+    compressed-tensors, torchao subclasses) is dequantized by its own forward:
+    W^T = module(I) - module(0), a chunk of identity rows at a time. Call it after the model's first
+    forward pass: some loaders (compressed-tensors) decompress lazily in a pre-forward hook.
     """
     plain = type(module) is torch.nn.Linear and not hasattr(module, "quantization_scheme")
     if plain and not is_quantized_linear(module):
         return module.weight.detach().float().cpu()
     if type(module).__name__ == "Conv1D":
         return module.weight.detach().float().cpu().T
+    weight = getattr(module, "weight", None)
+    if getattr(weight, "quant_state", None) is not None:  # bitsandbytes Params4bit
+        import bitsandbytes.functional as bnbf
+
+        data, state = weight.data, weight.quant_state
+        if getattr(state, "packing_format_for_cpu", False):  # bnb >= 0.49 repacks on the first CPU forward
+            # the inverse rewrites the state it is given in place: hand it a copy, or the layer breaks
+            data, state = bnbf._convert_weight_packed_for_cpu_inverse(data.clone(), copy.deepcopy(state))
+        return bnbf.dequantize_4bit(data, state).float().cpu()
+    if getattr(weight, "SCB", None) is not None and weight.dtype == torch.int8:  # bitsandbytes Int8Params
+        return (weight.data.float() * weight.SCB.float()[:, None] / 127).cpu()
     n_in = getattr(module, "in_features", None)
     if n_in is None:
         raise TypeError(f"Cannot read a dense weight from {type(module).__name__}: it has no in_features")

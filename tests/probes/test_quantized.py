@@ -1,0 +1,68 @@
+"""Quantized layers are dequantized for the attribution (bitsandbytes, compressed-tensors RTN), not skipped."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import torch
+from lm_eval.api.instance import Instance
+
+from qxbench.probes.arch import arch_of
+from qxbench.probes.attribution import down_weights
+from qxbench.world.data import read_rows
+
+BACKENDS = [
+    pytest.param("bnb-nf4", marks=pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None,
+                                                     reason="bitsandbytes not installed")),
+    pytest.param("rtn", marks=pytest.mark.skipif(importlib.util.find_spec("llmcompressor") is None,
+                                                 reason="llmcompressor not installed")),
+]
+
+
+@pytest.fixture(scope="module")
+def fp():
+    from qxbench.adapter import QXLM
+
+    return QXLM(device="cpu", batch_size=16)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def quantized(request, tmp_path_factory):
+    from qxbench.adapter import QXLM
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("QXBENCH_CACHE", str(tmp_path_factory.mktemp("qxcache")))
+    yield QXLM(quant=request.param, bits=4, device="cpu", batch_size=16)
+    mp.undo()
+
+
+@torch.no_grad()
+def test_dense_weight_reproduces_each_quantized_down_projection(quantized, fp):
+    spec = arch_of(quantized.model)
+    torch.manual_seed(0)
+    ids = torch.tensor([[3, 40, 41, 7, 9]])
+    before = quantized.model(ids).logits
+    weights = down_weights(quantized.model)
+    assert torch.equal(quantized.model(ids).logits, before)  # reading the weights leaves the model as it was
+    blocks = zip(quantized.model.get_submodule(spec.layers), fp.model.get_submodule(spec.layers), strict=True)
+    for w, (block, fp_block) in zip(weights, blocks, strict=True):
+        module = block.get_submodule(spec.mlp_out)
+        x = torch.randn(5, w.shape[1])
+        out = module(x).float()
+        # the layer computes with this matrix, up to its kernel's own rounding (bf16 compute on CPU)
+        assert (out - x @ w.T).norm() < 0.02 * out.norm()
+        fp_w = fp_block.get_submodule(spec.mlp_out).weight
+        error = (w - fp_w).abs().mean() / fp_w.abs().mean()
+        assert 0.01 < error < 0.3  # really the 4-bit weight: near full precision, not equal to it
+
+
+def test_memorize_on_a_quantized_model_scores_every_neuron_against_the_fp_reference(quantized):
+    facts = read_rows("facts")[:3]
+    results = quantized.qx_memorize([Instance("qx_memorize", {}, (f["prompt"], f["object"]), 0) for f in facts])
+    assert quantized.reference_lm() is not quantized and quantized.reference_lm().qx.quant == "none"
+    for res in results:
+        scores = res.attribution.neuron_scores
+        assert scores.shape == (4, 768) and torch.isfinite(scores).all()
+        assert res.surviving is not None and res.surviving != 300 or res.overlap < 1.0
+        assert 0.5 < res.overlap <= 1.0
