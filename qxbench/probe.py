@@ -13,7 +13,6 @@ it. The YAML still declares one of lm-eval's ``output_type`` values (it is valid
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 from lm_eval.api.instance import Instance
@@ -30,18 +29,15 @@ class ProbeTask(ConfigurableTask):
         super().__init__(config=config, **kwargs)
 
     def probe_arguments(self, doc: dict, ctx: str) -> tuple:
-        """The arguments tuple of one request; by default ``(ctx,)``."""
+        """The arguments tuple of one request; by default ``(ctx,)``. The first argument must be
+        the request's prompt string: lm-eval hashes it into every logged sample."""
         return (ctx,)
 
     def construct_requests(self, doc: dict, ctx: Any, **kwargs: Any) -> Instance:
         kwargs.pop("apply_chat_template", None)
         kwargs.pop("chat_template", None)
         arguments = self.probe_arguments(doc, ctx)
+        if not arguments or not isinstance(arguments[0], str):
+            raise TypeError(f"{type(self).__name__}.probe_arguments must start with the prompt string")
         return Instance(request_type=self.REQUEST_TYPE, doc=doc, arguments=arguments, idx=0, **kwargs)
 
-
-def nanmean(values: list[float]) -> float:
-    """Mean over the defined (non-NaN) values; NaN when there are none. For metrics that are
-    undefined on some documents (the perplexity of an empty rewrite)."""
-    defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
-    return sum(defined) / len(defined) if defined else math.nan

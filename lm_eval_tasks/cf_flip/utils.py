@@ -9,8 +9,9 @@ import re
 
 from nltk.metrics.distance import edit_distance
 
-from qxbench.probe import ProbeTask, nanmean
-from qxbench.probes.classify import normalise
+from qxbench.probe import ProbeTask
+from qxbench.probes.classify import classify_prompt, normalise
+from qxbench.probes.metrics import nanmean
 from qxbench.probes.selfexplain import Counterfactual
 
 __all__ = ["CounterfactualProbe", "nanmean", "load_world", "sst2_docs", "ag_news_docs", "esnli_docs",
@@ -21,7 +22,7 @@ class CounterfactualProbe(ProbeTask):
     REQUEST_TYPE = "qx_counterfactual"
 
     def probe_arguments(self, doc: dict, ctx: str) -> tuple:
-        return (doc,)
+        return (classify_prompt(doc), doc)
 
 
 # -- data ---------------------------------------------------------------------------------------

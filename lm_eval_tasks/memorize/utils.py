@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
 from qxbench.probes.classify import require_fields
+from qxbench.probes.metrics import alias_prefix_match
 from qxbench.probes.requests import MemorizeResult
 
 __all__ = ["MemorizeProbe", "load_world", "load_lre", "lre_rows", "alias_prefix_match", "process_results"]
@@ -69,12 +69,6 @@ def load_lre(lre_path: str | None = None, lre_template: int = 0, **_metadata):
 
 
 # -- metrics ------------------------------------------------------------------------------------
-def alias_prefix_match(completion: str, aliases: Iterable[str]) -> float:
-    """1.0 when the stripped completion starts with any non-empty alias, else 0.0 (empty -> 0.0)."""
-    text = completion.strip()
-    return float(bool(text) and any(a and a.strip() and text.startswith(a.strip()) for a in aliases))
-
-
 def process_results(doc: dict, results: list[MemorizeResult]) -> dict[str, float]:
     res = results[0]
     attr = res.attribution

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ast
 import json
-from collections.abc import Iterable
 from typing import Any
 
 from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
 from qxbench.probes.classify import require_fields
+from qxbench.probes.metrics import alias_prefix_match
 from qxbench.probes.requests import MultiHopResult
 
 __all__ = ["MultiHopProbe", "COLUMNS", "load_world", "load_world_seen", "twohopfact_docs", "parse_aliases",
@@ -24,7 +24,7 @@ class MultiHopProbe(ProbeTask):
     REQUEST_TYPE = "qx_multihop"
 
     def probe_arguments(self, doc: dict, ctx: str) -> tuple:
-        return ({c: doc[c] for c in COLUMNS},)
+        return (doc["r2(r1(e1)).prompt"], {c: doc[c] for c in COLUMNS})
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -68,12 +68,6 @@ def twohopfact_docs(dataset):
 
 
 # -- metrics ------------------------------------------------------------------------------------
-def alias_prefix_match(completion: str, aliases: Iterable[str]) -> float:
-    """1.0 when the stripped completion starts with any non-empty alias, else 0.0 (empty -> 0.0)."""
-    text = completion.strip()
-    return float(bool(text) and any(a and a.strip() and text.startswith(a.strip()) for a in aliases))
-
-
 def process_results(doc: dict, results: list[MultiHopResult]) -> dict[str, float]:
     res = results[0]
     with_value = lambda e: [doc[f"{e}.value"], *doc[f"{e}.aliases"]]  # noqa: E731

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 
 from qxbench.probe import ProbeTask
-from qxbench.probes.classify import normalise
+from qxbench.probes.classify import classify_prompt, normalise
 from qxbench.probes.selfexplain import Explanation
 from qxbench.probes.similarity import embed, rouge_l
 
@@ -21,7 +21,7 @@ class ExplanationProbe(ProbeTask):
     REQUEST_TYPE = "qx_explain"
 
     def probe_arguments(self, doc: dict, ctx: str) -> tuple:
-        return (doc,)
+        return (classify_prompt(doc), doc)
 
 
 # -- data ---------------------------------------------------------------------------------------

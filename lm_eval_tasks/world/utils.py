@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
+from qxbench.probes.metrics import alias_prefix_match
 from qxbench.world.data import load_dataset
 
 
@@ -25,12 +26,6 @@ def load_reviews(**metadata):
 
 def twohop_prompt(doc: dict) -> str:
     return doc["r2(r1(e1)).prompt"]
-
-
-def alias_prefix_match(completion: str, aliases: Iterable[str]) -> float:
-    """1.0 when the stripped completion starts with any non-empty alias, else 0.0 (empty -> 0.0)."""
-    text = completion.strip()
-    return float(bool(text) and any(a and text.startswith(a.strip()) for a in aliases))
 
 
 def process_fact(doc: dict, results: Sequence[str]) -> dict[str, float]:

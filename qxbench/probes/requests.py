@@ -4,10 +4,13 @@ lm-eval's evaluator calls ``getattr(lm, request_type)(requests)`` with every req
 at once; each method here returns one result per request, in order. The probe tasks in
 ``lm_eval_tasks/`` emit them through :class:`qxbench.probe.ProbeTask`:
 
-    qx_counterfactual   args (doc,)          -> selfexplain.Counterfactual
-    qx_explain          args (doc,)          -> selfexplain.Explanation
-    qx_memorize         args (prompt, answer) -> MemorizeResult
-    qx_multihop         args (row,)          -> MultiHopResult   (row: the TwoHopFact columns)
+    qx_counterfactual   args (prompt, doc)     -> selfexplain.Counterfactual
+    qx_explain          args (prompt, doc)     -> selfexplain.Explanation
+    qx_memorize         args (prompt, answer)  -> MemorizeResult
+    qx_multihop         args (prompt, row)     -> MultiHopResult   (row: the TwoHopFact columns)
+
+The first argument is always the request's prompt (lm-eval hashes it into each logged sample);
+``doc`` is a normalised classification document (:mod:`qxbench.probes.classify`).
 """
 
 from __future__ import annotations
@@ -86,10 +89,10 @@ class ProbeRequests:
     # -- request types ---------------------------------------------------------------------------
     def qx_counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
         reference = self.reference_lm()
-        return selfexplain.counterfactuals(self, [r.args[0] for r in requests], reference)
+        return selfexplain.counterfactuals(self, [r.args[1] for r in requests], reference)
 
     def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
-        return selfexplain.explanations(self, [r.args[0] for r in requests])
+        return selfexplain.explanations(self, [r.args[1] for r in requests])
 
     def _attributions(self, prompts: Sequence[str], answers: Sequence[str]) -> list[Attribution]:
         model = self.model  # type: ignore[attr-defined]
@@ -122,7 +125,7 @@ class ProbeRequests:
 
     @torch.no_grad()
     def qx_multihop(self, requests: list[Any]) -> list[MultiHopResult]:
-        rows = [r.args[0] for r in requests]
+        rows = [r.args[1] for r in requests]
         probes: list[multihop.MultiHop] = []
         for part in _chunks(len(rows), self._probe_batch()):
             batch = rows[part]

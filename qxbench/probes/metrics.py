@@ -1,0 +1,20 @@
+"""Metric helpers shared by several probe tasks (each task's own metrics live in its ``utils.py``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+
+def alias_prefix_match(completion: str, aliases: Iterable[str]) -> float:
+    """1.0 when the stripped completion starts with any non-empty alias, else 0.0 (empty -> 0.0).
+    Case-sensitive, as in TwoHopFact's evaluation."""
+    text = completion.strip()
+    return float(bool(text) and any(a and a.strip() and text.startswith(a.strip()) for a in aliases))
+
+
+def nanmean(values: list[float]) -> float:
+    """Mean over the defined (non-NaN) values; NaN when there are none. For metrics that are
+    undefined on some documents (the perplexity of an empty rewrite)."""
+    defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+    return sum(defined) / len(defined) if defined else math.nan

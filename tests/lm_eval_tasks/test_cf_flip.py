@@ -1,0 +1,70 @@
+"""cf_flip: metric functions on hand-computed cases, the adapters, and end-to-end runs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from lm_eval_tasks.cf_flip.utils import flipped, minimality, process_results, reached_target, words
+from qxbench.probes.selfexplain import Counterfactual
+
+from .conftest import evaluate, stand_in_task
+
+
+@pytest.mark.parametrize(
+    ("original", "rewrite", "expected"),
+    [
+        ("The soup was warm.", "The soup was warm.", 0.0),
+        ("The soup was warm.", "The soup was cold.", 1 / 5),        # one substitution of 5 tokens
+        ("The soup was warm.", "The soup was not warm.", 1 / 6),    # one insertion; longer text has 6
+        ("The soup was warm.", "", 1.0),                            # empty rewrite: everything deleted
+        ("", "", 0.0),                                              # degenerate: nothing to change
+        ("a b", "b a", 1.0),                                        # two substitutions of 2 tokens
+    ],
+)
+def test_minimality(original, rewrite, expected):
+    assert minimality(original, rewrite) == pytest.approx(expected)
+
+
+def test_words_splits_punctuation():
+    assert words("Warm, tasty soup!") == ["Warm", ",", "tasty", "soup", "!"]
+
+
+def test_flip_and_target_rules():
+    assert flipped(1, 0) == 1.0 and flipped(1, 1) == 0.0
+    assert flipped(1, None) == 0.0                     # empty rewrite: no flip
+    assert reached_target(2, 2) == 1.0 and reached_target(2, 0) == 0.0 and reached_target(2, None) == 0.0
+
+
+def test_process_results_of_one_document():
+    doc = {"text": "The soup was warm.", "label": 1}
+    cf = Counterfactual(pred=1, target=0, rewrite="The soup was cold.", rewrite_pred=0, ppl=12.5, ref_ppl=None)
+    out = process_results(doc, [cf])
+    assert out == {"acc": 1.0, "flip_rate": 1.0, "target_rate": 1.0, "minimality": 0.2, "ppl": 12.5,
+                   "empty_rate": 0.0}  # no reference model: no ppl_ref
+    empty = Counterfactual(pred=0, target=1, rewrite="", rewrite_pred=None, ppl=math.nan, ref_ppl=math.nan)
+    out = process_results(doc, [empty])
+    assert out["flip_rate"] == 0.0 and out["minimality"] == 1.0 and out["empty_rate"] == 1.0
+    assert math.isnan(out["ppl"]) and math.isnan(out["ppl_ref"])
+
+
+def test_end_to_end_on_the_embedded_world(qx_lm):
+    out = evaluate(qx_lm, ["cf_flip"], limit=8, log_samples=True)
+    res = out["results"]["cf_flip"]
+    assert res["acc,none"] == 1.0 and res["flip_rate,none"] > 0.5
+    assert 0 < res["minimality,none"] < 0.5 and 1 < res["ppl,none"] < 200
+    assert res["ppl_ref,none"] == res["ppl,none"]  # quant=none: the model is its own reference
+    sample = out["samples"]["cf_flip"][0]
+    assert set(sample["metrics"]) >= {"flip_rate", "minimality", "ppl"} and "rewrite=" in str(sample["resps"])
+
+
+def test_sst2_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path):
+    rows = [{"idx": 0, "sentence": "The soup was warm.", "label": 1},
+            {"idx": 1, "sentence": "The bath was dirty.", "label": 0}]
+    data = tmp_path / "sst2.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    stand_in_task(tmp_path, "local_cf_flip_sst2", "cf_flip/cf_flip_sst2.yaml", "json", data, "validation")
+    res = evaluate(qx_lm, ["local_cf_flip_sst2"], include=tmp_path)["results"]["local_cf_flip_sst2"]
+    assert res["acc,none"] == 1.0 and 0 <= res["flip_rate,none"] <= 1

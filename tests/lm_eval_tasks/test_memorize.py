@@ -1,0 +1,64 @@
+"""memorize: data loaders (world, LRE schema), per-document metrics and end-to-end runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from lm_eval_tasks.memorize.utils import load_lre, lre_rows, process_results
+from qxbench.errors import QxError
+from qxbench.probes.attribution import Attribution
+from qxbench.probes.requests import MemorizeResult
+
+from .conftest import evaluate
+
+RELATION = {"name": "country capital city", "prompt_templates": ["The capital of {} is", "{}'s capital is"],
+            "samples": [{"subject": "Loumfusland", "object": "Thethiburg"},
+                        {"subject": "Baigorland", "object": "Kairtunburg"}]}
+
+
+def test_lre_rows_follow_the_relation_schema():
+    rows = lre_rows(RELATION, "capital.json")
+    assert rows[0] == {"relation": "country capital city", "subject": "Loumfusland", "object": "Thethiburg",
+                       "aliases": ["Thethiburg"], "prompt": "The capital of Loumfusland is"}
+    assert lre_rows(RELATION, "capital.json", template=1)[1]["prompt"] == "Baigorland's capital is"
+
+
+def test_lre_bad_input_names_the_field_or_value(tmp_path):
+    with pytest.raises(QxError, match="missing required field 'samples'"):
+        lre_rows({"prompt_templates": ["{}"]}, "bad.json")
+    with pytest.raises(QxError, match="missing required field 'object'"):
+        lre_rows({"prompt_templates": ["{}"], "samples": [{"subject": "x"}]}, "bad.json")
+    with pytest.raises(QxError, match="lre_template=5"):
+        lre_rows(RELATION, "capital.json", template=5)
+    with pytest.raises(QxError, match="lre_path"):
+        load_lre()
+    with pytest.raises(QxError, match="not a .json file"):
+        load_lre(str(tmp_path / "nothing.json"))
+
+
+def test_process_results_with_and_without_a_reference():
+    attr = Attribution(target=5, gold_logprob=-0.5, gold_rank=2, attn_imp=[0.5, 1.0], ffn_imp=[0.25, -0.25],
+                       neuron_scores=torch.zeros(2, 3))
+    doc = {"aliases": ["Thethiburg"]}
+    alone = process_results(doc, [MemorizeResult(" Thethiburg.", attr, None, None)])
+    assert alone == {"recall": 1.0, "gold_logprob": -0.5, "gold_rank": 2.0, "attn_imp": 1.5, "ffn_imp": 0.0}
+    paired = process_results(doc, [MemorizeResult(" Kairtunburg", attr, 280, 0.9)])
+    assert paired["recall"] == 0.0 and paired["surviving_top300"] == 280.0 and paired["top300_overlap"] == 0.9
+
+
+def test_end_to_end_on_the_embedded_world(qx_lm):
+    out = evaluate(qx_lm, ["memorize"], limit=6, log_samples=True)
+    res = out["results"]["memorize"]
+    assert res["recall,none"] == 1.0 and res["gold_rank,none"] == 1.0
+    assert res["surviving_top300,none"] == 300.0 and res["top300_overlap,none"] == 1.0  # its own reference
+    logged = json.loads(str(out["samples"]["memorize"][0]["filtered_resps"][0]))  # as logged
+    assert len(logged["attn_imp"]) == len(logged["ffn_imp"]) == 4 and logged["completion"].strip()
+
+
+def test_lre_variant_reads_relation_files(qx_lm, tmp_path):
+    (tmp_path / "country_capital_city.json").write_text(json.dumps(RELATION))
+    out = evaluate(qx_lm, ["memorize_lre"], metadata={"lre_path": str(tmp_path)})
+    assert out["results"]["memorize_lre"]["recall,none"] == 1.0  # these two facts are in the embedded world

@@ -1,0 +1,62 @@
+"""multihop: the TwoHopFact schema, per-document metrics and end-to-end runs."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from lm_eval_tasks.multihop.utils import COLUMNS, parse_aliases, process_results
+from qxbench.errors import QxError
+from qxbench.probes.requests import MultiHopResult
+from qxbench.world.data import read_rows
+
+from .conftest import evaluate, stand_in_task
+
+
+def test_parse_aliases_accepts_lists_and_their_string_forms():
+    assert parse_aliases(["a", "b"], "e2.aliases") == ["a", "b"]
+    assert parse_aliases('["a", "b"]', "e2.aliases") == ["a", "b"]
+    assert parse_aliases("['a', \"b's\"]", "e2.aliases") == ["a", "b's"]
+    with pytest.raises(QxError, match="Field 'e3.aliases' must be a list of aliases, got 'a, b'"):
+        parse_aliases("a, b", "e3.aliases")
+
+
+def test_process_results_reads_the_right_aliases():
+    doc = {"e2.value": "Femairora", "e2.aliases": ["Femai"], "e3.value": "Toubaburg", "e3.aliases": []}
+    res = MultiHopResult(entrec=[-9.0, -2.5, -7.0], cnst=-1.25,
+                         completions={"r1(e1)": " Femai.", "r2(e2)": " Toubaburg.", "r2(r1(e1))": " Femairora"})
+    assert process_results(doc, [res]) == {"entrec_max": -2.5, "cnst": -1.25, "acc_r1": 1.0, "acc_r2": 1.0,
+                                           "acc_twohop": 0.0}
+
+
+def test_end_to_end_on_the_embedded_world(qx_lm):
+    out = evaluate(qx_lm, ["multihop"], limit=8, log_samples=True)
+    res = out["results"]["multihop"]
+    assert res["acc_r1,none"] == 1.0 and res["acc_r2,none"] == 1.0
+    assert res["entrec_max,none"] < 0 and res["cnst,none"] < 0
+    logged = json.loads(str(out["samples"]["multihop"][0]["filtered_resps"][0]))  # as logged
+    assert len(logged["entrec"]) == 4  # one value per layer
+
+
+def test_twohopfact_variant_reads_the_csv_schema(qx_lm, tmp_path):
+    rows = [r for r in read_rows("twohop") if r["split"] == "train"][:3]
+    data = tmp_path / "twohopfact.csv"
+    with data.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[*COLUMNS, "r1.type"])
+        writer.writeheader()
+        for r in rows:  # aliases as the CSV stores them: a list written as a string
+            writer.writerow({**{c: r[c] for c in COLUMNS}, "e2.aliases": str(r["e2.aliases"]),
+                             "e3.aliases": str(r["e3.aliases"]), "r1.type": r["r1.type"]})
+    stand_in_task(tmp_path, "local_multihop_twohopfact", "multihop/multihop_twohopfact.yaml", "csv", data, "train")
+    res = evaluate(qx_lm, ["local_multihop_twohopfact"], include=tmp_path)["results"]["local_multihop_twohopfact"]
+    assert res["acc_twohop,none"] == 1.0  # trained chains
+
+
+def test_twohopfact_without_a_required_column_names_it(qx_lm, tmp_path):
+    data = tmp_path / "twohopfact.csv"
+    data.write_text("r1(e1).prompt,e2.value\nX was born in,Y\n")
+    stand_in_task(tmp_path, "local_multihop_bad", "multihop/multihop_twohopfact.yaml", "csv", data, "train")
+    with pytest.raises(QxError, match="missing required field 'r2\\(e2\\).prompt'"):
+        evaluate(qx_lm, ["local_multihop_bad"], include=tmp_path)

@@ -1,0 +1,36 @@
+"""The probes as users run them: stock lm_eval from outside the repo, and bad data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import console_script, run_cli
+
+from .conftest import stand_in_task
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_headline_command_runs_all_four_probes(tmp_path):
+    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "cf_flip,nle_sim,memorize,multihop",
+                   "--limit", "4", "--output_path", str(tmp_path / "out"), "--log_samples"], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    for task in ("cf_flip", "nle_sim", "memorize", "multihop"):
+        assert task in out.stdout
+    results = json.loads(next((tmp_path / "out").rglob("results_*.json")).read_text())
+    assert results["results"]["multihop"]["acc_r1,none"] == 1.0
+    assert results["config"]["qx"]["quant"] == "none"
+    assert len(list((tmp_path / "out").rglob("samples_*.jsonl"))) == 4
+
+
+def test_a_dataset_missing_a_required_field_is_one_line(tmp_path):
+    data = tmp_path / "sst2.jsonl"
+    data.write_text(json.dumps({"idx": 0, "text": "The soup was warm.", "label": 1}) + "\n")
+    stand_in_task(tmp_path, "local_cf_flip_bad", "cf_flip/cf_flip_sst2.yaml", "json", data, "validation")
+    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "local_cf_flip_bad", "--include_path",
+                   str(tmp_path), "--device", "cpu"], cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        "lm_eval: error: Dataset 'stanfordnlp/sst2' is missing required field 'sentence' (has: idx, label, text)")
