@@ -60,6 +60,7 @@ def test_model_info_records_the_qx_block(pair, embedded_path):
         ({"quant": "gtpq"}, "Unknown quantizer 'gtpq'"),
         ({"bits": "four"}, "bits='four' is not a whole number"),
         ({"bits": 4}, "'none' does not support bits=4"),
+        ({"reference": "/no/such/reference"}, "Unknown model '/no/such/reference'"),
     ],
 )
 def test_bad_input_is_one_clear_line(kwargs, message):
@@ -89,3 +90,14 @@ def test_corrupt_full_precision_checkpoint_is_one_line(tmp_path):
     with pytest.raises(QxError, match=r"^Could not load model '.*corrupt': ") as exc:
         QXLM(pretrained=str(bad), device="cpu")
     assert "\n" not in str(exc.value)
+
+
+def test_reference_model_rules():
+    from qxbench.adapter import QXLM
+
+    fp = QXLM(device="cpu")
+    assert fp.reference_lm() is fp  # quant=none: the model is its own full-precision reference
+    assert QXLM(device="cpu", reference="none").reference_lm() is None
+    other = QXLM(device="cpu", reference="qx-tiny")
+    ref = other.reference_lm()
+    assert ref is not other and ref.qx.quant == "none" and ref is other.reference_lm()  # loaded once

@@ -1,0 +1,121 @@
+"""Benchmark: the four probes on the embedded model, full precision vs a random-init model of the
+same shape vs quantized configs, each reported as a paired difference against full precision.
+
+    python benchmarks/probes.py [--limit N] [--configs fp,random,bnb-nf4,...] [--out benchmarks/results/probes.json]
+
+Every number is per-document paired: the mean of (config - fp) over the same documents with a 95 %
+bootstrap CI (qxbench.stats.paired_diff). The Markdown table printed at the end is what the task
+READMEs quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+TASKS = ["cf_flip", "nle_sim", "memorize", "multihop"]
+CONFIGS = {
+    "fp": "",
+    "random": None,  # filled in with a random-init checkpoint
+    "bnb-int8": "quant=bnb-int8",
+    "bnb-nf4": "quant=bnb-nf4",
+    "gptq-4": "quant=gptq,bits=4",
+    "rtn-4": "quant=rtn,bits=4",
+}
+
+
+def random_init_checkpoint(directory: Path) -> str:
+    """qx-tiny's config and tokenizer with freshly initialised weights (seed 0)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from qxbench.resolve import resolve_pretrained
+
+    src = Path(resolve_pretrained("qx-tiny"))
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(src)).save_pretrained(directory)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        if (src / name).exists():
+            shutil.copy(src / name, directory / name)
+    return str(directory)
+
+
+def run(model_args: str, limit: int | None) -> tuple[dict, dict, float]:
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    start = time.perf_counter()
+    out = simple_evaluate(model="qx", model_args=model_args, tasks=TASKS, device="cpu", batch_size=32, limit=limit,
+                          log_samples=True, task_manager=TaskManager(include_defaults=False))
+    per_doc = {t: {s["doc_id"]: {k: s[k] for k in s["metrics"]} for s in out["samples"][t]} for t in TASKS}
+    return out["results"], per_doc, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/probes.json"))
+    args = parser.parse_args()
+
+    from qxbench import __version__
+    from qxbench.stats import paired_diff
+
+    names = args.configs.split(",")
+    assert names[0] == "fp", "the first config must be fp (the baseline)"
+    runs: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            model_args = CONFIGS[name] if name != "random" else f"pretrained={random_init_checkpoint(Path(tmp))}"
+            results, per_doc, seconds = run(model_args, args.limit)
+            runs[name] = {"model_args": model_args, "seconds": round(seconds, 1), "results": results,
+                          "per_doc": per_doc}
+            print(f"{name}: {seconds:.0f} s", flush=True)
+
+    table = []
+    for task in TASKS:
+        base = runs["fp"]["per_doc"][task]
+        docs = sorted(base)
+        metrics = sorted({m for d in base.values() for m in d})
+        for metric in metrics:
+            row = {"task": task, "metric": metric,
+                   "fp": runs["fp"]["results"][task].get(f"{metric},none")}
+            for name in names[1:]:
+                cand = runs[name]["per_doc"][task]
+                b = [float(base[d].get(metric, math.nan)) for d in docs]
+                c = [float(cand[d].get(metric, math.nan)) for d in docs]
+                diff = paired_diff(b, c)
+                row[name] = {"value": runs[name]["results"][task].get(f"{metric},none"), "diff": diff.mean,
+                             "low": diff.low, "high": diff.high, "n": diff.n, "excludes_zero": diff.excludes_zero}
+            table.append(row)
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "qxbench": __version__, "python": platform.python_version(), "machine": platform.machine(),
+        "limit": args.limit, "configs": {n: {k: v for k, v in r.items() if k != "per_doc"} for n, r in runs.items()},
+        "paired": table,
+    }, indent=1, default=str))
+
+    def cell(r: dict | None) -> str:
+        if r is None or r["n"] == 0:
+            return "n/a"
+        mark = "**" if r["excludes_zero"] else ""
+        return f"{mark}{r['diff']:+.4g}{mark} [{r['low']:+.3g}, {r['high']:+.3g}]"
+
+    print("\n| task | metric | fp | " + " | ".join(f"{n} − fp [95% CI]" for n in names[1:]) + " |")
+    print("|---|---|---:|" + "---:|" * (len(names) - 1))
+    for row in table:
+        fp = row["fp"]
+        fp_text = f"{fp:.4g}" if isinstance(fp, float) else str(fp)
+        cells = " | ".join(cell(row.get(n)) for n in names[1:])
+        print(f"| {row['task']} | {row['metric']} | {fp_text} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()
