@@ -1,4 +1,4 @@
-"""``qxbench``: eval | tasks | info | quantize | cache ls|rm | world build | world train.
+"""``qxbench``: eval | tasks | info | quantize | cache ls|rm | world build|train | leaderboard build | gate | sweep.
 
 ``qxbench eval`` takes exactly lm-eval's flags (``lm_eval run --help``) but indexes only qxbench's
 task folder, which skips most of the stock CLI's start-up. Bad input ends with one line,
@@ -147,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=None, help="directory (default: the packaged qx-tiny)")
     train.add_argument("--steps", type=int, default=1600)
     train.set_defaults(func=cmd_world_train)
+    from leaderboard.cli import add_commands
+
+    add_commands(sub)
     return p
 
 
@@ -156,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[:1] == ["eval"]:
             return cmd_eval(argv[1:])
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        return int(args.func(args))
     except QxError as err:
         print(f"qxbench: error: {err}", file=sys.stderr)
         return 2

@@ -8,9 +8,10 @@ bootstrap CI that resamples documents (keeping each pair together).
 from __future__ import annotations
 
 import math
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,15 @@ def paired_diff(baseline: Sequence[float], candidate: Sequence[float], *, iters:
     diffs = [c - b for b, c in zip(baseline, candidate, strict=True) if not (math.isnan(b) or math.isnan(c))]
     if not diffs:
         return PairedDiff(math.nan, math.nan, math.nan, 0)
-    mean = sum(diffs) / len(diffs)
-    rng = random.Random(seed)
-    n = len(diffs)
-    means = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(iters))
+    values = np.asarray(diffs, dtype=np.float64)
+    n = len(values)
+    rng = np.random.default_rng(seed)
+    means = np.empty(iters)
+    for start in range(0, iters, 256):  # bounded memory: 256 resamples of n documents at a time
+        stop = min(iters, start + 256)
+        means[start:stop] = values[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    means.sort()
     tail = (1 - level) / 2
     low = means[min(iters - 1, int(math.floor(tail * iters)))]
     high = means[min(iters - 1, int(math.ceil((1 - tail) * iters)) - 1)]
-    return PairedDiff(mean, low, high, n)
+    return PairedDiff(float(values.mean()), float(low), float(high), n)

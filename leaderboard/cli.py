@@ -1,0 +1,150 @@
+"""``qxbench leaderboard build``, ``qxbench gate`` and ``qxbench sweep`` (registered by qxbench.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qxbench.errors import QxError
+
+GATE_PASS, GATE_FAIL = 0, 1
+
+
+def _fmt(x: float | None, signed: bool = False) -> str:
+    return "–" if x is None else (f"{x:+.4g}" if signed else f"{x:.4g}")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from leaderboard.compare import build_cells
+    from leaderboard.display import load_display
+    from leaderboard.runs import read_runs
+    from leaderboard.site import build_site
+
+    display = load_display()
+    runs, notes = read_runs(args.results, {t: c["key"] for t, c in display.curves.items()})
+    cells, more = build_cells(runs, display, iters=args.bootstrap_iters)
+    notes += more
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    written = build_site(runs, cells, notes, display, args.out)
+    print(f"{len(runs)} runs, {len(cells)} cells -> {args.out} ({len(written)} files)")
+    return 0
+
+
+def _one_run(target: Path, role: str):
+    from leaderboard.display import load_display
+    from leaderboard.runs import find_results, read_run
+
+    files = find_results(target)
+    if len(files) > 1:
+        raise QxError(f"--{role} {target} holds {len(files)} results files; name one: "
+                      f"{', '.join(str(f) for f in files[:3])}{' ...' if len(files) > 3 else ''}")
+    display = load_display()
+    return read_run(files[0], {t: c["key"] for t, c in display.curves.items()})
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from leaderboard.display import load_display
+    from leaderboard.gate import parse_thresholds, run_gate
+
+    thresholds = parse_thresholds(args.max_drop)
+    base, cand = _one_run(args.baseline, "baseline"), _one_run(args.candidate, "candidate")
+    if base.quant != "none":
+        print(f"note: the baseline is quant={base.quant}, not full precision", file=sys.stderr)
+    rows = run_gate(base, cand, thresholds, load_display())
+    table = Table(title=f"qxbench gate: {cand.model} {cand.config} vs {base.config}")
+    for col in ("task", "metric", "baseline", "candidate", "degradation", "95% CI of diff", "max drop", "verdict"):
+        table.add_column(col, justify="left" if col in ("task", "metric", "verdict") else "right")
+    for row in rows:
+        c = row.cell
+        ci = f"[{_fmt(c.low, True)}, {_fmt(c.high, True)}]" if c.low is not None else "–"
+        verdict = "FAIL" if row.failed else ("ok" if row.threshold is not None else "")
+        table.add_row(c.task, c.metric, _fmt(c.baseline), _fmt(c.value), _fmt(c.degradation, True), ci,
+                      _fmt(row.threshold), verdict)
+    Console(width=140).print(table)
+    failed = [r for r in rows if r.failed]
+    if failed:
+        print(f"FAIL: {', '.join(f'{r.cell.task}/{r.cell.metric}' for r in failed)} degraded beyond the threshold")
+        return GATE_FAIL
+    print(f"PASS: {sum(r.threshold is not None for r in rows)} thresholded metrics within their limits")
+    return GATE_PASS
+
+
+def parse_configs(text: str) -> list[dict[str, str]]:
+    """``none,bnb-nf4,gptq:bits=4:group_size=128`` -> model-arg dicts; ``none`` is put first."""
+    from qxbench.quant import QuantRequest, get_quantizer
+
+    configs = []
+    for item in [c.strip() for c in text.split(",") if c.strip()]:
+        backend, *pairs = item.split(":")
+        args = {"quant": backend}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep or key not in ("bits", "group_size"):
+                raise QxError(f"--quants entry '{item}': options are bits=N and group_size=N, got '{pair}'")
+            args[key] = value
+        bits, group = args.get("bits"), args.get("group_size")
+        try:
+            request = QuantRequest(backend, int(bits) if bits else None, int(group) if group else None)
+        except ValueError:
+            raise QxError(f"--quants entry '{item}': bits and group_size must be whole numbers") from None
+        get_quantizer(request)  # unknown backend / unsupported bits -> one line, before anything runs
+        configs.append(args)
+    if not any(c["quant"] == "none" for c in configs):
+        print("note: adding quant=none: the leaderboard compares every config with full precision", file=sys.stderr)
+        configs.insert(0, {"quant": "none"})
+    return sorted(configs, key=lambda c: c["quant"] != "none")
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from qxbench.cli import cmd_eval
+
+    configs = parse_configs(args.quants)
+    for config in configs:
+        label = "-".join(v for v in config.values())
+        model_args = ",".join([f"pretrained={args.model}", *(f"{k}={v}" for k, v in config.items()),
+                               *([args.model_args] if args.model_args else [])])
+        argv = ["--model", "qx", "--model_args", model_args, "--tasks", args.tasks, "--device", args.device,
+                "--batch_size", str(args.batch_size), "--output_path", str(args.output_path / label),
+                "--log_samples", *(["--limit", str(args.limit)] if args.limit else [])]
+        print(f"== {label}: qxbench eval {' '.join(argv)}", flush=True)
+        cmd_eval(argv)
+    if args.site:
+        return cmd_build(argparse.Namespace(results=args.output_path, out=args.site, bootstrap_iters=2000))
+    print(f"done: qxbench leaderboard build {args.output_path} -o SITE_DIR")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    board = sub.add_parser("leaderboard", help="build the static leaderboard").add_subparsers(
+        dest="leaderboard_cmd", required=True)
+    build = board.add_parser("build", help="lm-eval results (+ samples) -> static site")
+    build.add_argument("results", type=Path, help="directory searched for results_*.json (or one file)")
+    build.add_argument("-o", "--out", type=Path, required=True, help="site directory (created)")
+    build.add_argument("--bootstrap_iters", type=int, default=2000)
+    build.set_defaults(func=cmd_build)
+
+    gate = sub.add_parser("gate", help="exit 0 if no metric degrades beyond its threshold, 1 if one does, "
+                                       "2 on bad input")
+    gate.add_argument("--baseline", type=Path, required=True, help="full-precision results file (or its directory)")
+    gate.add_argument("--candidate", type=Path, required=True, help="quantized results file (or its directory)")
+    gate.add_argument("--max-drop", action="append", default=[], metavar="[TASK/]METRIC=X",
+                      help="largest allowed degradation in the metric's units (repeatable)")
+    gate.set_defaults(func=cmd_gate)
+
+    sweep = sub.add_parser("sweep", help="evaluate full precision + quantized configs, for `leaderboard build`")
+    sweep.add_argument("--model", default="qx-tiny")
+    sweep.add_argument("--quants", default="none,bnb-int8,bnb-nf4,gptq:bits=4",
+                       help="comma-separated backends, options after colons: gptq:bits=4:group_size=128")
+    sweep.add_argument("--tasks", default="cf_flip,nle_sim,memorize,multihop")
+    sweep.add_argument("--model_args", default="", help="extra qx model args for every run")
+    sweep.add_argument("--output_path", type=Path, required=True, help="results go to OUTPUT_PATH/<config>/")
+    sweep.add_argument("--site", type=Path, default=None, help="also build the leaderboard site here")
+    sweep.add_argument("--limit", type=int, default=None)
+    sweep.add_argument("--device", default="cpu")
+    sweep.add_argument("--batch_size", default="32")
+    sweep.set_defaults(func=cmd_sweep)

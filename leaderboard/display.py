@@ -1,0 +1,45 @@
+"""Display names and metric directions, read from ``display.yaml`` (never from code)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qxbench.errors import QxError
+
+DISPLAY_FILE = Path(__file__).with_name("display.yaml")
+
+
+@dataclass(frozen=True)
+class Display:
+    probes: dict[str, dict[str, str]] = field(default_factory=dict)
+    metrics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    curves: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def probe_name(self, task: str) -> str:
+        return self.probes.get(task, {}).get("name", task)
+
+    def metric_name(self, task: str, metric: str) -> str:
+        return self.metrics.get(task, {}).get(metric, {}).get("name", metric)
+
+    def higher_is_better(self, task: str, metric: str, from_results: bool | None) -> bool:
+        """The YAML's direction; the results file's when the YAML has none; an error when they disagree."""
+        declared = self.metrics.get(task, {}).get(metric, {}).get("higher_is_better")
+        if declared is None:
+            if from_results is None:
+                raise QxError(f"No direction for {task}/{metric}: add it to {DISPLAY_FILE.name}")
+            return bool(from_results)
+        if from_results is not None and bool(from_results) != bool(declared):
+            raise QxError(f"Direction of {task}/{metric} in {DISPLAY_FILE.name} (higher_is_better: {declared}) "
+                          f"disagrees with the results file ({from_results})")
+        return bool(declared)
+
+
+@lru_cache(maxsize=4)
+def load_display(path: Path = DISPLAY_FILE) -> Display:
+    data = yaml.safe_load(path.read_text()) or {}
+    return Display(probes=data.get("probes", {}), metrics=data.get("metrics", {}), curves=data.get("curves", {}))
