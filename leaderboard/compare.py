@@ -67,7 +67,10 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
                 docs = sorted(base.per_doc)
                 paired = paired_diff([base.per_doc[d].get(metric, math.nan) for d in docs],
                                      [cand.per_doc[d].get(metric, math.nan) for d in docs], iters=iters)
-                diff, low, high, n = paired.mean, paired.low, paired.high, paired.n
+                if paired.n:
+                    diff, low, high, n = paired.mean, paired.low, paired.high, paired.n
+                else:
+                    extra = "no per-document values (a corpus-level metric): no confidence interval"
             else:
                 extra = "no per-sample logs (--log_samples): no confidence interval"
             cell = Cell(model, config, task, metric, value, hib, base.metrics[metric], diff, low, high, n, extra)

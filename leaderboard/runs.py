@@ -64,7 +64,8 @@ def _samples(path: Path, task: str, curve_key: str | None) -> tuple[dict | None,
             continue
         row = json.loads(line)
         doc = int(row["doc_id"])
-        per_doc[doc] = {m: float(row[m]) if row.get(m) is not None else math.nan for m in row.get("metrics", [])}
+        per_doc[doc] = {m: _float(row.get(m)) if _float(row.get(m)) is not None else math.nan
+                        for m in row.get("metrics", [])}  # corpus-level metrics log non-numbers: NaN
         if curve_key:
             try:
                 logged = json.loads(row["filtered_resps"][0])

@@ -77,20 +77,34 @@ def _hooks(model: torch.nn.Module, spec: ArchSpec, last: torch.Tensor) -> Iterat
             h.remove()
 
 
-@torch.no_grad()
-def read_last_token(model: torch.nn.Module, batches: Sequence[Sequence[int]], pad_id: int = 0) -> LastToken:
-    """One forward pass over right-padded token sequences; every tensor returned is float32 on CPU."""
-    spec = arch_of(model)
-    device = next(model.parameters()).device
+def pad_batch(batches: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Right-padded ids, attention mask and each row's last real position."""
     width = max(len(s) for s in batches)
     ids = torch.full((len(batches), width), pad_id, dtype=torch.long)
     mask = torch.zeros_like(ids)
     for r, seq in enumerate(batches):
         ids[r, :len(seq)] = torch.tensor(seq)
         mask[r, :len(seq)] = 1
-    last = (mask.sum(1) - 1).to(device)
+    return ids.to(device), mask.to(device), (mask.sum(1) - 1).to(device)
+
+
+@torch.no_grad()
+def last_logits(model: torch.nn.Module, batches: Sequence[Sequence[int]], pad_id: int = 0) -> torch.Tensor:
+    """Next-token logits at each sequence's last token ([batch, vocab], float32 on CPU); no hooks."""
+    device = next(model.parameters()).device
+    ids, mask, last = pad_batch(batches, pad_id, device)
+    logits = model(input_ids=ids, attention_mask=mask).logits
+    return logits[torch.arange(len(batches), device=device), last].float().cpu()
+
+
+@torch.no_grad()
+def read_last_token(model: torch.nn.Module, batches: Sequence[Sequence[int]], pad_id: int = 0) -> LastToken:
+    """One forward pass over right-padded token sequences; every tensor returned is float32 on CPU."""
+    spec = arch_of(model)
+    device = next(model.parameters()).device
+    ids, mask, last = pad_batch(batches, pad_id, device)
     with _hooks(model, spec, last) as store:
-        out = model(input_ids=ids.to(device), attention_mask=mask.to(device))
+        out = model(input_ids=ids, attention_mask=mask)
     logits = out.logits[torch.arange(len(batches), device=device), last]
     stacked = {k: torch.stack(v, dim=1).float().cpu() for k, v in store.items()}
     return LastToken(**stacked, logits=logits.float().cpu())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 
 def alias_prefix_match(completion: str, aliases: Iterable[str]) -> float:
@@ -18,3 +19,14 @@ def nanmean(values: list[float]) -> float:
     undefined on some documents (the perplexity of an empty rewrite)."""
     defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
     return sum(defined) / len(defined) if defined else math.nan
+
+
+@dataclass(frozen=True)
+class CorpusValue:
+    """A statistic of the whole evaluated set (dead-neuron fraction), handed to every document.
+    It is logged as text, not a number, so that nobody pairs it per document."""
+
+    value: float
+
+    def __str__(self) -> str:
+        return f"corpus:{self.value!r}"

@@ -8,6 +8,8 @@ at once; each method here returns one result per request, in order. The probe ta
     qx_explain          args (prompt, doc)     -> selfexplain.Explanation
     qx_memorize         args (prompt, answer)  -> MemorizeResult
     qx_multihop         args (prompt, row)     -> MultiHopResult   (row: the TwoHopFact columns)
+    qx_next_token       args (prompt, answer)  -> NextToken
+    qx_neurons          args (text, options)   -> neurons.NeuronResult
 
 The first argument is always the request's prompt (lm-eval hashes it into each logged sample);
 ``doc`` is a normalised classification document (:mod:`qxbench.probes.classify`).
@@ -22,8 +24,9 @@ from typing import Any
 
 import torch
 
-from qxbench.probes import attribution, multihop, selfexplain
+from qxbench.probes import attribution, multihop, neurons, selfexplain
 from qxbench.probes.attribution import Attribution
+from qxbench.probes.internals import last_logits
 
 RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)
 
@@ -57,6 +60,22 @@ class MultiHopResult:
 
     def __str__(self) -> str:
         return json.dumps(asdict(self))
+
+
+@dataclass(frozen=True)
+class NextToken:
+    """The greedy next token, its probability, and whether it is the answer's first token."""
+
+    top_token: int
+    confidence: float
+    gold_token: int
+
+    @property
+    def correct(self) -> bool:
+        return self.top_token == self.gold_token
+
+    def __str__(self) -> str:
+        return json.dumps({**asdict(self), "correct": self.correct})
 
 
 class ProbeRequests:
@@ -144,3 +163,19 @@ class ProbeRequests:
         keys = [c.removesuffix(".prompt") for c in columns]
         return [MultiHopResult(p.entrec, p.cnst, {key: texts[k * n + i] for k, key in enumerate(keys)})
                 for i, p in enumerate(probes)]
+
+    def qx_next_token(self, requests: list[Any]) -> list[NextToken]:
+        out: list[NextToken] = []
+        for part in _chunks(len(requests), self._probe_batch()):
+            batch = requests[part]
+            probs = torch.softmax(last_logits(self.model, [self._ids(r.args[0]) for r in batch],  # type: ignore[attr-defined]
+                                              self._pad_id()), -1)
+            top = probs.max(-1)
+            for r, token, p in zip(batch, top.indices.tolist(), top.values.tolist(), strict=True):
+                out.append(NextToken(int(token), float(p), self._first_token(r.args[0], r.args[1])))
+        return out
+
+    def qx_neurons(self, requests: list[Any]) -> list[neurons.NeuronResult]:
+        options = neurons.NeuronOptions.from_metadata(requests[0].args[1] if requests else {})
+        texts = [self._ids(r.args[0]) for r in requests]
+        return neurons.analyse(self.model, texts, options, self._probe_batch(), self._pad_id())  # type: ignore[attr-defined]
