@@ -13,6 +13,11 @@ subject-cut prompt, the two-hop prompt and the one-hop prompt), batches of 32 ch
 
 Runs alternate, the estimate is the median of per-repeat ratios. Goal: probe / plain <= 1.3.
 Memorize's neuron attribution is timed separately (it is O(neurons x vocab) by definition).
+
+Also the ``neurons`` task's streaming activation statistics (dead neurons + redundancy co-moments,
+first/middle/last layer) against a plain forward pass over the same 400 review prompts.
+Goal: stats / plain <= 1.2. Integrated gradients are not part of it (20 forward+backward passes
+per layer by definition).
 """
 
 from __future__ import annotations
@@ -73,6 +78,36 @@ def lmeval(lm, rows) -> float:
     return time.perf_counter() - start
 
 
+@torch.no_grad()
+def plain_texts(model, texts, size=32) -> float:
+    from qxbench.probes.internals import pad_batch
+
+    start = time.perf_counter()
+    for i in range(0, len(texts), size):
+        ids, mask, _ = pad_batch(texts[i:i + size], 0, torch.device("cpu"))
+        model(input_ids=ids, attention_mask=mask)
+    return time.perf_counter() - start
+
+
+def neuron_stats(model, texts, size=32) -> float:
+    from qxbench.probes.neurons import NeuronOptions, corpus_stats
+
+    start = time.perf_counter()
+    corpus_stats(model, texts, NeuronOptions(), size)
+    return time.perf_counter() - start
+
+
+def ratio_of(fast, slow, repeats: int) -> dict:
+    fast(), slow()  # warm-up
+    times = {"plain": [], "probe": []}
+    for i in range(repeats):
+        for which in (("plain", "probe") if i % 2 == 0 else ("probe", "plain")):
+            times[which].append((fast if which == "plain" else slow)())
+    ratios = [p / q for p, q in zip(times["probe"], times["plain"], strict=True)]
+    return {"plain_s": statistics.median(times["plain"]), "probe_s": statistics.median(times["probe"]),
+            "ratio_median": statistics.median(ratios), "ratio_quartiles": statistics.quantiles(ratios, n=4)[::2]}
+
+
 def bigger_random_llama():
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -99,20 +134,16 @@ def main() -> None:
     batches = list(_batches(lm, rows))
     report = {"python": platform.python_version(), "torch": torch.__version__, "threads": args.threads,
               "chains": len(rows), "models": {}}
+    reviews = [lm._ids(f"Review: {r['text']}\nSentiment:") for r in read_rows("reviews")]
+    report["neurons"] = {}
     for name, model in (("qx-tiny (4 layers, vocab 512)", lm.model),
                         ("random Llama (8 layers, hidden 512, vocab 32000)", bigger_random_llama())):
-        plain(model, batches), probe(model, batches)  # warm-up
-        times = {"plain": [], "probe": []}
-        for i in range(args.repeats):
-            order = ("plain", "probe") if i % 2 == 0 else ("probe", "plain")
-            for which in order:
-                times[which].append((plain if which == "plain" else probe)(model, batches))
-        ratios = [p / q for p, q in zip(times["probe"], times["plain"], strict=True)]
-        report["models"][name] = {
-            "plain_s": statistics.median(times["plain"]), "probe_s": statistics.median(times["probe"]),
-            "ratio_median": statistics.median(ratios), "ratio_quartiles": statistics.quantiles(ratios, n=4)[::2],
-        }
-        print(name, report["models"][name], flush=True)
+        report["models"][name] = ratio_of(lambda m=model: plain(m, batches), lambda m=model: probe(m, batches),
+                                          args.repeats)
+        print(name, "multihop", report["models"][name], flush=True)
+        report["neurons"][name] = ratio_of(lambda m=model: plain_texts(m, reviews),
+                                           lambda m=model: neuron_stats(m, reviews), args.repeats)
+        print(name, "neurons", report["neurons"][name], flush=True)
 
     ll = [lmeval(lm, rows) for _ in range(3)]
     report["qx-tiny lm-eval loglikelihood_s"] = statistics.median(ll)

@@ -46,40 +46,47 @@ def random_init_checkpoint(directory: Path) -> str:
     return str(directory)
 
 
-def run(model_args: str, limit: int | None) -> tuple[dict, dict, float]:
+def run(model_args: str, limit: int | None, tasks: list[str]) -> tuple[dict, dict, float]:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
     start = time.perf_counter()
-    out = simple_evaluate(model="qx", model_args=model_args, tasks=TASKS, device="cpu", batch_size=32, limit=limit,
+    out = simple_evaluate(model="qx", model_args=model_args, tasks=tasks, device="cpu", batch_size=32, limit=limit,
                           log_samples=True, task_manager=TaskManager(include_defaults=False))
-    per_doc = {t: {s["doc_id"]: {k: s[k] for k in s["metrics"]} for s in out["samples"][t]} for t in TASKS}
+    per_doc = {t: {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in out["samples"][t]} for t in tasks}
     return out["results"], per_doc, time.perf_counter() - start
+
+
+def _number(value: object) -> float:
+    """Per-document metric values; corpus-level ones (pairs, corpus statistics) are not numbers."""
+    return float(value) if isinstance(value, int | float) else math.nan
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/probes.json"))
     args = parser.parse_args()
 
     from qxbench import __version__
-    from qxbench.stats import paired_diff
+    from qxbench.stats import PairedDiff, paired_diff
 
     names = args.configs.split(",")
+    tasks = args.tasks.split(",")
     assert names[0] == "fp", "the first config must be fp (the baseline)"
     runs: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             model_args = CONFIGS[name] if name != "random" else f"pretrained={random_init_checkpoint(Path(tmp))}"
-            results, per_doc, seconds = run(model_args, args.limit)
+            results, per_doc, seconds = run(model_args, args.limit, tasks)
             runs[name] = {"model_args": model_args, "seconds": round(seconds, 1), "results": results,
                           "per_doc": per_doc}
             print(f"{name}: {seconds:.0f} s", flush=True)
 
     table = []
-    for task in TASKS:
+    for task in tasks:
         base = runs["fp"]["per_doc"][task]
         docs = sorted(base)
         metrics = sorted({m for d in base.values() for m in d})
@@ -91,8 +98,11 @@ def main() -> None:
                 b = [float(base[d].get(metric, math.nan)) for d in docs]
                 c = [float(cand[d].get(metric, math.nan)) for d in docs]
                 diff = paired_diff(b, c)
-                row[name] = {"value": runs[name]["results"][task].get(f"{metric},none"), "diff": diff.mean,
-                             "low": diff.low, "high": diff.high, "n": diff.n, "excludes_zero": diff.excludes_zero}
+                value = runs[name]["results"][task].get(f"{metric},none")
+                if diff.n == 0:  # a corpus-level metric: the difference of the two values, no interval
+                    diff = PairedDiff(value - row["fp"], math.nan, math.nan, 0)
+                row[name] = {"value": value, "diff": diff.mean, "low": diff.low, "high": diff.high, "n": diff.n,
+                             "excludes_zero": diff.excludes_zero}
             table.append(row)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -103,8 +113,10 @@ def main() -> None:
     }, indent=1, default=str))
 
     def cell(r: dict | None) -> str:
-        if r is None or r["n"] == 0:
+        if r is None:
             return "n/a"
+        if r["n"] == 0:
+            return f"{r['diff']:+.4g} (corpus-level, no CI)"
         mark = "**" if r["excludes_zero"] else ""
         return f"{mark}{r['diff']:+.4g}{mark} [{r['low']:+.3g}, {r['high']:+.3g}]"
 

@@ -4,6 +4,12 @@ Quantizes on load through transformers' ``BitsAndBytesConfig``; runs on CUDA and
 bitsandbytes >= 0.45, on CPU. 4-bit always uses double quantization: without it, a serialized 4-bit
 checkpoint reloads corrupted on bitsandbytes 0.50 (absmax reordered), so one setting serves both
 on-the-fly and saved models. ``lm_head`` stays in full precision (bitsandbytes' default).
+
+On CPUs with AVX512-BF16, bitsandbytes >= 0.49 repacks a 4-bit layer's weight on its first
+no-grad forward and from then on runs an inference-only bf16 kernel: no gradient reaches the
+layer's input (integrated gradients in the ``neurons`` probe fail) and the layer computes in bf16
+although ``bnb_4bit_compute_dtype`` is float32. qxbench turns that path off on the layers it loads,
+so that 4-bit layers compute as on CUDA (dequantize, float32 matmul) and stay differentiable.
 """
 
 from __future__ import annotations
@@ -13,6 +19,14 @@ from dataclasses import dataclass
 from qxbench.errors import QxError
 from qxbench.quant._common import require
 from qxbench.quant.registry import Loaded, QuantRequest, register
+
+
+def standard_cpu_path(model):  # noqa: ANN001, ANN201 - any transformers model
+    """Keep bitsandbytes 4-bit layers off the inference-only CPU kernel (see the module docstring)."""
+    for module in model.modules():
+        if hasattr(module, "support_avx512bf16_for_cpu"):
+            module.support_avx512bf16_for_cpu = False
+    return model
 
 
 @dataclass(frozen=True)
@@ -48,7 +62,7 @@ class BitsAndBytes:
         model = AutoModelForCausalLM.from_pretrained(
             path, quantization_config=self.config(), device_map={"": device}, dtype="auto"
         )
-        return Loaded(model, bits=self.bits[0])
+        return Loaded(standard_cpu_path(model), bits=self.bits[0])
 
 
 for _q in (BitsAndBytes("bnb-int8", (8,), "int8"), BitsAndBytes("bnb-nf4", (4,), "nf4"),

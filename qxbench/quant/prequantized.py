@@ -66,7 +66,9 @@ class Prequantized:
         except Exception as err:  # corrupt files and missing kernels surface as many types
             raise QxError(f"Could not load quantized checkpoint '{path}' ({qc.get('quant_method')}): "
                           f"{first_line(err)}") from err
-        return Loaded(model, bits=declared_bits(qc))
+        from qxbench.quant.bnb import standard_cpu_path
+
+        return Loaded(standard_cpu_path(model), bits=declared_bits(qc))
 
 
 register(Prequantized())

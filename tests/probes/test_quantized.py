@@ -66,3 +66,16 @@ def test_memorize_on_a_quantized_model_scores_every_neuron_against_the_fp_refere
         assert scores.shape == (4, 768) and torch.isfinite(scores).all()
         assert res.surviving is not None and res.surviving != 300 or res.overlap < 1.0
         assert 0.5 < res.overlap <= 1.0
+
+
+def test_integrated_gradients_flow_through_quantized_layers(quantized):
+    """bnb 4-bit on CPU must not switch to its inference-only kernel (no gradient to the input)."""
+    from qxbench.probes.internals import pad_batch
+    from qxbench.probes.neurons import integrated_gradients
+
+    texts = [quantized._ids(f["prompt"]) for f in read_rows("facts")[:2]]
+    quantized.model(torch.tensor([texts[0]]))  # a no-grad forward first, as in an evaluation
+    ids, mask, last = pad_batch(texts, quantized._pad_id(), torch.device("cpu"))
+    module = quantized.model.model.layers[1].mlp.down_proj
+    attr, _ = integrated_gradients(quantized.model, module, ids, mask, last, steps=2)
+    assert torch.isfinite(attr).all() and attr.abs().sum() > 0
