@@ -107,29 +107,47 @@ def _unknown_tasks_line(err: ValueError) -> str | None:
     return f"{message}.{hint} qxbench's tasks: {', '.join(ours)} (`lm_eval ls tasks` lists all)"
 
 
+def _probe_model_line(err: AttributeError) -> str | None:
+    """A probe task run with another model than ``qx``: the evaluator asks it for a method it lacks."""
+    import re
+
+    found = re.search(r"'(\w+)' object has no attribute '(qx_\w+)'", str(err))
+    if not found:
+        return None
+    return (f"this task sends '{found.group(2)}' requests, which only `--model qx` answers "
+            f"(got model class {found.group(1)}); run it with --model qx")
+
+
+def error_line(err: BaseException) -> str | None:
+    """The one line that ends a run for a known kind of bad input; None for anything else."""
+    from qxbench.errors import QxError
+
+    if isinstance(err, QxError):
+        return str(err)
+    if isinstance(err, ValueError):
+        return _unknown_tasks_line(err)
+    if isinstance(err, AttributeError):
+        return _probe_model_line(err)
+    return None
+
+
 def _wrap_cli(module: ModuleType) -> None:
-    """``lm_eval`` console script: qxbench's bad-input errors (:class:`~qxbench.errors.QxError`) and
-    lm-eval's unknown-task error end with one line and exit status 2 instead of a traceback.
-    Every other error is untouched."""
+    """``lm_eval`` console script: qxbench's bad-input errors (:class:`~qxbench.errors.QxError`),
+    lm-eval's unknown-task error and a probe task run with another model end with one line and
+    exit status 2 instead of a traceback. Every other error is untouched."""
     inner = module.cli_evaluate
     if getattr(inner, "_qxbench", False):
         return
 
     def cli_evaluate() -> None:
-        from qxbench.errors import QxError
-
         try:
             inner()
-        except QxError as err:
-            line: str | None = str(err)
-        except ValueError as err:
-            line = _unknown_tasks_line(err)
+        except (ValueError, AttributeError) as err:  # QxError is a ValueError
+            line = error_line(err)
             if line is None:
                 raise
-        else:
-            return
-        print(f"lm_eval: error: {line}", file=sys.stderr)
-        raise SystemExit(2)
+            print(f"lm_eval: error: {line}", file=sys.stderr)
+            raise SystemExit(2) from None
 
     cli_evaluate._qxbench = True  # type: ignore[attr-defined]
     cli_evaluate.__doc__ = inner.__doc__

@@ -160,8 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_eval(argv[1:])
         args = build_parser().parse_args(argv)
         return int(args.func(args))
-    except QxError as err:
-        print(f"qxbench: error: {err}", file=sys.stderr)
+    except (ValueError, AttributeError) as err:  # QxError is a ValueError
+        from qxbench._lmeval_hook import error_line
+
+        line = error_line(err)
+        if line is None:
+            raise
+        print(f"qxbench: error: {line}", file=sys.stderr)
         return 2
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from qxbench.errors import QxError, unknown
+from qxbench.errors import QxError, first_line, unknown
 from qxbench.probes.arch import arch_of
 from qxbench.probes.internals import pad_batch
 
@@ -153,6 +153,9 @@ def integrated_gradients(model: torch.nn.Module, module: torch.nn.Module, ids: t
             logits = model(input_ids=ids, attention_mask=mask).logits[rows, last]
             objective = torch.log_softmax(logits.float(), -1)[rows, targets].sum()
             (grad,) = torch.autograd.grad(objective, x)
+        except RuntimeError as err:  # a kernel without a backward pass (inference-only quantized layers)
+            raise QxError(f"Integrated gradients need gradients through every layer after {type(module).__name__}, "
+                          f"and this model's layers give none: {first_line(err)}") from err
         finally:
             handle.remove()
         total += grad.float()

@@ -34,3 +34,12 @@ def test_a_dataset_missing_a_required_field_is_one_line(tmp_path):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1] == (
         "lm_eval: error: Dataset 'stanfordnlp/sst2' is missing required field 'sentence' (has: idx, label, text)")
+
+
+def test_a_probe_with_another_model_is_one_line(tmp_path, embedded_path):
+    out = run_cli([console_script("lm_eval"), "--model", "hf", "--model_args", f"pretrained={embedded_path}",
+                   "--tasks", "calib", "--limit", "1", "--device", "cpu"], cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        "lm_eval: error: this task sends 'qx_next_token' requests, which only `--model qx` answers "
+        "(got model class HFLM); run it with --model qx")

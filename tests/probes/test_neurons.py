@@ -120,3 +120,14 @@ def test_options_and_layers():
         NeuronOptions(layers="7").layer_indices(4)
     with pytest.raises(QxError, match="use first, middle, last"):
         NeuronOptions(layers="top").layer_indices(4)
+
+
+def test_a_layer_without_a_backward_pass_is_one_line(tiny_llama):
+    module = tiny_llama.model.layers[0].mlp.down_proj
+    ids, mask, last = pad_batch(TEXTS[:1], 0, torch.device("cpu"))
+    blocker = tiny_llama.model.layers[1].register_forward_hook(lambda _m, _a, out: out.detach())
+    try:
+        with pytest.raises(QxError, match="Integrated gradients need gradients through every layer after Linear"):
+            integrated_gradients(tiny_llama, module, ids, mask, last, steps=1)
+    finally:
+        blocker.remove()
