@@ -101,3 +101,10 @@ def test_reference_model_rules():
     other = QXLM(device="cpu", reference="qx-tiny")
     ref = other.reference_lm()
     assert ref is not other and ref.qx.quant == "none" and ref is other.reference_lm()  # loaded once
+
+
+def test_an_empty_probe_answer_is_one_line():
+    from qxbench.adapter import QXLM
+
+    with pytest.raises(QxError, match="The answer to 'The capital of X is' is empty"):
+        QXLM(device="cpu")._first_token("The capital of X is", "  ")

@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from qxbench.errors import QxError
 from qxbench.probes import attribution, multihop, neurons, selfexplain
 from qxbench.probes.attribution import Attribution
 from qxbench.probes.internals import last_logits
@@ -99,6 +100,8 @@ class ProbeRequests:
 
     def _first_token(self, prompt: str, answer: str) -> int:
         """The first token of `` answer`` as it continues ``prompt``."""
+        if not answer.strip():
+            raise QxError(f"The answer to {prompt!r} is empty ({answer!r}): a probe needs a non-empty answer")
         _, continuation = self._encode_pair(prompt, " " + answer.strip())  # type: ignore[attr-defined]
         return int(continuation[0])
 
