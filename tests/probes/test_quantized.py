@@ -10,6 +10,7 @@ from lm_eval.api.instance import Instance
 
 from qxbench.probes.arch import arch_of
 from qxbench.probes.attribution import down_weights
+from qxbench.probes.internals import compute_dtype
 from qxbench.world.data import read_rows
 
 BACKENDS = [
@@ -17,6 +18,8 @@ BACKENDS = [
                                                      reason="bitsandbytes not installed")),
     pytest.param("rtn", marks=pytest.mark.skipif(importlib.util.find_spec("llmcompressor") is None,
                                                  reason="llmcompressor not installed")),
+    pytest.param("awq", marks=pytest.mark.skipif(importlib.util.find_spec("gptqmodel") is None,
+                                                 reason="gptqmodel not installed")),
 ]
 
 
@@ -48,10 +51,10 @@ def test_dense_weight_reproduces_each_quantized_down_projection(quantized, fp):
     blocks = zip(quantized.model.get_submodule(spec.layers), fp.model.get_submodule(spec.layers), strict=True)
     for w, (block, fp_block) in zip(weights, blocks, strict=True):
         module = block.get_submodule(spec.mlp_out)
-        x = torch.randn(5, w.shape[1])
+        x = torch.randn(5, w.shape[1]).to(compute_dtype(quantized.model))
         out = module(x).float()
         # the layer computes with this matrix, up to its kernel's own rounding (bf16 compute on CPU)
-        assert (out - x @ w.T).norm() < 0.02 * out.norm()
+        assert (out - x.float() @ w.T).norm() < 0.02 * out.norm()
         fp_w = fp_block.get_submodule(spec.mlp_out).weight
         error = (w - fp_w).abs().mean() / fp_w.abs().mean()
         assert 0.01 < error < 0.3  # really the 4-bit weight: near full precision, not equal to it
@@ -68,14 +71,21 @@ def test_memorize_on_a_quantized_model_scores_every_neuron_against_the_fp_refere
         assert 0.5 < res.overlap <= 1.0
 
 
-def test_integrated_gradients_flow_through_quantized_layers(quantized):
-    """bnb 4-bit on CPU must not switch to its inference-only kernel (no gradient to the input)."""
+def test_integrated_gradients_flow_through_quantized_layers_or_say_why_not(quantized):
+    """bnb 4-bit on CPU must not switch to its inference-only kernel (no gradient to the input);
+    gptqmodel's CPU AWQ kernel has no backward after its first inference: one line, no fallback."""
+    from qxbench.errors import QxError
     from qxbench.probes.internals import pad_batch
     from qxbench.probes.neurons import integrated_gradients
 
     texts = [quantized._ids(f["prompt"]) for f in read_rows("facts")[:2]]
-    quantized.model(torch.tensor([texts[0]]))  # a no-grad forward first, as in an evaluation
+    with torch.no_grad():
+        quantized.model(torch.tensor([texts[0]]))  # a no-grad forward first, as in an evaluation
     ids, mask, last = pad_batch(texts, quantized._pad_id(), torch.device("cpu"))
     module = quantized.model.model.layers[1].mlp.down_proj
+    if quantized.qx.quant == "awq":
+        with pytest.raises(QxError, match="Integrated gradients need gradients through every layer after"):
+            integrated_gradients(quantized.model, module, ids, mask, last, steps=2)
+        return
     attr, _ = integrated_gradients(quantized.model, module, ids, mask, last, steps=2)
     assert torch.isfinite(attr).all() and attr.abs().sum() > 0
