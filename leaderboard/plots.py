@@ -38,8 +38,10 @@ def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label
         return TOP + (1 - (y - y0) / (y1 - y0)) * ph
 
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{pw}" height="{ph}" class="frame"/>')
+    # enough significant digits that neighbouring ticks differ
+    digits = max(3, 2 + math.ceil(math.log10(max(abs(y0), abs(y1)) / (y1 - y0))) if max(abs(y0), abs(y1)) else 3)
     for t in _ticks(y0, y1):
-        out.append(f'<text x="{LEFT - 6}" y="{sy(t) + 4:.1f}" class="tick" text-anchor="end">{t:.3g}</text>')
+        out.append(f'<text x="{LEFT - 6}" y="{sy(t) + 4:.1f}" class="tick" text-anchor="end">{t:.{digits}g}</text>')
     for t in sorted(set(xs)):
         out.append(f'<text x="{sx(t):.1f}" y="{TOP + ph + 16}" class="tick" text-anchor="middle">{t:g}</text>')
     out.append(f'<text x="{LEFT + pw / 2:.1f}" y="{H - 6}" class="axis" text-anchor="middle">{escape(x_label)}</text>')

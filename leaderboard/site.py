@@ -144,7 +144,8 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
     written.append(_write(out / "index.html", index))
     for task in tasks:
         task_columns = [(t, m) for t, m in columns if t == task]
-        charts = [line_chart(f"{display.metric_name(task, m)} vs bits", _bits_series(runs, task, m), "bits",
+        charts = [line_chart(f"{display.metric_name(task, m)} vs bits", _bits_series(runs, task, m),
+                             "bits (16 = full precision)",
                              display.metric_name(task, m)) for _, m in task_columns]
         curve = display.curves.get(task)
         if curve:
