@@ -7,11 +7,12 @@ projection: ``act_fn(gate(x)) * up(x)`` for gated Llama-style MLPs, ``act_fn(fc(
   (top token = the last position, which predicts the greedy token; sum |a|; mean |a|; max |a|),
   each normalised by its maximum; neurons above 0.7 are counted per layer;
 - redundancy: histogram of pairwise |Pearson r| between the neurons of a layer (0.1 bins) and the
-  share of pairs above 0.9, from streaming co-moments over an evenly spaced token subsample.
+  share of pairs above 0.9, over an evenly spaced subsample of at most ``redundancy_tokens`` tokens.
 
-Nothing per token is kept: the dead-neuron maximum and the co-moment matrix (neurons x neurons) are
-updated inside the forward hook and the batch's activations are dropped. The histogram is built
-from the correlation matrix one block of rows at a time.
+Memory stays bounded whatever the dataset size: the dead-neuron maximum is updated inside the
+forward hook and the batch's activations are dropped; the redundancy sample holds at most
+``redundancy_tokens`` rows per layer; the pairs are counted one block of neurons at a time, so the
+neurons x neurons correlation matrix is never built (60M pairs for an 11k-neuron layer).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class NeuronOptions:
     dead_threshold: float = 0.1
     salient_threshold: float = 0.7
     ig_steps: int = 20
-    redundancy_tokens: int = 4096  # tokens sampled (evenly) for the correlation estimate
+    redundancy_tokens: int = 2048  # tokens sampled (evenly) for the correlation estimate
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any]) -> NeuronOptions:
@@ -77,42 +78,20 @@ class NeuronOptions:
         return sorted(set(out))
 
 
-class CoMoments:
-    """Streaming mean and co-moment matrix (Chan et al. pairwise update), float64."""
-
-    def __init__(self, n: int) -> None:
-        self.count = 0
-        self.mean = torch.zeros(n, dtype=torch.float64)
-        self.m2 = torch.zeros(n, n, dtype=torch.float64)
-
-    def update(self, x: torch.Tensor) -> None:
-        if x.shape[0] == 0:
-            return
-        x = x.double().cpu()
-        n_b = x.shape[0]
-        mean_b = x.mean(0)
-        xc = x - mean_b
-        delta = mean_b - self.mean
-        total = self.count + n_b
-        self.m2 += xc.T @ xc + torch.outer(delta, delta) * (self.count * n_b / total)
-        self.mean += delta * (n_b / total)
-        self.count = total
-
-    def corr(self) -> torch.Tensor:
-        std = self.m2.diagonal().clamp_min(0).sqrt()
-        return self.m2 / torch.outer(std, std)  # NaN where a neuron never varies
-
-
-def abs_corr_histogram(corr: torch.Tensor, bins: int = 10, block: int = 1024) -> tuple[list[int], float]:
-    """Counts of |r| over pairs i < j in ``bins`` equal bins of [0, 1] (r = 1 in the last), and the
-    share of pairs with |r| > 0.9. Pairs with an undefined r (a constant neuron) are left out."""
-    n = corr.shape[0]
+def abs_corr_histogram(x: torch.Tensor, bins: int = 10, block: int = 1024) -> tuple[list[int], float]:
+    """Pairwise |Pearson r| between the columns (neurons) of ``x`` [samples, neurons]: counts in
+    ``bins`` equal bins of [0, 1] over pairs i < j (r = 1 in the last bin), and the share of pairs
+    with |r| > 0.9. Built ``block`` neurons at a time, so the neurons x neurons matrix never exists.
+    Pairs with an undefined r (a neuron constant on the sample) are left out."""
+    x = x.double()
+    std = x.std(0, unbiased=False)
+    z = ((x - x.mean(0)) / std.where(std > 0, torch.nan)).float()  # NaN columns: a neuron that never varies
+    n, k = z.shape[1], z.shape[0]
     counts = torch.zeros(bins, dtype=torch.long)
     above = 0
     for start in range(0, n, block):
-        rows = corr[start:start + block].abs()
-        cols = torch.arange(n)
-        upper = cols[None, :] > torch.arange(start, start + rows.shape[0])[:, None]
+        rows = (z[:, start:start + block].T @ z / k).abs()  # [block, n]
+        upper = torch.arange(n)[None, :] > torch.arange(start, start + rows.shape[0])[:, None]
         r = rows[upper & ~rows.isnan()]
         counts += torch.bincount((r * bins).long().clamp(max=bins - 1), minlength=bins)
         above += int((r > 0.9).sum())
@@ -203,18 +182,15 @@ def corpus_stats(model: torch.nn.Module, texts: Sequence[Sequence[int]], options
     stride = max(1, math.ceil(total_tokens / options.redundancy_tokens))
 
     peak: list[torch.Tensor | None] = [None] * len(layers)
-    moments: list[CoMoments | None] = [None] * len(layers)
+    samples: list[list[torch.Tensor]] = [[] for _ in layers]  # at most ~redundancy_tokens rows each
     state: dict[str, torch.Tensor] = {}
 
     def stats_hook(i: int):
         def hook(_m, args):  # noqa: ANN001
             a = args[0].detach()
-            real = a[state["mask"].bool()].float()  # [real tokens, neurons]
-            top = real.abs().max(0).values
+            top = a.abs().masked_fill(state["pad"], 0).amax(dim=(0, 1)).float().cpu()
             peak[i] = top if peak[i] is None else torch.maximum(peak[i], top)
-            if moments[i] is None:
-                moments[i] = CoMoments(real.shape[1])
-            moments[i].update(real[state["sample"]])
+            samples[i].append(a.reshape(-1, a.shape[-1]).index_select(0, state["sample"]).float().cpu())
         return hook
 
     seen = 0
@@ -223,8 +199,9 @@ def corpus_stats(model: torch.nn.Module, texts: Sequence[Sequence[int]], options
         for start in range(0, len(texts), batch_size):
             ids, mask, _ = pad_batch(texts[start:start + batch_size], pad_id, device)
             n_real = int(mask.sum())
-            state["mask"] = mask
-            state["sample"] = ((torch.arange(n_real) + seen) % stride == 0).to(device)
+            state["pad"] = ~mask.bool()[..., None]
+            real = mask.reshape(-1).nonzero().squeeze(1)  # flat positions of real tokens
+            state["sample"] = real[(torch.arange(n_real, device=device) + seen) % stride == 0]
             seen += n_real
             with torch.no_grad():
                 model(input_ids=ids, attention_mask=mask)
@@ -233,8 +210,8 @@ def corpus_stats(model: torch.nn.Module, texts: Sequence[Sequence[int]], options
             h.remove()
 
     hists, shares = [], []
-    for m in moments:
-        hist, share = abs_corr_histogram(m.corr())
+    for rows in samples:
+        hist, share = abs_corr_histogram(torch.cat(rows))
         hists.append(hist)
         shares.append(share)
     return CorpusStats(layers=layers, neurons=[int(p.numel()) for p in peak],
