@@ -70,6 +70,7 @@ class QxRunInfo:
     cache_path: str | None
     cache_hit: bool | None
     summary: ModelSummary
+    reference: str = "auto"  # the full-precision reference for probe metrics (see the module docstring)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -119,7 +120,7 @@ class QXLM(ProbeRequests, HFLM):
             group_size=loaded.group_size if loaded and loaded.group_size else request.group_size,
             calibration=cal.key() if quantizer.requires_calibration else None, quantize_seconds=round(seconds, 3),
             cache_path=loaded.cache_path if loaded else None, cache_hit=loaded.cache_hit if loaded else None,
-            summary=summarize(self.model),
+            summary=summarize(self.model), reference=self._reference_name,
         )
         if loaded is not None and self.qx.summary.quantized_linear_layers == 0:
             # Never evaluate full precision under a quantized name.

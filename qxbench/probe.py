@@ -40,4 +40,3 @@ class ProbeTask(ConfigurableTask):
         if not arguments or not isinstance(arguments[0], str):
             raise TypeError(f"{type(self).__name__}.probe_arguments must start with the prompt string")
         return Instance(request_type=self.REQUEST_TYPE, doc=doc, arguments=arguments, idx=0, **kwargs)
-
