@@ -31,7 +31,7 @@ class Cell:
         """Positive = worse than full precision, in the metric's own units."""
         if self.diff is None:
             return None
-        return -self.diff if self.higher_is_better else self.diff
+        return (-self.diff if self.higher_is_better else self.diff) + 0.0  # + 0.0: no "-0"
 
     @property
     def significant(self) -> bool:
