@@ -13,7 +13,7 @@ from qxbench.probes.classify import classify_prompt, normalise
 from qxbench.probes.selfexplain import Explanation
 from qxbench.probes.similarity import embed, rouge_l
 
-__all__ = ["ExplanationProbe", "load_world", "esnli_docs", "max_cosine", "max_rouge_l", "mentions",
+__all__ = ["ExplanationProbe", "load_world", "esnli_docs", "ecqa_docs", "max_cosine", "max_rouge_l", "mentions",
            "unfaithful", "process_results"]
 
 
@@ -36,6 +36,10 @@ def load_world(**_metadata):
 
 def esnli_docs(dataset):
     return normalise(dataset, "esnli", name="esnli/esnli", need_explanations=True)
+
+
+def ecqa_docs(dataset):
+    return normalise(dataset, "ecqa", name="tasksource/ecqa", need_explanations=True)
 
 
 # -- metrics ------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ Every dataset is normalised to one schema so that the probes never see dataset-s
     explanations  reference explanations (may be empty for cf_flip)
     insert_words  candidate words for the counterfactual-insertion faithfulness test
 
-Real datasets get an adapter here (``ADAPTERS``); a dataset missing a column the adapter needs
-raises one line naming the field.
+Real datasets (SST-2, AG News, e-SNLI, ECQA) get an adapter here (``ADAPTERS``); a dataset missing
+a column the adapter needs raises one line naming the field.
 """
 
 from __future__ import annotations
@@ -93,12 +93,25 @@ def esnli(row: Mapping[str, Any]) -> Doc:
     return _doc(text, ESNLI_LABELS, row["label"], "Premise", "Relation", explanations)
 
 
+ECQA_OPTIONS = ("q_op1", "q_op2", "q_op3", "q_op4", "q_op5")
+
+
+def ecqa(row: Mapping[str, Any]) -> Doc:
+    """tasksource/ecqa: a CommonsenseQA question, five options, the answer text and a free-flow
+    explanation (``taskB``). The labels are the options themselves."""
+    options = [str(row[k]) for k in ECQA_OPTIONS]
+    if row["q_ans"] not in options:
+        raise QxError(f"Dataset 'tasksource/ecqa': answer {row['q_ans']!r} is not one of the options {options}")
+    return _doc(str(row["q_text"]), options, options.index(row["q_ans"]), "Question", "Answer", [row["taskB"]])
+
+
 # name -> (columns the adapter reads, adapter)
 ADAPTERS: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Any]], Doc]]] = {
     "world": (("text", "label", "explanation"), world_review),
     "sst2": (("sentence", "label"), sst2),
     "ag_news": (("text", "label"), ag_news),
     "esnli": (("premise", "hypothesis", "label", "explanation_1"), esnli),
+    "ecqa": (("q_text", *ECQA_OPTIONS, "q_ans", "taskB"), ecqa),
 }
 
 

@@ -68,3 +68,26 @@ def test_esnli_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_pat
     stand_in_task(tmp_path, "local_nle_sim_esnli", "nle_sim/nle_sim_esnli.yaml", "json", data, "validation")
     res = evaluate(qx_lm, ["local_nle_sim_esnli"], include=tmp_path)["results"]["local_nle_sim_esnli"]
     assert 0 <= res["rougeL,none"] <= 1 and -1 <= res["cosine,none"] <= 1
+
+
+def test_ecqa_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path):
+    row = {"q_no": "1", "q_concept": "x", "q_text": "Where is soup kept warm?", "q_op1": "pot", "q_op2": "sky",
+           "q_op3": "shoe", "q_op4": "road", "q_op5": "cloud", "q_ans": "pot", "taskA_pos": "", "taskA_neg": "",
+           "taskB": "Soup is kept warm in a pot."}
+    data = tmp_path / "ecqa.jsonl"
+    data.write_text(json.dumps(row) + "\n" + json.dumps({**row, "q_ans": "sky"}) + "\n")
+    stand_in_task(tmp_path, "local_nle_sim_ecqa", "nle_sim/nle_sim_ecqa.yaml", "json", data, "validation")
+    res = evaluate(qx_lm, ["local_nle_sim_ecqa"], include=tmp_path)["results"]["local_nle_sim_ecqa"]
+    assert 0 <= res["acc,none"] <= 1 and 0 <= res["rougeL,none"] <= 1
+
+
+def test_ecqa_answer_outside_the_options_is_one_line():
+    import datasets
+
+    from qxbench.errors import QxError
+    from qxbench.probes.classify import normalise
+
+    row = {"q_text": "Q", "q_op1": "a", "q_op2": "b", "q_op3": "c", "q_op4": "d", "q_op5": "e", "q_ans": "z",
+           "taskB": "because"}
+    with pytest.raises(QxError, match="answer 'z' is not one of the options"):
+        normalise(datasets.Dataset.from_list([row]), "ecqa")
