@@ -11,10 +11,6 @@ from qxbench.errors import QxError
 GATE_PASS, GATE_FAIL = 0, 1
 
 
-def _fmt(x: float | None, signed: bool = False) -> str:
-    return "–" if x is None else (f"{x:+.4g}" if signed else f"{x:.4g}")
-
-
 def cmd_build(args: argparse.Namespace) -> int:
     from leaderboard.compare import build_cells
     from leaderboard.display import load_display
@@ -22,7 +18,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from leaderboard.site import build_site
 
     display = load_display()
-    runs, notes = read_runs(args.results, {t: c["key"] for t, c in display.curves.items()})
+    runs, notes = read_runs(args.results, display.curve_keys)
     cells, more = build_cells(runs, display, iters=args.bootstrap_iters)
     notes += more
     for note in notes:
@@ -41,14 +37,14 @@ def _one_run(target: Path, role: str):
         raise QxError(f"--{role} {target} holds {len(files)} results files; name one: "
                       f"{', '.join(str(f) for f in files[:3])}{' ...' if len(files) > 3 else ''}")
     display = load_display()
-    return read_run(files[0], {t: c["key"] for t, c in display.curves.items()})
+    return read_run(files[0], display.curve_keys)
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from leaderboard.display import load_display
+    from leaderboard.display import fmt, load_display
     from leaderboard.gate import parse_thresholds, run_gate
 
     thresholds = parse_thresholds(args.max_drop)
@@ -61,10 +57,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
         table.add_column(col, justify="left" if col in ("task", "metric", "verdict") else "right")
     for row in rows:
         c = row.cell
-        ci = f"[{_fmt(c.low, True)}, {_fmt(c.high, True)}]" if c.low is not None else "–"
+        ci = f"[{fmt(c.low, True)}, {fmt(c.high, True)}]" if c.low is not None else "–"
         verdict = "FAIL" if row.failed else ("ok" if row.threshold is not None else "")
-        table.add_row(c.task, c.metric, _fmt(c.baseline), _fmt(c.value), _fmt(c.degradation, True), ci,
-                      _fmt(row.threshold), verdict)
+        table.add_row(c.task, c.metric, fmt(c.baseline), fmt(c.value), fmt(c.degradation, True), ci,
+                      fmt(row.threshold), verdict)
     Console(width=140).print(table)
     failed = [r for r in rows if r.failed]
     if failed:

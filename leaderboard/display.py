@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +20,11 @@ class Display:
     probes: dict[str, dict[str, str]] = field(default_factory=dict)
     metrics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     curves: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def curve_keys(self) -> dict[str, str]:
+        """task -> the key of its per-layer curve inside each logged response."""
+        return {task: curve["key"] for task, curve in self.curves.items()}
 
     def probe_name(self, task: str) -> str:
         return self.probes.get(task, {}).get("name", task)
@@ -43,3 +49,10 @@ class Display:
 def load_display(path: Path = DISPLAY_FILE) -> Display:
     data = yaml.safe_load(path.read_text()) or {}
     return Display(probes=data.get("probes", {}), metrics=data.get("metrics", {}), curves=data.get("curves", {}))
+
+
+def fmt(x: float | None, signed: bool = False) -> str:
+    """A number as the site and the gate show it: 4 significant digits, "–" for none or NaN."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:+.4g}" if signed else f"{x:.4g}"

@@ -18,7 +18,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from leaderboard.compare import Cell
-from leaderboard.display import Display
+from leaderboard.display import Display, fmt
 from leaderboard.plots import line_chart
 from leaderboard.runs import Run
 
@@ -35,12 +35,6 @@ class View:
     style: str
     title: str
     mark: str
-
-
-def _fmt(x: float | None, signed: bool = False) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:+.4g}" if signed else f"{x:.4g}"
 
 
 def _columns(cells: list[Cell], display: Display) -> list[tuple[str, str]]:
@@ -61,15 +55,15 @@ def view(cell: Cell | None, scale: float) -> View:
     if cell is None:
         return View("", "", "", "not run", "")
     if cell.baseline is None:
-        return View(_fmt(cell.value), repr(cell.value), "", cell.note or "full precision", "")
+        return View(fmt(cell.value), repr(cell.value), "", cell.note or "full precision", "")
     deg = cell.degradation
     alpha = 0.0 if not deg or not scale or not math.isfinite(deg) else min(1.0, abs(deg) / scale)
     alpha *= 0.75 if cell.significant else 0.25
     colour = "214,39,40" if (deg or 0) > 0 else "44,160,44"
-    ci = f" [{_fmt(cell.low, True)}, {_fmt(cell.high, True)}]" if cell.low is not None else ""
-    title = (f"value {_fmt(cell.value)}; full precision {_fmt(cell.baseline)}; difference {_fmt(cell.diff, True)}"
+    ci = f" [{fmt(cell.low, True)}, {fmt(cell.high, True)}]" if cell.low is not None else ""
+    title = (f"value {fmt(cell.value)}; full precision {fmt(cell.baseline)}; difference {fmt(cell.diff, True)}"
              f"{ci or ' (no CI: ' + cell.note + ')'}; n={cell.n}")
-    return View(_fmt(cell.diff, True), repr(cell.diff), f"background: rgba({colour},{alpha:.2f})" if alpha else "",
+    return View(fmt(cell.diff, True), repr(cell.diff), f"background: rgba({colour},{alpha:.2f})" if alpha else "",
                 title, "*" if cell.significant else "")
 
 
@@ -121,10 +115,10 @@ def downloads(cells: list[Cell]) -> dict[str, str]:
     md = ["| model | config | task | metric | value | full precision | difference | 95% CI | n |",
           "|---|---|---|---|---:|---:|---:|---|---:|"]
     for c in cells:
-        ci = f"[{_fmt(c.low, True)}, {_fmt(c.high, True)}]" if c.low is not None else "–"
+        ci = f"[{fmt(c.low, True)}, {fmt(c.high, True)}]" if c.low is not None else "–"
         text = [c.model, c.config, c.task, c.metric]
         text = [t.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;") for t in text]
-        numbers = [_fmt(c.value), _fmt(c.baseline), _fmt(c.diff, True), ci, str(c.n)]
+        numbers = [fmt(c.value), fmt(c.baseline), fmt(c.diff, True), ci, str(c.n)]
         md.append(f"| {' | '.join(text + numbers)} |")
     return {"leaderboard.json": json.dumps(records, indent=1, sort_keys=True, allow_nan=True) + "\n",
             "leaderboard.csv": buf.getvalue(), "leaderboard.md": "\n".join(md) + "\n"}
