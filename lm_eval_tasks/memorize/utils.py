@@ -8,6 +8,7 @@ from typing import Any
 
 from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
+from qxbench.probes.attribution import AttributionOptions
 from qxbench.probes.classify import require_fields
 from qxbench.probes.metrics import alias_prefix_match
 from qxbench.probes.requests import MemorizeResult
@@ -19,7 +20,9 @@ class MemorizeProbe(ProbeTask):
     REQUEST_TYPE = "qx_memorize"
 
     def probe_arguments(self, doc: dict, ctx: str) -> tuple:
-        return (doc["prompt"], doc["object"])
+        options = dict(self.config.metadata or {})
+        AttributionOptions.from_metadata(options)  # a bad option stops the run before the model is called
+        return (doc["prompt"], doc["object"], options)
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -76,6 +79,7 @@ def process_results(doc: dict, results: list[MemorizeResult]) -> dict[str, float
         "recall": alias_prefix_match(res.completion, doc["aliases"]),
         "gold_logprob": attr.gold_logprob,
         "gold_rank": float(attr.gold_rank),
+        "target_is_gold": float(attr.target == attr.gold),
         "attn_imp": sum(attr.attn_imp),
         "ffn_imp": sum(attr.ffn_imp),
     }

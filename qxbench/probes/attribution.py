@@ -1,83 +1,167 @@
 """Knowledge memorization: log-probability-increase attribution (Yu & Ananiadou 2024).
 
-For a component output ``v`` added to a residual ``h`` and a target token ``w``, both read through
-the final norm and the unembedding (:func:`~qxbench.probes.internals.logit_lens`):
+Reference: zepingyu0512/neuron-attribution, ``Llama_view_knowledge.ipynb`` (commit 1a8997d):
 
-    Imp(v) = log p(w | h + v) - log p(w | h)
+- ``bs(v) = lm_head(v * rsqrt(final_var + 1e-6) * norm.weight)`` (cell 1, ``get_bsvalues``): every
+  vector is scaled by ONE factor per prompt, ``final_var = mean(h_L^2)`` of the last decoder layer's
+  output at the last position (cell 3), times the final norm's weight, through the unembedding. The
+  model's own RMSNorm is *not* applied to each vector (its eps is 1e-5; this one is 1e-6), so the
+  pre-softmax contributions stay additive. ``norm="per_vector"`` (an option, not the reference)
+  reads each vector through the model's final norm instead.
+- ``Imp(v) = log p(bs(h + v))[t] - log p(bs(h))[t]`` (cell 5): attention sublayer (h = block input,
+  v = attention output), FFN sublayer (h = block input + attention output, v = MLP output), FFN
+  neuron k (same h, v = coeff_k * W_down[:, k], coeff = the input of down_proj; cell 9).
+- target t: the model's top prediction (cells 3-4, ``target="top"``, the default) or the gold
+  object's first token (``target="gold"``, an option that keeps the attributed token the same
+  across quantized configs).
+- top-300 (cells 9-10): the 300 largest neuron scores, descending; among equal scores the larger
+  (layer, neuron) first, as the notebook's stable ascending sort reversed.
 
-- attention sublayer of layer l: h = block input, v = attention output;
-- FFN sublayer of layer l:       h = block input + attention output, v = FFN output;
-- FFN neuron i of layer l:       the same h, v = activation_i x column i of the down projection
-  (dequantized first for quantized layers).
+``method="bounded"`` (default with the reference normalisation) is exact but skips neurons that
+cannot matter: with one scale ``s`` per prompt, a neuron moves the logits linearly,
+``z_k = z + a_k s g_k`` with ``g_k = W_U (gamma * d_k)``, and by Jensen
+``Imp_k <= a_k s (g_k[t] - p . g_k)`` (p = softmax(z)), a product of two vectors per layer. Neurons
+are scored exactly (the reference formula) in decreasing order of that bound until the bound falls
+below the current 300th score (and below the threshold a caller needs counted); every other neuron
+provably scores lower. ``method="dense"`` scores every neuron.
 
 "Surviving neurons": with tau the lowest score among a reference (full-precision) model's top-300
-neurons for a prompt, the count of the evaluated model's neurons scoring >= tau.
+for a prompt, the count of the evaluated model's neurons scoring >= tau.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import Any
 
 import torch
 
+from qxbench.errors import QxError, unknown
 from qxbench.probes.arch import arch_of
-from qxbench.probes.internals import LastToken, compute_dtype, dense_weight, logit_lens, read_last_token
+from qxbench.probes.internals import LastToken, compute_dtype, dense_weight, read_last_token
 
 TOP_K = 300
+REFERENCE_EPS = 1e-6  # get_bsvalues: torch.rsqrt(final_var + 1e-6)
+MARGIN = 1e-4  # the bound is exact maths; float32 rounding of either side stays below 1e-5 here
+CHUNK = 256  # neurons scored exactly per matrix product
 
 
-def imp(model: torch.nn.Module, h: torch.Tensor, v: torch.Tensor, target: int) -> torch.Tensor:
-    """Imp of each row of ``v`` ([n, d]) added to ``h`` ([d] or [n, d]) for token ``target``."""
-    h = h.expand_as(v)
-    return logit_lens(model, h + v)[:, target] - logit_lens(model, h)[:, target]
+@dataclass(frozen=True)
+class AttributionOptions:
+    """Options of ``memorize`` (``--metadata``); the defaults are the reference's definitions."""
 
+    norm: str = "fixed"  # fixed (reference) | per_vector
+    target: str = "top"  # top (reference) | gold
+    method: str = "auto"  # auto (= bounded with norm=fixed, dense otherwise) | bounded | dense
 
-def neuron_imp(model: torch.nn.Module, h: torch.Tensor, act: torch.Tensor, w_down: torch.Tensor, target: int,
-               chunk: int = 2048) -> torch.Tensor:
-    """Imp of every neuron of one FFN layer: ``act`` [n], ``w_down`` [d, n] -> [n]."""
-    base = logit_lens(model, h[None])[0, target]
-    out = []
-    for start in range(0, act.numel(), chunk):
-        v = act[start:start + chunk, None] * w_down[:, start:start + chunk].T
-        out.append(logit_lens(model, h[None] + v)[:, target] - base)
-    return torch.cat(out)
+    CHOICES = {"norm": ("fixed", "per_vector"), "target": ("top", "gold"), "method": ("auto", "bounded", "dense")}
 
+    @classmethod
+    def from_metadata(cls, metadata: dict[str, Any] | None) -> AttributionOptions:
+        known = {f.name for f in fields(cls)}
+        values: dict[str, str] = {}
+        for key, value in (metadata or {}).items():
+            if key not in known:
+                # lm-eval's metadata also carries its own keys and the model args: skip them, but stop
+                # on a near miss of an option name (a typo would silently keep the default)
+                if difflib.get_close_matches(key, known, n=1, cutoff=0.8):
+                    raise unknown("memorize option", key, known)
+                continue
+            if str(value) not in cls.CHOICES[key]:
+                raise unknown(f"memorize {key}", value, cls.CHOICES[key])
+            values[key] = str(value)
+        opts = cls(**values)
+        if opts.method == "bounded" and opts.norm != "fixed":
+            raise QxError("memorize method=bounded needs norm=fixed (a neuron is linear in the logits only with "
+                          "one scale per prompt); use method=dense with norm=per_vector")
+        return opts
 
-def top_k_threshold(scores: torch.Tensor, k: int = TOP_K) -> float:
-    """The lowest score among the top ``k`` (all scores when there are fewer); NaN when empty."""
-    if scores.numel() == 0:
-        return float("nan")
-    return float(torch.topk(scores.flatten(), min(k, scores.numel())).values[-1])
+    @property
+    def bounded(self) -> bool:
+        return self.method == "bounded" or (self.method == "auto" and self.norm == "fixed")
 
-
-def count_at_least(scores: torch.Tensor, tau: float) -> int:
-    return int((scores.flatten() >= tau).sum())
+    def as_dict(self) -> dict[str, str]:
+        return {"norm": self.norm, "target": self.target, "method": "bounded" if self.bounded else "dense"}
 
 
 @dataclass(frozen=True)
 class Attribution:
-    """One prompt's attribution; ``str()`` (what lm-eval logs) leaves out the per-neuron scores."""
+    """One prompt's attribution (JSON-ready through :meth:`log`)."""
 
-    target: int
+    target: int  # the attributed token
+    gold: int  # the gold object's first token
     gold_logprob: float
     gold_rank: int  # 1 = the model's top token
     attn_imp: list[float]  # per layer
     ffn_imp: list[float]  # per layer
-    neuron_scores: torch.Tensor  # [layers, neurons]
+    top: list[tuple[int, int, float]]  # the top-300 neurons (layer, neuron, score), descending
+    at_least: dict[float, int]  # neurons scoring >= each threshold asked for (see ``attribute``)
+    at_tau: int  # neurons scoring >= its own tau (300, or more with ties): the reference's own count
+    scored: int  # neurons scored exactly (all of them with method=dense)
+
+    @property
+    def tau(self) -> float:
+        """The 300th score (the lowest of the top 300); NaN without neurons."""
+        return self.top[-1][2] if self.top else math.nan
 
     def log(self) -> dict[str, object]:
-        """Everything but the per-neuron scores (kept out of lm-eval's sample logs)."""
-        return {"target": self.target, "gold_logprob": self.gold_logprob, "gold_rank": self.gold_rank,
-                "attn_imp": self.attn_imp, "ffn_imp": self.ffn_imp, "tau": top_k_threshold(self.neuron_scores)}
+        return {"target": self.target, "gold": self.gold, "gold_logprob": self.gold_logprob,
+                "gold_rank": self.gold_rank, "attn_imp": self.attn_imp, "ffn_imp": self.ffn_imp, "tau": self.tau,
+                "top300": [list(t) for t in self.top], "scored": self.scored}
 
-    def __str__(self) -> str:
-        return f"Attribution({self.log()})"
+
+def rank_top(items: Sequence[tuple[int, int, float]], k: int = TOP_K) -> list[tuple[int, int, float]]:
+    """The ``k`` best (layer, neuron, score): score descending, ties by (layer, neuron) descending."""
+    return sorted(items, key=lambda x: (x[2], x[0], x[1]), reverse=True)[:k]
+
+
+def top_k_overlap(mine: Sequence[tuple[int, int, float]], reference: Sequence[tuple[int, int, float]]) -> float:
+    """Share of the reference's top-k neurons that are also in this model's top-k; NaN when empty."""
+    if not reference:
+        return math.nan
+    return len({(a, b) for a, b, _ in mine} & {(a, b) for a, b, _ in reference}) / len(reference)
+
+
+class Lens:
+    """Log-probabilities of a residual-stream vector read at the last position of one prompt."""
+
+    def __init__(self, model: torch.nn.Module, norm: str, final_resid: torch.Tensor) -> None:
+        spec = arch_of(model)
+        self.norm = model.get_submodule(spec.final_norm)
+        self.unembed = model.get_submodule(spec.unembed)
+        self.dtype = compute_dtype(model)
+        self.device = next(self.unembed.parameters()).device
+        self.fixed = norm == "fixed"
+        if self.fixed:
+            weight = getattr(self.norm, "weight", None)
+            if weight is None or getattr(self.norm, "bias", None) is not None:
+                raise QxError(f"memorize norm=fixed follows the reference's RMSNorm models; {type(model).__name__}'s "
+                              f"final norm is {type(self.norm).__name__}: use norm=per_vector")
+            self.gamma = weight.detach().float().cpu()
+            self.scale = float(torch.rsqrt(final_resid.float().pow(2).mean() + REFERENCE_EPS))
+
+    @torch.no_grad()
+    def logits(self, v: torch.Tensor) -> torch.Tensor:
+        """Unembedded ``v`` ([..., hidden]) as float32 on the CPU."""
+        if self.fixed:
+            x = (v.float() * self.scale) * self.gamma
+        else:
+            x = self.norm(v.to(device=self.device, dtype=self.dtype))
+        return self.unembed(x.to(device=self.device, dtype=self.dtype)).float().cpu()
+
+    def logprob(self, v: torch.Tensor, token: int) -> torch.Tensor:
+        return torch.log_softmax(self.logits(v), -1)[..., token]
+
+    def imp(self, h: torch.Tensor, v: torch.Tensor, token: int) -> torch.Tensor:
+        return self.logprob(h + v, token) - self.logprob(h, token)
 
 
 @torch.no_grad()
 def down_weights(model: torch.nn.Module) -> list[torch.Tensor]:
-    """Dense down-projection weights of every layer (quantized ones dequantized)."""
+    """Dense [hidden, neurons] down-projection weights of every layer (quantized ones dequantized)."""
     spec = arch_of(model)
     dtype = compute_dtype(model)
     device = next(model.parameters()).device
@@ -85,34 +169,79 @@ def down_weights(model: torch.nn.Module) -> list[torch.Tensor]:
     return [dense_weight(block.get_submodule(spec.mlp_out), dtype) for block in model.get_submodule(spec.layers)]
 
 
-def attribute(model: torch.nn.Module, prompts: Sequence[Sequence[int]], targets: Sequence[int],
-              weights: list[torch.Tensor] | None = None, pad_id: int = 0) -> list[Attribution]:
-    """Attribution of each prompt's target token at its last position (one forward pass per batch)."""
+def _exact(lens: Lens, resid: torch.Tensor, act: torch.Tensor, w: torch.Tensor, idx: torch.Tensor, token: int,
+           base: float) -> torch.Tensor:
+    """The reference formula for neurons ``idx`` of one layer: log p(bs(r + a_k d_k))[t] - log p(bs(r))[t]."""
+    v = act[idx, None] * w[:, idx].T
+    return lens.logprob(resid[None] + v, token) - base
+
+
+def _bounds(lens: Lens, resid: torch.Tensor, acts: torch.Tensor, weights: list[torch.Tensor], token: int,
+            w_unembed: torch.Tensor) -> torch.Tensor:
+    """Jensen's upper bound of every neuron's score ([layers, neurons]), see the module docstring."""
+    out = []
+    for layer, w in enumerate(weights):
+        p = torch.softmax(lens.logits(resid[layer]), -1)
+        direction = (w_unembed[token] - p @ w_unembed) * lens.gamma  # [hidden]
+        out.append(acts[layer] * lens.scale * (direction @ w))
+    return torch.stack(out)
+
+
+def _neurons(lens: Lens, resid: torch.Tensor, acts: torch.Tensor, weights: list[torch.Tensor], token: int,
+             thresholds: Sequence[float], w_unembed: torch.Tensor | None) -> tuple[list, dict[float, int], int, int]:
+    """Exact scores of the neurons that can reach the top 300 or a threshold:
+    (top, counts at the thresholds, count at its own tau, neurons scored)."""
+    base = [float(lens.logprob(resid[layer], token)) for layer in range(len(weights))]
+    n = acts.shape[1]
+    scored: list[tuple[int, int, float]] = []
+    if w_unembed is None:  # dense: every neuron
+        for layer, w in enumerate(weights):
+            for start in range(0, n, CHUNK):
+                idx = torch.arange(start, min(n, start + CHUNK))
+                s = _exact(lens, resid[layer], acts[layer], w, idx, token, base[layer])
+                scored += [(layer, int(i), float(x)) for i, x in zip(idx, s, strict=True)]
+    else:
+        bound = _bounds(lens, resid, acts, weights, token, w_unembed).flatten()
+        order = torch.argsort(bound, descending=True)
+        floor = min(thresholds, default=math.inf)
+        best: list[float] = []  # the exact top-300 scores so far (kept sorted, descending)
+        for start in range(0, order.numel(), CHUNK):
+            ids = order[start:start + CHUNK]
+            need = min(best[TOP_K - 1] if len(best) >= TOP_K else -math.inf, floor)
+            if float(bound[ids[0]]) < need - MARGIN:
+                break
+            for layer in ids.div(n, rounding_mode="floor").unique().tolist():
+                idx = ids[ids.div(n, rounding_mode="floor") == layer] % n
+                s = _exact(lens, resid[layer], acts[layer], weights[layer], idx, token, base[layer])
+                scored += [(layer, int(i), float(x)) for i, x in zip(idx, s, strict=True)]
+            best = sorted((x for _, _, x in scored), reverse=True)[:TOP_K]
+    top = rank_top(scored)
+    counts = {t: sum(x >= t for _, _, x in scored) for t in thresholds}
+    own = sum(x >= top[-1][2] for _, _, x in scored) if top else 0
+    return top, counts, own, len(scored)
+
+
+def attribute(model: torch.nn.Module, prompts: Sequence[Sequence[int]], gold: Sequence[int],
+              options: AttributionOptions = AttributionOptions(), weights: list[torch.Tensor] | None = None,
+              pad_id: int = 0, thresholds: Sequence[Sequence[float]] | None = None) -> list[Attribution]:
+    """Attribution at each prompt's last position (one forward pass for the batch); ``thresholds[b]``
+    are scores whose ``>=`` counts prompt ``b`` needs (the reference's tau for surviving neurons)."""
     weights = down_weights(model) if weights is None else weights
     reads: LastToken = read_last_token(model, prompts, pad_id)
+    w_unembed = dense_weight(model.get_submodule(arch_of(model).unembed)) if options.bounded else None
     out = []
-    for b, target in enumerate(targets):
+    for b, gold_token in enumerate(gold):
         logprobs = torch.log_softmax(reads.logits[b], -1)
-        attn = imp(model, reads.resid_in[b], reads.attn[b], target)
-        ffn_v = reads.resid_out[b] - reads.resid_mid[b]
-        ffn = imp(model, reads.resid_mid[b], ffn_v, target)
-        neurons = torch.stack([neuron_imp(model, reads.resid_mid[b, layer], reads.act[b, layer], w, target)
-                               for layer, w in enumerate(weights)])
+        target = int(logprobs.argmax()) if options.target == "top" else int(gold_token)
+        lens = Lens(model, options.norm, reads.resid_out[b, -1])
+        mid = reads.resid_mid[b]
+        attn = lens.imp(reads.resid_in[b], reads.attn[b], target)
+        ffn = lens.imp(mid, reads.resid_out[b] - mid, target)
+        asked = [t for t in (thresholds[b] if thresholds else ()) if not math.isnan(t)]
+        top, counts, own, scored = _neurons(lens, mid, reads.act[b], weights, target, asked, w_unembed)
         out.append(Attribution(
-            target=target, gold_logprob=float(logprobs[target]), gold_rank=int((logprobs > logprobs[target]).sum()) + 1,
-            attn_imp=attn.tolist(), ffn_imp=ffn.tolist(), neuron_scores=neurons,
+            target=target, gold=int(gold_token), gold_logprob=float(logprobs[gold_token]),
+            gold_rank=int((logprobs > logprobs[gold_token]).sum()) + 1, attn_imp=attn.tolist(), ffn_imp=ffn.tolist(),
+            top=top, at_least=counts, at_tau=own, scored=scored,
         ))
     return out
-
-
-def top_k_overlap(scores: torch.Tensor, reference: torch.Tensor, k: int = TOP_K) -> float:
-    """Share of the reference's top-k neurons that are also in the top-k here (same shapes)."""
-    k = min(k, reference.numel())
-    if k == 0:
-        return float("nan")
-    mine = set(torch.topk(scores.flatten(), k).indices.tolist())
-    return len(mine & set(torch.topk(reference.flatten(), k).indices.tolist())) / k
-
-
-def surviving(scores: torch.Tensor, reference: torch.Tensor, k: int = TOP_K) -> int:
-    return count_at_least(scores, top_k_threshold(reference, k))

@@ -6,7 +6,7 @@ at once; each method here returns one result per request, in order. The probe ta
 
     qx_counterfactual   args (prompt, doc)     -> selfexplain.Counterfactual
     qx_explain          args (prompt, doc)     -> selfexplain.Explanation
-    qx_memorize         args (prompt, answer)  -> MemorizeResult
+    qx_memorize         args (prompt, answer, options) -> MemorizeResult
     qx_multihop         args (prompt, row)     -> MultiHopResult   (row: the TwoHopFact columns)
     qx_next_token       args (prompt, answer)  -> NextToken
     qx_neurons          args (text, options)   -> neurons.NeuronResult
@@ -39,16 +39,17 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
 
 @dataclass(frozen=True)
 class MemorizeResult:
-    """``str()`` is what lm-eval logs per sample: JSON without the per-neuron scores."""
+    """``str()`` is what lm-eval logs per sample: JSON with the per-layer scores and the top-300 neurons."""
 
     completion: str
     attribution: Attribution
     surviving: int | None  # neurons >= the reference's top-300 threshold; None without a reference
     overlap: float | None  # |top-300 here & top-300 of the reference| / 300; None without a reference
+    options: dict[str, str]  # the definitions used (attribution.AttributionOptions.as_dict)
 
     def __str__(self) -> str:
         return json.dumps({"completion": self.completion, "surviving": self.surviving, "overlap": self.overlap,
-                           **self.attribution.log()})
+                           "options": self.options, **self.attribution.log()})
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,19 @@ class MultiHopResult:
 
 @dataclass(frozen=True)
 class NextToken:
-    """The greedy next token, its probability, and whether it is the answer's first token."""
+    """One calib answer; the definitions and their reference lines are in :mod:`qxbench.probes.nexttoken`.
+    ``str()`` is what lm-eval logs per sample (JSON)."""
 
-    top_token: int
-    confidence: float
-    gold_token: int
-
-    @property
-    def correct(self) -> bool:
-        return self.top_token == self.gold_token
+    mode: str  # "free": the greedy next token (the reference's); "choices": the best of the answer set
+    prediction: str  # free: tokenizer.decode(greedy id), special tokens kept, unstripped; choices: the choice
+    token: int | None  # free: the greedy token id; choices: None
+    confidence: float  # free: its softmax probability; choices: its softmax probability among the choices
+    correct: bool
+    options: dict[str, str]  # the definitions used (nexttoken.NextTokenOptions.as_dict)
+    choice_probs: tuple[float, ...] = ()  # choices: softmax over the answer set, in the document's order
 
     def __str__(self) -> str:
-        return json.dumps({**asdict(self), "correct": self.correct})
+        return json.dumps(asdict(self))
 
 
 class ProbeRequests:
@@ -116,32 +118,39 @@ class ProbeRequests:
     def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
         return selfexplain.explanations(self, [r.args[1] for r in requests])
 
-    def _attributions(self, prompts: Sequence[str], answers: Sequence[str]) -> list[Attribution]:
+    def _attributions(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
+                      thresholds: Sequence[Sequence[float]] | None = None) -> list[Attribution]:
         model = self.model  # type: ignore[attr-defined]
         weights = attribution.down_weights(model)
         out: list[Attribution] = []
         for part in _chunks(len(prompts), self._probe_batch()):
             ids = [self._ids(p) for p in prompts[part]]
-            targets = [self._first_token(p, a) for p, a in zip(prompts[part], answers[part], strict=True)]
-            out += attribution.attribute(model, ids, targets, weights, self._pad_id())
+            gold = [self._first_token(p, a) for p, a in zip(prompts[part], answers[part], strict=True)]
+            out += attribution.attribute(model, ids, gold, options, weights, self._pad_id(),
+                                         thresholds[part] if thresholds else None)
         return out
 
     def qx_memorize(self, requests: list[Any]) -> list[MemorizeResult]:
         prompts = [r.args[0] for r in requests]
         answers = [r.args[1] for r in requests]
+        options = attribution.AttributionOptions.from_metadata(requests[0].args[2] if requests and
+                                                                len(requests[0].args) > 2 else None)
         completions = self._greedy(prompts)
-        mine = self._attributions(prompts, answers)
         reference = self.reference_lm()
         if reference is None:
-            refs: list[Attribution | None] = [None] * len(mine)
-        elif reference is self:
+            refs: list[Attribution | None] = [None] * len(prompts)
+            mine = self._attributions(prompts, answers, options)
+        elif reference is self:  # its own tau: surviving counts its own neurons >= its 300th score
+            mine = self._attributions(prompts, answers, options)
             refs = list(mine)
-        else:
-            refs = list(reference._attributions(prompts, answers))
+        else:  # the reference first: its tau is a threshold this model's neurons are counted against
+            refs = list(reference._attributions(prompts, answers, options))
+            mine = self._attributions(prompts, answers, options, [[r.tau] for r in refs])
         return [
             MemorizeResult(c, a, *((None, None) if r is None else (
-                attribution.surviving(a.neuron_scores, r.neuron_scores),
-                attribution.top_k_overlap(a.neuron_scores, r.neuron_scores))))
+                (a.at_tau if r is a else a.at_least.get(r.tau)) if r.top else None,
+                attribution.top_k_overlap(a.top, r.top))),
+                options.as_dict())
             for c, a, r in zip(completions, mine, refs, strict=True)
         ]
 
@@ -168,15 +177,10 @@ class ProbeRequests:
                 for i, p in enumerate(probes)]
 
     def qx_next_token(self, requests: list[Any]) -> list[NextToken]:
-        out: list[NextToken] = []
-        for part in _chunks(len(requests), self._probe_batch()):
-            batch = requests[part]
-            probs = torch.softmax(last_logits(self.model, [self._ids(r.args[0]) for r in batch],  # type: ignore[attr-defined]
-                                              self._pad_id()), -1)
-            top = probs.max(-1)
-            for r, token, p in zip(batch, top.indices.tolist(), top.values.tolist(), strict=True):
-                out.append(NextToken(int(token), float(p), self._first_token(r.args[0], r.args[1])))
-        return out
+        """args (prompt, gold, choices, options): the calib probe (:mod:`qxbench.probes.nexttoken`)."""
+        from qxbench.probes import nexttoken  # imported here: it imports NextToken from this module
+
+        return nexttoken.answer(self, requests)
 
     def qx_neurons(self, requests: list[Any]) -> list[neurons.NeuronResult]:
         options = neurons.NeuronOptions.from_metadata(requests[0].args[1] if requests else {})

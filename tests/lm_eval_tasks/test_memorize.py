@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from lm_eval_tasks.memorize.utils import load_lre, lre_rows, process_results
 from qxbench.errors import QxError
@@ -40,12 +39,13 @@ def test_lre_bad_input_names_the_field_or_value(tmp_path):
 
 
 def test_process_results_with_and_without_a_reference():
-    attr = Attribution(target=5, gold_logprob=-0.5, gold_rank=2, attn_imp=[0.5, 1.0], ffn_imp=[0.25, -0.25],
-                       neuron_scores=torch.zeros(2, 3))
+    attr = Attribution(target=5, gold=6, gold_logprob=-0.5, gold_rank=2, attn_imp=[0.5, 1.0], ffn_imp=[0.25, -0.25],
+                       top=[(1, 2, 0.5)], at_least={}, at_tau=1, scored=6)
     doc = {"aliases": ["Thethiburg"]}
-    alone = process_results(doc, [MemorizeResult(" Thethiburg.", attr, None, None)])
-    assert alone == {"recall": 1.0, "gold_logprob": -0.5, "gold_rank": 2.0, "attn_imp": 1.5, "ffn_imp": 0.0}
-    paired = process_results(doc, [MemorizeResult(" Kairtunburg", attr, 280, 0.9)])
+    alone = process_results(doc, [MemorizeResult(" Thethiburg.", attr, None, None, {})])
+    assert alone == {"recall": 1.0, "gold_logprob": -0.5, "gold_rank": 2.0, "target_is_gold": 0.0, "attn_imp": 1.5,
+                     "ffn_imp": 0.0}
+    paired = process_results(doc, [MemorizeResult(" Kairtunburg", attr, 280, 0.9, {})])
     assert paired["recall"] == 0.0 and paired["surviving_top300"] == 280.0 and paired["top300_overlap"] == 0.9
 
 
@@ -56,6 +56,17 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert res["surviving_top300,none"] == 300.0 and res["top300_overlap,none"] == 1.0  # its own reference
     logged = json.loads(str(out["samples"]["memorize"][0]["filtered_resps"][0]))  # as logged
     assert len(logged["attn_imp"]) == len(logged["ffn_imp"]) == 4 and logged["completion"].strip()
+    assert len(logged["top300"]) == 300 and logged["top300"][0][2] >= logged["top300"][-1][2] == logged["tau"]
+    assert logged["options"] == {"norm": "fixed", "target": "top", "method": "bounded"}
+
+
+def test_options_reach_the_probe_and_a_bad_one_stops_the_run(qx_lm):
+    out = evaluate(qx_lm, ["memorize"], limit=2, log_samples=True, metadata={"target": "gold", "method": "dense"})
+    logged = json.loads(str(out["samples"]["memorize"][0]["filtered_resps"][0]))
+    assert logged["options"] == {"norm": "fixed", "target": "gold", "method": "dense"}
+    assert logged["scored"] == 4 * 768 and logged["target"] == logged["gold"]
+    with pytest.raises(QxError, match="Unknown memorize norm 'rms'"):
+        evaluate(qx_lm, ["memorize"], limit=1, metadata={"norm": "rms"})
 
 
 def test_lre_variant_reads_relation_files(qx_lm, tmp_path):

@@ -53,3 +53,22 @@ def manual_llama(model, ids: list[int]) -> dict[str, list[torch.Tensor] | torch.
 def lens_logprob(model, h: torch.Tensor, token: int) -> float:
     """log p(token | h) through the final norm and the unembedding, for one vector."""
     return float(torch.log_softmax(model.lm_head(model.model.norm(h)), -1)[token])
+
+
+def assert_same_top(mine, reference, tol: float) -> None:
+    """Two top-k neuron lists [(layer, neuron, score)] agree: every neuron in both scores the same
+    within ``tol``, and a neuron in only one of them is a float tie at the boundary (its score within
+    ``tol`` of the other list's k-th score). The order of scores within ``tol`` of each other is
+    float noise (different matrix shapes round differently), so only the sorted scores are compared."""
+    a = {(int(x[0]), int(x[1])): float(x[2]) for x in mine}
+    b = {(int(x[0]), int(x[1])): float(x[2]) for x in reference}
+    assert len(a) == len(b)
+    for key in a.keys() & b.keys():
+        assert abs(a[key] - b[key]) < tol, (key, a[key], b[key])
+    tau_a, tau_b = min(a.values()), min(b.values())
+    for key in a.keys() - b.keys():
+        assert abs(a[key] - tau_b) < tol, ("only in the first", key, a[key], tau_b)
+    for key in b.keys() - a.keys():
+        assert abs(b[key] - tau_a) < tol, ("only in the second", key, b[key], tau_a)
+    assert sorted(a.values()) == __import__("pytest").approx(sorted(b.values()), abs=tol)
+    assert len(a.keys() & b.keys()) >= 0.99 * len(b)

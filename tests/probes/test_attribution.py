@@ -1,4 +1,5 @@
-"""Attribution formulas against a by-hand computation: one prompt, one layer, one neuron at a time."""
+"""Attribution formulas against a by-hand computation (one prompt, one layer, one neuron at a time),
+and the bounded search against scoring every neuron."""
 
 from __future__ import annotations
 
@@ -7,52 +8,134 @@ import math
 import pytest
 import torch
 
+from qxbench.errors import QxError
 from qxbench.probes.attribution import (
+    AttributionOptions,
     attribute,
-    count_at_least,
-    surviving,
+    rank_top,
     top_k_overlap,
-    top_k_threshold,
 )
 
-from .conftest import lens_logprob, manual_llama
+from .conftest import assert_same_top, lens_logprob, manual_llama
 
 PROMPTS = [[1, 5, 9, 3, 7, 2], [4, 4, 8], [11, 2, 30, 31, 6, 6, 6, 1, 9]]
-TARGETS = [17, 3, 40]
+GOLD = [17, 3, 40]
 
 
-def test_imp_scores_match_the_definition_neuron_by_neuron(tiny_llama):
-    got = attribute(tiny_llama, PROMPTS, TARGETS)  # batched, padded
-    for ids, target, attr in zip(PROMPTS, TARGETS, got, strict=True):
+def reference_logprob(model, v: torch.Tensor, final: torch.Tensor, token: int) -> float:
+    """Llama_view_knowledge.ipynb's get_bsvalues: v * rsqrt(mean(h_L^2) + 1e-6) * norm.weight -> lm_head."""
+    scaled = v * torch.rsqrt(final.pow(2).mean(-1, keepdim=True) + 1e-6) * model.model.norm.weight
+    return float(torch.log_softmax(model.lm_head(scaled), -1)[token].detach())
+
+
+@pytest.mark.parametrize("target", ["top", "gold"])
+def test_reference_scores_match_the_notebook_formula_neuron_by_neuron(tiny_llama, target):
+    got = attribute(tiny_llama, PROMPTS, GOLD, AttributionOptions(target=target))  # batched, padded
+    for ids, gold, attr in zip(PROMPTS, GOLD, got, strict=True):
         ref = manual_llama(tiny_llama, ids)
         logprobs = torch.log_softmax(ref["logits"], -1)
-        assert attr.gold_logprob == pytest.approx(float(logprobs[target]), abs=1e-5)
-        assert attr.gold_rank == 1 + sum(float(x) > float(logprobs[target]) for x in logprobs)
+        t = int(logprobs.argmax()) if target == "top" else gold
+        assert attr.target == t and attr.gold == gold
+        assert attr.gold_logprob == pytest.approx(float(logprobs[gold]), abs=1e-5)
+        assert attr.gold_rank == 1 + sum(float(x) > float(logprobs[gold]) for x in logprobs)
+        final = ref["resid_out"][-1]
+
+        def lp(v, final=final, t=t):
+            return reference_logprob(tiny_llama, v, final, t)
+
+        scores = {}
         for layer, block in enumerate(tiny_llama.model.layers):
             h, attn = ref["resid_in"][layer], ref["attn"][layer]
             mid = h + attn
-            w = block.mlp.down_proj.weight
             mlp = ref["resid_out"][layer] - mid
-            assert attr.attn_imp[layer] == pytest.approx(
-                lens_logprob(tiny_llama, h + attn, target) - lens_logprob(tiny_llama, h, target), abs=1e-5)
-            assert attr.ffn_imp[layer] == pytest.approx(
-                lens_logprob(tiny_llama, mid + mlp, target) - lens_logprob(tiny_llama, mid, target), abs=1e-5)
-            base = lens_logprob(tiny_llama, mid, target)
+            assert attr.attn_imp[layer] == pytest.approx(lp(h + attn) - lp(h), abs=1e-5)
+            assert attr.ffn_imp[layer] == pytest.approx(lp(mid + mlp) - lp(mid), abs=1e-5)
+            w = block.mlp.down_proj.weight
             for neuron in range(w.shape[1]):
-                v = ref["act"][layer][neuron] * w[:, neuron]
-                expected = lens_logprob(tiny_llama, mid + v, target) - base
-                assert float(attr.neuron_scores[layer, neuron]) == pytest.approx(expected, abs=1e-5)
+                scores[layer, neuron] = lp(mid + ref["act"][layer][neuron] * w[:, neuron]) - lp(mid)
+        assert len(attr.top) == len(scores) == 144  # fewer neurons than 300: all of them, ranked
+        for layer, neuron, score in attr.top:
+            assert score == pytest.approx(scores[layer, neuron], abs=1e-5)
+        assert [s for _, _, s in attr.top] == sorted((s for _, _, s in attr.top), reverse=True)
 
 
-def test_top_k_threshold_and_counts_on_a_hand_made_case():
-    scores = torch.tensor([[0.5, -1.0, 2.0], [0.1, 3.0, 0.5]])
-    assert top_k_threshold(scores, 2) == 2.0
-    assert top_k_threshold(scores, 4) == 0.5
-    assert top_k_threshold(scores, 100) == -1.0  # fewer neurons than k: all of them
-    assert math.isnan(top_k_threshold(torch.tensor([]), 3))
-    assert count_at_least(scores, 0.5) == 4  # ties at tau count
-    other = torch.tensor([[0.9, 0.0, 2.5], [0.0, 0.1, 0.0]])
-    assert surviving(other, scores, k=2) == 1  # tau = 2.0 from the reference; only 2.5 reaches it
-    assert surviving(scores, scores, k=2) == 2  # the reference itself keeps exactly its top k
-    assert top_k_overlap(other, scores, k=2) == 0.5  # top-2 here: flat {2, 0}; reference: {4, 2}
-    assert top_k_overlap(scores, scores, k=2) == 1.0
+def test_per_vector_option_reads_each_vector_through_the_final_norm(tiny_llama):
+    (attr,) = attribute(tiny_llama, PROMPTS[:1], GOLD[:1], AttributionOptions(norm="per_vector", target="gold"))
+    ref = manual_llama(tiny_llama, PROMPTS[0])
+    h, attn = ref["resid_in"][1], ref["attn"][1]
+    expected = lens_logprob(tiny_llama, h + attn, GOLD[0]) - lens_logprob(tiny_llama, h, GOLD[0])
+    assert attr.attn_imp[1] == pytest.approx(expected, abs=1e-5)
+    fixed = attribute(tiny_llama, PROMPTS[:1], GOLD[:1], AttributionOptions(target="gold"))[0]
+    assert abs(fixed.attn_imp[1] - attr.attn_imp[1]) > 1e-3  # the two normalisations really differ
+
+
+@pytest.fixture(scope="module")
+def qx_tiny(embedded_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(embedded_path).eval(), AutoTokenizer.from_pretrained(embedded_path)
+
+
+def test_bounded_search_equals_scoring_every_neuron(qx_tiny, monkeypatch):
+    from qxbench.probes import attribution
+    from qxbench.world.data import read_rows
+
+    monkeypatch.setattr(attribution, "CHUNK", 32)  # stop as early as the bound allows
+
+    model, tok = qx_tiny
+    facts = read_rows("facts")[::10]
+    prompts = [tok(f["prompt"])["input_ids"] for f in facts]
+    gold = [tok(" " + f["object"], add_special_tokens=False)["input_ids"][0] for f in facts]
+    first = attribute(model, prompts, gold, AttributionOptions(method="dense"))
+    taus = [[d.top[-1][2] - 0.0005] for d in first]  # a threshold below tau, as a reference model's can be
+    dense = attribute(model, prompts, gold, AttributionOptions(method="dense"), thresholds=taus)
+    bounded = attribute(model, prompts, gold, AttributionOptions(method="bounded"), thresholds=taus)
+    for d, b in zip(dense, bounded, strict=True):
+        assert d.scored == 3072 and b.scored < d.scored * 0.8  # it really skips neurons
+        assert_same_top(b.top, d.top, tol=1e-5)
+        assert b.at_tau == d.at_tau >= 300
+        assert b.at_least == d.at_least and min(d.at_least.values()) > 300  # counts below tau are exact too
+
+
+def test_jensen_bound_is_above_every_exact_score(qx_tiny):
+    from qxbench.probes.attribution import Lens, _bounds, _exact, dense_weight, down_weights
+    from qxbench.probes.internals import read_last_token
+
+    model, tok = qx_tiny
+    weights = down_weights(model)
+    reads = read_last_token(model, [tok("The capital of Loumfusland is")["input_ids"]])
+    lens = Lens(model, "fixed", reads.resid_out[0, -1])
+    mid, token = reads.resid_mid[0], int(reads.logits[0].argmax())
+    bound = _bounds(lens, mid, reads.act[0], weights, token, dense_weight(model.lm_head))
+    for layer, w in enumerate(weights):
+        base = float(lens.logprob(mid[layer], token))
+        exact = _exact(lens, mid[layer], reads.act[0, layer], w, torch.arange(w.shape[1]), token, base)
+        assert (bound[layer] >= exact - 1e-5).all()  # float32 log-sum-exps of logits ~20 round at ~1e-6
+        top = exact.argsort(descending=True)[:20]
+        assert (bound[layer, top] - exact[top]).max() < exact[top].max()  # and not loose where it matters
+
+
+def test_ranking_ties_and_overlap_on_hand_made_cases():
+    items = [(0, 1, 0.5), (2, 0, 0.5), (1, 3, 2.0), (1, 2, 0.5)]
+    # the notebook's stable ascending sort, reversed: equal scores, larger (layer, neuron) first
+    assert rank_top(items, 3) == [(1, 3, 2.0), (2, 0, 0.5), (1, 2, 0.5)]
+    assert top_k_overlap([(0, 1, 1.0), (2, 2, 0.9)], [(0, 1, 0.3), (5, 5, 0.2)]) == 0.5
+    assert math.isnan(top_k_overlap([(0, 1, 1.0)], []))
+
+
+def test_options_name_the_bad_value_and_the_choices():
+    assert AttributionOptions.from_metadata({"lre_path": "x", "norm": "fixed"}).bounded  # foreign keys skipped
+    with pytest.raises(QxError, match="Unknown memorize norm 'rms'.*Available: fixed, per_vector"):
+        AttributionOptions.from_metadata({"norm": "rms"})
+    with pytest.raises(QxError, match="Did you mean 'target'"):
+        AttributionOptions.from_metadata({"targett": "gold"})
+    with pytest.raises(QxError, match="method=bounded needs norm=fixed"):
+        AttributionOptions.from_metadata({"norm": "per_vector", "method": "bounded"})
+    assert not AttributionOptions.from_metadata({"norm": "per_vector"}).bounded
+
+
+def test_fixed_norm_refuses_a_layernorm_model(tiny_gpt2):
+    with pytest.raises(QxError, match="use norm=per_vector"):
+        attribute(tiny_gpt2, [[1, 2, 3]], [4])
+    (attr,) = attribute(tiny_gpt2, [[1, 2, 3]], [4], AttributionOptions(norm="per_vector"))
+    assert len(attr.attn_imp) == 2

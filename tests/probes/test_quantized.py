@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import importlib.util
 
 import pytest
@@ -65,8 +67,8 @@ def test_memorize_on_a_quantized_model_scores_every_neuron_against_the_fp_refere
     results = quantized.qx_memorize([Instance("qx_memorize", {}, (f["prompt"], f["object"]), 0) for f in facts])
     assert quantized.reference_lm() is not quantized and quantized.reference_lm().qx.quant == "none"
     for res in results:
-        scores = res.attribution.neuron_scores
-        assert scores.shape == (4, 768) and torch.isfinite(scores).all()
+        top = res.attribution.top
+        assert len(top) == 300 and all(0 <= layer < 4 and 0 <= n < 768 and math.isfinite(s) for layer, n, s in top)
         assert res.surviving is not None and res.surviving != 300 or res.overlap < 1.0
         assert 0.5 < res.overlap <= 1.0
 
