@@ -101,11 +101,19 @@ class ProbeRequests:
         return self.tok_encode(prompt)[-self.max_length:]  # type: ignore[attr-defined]
 
     def _first_token(self, prompt: str, answer: str) -> int:
-        """The first token of `` answer`` as it continues ``prompt``."""
+        """The first token of the answer tokenized on its own, with a leading space, as the references
+        do (latent-multi-hop-reasoning ``src/tokenization_utils.py:87-101`` after
+        ``inspect_latent_reasoning.py:187-196``; neuron-attribution's gold token): never a bare space
+        when the prompt ends in whitespace. A SentencePiece tokenizer that already marks a word start
+        (``▁Rome``) gets no extra space (the reference's ``requires_prepending_space``)."""
         if not answer.strip():
             raise QxError(f"The answer to {prompt!r} is empty ({answer!r}): a probe needs a non-empty answer")
-        _, continuation = self._encode_pair(prompt, " " + answer.strip())  # type: ignore[attr-defined]
-        return int(continuation[0])
+        text = answer.strip()
+        tokenizer = self.tokenizer  # type: ignore[attr-defined]
+        bare = tokenizer.convert_ids_to_tokens(tokenizer.encode("Rome", add_special_tokens=False)[:1])
+        if not (bare and bare[0].startswith("▁")):
+            text = " " + text
+        return int(tokenizer.encode(text, add_special_tokens=False)[0])
 
     def _greedy(self, prompts: Sequence[str]) -> list[str]:
         return selfexplain.generate(self, prompts, RECALL_TOKENS)
