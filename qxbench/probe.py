@@ -18,6 +18,8 @@ from typing import Any, ClassVar
 from lm_eval.api.instance import Instance
 from lm_eval.api.task import ConfigurableTask
 
+from qxbench.probes.chat import Chat
+
 
 class ProbeTask(ConfigurableTask):
     REQUEST_TYPE: ClassVar[str] = ""
@@ -27,6 +29,16 @@ class ProbeTask(ConfigurableTask):
             raise TypeError(f"{type(self).__name__} must set REQUEST_TYPE")
         config = {k: v for k, v in (config or {}).items() if k != "class"}
         super().__init__(config=config, **kwargs)
+
+    def build_all_requests(self, *args: Any, system_instruction: str | None = None,
+                           apply_chat_template: bool = False, **kwargs: Any) -> None:
+        """Remembers ``--apply_chat_template`` / ``--system_instruction``: every request carries them
+        (as ``instance.chat``), because the model builds the probe's prompts itself."""
+        self._chat = Chat(bool(apply_chat_template), system_instruction or None)
+        if self._chat.apply:  # a model without a chat template: one line now, not lm-eval's traceback
+            self._chat.formatter(getattr(kwargs.get("chat_template"), "__self__", None))
+        super().build_all_requests(*args, system_instruction=system_instruction,
+                                   apply_chat_template=apply_chat_template, **kwargs)
 
     def probe_arguments(self, doc: dict, ctx: str) -> tuple:
         """The arguments tuple of one request; by default ``(ctx,)``. The first argument must be
@@ -39,4 +51,6 @@ class ProbeTask(ConfigurableTask):
         arguments = self.probe_arguments(doc, ctx)
         if not arguments or not isinstance(arguments[0], str):
             raise TypeError(f"{type(self).__name__}.probe_arguments must start with the prompt string")
-        return Instance(request_type=self.REQUEST_TYPE, doc=doc, arguments=arguments, idx=0, **kwargs)
+        instance = Instance(request_type=self.REQUEST_TYPE, doc=doc, arguments=arguments, idx=0, **kwargs)
+        instance.chat = getattr(self, "_chat", Chat())
+        return instance

@@ -18,14 +18,14 @@ The first argument is always the request's prompt (lm-eval hashes it into each l
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
 
 from qxbench.errors import QxError
-from qxbench.probes import attribution, multihop, neurons, selfexplain
+from qxbench.probes import attribution, chat, multihop, neurons, selfexplain
 from qxbench.probes.attribution import Attribution
 from qxbench.probes.internals import last_logits
 
@@ -85,8 +85,15 @@ class ProbeRequests:
     """Needs the HFLM attributes ``model``, ``tokenizer``, ``tok_encode``, ``_encode_pair``,
     ``batch_size``, ``max_length`` and a ``reference_lm()`` method."""
 
+    format_prompt: Callable[[str], str] | None = None  # set per request batch (chat.Chat.formatter)
+
     def reference_lm(self) -> Any | None:  # overridden by QXLM
         return None
+
+    def _use_chat(self, requests: Sequence[Any]) -> None:
+        """Format the prompts this batch builds as its task asked (``--apply_chat_template``,
+        ``--system_instruction``). The reference model never generates, so it needs none."""
+        self.format_prompt = chat.of(requests).formatter(self)
 
     # -- helpers ------------------------------------------------------------------------------
     def _probe_batch(self) -> int:
@@ -120,10 +127,12 @@ class ProbeRequests:
 
     # -- request types ---------------------------------------------------------------------------
     def qx_counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
+        self._use_chat(requests)
         reference = self.reference_lm()
         return selfexplain.counterfactuals(self, [r.args[1] for r in requests], reference)
 
     def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
+        self._use_chat(requests)
         return selfexplain.explanations(self, [r.args[1] for r in requests])
 
     def _attributions(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
@@ -143,6 +152,7 @@ class ProbeRequests:
         answers = [r.args[1] for r in requests]
         options = attribution.AttributionOptions.from_metadata(requests[0].args[2] if requests and
                                                                 len(requests[0].args) > 2 else None)
+        self._use_chat(requests)  # the greedy answers; the attribution reads the raw prompt (see chat.py)
         completions = self._greedy(prompts)
         reference = self.reference_lm()
         if reference is None:
@@ -165,6 +175,7 @@ class ProbeRequests:
     @torch.no_grad()
     def qx_multihop(self, requests: list[Any]) -> list[MultiHopResult]:
         rows = [r.args[1] for r in requests]
+        self._use_chat(requests)  # the greedy answers; EntRec and CnstScore read the raw prompts (see chat.py)
         probes: list[multihop.MultiHop] = []
         for part in _chunks(len(rows), self._probe_batch()):
             batch = rows[part]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 
 from lm_eval.api.instance import Instance
 
+from qxbench.probes.chat import cut_answer
 from qxbench.probes.classify import classify_prompt, explain_prompt, rewrite_prompt
 
 REWRITE_TOKENS = 96
@@ -33,16 +35,53 @@ def _instances(kind: str, args: Sequence[tuple]) -> list[Instance]:
     return [Instance(request_type=kind, doc={}, arguments=a, idx=0) for a in args]
 
 
+class _LineEnd:
+    """Stops a row once its new text has a line break after non-blank text (a chat model's leading
+    newline does not end the answer), or the end-of-turn token."""
+
+    def __init__(self, tokenizer: Any, start: int, eos: int | None) -> None:
+        self.tokenizer, self.start, self.eos = tokenizer, start, eos
+
+    def __call__(self, input_ids: Any, scores: Any, **_: Any) -> Any:
+        import torch
+
+        new = input_ids[:, self.start:]
+        texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+        done = [bool(re.search(r"\S[^\n]*\n", t)) for t in texts]
+        ended = (new == self.eos).any(1).tolist() if self.eos is not None else [False] * len(done)
+        return torch.tensor([a or b for a, b in zip(done, ended, strict=True)], device=input_ids.device)
+
+
 def generate(lm: Any, prompts: Sequence[str], max_tokens: int) -> list[str]:
-    """Greedy completions up to the end of the line."""
-    kwargs = {"until": ["\n"], "max_gen_toks": max_tokens, "do_sample": False}
-    return list(lm.generate_until(_instances("generate_until", [(p, kwargs) for p in prompts]), disable_tqdm=True))
+    """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
+    batched by the model's batch size; the prompts are formatted as ``lm.format_prompt`` says
+    (the chat template under ``--apply_chat_template``)."""
+    import torch
+    from transformers import StoppingCriteriaList
+
+    fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
+    size = str(getattr(lm, "batch_size", 8))
+    size = int(size) if size.isdigit() and int(size) > 0 else 8
+    eos = getattr(lm.tokenizer, "eos_token_id", None)
+    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else eos
+    out: list[str] = []
+    for start in range(0, len(prompts), size):
+        texts = [fmt(p) for p in prompts[start:start + size]]
+        ids, mask = lm.tok_batch_encode(texts, left_truncate_len=lm.max_length - max_tokens)
+        ids, mask = ids.to(lm.device), mask.to(lm.device)
+        with torch.no_grad():
+            gen = lm.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_tokens, do_sample=False,
+                                    pad_token_id=pad, eos_token_id=eos, temperature=None, top_p=None, top_k=None,
+                                    stopping_criteria=StoppingCriteriaList([_LineEnd(lm.tokenizer, ids.shape[1], eos)]))
+        out += [cut_answer(t) for t in lm.tokenizer.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)]
+    return out
 
 
 def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | None = None) -> list[list[float]]:
     """Per document, the log-probability of each choice (`` choice`` after the prompt)."""
     texts = [d["text"] for d in docs] if texts is None else texts
-    args = [(classify_prompt(d, t), f" {c}") for d, t in zip(docs, texts, strict=True) for c in d["choices"]]
+    fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
+    args = [(fmt(classify_prompt(d, t)), f" {c}") for d, t in zip(docs, texts, strict=True) for c in d["choices"]]
     flat = [ll for ll, _ in lm.loglikelihood(_instances("loglikelihood", args), disable_tqdm=True)]
     out, i = [], 0
     for d in docs:
