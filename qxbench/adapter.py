@@ -19,16 +19,17 @@ checkpoint unquantized (the model itself when ``quant=none``), ``none`` turns th
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from lm_eval.models.huggingface import HFLM
 
 from qxbench.errors import QxError, first_line
-from qxbench.models import DEFAULT_MODEL, smollm2
+from qxbench.models import DEFAULT_MODEL, EMBEDDED_MODELS, smollm2
 from qxbench.probes.requests import ProbeRequests
 from qxbench.quant import QuantRequest, get_quantizer
-from qxbench.quant.calibration import Calibration
+from qxbench.quant.calibration import Calibration, default_source
 from qxbench.resolve import resolve_pretrained
 from qxbench.summary import ModelSummary, summarize
 
@@ -86,7 +87,7 @@ class QXLM(ProbeRequests, HFLM):
         quant: str = "none",
         bits: int | str | None = None,
         group_size: int | str | None = None,
-        calibration: str = "world",
+        calibration: str = "auto",
         calib_samples: int | str = 128,
         calib_split: str = "train",
         calib_column: str = "text",
@@ -95,8 +96,12 @@ class QXLM(ProbeRequests, HFLM):
     ) -> None:
         if not isinstance(pretrained, str):
             raise QxError(f"pretrained must be a model name or path, got {type(pretrained).__name__}")
-        cal = Calibration(str(calibration), _opt_int("calib_samples", calib_samples) or 0, str(calib_split),
-                          str(calib_column))
+        source = str(calibration)
+        if source == "auto":  # the synthetic world only for the embedded model it was made for
+            embedded = {str(p.resolve()) for p in EMBEDDED_MODELS.values()}
+            source = default_source(pretrained, pretrained in EMBEDDED_MODELS
+                                    or str(Path(pretrained).expanduser().resolve()) in embedded)
+        cal = Calibration(source, _opt_int("calib_samples", calib_samples) or 0, str(calib_split), str(calib_column))
         request = QuantRequest(str(quant), _opt_int("bits", bits), _opt_int("group_size", group_size), cal)
         quantizer = get_quantizer(request)
         path = resolve_pretrained(pretrained)

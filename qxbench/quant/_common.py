@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,6 +44,39 @@ def check_group_size(model, group_size: int) -> None:  # noqa: ANN001
     for name, module in model.named_modules():
         if isinstance(module, torch.nn.Linear) and not name.endswith("lm_head") and module.in_features % group_size:
             raise QxError(f"group_size={group_size} does not divide in_features={module.in_features} of '{name}'")
+
+
+GROUP_SIZES = (128, 64, 32)  # the default: the largest that divides every quantized layer
+
+
+def quantized_in_features(path: str) -> dict[str, int]:
+    """``in_features`` of every Linear that gets quantized (all but ``lm_head``), read from the
+    checkpoint's config on the meta device (no weights are loaded)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(path)
+    with torch.device("meta"):
+        model = AutoModelForCausalLM.from_config(config)
+    return {name: m.in_features for name, m in model.named_modules()
+            if isinstance(m, torch.nn.Linear) and not name.endswith("lm_head")}
+
+
+def group_size_for(path: str, requested: int | None, backend: str) -> int:
+    """The requested group size, or the largest of 128/64/32 dividing every quantized layer (printed:
+    hidden size 576, as in SmolLM2, takes 64). One line when none divides them all."""
+    if requested is not None:
+        return requested
+    features = sorted(set(quantized_in_features(path).values()))
+    for size in GROUP_SIZES:
+        if all(f % size == 0 for f in features):
+            if size != GROUP_SIZES[0]:
+                print(f"qxbench: quant={backend}: group_size={size} (the largest of "
+                      f"{'/'.join(map(str, GROUP_SIZES))} dividing every layer's in_features: "
+                      f"{', '.join(map(str, features))})", file=sys.stderr)
+            return size
+    raise QxError(f"quant={backend}: no group size of {', '.join(map(str, GROUP_SIZES))} divides every layer's "
+                  f"in_features ({', '.join(map(str, features))}); pass group_size=")
 
 
 def load_error(path: str, err: BaseException) -> QxError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qxbench.quant._common import cache_spec, check_group_size, load_cached, load_error, require
+from qxbench.quant._common import cache_spec, check_group_size, group_size_for, load_cached, load_error, require
 from qxbench.quant.calibration import Calibration, calibration_texts
 from qxbench.quant.registry import Loaded, QuantRequest
 
@@ -57,14 +57,13 @@ class LLMCompressorBackend:
     requires_calibration: bool
     bits: tuple[int, ...] = (4, 8)
     extra: str = "gptq"
-    default_group_size: int = 128
 
     def check_environment(self) -> None:
         require("llmcompressor", quantizer=self.name, library="llm-compressor", extra=self.extra)
 
     def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
         bits = request.bits or 4
-        group_size = request.group_size or self.default_group_size
+        group_size = group_size_for(path, request.group_size, self.name)
         cal = request.calibration if self.requires_calibration else None
         spec = cache_spec(path, backend=self.name, distribution="llmcompressor", bits=bits, group_size=group_size,
                           calibration=cal, modifier=self.modifier)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from qxbench.quant._common import cache_spec, check_group_size, load_cached, load_error, require
+from qxbench.quant._common import cache_spec, check_group_size, group_size_for, load_cached, load_error, require
 from qxbench.quant.calibration import Calibration, calibration_texts
 from qxbench.quant.registry import Loaded, QuantRequest, register
 
@@ -60,14 +60,13 @@ class AWQ:
     bits: tuple[int, ...] = (4,)
     requires_calibration: bool = True
     extra: str = "awq"
-    default_group_size: int = 128
 
     def check_environment(self) -> None:
         require("gptqmodel", quantizer=self.name, library="gptqmodel", extra=self.extra)
 
     def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
         bits = request.bits or 4
-        group_size = request.group_size or self.default_group_size
+        group_size = group_size_for(path, request.group_size, self.name)
         spec = cache_spec(path, backend=self.name, distribution="gptqmodel", bits=bits, group_size=group_size,
                           calibration=request.calibration)
         return load_cached(spec, lambda out: quantize_awq(path, out, bits, group_size, request.calibration),

@@ -1,15 +1,31 @@
-"""Calibration text for backends that need it (GPTQ): the embedded world by default, or a dataset.
+"""Calibration text for backends that need it (GPTQ, AWQ).
 
-``calibration=world`` uses the synthetic world's training documents (deterministic subset);
-any other value is a Hugging Face dataset id or a local dataset directory, loaded with
-``datasets.load_dataset(source, split=calib_split)`` and read from its ``calib_column``.
+``calibration=auto`` (the default) is the synthetic world's training documents for the embedded
+model it was made for (``qx-tiny``) and real text for every other model: WikiText-2
+(``Salesforce/wikitext:wikitext-2-raw-v1``, the GPTQ literature's usual set) from the Hub. The
+synthetic world is never used for another model unless asked for (``calibration=world``).
+
+Any other value is a local file (``.txt``: one text per non-empty line; ``.jsonl``/``.json``/
+``.csv``/``.parquet``: the ``calib_column``), a local dataset directory, or a Hub dataset id
+(``ID`` or ``ID:CONFIG``), loaded with ``datasets.load_dataset(..., split=calib_split)``.
+Offline, a Hub id ends with one line naming the local-file option.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from qxbench.errors import QxError, first_line
+
+
+REAL_TEXT = "Salesforce/wikitext:wikitext-2-raw-v1"
+FILE_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+def default_source(model: str, embedded: bool) -> str:
+    """What ``calibration=auto`` means for ``model``: the world for the embedded model, else real text."""
+    return "world" if embedded else REAL_TEXT
 
 
 @dataclass(frozen=True)
@@ -32,13 +48,13 @@ def calibration_texts(cal: Calibration) -> list[str]:
         docs = training_documents(build_world())
         step = max(1, len(docs) // cal.samples)
         return docs[::step][: cal.samples]
-    import datasets
-
-    try:
-        ds = datasets.load_dataset(cal.source, split=cal.split)
-    except Exception as err:  # datasets raises many types; the message is what the user needs
-        raise QxError(f"Could not load calibration dataset '{cal.source}' (split '{cal.split}'): "
-                      f"{first_line(err)}") from err
+    local = Path(cal.source).expanduser()
+    if local.is_file() and local.suffix == ".txt":
+        texts = [line.strip() for line in local.read_text().splitlines() if line.strip()][: cal.samples]
+        if not texts:
+            raise QxError(f"Calibration file '{cal.source}' has no non-empty line")
+        return texts
+    ds = _load(cal, local)
     if cal.column not in ds.column_names:
         raise QxError(f"Calibration dataset '{cal.source}' has no column '{cal.column}'. "
                       f"Columns: {', '.join(ds.column_names)}")
@@ -46,3 +62,25 @@ def calibration_texts(cal: Calibration) -> list[str]:
     if not texts:
         raise QxError(f"Calibration dataset '{cal.source}' column '{cal.column}' has no non-empty text")
     return texts
+
+
+def _load(cal: Calibration, local: Path):  # noqa: ANN202
+    import datasets
+
+    try:
+        if local.is_file():
+            if local.suffix not in FILE_FORMATS:
+                raise QxError(f"Calibration file '{cal.source}': unknown format '{local.suffix}'; "
+                              f"use one of .txt, {', '.join(FILE_FORMATS)}")
+            return datasets.load_dataset(FILE_FORMATS[local.suffix], data_files=str(local), split="train")
+        if local.is_dir():
+            return datasets.load_dataset(str(local), split=cal.split)
+        name, _, config = cal.source.partition(":")
+        return datasets.load_dataset(name, config or None, split=cal.split)
+    except QxError:
+        raise
+    except Exception as err:  # datasets raises many types; the message is what the user needs
+        hint = "" if local.exists() else (" — offline? pass a local file or directory: "
+                                          "calibration=/path/to/texts.txt (or .jsonl/.csv/.parquet, or a dataset dir)")
+        raise QxError(f"Could not load calibration dataset '{cal.source}' (split '{cal.split}'): "
+                      f"{first_line(err)}{hint}") from None

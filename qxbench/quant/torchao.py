@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from qxbench.errors import QxError
-from qxbench.quant._common import require
+from qxbench.quant._common import group_size_for, require
 from qxbench.quant.registry import Loaded, QuantRequest, register
 
 
@@ -20,7 +20,6 @@ class TorchAO:
     bits: tuple[int, ...]
     requires_calibration: bool = False
     extra: str = "torchao"
-    default_group_size: int = 128
 
     def check_environment(self) -> None:
         require("torchao", quantizer=self.name, library="torchao", extra=self.extra)
@@ -36,7 +35,7 @@ class TorchAO:
                 raise QxError(f"Quantizer '{self.name}' is per channel and takes no group_size; drop it")
             config, group_size = Int8WeightOnlyConfig(), None
         else:
-            group_size = request.group_size or self.default_group_size
+            group_size = group_size_for(path, request.group_size, self.name)
             config = IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=PerGroup(group_size))
         device = str(from_pretrained.get("device") or "cpu")
         model = AutoModelForCausalLM.from_pretrained(

@@ -37,3 +37,47 @@ def test_unreachable_dataset_is_one_line():
 def test_zero_samples_is_refused():
     with pytest.raises(QxError, match="calib_samples=0"):
         calibration_texts(Calibration(samples=0))
+
+
+def test_auto_is_the_world_only_for_the_embedded_model():
+    from qxbench.quant.calibration import REAL_TEXT, default_source
+
+    assert default_source("qx-tiny", True) == "world"
+    assert default_source("smollm2-135m", False) == REAL_TEXT == "Salesforce/wikitext:wikitext-2-raw-v1"
+
+
+def test_local_text_and_table_files(tmp_path, local_dataset):
+    txt = tmp_path / "texts.txt"
+    txt.write_text("first text\n\n  second text \nthird\n")
+    assert calibration_texts(Calibration(source=str(txt), samples=2)) == ["first text", "second text"]
+    jsonl = next(p for p in __import__("pathlib").Path(local_dataset).iterdir() if p.suffix == ".jsonl")
+    assert calibration_texts(Calibration(source=str(jsonl), samples=2)) == [
+        "The tea was warm number 0.", "The tea was warm number 1."]
+    bad = tmp_path / "texts.docx"
+    bad.write_text("x")
+    with pytest.raises(QxError, match=r"unknown format '\.docx'; use one of \.txt, \.jsonl"):
+        calibration_texts(Calibration(source=str(bad)))
+
+
+def test_offline_hub_id_names_the_local_file_option():
+    with pytest.raises(QxError, match=r"offline\? pass a local file or directory: calibration=/path/to/texts.txt"):
+        calibration_texts(Calibration(source="Salesforce/wikitext:wikitext-2-raw-v1"))
+
+
+def test_group_size_default_is_the_largest_dividing_every_layer(tmp_path, capsys):
+    from transformers import LlamaConfig
+
+    from qxbench.quant._common import group_size_for
+
+    def model_dir(hidden: int, mlp: int) -> str:
+        d = tmp_path / f"m{hidden}"
+        LlamaConfig(hidden_size=hidden, intermediate_size=mlp, num_hidden_layers=1, num_attention_heads=4,
+                    num_key_value_heads=4, vocab_size=100).save_pretrained(d)
+        return str(d)
+
+    assert group_size_for(model_dir(256, 768), None, "gptq") == 128
+    assert group_size_for(model_dir(576, 1536), None, "gptq") == 64  # SmolLM2's shapes
+    assert "group_size=64" in capsys.readouterr().err
+    assert group_size_for(model_dir(576, 1536), 32, "gptq") == 32  # asked for: kept
+    with pytest.raises(QxError, match=r"no group size of 128, 64, 32 divides every layer's in_features \(100"):
+        group_size_for(model_dir(100, 300), None, "rtn")
