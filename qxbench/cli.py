@@ -1,4 +1,5 @@
-"""``qxbench``: eval | tasks | info | quantize | cache ls|rm | world build|train | leaderboard build | gate | sweep.
+"""``qxbench``: eval | tasks | info | quantize | cache ls|rm | world build|train | data twohop | leaderboard build |
+gate | sweep.
 
 ``qxbench eval`` takes exactly lm-eval's flags (``lm_eval run --help``) but indexes only qxbench's
 task folder, which skips most of the stock CLI's start-up. Bad input ends with one line,
@@ -120,6 +121,26 @@ def cmd_world_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data_twohop(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from qxbench.data.lre import read_relations
+    from qxbench.data.twohop import compose, to_csv, unphrased
+
+    if not args.out.parent.is_dir():
+        raise QxError(f"-o '{args.out}': the directory {args.out.parent} does not exist")
+    relations = read_relations(args.lre, option="--lre")
+    chains = compose(relations, max_per_pair=args.max_per_pair, seed=args.seed)
+    to_csv(chains, args.out)
+    for (r1, r2), n in Counter((c.r1, c.r2) for c in chains).items():
+        print(f"{r1} -> {r2}: {n}")
+    skipped = unphrased(relations)
+    if skipped:
+        print(f"# not used as r1 (no descriptive mention): {', '.join(skipped)}")
+    print(f"{len(chains)} chains -> {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qxbench", description="Quantization x explainability benchmark (on lm-eval).")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -147,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=None, help="directory (default: the packaged qx-tiny)")
     train.add_argument("--steps", type=int, default=1600)
     train.set_defaults(func=cmd_world_train)
+    data = sub.add_parser("data", help="build evaluation files from real datasets").add_subparsers(
+        dest="data_cmd", required=True)
+    twohop = data.add_parser("twohop", help="compose two-hop chains (TwoHopFact's columns) from LRE relations")
+    twohop.add_argument("--lre", required=True, help="a directory of LRE relation files (searched recursively)")
+    twohop.add_argument("-o", "--out", type=Path, required=True, help="the CSV to write (multihop_lre's data_path)")
+    twohop.add_argument("--max-per-pair", type=int, default=None,
+                        help="at most N chains per relation pair (default: all)")
+    twohop.add_argument("--seed", type=int, default=0, help="seed of the --max-per-pair draw")
+    twohop.set_defaults(func=cmd_data_twohop)
     from leaderboard.cli import add_commands
 
     add_commands(sub)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from qxbench.data.lre import decode_escapes, parse_names, read_json, relation_files
 from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
 from qxbench.probes.attribution import AttributionOptions
@@ -48,26 +48,21 @@ def lre_rows(relation: dict[str, Any], source: str, template: int = 0) -> list[d
     rows = []
     for sample in relation["samples"]:
         require_fields(sample, ("subject", "object"), source)
-        rows.append({"relation": relation.get("name", Path(source).stem), "subject": sample["subject"],
-                     "object": sample["object"], "aliases": [sample["object"]],
-                     "prompt": templates[template].format(sample["subject"])})
+        subject, obj = decode_escapes(str(sample["subject"])), decode_escapes(str(sample["object"]))
+        rows.append({"relation": relation.get("name", Path(source).stem), "subject": subject, "object": obj,
+                     "aliases": [obj], "prompt": templates[template].format(subject)})
     return rows
 
 
-def load_lre(lre_path: str | None = None, lre_template: int = 0, **_metadata):
+def load_lre(lre_path: str | None = None, lre_template: int = 0, lre_relations: str | list[str] | None = None,
+             **_metadata):
+    """Every relation file under ``lre_path`` (a file, or a directory searched recursively), or the
+    relations named in ``lre_relations`` (file stems, comma-separated or a list; empty = all)."""
     if not lre_path:
         raise QxError("memorize_lre needs the LRE data: --metadata '{\"lre_path\": \"relations/data/factual\"}'")
-    path = Path(lre_path)
-    files = sorted(path.glob("*.json")) if path.is_dir() else [path]
-    if not files or not files[0].is_file():
-        raise QxError(f"lre_path '{lre_path}' is not a .json file or a directory of them")
     rows = []
-    for file in files:
-        try:
-            relation = json.loads(file.read_text())
-        except json.JSONDecodeError as err:
-            raise QxError(f"{file}: not valid JSON ({err.msg} at line {err.lineno})") from None
-        rows += lre_rows(relation, str(file), int(lre_template))
+    for file in relation_files(lre_path, parse_names(lre_relations)):
+        rows += lre_rows(read_json(file), str(file), int(lre_template))
     return _dataset(rows)
 
 

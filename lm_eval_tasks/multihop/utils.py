@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+from pathlib import Path
 from typing import Any
 
 from qxbench.errors import QxError
@@ -12,8 +13,8 @@ from qxbench.probes.classify import require_fields
 from qxbench.probes.metrics import alias_prefix_match
 from qxbench.probes.requests import MultiHopResult
 
-__all__ = ["MultiHopProbe", "COLUMNS", "load_world", "load_world_seen", "twohopfact_docs", "parse_aliases",
-           "alias_prefix_match", "process_results"]
+__all__ = ["MultiHopProbe", "COLUMNS", "load_world", "load_world_seen", "load_lre_chains", "twohopfact_docs",
+           "parse_aliases", "alias_prefix_match", "process_results"]
 
 # The TwoHopFact columns the probe reads.
 COLUMNS = ("r1(e1).prompt", "r2(e2).prompt", "r2(r1(e1)).prompt", "r2(r1(e1)).subject_cut.prompt",
@@ -65,6 +66,28 @@ def twohopfact_docs(dataset):
                 "e3.aliases": parse_aliases(row["e3.aliases"], "e3.aliases")}
 
     return dataset.map(fix)
+
+
+def load_lre_chains(data_path: str | None = None, **_metadata):
+    """A CSV of TwoHopFact's schema written by ``qxbench data twohop`` (chains composed from LRE relations)."""
+    import csv
+
+    import datasets
+
+    if not data_path:
+        raise QxError("multihop_lre needs a CSV of chains: `qxbench data twohop --lre DIR -o chains.csv`, then "
+                      "--metadata '{\"data_path\": \"chains.csv\"}'")
+    path = Path(data_path)
+    if not path.is_file():
+        raise QxError(f"data_path '{data_path}' is not a file (write one with `qxbench data twohop --lre DIR -o FILE`)")
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        rows = list(reader)
+        columns = reader.fieldnames or []
+    require_fields(columns, COLUMNS, str(path))
+    if not rows:
+        raise QxError(f"data_path '{data_path}' has a header but no chains")
+    return datasets.DatasetDict({"test": twohopfact_docs(datasets.Dataset.from_list(rows))})
 
 
 # -- metrics ------------------------------------------------------------------------------------

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from qxbench.probe import ProbeTask
-from qxbench.probes.metrics import CorpusValue
-from qxbench.probes.neurons import AGGREGATIONS, NeuronOptions, NeuronResult
+from qxbench.probes.metrics import CorpusValue, nanmean
+from qxbench.probes.neurons import NeuronOptions, NeuronResult
 
-__all__ = ["NeuronProbe", "load_world", "CorpusValue", "corpus_value", "process_results"]
+__all__ = ["NeuronProbe", "load_world", "CorpusValue", "corpus_value", "nanmean", "process_results"]
+
+# Per-document counts; "avg" is left out: |v| / max|v| is the same vector as for "sum" (the divisor cancels).
+PER_DOCUMENT = ("best_word", "sum", "max")
 
 
 class NeuronProbe(ProbeTask):
@@ -33,12 +36,17 @@ def corpus_value(items: list[CorpusValue]) -> float:
 
 
 def process_results(doc: dict, results: list[NeuronResult]) -> dict[str, object]:
+    """Corpus-level: dead fraction, mean redundant share over the layers where it is defined, and the
+    salient union (per layer, over documents and the four aggregations; summed over layers). Per document:
+    salient counts summed over layers, NaN for a document with an empty target (left out of the mean)."""
     r = results[0]
     shares = [s for s in r.corpus.redundant_share if s == s]
+    union = r.corpus.salient_union
     out: dict[str, object] = {
         "dead_fraction": CorpusValue(r.corpus.dead_fraction),
         "redundant_share": CorpusValue(sum(shares) / len(shares) if shares else float("nan")),
+        "salient_union": CorpusValue(float(sum(union)) if union is not None else float("nan")),
     }
-    for agg in AGGREGATIONS:
-        out[f"salient_{agg}"] = float(sum(r.salient[agg]))
+    for agg in PER_DOCUMENT:
+        out[f"salient_{agg}"] = r.counts(agg)
     return out

@@ -1,36 +1,45 @@
-"""Neuron-level statistics after Sajjad & Singh 2025, on the MLP activation (the input of the down
-projection: ``act_fn(gate(x)) * up(x)`` for gated Llama-style MLPs, ``act_fn(fc(x))`` for GPT-2).
+"""Neuron-level statistics after Sajjad & Singh 2025, on the output of each analysed layer's MLP
+activation function (``mlp.act_fn``: ``SiLU(gate_proj(x))`` for Llama-style MLPs, before the product
+with ``up_proj``; GPT-2's ``mlp.act``), the module the reference hooks (``src/config.py:41-48``).
+Reference: MSingh-CSE/LLM-Quantization-Effects @ 75d2d49; golden values ``../shared/golden/neurons.json``.
 
-- dead neurons: |activation| < threshold on every non-padding token (a running max per neuron);
-- salient neurons: integrated gradients of the model's own greedy next-token log-probability with
-  respect to the activations (zero baseline, midpoint Riemann sum), aggregated over tokens four ways
-  (top token = the last position, which predicts the greedy token; sum |a|; mean |a|; max |a|),
-  each normalised by its maximum; neurons above 0.7 are counted per layer;
-- redundancy: histogram of pairwise |Pearson r| between the neurons of a layer (0.1 bins) and the
-  share of pairs above 0.9, over an evenly spaced subsample of at most ``redundancy_tokens`` tokens.
+- dead neurons (``src/5_dead_neurons.py:30-36``): -threshold < a < threshold on every non-padding token
+  of the evaluated set (strict), i.e. max |a| < threshold: a running maximum per neuron;
+- salient neurons: :mod:`qxbench.probes.salient` (captum integrated gradients of the model's own answer,
+  four aggregations, 0.7 of the maximum); the reported statistic is, per layer, the size of the union
+  over documents and aggregations (``src/3_important_neurons_final_accumulated.py:36-57``);
+- redundancy (no reference code; qxbench's own, on the same activation): histogram of pairwise
+  |Pearson r| between the neurons of a layer (0.1 bins) and the share of pairs above 0.9, over an evenly
+  spaced subsample of at most ``redundancy_tokens`` tokens.
 
-Memory stays bounded whatever the dataset size: the dead-neuron maximum is updated inside the
-forward hook and the batch's activations are dropped; the redundancy sample holds at most
-``redundancy_tokens`` rows per layer; the pairs are counted one block of neurons at a time, so the
-neurons x neurons correlation matrix is never built (60M pairs for an 11k-neuron layer).
+One forward pass per batch serves the dead neurons, the redundancy sample and the greedy next token
+(the attribution target). Memory stays bounded: the maximum is updated inside the hook, the sample
+holds at most ``redundancy_tokens`` rows per layer, and the pairs are counted one block of neurons at
+a time (the neurons x neurons matrix is never built).
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import torch
 
-from qxbench.errors import QxError, first_line, unknown
+from qxbench.errors import QxError, unknown
+from qxbench.probes import salient as sal
 from qxbench.probes.arch import arch_of
 from qxbench.probes.internals import pad_batch
+from qxbench.probes.salient import AGGREGATIONS, TOKEN_KEYS, Salient
 
-AGGREGATIONS = ("top", "sum", "mean", "max")
+__all__ = ["AGGREGATIONS", "NeuronOptions", "CorpusStats", "NeuronResult", "abs_corr_histogram", "act_modules",
+           "corpus_stats", "analyse"]
+integrated_gradients = sal.greedy_integrated_gradients  # the batched entry point tests/probes/test_quantized.py uses
+ACT_NAMES = ("act_fn", "act")  # the activation module beside the down projection (Llama family, GPT-2)
 
 
 @dataclass(frozen=True)
@@ -38,11 +47,13 @@ class NeuronOptions:
     layers: str = "first,middle,last"  # names or indices (negative from the end), comma-separated
     dead_threshold: float = 0.1
     salient_threshold: float = 0.7
-    ig_steps: int = 20
+    ig_steps: int = 50  # Gauss-Legendre nodes (captum's default, the reference's setting)
+    token_keys: str = "position"  # "string": the reference's token-string keys (repeated tokens collapse)
+    ig_batch_tokens: int = 2048  # tokens per IG forward pass (speed and memory only)
     redundancy_tokens: int = 2048  # tokens sampled (evenly) for the correlation estimate
 
     @classmethod
-    def from_metadata(cls, metadata: dict[str, Any]) -> NeuronOptions:
+    def from_metadata(cls, metadata: dict[str, Any] | None) -> NeuronOptions:
         known = {f.name: f for f in fields(cls)}
         values = {}
         for key, value in (metadata or {}).items():
@@ -52,14 +63,21 @@ class NeuronOptions:
                 if difflib.get_close_matches(key, known, n=1, cutoff=0.8):
                     raise unknown("neurons option", key, known)
                 continue
+            kind = type(getattr(cls, key))
             try:
-                values[key] = type(getattr(cls, key))(value) if key != "layers" else str(value)
+                values[key] = kind(value) if kind is not str else str(value)
             except (TypeError, ValueError):
-                raise QxError(f"neurons option {key}={value!r} is not a {type(getattr(cls, key)).__name__}") from None
+                raise QxError(f"neurons option {key}={value!r} is not a {kind.__name__}") from None
         opts = cls(**values)
-        if opts.ig_steps < 1 or opts.redundancy_tokens < 2 or opts.dead_threshold < 0:
+        if opts.token_keys not in TOKEN_KEYS:
+            raise unknown("neurons token_keys", opts.token_keys, TOKEN_KEYS)
+        if opts.ig_steps < 1 or opts.ig_batch_tokens < 1 or opts.redundancy_tokens < 2 or opts.dead_threshold < 0:
             raise QxError(f"neurons options out of range: {opts}")
         return opts
+
+    def changed(self) -> dict[str, Any]:
+        """The options that differ from the defaults (logged with every result)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
 
     def layer_indices(self, n_layers: int) -> list[int]:
         named = {"first": 0, "middle": n_layers // 2, "last": n_layers - 1}
@@ -82,7 +100,7 @@ def abs_corr_histogram(x: torch.Tensor, bins: int = 10, block: int = 1024) -> tu
     """Pairwise |Pearson r| between the columns (neurons) of ``x`` [samples, neurons]: counts in
     ``bins`` equal bins of [0, 1] over pairs i < j (r = 1 in the last bin), and the share of pairs
     with |r| > 0.9. Built ``block`` neurons at a time, so the neurons x neurons matrix never exists.
-    Pairs with an undefined r (a neuron constant on the sample) are left out."""
+    Pairs with an undefined r (a neuron constant on the sample) are left out; NaN share without pairs."""
     x = x.double()
     std = x.std(0, unbiased=False)
     z = ((x - x.mean(0)) / std.where(std > 0, torch.nan)).float()  # NaN columns: a neuron that never varies
@@ -99,46 +117,26 @@ def abs_corr_histogram(x: torch.Tensor, bins: int = 10, block: int = 1024) -> tu
     return counts.tolist(), (above / total if total else math.nan)
 
 
-def salient_counts(attribution: torch.Tensor, length: int, threshold: float) -> dict[str, int]:
-    """``attribution`` [tokens, neurons] of one document (``length`` real tokens, the last predicts)."""
-    a = attribution[:length].abs()
-    vectors = {"top": a[length - 1], "sum": a.sum(0), "mean": a.mean(0), "max": a.max(0).values}
-    out = {}
-    for name in AGGREGATIONS:
-        v = vectors[name]
-        peak = float(v.max()) if v.numel() else 0.0
-        out[name] = int((v / peak > threshold).sum()) if peak > 0 else 0
-    return out
+def act_modules(model: torch.nn.Module, layers: Sequence[int]) -> list[tuple[torch.nn.Module, torch.nn.Module]]:
+    """(decoder block, its MLP's activation-function module: ``<mlp_out's parent>.act_fn`` or ``.act``)
+    of each layer. One module per layer is required: a hook on a shared one would fire for every layer."""
+    spec = arch_of(model)
+    blocks = model.get_submodule(spec.layers)
+    parent = spec.mlp_out.rpartition(".")[0]
 
+    def act(block: torch.nn.Module) -> torch.nn.Module:
+        mlp = block.get_submodule(parent) if parent else block
+        found = [getattr(mlp, n) for n in ACT_NAMES if isinstance(getattr(mlp, n, None), torch.nn.Module)]
+        if not found:
+            raise QxError(f"The neurons probe hooks the MLP activation module, and {type(mlp).__name__} has none "
+                          f"named {' or '.join(ACT_NAMES)}")
+        return found[0]
 
-def integrated_gradients(model: torch.nn.Module, module: torch.nn.Module, ids: torch.Tensor, mask: torch.Tensor,
-                         last: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """IG of log p(greedy token | prompt) w.r.t. ``module``'s input, zero baseline, midpoint rule.
-    Returns (attribution [batch, tokens, neurons] float32 with padding zeroed, greedy targets)."""
-    rows = torch.arange(ids.shape[0], device=ids.device)
-    captured: dict[str, torch.Tensor] = {}
-    handle = module.register_forward_pre_hook(lambda _m, args: captured.__setitem__("a", args[0].detach()))
-    try:
-        with torch.no_grad():
-            targets = model(input_ids=ids, attention_mask=mask).logits[rows, last].argmax(-1)
-    finally:
-        handle.remove()
-    act = captured["a"]
-    total = torch.zeros(act.shape, dtype=torch.float32, device=act.device)
-    for k in range(steps):
-        x = ((k + 0.5) / steps * act).detach().requires_grad_(True)
-        handle = module.register_forward_pre_hook(lambda _m, args, x=x: (x, *args[1:]))
-        try:
-            logits = model(input_ids=ids, attention_mask=mask).logits[rows, last]
-            objective = torch.log_softmax(logits.float(), -1)[rows, targets].sum()
-            (grad,) = torch.autograd.grad(objective, x)
-        except RuntimeError as err:  # a kernel without a backward pass (inference-only quantized layers)
-            raise QxError(f"Integrated gradients need gradients through every layer after {type(module).__name__}, "
-                          f"and this model's layers give none: {first_line(err)}") from err
-        finally:
-            handle.remove()
-        total += grad.float()
-    return act.float() * total / steps * mask[..., None].float(), targets
+    every = [act(b) for b in blocks]
+    if len({id(m) for m in every}) < len(every):
+        raise QxError(f"{type(model).__name__} shares one activation module between layers: a hook on it "
+                      "cannot tell the layers apart")
+    return [(blocks[i], every[i]) for i in layers]
 
 
 @dataclass(frozen=True)
@@ -146,96 +144,140 @@ class CorpusStats:
     """Statistics over the whole evaluated set, per analysed layer."""
 
     layers: list[int]
-    neurons: list[int]
-    dead: list[int]
+    max_abs: list[torch.Tensor]  # per layer, max |activation| of each neuron over all real tokens
+    dead_threshold: float
     tokens: int
     redundancy_hist: list[list[int]]
     redundant_share: list[float]
+    salient_union: list[int] | None = None  # per layer; None until the salient neurons are computed
+
+    @property
+    def neurons(self) -> list[int]:
+        return [int(m.numel()) for m in self.max_abs]
+
+    def dead_indices(self, threshold: float | None = None) -> list[list[int]]:
+        """Per layer, the neurons with -thr < a < thr on every token (max |a| < thr, strict)."""
+        thr = self.dead_threshold if threshold is None else threshold
+        return [(m < thr).nonzero().squeeze(1).tolist() for m in self.max_abs]
+
+    @property
+    def dead(self) -> list[int]:
+        return [len(d) for d in self.dead_indices()]
 
     @property
     def dead_fraction(self) -> float:
-        return sum(self.dead) / sum(self.neurons)
+        """Dead neurons over all analysed neurons; NaN when no token was seen."""
+        return sum(self.dead) / sum(self.neurons) if self.tokens else math.nan
 
 
 @dataclass(frozen=True)
 class NeuronResult:
-    salient: dict[str, list[int]]  # aggregation -> count per analysed layer
+    """One document: its attribution target and, per analysed layer, its salient neurons (``None``
+    when the target is empty: nothing to attribute)."""
+
+    target: tuple[int, ...]
+    salient: tuple[Salient, ...] | None
     corpus: CorpusStats  # the same object for every document
+    options: dict[str, Any]  # NeuronOptions.changed()
+
+    def counts(self, aggregation: str) -> float:
+        """Salient neurons of one aggregation, summed over layers; NaN without a target."""
+        return math.nan if self.salient is None else float(sum(len(s.neurons[aggregation]) for s in self.salient))
 
     def __str__(self) -> str:
-        return json.dumps({"salient": self.salient, "layers": self.corpus.layers})
+        layers = self.corpus.layers
+        neurons = None if self.salient is None else {
+            str(layer): {a: list(s.neurons[a]) for a in AGGREGATIONS} for layer, s in zip(layers, self.salient)}
+        return json.dumps({"target": list(self.target), "salient": neurons, "layers": layers,
+                           "salient_union": self.corpus.salient_union, "dead": self.corpus.dead,
+                           "options": self.options})
 
 
-def _modules(model: torch.nn.Module, options: NeuronOptions) -> tuple[list[int], list[torch.nn.Module]]:
-    spec = arch_of(model)
-    blocks = model.get_submodule(spec.layers)
-    layers = options.layer_indices(len(blocks))
-    return layers, [blocks[i].get_submodule(spec.mlp_out) for i in layers]
-
-
-def corpus_stats(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: NeuronOptions, batch_size: int,
-                 pad_id: int = 0) -> CorpusStats:
-    """Dead neurons and redundancy in one streaming pass (one forward per batch, hooks removed in finally)."""
-    layers, modules = _modules(model, options)
+def _scan(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: NeuronOptions, batch_size: int,
+          pad_id: int) -> tuple[CorpusStats, list[int | None]]:
+    """One forward pass per batch (hooks removed in finally): dead-neuron maxima, the redundancy
+    sample and each text's greedy next token (None for an empty text)."""
+    layers = options.layer_indices(len(model.get_submodule(arch_of(model).layers)))
+    modules = [act for _, act in act_modules(model, layers)]
     device = next(model.parameters()).device
     total_tokens = sum(len(t) for t in texts)
     stride = max(1, math.ceil(total_tokens / options.redundancy_tokens))
+    keep_arg = "logits_to_keep" in inspect.signature(model.forward).parameters
 
     peak: list[torch.Tensor | None] = [None] * len(layers)
     samples: list[list[torch.Tensor]] = [[] for _ in layers]  # at most ~redundancy_tokens rows each
     state: dict[str, torch.Tensor] = {}
 
     def stats_hook(i: int):
-        def hook(_m, args):  # noqa: ANN001
-            a = args[0].detach()
+        def hook(_m, _args, out):  # noqa: ANN001
+            a = out.detach()
             top = a.abs().masked_fill(state["pad"], 0).amax(dim=(0, 1)).float().cpu()
             peak[i] = top if peak[i] is None else torch.maximum(peak[i], top)
             samples[i].append(a.reshape(-1, a.shape[-1]).index_select(0, state["sample"]).float().cpu())
         return hook
 
+    greedy: list[int | None] = [None] * len(texts)
+    order = [i for i, t in enumerate(texts) if len(t)]
     seen = 0
-    handles = [m.register_forward_pre_hook(stats_hook(i)) for i, m in enumerate(modules)]
+    handles = [m.register_forward_hook(stats_hook(i)) for i, m in enumerate(modules)]
     try:
-        for start in range(0, len(texts), batch_size):
-            ids, mask, _ = pad_batch(texts[start:start + batch_size], pad_id, device)
+        for start in range(0, len(order), batch_size):
+            part = order[start:start + batch_size]
+            ids, mask, last = pad_batch([texts[i] for i in part], pad_id, device)
             n_real = int(mask.sum())
             state["pad"] = ~mask.bool()[..., None]
             real = mask.reshape(-1).nonzero().squeeze(1)  # flat positions of real tokens
             state["sample"] = real[(torch.arange(n_real, device=device) + seen) % stride == 0]
             seen += n_real
+            positions = torch.unique(last)  # logits only where a text ends
             with torch.no_grad():
-                model(input_ids=ids, attention_mask=mask)
+                out = model(input_ids=ids, attention_mask=mask, **({"logits_to_keep": positions} if keep_arg else {}))
+            column = torch.searchsorted(positions, last) if keep_arg else last
+            rows = torch.arange(len(part), device=device)
+            for i, token in zip(part, out.logits[rows, column].argmax(-1).tolist(), strict=True):
+                greedy[i] = int(token)
     finally:
         for h in handles:
             h.remove()
 
+    max_abs = [p if p is not None else torch.zeros(0) for p in peak]  # no token seen: no neuron counted
     hists, shares = [], []
-    for rows in samples:
-        hist, share = abs_corr_histogram(torch.cat(rows))
+    for rows_ in samples:
+        hist, share = abs_corr_histogram(torch.cat(rows_)) if rows_ else ([0] * 10, math.nan)
         hists.append(hist)
         shares.append(share)
-    return CorpusStats(layers=layers, neurons=[int(p.numel()) for p in peak],
-                       dead=[int((p < options.dead_threshold).sum()) for p in peak], tokens=total_tokens,
-                       redundancy_hist=hists, redundant_share=shares)
+    stats = CorpusStats(layers=layers, max_abs=max_abs, dead_threshold=options.dead_threshold, tokens=total_tokens,
+                        redundancy_hist=hists, redundant_share=shares)
+    return stats, greedy
 
 
-def analyse(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: NeuronOptions, batch_size: int,
-            pad_id: int = 0) -> list[NeuronResult]:
-    """Corpus statistics, then integrated-gradients salient-neuron counts per document."""
-    corpus = corpus_stats(model, texts, options, batch_size, pad_id)
-    _, modules = _modules(model, options)
-    device = next(model.parameters()).device
-    results: list[NeuronResult] = []
-    for start in range(0, len(texts), batch_size):
-        part = texts[start:start + batch_size]
-        ids, mask, last = pad_batch(part, pad_id, device)
-        per_layer = []
-        for module in modules:
-            attr, _ = integrated_gradients(model, module, ids, mask, last, options.ig_steps)
-            per_layer.append([salient_counts(attr[b].cpu(), len(part[b]), options.salient_threshold)
-                              for b in range(len(part))])
-        for b in range(len(part)):
-            results.append(NeuronResult({agg: [layer[b][agg] for layer in per_layer] for agg in AGGREGATIONS},
-                                        corpus))
-    return results
+def corpus_stats(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: NeuronOptions, batch_size: int,
+                 pad_id: int = 0) -> CorpusStats:
+    """Dead neurons and redundancy in one streaming pass over the texts."""
+    return _scan(model, texts, options, batch_size, pad_id)[0]
 
+
+def analyse(model: torch.nn.Module, tokenizer: Any, texts: Sequence[Sequence[int]], options: NeuronOptions,
+            batch_size: int, pad_id: int = 0) -> list[NeuronResult]:
+    """Corpus statistics and greedy targets in one pass, then the salient neurons of each document
+    (one document at a time, the integrated-gradient steps batched), then the per-layer union."""
+    corpus, greedy = _scan(model, texts, options, batch_size, pad_id)
+    modules = act_modules(model, corpus.layers)
+    per_doc: list[tuple[tuple[int, ...], tuple[Salient, ...] | None]] = []
+    for ids, token in zip(texts, greedy, strict=True):
+        targets = sal.target_tokens(tokenizer, ids, token) if token is not None else []
+        if not targets:  # nothing to attribute (the reference crashes here): no salient neurons
+            per_doc.append((tuple(targets), None))
+            continue
+        rows = sal.key_rows(ids, options.token_keys)
+        outs = sal.output_rows(tokenizer, targets, options.token_keys)
+        found = []
+        for block, module in modules:
+            attr = sal.integrated_gradients(model, module, ids, targets, options.ig_steps, options.ig_batch_tokens,
+                                            block)
+            found.append(sal.aggregate(attr.cpu(), rows, outs, options.salient_threshold))
+        per_doc.append((tuple(targets), tuple(found)))
+    union = [len(set().union(*(s[i].union() for _, s in per_doc if s is not None))) for i in range(len(modules))]
+    corpus = replace(corpus, salient_union=union)
+    changed = options.changed()
+    return [NeuronResult(target, found, corpus, changed) for target, found in per_doc]

@@ -204,4 +204,5 @@ class ProbeRequests:
     def qx_neurons(self, requests: list[Any]) -> list[neurons.NeuronResult]:
         options = neurons.NeuronOptions.from_metadata(requests[0].args[1] if requests else {})
         texts = [self._ids(r.args[0]) for r in requests]
-        return neurons.analyse(self.model, texts, options, self._probe_batch(), self._pad_id())  # type: ignore[attr-defined]
+        return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
+                               self._probe_batch(), self._pad_id())

@@ -2,33 +2,58 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import math
 
-from lm_eval_tasks.neurons.utils import corpus_value, process_results
+import pytest
+import torch
+
+from lm_eval_tasks.neurons.utils import corpus_value, nanmean, process_results
 from qxbench.errors import QxError
 from qxbench.probes.metrics import CorpusValue
 from qxbench.probes.neurons import CorpusStats, NeuronResult
+from qxbench.probes.salient import Salient
 
 from .conftest import evaluate
 
 
+def _salient(best: tuple[int, ...], total: tuple[int, ...], peak: tuple[int, ...]) -> Salient:
+    neurons = {"best_word": best, "sum": total, "avg": total, "max": peak}
+    return Salient(neurons, {k: tuple(1.0 for _ in v) for k, v in neurons.items()}, keys=3, best_key=0)
+
+
 def test_corpus_values_are_not_per_document_numbers():
-    stats = CorpusStats(layers=[0, 3], neurons=[10, 10], dead=[1, 3], tokens=50, redundancy_hist=[[0] * 10] * 2,
-                        redundant_share=[0.5, float("nan")])
-    out = process_results({}, [NeuronResult({"top": [1, 2], "sum": [0, 1], "mean": [0, 1], "max": [3, 3]}, stats)])
-    assert out["salient_top"] == 3.0 and out["salient_max"] == 6.0
-    assert corpus_value([out["dead_fraction"]]) == pytest.approx(0.2)
+    stats = CorpusStats(layers=[0, 3], max_abs=[torch.tensor([0.05] + [1.0] * 9), torch.tensor([0.0] * 3 + [1.0] * 7)],
+                        dead_threshold=0.1, tokens=50, redundancy_hist=[[0] * 10] * 2,
+                        redundant_share=[0.5, float("nan")], salient_union=[3, 1])
+    doc = NeuronResult((5,), (_salient((1,), (1, 2), (2,)), _salient((7,), (7,), (7, 8))), stats, {})
+    out = process_results({}, [doc])
+    assert out["salient_best_word"] == 2.0 and out["salient_sum"] == 3.0 and out["salient_max"] == 3.0
+    assert "salient_avg" not in out  # the same set as salient_sum on every document
+    assert corpus_value([out["dead_fraction"]]) == pytest.approx(4 / 20)
     assert corpus_value([out["redundant_share"]]) == 0.5  # the undefined layer is left out
+    assert corpus_value([out["salient_union"]]) == 4.0  # union sizes summed over the layers
     assert str(out["dead_fraction"]).startswith("corpus:")  # logged as text: the leaderboard gives no CI
     assert corpus_value([]) != corpus_value([])  # NaN for no documents
-    assert isinstance(out["dead_fraction"], CorpusValue)
+    assert isinstance(out["dead_fraction"], CorpusValue) and isinstance(out["salient_union"], CorpusValue)
+
+    empty = process_results({}, [NeuronResult((), None, stats, {})])  # an empty target: nothing attributed
+    assert math.isnan(empty["salient_sum"])
+    assert nanmean([out["salient_sum"], empty["salient_sum"]]) == 3.0  # left out of the mean
 
 
 def test_end_to_end_with_options(qx_lm):
-    out = evaluate(qx_lm, ["neurons"], limit=6, metadata={"ig_steps": 4, "layers": "first,last"})
+    metadata = {"ig_steps": 4, "layers": "first,last", "token_keys": "string"}
+    out = evaluate(qx_lm, ["neurons"], limit=4, metadata=metadata, log_samples=True)
     res = out["results"]["neurons"]
     assert 0 <= res["dead_fraction,none"] <= 1 and 0 <= res["redundant_share,none"] <= 1
-    assert res["salient_top,none"] >= 2  # at least one salient neuron in each of the two layers
+    assert res["salient_union,none"] >= 2  # at least one salient neuron in each of the two layers
+    assert res["salient_sum,none"] >= 2 and res["salient_best_word,none"] >= 2
+    assert {"salient_top,none", "salient_mean,none"}.isdisjoint(res)
+    # the options that change a definition are on record: in the task config and in every logged sample
+    assert {k: out["configs"]["neurons"]["metadata"][k] for k in metadata} == metadata
+    logged = json.loads(str(out["samples"]["neurons"][0]["resps"][0][0]))
+    assert logged["options"] == metadata and logged["target"] and set(logged["salient"]) == {"0", "3"}
 
 
 def test_a_mistyped_option_stops_the_run(qx_lm):

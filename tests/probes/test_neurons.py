@@ -1,18 +1,24 @@
-"""Neuron statistics against direct computations on small tensors and a tiny model."""
+"""Neuron statistics against direct computations: hand-made attribution arrays for the reference's
+aggregations (both key modes), and tiny models for the hooks and the integrated gradients."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
 from qxbench.errors import QxError
+from qxbench.probes import salient as sal
 from qxbench.probes.internals import pad_batch
 from qxbench.probes.neurons import (
     NeuronOptions,
     abs_corr_histogram,
+    act_modules,
+    analyse,
     corpus_stats,
     integrated_gradients,
-    salient_counts,
 )
 
 TEXTS = [[1, 5, 9, 3, 7, 2], [4, 4, 8], [11, 2, 30, 31, 6, 6, 6, 1, 9], [3, 3]]
@@ -33,35 +39,127 @@ def test_histogram_of_pairwise_correlations_matches_a_direct_count():
     assert share == pytest.approx(sum(r > 0.9 for r in pairs) / len(pairs)) and share > 0
 
 
-def test_salient_counts_on_a_hand_made_case():
-    attr = torch.tensor([[1.0, -4.0, 0.0], [2.0, 0.5, -3.0], [0.0, 0.0, 0.0]])  # third row: padding
-    counts = salient_counts(attr, length=2, threshold=0.7)
-    # top (last real token): |2, .5, 3| / 3 -> only neuron 2; sum: 3, 4.5, 3 / 4.5 -> neuron 1 only (3/4.5 = .67)
-    # mean: same ranking as sum; max: 2, 4, 3 / 4 -> neurons 1 and 2 (3/4 = .75)
-    assert counts == {"top": 1, "sum": 1, "mean": 1, "max": 2}
-    assert salient_counts(torch.zeros(2, 3), 2, 0.7) == {"top": 0, "sum": 0, "mean": 0, "max": 0}
+# -- the reference's aggregations on hand-made arrays ---------------------------------------------
+# One target token, prompt ids [5, 7, 5, 9]: token 5 repeats (positions 0 and 2).
+IDS = [5, 7, 5, 9]
+ATTR = torch.tensor([[[4.0, 0.0, 1.0],     # position 0 (token 5, first occurrence)
+                      [0.0, 2.0, -3.0],    # position 1 (token 7)
+                      [1.0, 1.0, 0.0],     # position 2 (token 5, last occurrence)
+                      [-1.0, 0.5, 0.5]]])  # position 3 (token 9)
 
 
-def test_dead_neurons_match_a_direct_count_per_document(tiny_llama):
+def test_key_rows_per_position_and_per_token_string():
+    assert sal.key_rows(IDS, "position") == [0, 1, 2, 3]
+    # string keys: one per distinct token, in first-occurrence order, holding the LAST occurrence's row
+    assert sal.key_rows(IDS, "string") == [2, 1, 3]
+    assert sal.key_rows([], "string") == []
+    with pytest.raises(QxError, match="token_keys 'word': use position or string"):
+        sal.key_rows(IDS, "word")
+
+
+def test_aggregations_by_position():
+    found, seq, best = sal.vectors(ATTR, sal.key_rows(IDS, "position"), [0])
+    assert seq.tolist() == [5.0, -1.0, 2.0, 0.0] and best == 0  # the largest sequence attribution
+    assert found["best_word"].tolist() == [4.0, 0.0, 1.0]
+    assert found["sum"].tolist() == [6.0, 3.5, 4.5]  # sum of |v| over the four positions
+    assert found["avg"].tolist() == [1.5, 0.875, 1.125]
+    assert found["max"].tolist() == [4.0, 2.0, 1.0]  # signed maximum
+    s = sal.aggregate(ATTR, [0, 1, 2, 3], [0], 0.7)
+    # |v|/max: best [1, 0, .25] -> {0}; sum [1, .583, .75] -> {0, 2}; avg as sum; max [1, .5, .25] -> {0}
+    assert s.neurons == {"best_word": (0,), "sum": (0, 2), "avg": (0, 2), "max": (0,)}
+    assert s.scores["sum"] == pytest.approx((1.0, 0.75)) and s.keys == 4 and s.best_key == 0
+
+
+def test_aggregations_by_token_string_reproduce_the_reference_collapse():
+    """Token 5's first row (the best position above) is overwritten by its last: the best word moves to
+    token 5 = row 2 (seq 2) and the sum loses row 0; avg divides by 3 keys."""
+    found, seq, best = sal.vectors(ATTR, sal.key_rows(IDS, "string"), [0])
+    assert seq.tolist() == [2.0, -1.0, 0.0] and best == 0
+    assert found["best_word"].tolist() == [1.0, 1.0, 0.0]
+    assert found["sum"].tolist() == [2.0, 3.5, 3.5]
+    assert found["avg"].tolist() == pytest.approx([2 / 3, 3.5 / 3, 3.5 / 3])
+    assert found["max"].tolist() == [1.0, 2.0, 0.5]
+    s = sal.aggregate(ATTR, [2, 1, 3], [0], 0.7)
+    assert s.neurons == {"best_word": (0, 1), "sum": (1, 2), "avg": (1, 2), "max": (1,)}
+    assert s.keys == 3 and s.best_key == 2
+
+
+def test_threshold_is_strict_and_zero_or_nan_vectors_have_no_salient_neuron():
+    assert sal.salient_indices(torch.tensor([10.0, 7.0, -8.0]), 0.7) == ((0, 2), (1.0, 0.8))  # 0.7 itself is out
+    assert sal.salient_indices(torch.zeros(4), 0.7) == ((), ())
+    assert sal.salient_indices(torch.tensor([float("nan"), 1.0]), 0.7) == ((), ())
+    s = sal.aggregate(torch.zeros(1, 3, 5), [0, 1, 2], [0], 0.7)
+    assert s.neurons == {a: () for a in sal.AGGREGATIONS} and s.union() == set()
+    assert sal.aggregate(torch.zeros(1, 0, 5), [], [0], 0.7).keys == 0  # an empty prompt: no keys, no neurons
+
+
+def test_multi_token_targets_sum_rows_and_string_keys_collapse_repeated_targets():
+    two = torch.stack([ATTR[0], -2 * ATTR[0], 3 * ATTR[0]])  # three target tokens, the first and last equal
+    found, seq, _ = sal.vectors(two, [0, 1, 2, 3], [0, 1, 2])
+    assert torch.equal(found["best_word"], 2 * ATTR[0, 0].double())  # (1 - 2 + 3) x row 0
+    # under string keys the neuron vectors keep the last of the repeated target string (rows 1, 2: -2 + 3),
+    # while the sequence attribution still sums all three (llm_attr.py:561-570)
+    found_s, seq_s, _ = sal.vectors(two, [0, 1, 2, 3], [2, 1])
+    assert torch.equal(found_s["best_word"], ATTR[0, 0].double()) and torch.equal(seq_s, seq)
+
+
+def test_targets_are_the_stripped_generated_text_re_encoded(embedded_path):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(embedded_path)
+    prompt = tok.encode("Review: great\nSentiment:", add_special_tokens=False)
+    (positive,) = tok.encode(" positive", add_special_tokens=False)
+    assert sal.target_tokens(tok, prompt, positive) == tok.encode("positive", add_special_tokens=False)
+    assert len(sal.target_tokens(tok, prompt, positive)) > 1  # a multi-token target on this tokenizer
+    assert sal.target_tokens(tok, prompt, tok.eos_token_id) == []  # a special token: the empty target
+    # string keys collapse targets by decoded string
+    assert sal.output_rows(tok, [positive, 7, positive], "string") == [2, 1]
+    assert sal.output_rows(tok, [positive, 7, positive], "position") == [0, 1, 2]
+
+
+# -- hooks and integrated gradients on tiny models ------------------------------------------------
+def _act_outputs(model, layer: int, texts) -> torch.Tensor:
     acts = []
-    down = tiny_llama.model.layers[1].mlp.down_proj
-    handle = down.register_forward_pre_hook(lambda _m, args: acts.append(args[0][0].abs().max(0).values))
+    handle = model.model.layers[layer].mlp.act_fn.register_forward_hook(lambda _m, _a, out: acts.append(out[0]))
     try:
         with torch.no_grad():
-            for ids in TEXTS:
-                tiny_llama(torch.tensor([ids]))
+            for ids in texts:
+                model(torch.tensor([ids]))
     finally:
         handle.remove()
-    peak = torch.stack(acts).max(0).values
-    threshold = float(peak.median())
+    return torch.cat(acts)
+
+
+def test_dead_neurons_are_read_on_the_act_fn_output_with_the_strict_rule(tiny_llama):
+    act = _act_outputs(tiny_llama, 1, TEXTS)
+    threshold = float(act.abs().max(0).values.median())
     stats = corpus_stats(tiny_llama, TEXTS, NeuronOptions(layers="1", dead_threshold=threshold), batch_size=3)
+    dead = ((act > -threshold) & (act < threshold)).all(0)  # 5_dead_neurons.py: -thr < a < thr on every token
     assert stats.layers == [1] and stats.neurons == [48] and stats.tokens == sum(map(len, TEXTS))
-    assert stats.dead == [int((peak < threshold).sum())] and 0 < stats.dead[0] < 48
+    assert stats.dead_indices() == [dead.nonzero().squeeze(1).tolist()] and 0 < stats.dead[0] < 48
+    assert stats.dead_indices(0.0) == [[]] and stats.dead_fraction == stats.dead[0] / 48
     assert sum(stats.redundancy_hist[0]) == 48 * 47 // 2
 
 
-def _log_p(model, ids, module, scale, act, target):
-    handle = module.register_forward_pre_hook(lambda _m, args: (scale * act, *args[1:]))
+def test_act_modules_find_llama_and_gpt2_activations_and_refuse_a_shared_one(tiny_llama, tiny_gpt2):
+    (block, act), = act_modules(tiny_llama, [2])
+    assert block is tiny_llama.model.layers[2] and act is tiny_llama.model.layers[2].mlp.act_fn
+    assert act_modules(tiny_gpt2, [1])[0][1] is tiny_gpt2.transformer.h[1].mlp.act
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    shared = LlamaForCausalLM(LlamaConfig(vocab_size=16, hidden_size=8, intermediate_size=8, num_hidden_layers=2,
+                                          num_attention_heads=2, num_key_value_heads=2))
+    shared.model.layers[1].mlp.act_fn = shared.model.layers[0].mlp.act_fn
+    with pytest.raises(QxError, match="shares one activation module between layers"):
+        act_modules(shared, [0])
+    del shared.model.layers[0].mlp.act_fn, shared.model.layers[1].mlp.act_fn
+    with pytest.raises(QxError, match="LlamaMLP has none named act_fn or act"):
+        act_modules(shared, [0])
+
+
+def _log_p(model, ids, module, replace, target):
+    handle = module.register_forward_hook(lambda _m, _a, _out: replace)
     try:
         with torch.no_grad():
             return float(torch.log_softmax(model(torch.tensor([ids])).logits[0, -1], -1)[target])
@@ -69,52 +167,116 @@ def _log_p(model, ids, module, scale, act, target):
         handle.remove()
 
 
-def test_integrated_gradients_match_a_direct_riemann_sum_and_are_complete(tiny_llama):
-    module = tiny_llama.model.layers[0].mlp.down_proj
-    ids, mask, last = pad_batch(TEXTS[:2], 0, torch.device("cpu"))
-    attr, targets = integrated_gradients(tiny_llama, module, ids, mask, last, steps=64)
-    for b, seq in enumerate(TEXTS[:2]):
-        grabbed = {}
-        h = module.register_forward_pre_hook(lambda _m, args, g=grabbed: g.__setitem__("a", args[0].detach()))
-        with torch.no_grad():
-            tiny_llama(torch.tensor([seq]))
-        h.remove()
-        act, total = grabbed["a"], torch.zeros_like(grabbed["a"])
-        for k in range(64):  # one document, one alpha at a time
-            x = ((k + 0.5) / 64 * act).requires_grad_(True)
-            h = module.register_forward_pre_hook(lambda _m, args, x=x: (x, *args[1:]))
-            lp = torch.log_softmax(tiny_llama(torch.tensor([seq])).logits[0, -1], -1)[targets[b]]
-            h.remove()
-            total += torch.autograd.grad(lp, x)[0]
-        direct = (act * total / 64)[0]
-        assert torch.allclose(attr[b, :len(seq)], direct, rtol=1e-4, atol=1e-8)
-        assert float(attr[b, len(seq):].abs().sum()) == 0.0  # padding carries nothing
-        gain = _log_p(tiny_llama, seq, module, 1.0, act, targets[b]) - _log_p(tiny_llama, seq, module, 0.0, act,
-                                                                                targets[b])
-        assert float(attr[b].sum()) == pytest.approx(gain, abs=2e-3)  # completeness
+def _direct_ig(model, module, seq, prefix, target, steps):
+    """IG by hand, independent of captum: act_fn outputs of prompt + prefix and of [0] * len(prompt) + prefix,
+    ``steps`` Gauss-Legendre nodes on [0, 1], one gradient per node; prompt rows of (real - base) x mean grad."""
+    real = _act_outputs(model, 0, [seq + prefix])[None]
+    base = _act_outputs(model, 0, [[0] * len(seq) + prefix])[None]
+    nodes, weights = np.polynomial.legendre.leggauss(steps)
+    total = torch.zeros_like(real)
+    for x, w in zip(nodes, weights, strict=True):
+        point = (base + 0.5 * (1 + x) * (real - base)).requires_grad_(True)
+        handle = module.register_forward_hook(lambda _m, _a, _out, p=point: p)
+        try:
+            lp = torch.log_softmax(model(torch.tensor([seq + prefix])).logits[0, -1], -1)[target]
+        finally:
+            handle.remove()
+        total += 0.5 * w * torch.autograd.grad(lp, point)[0]
+    return ((real - base) * total)[0, :len(seq)], real, base
+
+
+def test_integrated_gradients_match_a_direct_gauss_legendre_sum_and_are_complete(tiny_llama):
+    seq, target, module = TEXTS[0], 17, tiny_llama.model.layers[0].mlp.act_fn
+    attr = sal.integrated_gradients(tiny_llama, module, seq, [target], steps=16)
+    direct, real, base = _direct_ig(tiny_llama, module, seq, [], target, 16)
+    assert attr.shape == (1, len(seq), 48) and torch.allclose(attr[0], direct, rtol=1e-4, atol=1e-7)
+    gain = _log_p(tiny_llama, seq, module, real, target) - _log_p(tiny_llama, seq, module, base, target)
+    assert float(attr.sum()) == pytest.approx(gain, abs=1e-3)  # completeness
+    assert all(p.requires_grad for p in tiny_llama.parameters())  # parameters' flags restored
+
+
+def test_a_multi_token_target_appends_the_earlier_target_tokens_to_both_ends(tiny_llama):
+    """Target token k is attributed on prompt + t_<k, the baseline replacing the prompt only (llm_attr.py)."""
+    module = tiny_llama.model.layers[0].mlp.act_fn
+    attr = sal.integrated_gradients(tiny_llama, module, TEXTS[1], [3, 9, 5], steps=8)
+    for k, target in enumerate([3, 9, 5]):
+        direct, _, _ = _direct_ig(tiny_llama, module, TEXTS[1], [3, 9, 5][:k], target, 8)
+        assert torch.allclose(attr[k], direct, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ["tiny_llama", "tiny_gpt2"])
+def test_running_the_earlier_blocks_once_and_splitting_the_steps_change_nothing(name, request):
+    model = request.getfixturevalue(name)
+    ((block, act),) = act_modules(model, [1])
+    full = sal.integrated_gradients(model, act, TEXTS[2], [3, 9], steps=8)
+    once = sal.integrated_gradients(model, act, TEXTS[2], [3, 9], steps=8, block=block)
+    split = sal.integrated_gradients(model, act, TEXTS[2], [3, 9], steps=8, batch_tokens=20, block=block)
+    assert full.shape[:2] == (2, len(TEXTS[2])) and full.abs().sum() > 0
+    assert torch.allclose(full, once, atol=1e-6) and torch.allclose(full, split, atol=1e-6)
+
+
+def test_a_layer_without_a_backward_pass_is_one_line(tiny_llama):
+    module = tiny_llama.model.layers[0].mlp.act_fn
+    blocker = tiny_llama.model.layers[1].register_forward_hook(lambda _m, _a, out: out.detach())
+    try:
+        with pytest.raises(QxError, match="Integrated gradients need gradients through every layer after SiLU"):
+            sal.integrated_gradients(tiny_llama, module, TEXTS[0], [3], steps=2)
+    finally:
+        blocker.remove()
+    ids, mask, last = pad_batch(TEXTS[:2], 0, torch.device("cpu"))  # the batched entry point answers too
+    attr, targets = integrated_gradients(tiny_llama, module, ids, mask, last, steps=2)
+    assert attr.shape == (2, 6, 48) and float(attr[1, 3:].abs().sum()) == 0.0 and targets.shape == (2,)
+
+
+class _GeneratedIsSpecial:
+    """The embedded tokenizer, except that one token id decodes to nothing (a special token)."""
+
+    def __init__(self, tokenizer, special: int):
+        self.tokenizer, self.special = tokenizer, special
+
+    def decode(self, ids, skip_special_tokens=False):
+        ids = [ids] if isinstance(ids, int) else ids
+        return self.tokenizer.decode([i for i in ids if i != self.special], skip_special_tokens=skip_special_tokens)
+
+    def encode(self, text, add_special_tokens=False):
+        return self.tokenizer.encode(text, add_special_tokens=add_special_tokens)
+
+
+def test_analyse_end_to_end_and_an_empty_target_gives_no_salient_neurons(embedded_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(embedded_path).eval()
+    tok = AutoTokenizer.from_pretrained(embedded_path)
+    texts = [tok.encode(t, add_special_tokens=False) for t in ("Review: great great film\nSentiment:", "")]
+    options = NeuronOptions(layers="first,last", ig_steps=4)
+    first, empty = analyse(model, tok, texts, options, batch_size=2, pad_id=0)
+    assert first.target and first.salient is not None and len(first.salient) == 2
+    assert first.corpus.salient_union == [len(s.union()) for s in first.salient]
+    assert empty.target == () and empty.salient is None and math.isnan(empty.counts("sum"))
+    assert first.options == {"layers": "first,last", "ig_steps": 4}
+    assert '"options": {"layers": "first,last", "ig_steps": 4}' in str(first)
+
+    with torch.no_grad():
+        greedy = int(model(torch.tensor([texts[0]])).logits[0, -1].argmax())
+    (res,) = analyse(model, _GeneratedIsSpecial(tok, greedy), texts[:1], options, batch_size=1)
+    assert res.target == () and res.salient is None and res.corpus.salient_union == [0, 0]  # no crash
+    assert math.isnan(res.counts("best_word"))
 
 
 def test_options_and_layers():
     assert NeuronOptions().layer_indices(4) == [0, 2, 3]
     assert NeuronOptions(layers="0,-1,last").layer_indices(4) == [0, 3]
-    opts = NeuronOptions.from_metadata({"layers": "first", "ig_steps": "8", "version": 1.0, "quant": "none"})
-    assert opts.ig_steps == 8 and opts.layers == "first"
+    opts = NeuronOptions.from_metadata({"layers": "first", "ig_steps": "8", "token_keys": "string", "version": 1.0})
+    assert opts.ig_steps == 8 and opts.layers == "first" and opts.token_keys == "string"
+    assert opts.changed() == {"layers": "first", "ig_steps": 8, "token_keys": "string"}
+    assert NeuronOptions().ig_steps == 50 and NeuronOptions().token_keys == "position" and not NeuronOptions().changed()
     with pytest.raises(QxError, match="Unknown neurons option 'ig_step'. Did you mean 'ig_steps'"):
         NeuronOptions.from_metadata({"ig_step": 8})
+    with pytest.raises(QxError, match="Unknown neurons token_keys 'strings'. Did you mean 'string'"):
+        NeuronOptions.from_metadata({"token_keys": "strings"})
     with pytest.raises(QxError, match="is not a int"):
         NeuronOptions.from_metadata({"ig_steps": "many"})
     with pytest.raises(QxError, match="out of range for a model with 4 layers"):
         NeuronOptions(layers="7").layer_indices(4)
     with pytest.raises(QxError, match="use first, middle, last"):
         NeuronOptions(layers="top").layer_indices(4)
-
-
-def test_a_layer_without_a_backward_pass_is_one_line(tiny_llama):
-    module = tiny_llama.model.layers[0].mlp.down_proj
-    ids, mask, last = pad_batch(TEXTS[:1], 0, torch.device("cpu"))
-    blocker = tiny_llama.model.layers[1].register_forward_hook(lambda _m, _a, out: out.detach())
-    try:
-        with pytest.raises(QxError, match="Integrated gradients need gradients through every layer after Linear"):
-            integrated_gradients(tiny_llama, module, ids, mask, last, steps=1)
-    finally:
-        blocker.remove()
