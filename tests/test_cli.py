@@ -86,3 +86,40 @@ def test_eval_a_task_on_a_quantized_model(tmp_path, quant):
     assert qx["quant"] == quant and qx["bits"] == 4 and qx["summary"]["quantized_linear_layers"] == 28
     assert data["config"]["model_args"]["quant"] == quant
     assert 0.0 <= data["results"]["world_sentiment"]["acc,none"] <= 1.0
+
+
+def _lre(directory, relations):
+    for name, (template, domain, range_, samples) in relations.items():
+        path = directory / "factual" / f"{name}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"name": name, "prompt_templates": [template],
+                                    "properties": {"domain_name": domain, "range_name": range_, "symmetric": False},
+                                    "samples": [{"subject": s, "object": o} for s, o in samples]}))
+    return directory
+
+
+def test_data_twohop_writes_the_same_csv_twice(tmp_path):
+    lre = _lre(tmp_path / "lre", {
+        "food_from_country": ("{} is from the country of", "food", "country", [("Pizza", "Italy"), ("Sushi", "Japan")]),
+        "country_capital_city": ("The capital city of {} is", "country", "city",
+                                 [("Italy", "Rome"), ("Japan", "Tokyo")])})
+    qx = console_script("qxbench")
+    first = run_cli([qx, "data", "twohop", "--lre", str(lre), "-o", "a.csv"], cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.splitlines() == ["food_from_country -> country_capital_city: 2", "2 chains -> a.csv"]
+    again = run_cli([qx, "data", "twohop", "--lre", str(lre), "-o", "b.csv", "--max-per-pair", "5", "--seed", "1"],
+                    cwd=tmp_path)
+    assert again.returncode == 0 and (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert "The capital city of the country Pizza is from is" in (tmp_path / "a.csv").read_text()
+
+
+def test_data_twohop_bad_input_is_one_line_and_exit_2(tmp_path):
+    qx = console_script("qxbench")
+    missing = run_cli([qx, "data", "twohop", "--lre", "no/such/dir", "-o", "a.csv"], cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.strip() == (
+        "qxbench: error: --lre 'no/such/dir' is not a .json file or a directory of them")
+    lre = _lre(tmp_path / "lre", {"name_gender": ("{} is a name for a", "name", "gender", [("Lisa", "woman")])})
+    none = run_cli([qx, "data", "twohop", "--lre", str(lre), "-o", "a.csv"], cwd=tmp_path)
+    assert none.returncode == 2 and len(none.stderr.strip().splitlines()) == 1
+    assert none.stderr.startswith("qxbench: error: No composable relation pairs among name_gender: ")
+    assert not (tmp_path / "a.csv").exists()

@@ -10,6 +10,7 @@ from lm_eval_tasks.memorize.utils import load_lre, lre_rows, process_results
 from qxbench.errors import QxError
 from qxbench.probes.attribution import Attribution
 from qxbench.probes.requests import MemorizeResult
+from tests.conftest import shared_path
 
 from .conftest import evaluate
 
@@ -73,3 +74,50 @@ def test_lre_variant_reads_relation_files(qx_lm, tmp_path):
     (tmp_path / "country_capital_city.json").write_text(json.dumps(RELATION))
     out = evaluate(qx_lm, ["memorize_lre"], metadata={"lre_path": str(tmp_path)})
     assert out["results"]["memorize_lre"]["recall,none"] == 1.0  # these two facts are in the embedded world
+
+
+def _relation_file(path, relation):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(relation))
+    return path
+
+
+GENDER = {"name": "name gender", "prompt_templates": ["{} is usually a name for a"],
+          "samples": [{"subject": "Lisa", "object": "woman"}]}
+
+
+def test_lre_path_folder_is_read_recursively_and_lre_relations_picks_a_subset(tmp_path):
+    _relation_file(tmp_path / "factual" / "country_capital_city.json", RELATION)
+    _relation_file(tmp_path / "bias" / "deeper" / "name_gender.json", GENDER)
+    everything = load_lre(str(tmp_path))["test"]
+    assert everything["relation"] == ["name gender", "country capital city", "country capital city"]
+    assert load_lre(str(tmp_path / "factual"))["test"]["subject"] == ["Loumfusland", "Baigorland"]
+    for subset in ("name_gender", " name_gender, ", ["name_gender"]):
+        assert load_lre(str(tmp_path), lre_relations=subset)["test"]["object"] == ["woman"]
+    assert len(load_lre(str(tmp_path), lre_relations="")["test"]) == 3  # empty = every relation
+    with pytest.raises(QxError, match=r"^Unknown LRE relation 'name_gendre'\. Did you mean 'name_gender'\? "
+                                      r"Available: country_capital_city, name_gender$"):
+        load_lre(str(tmp_path), lre_relations="name_gendre")
+
+
+def test_lre_literal_escapes_are_decoded(tmp_path):
+    relation = {**RELATION, "samples": [{"subject": "Brazil", "object": "Bras\\u00edlia"}]}
+    row = load_lre(str(_relation_file(tmp_path / "capital.json", relation)))["test"][0]
+    assert row["object"] == "Brasília" and row["aliases"] == ["Brasília"]
+
+
+def test_lre_real_capital_file_gives_brasilia():
+    rows = load_lre(str(shared_path("data", "lre")), lre_relations="country_capital_city")["test"]
+    brazil = rows[rows["subject"].index("Brazil")]
+    assert brazil["object"] == "Brasília" and brazil["prompt"] == "The capital city of Brazil is"
+    assert rows[rows["subject"].index("Colombia")]["object"] == "Bogotá"
+    assert not any("\\u" in obj for obj in rows["object"])
+
+
+def test_lre_relations_option_reaches_the_loader_through_lm_eval(qx_lm, tmp_path):
+    _relation_file(tmp_path / "factual" / "country_capital_city.json", RELATION)
+    _relation_file(tmp_path / "bias" / "name_gender.json", GENDER)
+    metadata = {"lre_path": str(tmp_path), "lre_relations": "country_capital_city"}
+    out = evaluate(qx_lm, ["memorize_lre"], metadata=metadata, log_samples=True)
+    assert [s["doc"]["subject"] for s in out["samples"]["memorize_lre"]] == ["Loumfusland", "Baigorland"]
+    assert out["results"]["memorize_lre"]["recall,none"] == 1.0

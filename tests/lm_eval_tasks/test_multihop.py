@@ -60,3 +60,51 @@ def test_twohopfact_without_a_required_column_names_it(qx_lm, tmp_path):
     stand_in_task(tmp_path, "local_multihop_bad", "multihop/multihop_twohopfact.yaml", "csv", data, "train")
     with pytest.raises(QxError, match="missing required field 'r2\\(e2\\).prompt'"):
         evaluate(qx_lm, ["local_multihop_bad"], include=tmp_path)
+
+
+def _world_relations(directory):
+    """The embedded world's one-hop facts as LRE relation files."""
+    spec = {"birthplace": ("{} was born in", "person", "country"),
+            "capital": ("The capital of {} is", "country", "city"),
+            "language": ("The official language of {} is", "country", "language")}
+    facts = read_rows("facts")
+    for name, (template, domain, range_) in spec.items():
+        (directory / f"{name}.json").write_text(json.dumps({
+            "name": name, "prompt_templates": [template],
+            "properties": {"relation_type": "factual", "domain_name": domain, "range_name": range_, "symmetric": False},
+            "samples": [{"subject": f["subject"], "object": f["object"]} for f in facts if f["relation"] == name]}))
+    return directory
+
+
+def test_lre_variant_runs_on_composed_chains(qx_lm, tmp_path):
+    from qxbench.data.lre import read_relations
+    from qxbench.data.twohop import compose, to_csv
+
+    trained = {r["e1.value"] for r in read_rows("twohop") if r["split"] == "train"}
+    chains = compose(read_relations(_world_relations(tmp_path)), mentions={"birthplace": "the birth country of {}"})
+    chosen = [c for c in chains if c.e1 in trained][:3] + [c for c in chains if c.e1 in trained][-3:]
+    data = tmp_path / "chains.csv"
+    to_csv(chosen, data)
+    world = {r["r2(r1(e1)).prompt"] for r in read_rows("twohop")}
+    assert {c.r2 for c in chosen} == {"capital", "language"}
+    assert all(c.row()["r2(r1(e1)).prompt"] in world for c in chosen)  # the world's own two-hop sentences
+    out = evaluate(qx_lm, ["multihop_lre"], metadata={"data_path": str(data)}, log_samples=True)
+    res = out["results"]["multihop_lre"]
+    assert len(out["samples"]["multihop_lre"]) == 6
+    assert res["acc_r1,none"] == res["acc_r2,none"] == res["acc_twohop,none"] == 1.0  # trained chains
+    assert res["entrec_max,none"] < 0 and res["cnst,none"] < 0
+
+
+def test_lre_variant_bad_data_path_is_one_line(tmp_path):
+    from lm_eval_tasks.multihop.utils import load_lre_chains
+
+    with pytest.raises(QxError, match=r"^multihop_lre needs a CSV of chains: `qxbench data twohop"):
+        load_lre_chains()
+    with pytest.raises(QxError, match=r"^data_path '.*nothing.csv' is not a file"):
+        load_lre_chains(str(tmp_path / "nothing.csv"))
+    (tmp_path / "empty.csv").write_text(",".join(COLUMNS) + "\n")
+    with pytest.raises(QxError, match="has a header but no chains"):
+        load_lre_chains(str(tmp_path / "empty.csv"))
+    (tmp_path / "bad.csv").write_text("r1(e1).prompt,e2.value\nX was born in,Y\n")
+    with pytest.raises(QxError, match="missing required field 'r2\\(e2\\).prompt'"):
+        load_lre_chains(str(tmp_path / "bad.csv"))
