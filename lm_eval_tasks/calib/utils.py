@@ -29,7 +29,10 @@ class NextTokenProbe(ProbeTask):
 
     def probe_arguments(self, doc: dict, ctx: str) -> tuple:
         options = dict(self.config.metadata or {})
-        NextTokenOptions.from_metadata(options)  # a bad option stops the run before the model is called
+        opts = NextTokenOptions.from_metadata(options)  # a bad option stops the run before the model is called
+        if opts.mode == "choices" and len(doc["choices"]) < 2:
+            raise QxError(f"{self.config.task} with mode=choices needs an answer set, but document {doc['index']} "
+                          f"({doc['prompt'][:40]!r}) has choices {list(doc['choices'])}; use mode=free")
         return (doc["prompt"], doc["answer"], list(doc["choices"]), options)
 
 

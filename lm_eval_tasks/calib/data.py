@@ -1,0 +1,112 @@
+"""calib's documents: ``{"prompt", "answer", "choices", "index"}``.
+
+``answer`` is the gold string, ``choices`` the document's answer set (``mode=choices``; empty where
+there is none), ``index`` the document's position in its dataset (ACE's tie order).
+
+* The study's CSVs (Sajjad & Singh, MSingh-CSE/LLM-Quantization-Effects ``datasets/*.csv``, columns
+  ``prompt,gold``): read as ``pd.read_csv(path, dtype=str)`` reads them (``src/utils.py:87-97``),
+  every row in file order (boolq's ``split`` column is not filtered, as in the reference); BoolQ
+  prompts get the reference's template (``src/0_softmax.py:69-71``), the others are used verbatim.
+  There is no Hub copy: ``--metadata '{"data_path": ...}'`` names the CSV or its folder.
+* Hub datasets (google/boolq, baber/piqa, Rowan/hellaswag): loaded with ``datasets.load_dataset``, or
+  from a local copy in the same schema (``data_path``: .csv, .json, .jsonl or .parquet). Offline
+  without a local copy, the run stops with one line naming the dataset and ``data_path``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qxbench.errors import QxError, first_line, unknown
+
+__all__ = ["MSINGH", "MsinghSet", "read_msingh", "load_msingh", "load_hub", "dataset_dict", "DATA_OPTION"]
+
+DATA_OPTION = "data_path"
+LOCAL_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class MsinghSet:
+    file: str
+    template: str  # "{}" = the CSV prompt verbatim
+    choices: tuple[str, ...]  # the gold values: the answer set of mode=choices
+
+
+MSINGH = {
+    "boolq": MsinghSet("boolq.csv", "Respond with True or False only.\n{}\nAnswer:", ("True", "False")),
+    "piqa": MsinghSet("piqa.csv", "{}", ("A", "B")),
+    "hellaswag": MsinghSet("hellaswag.csv", "{}", ("0", "1", "2", "3")),
+    "toxicity": MsinghSet("toxicity.csv", "{}", ("True", "False")),
+}
+
+
+def dataset_dict(rows: list[dict[str, Any]]):
+    import datasets
+
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+
+
+def _local_file(data_path: str, stem: str, suffixes: tuple[str, ...]) -> Path:
+    """``data_path`` itself, or ``<data_path>/<stem><suffix>`` when it is a folder."""
+    path = Path(data_path).expanduser()
+    if path.is_dir():
+        found = [path / f"{stem}{s}" for s in suffixes if (path / f"{stem}{s}").is_file()]
+        if not found:
+            raise QxError(f"{DATA_OPTION} '{data_path}' is a folder without {' or '.join(stem + s for s in suffixes)}")
+        return found[0]
+    if not path.is_file():
+        raise QxError(f"{DATA_OPTION} '{data_path}' is not a file or a folder")
+    return path
+
+
+def read_msingh(path: Path, name: str) -> list[dict[str, Any]]:
+    """Rows of one of the study's CSVs as documents (see the module docstring)."""
+    spec = MSINGH[name]
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        for field in ("prompt", "gold"):
+            if field not in (reader.fieldnames or []):
+                raise QxError(f"{path}: the study's {name} CSV needs the column '{field}' "
+                              f"(has: {', '.join(reader.fieldnames or []) or 'no header'})")
+        rows = []
+        for index, row in enumerate(reader):
+            prompt, gold = row["prompt"] or "", row["gold"] or ""
+            if not prompt.strip() or not gold.strip():  # pandas reads an empty cell as NaN: the reference fails
+                raise QxError(f"{path}: row {index + 1} has an empty {'prompt' if not prompt.strip() else 'gold'}")
+            if gold not in spec.choices:
+                raise QxError(f"{path}: row {index + 1} has gold {gold!r}; {name} golds are {', '.join(spec.choices)}")
+            rows.append({"prompt": spec.template.format(prompt), "answer": gold, "choices": list(spec.choices),
+                         "index": index})
+    if not rows:
+        raise QxError(f"{path}: no rows")
+    return rows
+
+
+def load_msingh(name: str, data_path: str | None = None) -> Any:
+    if name not in MSINGH:
+        raise unknown("study dataset", name, MSINGH)
+    if not data_path:
+        raise QxError(f"calib_msingh_{name} reads the study's CSV (MSingh-CSE/LLM-Quantization-Effects, "
+                      f"datasets/{MSINGH[name].file}): --metadata '{{\"{DATA_OPTION}\": \"/path/to/datasets\"}}'")
+    return dataset_dict(read_msingh(_local_file(data_path, name, (".csv",)), name))
+
+
+def load_hub(hub_id: str, split: str, stem: str, data_path: str | None = None) -> Any:
+    """``hub_id``'s ``split`` from the Hub, or the local copy ``data_path`` (same columns)."""
+    import datasets
+
+    if data_path:
+        path = _local_file(data_path, stem, tuple(LOCAL_FORMATS))
+        builder = LOCAL_FORMATS.get(path.suffix.lower())
+        if builder is None:
+            raise unknown(f"{DATA_OPTION} format of '{path}'", path.suffix, LOCAL_FORMATS)
+        return datasets.DatasetDict({"test": datasets.load_dataset(builder, data_files=str(path), split="train")})
+    try:
+        return datasets.DatasetDict({"test": datasets.load_dataset(hub_id, split=split)})
+    except (ConnectionError, FileNotFoundError) as err:
+        raise QxError(f"Dataset '{hub_id}' could not be loaded from the Hub ({first_line(err)}): pass a local copy "
+                      f"of its {split} split with --metadata '{{\"{DATA_OPTION}\": \"/path/to/{stem}.jsonl\"}}'"
+                      ) from err
