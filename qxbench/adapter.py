@@ -112,7 +112,10 @@ class QXLM(ProbeRequests, HFLM):
 
         start = time.perf_counter()
         device = _device(kwargs.get("device"))
-        loaded = quantizer.load(path, request, device=device)
+        try:
+            loaded = quantizer.load(path, request, device=device)
+        except OSError as err:  # unreachable Hub id (offline), missing or unreadable files
+            raise QxError(f"Could not load model '{pretrained}': {first_line(err)}") from err
         seconds = time.perf_counter() - start
         if loaded is None:  # full precision: HFLM loads the checkpoint itself, exactly as --model hf
             super().__init__(pretrained=path, **kwargs)

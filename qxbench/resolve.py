@@ -14,6 +14,8 @@ from pathlib import Path
 from qxbench.errors import QxError
 from qxbench.models import EMBEDDED_MODELS, INSTALLED_MODELS
 
+WEIGHTS = ("*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin", "*.gguf")
+TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
 # "gpt2", "org/name", "org/name-v1.5": what the Hub accepts as a repo id.
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[A-Za-z0-9][\w.-]*)?$")
 
@@ -31,6 +33,11 @@ def resolve_pretrained(name: str) -> str:
     if path.exists():
         if not (path / "config.json").is_file():
             raise QxError(f"Model path '{name}' is not a model directory (no config.json in it)")
+        if not any(next(path.glob(pattern), None) for pattern in WEIGHTS):
+            raise QxError(f"Model path '{name}' has a config.json but no weights ({', '.join(WEIGHTS)})")
+        if not any((path / f).is_file() for f in TOKENIZER):
+            raise QxError(f"Model path '{name}' has no tokenizer ({', '.join(TOKENIZER)}); "
+                          "save one with tokenizer.save_pretrained")
         return str(path)
     if name.startswith((".", "/", "~")) or not _HF_ID.match(name):
         raise QxError(

@@ -10,7 +10,8 @@ def test_embedded_name_resolves_to_packaged_dir():
 
 
 def test_local_model_dir(tmp_path):
-    (tmp_path / "config.json").write_text("{}")
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):
+        (tmp_path / name).write_text("{}")
     assert resolve_pretrained(str(tmp_path)) == str(tmp_path)
 
 
@@ -29,3 +30,28 @@ def test_missing_path_names_value_and_options(name):
 @pytest.mark.parametrize("name", ["gpt2", "EleutherAI/pythia-70m", "org/model-v1.5"])
 def test_hub_ids_pass_through(name):
     assert resolve_pretrained(name) == name
+
+
+def test_a_directory_with_only_config_json_is_one_line(tmp_path, embedded_path):
+    import shutil
+
+    from qxbench.errors import QxError
+    from qxbench.resolve import resolve_pretrained
+
+    shutil.copy(f"{embedded_path}/config.json", tmp_path / "config.json")
+    with pytest.raises(QxError, match=r"has a config.json but no weights \(\*\.safetensors"):
+        resolve_pretrained(str(tmp_path))
+    shutil.copy(f"{embedded_path}/model.safetensors", tmp_path / "model.safetensors")
+    with pytest.raises(QxError, match="has no tokenizer"):
+        resolve_pretrained(str(tmp_path))
+    shutil.copy(f"{embedded_path}/tokenizer.json", tmp_path / "tokenizer.json")
+    assert resolve_pretrained(str(tmp_path)) == str(tmp_path)
+
+
+def test_an_unreachable_hub_id_under_a_quantizer_is_one_line(monkeypatch):
+    from qxbench.adapter import QXLM
+    from qxbench.errors import QxError
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(QxError, match=r"^Could not load model 'qxbench-test/no-such-model': "):
+        QXLM(pretrained="qxbench-test/no-such-model", quant="bnb-nf4", device="cpu")
