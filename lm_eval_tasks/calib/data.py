@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qxbench.errors import QxError, first_line, unknown
+from qxbench.errors import QxError, unknown
+from qxbench.probes.datasource import DATA_OPTION, LOCAL_FORMATS, dataset_dict, load_hub
+from qxbench.probes.datasource import local_file as _local_file
 
 __all__ = ["MSINGH", "MsinghSet", "read_msingh", "load_msingh", "load_hub", "dataset_dict", "DATA_OPTION"]
 
-DATA_OPTION = "data_path"
-LOCAL_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 
 
 @dataclass(frozen=True)
@@ -41,25 +41,6 @@ MSINGH = {
     "hellaswag": MsinghSet("hellaswag.csv", "{}", ("0", "1", "2", "3")),
     "toxicity": MsinghSet("toxicity.csv", "{}", ("True", "False")),
 }
-
-
-def dataset_dict(rows: list[dict[str, Any]]):
-    import datasets
-
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
-
-
-def _local_file(data_path: str, stem: str, suffixes: tuple[str, ...]) -> Path:
-    """``data_path`` itself, or ``<data_path>/<stem><suffix>`` when it is a folder."""
-    path = Path(data_path).expanduser()
-    if path.is_dir():
-        found = [path / f"{stem}{s}" for s in suffixes if (path / f"{stem}{s}").is_file()]
-        if not found:
-            raise QxError(f"{DATA_OPTION} '{data_path}' is a folder without {' or '.join(stem + s for s in suffixes)}")
-        return found[0]
-    if not path.is_file():
-        raise QxError(f"{DATA_OPTION} '{data_path}' is not a file or a folder")
-    return path
 
 
 def read_msingh(path: Path, name: str) -> list[dict[str, Any]]:
@@ -92,21 +73,3 @@ def load_msingh(name: str, data_path: str | None = None) -> Any:
         raise QxError(f"calib_msingh_{name} reads the study's CSV (MSingh-CSE/LLM-Quantization-Effects, "
                       f"datasets/{MSINGH[name].file}): --metadata '{{\"{DATA_OPTION}\": \"/path/to/datasets\"}}'")
     return dataset_dict(read_msingh(_local_file(data_path, name, (".csv",)), name))
-
-
-def load_hub(hub_id: str, split: str, stem: str, data_path: str | None = None) -> Any:
-    """``hub_id``'s ``split`` from the Hub, or the local copy ``data_path`` (same columns)."""
-    import datasets
-
-    if data_path:
-        path = _local_file(data_path, stem, tuple(LOCAL_FORMATS))
-        builder = LOCAL_FORMATS.get(path.suffix.lower())
-        if builder is None:
-            raise unknown(f"{DATA_OPTION} format of '{path}'", path.suffix, LOCAL_FORMATS)
-        return datasets.DatasetDict({"test": datasets.load_dataset(builder, data_files=str(path), split="train")})
-    try:
-        return datasets.DatasetDict({"test": datasets.load_dataset(hub_id, split=split)})
-    except (ConnectionError, FileNotFoundError) as err:
-        raise QxError(f"Dataset '{hub_id}' could not be loaded from the Hub ({first_line(err)}): pass a local copy "
-                      f"of its {split} split with --metadata '{{\"{DATA_OPTION}\": \"/path/to/{stem}.jsonl\"}}'"
-                      ) from err

@@ -10,12 +10,13 @@ import re
 from nltk.metrics.distance import edit_distance
 
 from qxbench.probe import ProbeTask
+from qxbench.probes.datasource import load_hub
 from qxbench.probes.classify import classify_prompt, normalise
 from qxbench.probes.metrics import nanmean
 from qxbench.probes.selfexplain import Counterfactual
 
-__all__ = ["CounterfactualProbe", "nanmean", "load_world", "sst2_docs", "ag_news_docs", "esnli_docs",
-           "words", "minimality", "flipped", "reached_target", "process_results"]
+__all__ = ["load_sst2", "load_ag_news", "load_esnli", "CounterfactualProbe", "nanmean", "load_world", "sst2_docs",
+           "ag_news_docs", "esnli_docs", "words", "minimality", "flipped", "reached_target", "process_results"]
 
 
 class CounterfactualProbe(ProbeTask):
@@ -33,6 +34,21 @@ def load_world(**_metadata):
 
     return datasets.DatasetDict({"test": normalise(load_dataset("reviews")["test"], "world")})
 
+
+
+def load_sst2(data_path: str | None = None, **_metadata):
+    """stanfordnlp/sst2 (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    return load_hub("stanfordnlp/sst2", "validation", "sst2", data_path)
+
+
+def load_ag_news(data_path: str | None = None, **_metadata):
+    """fancyzhx/ag_news (test), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    return load_hub("fancyzhx/ag_news", "test", "ag_news", data_path)
+
+
+def load_esnli(data_path: str | None = None, **_metadata):
+    """esnli/esnli (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    return load_hub("esnli/esnli", "validation", "esnli", data_path)
 
 def sst2_docs(dataset):
     return normalise(dataset, "sst2", name="stanfordnlp/sst2")

@@ -9,12 +9,13 @@ from typing import Any
 
 from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
+from qxbench.probes.datasource import load_hub
 from qxbench.probes.classify import require_fields
 from qxbench.probes.metrics import alias_prefix_match
 from qxbench.probes.requests import MultiHopResult
 
-__all__ = ["MultiHopProbe", "COLUMNS", "load_world", "load_world_seen", "load_lre_chains", "twohopfact_docs",
-           "parse_aliases", "alias_prefix_match", "process_results"]
+__all__ = ["load_twohopfact", "MultiHopProbe", "COLUMNS", "load_world", "load_world_seen", "load_lre_chains",
+           "twohopfact_docs", "parse_aliases", "alias_prefix_match", "process_results"]
 
 # The TwoHopFact columns the probe reads.
 COLUMNS = ("r1(e1).prompt", "r2(e2).prompt", "r2(r1(e1)).prompt", "r2(r1(e1)).subject_cut.prompt",
@@ -57,6 +58,11 @@ def parse_aliases(value: Any, field: str) -> list[str]:
                 return [str(v) for v in parsed]
     raise QxError(f"Field '{field}' must be a list of aliases, got {value!r}")
 
+
+
+def load_twohopfact(data_path: str | None = None, **_metadata):
+    """soheeyang/TwoHopFact (train), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    return load_hub("soheeyang/TwoHopFact", "train", "twohopfact", data_path)
 
 def twohopfact_docs(dataset):
     require_fields(dataset.column_names, COLUMNS, "soheeyang/TwoHopFact")

@@ -9,12 +9,13 @@ import re
 from collections.abc import Sequence
 
 from qxbench.probe import ProbeTask
+from qxbench.probes.datasource import load_hub
 from qxbench.probes.classify import classify_prompt, normalise
 from qxbench.probes.selfexplain import Explanation
 from qxbench.probes.similarity import embed, rouge_l
 
-__all__ = ["ExplanationProbe", "load_world", "esnli_docs", "ecqa_docs", "max_cosine", "max_rouge_l", "mentions",
-           "unfaithful", "process_results"]
+__all__ = ["load_esnli", "load_ecqa", "ExplanationProbe", "load_world", "esnli_docs", "ecqa_docs", "max_cosine",
+           "max_rouge_l", "mentions", "unfaithful", "process_results"]
 
 
 class ExplanationProbe(ProbeTask):
@@ -33,6 +34,16 @@ def load_world(**_metadata):
     reviews = load_dataset("reviews")["test"]
     return datasets.DatasetDict({"test": normalise(reviews, "world", need_explanations=True)})
 
+
+
+def load_esnli(data_path: str | None = None, **_metadata):
+    """esnli/esnli (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    return load_hub("esnli/esnli", "validation", "esnli", data_path)
+
+
+def load_ecqa(data_path: str | None = None, **_metadata):
+    """tasksource/ecqa (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    return load_hub("tasksource/ecqa", "validation", "ecqa", data_path)
 
 def esnli_docs(dataset):
     return normalise(dataset, "esnli", name="esnli/esnli", need_explanations=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -26,17 +25,3 @@ def evaluate(lm, tasks: list[str], limit: int | None = None, include: Path | Non
     paths = [str(TASKS)] + ([str(include)] if include else [])
     manager = TaskManager(include_path=paths, include_defaults=False, metadata=metadata)
     return simple_evaluate(model=lm, tasks=tasks, limit=limit, task_manager=manager, **kwargs)
-
-
-def stand_in_task(directory: Path, name: str, base: str, data_format: str, data_file: Path, split: str) -> Path:
-    """A task that includes a shipped real-data variant but reads a local file of the same schema."""
-    path = directory / f"{name}.yaml"
-    path.write_text(textwrap.dedent(f"""\
-        include: {TASKS / base}
-        task: {name}
-        dataset_path: {data_format}
-        dataset_kwargs:
-          data_files:
-            {split}: {data_file}
-        """))
-    return path

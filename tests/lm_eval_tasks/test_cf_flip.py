@@ -10,7 +10,7 @@ import pytest
 from lm_eval_tasks.cf_flip.utils import flipped, minimality, process_results, reached_target, words
 from qxbench.probes.selfexplain import Counterfactual
 
-from .conftest import evaluate, stand_in_task
+from .conftest import evaluate
 
 
 @pytest.mark.parametrize(
@@ -65,6 +65,5 @@ def test_sst2_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path
             {"idx": 1, "sentence": "The bath was dirty.", "label": 0}]
     data = tmp_path / "sst2.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    stand_in_task(tmp_path, "local_cf_flip_sst2", "cf_flip/cf_flip_sst2.yaml", "json", data, "validation")
-    res = evaluate(qx_lm, ["local_cf_flip_sst2"], include=tmp_path)["results"]["local_cf_flip_sst2"]
+    res = evaluate(qx_lm, ["cf_flip_sst2"], metadata={"data_path": str(data)})["results"]["cf_flip_sst2"]
     assert res["acc,none"] == 1.0 and 0 <= res["flip_rate,none"] <= 1

@@ -12,7 +12,7 @@ from qxbench.errors import QxError
 from qxbench.probes.requests import MultiHopResult
 from qxbench.world.data import read_rows
 
-from .conftest import evaluate, stand_in_task
+from .conftest import evaluate
 
 
 def test_parse_aliases_accepts_lists_and_their_string_forms():
@@ -49,17 +49,15 @@ def test_twohopfact_variant_reads_the_csv_schema(qx_lm, tmp_path):
         for r in rows:  # aliases as the CSV stores them: a list written as a string
             writer.writerow({**{c: r[c] for c in COLUMNS}, "e2.aliases": str(r["e2.aliases"]),
                              "e3.aliases": str(r["e3.aliases"]), "r1.type": r["r1.type"]})
-    stand_in_task(tmp_path, "local_multihop_twohopfact", "multihop/multihop_twohopfact.yaml", "csv", data, "train")
-    res = evaluate(qx_lm, ["local_multihop_twohopfact"], include=tmp_path)["results"]["local_multihop_twohopfact"]
+    res = evaluate(qx_lm, ["multihop_twohopfact"], metadata={"data_path": str(data)})["results"]["multihop_twohopfact"]
     assert res["acc_twohop,none"] == 1.0  # trained chains
 
 
 def test_twohopfact_without_a_required_column_names_it(qx_lm, tmp_path):
     data = tmp_path / "twohopfact.csv"
     data.write_text("r1(e1).prompt,e2.value\nX was born in,Y\n")
-    stand_in_task(tmp_path, "local_multihop_bad", "multihop/multihop_twohopfact.yaml", "csv", data, "train")
     with pytest.raises(QxError, match="missing required field 'r2\\(e2\\).prompt'"):
-        evaluate(qx_lm, ["local_multihop_bad"], include=tmp_path)
+        evaluate(qx_lm, ["multihop_twohopfact"], metadata={"data_path": str(data)})
 
 
 def _world_relations(directory):

@@ -9,7 +9,7 @@ import pytest
 from lm_eval_tasks.nle_sim.utils import max_cosine, max_rouge_l, mentions, process_results, unfaithful
 from qxbench.probes.selfexplain import Explanation
 
-from .conftest import evaluate, stand_in_task
+from .conftest import evaluate
 
 
 def test_max_cosine():
@@ -65,8 +65,7 @@ def test_esnli_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_pat
              "explanation_1": "A dog is not a cat.", "explanation_2": "Runs is not sleeps.", "explanation_3": ""}]
     data = tmp_path / "esnli.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    stand_in_task(tmp_path, "local_nle_sim_esnli", "nle_sim/nle_sim_esnli.yaml", "json", data, "validation")
-    res = evaluate(qx_lm, ["local_nle_sim_esnli"], include=tmp_path)["results"]["local_nle_sim_esnli"]
+    res = evaluate(qx_lm, ["nle_sim_esnli"], metadata={"data_path": str(data)})["results"]["nle_sim_esnli"]
     assert 0 <= res["rougeL,none"] <= 1 and -1 <= res["cosine,none"] <= 1
 
 
@@ -76,8 +75,7 @@ def test_ecqa_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path
            "taskB": "Soup is kept warm in a pot."}
     data = tmp_path / "ecqa.jsonl"
     data.write_text(json.dumps(row) + "\n" + json.dumps({**row, "q_ans": "sky"}) + "\n")
-    stand_in_task(tmp_path, "local_nle_sim_ecqa", "nle_sim/nle_sim_ecqa.yaml", "json", data, "validation")
-    res = evaluate(qx_lm, ["local_nle_sim_ecqa"], include=tmp_path)["results"]["local_nle_sim_ecqa"]
+    res = evaluate(qx_lm, ["nle_sim_ecqa"], metadata={"data_path": str(data)})["results"]["nle_sim_ecqa"]
     assert 0 <= res["acc,none"] <= 1 and 0 <= res["rougeL,none"] <= 1
 
 

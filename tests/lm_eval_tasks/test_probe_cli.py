@@ -8,7 +8,6 @@ import pytest
 
 from tests.conftest import console_script, run_cli
 
-from .conftest import stand_in_task
 
 pytestmark = pytest.mark.slow
 
@@ -28,12 +27,20 @@ def test_the_headline_command_runs_all_four_probes(tmp_path):
 def test_a_dataset_missing_a_required_field_is_one_line(tmp_path):
     data = tmp_path / "sst2.jsonl"
     data.write_text(json.dumps({"idx": 0, "text": "The soup was warm.", "label": 1}) + "\n")
-    stand_in_task(tmp_path, "local_cf_flip_bad", "cf_flip/cf_flip_sst2.yaml", "json", data, "validation")
-    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "local_cf_flip_bad", "--include_path",
-                   str(tmp_path), "--device", "cpu"], cwd=tmp_path)
+    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "cf_flip_sst2", "--metadata",
+                   json.dumps({"data_path": str(data)}), "--device", "cpu"], cwd=tmp_path)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1] == (
         "lm_eval: error: Dataset 'stanfordnlp/sst2' is missing required field 'sentence' (has: idx, label, text)")
+
+
+def test_an_offline_hub_variant_names_the_dataset_and_the_local_option(tmp_path):
+    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "cf_flip_sst2", "--limit", "1",
+                   "--device", "cpu"], cwd=tmp_path, env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("lm_eval: error: Dataset 'stanfordnlp/sst2' could not be loaded from the Hub")
+    assert "--metadata '{\"data_path\": \"/path/to/sst2.jsonl\"}'" in last
 
 
 def test_a_probe_with_another_model_is_one_line(tmp_path, embedded_path):
