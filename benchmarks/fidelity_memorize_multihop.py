@@ -1,7 +1,7 @@
 """memorize and multihop against the reference implementations' golden values, and the cost of
 memorize's exact bounded search against scoring every neuron.
 
-    python benchmarks/fidelity_memorize_multihop.py [--dense-facts 1] [--out benchmarks/results/fidelity_memorize_multihop.json]
+    python benchmarks/fidelity_memorize_multihop.py [--dense-facts 1] [--out FILE.json]
 
 Needs ../shared/golden (computed by zepingyu0512/neuron-attribution and
 google-deepmind/latent-multi-hop-reasoning on SmolLM2-135M-Instruct) and the smollm2 extra. Writes,
@@ -50,9 +50,9 @@ def memorize(model, rows, dense_facts: int) -> dict:
         common = refs.keys() & mine.keys()
         out["target_token_equal"] += a.target == ref["target_token_id"]
         out["attn_imp_max_abs_diff"] = max(out["attn_imp_max_abs_diff"],
-                                           _max(zip(a.attn_imp, ref["attn_log_increase_per_layer"])))
+                                           _max(zip(a.attn_imp, ref["attn_log_increase_per_layer"], strict=True)))
         out["ffn_imp_max_abs_diff"] = max(out["ffn_imp_max_abs_diff"],
-                                          _max(zip(a.ffn_imp, ref["ffn_log_increase_per_layer"])))
+                                          _max(zip(a.ffn_imp, ref["ffn_log_increase_per_layer"], strict=True)))
         out["neuron_score_max_abs_diff"] = max(out["neuron_score_max_abs_diff"],
                                                _max((mine[k], refs[k]) for k in common))
         out["tau_max_abs_diff"] = max(out["tau_max_abs_diff"], abs(a.tau - ref["tau_300th_score"]))
@@ -103,7 +103,8 @@ def multihop(lm, rows) -> dict:
         ref = r["reference_outputs"]
         token = lm._first_token(r["r2(r1(e1)).subject_cut.prompt"], r["e2.value"])
         out["bridge_token_equal"] += token == ref["bridge_first_token_id"]
-        out["entrec_max_abs_diff"] = max(out["entrec_max_abs_diff"], _max(zip(res.entrec, ref["entrec_per_layer"])))
+        entrec = _max(zip(res.entrec, ref["entrec_per_layer"], strict=True))
+        out["entrec_max_abs_diff"] = max(out["entrec_max_abs_diff"], entrec)
         out["cnst_max_abs_diff"] = max(out["cnst_max_abs_diff"], abs(res.cnst - ref["cnstscore"]))
     return out
 

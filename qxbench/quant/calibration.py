@@ -18,7 +18,6 @@ from pathlib import Path
 
 from qxbench.errors import QxError, first_line
 
-
 REAL_TEXT = "Salesforce/wikitext:wikitext-2-raw-v1"
 FILE_FORMATS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 

@@ -8,7 +8,6 @@ import pytest
 
 from tests.conftest import console_script, run_cli
 
-
 pytestmark = pytest.mark.slow
 
 
