@@ -49,7 +49,7 @@ class NeuronOptions:
     salient_threshold: float = 0.7
     ig_steps: int = 50  # Gauss-Legendre nodes (captum's default, the reference's setting)
     token_keys: str = "position"  # "string": the reference's token-string keys (repeated tokens collapse)
-    ig_batch_tokens: int = 2048  # tokens per IG forward pass (speed and memory only)
+    ig_batch_tokens: int = 1024  # tokens per IG forward pass (speed and memory only)
     redundancy_tokens: int = 2048  # tokens sampled (evenly) for the correlation estimate
 
     @classmethod
