@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,19 +36,29 @@ def _instances(kind: str, args: Sequence[tuple]) -> list[Instance]:
 
 class _LineEnd:
     """Stops a row once its new text has a line break after non-blank text (a chat model's leading
-    newline does not end the answer), or the end-of-turn token."""
+    newline does not end the answer), or the end-of-turn token. Decodes one new token per row and
+    step (the state carries whether the row has non-blank text yet)."""
 
     def __init__(self, tokenizer: Any, start: int, eos: int | None) -> None:
         self.tokenizer, self.start, self.eos = tokenizer, start, eos
+        self.text: list[bool] | None = None  # per row: non-blank text generated so far
 
     def __call__(self, input_ids: Any, scores: Any, **_: Any) -> Any:
         import torch
 
-        new = input_ids[:, self.start:]
-        texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
-        done = [bool(re.search(r"\S[^\n]*\n", t)) for t in texts]
-        ended = (new == self.eos).any(1).tolist() if self.eos is not None else [False] * len(done)
-        return torch.tensor([a or b for a, b in zip(done, ended, strict=True)], device=input_ids.device)
+        if input_ids.shape[1] <= self.start:
+            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        pieces = self.tokenizer.batch_decode(input_ids[:, -1:], skip_special_tokens=True)
+        if self.text is None:
+            self.text = [False] * len(pieces)
+        done = []
+        for row, piece in enumerate(pieces):
+            head = piece.split("\n", 1)[0]
+            done.append("\n" in piece and (self.text[row] or bool(head.strip())))
+            self.text[row] = self.text[row] or bool(piece.strip())
+        if self.eos is not None:
+            done = [d or e for d, e in zip(done, (input_ids[:, -1] == self.eos).tolist(), strict=True)]
+        return torch.tensor(done, device=input_ids.device)
 
 
 def generate(lm: Any, prompts: Sequence[str], max_tokens: int) -> list[str]:
