@@ -218,7 +218,11 @@ class ProbeRequests:
         return nexttoken.answer(self, requests)
 
     def qx_neurons(self, requests: list[Any]) -> list[neurons.NeuronResult]:
-        options = neurons.NeuronOptions.from_metadata(requests[0].args[1] if requests else {})
-        texts = [self._ids(r.args[0]) for r in requests]
-        return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
-                               self._probe_batch(), self._pad_id())
+        """Corpus statistics are per group of requests with the same options (one task's documents)."""
+        def run(group: list[Any]) -> list[neurons.NeuronResult]:
+            options = neurons.NeuronOptions.from_metadata(group[0].args[1])
+            texts = [self._ids(r.args[0]) for r in group]
+            return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
+                                   self._probe_batch(), self._pad_id())
+
+        return _grouped(requests, lambda r: json.dumps(r.args[1], sort_keys=True, default=str), run)

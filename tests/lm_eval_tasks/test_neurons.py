@@ -59,3 +59,14 @@ def test_end_to_end_with_options(qx_lm):
 def test_a_mistyped_option_stops_the_run(qx_lm):
     with pytest.raises(QxError, match="Did you mean 'ig_steps'"):
         evaluate(qx_lm, ["neurons"], limit=2, metadata={"ig_step": 4})
+
+
+def test_requests_with_different_options_are_answered_group_by_group(qx_lm):
+    from lm_eval.api.instance import Instance
+
+    texts = ["Review: fine\nSentiment:", "Review: bad\nSentiment:", "Review: good\nSentiment:"]
+    options = [{"layers": "first", "ig_steps": 2}, {"layers": "last", "ig_steps": 2}, {"layers": "first", "ig_steps": 2}]
+    results = qx_lm.qx_neurons([Instance("qx_neurons", {}, (t, o), i)
+                                for i, (t, o) in enumerate(zip(texts, options, strict=True))])
+    assert [r.corpus.layers for r in results] == [[0], [3], [0]]
+    assert results[0].corpus is results[2].corpus and results[0].corpus is not results[1].corpus
