@@ -1,4 +1,5 @@
-"""``qxbench leaderboard build``, ``qxbench gate`` and ``qxbench sweep`` (registered by qxbench.cli)."""
+"""``qxbench leaderboard build``, ``qxbench gate`` and ``qxbench sweep`` (registered by qxbench.cli, which
+imports this module: this module never imports qxbench.cli)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,10 @@ def _one_run(target: Path, role: str):
         raise QxError(f"--{role} {target} holds {len(files)} results files; name one: "
                       f"{', '.join(str(f) for f in files[:3])}{' ...' if len(files) > 3 else ''}")
     display = load_display()
-    return read_run(files[0], display.curve_keys)
+    run = read_run(files[0], display.curve_keys)
+    for problem in run.problems:
+        print(f"note: {role}: {problem}", file=sys.stderr)
+    return run
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -51,22 +55,25 @@ def cmd_gate(args: argparse.Namespace) -> int:
     base, cand = _one_run(args.baseline, "baseline"), _one_run(args.candidate, "candidate")
     if base.quant != "none":
         print(f"note: the baseline is quant={base.quant}, not full precision", file=sys.stderr)
-    rows = run_gate(base, cand, thresholds, load_display())
-    table = Table(title=f"qxbench gate: {cand.model} {cand.config} vs {base.config}")
-    for col in ("task", "metric", "baseline", "candidate", "degradation", "95% CI of diff", "max drop", "verdict"):
+    result = run_gate(base, cand, thresholds, load_display(), allow_mismatch=args.allow_mismatch)
+    for mismatch in result.mismatches:
+        print(f"MISMATCH (compared anyway, --allow-mismatch): {mismatch}")
+    table = Table(title=f"qxbench gate: {cand.model} {cand.config} vs {base.model} {base.config}")
+    for col in ("task", "metric", "baseline", "candidate", "degradation", "95% CI", "max drop", "verdict"):
         table.add_column(col, justify="left" if col in ("task", "metric", "verdict") else "right")
-    for row in rows:
-        c = row.cell
-        ci = f"[{fmt(c.low, True)}, {fmt(c.high, True)}]" if c.low is not None else "–"
-        verdict = "FAIL" if row.failed else ("ok" if row.threshold is not None else "")
-        table.add_row(c.task, c.metric, fmt(c.baseline), fmt(c.value), fmt(c.degradation, True), ci,
-                      fmt(row.threshold), verdict)
+    for row in result.rows:
+        c, ci = row.cell, row.cell.degradation_interval
+        verdict = ("FAIL" + (f": {row.problem}" if row.problem else "")) if row.failed else (
+            "ok" if row.threshold is not None else "")
+        table.add_row(c.task, c.metric, fmt(c.baseline), fmt(c.value), fmt(c.degradation, True),
+                      f"[{fmt(ci[0], True)}, {fmt(ci[1], True)}]" if ci else "–", fmt(row.threshold), verdict)
     Console(width=140).print(table)
-    failed = [r for r in rows if r.failed]
-    if failed:
-        print(f"FAIL: {', '.join(f'{r.cell.task}/{r.cell.metric}' for r in failed)} degraded beyond the threshold")
+    print("degradation: positive = worse than the baseline, in the metric's units; 95% CI of the same")
+    despite = f" (despite {len(result.mismatches)} mismatches, see above)" if result.mismatches else ""
+    if result.failed:
+        print(f"FAIL: {'; '.join(f'{r.cell.task}/{r.cell.metric} {r.reason}' for r in result.failed)}{despite}")
         return GATE_FAIL
-    print(f"PASS: {sum(r.threshold is not None for r in rows)} thresholded metrics within their limits")
+    print(f"PASS: {result.checked} thresholded metrics within their limits{despite}")
     return GATE_PASS
 
 
@@ -97,7 +104,7 @@ def parse_configs(text: str) -> list[dict[str, str]]:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from qxbench.cli import cmd_eval
+    from qxbench.eval_cli import cmd_eval  # never qxbench.cli: it imports this module
 
     configs = parse_configs(args.quants)
     for config in configs:
@@ -129,7 +136,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     gate.add_argument("--baseline", type=Path, required=True, help="full-precision results file (or its directory)")
     gate.add_argument("--candidate", type=Path, required=True, help="quantized results file (or its directory)")
     gate.add_argument("--max-drop", action="append", default=[], metavar="[TASK/]METRIC=X",
-                      help="largest allowed degradation in the metric's units (repeatable)")
+                      help="largest allowed degradation in the metric's units (repeatable; at least one)")
+    gate.add_argument("--allow-mismatch", action="store_true",
+                      help="compare runs of different base models, task versions, --limit or documents "
+                           "(refused otherwise); the report lists each mismatch")
     gate.set_defaults(func=cmd_gate)
 
     sweep = sub.add_parser("sweep", help="evaluate full precision + quantized configs, for `leaderboard build`")

@@ -29,12 +29,24 @@ class Display:
     def probe_name(self, task: str) -> str:
         return self.probes.get(task, {}).get("name", task)
 
-    def metric_name(self, task: str, metric: str) -> str:
-        return self.metrics.get(task, {}).get(metric, {}).get("name", metric)
+    def _metric(self, task: str, metric: str) -> dict[str, Any]:
+        """The YAML entry of a metric: the task's own, else its family's (``calib_piqa`` -> ``calib``)."""
+        if metric in self.metrics.get(task, {}):
+            return self.metrics[task][metric]
+        family = max((t for t in self.metrics if task.startswith(f"{t}_") and metric in self.metrics[t]),
+                     key=len, default=None)
+        return self.metrics[family][metric] if family else {}
 
-    def higher_is_better(self, task: str, metric: str, from_results: bool | None) -> bool:
-        """The YAML's direction; the results file's when the YAML has none; an error when they disagree."""
-        declared = self.metrics.get(task, {}).get(metric, {}).get("higher_is_better")
+    def metric_name(self, task: str, metric: str) -> str:
+        return self._metric(task, metric).get("name", metric)
+
+    def higher_is_better(self, task: str, metric: str, from_results: bool | None) -> bool | None:
+        """The YAML's direction; the results file's when the YAML has none; an error when they disagree.
+        None for an ``informational`` metric (no better direction, so no degradation and no colour)."""
+        entry = self._metric(task, metric)
+        if entry.get("informational"):
+            return None
+        declared = entry.get("higher_is_better")
         if declared is None:
             if from_results is None:
                 raise QxError(f"No direction for {task}/{metric}: add it to {DISPLAY_FILE.name}")

@@ -15,8 +15,10 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
 
 
-def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str) -> str:
-    """One polyline (with points) per series; ``series`` order is the legend order."""
+def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label: str, y_label: str,
+               x_names: dict[float, str] | None = None) -> str:
+    """One polyline (with points) per series; ``series`` order is the legend order. ``x_names``
+    labels x positions that are not numbers (full precision is "FP", not a bit width)."""
     points = [(x, y) for pts in series.values() for x, y in pts if math.isfinite(y)]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" role="img" '
            f'aria-label="{escape(title)}">', f'<text x="{LEFT}" y="18" class="title">{escape(title)}</text>']
@@ -43,7 +45,8 @@ def line_chart(title: str, series: dict[str, list[tuple[float, float]]], x_label
     for t in _ticks(y0, y1):
         out.append(f'<text x="{LEFT - 6}" y="{sy(t) + 4:.1f}" class="tick" text-anchor="end">{t:.{digits}g}</text>')
     for t in sorted(set(xs)):
-        out.append(f'<text x="{sx(t):.1f}" y="{TOP + ph + 16}" class="tick" text-anchor="middle">{t:g}</text>')
+        name = escape((x_names or {}).get(t, f"{t:g}"))
+        out.append(f'<text x="{sx(t):.1f}" y="{TOP + ph + 16}" class="tick" text-anchor="middle">{name}</text>')
     out.append(f'<text x="{LEFT + pw / 2:.1f}" y="{H - 6}" class="axis" text-anchor="middle">{escape(x_label)}</text>')
     out.append(f'<text x="14" y="{TOP + ph / 2:.1f}" class="axis" text-anchor="middle" '
                f'transform="rotate(-90 14 {TOP + ph / 2:.1f})">{escape(y_label)}</text>')

@@ -1,15 +1,23 @@
 """Read lm-eval results of ``--model qx`` runs: ``results_<stamp>.json`` and, when the run used
-``--log_samples``, its ``samples_<task>_<stamp>.jsonl`` files beside it."""
+``--log_samples``, its ``samples_<task>_<stamp>.jsonl`` files beside it.
+
+Bad input is never dropped in silence: a broken file or samples line is a one-line
+:class:`~qxbench.errors.QxError` naming it; a value that is not a number, a task that cannot be
+named on disk or a run without results is left out with a note (:attr:`Run.problems`).
+"""
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from qxbench.errors import QxError
+from qxbench.errors import QxError, first_line
+
+SEPARATORS = ("/", "\\")  # a task name becomes part of file names (samples_<task>_..., probe_<task>.html)
 
 
 @dataclass(frozen=True)
@@ -17,7 +25,7 @@ class TaskResult:
     version: str
     limit: float | None
     n: int | None  # documents evaluated ("effective" n-samples)
-    metrics: dict[str, float]
+    metrics: dict[str, float]  # NaN / inf kept as they are (the results file said so); never compared
     stderr: dict[str, float | None]  # None where lm-eval wrote "N/A"
     higher_is_better: dict[str, bool]
     per_doc: dict[int, dict[str, float]] | None  # doc_id -> metric -> value; None without --log_samples
@@ -31,8 +39,10 @@ class Run:
     quant: str
     bits: int | None
     group_size: int | None
-    date: float
+    date: float  # lm-eval's `date`: when the run started
     tasks: dict[str, TaskResult]
+    finished: float = 0.0  # date + total_evaluation_time_seconds (the start when lm-eval wrote no duration)
+    problems: tuple[str, ...] = ()  # what was left out or is not a number, one line each (shown as notes)
 
     @property
     def config(self) -> str:
@@ -44,7 +54,8 @@ class Run:
 
 
 def _float(value: Any) -> float | None:
-    if value is None or value == "N/A":
+    """A number (NaN and inf included); None for null, "N/A", a bool or any other non-number."""
+    if value is None or value == "N/A" or isinstance(value, bool):
         return None
     try:
         return float(value)
@@ -52,50 +63,95 @@ def _float(value: Any) -> float | None:
         return None
 
 
+def _sample_row(row: Any, curve_key: str | None) -> tuple[int, dict[str, float], list[float] | None]:
+    if not isinstance(row, dict):
+        raise ValueError(f"a {type(row).__name__}, not an object")
+    if "doc_id" not in row:
+        raise ValueError("no doc_id")
+    doc = int(row["doc_id"])
+    names = row.get("metrics", [])
+    if not isinstance(names, list):
+        raise ValueError(f"'metrics' is a {type(names).__name__}, not a list")
+    values = {m: _float(row.get(m)) for m in names}
+    per_doc = {m: math.nan if v is None else v for m, v in values.items()}  # corpus-level metrics log non-numbers
+    curve = None
+    if curve_key:
+        try:
+            curve = [float(x) for x in json.loads(row["filtered_resps"][0])[curve_key]]
+        except (KeyError, IndexError, TypeError, ValueError):
+            pass  # this document logged no curve
+    return doc, per_doc, curve
+
+
 def _samples(path: Path, task: str, curve_key: str | None) -> tuple[dict | None, dict | None]:
     stamp = path.stem.removeprefix("results_")
     file = path.with_name(f"samples_{task}_{stamp}.jsonl")
     if not file.is_file():
         return None, None
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise QxError(f"Cannot read samples file {file}: {first_line(err)}") from None
     per_doc: dict[int, dict[str, float]] = {}
     curves: dict[int, list[float]] = {}
-    for line in file.read_text().splitlines():
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        doc = int(row["doc_id"])
-        per_doc[doc] = {m: _float(row.get(m)) if _float(row.get(m)) is not None else math.nan
-                        for m in row.get("metrics", [])}  # corpus-level metrics log non-numbers: NaN
-        if curve_key:
-            try:
-                logged = json.loads(row["filtered_resps"][0])
-                curves[doc] = [float(x) for x in logged[curve_key]]
-            except (KeyError, IndexError, TypeError, ValueError):
-                pass
+        try:
+            doc, values, curve = _sample_row(json.loads(line), curve_key)
+        except (ValueError, TypeError) as err:  # JSONDecodeError is a ValueError
+            raise QxError(f"{file}:{number}: broken sample line: {first_line(err)}") from None
+        per_doc[doc] = values
+        if curve is not None:
+            curves[doc] = curve
     return per_doc, curves or None
+
+
+def _metrics(values: dict, where: str) -> tuple[dict[str, float], dict[str, float | None], list[str]]:
+    metrics: dict[str, float] = {}
+    stderr: dict[str, float | None] = {}
+    problems = []
+    for key, value in values.items():
+        if "," not in key:
+            continue
+        name, _filter = key.split(",", 1)
+        if name.endswith("_stderr"):
+            stderr[name.removesuffix("_stderr")] = _float(value)
+            continue
+        number = _float(value)
+        if number is None:
+            problems.append(f"{where}/{name} is {json.dumps(value)}, not a number: left out")
+        else:
+            metrics[name] = number
+            if not math.isfinite(number):
+                problems.append(f"{where}/{name} is {number}: shown as – and not compared")
+    return metrics, stderr, problems
 
 
 def read_run(path: Path, curve_keys: dict[str, str] | None = None) -> Run:
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise QxError(f"Cannot read results file {path}: {err}") from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise QxError(f"Cannot read results file {path}: {first_line(err)}") from None
+    if not isinstance(data, dict):
+        raise QxError(f"{path} is a JSON {type(data).__name__}, not an lm-eval results object")
     config = data.get("config") or {}
-    qx = config.get("qx")
+    qx = config.get("qx") if isinstance(config, dict) else None
     if not isinstance(qx, dict):
         raise QxError(f"{path} was not written by a `--model qx` run (no config.qx block)")
+    results = data.get("results") or {}
+    if not isinstance(results, dict):
+        raise QxError(f"{path}: \"results\" is a {type(results).__name__}, not an object of task -> metrics")
     limit = _float(config.get("limit"))
-    tasks = {}
-    for task, values in sorted((data.get("results") or {}).items()):
-        metrics, stderr = {}, {}
-        for key, value in values.items():
-            if "," not in key:
-                continue
-            name, _filter = key.split(",", 1)
-            if name.endswith("_stderr"):
-                stderr[name.removesuffix("_stderr")] = _float(value)
-            elif _float(value) is not None:
-                metrics[name] = float(value)
+    tasks, problems = {}, []
+    for task, values in sorted(results.items()):
+        if any(sep in task for sep in SEPARATORS):
+            problems.append(f"{path.name}: task name {task!r} contains a path separator: left out")
+            continue
+        if not isinstance(values, dict):
+            raise QxError(f"{path}: results[{task!r}] is a {type(values).__name__}, not an object of metrics")
+        metrics, stderr, bad = _metrics(values, f"{path.name}: {task}")
+        problems += bad
         per_doc, curves = _samples(path, task, (curve_keys or {}).get(task))
         n = (data.get("n-samples") or {}).get(task, {}).get("effective")
         tasks[task] = TaskResult(
@@ -103,8 +159,11 @@ def read_run(path: Path, curve_keys: dict[str, str] | None = None) -> Run:
             higher_is_better=dict((data.get("higher_is_better") or {}).get(task, {})), per_doc=per_doc,
             curves=curves,
         )
+    start = _float(data.get("date")) or 0.0
+    took = _float(data.get("total_evaluation_time_seconds"))
+    finished = start + (took if took is not None and math.isfinite(took) and took > 0 else 0.0)
     return Run(path=path, model=str(qx.get("model")), quant=str(qx.get("quant")), bits=qx.get("bits"),
-               group_size=qx.get("group_size"), date=float(data.get("date") or 0), tasks=tasks)
+               group_size=qx.get("group_size"), date=start, tasks=tasks, finished=finished, problems=tuple(problems))
 
 
 def find_results(target: Path) -> list[Path]:
@@ -119,15 +178,40 @@ def find_results(target: Path) -> list[Path]:
     return files
 
 
+def _when(run: Run) -> str:
+    return datetime.fromtimestamp(run.finished, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:
+    """One run per (model, config), its tasks gathered from every results file of that pair (tasks
+    are often run by separate commands). Where two files hold the same task, the one that finished
+    last wins and a note says which. Runs with no task at all are left out with a note."""
+    notes = [f"{run.path}: no task results: left out" for run in runs if not run.tasks]
+    groups: dict[tuple[str, str], list[Run]] = {}
+    for run in sorted((r for r in runs if r.tasks), key=lambda r: (r.finished, str(r.path))):
+        groups.setdefault((run.model, run.config), []).append(run)
+    merged = []
+    for (model, config), group in groups.items():
+        tasks: dict[str, TaskResult] = {}
+        source: dict[str, Run] = {}
+        for run in group:  # oldest first: a task in a later file replaces the earlier one
+            for task, result in run.tasks.items():
+                if task in source:
+                    old = source[task]
+                    notes.append(f"{model} {config}: {task} from {run.path.name} (finished {_when(run)}), "
+                                 f"not from the older {old.path.name} (finished {_when(old)})")
+                tasks[task], source[task] = result, run
+        merged.append(replace(group[-1], tasks=dict(sorted(tasks.items())),
+                              problems=tuple(p for r in group for p in r.problems)))
+    return sorted(merged, key=lambda r: (r.model, r.config != "fp", r.config)), notes
+
+
 def read_runs(target: Path, curve_keys: dict[str, str] | None = None) -> tuple[list[Run], list[str]]:
-    """Every run under ``target``; when a (model, config) pair has several, the newest is kept and a
-    note says which were set aside."""
-    runs = [read_run(p, curve_keys) for p in find_results(target)]
-    newest: dict[tuple[str, str], Run] = {}
-    notes = []
-    for run in sorted(runs, key=lambda r: (r.date, str(r.path))):
-        key = (run.model, run.config)
-        if key in newest:
-            notes.append(f"{run.model} {run.config}: using {run.path.name}, newer than {newest[key].path.name}")
-        newest[key] = run
-    return sorted(newest.values(), key=lambda r: (r.model, r.config != "fp", r.config)), notes
+    """Every run under ``target``, one per (model, config) (see :func:`merge_runs`), and the notes
+    to show: values left out or not numbers, replaced tasks, empty runs."""
+    files = find_results(target)
+    runs = [read_run(p, curve_keys) for p in files]
+    merged, notes = merge_runs(runs)
+    if not merged:
+        raise QxError(f"None of the {len(files)} results files under {target} holds a task result")
+    return merged, [p for r in runs for p in r.problems] + notes

@@ -54,9 +54,9 @@ def _scales(cells: list[Cell]) -> dict[tuple[str, str], float]:
 def view(cell: Cell | None, scale: float) -> View:
     if cell is None:
         return View("", "", "", "not run", "")
-    if cell.baseline is None:
+    if cell.diff is None:  # full precision, no baseline, or a value that is not a number: shown, not compared
         return View(fmt(cell.value), repr(cell.value), "", cell.note or "full precision", "")
-    deg = cell.degradation
+    deg = cell.degradation  # None for an informational metric: no colour
     alpha = 0.0 if not deg or not scale or not math.isfinite(deg) else min(1.0, abs(deg) / scale)
     alpha *= 0.75 if cell.significant else 0.25
     colour = "214,39,40" if (deg or 0) > 0 else "44,160,44"
@@ -78,19 +78,20 @@ def _rows(runs: list[Run], cells: list[Cell], columns: list[tuple[str, str]]) ->
     return rows
 
 
-def _bits_series(runs: list[Run], task: str, metric: str) -> dict[str, list[tuple[float, float]]]:
-    """Metric vs bits, one series per (model, backend family); full precision drawn at 16 bits in each."""
+def _bits_series(runs: list[Run], task: str, metric: str) -> tuple[dict[str, list[tuple[float, float]]], float]:
+    """Metric vs bits, one series per (model, backend family), and the x where full precision is drawn in
+    each: right of the widest quantized width, labelled "FP" (never a bit width). A quantized run that
+    does not say its bits cannot be placed and is left out of the chart (the table shows it)."""
+    quantized = [r for r in runs if r.config != "fp" and r.bits and task in r.tasks and metric in r.tasks[task].metrics]
+    fp_x = float(max([16, *(2 * r.bits for r in quantized)]))
     series: dict[str, list[tuple[float, float]]] = defaultdict(list)
     fp = {r.model: r.tasks[task].metrics.get(metric) for r in runs if r.config == "fp" and task in r.tasks}
-    for run in runs:
-        if run.config == "fp" or task not in run.tasks or metric not in run.tasks[task].metrics:
-            continue
-        family = run.quant.split("-")[0]
-        key = f"{run.model} {family}"
-        if run.model in fp and fp[run.model] is not None and not series[key]:
-            series[key].append((16.0, fp[run.model]))
-        series[key].append((float(run.bits or 16), run.tasks[task].metrics[metric]))
-    return dict(sorted(series.items()))
+    for run in quantized:
+        key = f"{run.model} {run.quant.split('-')[0]}"
+        if fp.get(run.model) is not None and not series[key]:
+            series[key].append((fp_x, fp[run.model]))
+        series[key].append((float(run.bits), run.tasks[task].metrics[metric]))
+    return dict(sorted(series.items())), fp_x
 
 
 def _curve_series(runs: list[Run], task: str) -> dict[str, list[tuple[float, float]]]:
@@ -138,9 +139,11 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
     written.append(_write(out / "index.html", index))
     for task in tasks:
         task_columns = [(t, m) for t, m in columns if t == task]
-        charts = [line_chart(f"{display.metric_name(task, m)} vs bits", _bits_series(runs, task, m),
-                             "bits (16 = full precision)",
-                             display.metric_name(task, m)) for _, m in task_columns]
+        charts = []
+        for _, m in task_columns:
+            series, fp_x = _bits_series(runs, task, m)
+            charts.append(line_chart(f"{display.metric_name(task, m)} vs bits", series, "bits (FP = full precision)",
+                                     display.metric_name(task, m), {fp_x: "FP"}))
         curve = display.curves.get(task)
         if curve:
             charts.insert(0, line_chart(curve["name"], _curve_series(runs, task), curve["x"], curve["y"]))

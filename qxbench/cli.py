@@ -13,43 +13,10 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from qxbench import __version__
 from qxbench._lmeval_hook import qx_task_index
-from qxbench.errors import QxError, unknown
-
-
-def _check_tasks(argv: Sequence[str]) -> None:
-    """Unknown task names get a did-you-mean line before lm-eval spends time loading anything."""
-    tasks: list[str] = []
-    for i, arg in enumerate(argv):
-        if arg == "--tasks" and i + 1 < len(argv):
-            tasks += argv[i + 1].split(",")
-        elif arg.startswith("--tasks="):
-            tasks += arg.split("=", 1)[1].split(",")
-    if not tasks:
-        return
-    index = qx_task_index()
-    for task in tasks:
-        if task and task not in index and not Path(task).exists() and not any(c in task for c in "*?["):
-            raise unknown("task", task, index)
-
-
-def cmd_eval(argv: Sequence[str]) -> int:
-    from qxbench import _lmeval_hook
-
-    _lmeval_hook.install(only_qx_tasks=True)
-    _check_tasks(argv)
-    from lm_eval._cli import HarnessCLI
-    from lm_eval.utils import setup_logging
-
-    setup_logging()
-    saved = sys.argv
-    sys.argv = ["qxbench eval", *([] if argv[:1] == ["run"] else ["run"]), *argv]
-    try:
-        parser = HarnessCLI()
-        parser.execute(parser.parse_args())
-    finally:
-        sys.argv = saved
-    return 0
+from qxbench.errors import QxError
+from qxbench.eval_cli import cmd_eval
 
 
 def cmd_tasks(_: argparse.Namespace) -> int:
@@ -143,6 +110,7 @@ def cmd_data_twohop(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qxbench", description="Quantization x explainability benchmark (on lm-eval).")
+    p.add_argument("--version", action="version", version=f"qxbench {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("eval", help="run lm-eval on qxbench's tasks (same flags as `lm_eval run`)", add_help=False)
     sub.add_parser("tasks", help="list qxbench's tasks, groups and tags").set_defaults(func=cmd_tasks)

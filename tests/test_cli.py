@@ -7,6 +7,13 @@ import pytest
 from tests.conftest import console_script, run_cli
 
 
+def test_version_prints_the_installed_version(tmp_path):
+    from importlib.metadata import version
+
+    out = run_cli([console_script("qxbench"), "--version"], cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.strip() == f"qxbench {version('qxbench')}"
+
+
 def test_tasks_lists_only_qxbench_tasks(tmp_path):
     out = run_cli([console_script("qxbench"), "tasks"], cwd=tmp_path)
     assert out.returncode == 0

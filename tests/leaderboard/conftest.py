@@ -7,14 +7,18 @@ from pathlib import Path
 
 import pytest
 
-HIB = {"cf_flip": {"flip_rate": True, "minimality": False}, "multihop": {"entrec_max": True, "cnst": True}}
+HIB = {"cf_flip": {"flip_rate": True, "minimality": False}, "multihop": {"entrec_max": True, "cnst": True},
+       "calib": {"ace": False}, "calib_piqa": {"ace": False}}
 
 
 def write_run(directory: Path, *, model: str = "qx-tiny", quant: str = "none", bits: int | None = None,
               per_doc: dict[str, dict[str, list[float]]], stamp: str = "2026-11-23T10-00-00.000000",
               version: float = 1.0, limit: float | None = None, samples: bool = True,
-              curves: dict[str, list[list[float]]] | None = None, stderr_na: bool = False) -> Path:
-    """``per_doc[task][metric]`` lists one value per document; the results hold their means."""
+              curves: dict[str, list[list[float]]] | None = None, stderr_na: bool = False,
+              start: float | None = None, duration: float | None = None, doc_ids: list[int] | None = None) -> Path:
+    """``per_doc[task][metric]`` lists one value per document; the results hold their means. The run
+    starts at ``start`` (default: the stamp's time of day, in seconds) and, with ``duration``, logs
+    lm-eval's ``total_evaluation_time_seconds``; ``doc_ids`` names the documents (default 0..n-1)."""
     directory.mkdir(parents=True, exist_ok=True)
     results, n_samples = {}, {}
     for task, metrics in per_doc.items():
@@ -29,7 +33,8 @@ def write_run(directory: Path, *, model: str = "qx-tiny", quant: str = "none", b
             with (directory / f"samples_{task}_{stamp}.jsonl").open("w") as f:
                 for doc in range(n):
                     resp = {"entrec": curves[task][doc]} if curves and task in curves else {}
-                    row = {"doc_id": doc, "metrics": list(metrics), "filtered_resps": [json.dumps(resp)],
+                    row = {"doc_id": doc_ids[doc] if doc_ids else doc, "metrics": list(metrics),
+                           "filtered_resps": [json.dumps(resp)],
                            **{m: v[doc] for m, v in metrics.items()}}
                     f.write(json.dumps(row) + "\n")
     data = {
@@ -37,8 +42,10 @@ def write_run(directory: Path, *, model: str = "qx-tiny", quant: str = "none", b
         "higher_is_better": {t: {m: HIB.get(t, {}).get(m, True) for m in ms} for t, ms in per_doc.items()},
         "config": {"model": "qx", "limit": limit,
                    "qx": {"model": model, "quant": quant, "bits": bits, "group_size": None}},
-        "date": float(stamp[11:13]) * 3600 + float(stamp[14:16]) * 60,
+        "date": float(stamp[11:13]) * 3600 + float(stamp[14:16]) * 60 if start is None else start,
     }
+    if duration is not None:
+        data["total_evaluation_time_seconds"] = str(duration)  # lm-eval writes it as a string
     path = directory / f"results_{stamp}.json"
     path.write_text(json.dumps(data))
     return path

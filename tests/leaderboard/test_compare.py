@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import pytest
 
-from leaderboard.compare import build_cells
+from leaderboard.compare import Cell, build_cells
 from leaderboard.display import Display, load_display
 from leaderboard.runs import read_run, read_runs
 from qxbench.errors import QxError
@@ -60,12 +63,90 @@ def test_mismatched_runs_are_not_compared(tmp_path, change, reason):
     assert all(c.diff is None for c in cells) and any(reason in n for n in notes)
 
 
-def test_newest_duplicate_run_is_used_and_said(tmp_path):
-    write_run(tmp_path / "a", per_doc=FP)
-    write_run(tmp_path / "b", per_doc=NF4, stamp="2026-11-23T12-00-00.000000")
+def test_results_files_of_one_config_are_merged_per_task(tmp_path):
+    """Tasks run by separate commands: one row with every task, not only the newest file's."""
+    write_run(tmp_path / "a", per_doc={"cf_flip": FP["cf_flip"]})
+    write_run(tmp_path / "b", per_doc={"multihop": FP["multihop"]}, stamp="2026-11-23T12-00-00.000000")
     runs, notes = read_runs(tmp_path)
-    assert len(runs) == 1 and runs[0].tasks["cf_flip"].metrics["flip_rate"] == 0.25
-    assert "newer than" in notes[0]
+    assert len(runs) == 1 and sorted(runs[0].tasks) == ["cf_flip", "multihop"]
+    assert runs[0].tasks["cf_flip"].metrics["flip_rate"] == 0.75 and notes == []
+
+
+def test_a_task_in_two_files_is_taken_from_the_one_that_finished_last(tmp_path):
+    """lm-eval's `date` is the start: a long run started first can be the newer result."""
+    long = write_run(tmp_path / "long", per_doc=FP, stamp="2026-11-23T12-00-00.000000", start=10 * 3600,
+                     duration=2 * 3600)
+    short = write_run(tmp_path / "short", per_doc=NF4, stamp="2026-11-23T10-40-00.000000", start=10.5 * 3600,
+                      duration=600)
+    runs, notes = read_runs(tmp_path)
+    assert len(runs) == 1 and runs[0].tasks["cf_flip"].metrics["flip_rate"] == 0.75  # FP's: the long run's
+    assert len(notes) == 2  # one per task held by both files
+    assert notes[0] == (f"qx-tiny fp: cf_flip from {long.name} (finished 1970-01-01 12:00:00 UTC), "
+                        f"not from the older {short.name} (finished 1970-01-01 10:40:00 UTC)")
+
+
+def test_bad_metric_values_are_said_never_dropped_in_silence(tmp_path):
+    write_run(tmp_path / "fp", per_doc=FP)
+    q = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc=NF4, stamp="2026-11-23T11-00-00.000000")
+    data = json.loads(q.read_text())
+    data["results"]["cf_flip"]["flip_rate,none"] = float("nan")
+    data["results"]["cf_flip"]["minimality,none"] = "oops"
+    data["results"]["multihop"]["cnst,none"] = None
+    q.write_text(json.dumps(data))
+    runs, notes = read_runs(tmp_path)
+    cells, more = build_cells(runs, load_display(), iters=200)
+    flip = _cell(cells, "bnb-nf4-4b", "cf_flip", "flip_rate")
+    assert math.isnan(flip.value) and flip.diff is None and flip.degradation is None and "nan" in flip.note
+    assert f"{q.name}: cf_flip/flip_rate is nan: shown as – and not compared" in notes
+    assert f'{q.name}: cf_flip/minimality is "oops", not a number: left out' in notes
+    assert f"{q.name}: multihop/cnst is null, not a number: left out" in notes
+    assert "qx-tiny bnb-nf4-4b: cf_flip/minimality is missing (full precision has it)" in more
+    assert "qx-tiny bnb-nf4-4b: multihop/cnst is missing (full precision has it)" in more
+
+
+@pytest.mark.parametrize("empty", [{}, []])
+def test_a_run_without_results_is_left_out_with_a_note(tmp_path, empty):
+    write_run(tmp_path / "fp", per_doc=FP)
+    q = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc=NF4, stamp="2026-11-23T11-00-00.000000")
+    q.write_text(json.dumps({**json.loads(q.read_text()), "results": empty}))
+    runs, notes = read_runs(tmp_path)
+    assert [r.config for r in runs] == ["fp"] and notes == [f"{q}: no task results: left out"]
+    (tmp_path / "fp" / next((tmp_path / "fp").glob("results_*")).name).unlink()
+    with pytest.raises(QxError, match="None of the 1 results files .* holds a task result"):
+        read_runs(tmp_path)
+
+
+def test_results_that_are_not_an_object_are_one_line(tmp_path):
+    q = write_run(tmp_path, per_doc=FP)
+    q.write_text(json.dumps({**json.loads(q.read_text()), "results": ["cf_flip"]}))
+    with pytest.raises(QxError, match=r'"results" is a list, not an object of task -> metrics'):
+        read_run(q)
+    q.write_text(json.dumps({**json.loads(q.read_text()), "results": {"cf_flip": 0.5}}))
+    with pytest.raises(QxError, match=r"results\['cf_flip'\] is a float, not an object of metrics"):
+        read_run(q)
+    q.write_text("[]")
+    with pytest.raises(QxError, match="is a JSON list, not an lm-eval results object"):
+        read_run(q)
+
+
+def test_a_broken_samples_line_names_the_file_and_the_line(tmp_path):
+    path = write_run(tmp_path, per_doc=FP)
+    samples = next(tmp_path.glob("samples_cf_flip_*.jsonl"))
+    lines = samples.read_text().splitlines()
+    for broken, reason in (('{"doc_id": 3, "metrics": ["flip_rate"', "Expecting"), ('{"metrics": []}', "no doc_id"),
+                           ('{"doc_id": "three"}', "invalid literal"), ("[1, 2]", "a list, not an object")):
+        samples.write_text("\n".join([*lines[:2], broken, *lines[2:]]) + "\n")
+        with pytest.raises(QxError) as err:
+            read_run(path)
+        assert str(err.value).startswith(f"{samples}:3: broken sample line: {reason}") and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("task", ["../escape", "a\\b"])
+def test_a_task_name_with_a_path_separator_is_left_out_with_a_note(tmp_path, task):
+    path = write_run(tmp_path, per_doc={"cf_flip": FP["cf_flip"], task: FP["multihop"]}, samples=False)
+    run = read_run(path)
+    assert list(run.tasks) == ["cf_flip"]
+    assert run.problems == (f"{path.name}: task name {task!r} contains a path separator: left out",)
 
 
 def test_bad_inputs_are_one_line(tmp_path):
@@ -85,3 +166,19 @@ def test_direction_conflicts_with_the_display_file_are_errors():
     assert display.higher_is_better("cf_flip", "new_metric", True) is True  # not in the YAML: from the results
     with pytest.raises(QxError, match="disagrees with the results file"):
         display.higher_is_better("cf_flip", "ppl", True)
+
+
+def test_informational_metrics_have_no_direction_and_variants_use_their_family():
+    display = load_display()
+    assert display.higher_is_better("calib", "confidence", True) is None  # lm-eval's `true` is not a direction
+    assert display.higher_is_better("calib_piqa", "confidence", True) is None
+    assert display.higher_is_better("calib_piqa", "ace", None) is False
+    assert display.metric_name("calib_piqa", "ace") == "ACE"
+    cell = Cell("m", "q", "calib", "confidence", 0.9, None, baseline=0.8, diff=0.1, low=0.05, high=0.15)
+    assert cell.degradation is None and cell.degradation_interval is None and cell.significant
+
+
+@pytest.mark.parametrize(("hib", "interval"), [(True, (0.25, 0.75)), (False, (-0.75, -0.25))])
+def test_degradation_interval_has_the_sign_of_the_degradation(hib, interval):
+    cell = Cell("m", "q", "t", "x", 0.5, hib, baseline=1.0, diff=-0.5, low=-0.75, high=-0.25)
+    assert cell.degradation == (0.5 if hib else -0.5) and cell.degradation_interval == interval

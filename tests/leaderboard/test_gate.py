@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from qxbench.cli import main
@@ -18,7 +20,8 @@ def runs(tmp_path):
 
 
 def gate(base, cand, *drops):
-    return main(["gate", "--baseline", str(base), "--candidate", str(cand), *(f"--max-drop={d}" for d in drops)])
+    flags = [d if d.startswith("--") else f"--max-drop={d}" for d in drops]
+    return main(["gate", "--baseline", str(base), "--candidate", str(cand), *flags])
 
 
 def test_within_thresholds_passes(runs, capsys):
@@ -50,6 +53,12 @@ def test_task_specific_threshold_wins(runs):
         (["flip_rat=0.1"], "Unknown metric in --max-drop 'flip_rat'. Did you mean 'flip_rate'?"),
         (["flip_rate"], "--max-drop 'flip_rate' is not METRIC=NUMBER"),
         (["flip_rate=-1"], "a threshold cannot be negative"),
+        (["flip_rate=nan"], "--max-drop 'flip_rate=nan': a threshold must be a finite number, not 'nan'"),
+        (["flip_rate=inf"], "a threshold must be a finite number, not 'inf'"),
+        (["flip_rate=-inf"], "a threshold must be a finite number"),
+        (["flip_rate=0.1", "flip_rate=0.2"], "--max-drop 'flip_rate' is given twice (0.1 and 0.2)"),
+        ([], "No --max-drop: a gate without a threshold checks nothing. Add one per metric to guard, e.g. "
+             "--max-drop cnst=0.05 (metrics: cnst, entrec_max, flip_rate, minimality)"),
     ],
 )
 def test_bad_thresholds_exit_2(runs, capsys, drops, message):
@@ -59,15 +68,85 @@ def test_bad_thresholds_exit_2(runs, capsys, drops, message):
     assert err.startswith("qxbench: error:") and message in err and "\n" not in err
 
 
-def test_mismatched_runs_exit_2(tmp_path, capsys):
+def test_a_nan_threshold_is_refused_where_zero_fails(runs):
+    fp, nf4, _ = runs
+    assert gate(fp, nf4, "flip_rate=0") == 1
+    assert gate(fp, nf4, "flip_rate=nan") == 2  # nan compares False with everything: it would always pass
+
+
+def test_a_nan_candidate_metric_fails_and_is_named(tmp_path, capsys):
     fp = write_run(tmp_path / "fp", per_doc=FP)
-    other = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc=NF4, limit=2.0, stamp="2026-11-23T10-09-00.0")
-    assert gate(fp, other, "flip_rate=0.5") == 2
-    assert "Cannot compare: cf_flip: --limit differs (None vs 2.0)" in capsys.readouterr().err
+    nan = {**NF4, "cf_flip": {**NF4["cf_flip"], "flip_rate": [math.nan] * 4}}
+    cand = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc=nan, samples=False, stamp="2026-11-23T10-09-00.0")
+    assert gate(fp, cand, "flip_rate=0.9", "entrec_max=1") == 1
+    captured = capsys.readouterr()
+    assert "FAIL: cf_flip/flip_rate is nan in the candidate" in captured.out
+    assert "note: candidate: results_2026-11-23T10-09-00.0.json: cf_flip/flip_rate is nan" in captured.err
+
+
+@pytest.mark.parametrize(("per_doc", "drop", "named"), [
+    ({"cf_flip": {"flip_rate": NF4["cf_flip"]["flip_rate"]}, "multihop": NF4["multihop"]}, "minimality=0.5",
+     "cf_flip/minimality is missing in the candidate"),
+    ({"cf_flip": NF4["cf_flip"]}, "multihop/cnst=0.5", "multihop/cnst is missing in the candidate"),
+])
+def test_a_thresholded_metric_missing_in_the_candidate_fails(tmp_path, capsys, per_doc, drop, named):
+    fp = write_run(tmp_path / "fp", per_doc=FP)
+    cand = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc=per_doc, stamp="2026-11-23T10-09-00.0")
+    assert gate(fp, cand, drop) == 1
+    assert f"FAIL: {named}" in capsys.readouterr().out
+
+
+def test_a_metric_the_baseline_lacks_cannot_be_gated(tmp_path, capsys):
+    fp = write_run(tmp_path / "fp", per_doc={"cf_flip": {"flip_rate": FP["cf_flip"]["flip_rate"]}})
+    cand = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc=NF4, stamp="2026-11-23T10-09-00.0")
+    assert gate(fp, cand, "minimality=0.5") == 2
+    assert "The baseline has no finite value for cf_flip/minimality (None)" in capsys.readouterr().err
+    assert gate(fp, cand, "multihop/cnst=0.5") == 2
+    assert "The baseline has no value for multihop/cnst" in capsys.readouterr().err
+
+
+def test_an_informational_metric_cannot_be_gated(tmp_path, capsys):
+    fp = write_run(tmp_path / "fp", per_doc={"calib": {"confidence": [0.9, 0.8], "ace": [0.1, 0.2]}})
+    cand = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc={"calib": {"confidence": [0.5, 0.5],
+                                                                                  "ace": [0.1, 0.2]}},
+                     stamp="2026-11-23T10-09-00.0")
+    assert gate(fp, cand, "ace=0") == 0
+    assert gate(fp, cand, "confidence=0.1") == 2
+    assert "calib/confidence: the metric is informational" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("change", "reason"), [
+    ({"model": "meta-llama/Llama-3-70B"}, "base models differ (qx-tiny vs meta-llama/Llama-3-70B)"),
+    ({"version": 2.0}, "cf_flip: task versions differ (1.0 vs 2.0); multihop: task versions differ (1.0 vs 2.0)"),
+    ({"limit": 2.0}, "cf_flip: --limit differs (None vs 2.0)"),
+    ({"doc_ids": [0, 1, 2, 7]}, "cf_flip: the runs evaluated different documents"),
+    ({"per_doc": {t: {m: v[:3] for m, v in ms.items()} for t, ms in NF4.items()}},
+     "cf_flip: document counts differ (4 vs 3)"),
+])
+def test_mismatched_runs_exit_2_unless_allowed(tmp_path, capsys, change, reason):
+    fp = write_run(tmp_path / "fp", per_doc=FP)
+    other = write_run(tmp_path / "q", **{"quant": "bnb-nf4", "bits": 4, "per_doc": NF4,
+                                         "stamp": "2026-11-23T10-09-00.0", **change})
+    assert gate(fp, other, "entrec_max=1") == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("qxbench: error: Cannot compare: ") and reason in err and "\n" not in err
+    assert err.endswith("(--allow-mismatch compares them anyway)")
+    assert gate(fp, other, "entrec_max=1", "--allow-mismatch") == 0
+    out = capsys.readouterr().out
+    assert f"MISMATCH (compared anyway, --allow-mismatch): {reason.split('; ')[0]}" in out
+    assert "PASS: " in out and "despite" in out
+
+
+def test_degradation_and_its_interval_have_the_same_sign(runs, capsys):
+    fp, nf4, _ = runs
+    assert gate(fp, nf4, "entrec_max=1") == 0  # every document 0.5 lower: 0.5 worse, the CI is [+0.5, +0.5]
+    row = next(line for line in capsys.readouterr().out.splitlines() if "entrec_max" in line)
+    assert "+0.5" in row and "[+0.5, +0.5]" in row and "-0.5" not in row
 
 
 def test_ambiguous_or_missing_results_exit_2(runs, tmp_path, capsys):
     fp, _, _ = runs
     assert gate(tmp_path, fp, "flip_rate=0.1") == 2  # a directory with three results files
     assert "holds 3 results files" in capsys.readouterr().err
-    assert gate(tmp_path / "none", fp) == 2
+    assert gate(tmp_path / "none", fp, "flip_rate=0.1") == 2
+    assert "No such results file or directory" in capsys.readouterr().err

@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 
 from leaderboard.cli import parse_configs
 from qxbench.cli import main
 from qxbench.errors import QxError
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside a function (``from a import b`` gives a and a.b)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module, *(f"{node.module}.{alias.name}" for alias in node.names)}
+    return found
+
+
+def test_the_leaderboard_never_imports_qxbench_cli():
+    """qxbench.cli registers the leaderboard's commands: the dependency runs one way only (no cycle)."""
+    package = Path(importlib.util.find_spec("leaderboard").origin).parent
+    files = sorted(package.glob("*.py"))
+    assert len(files) >= 8
+    offenders = [f.name for f in files if "qxbench.cli" in _imports(f)]
+    assert offenders == []
+    assert "leaderboard.cli" in _imports(package.parent / "qxbench" / "cli.py")  # the one direction kept
 
 
 def test_configs_parse_and_full_precision_comes_first(capsys):
