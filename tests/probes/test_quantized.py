@@ -83,7 +83,7 @@ def test_integrated_gradients_flow_through_quantized_layers_or_say_why_not(quant
     with torch.no_grad():
         quantized.model(torch.tensor([texts[0]]))  # a no-grad forward first, as in an evaluation
     ids, mask, last = pad_batch(texts, quantized._pad_id(), torch.device("cpu"))
-    module = quantized.model.model.layers[1].mlp.down_proj
+    module = quantized.model.model.layers[1].mlp.act_fn  # the neurons probe attributes the act_fn output
     if quantized.qx.quant == "awq":
         with pytest.raises(QxError, match="Integrated gradients need gradients through every layer after"):
             integrated_gradients(quantized.model, module, ids, mask, last, steps=2)
