@@ -24,7 +24,8 @@ from qxbench.errors import QxError, unknown
 from qxbench.probes.datasource import DATA_OPTION, LOCAL_FORMATS, dataset_dict, load_hub
 from qxbench.probes.datasource import local_file as _local_file
 
-__all__ = ["MSINGH", "MsinghSet", "read_msingh", "load_msingh", "load_hub", "dataset_dict", "DATA_OPTION"]
+__all__ = ["MSINGH", "MsinghSet", "read_msingh", "load_msingh", "load_hub", "dataset_dict", "DATA_OPTION",
+           "LOCAL_FORMATS"]
 
 
 

@@ -31,7 +31,6 @@ for a prompt, the count of the evaluated model's neurons scoring >= tau.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -42,6 +41,7 @@ import torch
 from qxbench.errors import QxError, unknown
 from qxbench.probes.arch import arch_of
 from qxbench.probes.internals import LastToken, compute_dtype, dense_weight, read_last_token
+from qxbench.probes.options import known_options
 
 TOP_K = 300
 REFERENCE_EPS = 1e-6  # get_bsvalues: torch.rsqrt(final_var + 1e-6)
@@ -61,15 +61,8 @@ class AttributionOptions:
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any] | None) -> AttributionOptions:
-        known = {f.name for f in fields(cls)}
         values: dict[str, str] = {}
-        for key, value in (metadata or {}).items():
-            if key not in known:
-                # lm-eval's metadata also carries its own keys and the model args: skip them, but stop
-                # on a near miss of an option name (a typo would silently keep the default)
-                if difflib.get_close_matches(key, known, n=1, cutoff=0.8):
-                    raise unknown("memorize option", key, known)
-                continue
+        for key, value in known_options(metadata, [f.name for f in fields(cls)], "memorize").items():
             if str(value) not in cls.CHOICES[key]:
                 raise unknown(f"memorize {key}", value, cls.CHOICES[key])
             values[key] = str(value)

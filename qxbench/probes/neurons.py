@@ -20,7 +20,6 @@ a time (the neurons x neurons matrix is never built).
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import json
 import math
@@ -34,6 +33,7 @@ from qxbench.errors import QxError, unknown
 from qxbench.probes import salient as sal
 from qxbench.probes.arch import arch_of
 from qxbench.probes.internals import pad_batch
+from qxbench.probes.options import known_options
 from qxbench.probes.salient import AGGREGATIONS, TOKEN_KEYS, Salient
 
 __all__ = ["AGGREGATIONS", "NeuronOptions", "CorpusStats", "NeuronResult", "abs_corr_histogram", "act_modules",
@@ -54,15 +54,8 @@ class NeuronOptions:
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any] | None) -> NeuronOptions:
-        known = {f.name: f for f in fields(cls)}
         values = {}
-        for key, value in (metadata or {}).items():
-            if key not in known:
-                # lm-eval's metadata also carries its own keys and the model args: skip those, but
-                # stop on a near miss of an option name (a typo would otherwise go unnoticed)
-                if difflib.get_close_matches(key, known, n=1, cutoff=0.8):
-                    raise unknown("neurons option", key, known)
-                continue
+        for key, value in known_options(metadata, [f.name for f in fields(cls)], "neurons").items():
             kind = type(getattr(cls, key))
             try:
                 values[key] = kind(value) if kind is not str else str(value)
@@ -187,7 +180,8 @@ class NeuronResult:
     def __str__(self) -> str:
         layers = self.corpus.layers
         neurons = None if self.salient is None else {
-            str(layer): {a: list(s.neurons[a]) for a in AGGREGATIONS} for layer, s in zip(layers, self.salient)}
+            str(layer): {a: list(s.neurons[a]) for a in AGGREGATIONS}
+            for layer, s in zip(layers, self.salient, strict=True)}
         return json.dumps({"target": list(self.target), "salient": neurons, "layers": layers,
                            "salient_union": self.corpus.salient_union, "dead": self.corpus.dead,
                            "options": self.options})

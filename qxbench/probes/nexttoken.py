@@ -30,7 +30,6 @@ task's metadata (:class:`NextTokenOptions`), so one batch may mix tasks with dif
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -41,6 +40,7 @@ import torch
 from qxbench.errors import QxError, unknown
 from qxbench.probes import chat
 from qxbench.probes.internals import pad_batch
+from qxbench.probes.options import known_options
 from qxbench.probes.requests import NextToken
 
 __all__ = ["NextTokenOptions", "substring_correct", "answer", "free", "choices", "choice_continuations"]
@@ -61,15 +61,9 @@ class NextTokenOptions:
 
     @classmethod
     def from_metadata(cls, metadata: dict[str, Any] | None) -> NextTokenOptions:
-        known = {f.name for f in fields(cls)}
         values: dict[str, str] = {}
-        for key, value in (metadata or {}).items():
-            if key not in known:
-                # lm-eval's metadata also carries its own keys (version, data_path) and the model
-                # args: skip them, but stop on a near miss of an option name (a typo keeps a default)
-                if key not in cls.NOT_OPTIONS and difflib.get_close_matches(key, known, n=1, cutoff=0.75):
-                    raise unknown("calib option", key, known)
-                continue
+        options = known_options(metadata, [f.name for f in fields(cls)], "calib", ignore=cls.NOT_OPTIONS, cutoff=0.75)
+        for key, value in options.items():
             if str(value) not in cls.CHOICES[key]:
                 raise unknown(f"calib {key}", value, cls.CHOICES[key])
             values[key] = str(value)
