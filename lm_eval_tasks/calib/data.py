@@ -44,8 +44,10 @@ MSINGH = {
 }
 
 
-def read_msingh(path: Path, name: str) -> list[dict[str, Any]]:
-    """Rows of one of the study's CSVs as documents (see the module docstring)."""
+def read_msingh(path: Path, name: str, *, template: bool = True) -> list[dict[str, Any]]:
+    """Rows of one of the study's CSVs as documents (see the module docstring). ``template=False``
+    keeps every prompt verbatim, as the study's activation script feeds them
+    (``src/4_generate_activations_h5py.py:63``)."""
     spec = MSINGH[name]
     with open(path, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
@@ -60,17 +62,18 @@ def read_msingh(path: Path, name: str) -> list[dict[str, Any]]:
                 raise QxError(f"{path}: row {index + 1} has an empty {'prompt' if not prompt.strip() else 'gold'}")
             if gold not in spec.choices:
                 raise QxError(f"{path}: row {index + 1} has gold {gold!r}; {name} golds are {', '.join(spec.choices)}")
-            rows.append({"prompt": spec.template.format(prompt), "answer": gold, "choices": list(spec.choices),
-                         "index": index})
+            rows.append({"prompt": spec.template.format(prompt) if template else prompt, "answer": gold,
+                         "choices": list(spec.choices), "index": index})
     if not rows:
         raise QxError(f"{path}: no rows")
     return rows
 
 
-def load_msingh(name: str, data_path: str | None = None) -> Any:
+def load_msingh(name: str, data_path: str | None = None, *, task: str = "calib_msingh",
+                template: bool = True) -> Any:
     if name not in MSINGH:
         raise unknown("study dataset", name, MSINGH)
     if not data_path:
-        raise QxError(f"calib_msingh_{name} reads the study's CSV (MSingh-CSE/LLM-Quantization-Effects, "
+        raise QxError(f"{task}_{name} reads the study's CSV (MSingh-CSE/LLM-Quantization-Effects, "
                       f"datasets/{MSINGH[name].file}): --metadata '{{\"{DATA_OPTION}\": \"/path/to/datasets\"}}'")
-    return dataset_dict(read_msingh(_local_file(data_path, name, (".csv",)), name))
+    return dataset_dict(read_msingh(_local_file(data_path, name, (".csv",)), name, template=template))

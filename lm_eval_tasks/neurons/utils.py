@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from qxbench.probe import ProbeTask
+from qxbench.probes.datasource import dataset_dict
 from qxbench.probes.metrics import CorpusValue, nanmean
 from qxbench.probes.neurons import NeuronOptions, NeuronResult
 
-__all__ = ["NeuronProbe", "load_world", "CorpusValue", "corpus_value", "nanmean", "process_results"]
+__all__ = ["NeuronProbe", "load_world", "load_msingh_boolq", "load_msingh_piqa", "load_msingh_hellaswag",
+           "load_msingh_toxicity", "CorpusValue", "corpus_value", "nanmean", "process_results"]
 
 # Per-document counts; "avg" is left out: |v| / max|v| is the same vector as for "sum" (the divisor cancels).
 PER_DOCUMENT = ("best_word", "sum", "max")
@@ -28,6 +32,31 @@ def load_world(**_metadata):
 
     rows = [{"text": f"Review: {r['text']}\nSentiment:"} for r in read_rows("reviews")]
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+
+
+def _msingh(name: str, data_path: str | None) -> Any:
+    """The calibration study's CSV prompts, verbatim (no BoolQ template), as its activation script
+    feeds them (``src/4_generate_activations_h5py.py:63``) and as the golden values were computed."""
+    from lm_eval_tasks.calib.data import load_msingh
+
+    docs = load_msingh(name, data_path, task="neurons_msingh", template=False)["test"]
+    return dataset_dict([{"text": d["prompt"]} for d in docs])
+
+
+def load_msingh_boolq(data_path: str | None = None, **_metadata):
+    return _msingh("boolq", data_path)
+
+
+def load_msingh_piqa(data_path: str | None = None, **_metadata):
+    return _msingh("piqa", data_path)
+
+
+def load_msingh_hellaswag(data_path: str | None = None, **_metadata):
+    return _msingh("hellaswag", data_path)
+
+
+def load_msingh_toxicity(data_path: str | None = None, **_metadata):
+    return _msingh("toxicity", data_path)
 
 
 def corpus_value(items: list[CorpusValue]) -> float:

@@ -70,3 +70,21 @@ def test_requests_with_different_options_are_answered_group_by_group(qx_lm):
                                 for i, (t, o) in enumerate(zip(texts, options, strict=True))])
     assert [r.corpus.layers for r in results] == [[0], [3], [0]]
     assert results[0].corpus is results[2].corpus and results[0].corpus is not results[1].corpus
+
+
+def test_the_study_variants_read_its_csv_prompts_verbatim():
+    from lm_eval_tasks.neurons import utils
+    from tests.conftest import golden, shared_path
+
+    folder = shared_path("data", "msingh")
+    docs = golden("neurons")["docs"]  # the texts the reference was run on: no "Respond with True or False"
+    for name in sorted({d["dataset"] for d in docs}):
+        loaded = getattr(utils, f"load_msingh_{name}")(data_path=str(folder))["test"]
+        assert all(loaded[d["row"]]["text"] == d["text"] for d in docs if d["dataset"] == name)
+
+
+def test_a_study_variant_without_data_path_names_the_option():
+    from lm_eval_tasks.neurons.utils import load_msingh_piqa
+
+    with pytest.raises(QxError, match=r"neurons_msingh_piqa reads the study's CSV .*data_path"):
+        load_msingh_piqa()
