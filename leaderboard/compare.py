@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from leaderboard.display import Display
+from leaderboard.guards import apply_guards
 from leaderboard.runs import Run, TaskResult
 from qxbench.stats import paired_diff
 
@@ -16,20 +17,24 @@ class Cell:
     config: str
     task: str
     metric: str
-    value: float
+    value: float  # compared and paired: the mean over the paired documents (so value - baseline = diff)
     higher_is_better: bool | None  # None: informational (display.yaml), no better direction
-    baseline: float | None = None  # the full-precision value; None when not compared
+    baseline: float | None = None  # the full-precision value, over the same documents; None when not compared
     diff: float | None = None  # value - baseline, over the documents both runs share; None when not compared
     low: float | None = None  # 95 % paired-bootstrap CI of diff; None without per-sample logs
     high: float | None = None
-    n: int = 0
+    n: int = 0  # documents behind the difference (paired: defined in both runs), else behind the value
     note: str = ""
+    n_value: int = 0  # documents on which the candidate defines the metric (all of its documents when unpaired)
+    n_baseline: int = 0  # the same for full precision; 0 when not compared
+    paired: bool = False  # value, baseline and diff come from the same per-document values
+    not_comparable: str = ""  # why the difference must not be read as better or worse (see guards.py)
 
     @property
     def degradation(self) -> float | None:
-        """Positive = worse than full precision, in the metric's own units; None when not compared or
-        informational."""
-        if self.diff is None or self.higher_is_better is None:
+        """Positive = worse than full precision, in the metric's own units; None when not compared,
+        informational or not comparable."""
+        if self.diff is None or self.higher_is_better is None or self.not_comparable:
             return None
         return (-self.diff if self.higher_is_better else self.diff) + 0.0  # + 0.0: no "-0"
 
@@ -44,11 +49,25 @@ class Cell:
 
     @property
     def significant(self) -> bool:
-        """The CI of the difference excludes 0."""
-        return self.low is not None and self.high is not None and (self.low > 0 or self.high < 0)
+        """The CI of the difference excludes 0 (and the difference is comparable)."""
+        return (not self.not_comparable and self.low is not None and self.high is not None
+                and (self.low > 0 or self.high < 0))
+
+    @property
+    def verdict(self) -> str:
+        """"worse" / "better" (significantly, by the metric's direction), "unchanged" (no significant
+        difference), "not comparable" (a guard), or "" (not compared, or informational)."""
+        if self.diff is None or self.higher_is_better is None:
+            return ""
+        if self.not_comparable:
+            return "not comparable"
+        if not self.significant:
+            return "unchanged"
+        return "worse" if (self.degradation or 0.0) > 0 else "better"
 
     def as_dict(self) -> dict[str, object]:
-        return {**asdict(self), "degradation": self.degradation, "significant": self.significant}
+        return {**asdict(self), "degradation": self.degradation, "significant": self.significant,
+                "verdict": self.verdict}
 
 
 def comparable(base: TaskResult, cand: TaskResult, task: str) -> str:
@@ -75,40 +94,59 @@ def mismatches(base: Run, cand: Run) -> list[str]:
     return found
 
 
+def _defined(result: TaskResult, metric: str) -> dict[int, float] | None:
+    """doc_id -> the metric's finite per-document value; None without per-sample logs."""
+    if result.per_doc is None:
+        return None
+    return {d: v[metric] for d, v in result.per_doc.items() if metric in v and math.isfinite(v[metric])}
+
+
+def _mean(values: list[float]) -> float:
+    return math.fsum(values) / len(values)
+
+
+def _pair(cell: Cell, cand: TaskResult, base: TaskResult, reference: float, iters: int) -> Cell:
+    """``cell`` compared with ``reference``: over the documents both runs define when both logged
+    per-document values, else the two reported values side by side (no interval), each on its own documents."""
+    own, theirs = _defined(cand, cell.metric), _defined(base, cell.metric)
+    n_base = len(theirs) if theirs else (base.n or 0)
+    unpaired = replace(cell, baseline=reference, diff=cell.value - reference, n_baseline=n_base)
+    if own is None or theirs is None:
+        return replace(unpaired, note="no per-sample logs (--log_samples): no confidence interval")
+    if not own and not theirs:
+        return replace(unpaired, note="no per-document values (a corpus-level metric): no confidence interval")
+    docs = sorted(own.keys() & theirs.keys())
+    if not docs:  # the guards' coverage rule makes this not comparable
+        return replace(unpaired, n=0, n_value=len(own), paired=True, note="no document with a value in both runs")
+    b, c = [theirs[d] for d in docs], [own[d] for d in docs]
+    paired = paired_diff(b, c, iters=iters)
+    return replace(cell, value=_mean(c), baseline=_mean(b), diff=paired.mean, low=paired.low, high=paired.high,
+                   n=paired.n, n_value=len(own), n_baseline=n_base, paired=True)
+
+
 def compare_task(model: str, config: str, task: str, cand: TaskResult, base: TaskResult | None, display: Display,
                  *, note: str = "", iters: int = 2000) -> list[Cell]:
-    """One cell per candidate metric; with ``base``, its difference to it (paired per document when
-    both runs logged samples). A value that is not finite on either side is shown, never compared."""
+    """One cell per candidate metric; with ``base``, its difference to it, value and baseline over the
+    same documents (paired per document when both runs logged samples), and the validity guards of
+    display.yaml applied. A value that is not finite on either side is shown, never compared."""
     cells = []
     for metric, value in sorted(cand.metrics.items()):
         hib = display.higher_is_better(task, metric, cand.higher_is_better.get(metric))
+        own = _defined(cand, metric)
+        n_value = len(own) if own else (cand.n or 0)
+        cell = Cell(model, config, task, metric, value, hib, n=n_value, n_value=n_value)
         if not math.isfinite(value):
-            cells.append(Cell(model, config, task, metric, value, hib, note=f"{value} in the results: not compared"))
-            continue
-        if base is None or metric not in base.metrics:
-            cells.append(Cell(model, config, task, metric, value, hib,
-                              note=note if base is None else "not in the full-precision run"))
-            continue
-        reference = base.metrics[metric]
-        if not math.isfinite(reference):
-            cells.append(Cell(model, config, task, metric, value, hib, reference,
-                              note=f"full precision is {reference}: not compared"))
-            continue
-        diff, low, high, n, extra = value - reference, None, None, cand.n or 0, ""
-        if base.per_doc is not None and cand.per_doc is not None:
-            docs = sorted(set(base.per_doc) & set(cand.per_doc))
-            paired = paired_diff([base.per_doc[d].get(metric, math.nan) for d in docs],
-                                 [cand.per_doc[d].get(metric, math.nan) for d in docs], iters=iters)
-            if paired.n:
-                diff, low, high, n = paired.mean, paired.low, paired.high, paired.n
-            elif not docs:
-                extra = "no document logged by both runs: no confidence interval"
-            else:
-                extra = "no per-document values (a corpus-level metric): no confidence interval"
+            cells.append(replace(cell, note=f"{value} in the results: not compared"))
+        elif base is None or metric not in base.metrics:
+            cells.append(replace(cell, note=note if base is None else "not in the full-precision run"))
+        elif not math.isfinite(base.metrics[metric]):
+            cells.append(replace(cell, baseline=base.metrics[metric],
+                                 note=f"full precision is {base.metrics[metric]}: not compared"))
         else:
-            extra = "no per-sample logs (--log_samples): no confidence interval"
-        cells.append(Cell(model, config, task, metric, value, hib, reference, diff, low, high, n, extra))
-    return cells
+            cells.append(_pair(cell, cand, base, base.metrics[metric], iters))
+    if base is None:
+        return cells
+    return apply_guards(cells, display.guards(task), display.chance(task), set(base.metrics))
 
 
 def build_cells(runs: list[Run], display: Display, *, iters: int = 2000) -> tuple[list[Cell], list[str]]:

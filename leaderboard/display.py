@@ -1,4 +1,5 @@
-"""Display names and metric directions, read from ``display.yaml`` (never from code)."""
+"""Display names, metric directions, headline metrics and validity guards, read from ``display.yaml``
+(never from code)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from leaderboard.guards import Guard, parse_guard
 from qxbench.errors import QxError
 
 DISPLAY_FILE = Path(__file__).with_name("display.yaml")
@@ -20,6 +22,8 @@ class Display:
     probes: dict[str, dict[str, str]] = field(default_factory=dict)
     metrics: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     curves: dict[str, dict[str, str]] = field(default_factory=dict)
+    guard_entries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # family -> YAML entries
+    chances: dict[str, float] = field(default_factory=dict)  # task -> chance level of its accuracy
 
     @property
     def curve_keys(self) -> dict[str, str]:
@@ -33,9 +37,24 @@ class Display:
         """The YAML entry of a metric: the task's own, else its family's (``calib_piqa`` -> ``calib``)."""
         if metric in self.metrics.get(task, {}):
             return self.metrics[task][metric]
-        family = max((t for t in self.metrics if task.startswith(f"{t}_") and metric in self.metrics[t]),
-                     key=len, default=None)
+        family = _family(task, [t for t in self.metrics if metric in self.metrics[t]])
         return self.metrics[family][metric] if family else {}
+
+    def headline(self, task: str) -> str | None:
+        """The metric the index shows for a probe: the task's ``headline``, else its family's; None without one."""
+        return self.probes.get(_family(task, [t for t in self.probes if "headline" in self.probes[t]]) or "",
+                               {}).get("headline")
+
+    def guards(self, task: str) -> tuple[Guard, ...]:
+        """The task's validity guards (its own entry, else its family's); () without any."""
+        family = _family(task, list(self.guard_entries))
+        return tuple(parse_guard(e, family) for e in self.guard_entries.get(family, [])) if family else ()
+
+    def chance(self, task: str) -> float | None:
+        """The chance level of the task's accuracy: the task's own entry only (a variant's data has its own
+        label set); None when not declared."""
+        value = self.chances.get(task)
+        return None if value is None else float(value)
 
     def metric_name(self, task: str, metric: str) -> str:
         return self._metric(task, metric).get("name", metric)
@@ -60,7 +79,21 @@ class Display:
 @lru_cache(maxsize=4)
 def load_display(path: Path = DISPLAY_FILE) -> Display:
     data = yaml.safe_load(path.read_text()) or {}
-    return Display(probes=data.get("probes", {}), metrics=data.get("metrics", {}), curves=data.get("curves", {}))
+    display = Display(probes=data.get("probes", {}), metrics=data.get("metrics", {}), curves=data.get("curves", {}),
+                      guard_entries=data.get("guards", {}), chances=data.get("chance", {}))
+    for task in display.guard_entries:
+        display.guards(task)  # a broken guard is an error when the file is read, not when a task meets it
+    for task, chance in display.chances.items():
+        if isinstance(chance, bool) or not isinstance(chance, int | float) or not 0 <= chance < 1:
+            raise QxError(f"{path.name}: chance of {task} must be a number in [0, 1), not {chance!r}")
+    return display
+
+
+def _family(task: str, keys: list[str]) -> str | None:
+    """``task`` itself when it is a key, else the longest key it extends (``calib_piqa`` -> ``calib``)."""
+    if task in keys:
+        return task
+    return max((k for k in keys if task.startswith(f"{k}_")), key=len, default=None)
 
 
 def fmt(x: float | None, signed: bool = False) -> str:

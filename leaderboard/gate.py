@@ -1,8 +1,9 @@
 """The regression gate: every thresholded metric's degradation against full precision must stay
-within its threshold. Exit 0 = pass; 1 = a metric degraded too much, or the candidate has no finite
-value for it; 2 = bad input: a threshold that is not a finite number >= 0, no threshold at all, a
-baseline without the metric, runs that are not comparable (base model, task version, ``--limit``,
-documents) unless ``--allow-mismatch`` says to compare them anyway."""
+within its threshold. Exit 0 = pass; 1 = a metric degraded too much, the candidate has no finite
+value for it, or it is not comparable (a validity guard of display.yaml fired); 2 = bad input: a
+threshold that is not a finite number >= 0, no threshold at all, a baseline without the metric, runs
+that are not comparable (base model, task version, ``--limit``, documents) unless ``--allow-mismatch``
+says to compare them anyway."""
 
 from __future__ import annotations
 
@@ -89,6 +90,8 @@ def _row(cell: Cell, limit: float | None, missing: bool = False) -> GateRow:
     if cell.baseline is None or not math.isfinite(cell.baseline):
         raise QxError(f"The baseline has no finite value for {where} ({cell.baseline}): its --max-drop "
                       "cannot be checked")
+    if cell.not_comparable:  # a guard fired (display.yaml): the threshold cannot be checked, never passed
+        return GateRow(cell, limit, f"is not comparable: {cell.not_comparable}")
     return GateRow(cell, limit)
 
 

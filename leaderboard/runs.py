@@ -166,6 +166,14 @@ def read_run(path: Path, curve_keys: dict[str, str] | None = None) -> Run:
                group_size=qx.get("group_size"), date=start, tasks=tasks, finished=finished, problems=tuple(problems))
 
 
+def short_names(models: list[str]) -> dict[str, str]:
+    """model -> the last component of its path or Hub id (``HuggingFaceTB/SmolLM2-135M`` -> ``SmolLM2-135M``),
+    for chart legends; the whole name where two models would share one, or where nothing is left."""
+    short = {m: m.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or m for m in models}
+    taken = [short[m] for m in set(models)]
+    return {m: s if taken.count(s) == 1 else m for m, s in short.items()}
+
+
 def find_results(target: Path) -> list[Path]:
     """A results file, or every ``results_*.json`` under a directory (sorted)."""
     if target.is_file():

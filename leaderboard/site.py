@@ -1,4 +1,6 @@
-"""Render the static site: ``index.html``, one page per probe, downloads (JSON, CSV, Markdown).
+"""Render the static site: ``index.html`` (one summary row per model x config, see
+:mod:`leaderboard.summary`), one page per probe (its metric table and charts), downloads (JSON, CSV,
+Markdown).
 
 Self-contained (no network at view time; works from ``file://``) and deterministic (same inputs,
 same bytes). Every text from the results goes through Jinja2's autoescaping.
@@ -17,10 +19,11 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from leaderboard.charts import CAPTION, probe_charts
 from leaderboard.compare import Cell
 from leaderboard.display import Display, fmt
-from leaderboard.plots import line_chart
 from leaderboard.runs import Run
+from leaderboard.summary import ProbeSummary, limit_text, summarize
 
 HERE = Path(__file__).parent
 STATIC = ("style.css", "sort.js")
@@ -51,76 +54,89 @@ def _scales(cells: list[Cell]) -> dict[tuple[str, str], float]:
     return scale
 
 
+def _numbers(cell: Cell) -> str:
+    """Value, full precision, difference and on which documents each was computed."""
+    ci = f" [{fmt(cell.low, True)}, {fmt(cell.high, True)}]" if cell.low is not None else ""
+    if cell.paired:
+        which = (f"the same {cell.n} documents" if cell.n == cell.n_value == cell.n_baseline else
+                 f"the {cell.n} documents both define (the candidate defines {cell.n_value}, full precision "
+                 f"{cell.n_baseline})")
+        return (f"value {fmt(cell.value)} and full precision {fmt(cell.baseline)} over {which}; difference "
+                f"{fmt(cell.diff, True)}{ci}")
+    return (f"value {fmt(cell.value)} on the candidate's {cell.n_value} documents, full precision "
+            f"{fmt(cell.baseline)} on its {cell.n_baseline} (not paired: {cell.note}); "
+            f"difference {fmt(cell.diff, True)}")
+
+
 def view(cell: Cell | None, scale: float) -> View:
     if cell is None:
         return View("", "", "", "not run", "")
     if cell.diff is None:  # full precision, no baseline, or a value that is not a number: shown, not compared
-        return View(fmt(cell.value), repr(cell.value), "", cell.note or "full precision", "")
+        return View(fmt(cell.value), repr(cell.value), "",
+                    f"{cell.note or 'full precision'}; on {cell.n_value} documents", "")
+    if cell.not_comparable:  # never better or worse: no colour, no number to read a direction into
+        return View("≠", "", "", f"not comparable: {cell.not_comparable}; {_numbers(cell)}", "")
     deg = cell.degradation  # None for an informational metric: no colour
     alpha = 0.0 if not deg or not scale or not math.isfinite(deg) else min(1.0, abs(deg) / scale)
     alpha *= 0.75 if cell.significant else 0.25
     colour = "214,39,40" if (deg or 0) > 0 else "44,160,44"
-    ci = f" [{fmt(cell.low, True)}, {fmt(cell.high, True)}]" if cell.low is not None else ""
-    title = (f"value {fmt(cell.value)}; full precision {fmt(cell.baseline)}; difference {fmt(cell.diff, True)}"
-             f"{ci or ' (no CI: ' + cell.note + ')'}; n={cell.n}")
-    return View(fmt(cell.diff, True), repr(cell.diff), f"background: rgba({colour},{alpha:.2f})" if alpha else "",
-                title, "*" if cell.significant else "")
+    fewer = f" (n={cell.n})" if cell.paired and cell.n < max(cell.n_value, cell.n_baseline) else ""
+    return View(fmt(cell.diff, True) + fewer, repr(cell.diff),
+                f"background: rgba({colour},{alpha:.2f})" if alpha else "", _numbers(cell),
+                "*" if cell.significant else "")
 
 
 def _rows(runs: list[Run], cells: list[Cell], columns: list[tuple[str, str]]) -> list[dict]:
+    """The rows of a probe page's table: one per run, with its --limit and document count."""
     by_key = {(c.model, c.config, c.task, c.metric): c for c in cells}
     scales = _scales(cells)
+    task = columns[0][0] if columns else ""
     rows = []
     for run in runs:
+        result = run.tasks.get(task)
         rows.append({"model": run.model, "config": run.config, "bits": run.bits or "",
+                     "limit": limit_text([result.limit]) if result else "", "n": result.n if result else "",
                      "views": [view(by_key.get((run.model, run.config, t, m)), scales.get((t, m), 0.0))
                                for t, m in columns]})
     return rows
 
 
-def _bits_series(runs: list[Run], task: str, metric: str) -> tuple[dict[str, list[tuple[float, float]]], float]:
-    """Metric vs bits, one series per (model, backend family), and the x where full precision is drawn in
-    each: right of the widest quantized width, labelled "FP" (never a bit width). A quantized run that
-    does not say its bits cannot be placed and is left out of the chart (the table shows it)."""
-    quantized = [r for r in runs if r.config != "fp" and r.bits and task in r.tasks and metric in r.tasks[task].metrics]
-    fp_x = float(max([16, *(2 * r.bits for r in quantized)]))
-    series: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    fp = {r.model: r.tasks[task].metrics.get(metric) for r in runs if r.config == "fp" and task in r.tasks}
-    for run in quantized:
-        key = f"{run.model} {run.quant.split('-')[0]}"
-        if fp.get(run.model) is not None and not series[key]:
-            series[key].append((fp_x, fp[run.model]))
-        series[key].append((float(run.bits), run.tasks[task].metrics[metric]))
-    return dict(sorted(series.items())), fp_x
+def _probe_view(summary: ProbeSummary | None, scale: float, task: str, display: Display) -> dict | None:
+    """A probe's cell on the index: its headline (coloured like the probe page's cell) and its counts."""
+    if summary is None:
+        return None
+    names = {k: ", ".join(display.metric_name(task, m) for m in getattr(summary, k))
+             for k in ("worse", "better", "not_comparable")}
+    return {"head": view(summary.headline, scale) if summary.headline else View("–", "", "", "no headline metric", ""),
+            "compared": summary.compared, "n": "" if summary.n is None else summary.n,
+            **{k: len(getattr(summary, k)) for k in names}, "names": names}
 
 
-def _curve_series(runs: list[Run], task: str) -> dict[str, list[tuple[float, float]]]:
-    series = {}
-    for run in runs:
-        curves = run.tasks[task].curves if task in run.tasks else None
-        if not curves:
-            continue
-        length = min(len(c) for c in curves.values())
-        mean = [sum(c[i] for c in curves.values()) / len(curves) for i in range(length)]
-        series[f"{run.model} {run.config}"] = [(float(i + 1), v) for i, v in enumerate(mean)]
-    return series
+def _not_comparable(cells: list[Cell], display: Display) -> list[str]:
+    """One line per run and reason: which metrics of a probe page are not comparable, and why."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for c in cells:
+        if c.not_comparable:
+            groups.setdefault((c.model, c.config, c.not_comparable), []).append(display.metric_name(c.task, c.metric))
+    return [f"{model} {config}: {', '.join(metrics)}: {why}" for (model, config, why), metrics in groups.items()]
 
 
 def downloads(cells: list[Cell]) -> dict[str, str]:
     records = [c.as_dict() for c in cells]
-    fields = list(records[0]) if records else list(Cell.__dataclass_fields__)
+    fields = list(records[0]) if records else [*Cell.__dataclass_fields__, "degradation", "significant", "verdict"]
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
-    md = ["| model | config | task | metric | value | full precision | difference | 95% CI | n |",
-          "|---|---|---|---|---:|---:|---:|---|---:|"]
+    md = ["| model | config | task | metric | value | full precision | difference | 95% CI | n | verdict |",
+          "|---|---|---|---|---:|---:|---:|---|---:|---|"]
     for c in cells:
         ci = f"[{fmt(c.low, True)}, {fmt(c.high, True)}]" if c.low is not None else "–"
+        verdict = f"not comparable: {c.not_comparable}" if c.not_comparable else c.verdict or "–"
         text = [c.model, c.config, c.task, c.metric]
-        text = [t.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;") for t in text]
         numbers = [fmt(c.value), fmt(c.baseline), fmt(c.diff, True), ci, str(c.n)]
-        md.append(f"| {' | '.join(text + numbers)} |")
+        cols = [t.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;") for t in [*text, *numbers, verdict]]
+        md.append(f"| {' | '.join(cols)} |")
     return {"leaderboard.json": json.dumps(records, indent=1, sort_keys=True, allow_nan=True) + "\n",
             "leaderboard.csv": buf.getvalue(), "leaderboard.md": "\n".join(md) + "\n"}
 
@@ -133,23 +149,20 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
     tasks = list(dict.fromkeys(t for t, _ in columns))
     pages = {t: f"probe_{t}.html" for t in tasks}
     common = {"display": display, "tasks": tasks, "pages": pages, "notes": notes}
-    written = []
-    index = env.get_template("index.html").render(
-        **common, columns=columns, rows=_rows(runs, cells, columns), models=sorted({r.model for r in runs}))
-    written.append(_write(out / "index.html", index))
+    scales = _scales(cells)
+    rows = [{"model": r.model, "config": r.config, "limit": r.limit,
+             "probes": [_probe_view(p, scales.get((t, display.headline(t) or ""), 0.0), t, display)
+                        for t, p in zip(tasks, r.probes, strict=True)]}
+            for r in summarize(runs, cells, tasks, display)]
+    written = [_write(out / "index.html", env.get_template("index.html").render(
+        **common, rows=rows, models=sorted({r.model for r in runs})))]
     for task in tasks:
         task_columns = [(t, m) for t, m in columns if t == task]
-        charts = []
-        for _, m in task_columns:
-            series, fp_x = _bits_series(runs, task, m)
-            charts.append(line_chart(f"{display.metric_name(task, m)} vs bits", series, "bits (FP = full precision)",
-                                     display.metric_name(task, m), {fp_x: "FP"}))
-        curve = display.curves.get(task)
-        if curve:
-            charts.insert(0, line_chart(curve["name"], _curve_series(runs, task), curve["x"], curve["y"]))
-        page = env.get_template("probe.html").render(**common, task=task, columns=task_columns,
-                                                     rows=_rows(runs, [c for c in cells if c.task == task],
-                                                                task_columns), charts=charts)
+        task_cells = [c for c in cells if c.task == task]
+        page = env.get_template("probe.html").render(
+            **common, task=task, columns=task_columns, rows=_rows(runs, task_cells, task_columns),
+            charts=probe_charts(runs, cells, task, [m for _, m in task_columns], display), caption=CAPTION,
+            not_comparable=_not_comparable(task_cells, display))
         written.append(_write(out / pages[task], page))
     for name, text in downloads(cells).items():
         written.append(_write(out / name, text))

@@ -9,7 +9,8 @@ import pytest
 
 from leaderboard.compare import Cell, build_cells
 from leaderboard.display import Display, load_display
-from leaderboard.runs import read_run, read_runs
+from leaderboard.runs import read_run, read_runs, short_names
+from leaderboard.site import view
 from qxbench.errors import QxError
 
 from .conftest import FP, NF4, write_run
@@ -44,6 +45,36 @@ def test_paired_differences_direction_and_missing_baseline(results_dir):
     assert orphan and all(c.baseline is None and c.diff is None for c in orphan)
     assert any("no full-precision run" in n for n in notes)
     assert all(c.baseline is None for c in cells if c.config == "fp")
+
+
+def test_value_baseline_and_difference_come_from_the_same_documents(tmp_path):
+    """Measured: a 2.56e5 perplexity shown beside a difference of -424 computed on 2 documents. The value
+    shown is now the candidate's over the documents the difference is computed on, and the cell says so."""
+    fp = {"acc": [1.0] * 50, "ppl": [600.0, 500.0] + [math.nan] * 48}  # full precision: 2 fluent rewrites
+    cand = {"acc": [1.0] * 50, "ppl": [100.0, 150.0] + [2.56e5 * 50 / 48] * 48}
+    write_run(tmp_path / "fp", per_doc={"cf_flip": fp})
+    write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc={"cf_flip": cand}, stamp="2026-11-23T11-00-00.000000")
+    runs, _ = read_runs(tmp_path)
+    assert runs[1].tasks["cf_flip"].metrics["ppl"] > 2.5e5  # what the results file reports
+    ppl = _cell(build_cells(runs, load_display(), iters=200)[0], "bnb-nf4-4b", "cf_flip", "ppl")
+    assert (ppl.value, ppl.baseline, ppl.diff) == (125.0, 550.0, -425.0) and ppl.value - ppl.baseline == ppl.diff
+    assert (ppl.n, ppl.n_value, ppl.n_baseline, ppl.paired) == (2, 50, 2, True)
+    shown = view(ppl, 1.0)
+    assert shown.text == "-425 (n=2)"
+    assert ("value 125 and full precision 550 over the 2 documents both define (the candidate defines 50, "
+            "full precision 2)") in shown.title
+
+
+def test_a_corpus_level_metric_says_on_how_many_documents_each_side_was_computed(tmp_path):
+    write_run(tmp_path / "fp", per_doc={"calib": {"acc": [1.0] * 6, "ace": [math.nan] * 6}})
+    q = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc={"calib": {"acc": [1.0] * 6, "ace": [math.nan] * 6}},
+                  stamp="2026-11-23T11-00-00.000000")
+    for path, value in ((next((tmp_path / "fp").glob("results_*")), 0.1), (q, 0.25)):  # lm-eval's corpus value
+        path.write_text(path.read_text().replace('"ace,none": NaN', f'"ace,none": {value}'))
+    ace = _cell(build_cells(read_runs(tmp_path)[0], load_display(), iters=200)[0], "bnb-nf4-4b", "calib", "ace")
+    assert (ace.value, ace.baseline, ace.diff, ace.low, ace.paired) == (0.25, 0.1, 0.15, None, False)
+    assert (ace.n_value, ace.n_baseline) == (6, 6) and "corpus-level" in ace.note
+    assert "value 0.25 on the candidate's 6 documents, full precision 0.1 on its 6" in view(ace, 1.0).title
 
 
 def test_without_samples_there_is_a_difference_but_no_interval(tmp_path):
@@ -182,3 +213,9 @@ def test_informational_metrics_have_no_direction_and_variants_use_their_family()
 def test_degradation_interval_has_the_sign_of_the_degradation(hib, interval):
     cell = Cell("m", "q", "t", "x", 0.5, hib, baseline=1.0, diff=-0.5, low=-0.75, high=-0.25)
     assert cell.degradation == (0.5 if hib else -0.5) and cell.degradation_interval == interval
+
+
+def test_short_model_names_for_legends_stay_distinct():
+    names = short_names(["HuggingFaceTB/SmolLM2-135M", "/models/llama/", "a/Llama", "b/Llama", "qx-tiny"])
+    assert names == {"HuggingFaceTB/SmolLM2-135M": "SmolLM2-135M", "/models/llama/": "llama", "a/Llama": "a/Llama",
+                     "b/Llama": "b/Llama", "qx-tiny": "qx-tiny"}

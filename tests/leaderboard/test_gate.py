@@ -115,6 +115,18 @@ def test_an_informational_metric_cannot_be_gated(tmp_path, capsys):
     assert "calib/confidence: the metric is informational" in capsys.readouterr().err
 
 
+def test_a_thresholded_metric_that_is_not_comparable_fails_with_the_reason(tmp_path, capsys):
+    """NF4 on PIQA stops answering: its Brier score "improves", but a gate must never pass what it could not
+    check."""
+    fp = write_run(tmp_path / "fp", per_doc={"calib_piqa": {"acc": [1.0] * 14 + [0.0] * 16, "brier": [0.35] * 30}})
+    cand = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, stamp="2026-11-23T10-09-00.0",
+                     per_doc={"calib_piqa": {"acc": [0.0] * 30, "brier": [0.1] * 30}})
+    assert gate(fp, cand, "brier=0.05") == 1
+    out = capsys.readouterr().out
+    assert "FAIL: calib_piqa/brier is not comparable: acc fell to 0 (full precision 0.467)" in out
+    assert gate(fp, cand, "acc=1") == 0  # the guard's own metric is compared normally
+
+
 @pytest.mark.parametrize(("change", "reason"), [
     ({"model": "meta-llama/Llama-3-70B"}, "base models differ (qx-tiny vs meta-llama/Llama-3-70B)"),
     ({"version": 2.0}, "cf_flip: task versions differ (1.0 vs 2.0); multihop: task versions differ (1.0 vs 2.0)"),

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from leaderboard.charts import bits_series
 from leaderboard.compare import build_cells
 from leaderboard.display import load_display
-from leaderboard.plots import line_chart
+from leaderboard.plots import Point, line_chart
 from leaderboard.runs import read_runs
-from leaderboard.site import _bits_series, view
+from leaderboard.site import view
+from leaderboard.summary import limit_text, summarize
 from qxbench.cli import main
 
-from .conftest import FP, NF4, write_run
+from .conftest import FP, NF4, WIDE_MODELS, write_run
 
 GOLDEN = Path(__file__).with_name("golden")
 
@@ -84,7 +87,8 @@ def test_a_nan_value_is_shown_as_a_dash_never_beside_a_difference(tmp_path):
     cells, _ = build_cells(read_runs(tmp_path)[0], load_display(), iters=200)
     cell = next(c for c in cells if (c.config, c.metric) == ("bnb-nf4-4b", "flip_rate"))
     shown = view(cell, 1.0)
-    assert (shown.text, shown.style, shown.mark) == ("–", "", "") and shown.title == "nan in the results: not compared"
+    assert (shown.text, shown.style, shown.mark) == ("–", "", "")
+    assert shown.title == "nan in the results: not compared; on 4 documents"
 
 
 def test_an_informational_metric_gets_no_direction_colour(tmp_path):
@@ -101,15 +105,77 @@ def test_an_informational_metric_gets_no_direction_colour(tmp_path):
 
 def test_full_precision_is_labelled_fp_in_the_bits_charts(results_dir, tmp_path):
     runs, _ = read_runs(results_dir)
-    series, fp_x = _bits_series(runs, "cf_flip", "flip_rate")
-    assert fp_x == 16.0 and series["qx-tiny bnb"][0] == (16.0, 0.75)
+    cells, _ = build_cells(runs, load_display(), iters=200)
+    series, fp_x = bits_series(runs, cells, "cf_flip", "flip_rate")
+    assert fp_x == 16.0 and series["qx-tiny bnb-nf4"][0] == Point(16.0, 0.75, note="full precision")
     svg = line_chart("t", series, "bits", "y", {fp_x: "FP"})
     assert ">FP</text>" in svg and ">16</text>" not in svg and ">4</text>" in svg
     write_run(results_dir / "w", quant="hqq", bits=16, per_doc=NF4, stamp="2026-11-23T10-20-00.000000")
-    assert _bits_series(read_runs(results_dir)[0], "cf_flip", "flip_rate")[1] == 32.0  # never on a real width
+    runs, _ = read_runs(results_dir)
+    assert bits_series(runs, build_cells(runs, load_display(), iters=10)[0], "cf_flip", "flip_rate")[1] == 32.0
     build(results_dir, tmp_path / "site")
     page = (tmp_path / "site" / "probe_cf_flip.html").read_text()
     assert ">FP</text>" in page and "16 = full precision" not in page
+
+
+def test_chart_legends_tell_models_and_configs_apart(wide_results_dir):
+    """Measured: every line of a real model was labelled with the same (cut) path."""
+    runs, _ = read_runs(wide_results_dir)
+    cells, _ = build_cells(runs, load_display(), iters=50)
+    series, _ = bits_series(runs, cells, "cf_flip", "flip_rate")
+    assert sorted(series) == ["Llama-3.2-1B-Instruct bnb-int8", "Llama-3.2-1B-Instruct bnb-nf4",
+                              "Llama-3.2-1B-Instruct gptq g128", "SmolLM2-135M-Instruct bnb-int8",
+                              "SmolLM2-135M-Instruct bnb-nf4", "SmolLM2-135M-Instruct gptq g128"]
+    assert [p.x for p in series["SmolLM2-135M-Instruct gptq g128"]] == [16.0, 3.0, 4.0]
+    svg = line_chart("t", series, "bits", "y", {16.0: "FP"})
+    legend = re.findall(r'class="legend">([^<]*)<title>', svg)
+    assert len(legend) == len(set(legend)) == 6 and not any(name.startswith(WIDE_MODELS[0][:12]) for name in legend)
+
+
+def test_points_carry_their_intervals(results_dir):
+    runs, _ = read_runs(results_dir)
+    cells, _ = build_cells(runs, load_display(), iters=200)
+    series, _ = bits_series(runs, cells, "multihop", "entrec_max")
+    fp, nf4 = series["qx-tiny bnb-nf4"]
+    assert (fp.low, fp.high) == (None, None)
+    assert (nf4.y, nf4.low, nf4.high) == (-2.5, -2.5, -2.5)  # the difference's CI [-0.5, -0.5] + full precision -2
+    svg = line_chart("t", series, "bits", "y")
+    assert svg.count('class="bar"') == 2 and "[-2.5, -2.5]</title>" in svg  # both quantized points; never on FP
+
+
+def test_axis_titles_leave_room_for_long_tick_labels():
+    svg = line_chart("t", {"s": [Point(4.0, -0.000123456), Point(8.0, -0.000123457)]}, "bits", "y")
+    ticks = re.findall(r'<text x="([\d.]+)" y="[\d.]+" class="tick" text-anchor="end">([^<]*)<', svg)
+    widest = max(len(label) for _, label in ticks)
+    assert widest >= 9 and all(float(x) - 7 * widest > 20 for x, _ in ticks)  # the y title ends at x = 20
+
+
+def test_the_index_summarises_each_model_and_config(tmp_path):
+    fp = {"acc": [1.0] * 14 + [0.0] * 16, "ace": [0.3] * 30, "brier": [0.35] * 30, "confidence": [0.6] * 30}
+    nf4 = {"acc": [0.0] * 30, "ace": [0.1] * 30, "brier": [0.1] * 30, "confidence": [0.3] * 30}
+    write_run(tmp_path / "fp", per_doc={"calib_piqa": fp, "cf_flip": FP["cf_flip"]}, limit=30.0)
+    write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc={"calib_piqa": nf4, "cf_flip": NF4["cf_flip"]},
+              limit=30.0, stamp="2026-11-23T11-00-00.000000")
+    runs, _ = read_runs(tmp_path)
+    cells, _ = build_cells(runs, load_display(), iters=200)
+    rows = summarize(runs, cells, ["calib_piqa", "cf_flip"], load_display())
+    assert [(r.config, r.limit) for r in rows] == [("fp", "30"), ("bnb-nf4-4b", "30")]
+    piqa = rows[1].probes[0]
+    assert (piqa.worse, piqa.better, piqa.not_comparable) == (("acc",), (), ("ace", "brier"))  # confidence: no count
+    assert piqa.headline.metric == "ace" and piqa.n == 30 and piqa.compared
+    assert rows[0].probes[0].headline.value == 0.3 and not rows[0].probes[0].compared
+    assert main(["leaderboard", "build", str(tmp_path), "-o", str(tmp_path / "site"), "--bootstrap_iters", "200"]) == 0
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert index.count("<tbody>") == 1 and index.count("</tr>\n<tr>") == 1  # one row per model x config
+    assert ">--limit</th>" in index and ">30</td>" in index and "n=30" in index and ">≠2</span>" in index
+    page = (tmp_path / "site" / "probe_calib_piqa.html").read_text()
+    assert 'title="calib_piqa/brier"' in page and 'title="calib_piqa/brier"' not in index  # tables: probe pages
+    assert "qx-tiny bnb-nf4-4b: ACE, Brier, Mean confidence: acc fell to 0 (full precision 0.467)" in page
+
+
+def test_limit_text():
+    assert limit_text([None]) == "all" and limit_text([50.0, 50.0]) == "50" and limit_text([0.5, None]) == "0.5, all"
+    assert limit_text([]) == ""
 
 
 def test_bad_samples_line_and_bad_task_name_through_the_cli(results_dir, tmp_path, capsys):
