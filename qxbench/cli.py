@@ -9,6 +9,7 @@ task folder, which skips most of the stock CLI's start-up. Bad input ends with o
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from qxbench import __version__
 from qxbench._lmeval_hook import qx_task_index
 from qxbench.errors import QxError
 from qxbench.eval_cli import cmd_eval
+from qxbench.logs import ENV_VERBOSE
 
 
 def cmd_tasks(_: argparse.Namespace) -> int:
@@ -61,14 +63,21 @@ def cmd_cache(args: argparse.Namespace) -> int:
     from qxbench.quant import cache
 
     if args.cache_cmd == "rm":
+        if not args.keys and not args.stale:
+            raise QxError("qxbench cache rm needs entry keys (`qxbench cache ls` lists them) or --stale")
         for key in args.keys:
             print(f"removed {cache.remove(key)}")
+        for path in cache.remove_stale() if args.stale else []:
+            print(f"removed {path} (stale)")
         return 0
     print(f"# {cache.cache_root()}")
     for e in cache.entries():
         spec = e.spec
         print(f"{e.key}  {spec.get('backend')} bits={spec.get('bits')} group_size={spec.get('group_size')} "
               f"{e.bytes / 1e6:.1f} MB  {spec.get('model')}")
+    for path, size in cache.stale():
+        print(f"{path.name}  stale: left by an interrupted quantization, {size / 1e6:.1f} MB "
+              "(`qxbench cache rm --stale` or the next quantization removes it)")
     return 0
 
 
@@ -111,6 +120,9 @@ def cmd_data_twohop(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qxbench", description="Quantization x explainability benchmark (on lm-eval).")
     p.add_argument("--version", action="version", version=f"qxbench {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="library warnings and logs on the terminal too (default: only in the run's log file; "
+                        "also QX_VERBOSE=1)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("eval", help="run lm-eval on qxbench's tasks (same flags as `lm_eval run`)", add_help=False)
     sub.add_parser("tasks", help="list qxbench's tasks, groups and tags").set_defaults(func=cmd_tasks)
@@ -126,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     cache = sub.add_parser("cache", help="the quantized-model cache").add_subparsers(dest="cache_cmd", required=True)
     cache.add_parser("ls", help="list entries").set_defaults(func=cmd_cache)
     rm = cache.add_parser("rm", help="remove entries by key")
-    rm.add_argument("keys", nargs="+")
+    rm.add_argument("keys", nargs="*")
+    rm.add_argument("--stale", action="store_true", help="also remove what interrupted quantizations left")
     rm.set_defaults(func=cmd_cache)
     world = sub.add_parser("world", help="the embedded synthetic world").add_subparsers(dest="world_cmd", required=True)
     build = world.add_parser("build", help="write the evaluation split files")
@@ -153,11 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    while argv[:1] and argv[0] in ("-v", "--verbose"):
+        os.environ[ENV_VERBOSE] = "1"
+        argv = argv[1:]
     try:
         if argv[:1] == ["eval"]:
             return cmd_eval(argv[1:])
         args = build_parser().parse_args(argv)
         return int(args.func(args))
+    except KeyboardInterrupt:
+        print("qxbench: interrupted", file=sys.stderr)
+        return 130
     except (ValueError, AttributeError) as err:  # QxError is a ValueError
         from qxbench._lmeval_hook import error_line
 
