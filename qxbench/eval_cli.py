@@ -30,8 +30,34 @@ def check_tasks(argv: Sequence[str]) -> None:
             raise unknown("task", task, index)
 
 
+PROG = "qxbench eval"
+USAGE = f"{PROG} --model qx --tasks <task>[,<task>...] [--model_args <arg=value>,...] [options]"
+EPILOG = f"""examples:
+  $ {PROG} --model qx --tasks cf_flip,memorize --limit 20 --output_path runs --log_samples
+  $ {PROG} --model qx --model_args pretrained=HuggingFaceTB/SmolLM2-135M,quant=gptq,bits=4 --tasks qx_probes
+  $ {PROG} --model qx --tasks cf_flip --use_cache runs/cache   # an interrupted run resumes by document
+
+`qxbench tasks` lists the tasks; the flags are lm-eval's (`lm_eval run --help`)."""
+
+
+def _name_the_parser(harness: object) -> None:
+    """lm-eval's ``run`` parser calls itself ``lm-eval run``; here it is ``qxbench eval``."""
+    run = harness._subparsers.choices["run"]  # type: ignore[attr-defined]
+    run.prog, run.usage, run.epilog = PROG, USAGE, EPILOG
+    run.description = "Run lm-eval on qxbench's tasks, with lm-eval's own flags."
+
+
+def _output_path(argv: Sequence[str]) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg in ("--output_path", "-o") and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--output_path="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def cmd_eval(argv: Sequence[str]) -> int:
-    from qxbench import _lmeval_hook
+    from qxbench import _lmeval_hook, logs
 
     _lmeval_hook.install(only_qx_tasks=True)
     check_tasks(argv)
@@ -40,10 +66,13 @@ def cmd_eval(argv: Sequence[str]) -> int:
 
     setup_logging()
     saved = sys.argv
-    sys.argv = ["qxbench eval", *([] if argv[:1] == ["run"] else ["run"]), *argv]
+    sys.argv = [PROG, *([] if argv[:1] == ["run"] else ["run"]), *argv]
     try:
         parser = HarnessCLI()
-        parser.execute(parser.parse_args())
+        _name_the_parser(parser)
+        args = parser.parse_args()
+        with logs.quiet(logs.log_path(_output_path(argv))):
+            parser.execute(args)
     finally:
         sys.argv = saved
     return 0

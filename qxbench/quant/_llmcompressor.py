@@ -27,6 +27,10 @@ def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int,
     from llmcompressor.modifiers import quantization
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from qxbench.logs import route_loguru
+
+    route_loguru()  # its per-module logs: to the run's log file (qxbench -v: on the terminal)
+
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     except Exception as err:  # corrupt weights surface as OSError, SafetensorError, RuntimeError...

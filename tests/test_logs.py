@@ -1,0 +1,84 @@
+"""Third-party warnings and logs go to the log file; qxbench's own and lm-eval's other messages stay."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from qxbench import logs
+
+
+def _emit() -> None:
+    logging.getLogger("torchao").warning("Failed to load _C_mxfp8.so")
+    logging.getLogger("torch.utils._pytree").warning("is an Enum subclass")
+    logging.getLogger("bitsandbytes.backends.cpu.ops").warning("Failed to load CPU gemm_4bit_forward")
+    logging.getLogger("lm_eval.api.task").warning("cf_flip: Custom kwargs can be passed to `--metadata` in console")
+    logging.getLogger("lm_eval.evaluator").warning("--limit SHOULD ONLY BE USED FOR TESTING")
+    warnings.warn_explicit("Attempting to save a model with offloaded modules", UserWarning,
+                           "/site-packages/transformers/modeling_utils.py", 3426)
+
+
+def test_library_messages_go_to_the_file_and_lm_evals_own_stay(tmp_path, monkeypatch, capsys):
+    from lm_eval.utils import setup_logging
+
+    setup_logging()
+    monkeypatch.delenv(logs.ENV_VERBOSE, raising=False)
+    path = tmp_path / "run" / "qxbench.log"
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        with logs.quiet(path) as used:
+            assert used == path
+            _emit()
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (f"qxbench: library warnings and logs -> {path} "
+                                   "(qxbench -v or QX_VERBOSE=1 shows them here)")
+    assert "SHOULD ONLY BE USED FOR TESTING" in err
+    for text in ("_C_mxfp8", "Enum subclass", "gemm_4bit", "Custom kwargs", "offloaded modules"):
+        assert text not in err and text in path.read_text(), text
+
+
+def test_everything_is_restored_afterwards(tmp_path, monkeypatch):
+    monkeypatch.delenv(logs.ENV_VERBOSE, raising=False)
+    torch_logger = logging.getLogger("torch")
+    before = (list(torch_logger.handlers), torch_logger.propagate, warnings.showwarning)
+    with logs.quiet(tmp_path / "qxbench.log", announce=False):
+        pass
+    assert (list(torch_logger.handlers), torch_logger.propagate, warnings.showwarning) == before
+
+
+def test_verbose_diverts_nothing(tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv(logs.ENV_VERBOSE, "1")
+    with logs.quiet(tmp_path / "qxbench.log") as used:
+        logging.getLogger("torchao").warning("Failed to load _C_mxfp8.so")
+    assert used is None and not (tmp_path / "qxbench.log").exists()
+    assert "_C_mxfp8" in caplog.text
+
+
+def test_an_unwritable_log_file_is_a_note_not_an_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(logs.ENV_VERBOSE, raising=False)
+    (tmp_path / "file").write_text("")
+    with logs.quiet(tmp_path / "file" / "qxbench.log") as used:
+        pass
+    assert used is None and "cannot write the log file" in capsys.readouterr().err
+
+
+def test_the_log_file_is_next_to_the_results(tmp_path, monkeypatch):
+    monkeypatch.delenv(logs.ENV_LOG, raising=False)
+    assert logs.log_path(tmp_path / "out") == tmp_path / "out" / "qxbench.log"
+    assert logs.log_path(tmp_path / "out" / "results.json") == tmp_path / "out" / "qxbench.log"
+    assert logs.log_path(None).parts[-3:] == ("qxbench", "logs", "qxbench.log")
+    monkeypatch.setenv(logs.ENV_LOG, str(tmp_path / "x.log"))
+    assert logs.log_path(tmp_path / "out") == tmp_path / "x.log"
+
+
+def test_llm_compressor_logs_go_to_the_file(tmp_path, monkeypatch, capsys):
+    import pytest
+
+    loguru = pytest.importorskip("loguru")
+    monkeypatch.delenv(logs.ENV_VERBOSE, raising=False)
+    path = tmp_path / "qxbench.log"
+    with logs.quiet(path, announce=False):
+        logs.route_loguru()
+        loguru.logger.info("Quantizing 1 module(s): ['model.layers.0.self_attn.q_proj']")
+    assert "Quantizing 1 module" in path.read_text()
+    assert "Quantizing 1 module" not in capsys.readouterr().out
