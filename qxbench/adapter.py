@@ -25,6 +25,7 @@ from typing import Any
 
 from lm_eval.models.huggingface import HFLM
 
+from qxbench import progress
 from qxbench.errors import QxError, first_line
 from qxbench.models import DEFAULT_MODEL, EMBEDDED_MODELS, smollm2
 from qxbench.probes.requests import ProbeRequests
@@ -158,6 +159,36 @@ class QXLM(ProbeRequests, HFLM):
             super()._create_model(pretrained, *args, **kwargs)
         except Exception as err:  # corrupt or truncated weights surface as OSError, SafetensorError, ...
             raise QxError(f"Could not load model '{pretrained}': {first_line(err)}") from err
+
+    @classmethod
+    def create_from_arg_obj(cls, arg_dict: dict[str, Any], additional_config: dict[str, Any] | None = None) -> QXLM:
+        """lm-eval names a run (its output folder, ``model_name``) after ``pretrained`` in the model args it
+        was given; the default model is written there so that a run without it is named ``qx-tiny``."""
+        arg_dict.setdefault("pretrained", DEFAULT_MODEL)
+        return super().create_from_arg_obj(arg_dict, additional_config)
+
+    def _loglikelihood_tokens(self, requests: Any, disable_tqdm: bool = False, override_bs: Any = None) -> Any:
+        """Inside a probe phase lm-eval's own bar is off; its answered requests advance the phase's bar."""
+        current = progress.active()
+        if current is None:
+            return super()._loglikelihood_tokens(requests, disable_tqdm=disable_tqdm, override_bs=override_bs)
+        hook = self.cache_hook
+        self.cache_hook = progress.CountingHook(hook, current)
+        try:
+            return super()._loglikelihood_tokens(requests, disable_tqdm=True, override_bs=override_bs)
+        finally:
+            self.cache_hook = hook
+
+    def cache_identity(self) -> dict[str, Any]:
+        """What a probe result depends on besides its request (``--use_cache`` keys, :mod:`qxbench.probes.resume`):
+        the checkpoint's content, the quantization config and the reference model."""
+        from qxbench import __version__
+        from qxbench.quant.cache import model_fingerprint
+
+        info = self.qx
+        return {"qxbench": __version__, "model": info.path, "fingerprint": model_fingerprint(info.path),
+                "quant": info.quant, "bits": info.bits, "group_size": info.group_size,
+                "calibration": info.calibration, "reference": info.reference}
 
     def get_model_info(self) -> dict:
         return super().get_model_info() | {"qx": self.qx.as_dict()}

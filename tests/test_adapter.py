@@ -109,3 +109,18 @@ def test_an_empty_probe_answer_is_one_line():
 
     with pytest.raises(QxError, match="The answer to 'The capital of X is' is empty"):
         QXLM(device="cpu")._first_token("The capital of X is", "  ")
+
+
+def test_a_run_without_pretrained_is_named_after_the_default_model():
+    """lm-eval names the run (output folder, model_name) after `pretrained` in the model args it passed."""
+    from qxbench.adapter import QXLM
+
+    model_args: dict = {}
+    lm = QXLM.create_from_arg_obj(model_args, {"device": "cpu", "batch_size": None})
+    assert model_args == {"pretrained": "qx-tiny"} and lm.qx.model == "qx-tiny"
+
+
+def test_the_use_cache_identity_names_model_content_and_config(pair):
+    identity = pair[0].cache_identity()
+    assert identity["quant"] == "none" and identity["reference"] == "auto" and identity["fingerprint"]
+    assert {"qxbench", "model", "bits", "group_size", "calibration"} <= set(identity)

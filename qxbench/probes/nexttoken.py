@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from qxbench import progress
 from qxbench.errors import QxError, unknown
 from qxbench.probes import chat
 from qxbench.probes.internals import pad_batch
@@ -162,18 +163,27 @@ def free(lm: Any, prompts: Sequence[str], golds: Sequence[str], opts: NextTokenO
     """The reference's greedy next token (see the module docstring)."""
     ids = [lm._ids(p) for p in prompts]
     out: dict[int, NextToken] = {}
-    for batch in _by_length(ids, lm._probe_batch()):
-        logits = _last_logits(lm.model, [ids[i] for i in batch], lm._pad_id())
-        probs = torch.softmax(logits.float() if opts.softmax_dtype == "float32" else logits, dim=-1).cpu()
-        for i, row in zip(batch, probs, strict=True):
-            token = int(torch.argmax(row).item())
-            text = lm.tokenizer.decode(token)
-            if opts.match == "substring":
-                correct = substring_correct(golds[i], text)
-            else:
-                correct = token == lm._first_token(prompts[i], golds[i])
-            out[i] = NextToken("free", text, token, float(row[token].item()), correct, opts.as_dict())
+    with progress.phase("next token", len(ids)) as bar:
+        for batch in _by_length(ids, lm._probe_batch()):
+            out.update(_free_batch(lm, ids, batch, prompts, golds, opts))
+            bar.advance(len(batch))
     return [out[i] for i in range(len(prompts))]
+
+
+def _free_batch(lm: Any, ids: Sequence[Sequence[int]], batch: list[int], prompts: Sequence[str],
+                golds: Sequence[str], opts: NextTokenOptions) -> dict[int, NextToken]:
+    out: dict[int, NextToken] = {}
+    logits = _last_logits(lm.model, [ids[i] for i in batch], lm._pad_id())
+    probs = torch.softmax(logits.float() if opts.softmax_dtype == "float32" else logits, dim=-1).cpu()
+    for i, row in zip(batch, probs, strict=True):
+        token = int(torch.argmax(row).item())
+        text = lm.tokenizer.decode(token)
+        if opts.match == "substring":
+            correct = substring_correct(golds[i], text)
+        else:
+            correct = token == lm._first_token(prompts[i], golds[i])
+        out[i] = NextToken("free", text, token, float(row[token].item()), correct, opts.as_dict())
+    return out
 
 
 def choice_continuations(lm: Any, prompt: str, options: Sequence[str]) -> tuple[list[int], list[list[int]]]:
@@ -215,15 +225,18 @@ def choices(lm: Any, prompts: Sequence[str], golds: Sequence[str],
         encoded.append(choice_continuations(lm, prompt, options))
     scores: dict[int, list[float]] = {}
     single = [i for i, (_, conts) in enumerate(encoded) if all(len(c) == 1 for c in conts)]
-    for part in _by_length([encoded[i][0] for i in single], lm._probe_batch()):  # one pass serves all choices
-        rows = [single[j] for j in part]
-        logits = _last_logits(lm.model, [encoded[i][0] for i in rows], lm._pad_id())
-        logp = torch.log_softmax(logits.float(), -1).cpu()
-        for i, row in zip(rows, logp, strict=True):
-            scores[i] = [float(row[c[0]].item()) for c in encoded[i][1]]
-    for i, (context, conts) in enumerate(encoded):
-        if i not in scores:
-            scores[i] = _sequence_scores(lm, context, conts)
+    with progress.phase("score the choices", len(encoded)) as bar:
+        for part in _by_length([encoded[i][0] for i in single], lm._probe_batch()):  # one pass serves all choices
+            rows = [single[j] for j in part]
+            logits = _last_logits(lm.model, [encoded[i][0] for i in rows], lm._pad_id())
+            logp = torch.log_softmax(logits.float(), -1).cpu()
+            for i, row in zip(rows, logp, strict=True):
+                scores[i] = [float(row[c[0]].item()) for c in encoded[i][1]]
+            bar.advance(len(rows))
+        for i, (context, conts) in enumerate(encoded):
+            if i not in scores:
+                scores[i] = _sequence_scores(lm, context, conts)
+                bar.advance()
     out = []
     for i, (gold, options) in enumerate(zip(golds, answer_sets, strict=True)):
         probs = torch.softmax(torch.tensor(scores[i], dtype=torch.float64), -1).tolist()

@@ -17,15 +17,17 @@ The first argument is always the request's prompt (lm-eval hashes it into each l
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
+from qxbench import progress
 from qxbench.errors import QxError
-from qxbench.probes import attribution, chat, multihop, neurons, selfexplain
+from qxbench.probes import attribution, chat, multihop, neurons, resume, selfexplain
 from qxbench.probes.attribution import Attribution
 
 RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)
@@ -46,6 +48,26 @@ def _grouped(requests: Sequence[Any], key: Callable[[Any], Any], run: Callable[[
         for i, result in zip(index, run([requests[i] for i in index]), strict=True):
             out[i] = result
     return out
+
+
+Method = TypeVar("Method", bound=Callable[..., list[Any]])
+
+
+def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
+    """A probe request type: its phases' bars are titled with the requests' task names, and under
+    ``--use_cache`` its answers are cached and resumed by document (:mod:`qxbench.probes.resume`);
+    ``per_document=False`` where an answer depends on the other documents (cached whole)."""
+    def wrap(method: Method) -> Method:
+        @functools.wraps(method)
+        def answer(self: Any, requests: list[Any]) -> list[Any]:
+            label = ", ".join(sorted({str(getattr(r, "task_name", None) or method.__name__) for r in requests}))
+            with progress.scope(label):
+                return resume.answer(self, method.__name__, requests, lambda part: method(self, part),
+                                     chunk=self._probe_batch() if per_document else None)
+
+        return answer  # type: ignore[return-value]
+
+    return wrap
 
 
 @dataclass(frozen=True)
@@ -133,31 +155,37 @@ class ProbeRequests:
             text = " " + text
         return int(tokenizer.encode(text, add_special_tokens=False)[0])
 
-    def _greedy(self, prompts: Sequence[str]) -> list[str]:
-        return selfexplain.generate(self, prompts, RECALL_TOKENS)
+    def _greedy(self, prompts: Sequence[str], unit: str = "doc") -> list[str]:
+        return selfexplain.generate(self, prompts, RECALL_TOKENS, title="greedy answers", unit=unit)
 
     # -- request types ---------------------------------------------------------------------------
+    @request_type()
     def qx_counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
         self._use_chat(requests)
         reference = self.reference_lm()
         return selfexplain.counterfactuals(self, [r.args[1] for r in requests], reference)
 
+    @request_type()
     def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
         self._use_chat(requests)
         return selfexplain.explanations(self, [r.args[1] for r in requests])
 
     def _attributions(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
-                      thresholds: Sequence[Sequence[float]] | None = None) -> list[Attribution]:
+                      thresholds: Sequence[Sequence[float]] | None = None, title: str = "attribution"
+                      ) -> list[Attribution]:
         model = self.model  # type: ignore[attr-defined]
         weights = attribution.down_weights(model)
         out: list[Attribution] = []
-        for part in _chunks(len(prompts), self._probe_batch()):
-            ids = [self._ids(p) for p in prompts[part]]
-            gold = [self._first_token(p, a) for p, a in zip(prompts[part], answers[part], strict=True)]
-            out += attribution.attribute(model, ids, gold, options, weights, self._pad_id(),
-                                         thresholds[part] if thresholds else None)
+        with progress.phase(title, len(prompts)) as bar:
+            for part in _chunks(len(prompts), self._probe_batch()):
+                ids = [self._ids(p) for p in prompts[part]]
+                gold = [self._first_token(p, a) for p, a in zip(prompts[part], answers[part], strict=True)]
+                out += attribution.attribute(model, ids, gold, options, weights, self._pad_id(),
+                                             thresholds[part] if thresholds else None)
+                bar.advance(len(ids))
         return out
 
+    @request_type()
     def qx_memorize(self, requests: list[Any]) -> list[MemorizeResult]:
         """Requests of tasks with different options or chat settings are answered group by group."""
         return _grouped(requests, lambda r: (json.dumps(r.args[2] if len(r.args) > 2 else {}, sort_keys=True,
@@ -178,7 +206,7 @@ class ProbeRequests:
             mine = self._attributions(prompts, answers, options)
             refs = list(mine)
         else:  # the reference first: its tau is a threshold this model's neurons are counted against
-            refs = list(reference._attributions(prompts, answers, options))
+            refs = list(reference._attributions(prompts, answers, options, title="reference attribution"))
             mine = self._attributions(prompts, answers, options, [[r.tau] for r in refs])
         return [
             MemorizeResult(c, a, *((None, None) if r is None else (
@@ -188,41 +216,47 @@ class ProbeRequests:
             for c, a, r in zip(completions, mine, refs, strict=True)
         ]
 
+    @request_type()
     @torch.no_grad()
     def qx_multihop(self, requests: list[Any]) -> list[MultiHopResult]:
         rows = [r.args[1] for r in requests]
         self._use_chat(requests)  # the greedy answers; EntRec and CnstScore read the raw prompts (see chat.py)
         probes: list[multihop.MultiHop] = []
-        for part in _chunks(len(rows), self._probe_batch()):
-            batch = rows[part]
-            cut = [r["r2(r1(e1)).subject_cut.prompt"] for r in batch]
-            probes += multihop.probe(
-                self.model,  # type: ignore[attr-defined]
-                [self._ids(p) for p in cut],
-                [self._ids(r["r2(r1(e1)).prompt"]) for r in batch],
-                [self._ids(r["r2(e2).prompt"]) for r in batch],
-                [self._first_token(p, r["e2.value"]) for p, r in zip(cut, batch, strict=True)],
-                self._pad_id(),
-            )
+        with progress.phase("EntRec, CnstScore", len(rows)) as bar:
+            for part in _chunks(len(rows), self._probe_batch()):
+                batch = rows[part]
+                cut = [r["r2(r1(e1)).subject_cut.prompt"] for r in batch]
+                probes += multihop.probe(
+                    self.model,  # type: ignore[attr-defined]
+                    [self._ids(p) for p in cut],
+                    [self._ids(r["r2(r1(e1)).prompt"]) for r in batch],
+                    [self._ids(r["r2(e2).prompt"]) for r in batch],
+                    [self._first_token(p, r["e2.value"]) for p, r in zip(cut, batch, strict=True)],
+                    self._pad_id(),
+                )
+                bar.advance(len(batch))
         columns = ("r1(e1).prompt", "r2(e2).prompt", "r2(r1(e1)).prompt")
-        texts = self._greedy([r[c] for c in columns for r in rows])
+        texts = self._greedy([r[c] for c in columns for r in rows], unit="prompt")
         n = len(rows)
         keys = [c.removesuffix(".prompt") for c in columns]
         return [MultiHopResult(p.entrec, p.cnst, {key: texts[k * n + i] for k, key in enumerate(keys)})
                 for i, p in enumerate(probes)]
 
+    @request_type()
     def qx_next_token(self, requests: list[Any]) -> list[NextToken]:
         """args (prompt, gold, choices, options): the calib probe (:mod:`qxbench.probes.nexttoken`)."""
         from qxbench.probes import nexttoken  # imported here: it imports NextToken from this module
 
         return nexttoken.answer(self, requests)
 
+    @request_type(per_document=False)
     def qx_neurons(self, requests: list[Any]) -> list[neurons.NeuronResult]:
         """Corpus statistics are per group of requests with the same options (one task's documents)."""
         def run(group: list[Any]) -> list[neurons.NeuronResult]:
             options = neurons.NeuronOptions.from_metadata(group[0].args[1])
             texts = [self._ids(r.args[0]) for r in group]
-            return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
-                                   self._probe_batch(), self._pad_id())
+            with progress.phase("dead, salient and redundant neurons", len(group)):  # no per-document steps
+                return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
+                                       self._probe_batch(), self._pad_id())
 
         return _grouped(requests, lambda r: json.dumps(r.args[1], sort_keys=True, default=str), run)

@@ -23,6 +23,7 @@ from typing import Any
 
 from lm_eval.api.instance import Instance
 
+from qxbench import progress
 from qxbench.probes.chat import cut_answer
 from qxbench.probes.classify import classify_prompt, explain_prompt, rewrite_prompt
 
@@ -61,10 +62,11 @@ class _LineEnd:
         return torch.tensor(done, device=input_ids.device)
 
 
-def generate(lm: Any, prompts: Sequence[str], max_tokens: int) -> list[str]:
+def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
+             unit: str = "doc") -> list[str]:
     """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
     batched by the model's batch size; the prompts are formatted as ``lm.format_prompt`` says
-    (the chat template under ``--apply_chat_template``)."""
+    (the chat template under ``--apply_chat_template``). One progress bar, ``title``, counts prompts in ``unit``s."""
     import torch
     from transformers import StoppingCriteriaList
 
@@ -74,24 +76,29 @@ def generate(lm: Any, prompts: Sequence[str], max_tokens: int) -> list[str]:
     eos = getattr(lm.tokenizer, "eos_token_id", None)
     pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else eos
     out: list[str] = []
-    for start in range(0, len(prompts), size):
-        texts = [fmt(p) for p in prompts[start:start + size]]
-        ids, mask = lm.tok_batch_encode(texts, left_truncate_len=lm.max_length - max_tokens)
-        ids, mask = ids.to(lm.device), mask.to(lm.device)
-        with torch.no_grad():
-            gen = lm.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_tokens, do_sample=False,
-                                    pad_token_id=pad, eos_token_id=eos, temperature=None, top_p=None, top_k=None,
-                                    stopping_criteria=StoppingCriteriaList([_LineEnd(lm.tokenizer, ids.shape[1], eos)]))
-        out += [cut_answer(t) for t in lm.tokenizer.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)]
+    with progress.phase(title, len(prompts), unit) as bar:
+        for start in range(0, len(prompts), size):
+            texts = [fmt(p) for p in prompts[start:start + size]]
+            ids, mask = lm.tok_batch_encode(texts, left_truncate_len=lm.max_length - max_tokens)
+            ids, mask = ids.to(lm.device), mask.to(lm.device)
+            with torch.no_grad():
+                gen = lm.model.generate(
+                    input_ids=ids, attention_mask=mask, max_new_tokens=max_tokens, do_sample=False, pad_token_id=pad,
+                    eos_token_id=eos, temperature=None, top_p=None, top_k=None,
+                    stopping_criteria=StoppingCriteriaList([_LineEnd(lm.tokenizer, ids.shape[1], eos)]))
+            out += [cut_answer(t) for t in lm.tokenizer.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)]
+            bar.advance(len(texts))
     return out
 
 
-def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | None = None) -> list[list[float]]:
+def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | None = None,
+             title: str = "classify", unit: str = "doc") -> list[list[float]]:
     """Per document, the log-probability of each choice (`` choice`` after the prompt)."""
     texts = [d["text"] for d in docs] if texts is None else texts
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
     args = [(fmt(classify_prompt(d, t)), f" {c}") for d, t in zip(docs, texts, strict=True) for c in d["choices"]]
-    flat = [ll for ll, _ in lm.loglikelihood(_instances("loglikelihood", args), disable_tqdm=True)]
+    with progress.phase(title, len(docs), unit, requests=len(args)):
+        flat = [ll for ll, _ in lm.loglikelihood(_instances("loglikelihood", args), disable_tqdm=True)]
     out, i = [], 0
     for d in docs:
         out.append(flat[i:i + len(d["choices"])])
@@ -109,10 +116,13 @@ def runner_up(values: Sequence[float]) -> int:
     return max((i for i in range(len(values)) if i != best), key=values.__getitem__)
 
 
-def perplexities(lm: Any, texts: Sequence[str]) -> list[float]:
-    """Token-level perplexity of each text (rolling loglikelihood); NaN for an empty text."""
+def perplexities(lm: Any, texts: Sequence[str], title: str = "perplexity") -> list[float]:
+    """Token-level perplexity of each text (rolling loglikelihood); NaN for an empty text. The bar
+    counts one request per text (a text longer than the model's context sends more: it waits at the end)."""
     todo = [i for i, t in enumerate(texts) if t.strip()]
-    lls = lm.loglikelihood_rolling(_instances("loglikelihood_rolling", [(texts[i],) for i in todo]), disable_tqdm=True)
+    with progress.phase(title, len(texts), requests=len(todo)):
+        lls = lm.loglikelihood_rolling(_instances("loglikelihood_rolling", [(texts[i],) for i in todo]),
+                                       disable_tqdm=True)
     out = [math.nan] * len(texts)
     for i, ll in zip(todo, lls, strict=True):
         out[i] = math.exp(-ll / max(1, len(lm.tok_encode(texts[i]))))
@@ -133,17 +143,17 @@ def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any |
     scores = classify(lm, docs)
     preds = [argmax(s) for s in scores]
     targets = [runner_up(s) for s in scores]
-    rewrites = [r.strip() for r in generate(lm, [rewrite_prompt(d, p, t) for d, p, t in zip(docs, preds, targets,
-                                                                                        strict=True)], REWRITE_TOKENS)]
+    prompts = [rewrite_prompt(d, p, t) for d, p, t in zip(docs, preds, targets, strict=True)]
+    rewrites = [r.strip() for r in generate(lm, prompts, REWRITE_TOKENS, title="rewrite")]
     nonempty = [i for i, r in enumerate(rewrites) if r]
-    re_scores = classify(lm, [docs[i] for i in nonempty], [rewrites[i] for i in nonempty])
+    re_scores = classify(lm, [docs[i] for i in nonempty], [rewrites[i] for i in nonempty], title="classify rewrites")
     rewrite_preds: list[int | None] = [None] * len(docs)
     for i, s in zip(nonempty, re_scores, strict=True):
         rewrite_preds[i] = argmax(s)
     ppl = perplexities(lm, rewrites)
     ref_ppl: list[float | None] = [None] * len(docs)
     if reference is not None:
-        ref_ppl = list(perplexities(reference, rewrites))
+        ref_ppl = list(perplexities(reference, rewrites, title="reference perplexity"))
     return [Counterfactual(*row) for row in zip(preds, targets, rewrites, rewrite_preds, ppl, ref_ppl, strict=True)]
 
 
@@ -168,10 +178,11 @@ class Explanation:
 
 def explanations(lm: Any, docs: Sequence[Mapping[str, Any]]) -> list[Explanation]:
     perturbed = [insert_word(d["text"], d["insert_words"]) for d in docs]
-    both = classify(lm, [*docs, *docs], [*(d["text"] for d in docs), *(p for p, _ in perturbed)])
+    both = classify(lm, [*docs, *docs], [*(d["text"] for d in docs), *(p for p, _ in perturbed)],
+                    title="classify (as given, word inserted)", unit="text")
     preds = [argmax(s) for s in both]
     n = len(docs)
     prompts = [explain_prompt(d, preds[i]) for i, d in enumerate(docs)]
     prompts += [explain_prompt(d, preds[n + i], perturbed[i][0]) for i, d in enumerate(docs)]
-    texts = [t.strip() for t in generate(lm, prompts, EXPLAIN_TOKENS)]
+    texts = [t.strip() for t in generate(lm, prompts, EXPLAIN_TOKENS, title="explain", unit="text")]
     return [Explanation(preds[i], texts[i], perturbed[i][1], preds[n + i], texts[n + i]) for i in range(n)]

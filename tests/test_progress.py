@@ -1,0 +1,42 @@
+"""One bar per probe phase, counted in documents; lm-eval's inner requests move it."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from qxbench import progress
+
+
+def test_a_phase_counts_documents_from_answered_requests(capsys):
+    partials = []
+    inner = SimpleNamespace(add_partial=lambda *a: partials.append(a))
+    with progress.scope("cf_flip"), progress.phase("classify", 4, requests=8) as phase:
+        assert progress.active() is phase
+        hook = progress.CountingHook(inner, phase)
+        for _ in range(4):
+            hook.add_partial("loglikelihood", ("ctx", " cont"), (-1.0, True))
+        assert phase.bar.n == 2
+        hook.add_partial("loglikelihood_rolling", ("text",), -3.0)  # a whole text, not a request of the phase
+        assert phase.bar.n == 2 and len(partials) == 5  # every call reaches the real hook
+    assert progress.active() is None
+    err = capsys.readouterr().err
+    assert "cf_flip · classify: 100%" in err and "4/4" in err
+
+
+def test_a_failed_phase_is_not_shown_complete(capsys):
+    try:
+        with progress.phase("rewrite", 3) as phase:
+            phase.advance()
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert "1/3" in capsys.readouterr().err and progress.active() is None
+
+
+def test_phases_inside_a_chunked_answer_vanish_when_done():
+    with progress.documents(10, cached=4) as bar:
+        assert bar.n == 4
+        with progress.phase("classify", 2) as phase:
+            assert phase.bar.leave is False
+    with progress.phase("classify", 2) as phase:
+        assert phase.bar.leave is True
