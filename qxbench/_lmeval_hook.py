@@ -68,6 +68,22 @@ def _with_qx_tasks(include_path: Any) -> list[str | Path]:
     return paths
 
 
+# --metadata keys that are not probe options: lm-eval's own (the task version it records, the config
+# source it sets) and the arguments of qxbench's dataset loaders (``load_dataset(name, split)``).
+RESERVED_METADATA = ("config_source", "name", "split", "version")
+
+
+def check_metadata(metadata: Any) -> None:
+    """One line for a ``--metadata`` key that lm-eval or a probe reserves (instead of a TypeError deep
+    in a dataset loader, or a silently relabelled task version)."""
+    from qxbench.errors import QxError
+
+    taken = sorted(set(metadata or {}) & set(RESERVED_METADATA)) if isinstance(metadata, dict) else []
+    if taken:
+        raise QxError(f"--metadata key '{taken[0]}' is reserved by lm-eval or qxbench "
+                      f"(reserved: {', '.join(RESERVED_METADATA)}); the probe options are listed in each task's README")
+
+
 def _patch_task_manager(module: ModuleType) -> None:
     base = module.TaskManager
     if getattr(base, "_qxbench", False):
@@ -77,6 +93,7 @@ def _patch_task_manager(module: ModuleType) -> None:
         _qxbench = True
 
         def __init__(self, verbosity=None, include_path=None, include_defaults=True, metadata=None):  # noqa: ANN001
+            check_metadata(metadata)
             super().__init__(
                 verbosity=verbosity,
                 include_path=_with_qx_tasks(include_path),

@@ -72,3 +72,16 @@ def test_stock_lm_eval_cli_unknown_task_is_one_line(tmp_path):
     assert out.returncode == 2 and "Traceback" not in out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("lm_eval: error: Tasks not found: world_onehp. Did you mean 'world_onehop'?")
+
+
+@pytest.mark.parametrize("key", ["name", "split", "version", "config_source"])
+def test_a_reserved_metadata_key_is_one_line(key):
+    import lm_eval.tasks
+
+    from qxbench import _lmeval_hook
+    from qxbench.errors import QxError
+
+    _lmeval_hook.install()
+    with pytest.raises(QxError, match=rf"^--metadata key '{key}' is reserved by lm-eval or qxbench \(reserved: "):
+        lm_eval.tasks.TaskManager(include_defaults=False, metadata={key: "x", "data_path": "d.csv"})
+    _lmeval_hook.check_metadata({"data_path": "d.csv", "pretrained": "qx-tiny", "top_k": 3})  # probe options pass
