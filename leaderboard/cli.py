@@ -4,6 +4,7 @@ imports this module: this module never imports qxbench.cli)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -103,19 +104,48 @@ def parse_configs(text: str) -> list[dict[str, str]]:
     return sorted(configs, key=lambda c: c["quant"] != "none")
 
 
+MANIFEST = "qx_sweep.json"  # next to a config's results: the arguments that produced them
+
+
+def _manifest(argv: list[str], model_args: str, args: argparse.Namespace) -> dict[str, object]:
+    from qxbench import __version__
+
+    return {"qxbench": __version__, "argv": argv, "model_args": model_args, "tasks": args.tasks, "limit": args.limit}
+
+
+def _done(out: Path, manifest: dict[str, object]) -> Path | None:
+    """The results file of an earlier run of exactly these arguments, or None (run it)."""
+    try:
+        recorded = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    results = sorted(out.rglob("results_*.json"), key=lambda p: p.stat().st_mtime)
+    return results[-1] if recorded == manifest and results else None
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
+    """One ``qxbench eval`` per config into OUTPUT_PATH/<config>/. A config whose results exist from the
+    same arguments (``qx_sweep.json``, written when its run ends) is skipped; ``--force`` redoes it."""
     from qxbench.eval_cli import cmd_eval  # never qxbench.cli: it imports this module
 
     configs = parse_configs(args.quants)
     for config in configs:
         label = "-".join(v for v in config.values())
+        out = args.output_path / label
         model_args = ",".join([f"pretrained={args.model}", *(f"{k}={v}" for k, v in config.items()),
                                *([args.model_args] if args.model_args else [])])
         argv = ["--model", "qx", "--model_args", model_args, "--tasks", args.tasks, "--device", args.device,
-                "--batch_size", str(args.batch_size), "--output_path", str(args.output_path / label),
+                "--batch_size", str(args.batch_size), "--output_path", str(out),
                 "--log_samples", *(["--limit", str(args.limit)] if args.limit else [])]
+        manifest = _manifest(argv, model_args, args)
+        done = None if args.force else _done(out, manifest)
+        if done is not None:
+            print(f"skip {label}: results exist ({done.relative_to(args.output_path)}); --force to redo", flush=True)
+            continue
         print(f"== {label}: qxbench eval {' '.join(argv)}", flush=True)
         cmd_eval(argv)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     if args.site:
         return cmd_build(argparse.Namespace(results=args.output_path, out=args.site, bootstrap_iters=2000))
     print(f"done: qxbench leaderboard build {args.output_path} -o SITE_DIR")
@@ -153,4 +183,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("--limit", type=int, default=None)
     sweep.add_argument("--device", default="cpu")
     sweep.add_argument("--batch_size", default="32")
+    sweep.add_argument("--force", action="store_true",
+                       help="run every config again, even one whose results exist from the same arguments")
     sweep.set_defaults(func=cmd_sweep)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -130,3 +131,97 @@ def test_data_twohop_bad_input_is_one_line_and_exit_2(tmp_path):
     assert none.returncode == 2 and len(none.stderr.strip().splitlines()) == 1
     assert none.stderr.startswith("qxbench: error: No composable relation pairs among name_gender: ")
     assert not (tmp_path / "a.csv").exists()
+
+
+def test_eval_help_names_itself(tmp_path):
+    out = run_cli([console_script("qxbench"), "eval", "--help"], cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith("usage: qxbench eval --model qx --tasks")
+    assert "lm-eval run" not in out.stdout
+
+
+NOISE = ("torchao", "_pytree", "Custom kwargs can be passed to `--metadata`", "Running loglikelihood requests")
+
+
+@pytest.fixture(scope="module")
+def cf_flip_run(tmp_path_factory):
+    """One quiet run of a probe with the default model (no pretrained=): stderr, output folder."""
+    tmp = tmp_path_factory.mktemp("cf_flip_run")
+    out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "cf_flip", "--limit", "2",
+                   "--device", "cpu", "--output_path", str(tmp / "out"), "--log_samples"], cwd=tmp,
+                  env={"QX_VERBOSE": "", "QXBENCH_LOG": ""})
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out, tmp / "out"
+
+
+def test_a_run_with_the_default_model_is_named_qx_tiny(cf_flip_run):
+    _, out = cf_flip_run
+    assert [p.name for p in out.iterdir() if p.is_dir()] == ["qx-tiny"]
+    (results,) = (out / "qx-tiny").glob("results_*.json")
+    assert json.loads(results.read_text())["model_name"] == "qx-tiny"
+
+
+def test_library_noise_goes_to_the_log_file_named_in_one_line(cf_flip_run):
+    run, out = cf_flip_run
+    log = out / "qxbench.log"
+    assert f"qxbench: library warnings and logs -> {log} (qxbench -v or QX_VERBOSE=1 shows them here)" in run.stderr
+    assert [n for n in NOISE[:3] if n in run.stderr] == []
+    kept = log.read_text()
+    assert "WARNING torchao" in kept and "torch.utils._pytree" in kept and "Custom kwargs can be passed" in kept
+
+
+def test_every_probe_phase_has_a_bar_counting_documents(cf_flip_run):
+    run, _ = cf_flip_run
+    for phase in ("classify", "rewrite", "classify rewrites", "perplexity", "reference perplexity"):
+        assert f"cf_flip · {phase}: 100%" in run.stderr and "| 2/2 [" in run.stderr, phase
+    assert "Running loglikelihood requests" not in run.stderr  # lm-eval's inner bars are off inside a phase
+
+
+def test_a_reserved_metadata_key_is_one_line(tmp_path):
+    out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "world_onehop", "--limit", "1",
+                   "--device", "cpu", "--metadata", '{"name": "x"}'], cwd=tmp_path,
+                  env={"QXBENCH_LOG": str(tmp_path / "log")})
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip().splitlines()[-1] == (
+        "qxbench: error: --metadata key 'name' is reserved by lm-eval or qxbench (reserved: config_source, name, "
+        "split, version); the probe options are listed in each task's README")
+
+
+def test_ctrl_c_ends_with_one_line_and_exit_130(tmp_path):
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "cf_flip", "--limit", "8",
+                             "--device", "cpu"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "QXBENCH_LOG": str(tmp_path / "log")})
+    seen = []
+    for line in proc.stderr:  # interrupt in the middle of the probe
+        seen.append(line)
+        if "cf_flip · classify" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    assert proc.wait(60) == 130, "".join(seen) + rest
+    assert "Traceback" not in rest and rest.strip().splitlines()[-1] == "qxbench: interrupted"
+
+
+def test_dash_v_keeps_library_messages_on_the_terminal(monkeypatch):
+    import qxbench.cli
+    from qxbench.logs import ENV_VERBOSE, verbose
+
+    monkeypatch.delenv(ENV_VERBOSE, raising=False)
+    seen = []
+    monkeypatch.setattr(qxbench.cli, "cmd_eval", lambda argv: seen.append((argv, verbose())) or 0)
+    assert qxbench.cli.main(["-v", "eval", "--tasks", "cf_flip"]) == 0
+    assert seen == [(["--tasks", "cf_flip"], True)]
+    monkeypatch.delenv(ENV_VERBOSE, raising=False)
+
+
+def test_ctrl_c_in_any_command_is_one_line(monkeypatch, capsys):
+    import qxbench.cli
+
+    def interrupt(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(qxbench.cli, "cmd_tasks", interrupt)
+    assert qxbench.cli.main(["tasks"]) == 130
+    assert capsys.readouterr().err == "qxbench: interrupted\n"

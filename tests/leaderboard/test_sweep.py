@@ -61,3 +61,49 @@ def test_one_command_from_models_to_site(tmp_path, monkeypatch):
     assert {c["task"] for c in nf4} == {"multihop", "memorize"} and all(c["n"] == 4 for c in nf4)
     overlap = next(c for c in nf4 if c["metric"] == "top300_overlap")
     assert overlap["baseline"] == 1.0 and overlap["value"] < 1.0  # 4-bit moves the attribution
+
+
+def _fake_eval(calls: list[list[str]]):
+    """Stands in for `qxbench eval`: records the argv and writes a results file where lm-eval would."""
+    def run(argv):
+        calls.append(list(argv))
+        out = Path(argv[argv.index("--output_path") + 1]) / "qx-tiny"
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"results_{len(calls)}.json").write_text("{}")
+        return 0
+
+    return run
+
+
+def test_a_sweep_skips_configs_whose_results_exist_from_the_same_arguments(tmp_path, monkeypatch, capsys):
+    import qxbench.eval_cli
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    sweep = ["sweep", "--quants", "none", "--tasks", "memorize", "--limit", "2", "--output_path", str(tmp_path)]
+    assert main(sweep) == 0 and len(calls) == 1
+    manifest = json.loads((tmp_path / "none" / "qx_sweep.json").read_text())
+    assert manifest["argv"] == calls[0] and manifest["limit"] == 2 and manifest["qxbench"]
+    capsys.readouterr()
+    assert main(sweep) == 0 and len(calls) == 1
+    assert "skip none: results exist (none/qx-tiny/results_1.json); --force to redo" in capsys.readouterr().out
+    assert main([*sweep, "--force"]) == 0 and len(calls) == 2
+    assert main([*sweep[:-4], "--limit", "3", "--output_path", str(tmp_path)]) == 0 and len(calls) == 3  # changed
+
+
+def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
+    """No manifest is written for a run that did not end: its partial results are never taken as done."""
+    import qxbench.eval_cli
+
+    def interrupted(argv):
+        (tmp_path / "none" / "qx-tiny").mkdir(parents=True)
+        (tmp_path / "none" / "qx-tiny" / "results_0.json").write_text("{}")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", interrupted)
+    sweep = ["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path)]
+    assert main(sweep) == 130
+    assert capsys.readouterr().err == "qxbench: interrupted\n"
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    assert main(sweep) == 0 and len(calls) == 1
