@@ -146,12 +146,21 @@ def quiet(path: Path, *, announce: bool = True) -> Iterator[Path | None]:
 _loguru_sink: int | None = None
 
 
-def route_loguru() -> None:
-    """After importing llm-compressor (which sends its loguru logs to stdout on import): while
-    :func:`quiet` is active, its logs go to the log file instead."""
+@contextmanager
+def importing_llmcompressor() -> Iterator[None]:
+    """Wrap the import of llm-compressor: on import it points its loguru logger at stdout and logs
+    (``No accelerator available!``). While :func:`quiet` is active the import sees the log file as
+    stdout, and afterwards its logs go on to the log file (``qxbench -v``: nothing changes)."""
     global _loguru_sink
     if _stream is None or _loguru_sink is not None:
+        yield
         return
+    saved = sys.stdout
+    sys.stdout = _stream
+    try:
+        yield
+    finally:
+        sys.stdout = saved
     from loguru import logger
 
     logger.remove()

@@ -23,13 +23,13 @@ def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int,
     """Apply ``modifier`` (an llm-compressor quantization modifier class name) to the full-precision
     checkpoint at ``path``; save it compressed into ``out``. ``cal`` is None for data-free methods."""
     import torch
-    from llmcompressor import oneshot
-    from llmcompressor.modifiers import quantization
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from qxbench.logs import route_loguru
+    from qxbench.logs import importing_llmcompressor
 
-    route_loguru()  # its per-module logs: to the run's log file (qxbench -v: on the terminal)
+    with importing_llmcompressor():  # its per-module logs: to the run's log file (qxbench -v: the terminal)
+        from llmcompressor import oneshot
+        from llmcompressor.modifiers import quantization
 
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
