@@ -223,5 +223,8 @@ def test_ctrl_c_in_any_command_is_one_line(monkeypatch, capsys):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(qxbench.cli, "cmd_tasks", interrupt)
-    assert qxbench.cli.main(["tasks"]) == 130
+    try:
+        assert qxbench.cli.main(["tasks"]) == 130
+    except KeyboardInterrupt:
+        pytest.fail("KeyboardInterrupt escaped qxbench.cli.main")
     assert capsys.readouterr().err == "qxbench: interrupted\n"

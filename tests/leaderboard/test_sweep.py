@@ -102,7 +102,10 @@ def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", interrupted)
     sweep = ["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path)]
-    assert main(sweep) == 130
+    try:
+        assert main(sweep) == 130
+    except KeyboardInterrupt:
+        pytest.fail("KeyboardInterrupt escaped qxbench.cli.main")
     assert capsys.readouterr().err == "qxbench: interrupted\n"
     calls: list[list[str]] = []
     monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
