@@ -65,7 +65,7 @@ def test_requests_with_different_options_are_answered_group_by_group(qx_lm):
     from lm_eval.api.instance import Instance
 
     texts = ["Review: fine\nSentiment:", "Review: bad\nSentiment:", "Review: good\nSentiment:"]
-    options = [{"layers": "first", "ig_steps": 2}, {"layers": "last", "ig_steps": 2}, {"layers": "first", "ig_steps": 2}]
+    options = [{"layers": layer, "ig_steps": 2} for layer in ("first", "last", "first")]
     results = qx_lm.qx_neurons([Instance("qx_neurons", {}, (t, o), i)
                                 for i, (t, o) in enumerate(zip(texts, options, strict=True))])
     assert [r.corpus.layers for r in results] == [[0], [3], [0]]

@@ -4,21 +4,21 @@ LayerIntegratedGradients on ``mlp.act_fn``, 10 texts, layers 0, 15, 29).
 
 Dead-neuron sets are compared in full (one forward pass). Integrated gradients cost 50 forward and
 backward passes per document, layer and target token: all 10 documents x 3 layers take about 4 times
-the default subset (single-threaded: 225 s against 54 s), too long for every run. The subset: layer 29 on all 10 documents (so its union is
-complete), layers 0 and 15 on documents 0 (no repeated token) and 3 (its repeated ``Ġsugar`` is layer
-0's best word: the string-key collapse matters there), and layer 0 on document 5 (a 63-token prompt
-where the default per-position keys give another set). Measured with ``OMP_NUM_THREADS=1`` on a CPU
-shared with other jobs: the whole file in about 60 s (two threads on the two busy cores were 3 to 8
-times slower: oversubscription). ``QXBENCH_GOLDEN_FULL=1`` compares everything, including the unions
-of layers 0 and 15.
+the default subset (single-threaded: 225 s against 54 s), too long for every run. The subset: layer
+29 on all 10 documents (so its union is complete), layers 0 and 15 on documents 0 (no repeated
+token) and 3 (its repeated ``Ġsugar`` is layer 0's best word: the string-key collapse matters
+there), and layer 0 on document 5 (a 63-token prompt where the default per-position keys give
+another set). Measured with ``OMP_NUM_THREADS=1`` on a CPU shared with other jobs: the whole file in
+about 60 s (two threads on the two busy cores were 3 to 8 times slower: oversubscription).
+``QXBENCH_GOLDEN_FULL=1`` compares everything, including the unions of layers 0 and 15.
 
 Tolerances. Sets, target ids, key counts and the best token are compared exactly. The golden scores
 are float32 results of up to a 30-layer backward pass and carry float32 noise of their own: for
-document 4, layer 0, a float64 recomputation agrees with ours within 6e-5 but lies 1.17e-3 (relative)
-from the golden unnormalised maximum and 9.0e-4 (of the largest) from its sequence attributions.
-Hence normalised scores at |d| < 1e-3 (measured, all 120 cells: at most 3.2e-4), sequence attributions
-at 2e-3 of the document's largest (measured: 8.7e-4) and unnormalised maxima at 2e-3 relative
-(measured: 1.13e-3).
+document 4, layer 0, a float64 recomputation agrees with ours within 6e-5 but lies 1.17e-3
+(relative) from the golden unnormalised maximum and 9.0e-4 (of the largest) from its sequence
+attributions. Hence normalised scores at |d| < 1e-3 (measured, all 120 cells: at most 3.2e-4),
+sequence attributions at 2e-3 of the document's largest (measured: 8.7e-4) and unnormalised maxima
+at 2e-3 relative (measured: 1.13e-3).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ import torch
 from qxbench.probes import salient as sal
 from qxbench.probes.internals import last_logits
 from qxbench.probes.neurons import NeuronOptions, act_modules, corpus_stats
-
 from tests.conftest import golden
 
 pytestmark = pytest.mark.real
@@ -41,8 +40,8 @@ pytestmark = pytest.mark.real
 LAYERS = [0, 15, 29]
 AGG = {"best_word": "best_word", "sum": "sum_based_neurons", "avg": "avg_based_neurons", "max": "max_based_neurons"}
 FULL = os.environ.get("QXBENCH_GOLDEN_FULL") == "1"
-SUBSET = [(d, l) for d in range(10) for l in LAYERS] if FULL else \
-    [(d, 29) for d in range(10)] + [(d, l) for d in (0, 3) for l in (0, 15)] + [(5, 0)]
+SUBSET = [(d, layer) for d in range(10) for layer in LAYERS] if FULL else \
+    [(d, 29) for d in range(10)] + [(d, layer) for d in (0, 3) for layer in (0, 15)] + [(5, 0)]
 SCORE_TOL, SEQ_TOL, MAX_TOL = 1e-3, 2e-3, 2e-3
 
 
