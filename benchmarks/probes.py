@@ -30,29 +30,31 @@ CONFIGS = {
 }
 
 
-def random_init_checkpoint(directory: Path) -> str:
-    """qx-tiny's config and tokenizer with freshly initialised weights (seed 0)."""
+def random_init_checkpoint(directory: Path, model: str = "qx-tiny") -> str:
+    """``model``'s config and tokenizer with freshly initialised weights (seed 0)."""
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
     from qxbench.resolve import resolve_pretrained
 
-    src = Path(resolve_pretrained("qx-tiny"))
+    src = Path(resolve_pretrained(model))
     torch.manual_seed(0)
     AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(src)).save_pretrained(directory)
-    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja"):
         if (src / name).exists():
             shutil.copy(src / name, directory / name)
     return str(directory)
 
 
-def run(model_args: str, limit: int | None, tasks: list[str]) -> tuple[dict, dict, float]:
+def run(model_args: str, limit: int | None, tasks: list[str], *, metadata: dict | None = None,
+        chat: bool = False) -> tuple[dict, dict, float]:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
     start = time.perf_counter()
     out = simple_evaluate(model="qx", model_args=model_args, tasks=tasks, device="cpu", batch_size=32, limit=limit,
-                          log_samples=True, task_manager=TaskManager(include_defaults=False))
+                          log_samples=True, task_manager=TaskManager(include_defaults=False, metadata=metadata),
+                          apply_chat_template=chat)
     per_doc = {t: {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in out["samples"][t]} for t in tasks}
     return out["results"], per_doc, time.perf_counter() - start
 
@@ -71,7 +73,6 @@ def main() -> None:
     args = parser.parse_args()
 
     from qxbench import __version__
-    from qxbench.stats import PairedDiff, paired_diff
 
     names = args.configs.split(",")
     tasks = args.tasks.split(",")
@@ -85,25 +86,7 @@ def main() -> None:
                           "per_doc": per_doc}
             print(f"{name}: {seconds:.0f} s", flush=True)
 
-    table = []
-    for task in tasks:
-        base = runs["fp"]["per_doc"][task]
-        docs = sorted(base)
-        metrics = sorted({m for d in base.values() for m in d})
-        for metric in metrics:
-            row = {"task": task, "metric": metric,
-                   "fp": runs["fp"]["results"][task].get(f"{metric},none")}
-            for name in names[1:]:
-                cand = runs[name]["per_doc"][task]
-                b = [float(base[d].get(metric, math.nan)) for d in docs]
-                c = [float(cand[d].get(metric, math.nan)) for d in docs]
-                diff = paired_diff(b, c)
-                value = runs[name]["results"][task].get(f"{metric},none")
-                if diff.n == 0:  # a corpus-level metric: the difference of the two values, no interval
-                    diff = PairedDiff(value - row["fp"], math.nan, math.nan, 0)
-                row[name] = {"value": value, "diff": diff.mean, "low": diff.low, "high": diff.high, "n": diff.n,
-                             "excludes_zero": diff.excludes_zero}
-            table.append(row)
+    table = paired_table(runs, names, tasks)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
@@ -111,6 +94,41 @@ def main() -> None:
         "limit": args.limit, "configs": {n: {k: v for k, v in r.items() if k != "per_doc"} for n, r in runs.items()},
         "paired": table,
     }, indent=1, default=str))
+
+    print(markdown(table, names))
+
+
+def paired_table(runs: dict[str, dict], names: list[str], tasks: list[str]) -> list[dict]:
+    """Per task and metric: full precision's value and, per other config, its value and the paired
+    difference to full precision over the same documents (95 % bootstrap CI). A task a config did not
+    run is left out of that config's cells."""
+    from qxbench.stats import PairedDiff, paired_diff
+
+    table = []
+    for task in [t for t in tasks if t in runs["fp"]["per_doc"]]:
+        base = runs["fp"]["per_doc"][task]
+        docs = sorted(base)
+        metrics = sorted({m for d in base.values() for m in d})
+        for metric in metrics:
+            row = {"task": task, "metric": metric, "fp": runs["fp"]["results"][task].get(f"{metric},none")}
+            for name in names[1:]:
+                if task not in runs[name]["per_doc"]:
+                    continue
+                cand = runs[name]["per_doc"][task]
+                b = [float(base[d].get(metric, math.nan)) for d in docs]
+                c = [float(cand.get(d, {}).get(metric, math.nan)) for d in docs]
+                diff = paired_diff(b, c)
+                value = runs[name]["results"][task].get(f"{metric},none")
+                if diff.n == 0:  # a corpus-level metric: the difference of the two values, no interval
+                    diff = PairedDiff(value - row["fp"], math.nan, math.nan, 0)
+                row[name] = {"value": value, "diff": diff.mean, "low": diff.low, "high": diff.high, "n": diff.n,
+                             "excludes_zero": diff.excludes_zero}
+            table.append(row)
+    return table
+
+
+def markdown(table: list[dict], names: list[str]) -> str:
+    """The table the READMEs quote: full precision's value, then each config's paired difference."""
 
     def cell(r: dict | None) -> str:
         if r is None:
@@ -120,13 +138,14 @@ def main() -> None:
         mark = "**" if r["excludes_zero"] else ""
         return f"{mark}{r['diff']:+.4g}{mark} [{r['low']:+.3g}, {r['high']:+.3g}]"
 
-    print("\n| task | metric | fp | " + " | ".join(f"{n} − fp [95% CI]" for n in names[1:]) + " |")
-    print("|---|---|---:|" + "---:|" * (len(names) - 1))
+    lines = ["| task | metric | fp | " + " | ".join(f"{n} − fp [95% CI]" for n in names[1:]) + " |",
+             "|---|---|---:|" + "---:|" * (len(names) - 1)]
     for row in table:
         fp = row["fp"]
         fp_text = f"{fp:.4g}" if isinstance(fp, float) else str(fp)
-        cells = " | ".join(cell(row.get(n)) for n in names[1:])
-        print(f"| {row['task']} | {row['metric']} | {fp_text} | {cells} |")
+        lines.append(f"| {row['task']} | {row['metric']} | {fp_text} | "
+                     + " | ".join(cell(row.get(n)) for n in names[1:]) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

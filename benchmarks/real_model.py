@@ -1,0 +1,132 @@
+"""Benchmark: the six probes on a real model (SmolLM2-135M-Instruct, whose "full precision" is its
+GGUF Q4_1 weights dequantized to float32) over real data from ../shared/data, full precision vs a
+random-init model of the same shape vs quantized configs, as paired differences against full precision.
+
+    python benchmarks/real_model.py --limit 20 [--configs fp,random,bnb-int8,...] [--tasks cf_flip,...]
+
+Documents per probe (the first ``--limit`` of each):
+  cf_flip, nle_sim     the embedded world's reviews, through the model's chat template
+  memorize_lre         LRE factual relations (``--relations``)
+  multihop_lre         chains composed from LRE by ``qxbench data twohop`` (written to a temp file)
+  calib_msingh_boolq_choices   the calibration study's BoolQ CSV, answer-set mode
+  neurons_msingh_boolq the same CSV's prompts, verbatim
+
+Each probe runs in its own lm-eval call (each has its own ``--metadata``); a quantized config is built
+once and then read from the qxbench model cache. Writes ``benchmarks/results/real_model.json`` and
+prints the Markdown table the README quotes. Needs ``pip install 'qxbench[smollm2]'`` and ../shared
+(or ``QXBENCH_SHARED``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from probes import markdown, paired_table, random_init_checkpoint, run  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("QXBENCH_SHARED") or REPO.parent / "shared")
+MODEL = "smollm2-135m"
+CONFIGS = {
+    "fp": "",
+    "random": None,  # a random-init checkpoint of the same config and tokenizer
+    "bnb-int8": "quant=bnb-int8",
+    "bnb-nf4": "quant=bnb-nf4",
+    "gptq-4": "quant=gptq,bits=4,{calibration}",
+    "rtn-4": "quant=rtn,bits=4",
+    "awq-4": "quant=awq,bits=4,{calibration}",
+}
+# GPTQ/AWQ calibrate on real text: offline, WikiText-2 (calibration=auto) is out of reach, so the
+# calibration study's PIQA prompts (real English, not among the evaluated documents) stand in.
+CALIBRATION = "calibration={shared}/data/msingh/piqa.csv,calib_column=prompt,calib_samples=64"
+TASKS = ["cf_flip", "nle_sim", "memorize_lre", "multihop_lre", "calib_msingh_boolq_choices", "neurons_msingh_boolq"]
+CHAT = {"cf_flip", "nle_sim"}  # generation probes: an instruct model is prompted through its chat template
+
+
+def task_metadata(task: str, chains: Path, relations: str) -> dict:
+    data = SHARED / "data"
+    if task.startswith("memorize_lre"):
+        return {"lre_path": str(data / "lre" / "factual"), "lre_relations": relations}
+    if task.startswith("multihop_lre"):
+        return {"data_path": str(chains)}
+    if "msingh" in task:
+        return {"data_path": str(data / "msingh")}
+    return {}
+
+
+def compose_chains(out: Path) -> None:
+    from qxbench.cli import main as qxbench
+
+    if qxbench(["data", "twohop", "--lre", str(SHARED / "data" / "lre"), "-o", str(out)]):
+        sys.exit("qxbench data twohop failed")
+
+
+def recorded(metadata: dict) -> dict:
+    """The metadata as the results file records it: ../shared paths, not this machine's."""
+    return {k: v.replace(str(SHARED), "../shared") if isinstance(v, str) else v for k, v in metadata.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--configs", default="fp,random,bnb-int8,bnb-nf4,gptq-4,rtn-4")
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--relations", default="country_capital_city,country_language",
+                        help="LRE factual relations for memorize_lre (file stems; --limit takes the first documents)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/real_model.json"))
+    args = parser.parse_args()
+    if not (SHARED / "data").is_dir():
+        sys.exit(f"{SHARED / 'data'} is absent: set QXBENCH_SHARED to the folder holding data/ "
+                 "(see ../shared/README.md)")
+
+    names, tasks = args.configs.split(","), args.tasks.split(",")
+    assert names[0] == "fp", "the first config must be fp (the baseline)"
+    runs: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        chains = Path(tmp) / "chains.csv"
+        if any(t.startswith("multihop_lre") for t in tasks):
+            compose_chains(chains)
+        for name in names:
+            config = CONFIGS[name] and CONFIGS[name].format(calibration=CALIBRATION.format(shared=SHARED))
+            model_args = (f"pretrained={random_init_checkpoint(Path(tmp) / 'random', MODEL)}" if name == "random"
+                          else ",".join(filter(None, [f"pretrained={MODEL}", config])))
+            entry: dict = {"model_args": recorded({"a": model_args})["a"], "seconds": {}, "results": {}, "per_doc": {}}
+            for task in tasks:
+                metadata = task_metadata(task, chains, args.relations)
+                try:
+                    results, per_doc, seconds = run(model_args, args.limit, [task], metadata=metadata,
+                                                    chat=task in CHAT)
+                except Exception as err:  # noqa: BLE001 - a config that cannot run a probe is reported, not hidden
+                    entry.setdefault("errors", {})[task] = f"{type(err).__name__}: {err}".splitlines()[0]
+                    print(f"{name} {task}: FAILED {entry['errors'][task]}", flush=True)
+                    continue
+                entry["results"].update(results)
+                entry["per_doc"].update(per_doc)
+                entry["seconds"][task] = round(seconds, 1)
+                print(f"{name} {task}: {seconds:.0f} s", flush=True)
+            runs[name] = entry
+            write(args, runs, list(runs), tasks)  # after every config: a run cut off keeps what it measured
+    print(markdown(paired_table(runs, list(runs), tasks), list(runs)))
+
+
+def write(args: argparse.Namespace, runs: dict[str, dict], names: list[str], tasks: list[str]) -> None:
+    from qxbench import __version__
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({
+        "qxbench": __version__, "python": platform.python_version(), "machine": platform.machine(),
+        "cpus": os.cpu_count(), "model": f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized)",
+        "limit": args.limit, "tasks": {t: {"metadata": recorded(task_metadata(t, Path("chains.csv"), args.relations)),
+                                           "chat_template": t in CHAT} for t in tasks},
+        "configs": {n: {k: v for k, v in r.items() if k != "per_doc"} for n, r in runs.items()},
+        "paired": paired_table(runs, names, tasks),
+    }, indent=1, default=str))
+
+if __name__ == "__main__":
+    main()
