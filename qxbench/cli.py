@@ -39,9 +39,11 @@ def cmd_info(args: argparse.Namespace, title: str = "qxbench info") -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from qxbench import logs
     from qxbench.adapter import QXLM
 
-    lm = QXLM(pretrained=args.model, device=args.device, **_model_args(args.model_args))
+    with logs.quiet(logs.log_path(None)):  # torch's and llm-compressor's messages: to the log file
+        lm = QXLM(pretrained=args.model, device=args.device, **_model_args(args.model_args))
     table = Table(title=f"{title} {args.model}")
     table.add_column("field")
     table.add_column("value", justify="right")

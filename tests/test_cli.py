@@ -61,12 +61,15 @@ def test_info_describes_the_embedded_model(tmp_path):
 
 
 def test_quantize_then_cache_ls_and_rm(tmp_path):
-    env = {"QXBENCH_CACHE": str(tmp_path / "cache"), "COLUMNS": "160"}
+    env = {"QXBENCH_CACHE": str(tmp_path / "cache"), "COLUMNS": "160", "QXBENCH_LOG": str(tmp_path / "log"),
+           "QX_VERBOSE": ""}
     qx = console_script("qxbench")
     args = [qx, "quantize", "qx-tiny", "--model_args", "quant=gptq,bits=4,calib_samples=8"]
     out = run_cli(args, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "cache_hit" in out.stdout and "False" in out.stdout
+    assert "Quantizing 1 module(s)" not in out.stdout + out.stderr  # llm-compressor's per-module log
+    assert "Quantizing 1 module(s)" in (tmp_path / "log").read_text()
     listing = run_cli([qx, "cache", "ls"], cwd=tmp_path, env=env).stdout.splitlines()
     (key,) = [line.split()[0] for line in listing if not line.startswith("#")]
     assert " gptq bits=4 group_size=128 " in listing[1]
