@@ -1,0 +1,73 @@
+"""``qxbench study make`` and ``qxbench study collect`` (registered by qxbench.cli, which imports this
+module: this module never imports qxbench.cli)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qxbench.errors import QxError
+
+RATINGS_PREFIX = "qx_human_ratings_"  # the leaderboard looks for RUNS_DIR/**/qx_human_ratings_*.json
+
+
+def cmd_make(args: argparse.Namespace) -> int:
+    from qxbench.study.make import make_study, write_study
+
+    study = make_study(args.runs, items=args.items, seed=args.seed, raters=args.raters)
+    for note in study.notes:
+        print(f"note: {note}", file=sys.stderr)
+    written = write_study(study, args.out)
+    pages = [p.name for p in written if p.suffix == ".html"]
+    print(f"study {study.manifest['id']}: {len(study.manifest['items'])} items -> {args.out}\n"
+          f"  rating pages: {', '.join(pages)} (send these; keep key.json to yourself)\n"
+          f"  then: qxbench study collect {args.out} ANSWERS.json ...")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    from qxbench.study.collect import collect
+    from qxbench.study.make import dumps
+
+    result = collect(args.study, args.answers, iters=args.bootstrap_iters)
+    for r in result["raters"]:
+        state = "complete" if r["ratings"] == r["expected"] else "partial"
+        print(f"rater {r['rater']}: {r['ratings']}/{r['expected']} ratings ({state})"
+              f"{' [simulated]' if r['simulated'] else ''}")
+    out = args.out
+    if out is None:
+        from qxbench.study.collect import load_study
+
+        runs = Path(load_study(args.study)[0]["runs"])
+        if not runs.is_dir():
+            raise QxError(f"The study's runs directory {runs} does not exist here; name the output with -o")
+        out = runs / f"{RATINGS_PREFIX}{result['study_id']}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = dumps(result)
+    out.write_text(text, encoding="utf-8")
+    (args.study / "results.json").write_text(text, encoding="utf-8")
+    print(f"-> {out} (and {args.study / 'results.json'}); `qxbench leaderboard build` shows it on the probe pages")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    study = sub.add_parser("study", help="a blinded user study of explanations and counterfactuals").add_subparsers(
+        dest="study_cmd", required=True)
+    make = study.add_parser("make", help="--log_samples runs of nle_sim / cf_flip -> rating pages, items and key")
+    make.add_argument("runs", type=Path, help="directory of full-precision and quantized runs (results + samples)")
+    make.add_argument("-o", "--out", type=Path, required=True, help="study directory (created; must be new)")
+    make.add_argument("--items", type=int, default=30, help="items per task (default 30)")
+    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--raters", type=int, default=0,
+                      help="also one page per rater, r1..rR, each in its own item order (default: the shared "
+                           "page only, which asks for the rater's name)")
+    make.set_defaults(func=cmd_make)
+    coll = study.add_parser("collect", help="answer files -> ratings per config, paired differences, agreement")
+    coll.add_argument("study", type=Path, help="the study directory (study.json, key.json)")
+    coll.add_argument("answers", type=Path, nargs="+", help="answer files downloaded from the rating pages")
+    coll.add_argument("-o", "--out", type=Path, default=None,
+                      help=f"results file (default: RUNS_DIR/{RATINGS_PREFIX}<study>.json, where "
+                           "`qxbench leaderboard build RUNS_DIR` finds it)")
+    coll.add_argument("--bootstrap_iters", type=int, default=2000)
+    coll.set_defaults(func=cmd_collect)

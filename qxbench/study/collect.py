@@ -1,0 +1,133 @@
+"""``qxbench study collect``: answers + key -> per task, model, criterion and config the mean rating,
+the paired difference to full precision (bootstrap over items) and inter-rater agreement.
+
+The key is checked against the SHA-256 that ``study.json`` recorded when the study was made, so
+answers are never unblinded with a key that was edited or belongs to another study.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from qxbench.errors import QxError, first_line
+from qxbench.stats import paired_diff
+from qxbench.study.agreement import ordinal_alpha
+from qxbench.study.answers import Answers, read_all
+from qxbench.study.make import KEY_FILE, KEY_SCHEMA, SCHEMA, STUDY_FILE, dumps, sha256
+
+RESULTS_SCHEMA = "qxbench-human-ratings/1"
+
+
+@dataclass(frozen=True)
+class ConfigRating:
+    task: str
+    model: str
+    criterion: str
+    config: str
+    mean: float  # mean over items of the item's mean rating; NaN when no item was rated
+    items: int  # items rated by at least one rater
+    diff: float | None  # config - full precision over items rated in both (None for full precision)
+    low: float | None
+    high: float | None
+    pairs: int  # items in the difference
+
+
+def _read_json(path: Path, what: str) -> dict:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise QxError(f"Cannot read the {what} {path}: {first_line(err)}") from None
+    if not isinstance(value, dict):
+        raise QxError(f"The {what} {path} is a JSON {type(value).__name__}, not an object")
+    return value
+
+
+def load_study(study_dir: Path) -> tuple[dict, dict]:
+    """study.json and key.json, the key checked against the study's record of it."""
+    manifest = _read_json(study_dir / STUDY_FILE, "study file")
+    if manifest.get("schema") != SCHEMA:
+        raise QxError(f"{study_dir / STUDY_FILE}: schema {manifest.get('schema')!r}, expected {SCHEMA!r}")
+    key = _read_json(study_dir / KEY_FILE, "study key")
+    if key.get("schema") != KEY_SCHEMA or key.get("study_id") != manifest["id"]:
+        raise QxError(f"{study_dir / KEY_FILE} is not the key of study {manifest['id']!r} "
+                      f"(its study_id: {key.get('study_id')!r})")
+    if sha256(dumps(key)) != manifest["key_sha256"]:
+        raise QxError(f"{study_dir / KEY_FILE} was changed after the study was made (its SHA-256 differs from "
+                      f"study.json's key_sha256); restore the original key")
+    return manifest, key
+
+
+def item_means(answers: list[Answers], key: dict) -> dict[tuple[str, str, str, str], dict[str, float]]:
+    """(task, model, criterion, config) -> item -> mean rating over the raters who rated it."""
+    sums: dict[tuple[str, str, str, str], dict[str, list[int]]] = {}
+    for a in answers:
+        for r in a.ratings:
+            entry = key["items"][r.item]
+            group = (entry["task"], entry["model"], r.criterion, entry["slots"][r.slot])
+            sums.setdefault(group, {}).setdefault(r.item, []).append(r.value)
+    return {g: {item: sum(v) / len(v) for item, v in per.items()} for g, per in sums.items()}
+
+
+def config_ratings(means: dict[tuple[str, str, str, str], dict[str, float]], *, iters: int = 2000,
+                   seed: int = 0) -> list[ConfigRating]:
+    out = []
+    for (task, model, criterion, config), per in sorted(means.items(), key=lambda kv: (*kv[0][:3], kv[0][3] != "fp",
+                                                                                        kv[0][3])):
+        mean = sum(per.values()) / len(per) if per else math.nan
+        diff = low = high = None
+        pairs = 0
+        if config != "fp":
+            base = means.get((task, model, criterion, "fp"), {})
+            items = sorted(set(base) | set(per))
+            d = paired_diff([base.get(i, math.nan) for i in items], [per.get(i, math.nan) for i in items],
+                            iters=iters, seed=seed)
+            diff, low, high, pairs = d.mean, d.low, d.high, d.n
+        out.append(ConfigRating(task, model, criterion, config, mean, len(per), diff, low, high, pairs))
+    return out
+
+
+def agreement(answers: list[Answers], manifest: dict, key: dict) -> dict[str, dict[str, float]]:
+    """task -> criterion -> ordinal alpha over units (item, answer) rated on that criterion."""
+    out: dict[str, dict[str, float]] = {}
+    for item in manifest["items"]:
+        for c in manifest["families"][item["family"]]["criteria"]:
+            out.setdefault(item["task"], {}).setdefault(c["name"], math.nan)
+    for task, criteria in out.items():
+        units = [(it["id"], o["slot"]) for it in manifest["items"] if key["items"][it["id"]]["task"] == task
+                 for o in it["outputs"]]
+        for criterion in criteria:
+            given = [{(r.item, r.slot): float(r.value) for r in a.ratings if r.criterion == criterion}
+                     for a in answers]
+            criteria[criterion] = ordinal_alpha([[g.get(u, math.nan) for u in units] for g in given])
+    return out
+
+
+def _json_safe(value: object) -> object:
+    """NaN (undefined: no ratings, alpha undefined) as null, so the file is standard JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def collect(study_dir: Path, answer_files: list[Path], *, iters: int = 2000) -> dict:
+    """The results document the leaderboard reads (:mod:`leaderboard.human`)."""
+    manifest, key = load_study(study_dir)
+    if not answer_files:
+        raise QxError("qxbench study collect needs at least one answers file")
+    answers = read_all(answer_files, manifest)
+    criteria = {c["name"]: c["label"] for f in manifest["families"].values() for c in f["criteria"]}
+    rows = config_ratings(item_means(answers, key), iters=iters)
+    return _json_safe({  # type: ignore[return-value]
+        "schema": RESULTS_SCHEMA, "study_id": manifest["id"], "items": len(manifest["items"]),
+        "raters": [{"rater": a.rater, "ratings": len(a.ratings), "expected": a.expected, "simulated": a.simulated}
+                   for a in sorted(answers, key=lambda a: a.rater)],
+        "criteria": criteria, "scale": manifest["scale"],
+        "alpha": agreement(answers, manifest, key), "rows": [asdict(r) for r in rows],
+    })

@@ -1,0 +1,94 @@
+"""What a rater sees of one model's answer to one document, read from lm-eval's ``--log_samples``.
+
+Runs (model, config, results file) come from :mod:`leaderboard.runs`; this module reads only the
+per-sample response, which lm-eval logs as ``str()`` of the probe's result: the dataclass repr of
+:class:`~qxbench.probes.selfexplain.Explanation` / ``Counterfactual`` (or JSON of the same fields).
+The repr is parsed with :mod:`ast` literals only, never evaluated.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qxbench.errors import QxError, first_line
+
+FIELDS = {"explanation": ("pred", "explanation"), "counterfactual": ("pred", "target", "rewrite")}
+
+
+@dataclass(frozen=True)
+class Output:
+    """One model's answer to one document, as shown to raters (``fields``: label names resolved)."""
+
+    doc_id: int
+    doc_hash: str
+    text: str  # the input document
+    fields: tuple[tuple[str, str], ...]  # e.g. (("predicted", "positive"), ("explanation", "..."))
+
+
+def parse_response(text: str) -> dict[str, Any]:
+    """``Explanation(pred=1, explanation='...')`` or a JSON object -> its fields. ``nan``/``inf`` are floats."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        value = json.loads(stripped)
+        if not isinstance(value, dict):
+            raise ValueError("the JSON response is not an object")
+        return value
+    node = ast.parse(stripped, mode="eval").body
+    if not isinstance(node, ast.Call) or node.args:
+        raise ValueError(f"not a logged probe result: {stripped[:60]!r}")
+    out: dict[str, Any] = {}
+    for kw in node.keywords:
+        if isinstance(kw.value, ast.Name) and kw.value.id in ("nan", "inf"):
+            out[str(kw.arg)] = math.nan if kw.value.id == "nan" else math.inf
+        else:
+            out[str(kw.arg)] = ast.literal_eval(kw.value)
+    return out
+
+
+def _label(doc: dict, index: Any) -> str:
+    choices = doc.get("choices") or []
+    if isinstance(index, int) and 0 <= index < len(choices):
+        return str(choices[index])
+    return "(none)"
+
+
+def shown(kind: str, doc: dict, response: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The fields a rater sees, labels resolved to their names; an empty text is shown as "(empty)"."""
+    missing = [f for f in FIELDS[kind] if f not in response]
+    if missing:
+        raise ValueError(f"the response has no {', '.join(missing)}")
+    if kind == "explanation":
+        return (("predicted label", _label(doc, response["pred"])),
+                ("explanation", str(response["explanation"]) or "(empty)"))
+    return (("predicted label", _label(doc, response["pred"])), ("requested label", _label(doc, response["target"])),
+            ("rewrite", str(response["rewrite"]) or "(empty)"))
+
+
+def read_outputs(results: Path, task: str, kind: str) -> dict[int, Output]:
+    """doc_id -> Output from the samples file of ``task`` beside a results file; {} where there is none."""
+    stamp = results.stem.removeprefix("results_")
+    file = results.with_name(f"samples_{task}_{stamp}.jsonl")
+    if not file.is_file():
+        return {}
+    out: dict[int, Output] = {}
+    try:
+        lines = file.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise QxError(f"Cannot read samples file {file}: {first_line(err)}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            doc = row["doc"]
+            response = parse_response(row["filtered_resps"][0])
+            out[int(row["doc_id"])] = Output(int(row["doc_id"]), str(row.get("doc_hash", "")), str(doc["text"]),
+                                             shown(kind, doc, response))
+        except (ValueError, KeyError, IndexError, TypeError, SyntaxError) as err:
+            raise QxError(f"{file}:{number}: cannot read the logged response: {first_line(err)}") from None
+    return out
