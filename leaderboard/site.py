@@ -22,6 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from leaderboard.charts import CAPTION, probe_charts
 from leaderboard.compare import Cell
 from leaderboard.display import Display, fmt
+from leaderboard.human import find_files, read_blocks
 from leaderboard.runs import Run
 from leaderboard.summary import ProbeSummary, limit_text, summarize
 
@@ -150,6 +151,7 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
     pages = {t: f"probe_{t}.html" for t in tasks}
     common = {"display": display, "tasks": tasks, "pages": pages, "notes": notes}
     scales = _scales(cells)
+    human = read_blocks(find_files(runs))  # `qxbench study collect` results, where there are any
     rows = [{"model": r.model, "config": r.config, "limit": r.limit,
              "probes": [_probe_view(p, scales.get((t, display.headline(t) or ""), 0.0), t, display)
                         for t, p in zip(tasks, r.probes, strict=True)]}
@@ -162,7 +164,7 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
         page = env.get_template("probe.html").render(
             **common, task=task, columns=task_columns, rows=_rows(runs, task_cells, task_columns),
             charts=probe_charts(runs, cells, task, [m for _, m in task_columns], display), caption=CAPTION,
-            not_comparable=_not_comparable(task_cells, display))
+            not_comparable=_not_comparable(task_cells, display), human=human.get(task, []), fmt=fmt)
         written.append(_write(out / pages[task], page))
     for name, text in downloads(cells).items():
         written.append(_write(out / name, text))
