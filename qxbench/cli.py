@@ -161,8 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     twohop.add_argument("--seed", type=int, default=0, help="seed of the --max-per-pair draw")
     twohop.set_defaults(func=cmd_data_twohop)
     from leaderboard.cli import add_commands
+    from qxbench.study.cli import add_commands as add_study_commands
 
     add_commands(sub)
+    add_study_commands(sub)
     return p
 
 
