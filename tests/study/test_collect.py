@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from qxbench.cli import main
+
+SCORE = {"fp": 4, "bnb-nf4-4b": 2, "rtn-4b": 4}  # what the made-up raters give each config, on every criterion
+
+
+@pytest.fixture()
+def study(runs_dir, tmp_path) -> Path:
+    out = tmp_path / "study"
+    assert main(["study", "make", str(runs_dir), "-o", str(out), "--items", "4"]) == 0
+    return out
+
+
+def answers(study: Path, rater: str, shift: int = 0, keep: int | None = None, **over) -> dict:
+    """An answer file as the page writes it, each answer rated by its (unblinded) config."""
+    manifest = json.loads((study / "study.json").read_text())
+    key = json.loads((study / "key.json").read_text())
+    ratings = {}
+    for item in manifest["items"][:keep]:
+        criteria = [c["name"] for c in manifest["families"][item["family"]]["criteria"]]
+        slots = key["items"][item["id"]]["slots"]
+        ratings[item["id"]] = {o["slot"]: {c: SCORE[slots[o["slot"]]] + shift for c in criteria}
+                               for o in item["outputs"]}
+    return {"schema": "qxbench-study-answers/1", "study_id": manifest["id"], "rater": rater, "ratings": ratings,
+            **over}
+
+
+def write(tmp_path: Path, name: str, value: object) -> str:
+    path = tmp_path / name
+    path.write_text(json.dumps(value))
+    return str(path)
+
+
+def test_collect_unblinds_and_compares_with_full_precision(study, tmp_path, capsys):
+    a = write(tmp_path, "a.json", answers(study, "ann"))
+    b = write(tmp_path, "b.json", answers(study, "bob", shift=1, keep=5))  # partial: 5 of 8 items
+    assert main(["study", "collect", str(study), a, b, "--bootstrap_iters", "200"]) == 0
+    out = capsys.readouterr().out
+    assert "rater ann: 72/72 ratings (complete)" in out and "rater bob: 45/72 ratings (partial)" in out
+    study_id = json.loads((study / "study.json").read_text())["id"]
+    result = json.loads((study.parent / "runs" / f"qx_human_ratings_{study_id}.json").read_text())
+    assert result == json.loads((study / "results.json").read_text())
+    rows = {(r["task"], r["criterion"], r["config"]): r for r in result["rows"]}
+    assert len(rows) == 2 * 3 * 3
+    nf4 = rows[("nle_sim", "coherence", "bnb-nf4-4b")]
+    assert nf4["diff"] == pytest.approx(-2.0) and nf4["low"] == pytest.approx(-2.0) and nf4["pairs"] == 4
+    assert rows[("cf_flip", "fluency", "rtn-4b")]["diff"] == pytest.approx(0.0)
+    assert rows[("nle_sim", "coherence", "fp")]["diff"] is None
+    assert 4.0 < rows[("nle_sim", "coherence", "fp")]["mean"] <= 5.0  # bob rates one higher on some items
+    assert set(result["alpha"]) == {"nle_sim", "cf_flip"} and -1 <= result["alpha"]["nle_sim"]["coherence"] <= 1
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"study_id": "0123456789ab"}, "is for study '0123456789ab', not this study"),
+    ({"schema": "other/1"}, "schema 'other/1', expected 'qxbench-study-answers/1'"),
+    ({"rater": " "}, "rater ' ' is not a name"),
+])
+def test_bad_answer_files_are_one_line(study, tmp_path, capsys, change, message):
+    path = write(tmp_path, "a.json", {**answers(study, "ann"), **change})
+    assert main(["study", "collect", str(study), path]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and path in err
+
+
+@pytest.mark.parametrize("value", [6, 0, 3.5, True, "4", None])
+def test_out_of_range_ratings_are_refused(study, tmp_path, capsys, value):
+    data = answers(study, "ann")
+    item = next(iter(data["ratings"]))
+    slot = next(iter(data["ratings"][item]))
+    criterion = next(iter(data["ratings"][item][slot]))
+    data["ratings"][item][slot][criterion] = value
+    assert main(["study", "collect", str(study), write(tmp_path, "a.json", data)]) == 2
+    err = capsys.readouterr().err
+    assert f"{item} {slot} {criterion} = {json.dumps(value)}: ratings are whole numbers 1-5" in err
+    assert err.count("\n") == 1
+
+
+def test_unknown_items_slots_criteria_and_twice_the_same_rater(study, tmp_path, capsys):
+    data = answers(study, "ann")
+    item = next(iter(data["ratings"]))
+    for bad, message in ((lambda d: d["ratings"].update(i999={}), "unknown item 'i999'"),
+                         (lambda d: d["ratings"][item].update(Z={}), "has no answer 'Z'; answers: A, B, C"),
+                         (lambda d: d["ratings"][item]["A"].update(tone=3), "unknown criterion 'tone'")):
+        copy = json.loads(json.dumps(data))
+        bad(copy)
+        assert main(["study", "collect", str(study), write(tmp_path, "x.json", copy)]) == 2
+        assert message in capsys.readouterr().err
+    one = write(tmp_path, "1.json", data)
+    assert main(["study", "collect", str(study), one, write(tmp_path, "2.json", data)]) == 2
+    assert "rater 'ann' has two answer files" in capsys.readouterr().err
+
+
+def test_a_changed_key_is_refused(study, tmp_path, capsys):
+    path = write(tmp_path, "a.json", answers(study, "ann"))
+    key = json.loads((study / "key.json").read_text())
+    item = next(iter(key["items"].values()))
+    item["slots"]["A"], item["slots"]["B"] = item["slots"]["B"], item["slots"]["A"]
+    (study / "key.json").write_text(json.dumps(key, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    assert main(["study", "collect", str(study), path]) == 2
+    err = capsys.readouterr().err
+    assert "key.json was changed after the study was made" in err and err.count("\n") == 1
