@@ -64,7 +64,7 @@ def _blocks(data: dict) -> list[HumanBlock]:
     for row in data["rows"]:
         missing = [k for k in ROW_KEYS if k not in row]
         if missing:
-            raise KeyError(f"a row without {', '.join(missing)}")
+            raise ValueError(f"a row without {', '.join(missing)}")
         rows_by_task.setdefault(row["task"], []).append(HumanRow(
             str(row["model"]), str(row["config"]), str(labels.get(row["criterion"], row["criterion"])),
             row["mean"], int(row["items"]), row["diff"], row["low"], row["high"], int(row["pairs"])))
