@@ -1,5 +1,5 @@
 """``qxbench``: eval | tasks | info | quantize | cache ls|rm | world build|train | data twohop | leaderboard build |
-gate | sweep.
+gate | sweep | study make|collect.
 
 ``qxbench eval`` takes exactly lm-eval's flags (``lm_eval run --help``) but indexes only qxbench's
 task folder, which skips most of the stock CLI's start-up. Bad input ends with one line,
