@@ -20,9 +20,19 @@ def _emit() -> None:
 
 
 def test_library_messages_go_to_the_file_and_lm_evals_own_stay(tmp_path, monkeypatch, capsys):
-    from lm_eval.utils import setup_logging
-
-    setup_logging()
+    # lm-eval's own handler, as setup_logging() makes it, but on this test's captured stderr and
+    # independent of what earlier tests did to lm-eval's loggers (levels, handlers, disabled flags)
+    lm_eval = logging.getLogger("lm_eval")
+    monkeypatch.setattr(lm_eval, "handlers", [logging.StreamHandler(sys.stderr)])
+    monkeypatch.setattr(lm_eval, "propagate", False)
+    monkeypatch.setattr(lm_eval, "level", logging.INFO)
+    for name in ("lm_eval.evaluator", "lm_eval.api.task"):
+        child = logging.getLogger(name)
+        monkeypatch.setattr(child, "disabled", False)
+        monkeypatch.setattr(child, "level", logging.NOTSET)
+        monkeypatch.setattr(child, "handlers", [])
+        monkeypatch.setattr(child, "propagate", True)
+    logging.root.manager._clear_cache()
     monkeypatch.delenv(logs.ENV_VERBOSE, raising=False)
     path = tmp_path / "run" / "qxbench.log"
     with warnings.catch_warnings():
