@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from qxbench import progress
 from qxbench.errors import QxError, unknown
 from qxbench.probes import salient as sal
 from qxbench.probes.arch import arch_of
@@ -251,26 +252,35 @@ def corpus_stats(model: torch.nn.Module, texts: Sequence[Sequence[int]], options
     return _scan(model, texts, options, batch_size, pad_id)[0]
 
 
+def _salient(model: torch.nn.Module, tokenizer: Any, modules: list[tuple[torch.nn.Module, torch.nn.Module]],
+             ids: Sequence[int], token: int | None,
+             options: NeuronOptions) -> tuple[tuple[int, ...], tuple[Salient, ...] | None]:
+    """One document's attribution target and its salient neurons per analysed layer; None when the
+    target is empty (nothing to attribute; the reference crashes here)."""
+    targets = sal.target_tokens(tokenizer, ids, token) if token is not None else []
+    if not targets:
+        return tuple(targets), None
+    rows = sal.key_rows(ids, options.token_keys)
+    outs = sal.output_rows(tokenizer, targets, options.token_keys)
+    found = []
+    for block, module in modules:
+        attr = sal.integrated_gradients(model, module, ids, targets, options.ig_steps, options.ig_batch_tokens, block)
+        found.append(sal.aggregate(attr.cpu(), rows, outs, options.salient_threshold))
+    return tuple(targets), tuple(found)
+
+
 def analyse(model: torch.nn.Module, tokenizer: Any, texts: Sequence[Sequence[int]], options: NeuronOptions,
             batch_size: int, pad_id: int = 0) -> list[NeuronResult]:
     """Corpus statistics and greedy targets in one pass, then the salient neurons of each document
     (one document at a time, the integrated-gradient steps batched), then the per-layer union."""
-    corpus, greedy = _scan(model, texts, options, batch_size, pad_id)
+    with progress.phase("dead and redundant neurons, greedy targets", len(texts)):
+        corpus, greedy = _scan(model, texts, options, batch_size, pad_id)
     modules = act_modules(model, corpus.layers)
     per_doc: list[tuple[tuple[int, ...], tuple[Salient, ...] | None]] = []
-    for ids, token in zip(texts, greedy, strict=True):
-        targets = sal.target_tokens(tokenizer, ids, token) if token is not None else []
-        if not targets:  # nothing to attribute (the reference crashes here): no salient neurons
-            per_doc.append((tuple(targets), None))
-            continue
-        rows = sal.key_rows(ids, options.token_keys)
-        outs = sal.output_rows(tokenizer, targets, options.token_keys)
-        found = []
-        for block, module in modules:
-            attr = sal.integrated_gradients(model, module, ids, targets, options.ig_steps, options.ig_batch_tokens,
-                                            block)
-            found.append(sal.aggregate(attr.cpu(), rows, outs, options.salient_threshold))
-        per_doc.append((tuple(targets), tuple(found)))
+    with progress.phase("salient neurons (integrated gradients)", len(texts)) as bar:
+        for ids, token in zip(texts, greedy, strict=True):
+            per_doc.append(_salient(model, tokenizer, modules, ids, token, options))
+            bar.advance()
     union = [len(set().union(*(s[i].union() for _, s in per_doc if s is not None))) for i in range(len(modules))]
     corpus = replace(corpus, salient_union=union)
     changed = options.changed()

@@ -255,8 +255,7 @@ class ProbeRequests:
         def run(group: list[Any]) -> list[neurons.NeuronResult]:
             options = neurons.NeuronOptions.from_metadata(group[0].args[1])
             texts = [self._ids(r.args[0]) for r in group]
-            with progress.phase("dead, salient and redundant neurons", len(group)):  # no per-document steps
-                return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
-                                       self._probe_batch(), self._pad_id())
+            return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
+                                   self._probe_batch(), self._pad_id())  # two phases, one step per document
 
         return _grouped(requests, lambda r: json.dumps(r.args[1], sort_keys=True, default=str), run)

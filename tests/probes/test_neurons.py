@@ -281,3 +281,20 @@ def test_options_and_layers():
         NeuronOptions(layers="7").layer_indices(4)
     with pytest.raises(QxError, match="use first, middle, last"):
         NeuronOptions(layers="top").layer_indices(4)
+
+
+def test_the_salient_phase_counts_documents_one_by_one(tiny_llama, monkeypatch):
+    """Integrated gradients are the long part: their bar moves per document, not only at the end."""
+    from qxbench import progress
+    from qxbench.probes import neurons
+
+    seen = []
+
+    def one_document(*_args):
+        seen.append((progress.active().bar.desc, progress.active().bar.n))
+        return (), None
+
+    monkeypatch.setattr(neurons, "_salient", one_document)
+    results = neurons.analyse(tiny_llama, None, TEXTS, NeuronOptions(layers="1"), batch_size=3)
+    assert [n for _, n in seen] == list(range(len(TEXTS))) and len(results) == len(TEXTS)
+    assert all("salient" in desc for desc, _ in seen) and progress.active() is None
