@@ -61,6 +61,7 @@ def cmd_eval(argv: Sequence[str]) -> int:
 
     _lmeval_hook.install(only_qx_tasks=True)
     check_tasks(argv)
+    import lm_eval.evaluator  # noqa: F401 - imported now so that logs.quiet() can quiet its `git describe`
     from lm_eval._cli import HarnessCLI
     from lm_eval.utils import setup_logging
 

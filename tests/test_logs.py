@@ -96,3 +96,18 @@ def test_llm_compressor_logs_go_to_the_file(tmp_path, monkeypatch, capsys):
     kept, out = path.read_text(), capsys.readouterr().out
     assert "Quantizing 1 module" in kept and "No accelerator available" in kept
     assert "Quantizing 1 module" not in out and "No accelerator" not in out
+
+
+def test_lm_evals_git_hash_outside_a_repository_prints_nothing(tmp_path, monkeypatch, capfd):
+    import lm_eval.evaluator as evaluator
+
+    original = evaluator.get_git_commit_hash
+    monkeypatch.delenv(logs.ENV_VERBOSE, raising=False)
+    monkeypatch.chdir(tmp_path)  # no repository here: plain `git describe` says "fatal: not a git repository"
+    with logs.quiet(tmp_path / "qxbench.log", announce=False):
+        assert evaluator.get_git_commit_hash() is None
+    assert "fatal" not in capfd.readouterr().err
+    assert evaluator.get_git_commit_hash is original
+    monkeypatch.chdir(logs.__file__.rsplit("/qxbench/", 1)[0])  # inside the repository: the same hash as lm-eval's
+    with logs.quiet(tmp_path / "qxbench.log", announce=False):
+        assert evaluator.get_git_commit_hash() == original()
