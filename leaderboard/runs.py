@@ -43,6 +43,7 @@ class Run:
     tasks: dict[str, TaskResult]
     finished: float = 0.0  # date + total_evaluation_time_seconds (the start when lm-eval wrote no duration)
     problems: tuple[str, ...] = ()  # what was left out or is not a number, one line each (shown as notes)
+    full_precision: str = ""  # what the model's "full precision" is, when not its original weights
 
     @property
     def config(self) -> str:
@@ -163,7 +164,8 @@ def read_run(path: Path, curve_keys: dict[str, str] | None = None) -> Run:
     took = _float(data.get("total_evaluation_time_seconds"))
     finished = start + (took if took is not None and math.isfinite(took) and took > 0 else 0.0)
     return Run(path=path, model=str(qx.get("model")), quant=str(qx.get("quant")), bits=qx.get("bits"),
-               group_size=qx.get("group_size"), date=start, tasks=tasks, finished=finished, problems=tuple(problems))
+               group_size=qx.get("group_size"), date=start, tasks=tasks, finished=finished, problems=tuple(problems),
+               full_precision=str((qx.get("provenance") or {}).get("full_precision") or ""))
 
 
 def short_names(models: list[str]) -> dict[str, str]:

