@@ -154,7 +154,7 @@ def main() -> None:
     weights = down_weights(lm.model)
     start = time.perf_counter()
     for s in range(0, len(prompts), 32):
-        attribute(lm.model, prompts[s:s + 32], targets[s:s + 32], weights)
+        attribute(lm.model, prompts[s:s + 32], targets[s:s + 32], weights=weights)
     report["qx-tiny memorize attribution_s (208 facts, 3072 neurons each)"] = time.perf_counter() - start
     print(json.dumps(report, indent=1))
     args.out.parent.mkdir(parents=True, exist_ok=True)

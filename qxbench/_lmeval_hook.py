@@ -148,17 +148,34 @@ def error_line(err: BaseException) -> str | None:
     return None
 
 
+def _runs_qx(argv: list[str]) -> bool:
+    """``--model qx`` (or ``--model=qx``) on an lm-eval command line."""
+    return any(a == "--model" and i + 1 < len(argv) and argv[i + 1] == "qx" for i, a in enumerate(argv)) or \
+        "--model=qx" in argv
+
+
 def _wrap_cli(module: ModuleType) -> None:
     """``lm_eval`` console script: qxbench's bad-input errors (:class:`~qxbench.errors.QxError`),
     lm-eval's unknown-task error and a probe task run with another model end with one line and
-    exit status 2 instead of a traceback. Every other error is untouched."""
+    exit status 2 instead of a traceback. Every other error is untouched. A ``--model qx`` run sends
+    third-party noise to the log file, as ``qxbench eval`` does (:mod:`qxbench.logs`)."""
     inner = module.cli_evaluate
     if getattr(inner, "_qxbench", False):
         return
 
     def cli_evaluate() -> None:
         try:
-            inner()
+            if _runs_qx(sys.argv):  # a qx run is as quiet as `qxbench eval`: library noise to the log file
+                import lm_eval.evaluator  # noqa: F401 - so that quiet() reaches its `git describe`
+                from lm_eval.utils import setup_logging
+
+                from qxbench import logs
+
+                setup_logging()  # lm-eval's handler exists before quiet() filters it (idempotent)
+                with logs.quiet(logs.log_path(logs.output_path(sys.argv))):
+                    inner()
+            else:
+                inner()
         except (ValueError, AttributeError) as err:  # QxError is a ValueError
             line = error_line(err)
             if line is None:

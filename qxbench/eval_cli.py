@@ -47,15 +47,6 @@ def _name_the_parser(harness: object) -> None:
     run.description = "Run lm-eval on qxbench's tasks, with lm-eval's own flags."
 
 
-def _output_path(argv: Sequence[str]) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg in ("--output_path", "-o") and i + 1 < len(argv):
-            return argv[i + 1]
-        if arg.startswith("--output_path="):
-            return arg.split("=", 1)[1]
-    return None
-
-
 def cmd_eval(argv: Sequence[str]) -> int:
     from qxbench import _lmeval_hook, logs
 
@@ -72,7 +63,7 @@ def cmd_eval(argv: Sequence[str]) -> int:
         parser = HarnessCLI()
         _name_the_parser(parser)
         args = parser.parse_args()
-        with logs.quiet(logs.log_path(_output_path(argv))):
+        with logs.quiet(logs.log_path(logs.output_path(list(argv)))):
             parser.execute(args)
     finally:
         sys.argv = saved

@@ -42,6 +42,16 @@ def verbose(flag: bool = False) -> bool:
     return flag or os.environ.get(ENV_VERBOSE, "").strip().lower() not in ("", "0", "false", "no")
 
 
+def output_path(argv: list[str] | tuple[str, ...]) -> str | None:
+    """lm-eval's ``--output_path`` (``-o``) in a command line, or None."""
+    for i, arg in enumerate(argv):
+        if arg in ("--output_path", "-o") and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--output_path="):
+            return arg.split("=", 1)[1]
+    return None
+
+
 def log_path(output_path: str | Path | None) -> Path:
     """``$QXBENCH_LOG``, else ``qxbench.log`` in the output directory, else in ``~/.cache/qxbench/logs``."""
     if os.environ.get(ENV_LOG):

@@ -47,6 +47,19 @@ def test_stock_lm_eval_cli_runs_a_qxbench_task(tmp_path):
 
 
 @pytest.mark.slow
+def test_stock_lm_eval_cli_qx_run_is_as_quiet_as_qxbench_eval(tmp_path):
+    """The README's main command: lm-eval's unrelated --metadata warnings and git's complaint outside a
+    repository go to the log file (named in one line), the results table to stdout."""
+    log = tmp_path / "qx.log"
+    command = [console_script("lm_eval"), "--model", "qx", "--tasks", "memorize", "--limit", "1", "--device", "cpu"]
+    out = run_cli(command, cwd=tmp_path, env={"QXBENCH_LOG": str(log), "QX_VERBOSE": ""})
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "recall" in out.stdout and f"qxbench: library warnings and logs -> {log}" in out.stderr
+    assert "Custom kwargs" not in out.stderr and "fatal: not a git repository" not in out.stderr
+    assert "Custom kwargs" in log.read_text()
+
+
+@pytest.mark.slow
 def test_stock_lm_eval_cli_bad_model_path_is_one_line(tmp_path):
     out = run_cli([console_script("lm_eval"), "--model", "qx", "--model_args", "pretrained=/no/such/model",
                    "--tasks", "world_onehop", "--limit", "1", "--device", "cpu"], cwd=tmp_path)
