@@ -179,7 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return int(args.func(args))
     except KeyboardInterrupt:
-        print("qxbench: interrupted", file=sys.stderr)
+        from tqdm import tqdm
+
+        for bar in list(getattr(tqdm, "_instances", ())):
+            bar.close()
+        # on a line of its own: a progress bar redraws with carriage returns and may have left its line open
+        print("\nqxbench: interrupted", file=sys.stderr)
         return 130
     except (ValueError, AttributeError) as err:  # QxError is a ValueError
         from qxbench._lmeval_hook import error_line
