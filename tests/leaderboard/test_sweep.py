@@ -106,7 +106,7 @@ def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
         assert main(sweep) == 130
     except KeyboardInterrupt:
         pytest.fail("KeyboardInterrupt escaped qxbench.cli.main")
-    assert capsys.readouterr().err == "qxbench: interrupted\n"
+    assert capsys.readouterr().err.strip() == "qxbench: interrupted"
     calls: list[list[str]] = []
     monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
     assert main(sweep) == 0 and len(calls) == 1
