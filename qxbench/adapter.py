@@ -25,7 +25,7 @@ from typing import Any
 
 from lm_eval.models.huggingface import HFLM
 
-from qxbench import progress
+from qxbench import distributed, progress
 from qxbench.errors import QxError, first_line
 from qxbench.models import DEFAULT_MODEL, EMBEDDED_MODELS, smollm2
 from qxbench.probes.requests import ProbeRequests
@@ -74,6 +74,7 @@ class QxRunInfo:
     summary: ModelSummary
     reference: str = "auto"  # the full-precision reference for probe metrics (see the module docstring)
     provenance: dict[str, object] | None = None  # where an installed model's weights came from (qx_model.json)
+    processes: list[dict[str, object]] | None = None  # `accelerate launch`: each rank's load (qxbench.distributed)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -93,6 +94,7 @@ class QXLM(ProbeRequests, HFLM):
         calib_split: str = "train",
         calib_column: str = "text",
         reference: str = "auto",
+        _distributed: bool = True,  # False for the reference model a probe loads (no collective calls)
         **kwargs: Any,
     ) -> None:
         if not isinstance(pretrained, str):
@@ -112,7 +114,15 @@ class QXLM(ProbeRequests, HFLM):
             resolve_pretrained(self._reference_name)  # fail now, not after the first pass
 
         start = time.perf_counter()
-        device = _device(kwargs.get("device"))
+        acc = distributed.accelerator() if _distributed else None  # `accelerate launch`: this rank and its device
+        device = str(acc.device) if acc is not None else _device(kwargs.get("device"))
+        built: bool | None = None  # under data parallelism: did this rank quantize (None: while loading)
+        if acc is not None and getattr(quantizer, "caches", False):  # quantized once, by rank 0, into the cache
+            with distributed.main_first(acc):
+                args = {"quant": quant, "bits": bits, "group_size": group_size, "calibration": calibration,
+                        "calib_samples": calib_samples, "calib_split": calib_split, "calib_column": calib_column}
+                line = ",".join(f"{k}={v}" for k, v in args.items() if v is not None and v != "")
+                built = distributed.quantize_apart(pretrained, line, device) if acc.is_main_process else False
         try:
             loaded = quantizer.load(path, request, device=device)
         except OSError as err:  # unreachable Hub id (offline), missing or unreadable files
@@ -124,6 +134,11 @@ class QXLM(ProbeRequests, HFLM):
             kwargs.setdefault("tokenizer", path)
             super().__init__(pretrained=loaded.model, **{**kwargs, "device": device})
         self.pretrained = path  # HFLM keeps the instance for quantized models; record the source
+        processes: list[dict[str, object]] = []
+        if acc is not None:  # HFLM shards by rank only with several CUDA devices; here on any device
+            self.accelerator, self._rank, self._world_size = acc, acc.process_index, acc.num_processes
+            processes = distributed.all_gather({"rank": self.rank, "device": device, "quantized": built,
+                                                "seconds": round(seconds, 3)})
         self.qx = QxRunInfo(
             model=pretrained, path=path, quant=request.backend,
             bits=loaded.bits if loaded and loaded.bits else request.bits,
@@ -131,6 +146,7 @@ class QXLM(ProbeRequests, HFLM):
             calibration=cal.key() if quantizer.requires_calibration else None, quantize_seconds=round(seconds, 3),
             cache_path=loaded.cache_path if loaded else None, cache_hit=loaded.cache_hit if loaded else None,
             summary=summarize(self.model), reference=self._reference_name, provenance=smollm2.provenance(path),
+            processes=processes or None,
         )
         if loaded is not None and self.qx.summary.quantized_linear_layers == 0:
             # Never evaluate full precision under a quantized name.
@@ -145,7 +161,7 @@ class QXLM(ProbeRequests, HFLM):
         if self._reference is None:
             source = self.qx.path if self._reference_name == "auto" else self._reference_name
             self._reference = QXLM(pretrained=source, quant="none", reference="none", device=str(self.device),
-                                   batch_size=self.batch_size)
+                                   batch_size=self.batch_size, _distributed=False)  # loaded by every rank
         return self._reference
 
     def _get_config(self, pretrained: str, **kwargs: Any) -> None:

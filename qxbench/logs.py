@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
+from qxbench import distributed
+
 ENV_VERBOSE = "QX_VERBOSE"
 ENV_LOG = "QXBENCH_LOG"
 LOG_NAME = "qxbench.log"
@@ -53,13 +55,17 @@ def output_path(argv: list[str] | tuple[str, ...]) -> str | None:
 
 
 def log_path(output_path: str | Path | None) -> Path:
-    """``$QXBENCH_LOG``, else ``qxbench.log`` in the output directory, else in ``~/.cache/qxbench/logs``."""
+    """``$QXBENCH_LOG``, else ``qxbench.log`` in the output directory, else in ``~/.cache/qxbench/logs``.
+    Under data parallelism ranks other than 0 write their own messages beside it (``qxbench.rank1.log``)."""
     if os.environ.get(ENV_LOG):
-        return Path(os.environ[ENV_LOG]).expanduser()
-    if output_path:
+        path = Path(os.environ[ENV_LOG]).expanduser()
+    elif output_path:
         out = Path(output_path).expanduser()
-        return (out.parent if out.suffix == ".json" else out) / LOG_NAME
-    return Path.home() / ".cache" / "qxbench" / "logs" / LOG_NAME
+        path = (out.parent if out.suffix == ".json" else out) / LOG_NAME
+    else:
+        path = Path.home() / ".cache" / "qxbench" / "logs" / LOG_NAME
+    rank = distributed.env_rank()
+    return path.with_name(f"{path.stem}.rank{rank}{path.suffix}") if rank else path
 
 
 class _Divert(logging.Filter):
@@ -153,7 +159,7 @@ def quiet(path: Path, *, announce: bool = True) -> Iterator[Path | None]:
     if git_hash is not None:  # lm-eval's `git describe` prints "fatal: not a git repository" outside one
         evaluator.get_git_commit_hash = _git_hash_quietly  # type: ignore[union-attr]
     _stream = stream
-    if announce:
+    if announce and distributed.is_main():
         print(f"qxbench: library warnings and logs -> {path} (qxbench -v or {ENV_VERBOSE}=1 shows them here)",
               file=sys.stderr, flush=True)
     try:

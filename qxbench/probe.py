@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from lm_eval.api.instance import Instance
 from lm_eval.api.task import ConfigurableTask
 
+from qxbench.errors import QxError
 from qxbench.probes.chat import Chat
 
 
@@ -29,6 +30,8 @@ class ProbeTask(ConfigurableTask):
             raise TypeError(f"{type(self).__name__} must set REQUEST_TYPE")
         config = {k: v for k, v in (config or {}).items() if k != "class"}
         super().__init__(config=config, **kwargs)
+        # lm-eval pads the ranks of a data-parallel run per ``OUTPUT_TYPE``: the request type actually sent
+        self.OUTPUT_TYPE = self.REQUEST_TYPE  # type: ignore[assignment]
 
     def build_all_requests(self, *args: Any, system_instruction: str | None = None,
                            apply_chat_template: bool = False, **kwargs: Any) -> None:
@@ -37,6 +40,12 @@ class ProbeTask(ConfigurableTask):
         self._chat = Chat(bool(apply_chat_template), system_instruction or None)
         if self._chat.apply:  # a model without a chat template: one line now, not lm-eval's traceback
             self._chat.formatter(getattr(kwargs.get("chat_template"), "__self__", None))
+        world = int(kwargs.get("world_size") or 1)
+        if world > 1:  # data parallel: lm-eval stops a rank without documents with a traceback
+            total = sum(1 for _ in self.doc_iterator(limit=kwargs.get("limit"), samples=kwargs.get("samples")))
+            if total < world:
+                raise QxError(f"{self.config.task}: {total} document(s) for {world} processes; each process needs at "
+                              "least one (a larger --limit or fewer processes)")
         super().build_all_requests(*args, system_instruction=system_instruction,
                                    apply_chat_template=apply_chat_template, **kwargs)
 

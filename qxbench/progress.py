@@ -21,6 +21,8 @@ from typing import Any
 
 from tqdm import tqdm
 
+from qxbench import distributed
+
 _scopes: list[str] = []  # the tasks whose requests are being answered (innermost last)
 _phases: list[Phase] = []  # the open phases (innermost last)
 _outer: list[tqdm] = []  # the open document bars of chunked answers
@@ -32,7 +34,8 @@ class Phase:
 
     def __init__(self, title: str, total: int, unit: str = "doc", requests: int | None = None) -> None:
         label = f"{_scopes[-1]} · {title}" if _scopes else title
-        self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=not _outer, dynamic_ncols=True)
+        self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=not _outer, dynamic_ncols=True,
+                        disable=not distributed.is_main())  # data parallel: rank 0's bars stand for all
         self.total, self.requests, self.answered = total, requests, 0
 
     def advance(self, n: int = 1) -> None:
@@ -83,7 +86,7 @@ def documents(total: int, cached: int) -> Iterator[tqdm]:
     """The bar of a request type answered chunk by chunk; ``cached`` documents are already done."""
     label = _scopes[-1] if _scopes else "documents"
     bar = tqdm(total=total, initial=cached, desc=f"{label} ({cached} from cache)", unit="doc", file=sys.stderr,
-               dynamic_ncols=True)
+               dynamic_ncols=True, disable=not distributed.is_main())
     _outer.append(bar)
     try:
         yield bar

@@ -29,9 +29,10 @@ from typing import Any
 
 import torch
 
-from qxbench import progress
+from qxbench import distributed, progress
 from qxbench.errors import QxError, unknown
 from qxbench.probes import salient as sal
+from qxbench.probes import shards
 from qxbench.probes.arch import arch_of
 from qxbench.probes.internals import pad_batch
 from qxbench.probes.options import known_options
@@ -189,18 +190,20 @@ class NeuronResult:
 
 
 def _scan(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: NeuronOptions, batch_size: int,
-          pad_id: int) -> tuple[CorpusStats, list[int | None]]:
+          pad_id: int, keys: Sequence[Any] | None = None) -> tuple[CorpusStats, list[int | None]]:
     """One forward pass per batch (hooks removed in finally): dead-neuron maxima, the redundancy
-    sample and each text's greedy next token (None for an empty text)."""
+    sample and each text's greedy next token (None for an empty text). ``keys``: see
+    :func:`qxbench.probes.shards.layout`."""
     layers = options.layer_indices(len(model.get_submodule(arch_of(model).layers)))
     modules = [act for _, act in act_modules(model, layers)]
     device = next(model.parameters()).device
-    total_tokens = sum(len(t) for t in texts)
+    starts, total_tokens = shards.layout(texts, keys)
     stride = max(1, math.ceil(total_tokens / options.redundancy_tokens))
     keep_arg = "logits_to_keep" in inspect.signature(model.forward).parameters
 
     peak: list[torch.Tensor | None] = [None] * len(layers)
     samples: list[list[torch.Tensor]] = [[] for _ in layers]  # at most ~redundancy_tokens rows each
+    sample_index: list[torch.Tensor] = []  # the sampled tokens' places in the evaluated set
     state: dict[str, torch.Tensor] = {}
 
     def stats_hook(i: int):
@@ -213,17 +216,17 @@ def _scan(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: Neuro
 
     greedy: list[int | None] = [None] * len(texts)
     order = [i for i, t in enumerate(texts) if len(t)]
-    seen = 0
     handles = [m.register_forward_hook(stats_hook(i)) for i, m in enumerate(modules)]
     try:
         for start in range(0, len(order), batch_size):
             part = order[start:start + batch_size]
             ids, mask, last = pad_batch([texts[i] for i in part], pad_id, device)
-            n_real = int(mask.sum())
             state["pad"] = ~mask.bool()[..., None]
-            real = mask.reshape(-1).nonzero().squeeze(1)  # flat positions of real tokens
-            state["sample"] = real[(torch.arange(n_real, device=device) + seen) % stride == 0]
-            seen += n_real
+            real = mask.reshape(-1).nonzero().squeeze(1)  # flat positions of real tokens, text by text
+            place = torch.cat([starts[i] + torch.arange(len(texts[i])) for i in part])
+            pick = place % stride == 0
+            state["sample"] = real[pick.to(device)]
+            sample_index.append(place[pick])
             positions = torch.unique(last)  # logits only where a text ends
             with torch.no_grad():
                 out = model(input_ids=ids, attention_mask=mask, **({"logits_to_keep": positions} if keep_arg else {}))
@@ -235,10 +238,10 @@ def _scan(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: Neuro
         for h in handles:
             h.remove()
 
-    max_abs = [p if p is not None else torch.zeros(0) for p in peak]  # no token seen: no neuron counted
+    max_abs, rows = shards.merge(peak, sample_index, samples)
     hists, shares = [], []
-    for rows_ in samples:
-        hist, share = abs_corr_histogram(torch.cat(rows_)) if rows_ else ([0] * 10, math.nan)
+    for rows_ in rows:
+        hist, share = abs_corr_histogram(rows_) if rows_ is not None else ([0] * 10, math.nan)
         hists.append(hist)
         shares.append(share)
     stats = CorpusStats(layers=layers, max_abs=max_abs, dead_threshold=options.dead_threshold, tokens=total_tokens,
@@ -270,18 +273,21 @@ def _salient(model: torch.nn.Module, tokenizer: Any, modules: list[tuple[torch.n
 
 
 def analyse(model: torch.nn.Module, tokenizer: Any, texts: Sequence[Sequence[int]], options: NeuronOptions,
-            batch_size: int, pad_id: int = 0) -> list[NeuronResult]:
+            batch_size: int, pad_id: int = 0, keys: Sequence[Any] | None = None) -> list[NeuronResult]:
     """Corpus statistics and greedy targets in one pass, then the salient neurons of each document
-    (one document at a time, the integrated-gradient steps batched), then the per-layer union."""
+    (one document at a time, the integrated-gradient steps batched), then the per-layer union. Under
+    data parallelism every rank calls it with its shard and ``keys`` (see
+    :func:`qxbench.probes.shards.layout`); the corpus statistics are those of all the shards together."""
     with progress.phase("dead and redundant neurons, greedy targets", len(texts)):
-        corpus, greedy = _scan(model, texts, options, batch_size, pad_id)
+        corpus, greedy = _scan(model, texts, options, batch_size, pad_id, keys)
     modules = act_modules(model, corpus.layers)
     per_doc: list[tuple[tuple[int, ...], tuple[Salient, ...] | None]] = []
     with progress.phase("salient neurons (integrated gradients)", len(texts)) as bar:
         for ids, token in zip(texts, greedy, strict=True):
             per_doc.append(_salient(model, tokenizer, modules, ids, token, options))
             bar.advance()
-    union = [len(set().union(*(s[i].union() for _, s in per_doc if s is not None))) for i in range(len(modules))]
+    mine = [sorted(set().union(*(s[i].union() for _, s in per_doc if s is not None))) for i in range(len(modules))]
+    union = [len(set().union(*(part[i] for part in distributed.all_gather(mine)))) for i in range(len(modules))]
     corpus = replace(corpus, salient_union=union)
     changed = options.changed()
     return [NeuronResult(target, found, corpus, changed) for target, found in per_doc]

@@ -61,9 +61,13 @@ def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
         @functools.wraps(method)
         def answer(self: Any, requests: list[Any]) -> list[Any]:
             label = ", ".join(sorted({str(getattr(r, "task_name", None) or method.__name__) for r in requests}))
+            # Under data parallelism lm-eval pads a rank's requests with copies of its last one: answered once
+            unique = list({id(r): r for r in requests}.values())
             with progress.scope(label):
-                return resume.answer(self, method.__name__, requests, lambda part: method(self, part),
-                                     chunk=self._probe_batch() if per_document else None)
+                results = resume.answer(self, method.__name__, unique, lambda part: method(self, part),
+                                        chunk=self._probe_batch() if per_document else None)
+            by_request = {id(r): result for r, result in zip(unique, results, strict=True)}
+            return [by_request[id(r)] for r in requests]
 
         return answer  # type: ignore[return-value]
 
@@ -251,11 +255,13 @@ class ProbeRequests:
 
     @request_type(per_document=False)
     def qx_neurons(self, requests: list[Any]) -> list[neurons.NeuronResult]:
-        """Corpus statistics are per group of requests with the same options (one task's documents)."""
+        """Corpus statistics are per task (its documents, on every rank under data parallelism)."""
         def run(group: list[Any]) -> list[neurons.NeuronResult]:
             options = neurons.NeuronOptions.from_metadata(group[0].args[1])
             texts = [self._ids(r.args[0]) for r in group]
             return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
-                                   self._probe_batch(), self._pad_id())  # two phases, one step per document
+                                   self._probe_batch(), self._pad_id(),  # two phases, one step per document
+                                   keys=[getattr(r, "doc_id", i) for i, r in enumerate(group)])
 
-        return _grouped(requests, lambda r: json.dumps(r.args[1], sort_keys=True, default=str), run)
+        return _grouped(requests, lambda r: (str(getattr(r, "task_name", "")),
+                                             json.dumps(r.args[1], sort_keys=True, default=str)), run)

@@ -24,7 +24,7 @@ from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
-from qxbench import progress
+from qxbench import distributed, progress
 
 PREFIX = "qxbench-probe:"
 
@@ -65,7 +65,7 @@ def answer(lm: Any, request_type: str, requests: Sequence[Any], run: Callable[[l
     out: list[Any] = [db[k] if k in db else None for k in keys]
     todo = [i for i, v in enumerate(out) if v is None]
     if chunk is None:
-        if todo:
+        if not distributed.agree(not todo):  # answers made with collective calls: every rank runs, or none
             out = run(list(requests))
             for k, result in zip(keys, out, strict=True):
                 db[k] = result

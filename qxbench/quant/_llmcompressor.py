@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from qxbench.quant._common import cache_spec, check_group_size, group_size_for, load_cached, load_error, require
 from qxbench.quant.calibration import Calibration, calibration_texts
@@ -56,6 +57,7 @@ def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int,
 
 @dataclass(frozen=True)
 class LLMCompressorBackend:
+    caches: ClassVar[bool] = True  # quantizes into the quantized-model cache (see qxbench.distributed)
     name: str
     modifier: str  # llm-compressor modifier class, e.g. "GPTQModifier"
     requires_calibration: bool

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from qxbench.quant._common import cache_spec, check_group_size, group_size_for, load_cached, load_error, require
 from qxbench.quant.calibration import Calibration, calibration_texts
@@ -56,6 +57,7 @@ def _logs_into(directory: Path) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class AWQ:
+    caches: ClassVar[bool] = True  # quantizes into the quantized-model cache (see qxbench.distributed)
     name: str = "awq"
     bits: tuple[int, ...] = (4,)
     requires_calibration: bool = True
