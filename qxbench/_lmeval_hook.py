@@ -188,6 +188,13 @@ def _wrap_cli(module: ModuleType) -> None:
     module.cli_evaluate = cli_evaluate
 
 
+def run_as_main() -> None:
+    """``python -m lm_eval``: lm-eval's CLI with the wrapper above (the module imported, not run as ``__main__``)."""
+    import lm_eval.__main__ as cli
+
+    cli.cli_evaluate()
+
+
 _AFTER_IMPORT: dict[str, Callable[[ModuleType], None]] = {
     "lm_eval.models": _register_model,
     "lm_eval.tasks.manager": _patch_task_manager,
@@ -206,7 +213,15 @@ class _LoaderWithCallback(importlib.abc.Loader):
         self._loader.exec_module(module)
         self._callback(module)
 
-    def __getattr__(self, name: str) -> Any:  # get_code, get_source, ... for tools that ask
+    def get_code(self, fullname: str) -> Any:
+        """``python -m lm_eval`` (and ``accelerate launch -m lm_eval``): runpy executes the code of
+        ``lm_eval.__main__`` itself, so the callback would never run; it runs the wrapped CLI instead."""
+        if self._callback is _wrap_cli:
+            return compile("from qxbench._lmeval_hook import run_as_main\nrun_as_main()\n",
+                           "<qxbench: python -m lm_eval>", "exec")
+        return self._loader.get_code(fullname)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> Any:  # get_source, ... for tools that ask
         return getattr(self._loader, name)
 
 

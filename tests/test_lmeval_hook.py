@@ -98,3 +98,13 @@ def test_a_reserved_metadata_key_is_one_line(key):
     with pytest.raises(QxError, match=rf"^--metadata key '{key}' is reserved by lm-eval or qxbench \(reserved: "):
         lm_eval.tasks.TaskManager(include_defaults=False, metadata={key: "x", "data_path": "d.csv"})
     _lmeval_hook.check_metadata({"data_path": "d.csv", "pretrained": "qx-tiny", "top_k": 3})  # probe options pass
+
+
+def test_python_m_lm_eval_gets_the_same_wrapper(tmp_path):
+    """``python -m lm_eval`` (what ``accelerate launch -m lm_eval`` runs): runpy executes the module's code
+    as ``__main__``, so the import callback alone would miss it; bad input still ends in one line."""
+    out = run_cli([sys.executable, "-m", "lm_eval", "--model", "qx", "--tasks", "cf_flp"], cwd=tmp_path)
+    assert out.returncode == 2, out.stderr[-2000:]
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("lm_eval: error: Tasks not found: cf_flp. Did you mean 'cf_flip'")
+    assert "Traceback" not in out.stderr
