@@ -4,10 +4,10 @@ imports this module: this module never imports qxbench.cli)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from leaderboard.sweep import parse_configs  # noqa: F401 - the sweep's config syntax, imported from here too
 from qxbench.errors import QxError
 
 GATE_PASS, GATE_FAIL = 0, 1
@@ -78,78 +78,16 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return GATE_PASS
 
 
-def parse_configs(text: str) -> list[dict[str, str]]:
-    """``none,bnb-nf4,gptq:bits=4:group_size=128`` -> model-arg dicts; ``none`` is put first."""
-    from qxbench.quant import QuantRequest, get_quantizer
-
-    configs = []
-    for item in [c.strip() for c in text.split(",") if c.strip()]:
-        backend, *pairs = item.split(":")
-        args = {"quant": backend}
-        for pair in pairs:
-            key, sep, value = pair.partition("=")
-            if not sep or key not in ("bits", "group_size"):
-                raise QxError(f"--quants entry '{item}': options are bits=N and group_size=N, got '{pair}'")
-            args[key] = value
-        bits, group = args.get("bits"), args.get("group_size")
-        try:
-            request = QuantRequest(backend, int(bits) if bits else None, int(group) if group else None)
-        except ValueError:
-            raise QxError(f"--quants entry '{item}': bits and group_size must be whole numbers") from None
-        get_quantizer(request)  # unknown backend / unsupported bits -> one line, before anything runs
-        configs.append(args)
-    if not any(c["quant"] == "none" for c in configs):
-        print("note: adding quant=none: the leaderboard compares every config with full precision", file=sys.stderr)
-        configs.insert(0, {"quant": "none"})
-    return sorted(configs, key=lambda c: c["quant"] != "none")
-
-
-MANIFEST = "qx_sweep.json"  # next to a config's results: the arguments that produced them
-
-
-def _manifest(argv: list[str], model_args: str, args: argparse.Namespace) -> dict[str, object]:
-    from qxbench import __version__
-
-    return {"qxbench": __version__, "argv": argv, "model_args": model_args, "tasks": args.tasks, "limit": args.limit}
-
-
-def _done(out: Path, manifest: dict[str, object]) -> Path | None:
-    """The results file of an earlier run of exactly these arguments, or None (run it)."""
-    try:
-        recorded = json.loads((out / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    results = sorted(out.rglob("results_*.json"), key=lambda p: p.stat().st_mtime)
-    return results[-1] if recorded == manifest and results else None
-
-
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """One ``qxbench eval`` per config into OUTPUT_PATH/<config>/. A config whose results exist from the
-    same arguments (``qx_sweep.json``, written when its run ends) is skipped; ``--force`` redoes it."""
-    from qxbench.eval_cli import cmd_eval  # never qxbench.cli: it imports this module
+    from leaderboard import sweep
 
-    configs = parse_configs(args.quants)
-    for config in configs:
-        label = "-".join(v for v in config.values())
-        out = args.output_path / label
-        model_args = ",".join([f"pretrained={args.model}", *(f"{k}={v}" for k, v in config.items()),
-                               *([args.model_args] if args.model_args else [])])
-        argv = ["--model", "qx", "--model_args", model_args, "--tasks", args.tasks, "--device", args.device,
-                "--batch_size", str(args.batch_size), "--output_path", str(out),
-                "--log_samples", *(["--limit", str(args.limit)] if args.limit else [])]
-        manifest = _manifest(argv, model_args, args)
-        done = None if args.force else _done(out, manifest)
-        if done is not None:
-            print(f"skip {label}: results exist ({done.relative_to(args.output_path)}); --force to redo", flush=True)
-            continue
-        print(f"== {label}: qxbench eval {' '.join(argv)}", flush=True)
-        cmd_eval(argv)
-        out.mkdir(parents=True, exist_ok=True)
-        (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    if args.site:
-        return cmd_build(argparse.Namespace(results=args.output_path, out=args.site, bootstrap_iters=2000))
-    print(f"done: qxbench leaderboard build {args.output_path} -o SITE_DIR")
-    return 0
+    code = sweep.run(args)
+    if args.site and code != 2:
+        built = cmd_build(argparse.Namespace(results=args.output_path, out=args.site, bootstrap_iters=2000))
+        return code or built
+    if code == 0:
+        print(f"done: qxbench leaderboard build {args.output_path} -o SITE_DIR")
+    return code
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -185,4 +123,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("--batch_size", default="32")
     sweep.add_argument("--force", action="store_true",
                        help="run every config again, even one whose results exist from the same arguments")
+    sweep.add_argument("--executor", default="local", choices=("local", "ray"),
+                       help="local: one config after another here (default); ray: each config a Ray task "
+                            "(pip install qxbench[ray]), on a local Ray instance or the cluster at --address")
+    sweep.add_argument("--address", default=None,
+                       help="Ray cluster to join (host:port, ray://host:port or auto); default: start a local one")
+    sweep.add_argument("--ray_cpus", type=float, default=1.0, help="CPUs each config asks Ray for (default 1)")
+    sweep.add_argument("--ray_gpus", type=float, default=None,
+                       help="GPUs each config asks Ray for (default: 1 when --device is cuda, else 0)")
+    sweep.add_argument("--ray_memory_gb", type=float, default=None, help="memory each config asks Ray for, in GiB")
     sweep.set_defaults(func=cmd_sweep)

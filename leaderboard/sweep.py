@@ -1,0 +1,115 @@
+"""``qxbench sweep``: one ``qxbench eval`` per config into ``OUTPUT_PATH/<config>/``, where ``leaderboard
+build`` reads them. The executor runs the planned jobs: ``local`` one after another in this process
+(default), ``ray`` each as a Ray task (:mod:`leaderboard.ray_sweep`). A config whose results exist from
+the same arguments (``qx_sweep.json``, written when its run ends) is skipped; ``--force`` redoes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from qxbench.errors import QxError
+
+MANIFEST = "qx_sweep.json"  # next to a config's results: the arguments that produced them
+
+
+def parse_configs(text: str) -> list[dict[str, str]]:
+    """``none,bnb-nf4,gptq:bits=4:group_size=128`` -> model-arg dicts; ``none`` is put first."""
+    from qxbench.quant import QuantRequest, get_quantizer
+
+    configs = []
+    for item in [c.strip() for c in text.split(",") if c.strip()]:
+        backend, *pairs = item.split(":")
+        args = {"quant": backend}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep or key not in ("bits", "group_size"):
+                raise QxError(f"--quants entry '{item}': options are bits=N and group_size=N, got '{pair}'")
+            args[key] = value
+        bits, group = args.get("bits"), args.get("group_size")
+        try:
+            request = QuantRequest(backend, int(bits) if bits else None, int(group) if group else None)
+        except ValueError:
+            raise QxError(f"--quants entry '{item}': bits and group_size must be whole numbers") from None
+        get_quantizer(request)  # unknown backend / unsupported bits -> one line, before anything runs
+        configs.append(args)
+    if not any(c["quant"] == "none" for c in configs):
+        print("note: adding quant=none: the leaderboard compares every config with full precision", file=sys.stderr)
+        configs.insert(0, {"quant": "none"})
+    return sorted(configs, key=lambda c: c["quant"] != "none")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One config of a sweep: ``qxbench eval argv`` writing into ``out``."""
+
+    label: str
+    out: Path
+    argv: list[str]
+    manifest: dict[str, object]
+
+    def finish(self) -> None:
+        """Mark the results as complete (a later sweep with the same arguments skips this config)."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / MANIFEST).write_text(json.dumps(self.manifest, indent=2) + "\n")
+
+
+def _done(out: Path, manifest: dict[str, object]) -> Path | None:
+    """The results file of an earlier run of exactly these arguments, or None (run it)."""
+    try:
+        recorded = json.loads((out / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    results = sorted(out.rglob("results_*.json"), key=lambda p: p.stat().st_mtime)
+    return results[-1] if recorded == manifest and results else None
+
+
+def plan(args: argparse.Namespace) -> list[Job]:
+    """The configs still to run (those done with the same arguments are announced and left out)."""
+    from qxbench import __version__
+
+    jobs = []
+    for config in parse_configs(args.quants):
+        label = "-".join(v for v in config.values())
+        out = args.output_path / label
+        model_args = ",".join([f"pretrained={args.model}", *(f"{k}={v}" for k, v in config.items()),
+                               *([args.model_args] if args.model_args else [])])
+        argv = ["--model", "qx", "--model_args", model_args, "--tasks", args.tasks, "--device", args.device,
+                "--batch_size", str(args.batch_size), "--output_path", str(out),
+                "--log_samples", *(["--limit", str(args.limit)] if args.limit else [])]
+        manifest = {"qxbench": __version__, "argv": argv, "model_args": model_args, "tasks": args.tasks,
+                    "limit": args.limit}
+        done = None if args.force else _done(out, manifest)
+        if done is not None:
+            print(f"skip {label}: results exist ({done.relative_to(args.output_path)}); --force to redo", flush=True)
+            continue
+        jobs.append(Job(label, out, argv, manifest))
+    return jobs
+
+
+def run_local(jobs: list[Job]) -> int:
+    """One config after another in this process; the first failure ends the sweep (its one line)."""
+    from qxbench.eval_cli import cmd_eval  # never qxbench.cli: it imports the leaderboard's commands
+
+    for job in jobs:
+        print(f"== {job.label}: qxbench eval {' '.join(job.argv)}", flush=True)
+        cmd_eval(job.argv)
+        job.finish()
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """0: every config done; 1: some failed (reported, the others ran); bad input raises QxError."""
+    if args.executor == "ray":
+        from leaderboard import ray_sweep
+
+        resources = ray_sweep.Resources.from_args(args)
+        return ray_sweep.run(plan(args), args.address, resources)
+    for flag in ("address", "ray_gpus", "ray_memory_gb"):
+        if getattr(args, flag, None) is not None:
+            raise QxError(f"--{flag} is for --executor ray (got --executor {args.executor})")
+    return run_local(plan(args))
