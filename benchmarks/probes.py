@@ -47,7 +47,9 @@ def random_init_checkpoint(directory: Path, model: str = "qx-tiny") -> str:
 
 
 def run(model_args: str, limit: int | None, tasks: list[str], *, metadata: dict | None = None,
-        chat: bool = False) -> tuple[dict, dict, float]:
+        chat: bool = False) -> tuple[dict, dict, float, dict]:
+    """lm-eval's results, per-document metric values, seconds (whole call: load, quantize, probes) and
+    ``config.qx`` (quantize_seconds, cache_hit: what loading and quantizing took)."""
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
@@ -56,7 +58,9 @@ def run(model_args: str, limit: int | None, tasks: list[str], *, metadata: dict 
                           log_samples=True, task_manager=TaskManager(include_defaults=False, metadata=metadata),
                           apply_chat_template=chat)
     per_doc = {t: {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in out["samples"][t]} for t in tasks}
-    return out["results"], per_doc, time.perf_counter() - start
+    qx = out["config"].get("qx") or {}
+    load = {k: qx.get(k) for k in ("quant", "quantize_seconds", "cache_hit")}
+    return out["results"], per_doc, time.perf_counter() - start, load
 
 
 def _number(value: object) -> float:
@@ -81,7 +85,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             model_args = CONFIGS[name] if name != "random" else f"pretrained={random_init_checkpoint(Path(tmp))}"
-            results, per_doc, seconds = run(model_args, args.limit, tasks)
+            results, per_doc, seconds, _ = run(model_args, args.limit, tasks)
             runs[name] = {"model_args": model_args, "seconds": round(seconds, 1), "results": results,
                           "per_doc": per_doc}
             print(f"{name}: {seconds:.0f} s", flush=True)

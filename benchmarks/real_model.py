@@ -105,8 +105,8 @@ def main() -> None:
             for task in tasks:
                 metadata = task_metadata(task, chains, args.relations)
                 try:
-                    results, per_doc, seconds = run(model_args, args.limit, [task], metadata=metadata,
-                                                    chat=task in chat)
+                    results, per_doc, seconds, load = run(model_args, args.limit, [task], metadata=metadata,
+                                                          chat=task in chat)
                 except Exception as err:  # noqa: BLE001 - a config that cannot run a probe is reported, not hidden
                     entry.setdefault("errors", {})[task] = f"{type(err).__name__}: {err}".splitlines()[0]
                     print(f"{name} {task}: FAILED {entry['errors'][task]}", flush=True)
@@ -114,6 +114,7 @@ def main() -> None:
                 entry["results"].update(results)
                 entry["per_doc"].update(per_doc)
                 entry["seconds"][task] = round(seconds, 1)
+                entry.setdefault("load", {})[task] = load  # the first probe of a config quantizes (cache miss)
                 print(f"{name} {task}: {seconds:.0f} s", flush=True)
             runs[name] = entry
             write(args, runs, list(runs), tasks, chat)  # after every config: a run cut off keeps what it measured

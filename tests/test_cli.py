@@ -193,7 +193,8 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(tmp_path):
     import signal
     import subprocess
 
-    proc = subprocess.Popen([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "cf_flip", "--limit", "8",
+    # enough documents that the run is still going when the signal lands, however slowly stderr is read
+    proc = subprocess.Popen([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "cf_flip", "--limit", "400",
                              "--device", "cpu"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, "QXBENCH_LOG": str(tmp_path / "log")})
     seen = []

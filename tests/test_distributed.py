@@ -64,7 +64,7 @@ def _same(a: object, b: object) -> bool:
 
 @pytest.mark.slow
 def test_two_processes_equal_one_for_every_probe(tmp_path):
-    env = {"QXBENCH_CACHE": str(tmp_path / "cache")}
+    env = {"QXBENCH_CACHE": str(tmp_path / "cache"), "QX_VERBOSE": "", "QXBENCH_LOG": ""}  # logs under output_path
     common = ["--model", "qx", "--model_args", "quant=rtn", "--tasks", PROBES, "--limit", "5", "--log_samples"]
     two = _launch(2, [*common, "--output_path", str(tmp_path / "two")], tmp_path, env)
     assert two.returncode == 0, two.stderr[-4000:]
