@@ -196,7 +196,10 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(tmp_path):
     # enough documents that the run is still going when the signal lands, however slowly stderr is read
     proc = subprocess.Popen([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "cf_flip", "--limit", "400",
                              "--device", "cpu"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "QXBENCH_LOG": str(tmp_path / "log")})
+                            text=True, env={**os.environ, "QXBENCH_LOG": str(tmp_path / "log")},
+                            # as from a terminal: a shell's background job inherits SIGINT ignored, and Python
+                            # then installs no KeyboardInterrupt handler
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen = []
     for line in proc.stderr:  # interrupt in the middle of the probe
         seen.append(line)
