@@ -261,7 +261,8 @@ class ProbeRequests:
             texts = [self._ids(r.args[0]) for r in group]
             return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
                                    self._probe_batch(), self._pad_id(),  # two phases, one step per document
-                                   keys=[getattr(r, "doc_id", i) for i, r in enumerate(group)])
+                                   keys=[i if getattr(r, "doc_id", None) is None else r.doc_id
+                                         for i, r in enumerate(group)])
 
         return _grouped(requests, lambda r: (str(getattr(r, "task_name", "")),
                                              json.dumps(r.args[1], sort_keys=True, default=str)), run)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.cli import parse_configs
+from leaderboard.sweep import parse_configs
 from qxbench.cli import main
 from qxbench.errors import QxError
 
