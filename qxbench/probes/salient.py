@@ -143,6 +143,22 @@ def _no_parameter_grads(model: torch.nn.Module) -> Iterator[None]:
 
 
 @contextmanager
+def _contiguous_head(model: torch.nn.Module) -> Iterator[None]:
+    """The output embedding gets a contiguous input. With ``logits_to_keep`` the model hands it the strided
+    slice ``hidden[:, -1:]``, which ``F.linear`` on the CPU computes as a batched product over copies of
+    the [vocab, hidden] weight: 8x slower than one matrix product, forward and backward, for 50 rows of
+    SmolLM2 (the same values up to float32 rounding)."""
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    handle = head.register_forward_pre_hook(
+        lambda _m, args: (args[0].contiguous(), *args[1:]) if args else None) if head is not None else None
+    try:
+        yield
+    finally:
+        if handle is not None:
+            handle.remove()
+
+
+@contextmanager
 def _run_once_before(block: torch.nn.Module | None, rows: int) -> Iterator[None]:
     """Every row of an IG pass is the same token sequence (only the hooked activation is scaled), so the
     blocks before ``block`` run on one row and ``block`` receives it repeated ``rows`` times."""
@@ -174,7 +190,7 @@ def integrated_gradients(model: torch.nn.Module, module: torch.nn.Module, ids: S
     x = torch.tensor([list(ids)], dtype=torch.long, device=device)
     keep = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
     out = []
-    with _no_parameter_grads(model):
+    with _no_parameter_grads(model), _contiguous_head(model):
         for k, token in enumerate(targets):
             prefix = torch.tensor([list(targets[:k])], dtype=torch.long, device=device)
 
