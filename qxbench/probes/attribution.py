@@ -148,9 +148,6 @@ class Lens:
     def logprob(self, v: torch.Tensor, token: int) -> torch.Tensor:
         return torch.log_softmax(self.logits(v), -1)[..., token]
 
-    def imp(self, h: torch.Tensor, v: torch.Tensor, token: int) -> torch.Tensor:
-        return self.logprob(h + v, token) - self.logprob(h, token)
-
 
 @torch.no_grad()
 def down_weights(model: torch.nn.Module) -> list[torch.Tensor]:
@@ -162,52 +159,55 @@ def down_weights(model: torch.nn.Module) -> list[torch.Tensor]:
     return [dense_weight(block.get_submodule(spec.mlp_out), dtype) for block in model.get_submodule(spec.layers)]
 
 
-def _exact(lens: Lens, resid: torch.Tensor, act: torch.Tensor, w: torch.Tensor, idx: torch.Tensor, token: int,
-           base: float) -> torch.Tensor:
-    """The reference formula for neurons ``idx`` of one layer: log p(bs(r + a_k d_k))[t] - log p(bs(r))[t]."""
-    v = act[idx, None] * w[:, idx].T
-    return lens.logprob(resid[None] + v, token) - base
+def _exact(lens: Lens, resid: torch.Tensor, acts: torch.Tensor, weights: list[torch.Tensor],
+           groups: Sequence[tuple[int, torch.Tensor]], token: int, base: torch.Tensor) -> list[torch.Tensor]:
+    """The reference formula, log p(bs(r_l + a_k d_k))[t] - log p(bs(r_l))[t], for the neurons ``idx`` of
+    each ``(layer, idx)`` group: one product through the unembedding for all of them (each one reads
+    the whole [vocab, hidden] matrix). ``base``: log p(bs(r_l))[t] per layer."""
+    rows = torch.cat([resid[layer][None] + acts[layer, idx, None] * weights[layer][:, idx].T for layer, idx in groups])
+    offset = torch.cat([base[layer].expand(len(idx)) for layer, idx in groups])
+    return list((lens.logprob(rows, token) - offset).split([len(idx) for _, idx in groups]))
 
 
-def _bounds(lens: Lens, resid: torch.Tensor, acts: torch.Tensor, weights: list[torch.Tensor], token: int,
+def _bounds(lens: Lens, logits: torch.Tensor, acts: torch.Tensor, weights: list[torch.Tensor], token: int,
             w_unembed: torch.Tensor) -> torch.Tensor:
-    """Jensen's upper bound of every neuron's score ([layers, neurons]), see the module docstring."""
-    out = []
-    for layer, w in enumerate(weights):
-        p = torch.softmax(lens.logits(resid[layer]), -1)
-        direction = (w_unembed[token] - p @ w_unembed) * lens.gamma  # [hidden]
-        out.append(acts[layer] * lens.scale * (direction @ w))
-    return torch.stack(out)
+    """Jensen's upper bound of every neuron's score ([layers, neurons]), see the module docstring;
+    ``logits``: the lens's logits of each layer's residual ([layers, vocab])."""
+    p = torch.softmax(logits, -1)
+    direction = (w_unembed[token] - p @ w_unembed) * lens.gamma  # [layers, hidden]
+    return torch.stack([acts[layer] * lens.scale * (direction[layer] @ w) for layer, w in enumerate(weights)])
 
 
-def _neurons(lens: Lens, resid: torch.Tensor, acts: torch.Tensor, weights: list[torch.Tensor], token: int,
-             thresholds: Sequence[float], w_unembed: torch.Tensor | None) -> tuple[list, dict[float, int], int, int]:
-    """Exact scores of the neurons that can reach the top 300 or a threshold:
-    (top, counts at the thresholds, count at its own tau, neurons scored)."""
-    base = [float(lens.logprob(resid[layer], token)) for layer in range(len(weights))]
+def _scored(groups: Sequence[tuple[int, torch.Tensor]], scores: list[torch.Tensor]) -> list[tuple[int, int, float]]:
+    return [(layer, int(i), float(x)) for (layer, idx), s in zip(groups, scores, strict=True)
+            for i, x in zip(idx.tolist(), s.tolist(), strict=True)]
+
+
+def _neurons(lens: Lens, resid: torch.Tensor, logits: torch.Tensor, acts: torch.Tensor, weights: list[torch.Tensor],
+             token: int, thresholds: Sequence[float],
+             w_unembed: torch.Tensor | None) -> tuple[list, dict[float, int], int, int]:
+    """Exact scores of the neurons that can reach the top 300 or a threshold, ``CHUNK`` at a time:
+    (top, counts at the thresholds, count at its own tau, neurons scored). ``logits``: the lens's
+    logits of each layer's residual ``resid`` ([layers, vocab])."""
+    base = torch.log_softmax(logits, -1)[:, token]
     n = acts.shape[1]
     scored: list[tuple[int, int, float]] = []
     if w_unembed is None:  # dense: every neuron
-        for layer, w in enumerate(weights):
-            for start in range(0, n, CHUNK):
-                idx = torch.arange(start, min(n, start + CHUNK))
-                s = _exact(lens, resid[layer], acts[layer], w, idx, token, base[layer])
-                scored += [(layer, int(i), float(x)) for i, x in zip(idx, s, strict=True)]
+        order = torch.arange(len(weights) * n)
     else:
-        bound = _bounds(lens, resid, acts, weights, token, w_unembed).flatten()
+        bound = _bounds(lens, logits, acts, weights, token, w_unembed).flatten()
         order = torch.argsort(bound, descending=True)
-        floor = min(thresholds, default=math.inf)
-        best: list[float] = []  # the exact top-300 scores so far (kept sorted, descending)
-        for start in range(0, order.numel(), CHUNK):
-            ids = order[start:start + CHUNK]
-            need = min(best[TOP_K - 1] if len(best) >= TOP_K else -math.inf, floor)
-            if float(bound[ids[0]]) < need - MARGIN:
-                break
-            for layer in ids.div(n, rounding_mode="floor").unique().tolist():
-                idx = ids[ids.div(n, rounding_mode="floor") == layer] % n
-                s = _exact(lens, resid[layer], acts[layer], weights[layer], idx, token, base[layer])
-                scored += [(layer, int(i), float(x)) for i, x in zip(idx, s, strict=True)]
-            best = sorted((x for _, _, x in scored), reverse=True)[:TOP_K]
+    floor = min(thresholds, default=math.inf)
+    best: list[float] = []  # the exact top-300 scores so far (kept sorted, descending)
+    for start in range(0, order.numel(), CHUNK):
+        ids = order[start:start + CHUNK]
+        need = min(best[TOP_K - 1] if len(best) >= TOP_K else -math.inf, floor)
+        if w_unembed is not None and float(bound[ids[0]]) < need - MARGIN:
+            break  # every neuron left is bounded below what could still count
+        layer_of = ids.div(n, rounding_mode="floor")
+        groups = [(layer, ids[layer_of == layer] % n) for layer in layer_of.unique().tolist()]
+        scored += _scored(groups, _exact(lens, resid, acts, weights, groups, token, base))
+        best = sorted((x for _, _, x in scored), reverse=True)[:TOP_K]
     top = rank_top(scored)
     counts = {t: sum(x >= t for _, _, x in scored) for t in thresholds}
     own = sum(x >= top[-1][2] for _, _, x in scored) if top else 0
@@ -227,11 +227,13 @@ def attribute(model: torch.nn.Module, prompts: Sequence[Sequence[int]], gold: Se
         logprobs = torch.log_softmax(reads.logits[b], -1)
         target = int(logprobs.argmax()) if options.target == "top" else int(gold_token)
         lens = Lens(model, options.norm, reads.resid_out[b, -1])
-        mid = reads.resid_mid[b]
-        attn = lens.imp(reads.resid_in[b], reads.attn[b], target)
-        ffn = lens.imp(mid, reads.resid_out[b] - mid, target)
+        h, mid = reads.resid_in[b], reads.resid_mid[b]
+        # Imp of each sublayer, log p(bs(h + v))[t] - log p(bs(h))[t], all layers in one product
+        z = lens.logits(torch.cat([h, h + reads.attn[b], mid, mid + (reads.resid_out[b] - mid)])).view(4, len(h), -1)
+        lp = torch.log_softmax(z, -1)[..., target]
+        attn, ffn = lp[1] - lp[0], lp[3] - lp[2]
         asked = [t for t in (thresholds[b] if thresholds else ()) if not math.isnan(t)]
-        top, counts, own, scored = _neurons(lens, mid, reads.act[b], weights, target, asked, w_unembed)
+        top, counts, own, scored = _neurons(lens, mid, z[2], reads.act[b], weights, target, asked, w_unembed)
         out.append(Attribution(
             target=target, gold=int(gold_token), gold_logprob=float(logprobs[gold_token]),
             gold_rank=int((logprobs > logprobs[gold_token]).sum()) + 1, attn_imp=attn.tolist(), ffn_imp=ffn.tolist(),

@@ -106,10 +106,10 @@ def test_jensen_bound_is_above_every_exact_score(qx_tiny):
     reads = read_last_token(model, [tok("The capital of Loumfusland is")["input_ids"]])
     lens = Lens(model, "fixed", reads.resid_out[0, -1])
     mid, token = reads.resid_mid[0], int(reads.logits[0].argmax())
-    bound = _bounds(lens, mid, reads.act[0], weights, token, dense_weight(model.lm_head))
+    bound = _bounds(lens, lens.logits(mid), reads.act[0], weights, token, dense_weight(model.lm_head))
+    base = lens.logprob(mid, token)
     for layer, w in enumerate(weights):
-        base = float(lens.logprob(mid[layer], token))
-        exact = _exact(lens, mid[layer], reads.act[0, layer], w, torch.arange(w.shape[1]), token, base)
+        (exact,) = _exact(lens, mid, reads.act[0], weights, [(layer, torch.arange(w.shape[1]))], token, base)
         assert (bound[layer] >= exact - 1e-5).all()  # float32 log-sum-exps of logits ~20 round at ~1e-6
         top = exact.argsort(descending=True)[:20]
         assert (bound[layer, top] - exact[top]).max() < exact[top].max()  # and not loose where it matters
