@@ -20,6 +20,7 @@ from lm_eval.api.task import ConfigurableTask
 
 from qxbench.errors import QxError
 from qxbench.probes.chat import Chat
+from qxbench.probes.options import for_task
 
 
 class ProbeTask(ConfigurableTask):
@@ -29,6 +30,8 @@ class ProbeTask(ConfigurableTask):
         if not self.REQUEST_TYPE:
             raise TypeError(f"{type(self).__name__} must set REQUEST_TYPE")
         config = {k: v for k, v in (config or {}).items() if k != "class"}
+        if isinstance(config.get("metadata"), dict):  # entries scoped to a task by name (probes.options)
+            config["metadata"] = for_task(config["metadata"], str(config.get("task", "")))
         super().__init__(config=config, **kwargs)
         # lm-eval pads the ranks of a data-parallel run per ``OUTPUT_TYPE``: the request type actually sent
         self.OUTPUT_TYPE = self.REQUEST_TYPE  # type: ignore[assignment]

@@ -1,4 +1,9 @@
-"""Probe options from lm-eval's ``--metadata``: the one rule every probe's options class follows."""
+"""Probe options from lm-eval's ``--metadata``: the one rule every probe's options class follows, and
+the rule that lets one run give each task its own: an entry whose value is an object applies only to
+the task it names, over the entries given to all tasks.
+
+    --metadata '{"data_path": "datasets/", "multihop_lre": {"data_path": "chains.csv"}}'
+"""
 
 from __future__ import annotations
 
@@ -22,3 +27,11 @@ def known_options(metadata: Mapping[str, Any] | None, known: Collection[str], pr
         elif key not in ignore and difflib.get_close_matches(key, list(known), n=1, cutoff=cutoff):
             raise unknown(f"{probe} option", key, known)
     return out
+
+
+def for_task(metadata: Mapping[str, Any] | None, task: str) -> dict[str, Any]:
+    """``metadata`` as ``task`` sees it: the entries for every task, then those under its own name
+    (an object); the objects under other names are left out."""
+    shared = {k: v for k, v in (metadata or {}).items() if not isinstance(v, Mapping)}
+    own = (metadata or {}).get(task)
+    return shared | dict(own) if isinstance(own, Mapping) else shared
