@@ -27,8 +27,9 @@ import torch
 
 from qxbench import progress
 from qxbench.errors import QxError
-from qxbench.probes import attribution, chat, multihop, neurons, resume, selfexplain
+from qxbench.probes import attribution, chat, multihop, neurons, refcache, resume, selfexplain
 from qxbench.probes.attribution import Attribution
+from qxbench.probes.internals import compute_dtype
 
 RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)
 
@@ -83,10 +84,12 @@ class MemorizeResult:
     surviving: int | None  # neurons >= the reference's top-300 threshold; None without a reference
     overlap: float | None  # |top-300 here & top-300 of the reference| / 300; None without a reference
     options: dict[str, str]  # the definitions used (attribution.AttributionOptions.as_dict)
+    reference_cached: bool | None = None  # the reference's attribution was read from refcache; None: no reference
 
     def __str__(self) -> str:
         return json.dumps({"completion": self.completion, "surviving": self.surviving, "overlap": self.overlap,
-                           "options": self.options, **self.attribution.log()})
+                           "options": self.options, "reference_cached": self.reference_cached,
+                           **self.attribution.log()})
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class NextToken:
 
 class ProbeRequests:
     """Needs the HFLM attributes ``model``, ``tokenizer``, ``tok_encode``, ``_encode_pair``,
-    ``batch_size``, ``max_length`` and a ``reference_lm()`` method."""
+    ``batch_size``, ``max_length``, and ``reference_lm()`` and ``cache_identity()`` methods."""
 
     format_prompt: Callable[[str], str] | None = None  # set per request batch (chat.Chat.formatter)
 
@@ -189,6 +192,18 @@ class ProbeRequests:
                 bar.advance(len(ids))
         return out
 
+    def _full_precision(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
+                        read: bool, title: str) -> tuple[list[Attribution], list[bool]]:
+        """This full-precision model's attributions, kept in :mod:`qxbench.probes.refcache` for the other
+        configs of a sweep; ``read``: as a reference, read back where kept (and whether each one was)."""
+        identity = self.cache_identity()  # type: ignore[attr-defined]
+        identity = {"qxbench": identity["qxbench"], "model": identity["model"], "fingerprint": identity["fingerprint"],
+                    "dtype": str(compute_dtype(self.model)), "options": options.as_dict()}  # type: ignore[attr-defined]
+        ids = [self._ids(p) for p in prompts]
+        gold = [self._first_token(p, a) for p, a in zip(prompts, answers, strict=True)]
+        return refcache.cached(identity, ids, gold, read, lambda index: self._attributions(
+            [prompts[i] for i in index], [answers[i] for i in index], options, title=title))
+
     @request_type()
     def qx_memorize(self, requests: list[Any]) -> list[MemorizeResult]:
         """Requests of tasks with different options or chat settings are answered group by group."""
@@ -203,21 +218,24 @@ class ProbeRequests:
         self._use_chat(requests)  # the greedy answers; the attribution reads the raw prompt (see chat.py)
         completions = self._greedy(prompts)
         reference = self.reference_lm()
+        cached: list[bool | None] = [None] * len(prompts)
         if reference is None:
             refs: list[Attribution | None] = [None] * len(prompts)
             mine = self._attributions(prompts, answers, options)
         elif reference is self:  # its own tau: surviving counts its own neurons >= its 300th score
-            mine = self._attributions(prompts, answers, options)
+            mine, _ = self._full_precision(prompts, answers, options, read=False, title="attribution")
             refs = list(mine)
         else:  # the reference first: its tau is a threshold this model's neurons are counted against
-            refs = list(reference._attributions(prompts, answers, options, title="reference attribution"))
-            mine = self._attributions(prompts, answers, options, [[r.tau] for r in refs])
+            found, hits = reference._full_precision(prompts, answers, options, read=True,
+                                                    title="reference attribution")
+            refs, cached = list(found), list(hits)
+            mine = self._attributions(prompts, answers, options, [[r.tau] for r in found])
         return [
             MemorizeResult(c, a, *((None, None) if r is None else (
                 (a.at_tau if r is a else a.at_least.get(r.tau)) if r.top else None,
                 attribution.top_k_overlap(a.top, r.top))),
-                options.as_dict())
-            for c, a, r in zip(completions, mine, refs, strict=True)
+                options.as_dict(), hit)
+            for c, a, r, hit in zip(completions, mine, refs, cached, strict=True)
         ]
 
     @request_type()

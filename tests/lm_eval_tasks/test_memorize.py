@@ -121,3 +121,29 @@ def test_lre_relations_option_reaches_the_loader_through_lm_eval(qx_lm, tmp_path
     out = evaluate(qx_lm, ["memorize_lre"], metadata=metadata, log_samples=True)
     assert [s["doc"]["subject"] for s in out["samples"]["memorize_lre"]] == ["Loumfusland", "Baigorland"]
     assert out["results"]["memorize_lre"]["recall,none"] == 1.0
+
+
+def _samples(out: dict) -> list[dict]:
+    return [json.loads(str(s["filtered_resps"][0])) for s in out["samples"]["memorize"]]
+
+
+@pytest.fixture(scope="module")
+def rtn_lm():
+    from qxbench.adapter import QXLM
+
+    return QXLM(quant="rtn", bits=4, device="cpu", batch_size=32)
+
+
+def test_a_quantized_config_reads_the_full_precision_run_s_attributions(qx_lm, rtn_lm, tmp_path, monkeypatch):
+    monkeypatch.setenv("QXBENCH_HOME", str(tmp_path / "computed"))
+    computed = _samples(evaluate(rtn_lm, ["memorize"], limit=5, log_samples=True))
+    assert [s["reference_cached"] for s in computed] == [False] * 5  # nothing kept yet: the reference ran
+
+    monkeypatch.setenv("QXBENCH_HOME", str(tmp_path / "sweep"))
+    full = _samples(evaluate(qx_lm, ["memorize"], limit=5, log_samples=True))  # the sweep's full-precision config
+    assert [s["reference_cached"] for s in full] == [None] * 5  # its own reference
+    assert len(list((tmp_path / "sweep" / "attributions").glob("*.json"))) == 5
+    read = _samples(evaluate(rtn_lm, ["memorize"], limit=5, log_samples=True))
+    assert [s["reference_cached"] for s in read] == [True] * 5
+    for a, b in zip(computed, read, strict=True):
+        assert (a["surviving"], a["overlap"], a["top300"]) == (b["surviving"], b["overlap"], b["top300"])
