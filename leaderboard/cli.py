@@ -115,6 +115,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help="comma-separated backends, options after colons: gptq:bits=4:group_size=128")
     sweep.add_argument("--tasks", default="cf_flip,nle_sim,memorize,multihop")
     sweep.add_argument("--model_args", default="", help="extra qx model args for every run")
+    sweep.add_argument("--metadata", default=None,
+                       help="JSON object for every run's tasks, as lm_eval's --metadata; an object under a "
+                            "task's name applies to that task only: '{\"data_path\": \"d/\", \"multihop_lre\": "
+                            "{\"data_path\": \"chains.csv\"}}'")
     sweep.add_argument("--output_path", type=Path, required=True, help="results go to OUTPUT_PATH/<config>/")
     sweep.add_argument("--site", type=Path, default=None, help="also build the leaderboard site here")
     sweep.add_argument("--limit", type=int, default=None)

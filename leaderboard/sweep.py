@@ -43,6 +43,20 @@ def parse_configs(text: str) -> list[dict[str, str]]:
     return sorted(configs, key=lambda c: c["quant"] != "none")
 
 
+def parse_metadata(text: str | None) -> dict[str, object]:
+    """``--metadata``: a JSON object handed to every config's run (an object under a task's name
+    applies to that task only, see :mod:`qxbench.probes.options`)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError as err:
+        raise QxError(f"--metadata '{text}' is not JSON ({err})") from None
+    if not isinstance(value, dict):
+        raise QxError(f"--metadata '{text}' must be a JSON object, like '{{\"data_path\": \"/data\"}}'")
+    return value
+
+
 @dataclass(frozen=True)
 class Job:
     """One config of a sweep: ``qxbench eval argv`` writing into ``out``."""
@@ -72,6 +86,7 @@ def plan(args: argparse.Namespace) -> list[Job]:
     """The configs still to run (those done with the same arguments are announced and left out)."""
     from qxbench import __version__
 
+    metadata = parse_metadata(getattr(args, "metadata", None))
     jobs = []
     for config in parse_configs(args.quants):
         label = "-".join(v for v in config.values())
@@ -80,9 +95,10 @@ def plan(args: argparse.Namespace) -> list[Job]:
                                *([args.model_args] if args.model_args else [])])
         argv = ["--model", "qx", "--model_args", model_args, "--tasks", args.tasks, "--device", args.device,
                 "--batch_size", str(args.batch_size), "--output_path", str(out),
-                "--log_samples", *(["--limit", str(args.limit)] if args.limit else [])]
+                "--log_samples", *(["--limit", str(args.limit)] if args.limit else []),
+                *(["--metadata", json.dumps(metadata)] if metadata else [])]
         manifest = {"qxbench": __version__, "argv": argv, "model_args": model_args, "tasks": args.tasks,
-                    "limit": args.limit}
+                    "limit": args.limit, "metadata": metadata}
         done = None if args.force else _done(out, manifest)
         if done is not None:
             print(f"skip {label}: results exist ({done.relative_to(args.output_path)}); --force to redo", flush=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
@@ -55,18 +56,22 @@ Method = TypeVar("Method", bound=Callable[..., list[Any]])
 
 
 def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
-    """A probe request type: its phases' bars are titled with the requests' task names, and under
-    ``--use_cache`` its answers are cached and resumed by document (:mod:`qxbench.probes.resume`);
-    ``per_document=False`` where an answer depends on the other documents (cached whole)."""
+    """A probe request type: its phases' bars are titled with the requests' task names, under
+    ``--use_cache`` its answers are cached and resumed by document (:mod:`qxbench.probes.resume`)
+    (``per_document=False`` where an answer depends on the other documents: cached whole), and its
+    seconds are added to the model's ``probe_seconds`` under those task names."""
     def wrap(method: Method) -> Method:
         @functools.wraps(method)
         def answer(self: Any, requests: list[Any]) -> list[Any]:
             label = ", ".join(sorted({str(getattr(r, "task_name", None) or method.__name__) for r in requests}))
             # Under data parallelism lm-eval pads a rank's requests with copies of its last one: answered once
             unique = list({id(r): r for r in requests}.values())
+            start = time.perf_counter()
             with progress.scope(label):
                 results = resume.answer(self, method.__name__, unique, lambda part: method(self, part),
                                         chunk=self._probe_batch() if per_document else None)
+            seconds = self.__dict__.setdefault("probe_seconds", {})
+            seconds[label] = round(seconds.get(label, 0.0) + time.perf_counter() - start, 3)
             by_request = {id(r): result for r, result in zip(unique, results, strict=True)}
             return [by_request[id(r)] for r in requests]
 

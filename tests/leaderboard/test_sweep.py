@@ -110,3 +110,21 @@ def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
     calls: list[list[str]] = []
     monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
     assert main(sweep) == 0 and len(calls) == 1
+
+
+def test_metadata_reaches_every_config_and_bad_metadata_is_one_line(tmp_path, monkeypatch, capsys):
+    import qxbench.eval_cli
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    metadata = {"data_path": "d/", "multihop_lre": {"data_path": "chains.csv"}}
+    sweep = ["sweep", "--quants", "none,rtn:bits=4", "--tasks", "memorize", "--output_path", str(tmp_path)]
+    assert main([*sweep, "--metadata", json.dumps(metadata)]) == 0 and len(calls) == 2
+    assert all(json.loads(argv[argv.index("--metadata") + 1]) == metadata for argv in calls)
+    assert json.loads((tmp_path / "rtn-4" / "qx_sweep.json").read_text())["metadata"] == metadata
+    assert main([*sweep, "--metadata", json.dumps({"data_path": "other/"})]) == 0 and len(calls) == 4  # changed
+    capsys.readouterr()
+    for bad, message in (("{data_path", "is not JSON"), ("[1]", "must be a JSON object")):
+        assert main([*sweep, "--metadata", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1

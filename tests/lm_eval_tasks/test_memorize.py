@@ -59,6 +59,8 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert len(logged["attn_imp"]) == len(logged["ffn_imp"]) == 4 and logged["completion"].strip()
     assert len(logged["top300"]) == 300 and logged["top300"][0][2] >= logged["top300"][-1][2] == logged["tau"]
     assert logged["options"] == {"norm": "fixed", "target": "top", "method": "bounded"}
+    seconds = out["config"]["qx"]["probe_seconds"]  # this run's, by task
+    assert list(seconds) == ["memorize"] and seconds["memorize"] > 0
 
 
 def test_options_reach_the_probe_and_a_bad_one_stops_the_run(qx_lm):
