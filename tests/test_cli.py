@@ -174,8 +174,9 @@ def test_library_noise_goes_to_the_log_file_named_in_one_line(cf_flip_run):
 
 def test_every_probe_phase_has_a_bar_counting_documents(cf_flip_run):
     run, _ = cf_flip_run
-    for phase in ("classify", "rewrite", "classify rewrites", "perplexity", "reference perplexity"):
+    for phase in ("classify", "rewrite", "classify rewrites", "perplexity"):
         assert f"cf_flip · {phase}: 100%" in run.stderr and "| 2/2 [" in run.stderr, phase
+    assert "reference perplexity" not in run.stderr  # full precision is its own reference: not run twice
     assert "Running loglikelihood requests" not in run.stderr  # lm-eval's inner bars are off inside a phase
 
 

@@ -152,7 +152,9 @@ def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any |
         rewrite_preds[i] = argmax(s)
     ppl = perplexities(lm, rewrites)
     ref_ppl: list[float | None] = [None] * len(docs)
-    if reference is not None:
+    if reference is lm:  # full precision is its own reference: the same numbers
+        ref_ppl = list(ppl)
+    elif reference is not None:
         ref_ppl = list(perplexities(reference, rewrites, title="reference perplexity"))
     return [Counterfactual(*row) for row in zip(preds, targets, rewrites, rewrite_preds, ppl, ref_ppl, strict=True)]
 
