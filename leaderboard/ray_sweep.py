@@ -32,8 +32,8 @@ from leaderboard.sweep import Job
 from qxbench.errors import QxError, first_line
 
 # Environment a task needs from the driver (cache and log locations, verbosity, offline switches).
-FORWARDED = ("QXBENCH_CACHE", "QXBENCH_LOG", "QX_VERBOSE", "HF_HOME", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE",
-             "TRANSFORMERS_OFFLINE")
+FORWARDED = ("QXBENCH_CACHE", "QXBENCH_HOME", "QXBENCH_LOG", "QX_VERBOSE", "HF_HOME", "HF_HUB_OFFLINE",
+             "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
 
 
 @dataclass(frozen=True)
