@@ -18,11 +18,18 @@ from qxbench.quant.calibration import Calibration, calibration_texts
 from qxbench.quant.registry import Loaded, QuantRequest
 
 MAX_SEQ_LEN = 256
+# How ``oneshot`` calibrates (part of the cache key). llm-compressor shuffles the calibration texts
+# with torch's global RNG by default, so the same config gave different weights from run to run
+# (benchmarks/gptq_profile.py: perplexity 641 vs 741); qxbench has already chosen the texts, so they
+# are fed in llm-compressor's length-aware order instead: the same weights every time.
+ONESHOT: dict[str, object] = {"shuffle_calibration_samples": False}
 
 
-def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int, cal: Calibration | None) -> None:
+def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int, cal: Calibration | None,
+                **oneshot_options: object) -> None:
     """Apply ``modifier`` (an llm-compressor quantization modifier class name) to the full-precision
-    checkpoint at ``path``; save it compressed into ``out``. ``cal`` is None for data-free methods."""
+    checkpoint at ``path``; save it compressed into ``out``. ``cal`` is None for data-free methods.
+    ``oneshot_options``: more arguments for llm-compressor's ``oneshot`` (``benchmarks/gptq_profile.py``)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -43,14 +50,14 @@ def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int,
         config_groups={"group_0": {"targets": ["Linear"], "weights": weights}}, ignore=["lm_head"]
     )
     if cal is None:
-        oneshot(model=model, recipe=recipe)
+        oneshot(model=model, recipe=recipe, **oneshot_options)
     else:
         from datasets import Dataset
 
         texts = calibration_texts(cal)
         dataset = Dataset.from_dict(dict(tokenizer(texts, truncation=True, max_length=MAX_SEQ_LEN)))
         oneshot(model=model, dataset=dataset, recipe=recipe, num_calibration_samples=len(texts),
-                max_seq_length=MAX_SEQ_LEN)
+                max_seq_length=MAX_SEQ_LEN, **{**ONESHOT, **oneshot_options})
     model.save_pretrained(out, save_compressed=True)
     tokenizer.save_pretrained(out)
 
@@ -72,7 +79,8 @@ class LLMCompressorBackend:
         group_size = group_size_for(path, request.group_size, self.name)
         cal = request.calibration if self.requires_calibration else None
         spec = cache_spec(path, backend=self.name, distribution="llmcompressor", bits=bits, group_size=group_size,
-                          calibration=cal, modifier=self.modifier)
+                          calibration=cal, modifier=self.modifier,
+                          oneshot=ONESHOT if cal is not None else None)
         return load_cached(spec, lambda out: quantize_to(self.modifier, path, out, bits, group_size, cal),
                            device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size)
 

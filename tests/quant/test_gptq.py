@@ -76,3 +76,20 @@ def test_unsupported_bits():
 
 def test_defaults_are_recorded_as_applied(runs):
     assert runs["w4"].qx.group_size == 128 and runs["w4"].get_model_info()["qx"]["group_size"] == 128
+
+
+def test_the_same_config_gives_the_same_weights_whatever_the_global_rng(tmp_path):
+    # llm-compressor shuffles calibration texts with torch's global RNG unless told not to
+    import torch
+    from safetensors.torch import load_file
+
+    from qxbench.quant._llmcompressor import quantize_to
+    from qxbench.quant.calibration import Calibration
+    from qxbench.resolve import resolve_pretrained
+
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        quantize_to("GPTQModifier", resolve_pretrained("qx-tiny"), tmp_path / str(seed), 4, 128,
+                    Calibration(samples=16))
+    a, b = (load_file(tmp_path / str(seed) / "model.safetensors") for seed in (0, 1))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
