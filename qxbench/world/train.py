@@ -2,10 +2,11 @@
 
     python -m qxbench.world.train --out qxbench/models/qx-tiny      (or: qxbench world train)
 
-Byte-level BPE tokenizer (``tokenizers``) fitted on the training corpus, a small Llama-architecture
-causal LM, AdamW with warmup + cosine decay, documents packed into windows that always start at a
-document boundary (so prompts work with or without a leading ``</s>``). Same torch version + same
-thread count => the same weights bit for bit.
+Byte-level BPE tokenizer (``tokenizers``) fitted on the training corpus with room for every word of
+it (so every entity a probe scores as an answer or a bridge is one token of its own, checked by
+:func:`check_entity_tokens`), a small Llama-architecture causal LM, AdamW with warmup + cosine
+decay, documents packed into windows that always start at a document boundary (so prompts work with
+or without a leading ``</s>``). Same torch version + same thread count => the same weights bit for bit.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from qxbench.world.generate import WorldSpec, build_world, training_documents
 
 @dataclass(frozen=True)
 class TrainSpec:
-    vocab_size: int = 512
+    vocab_size: int = 1024  # an upper bound: BPE stops when every word of the corpus is one token (978)
     hidden_size: int = 256
     intermediate_size: int = 768  # 256 and 768 are multiples of 128: group size 128 divides every layer
     num_layers: int = 4
@@ -57,6 +58,27 @@ def build_tokenizer(docs: list[str], vocab_size: int):  # -> PreTrainedTokenizer
     return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="<pad>", bos_token="<s>", eos_token="</s>", model_max_length=512
     )
+
+
+def entity_tokens(tokenizer, world) -> dict[str, list[int]]:  # -> {entity: its token ids after a space}
+    """The token ids of every entity a probe scores by its first token: countries (answers and bridge
+    entities), capitals and languages, each as it follows a space in a prompt's completion."""
+    entities = list(world.countries) + [f.object for f in world.facts if f.relation in ("capital", "language")]
+    return {e: tokenizer(" " + e, add_special_tokens=False)["input_ids"] for e in dict.fromkeys(entities)}
+
+
+def check_entity_tokens(tokenizer, world) -> None:
+    """Raise unless every entity's first token is its own (not shared with another entity, not a bare
+    space): otherwise recall, gold rank, calibration and EntRec would score first letters."""
+    owners: dict[int, list[str]] = {}
+    for entity, ids in entity_tokens(tokenizer, world).items():
+        owners.setdefault(ids[0], []).append(entity)
+    bad = {tokenizer.convert_ids_to_tokens(t): names for t, names in owners.items()
+           if len(names) > 1 or tokenizer.decode([t]).strip() == ""}
+    if bad:
+        shown = "; ".join(f"{tok!r}: {', '.join(names)}" for tok, names in sorted(bad.items()))
+        raise ValueError(f"{len(bad)} first token(s) do not belong to one entity ({shown}); "
+                         f"raise vocab_size (now {len(tokenizer)})")
 
 
 def pack(token_docs: list[list[int]], window: int, eos: int, pad: int, rng: random.Random) -> torch.Tensor:
@@ -92,6 +114,7 @@ def train(
     world = build_world(world_spec)
     docs = training_documents(world)
     tokenizer = build_tokenizer(docs, spec.vocab_size)
+    check_entity_tokens(tokenizer, world)
     token_docs = [tokenizer(d, add_special_tokens=False)["input_ids"] for d in docs]
     eos, pad = tokenizer.eos_token_id, tokenizer.pad_token_id
 

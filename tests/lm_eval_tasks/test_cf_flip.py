@@ -54,7 +54,9 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["cf_flip"], limit=8, log_samples=True)
     res = out["results"]["cf_flip"]
     assert res["acc,none"] == 1.0 and res["flip_rate,none"] > 0.5
-    assert 0 < res["minimality,none"] < 0.5 and 1 < res["ppl,none"] < 200
+    # perplexity per token of the rewrite alone; qx-tiny's tokens are whole words (978), and a
+    # random-init model of its shape scores about 760 (lm_eval_tasks/cf_flip/README.md)
+    assert 0 < res["minimality,none"] < 0.5 and 1 < res["ppl,none"] < 700
     assert res["ppl_ref,none"] == res["ppl,none"]  # quant=none: the model is its own reference
     sample = out["samples"]["cf_flip"][0]
     assert set(sample["metrics"]) >= {"flip_rate", "minimality", "ppl"} and "rewrite=" in str(sample["resps"])

@@ -54,7 +54,8 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["memorize"], limit=6, log_samples=True)
     res = out["results"]["memorize"]
     assert res["recall,none"] == 1.0 and res["gold_rank,none"] == 1.0
-    assert res["surviving_top300,none"] == 300.0 and res["top300_overlap,none"] == 1.0  # its own reference
+    # its own reference: its top 300 all survive (more where neurons tie with the 300th score)
+    assert res["surviving_top300,none"] >= 300.0 and res["top300_overlap,none"] == 1.0
     logged = json.loads(str(out["samples"]["memorize"][0]["filtered_resps"][0]))  # as logged
     assert len(logged["attn_imp"]) == len(logged["ffn_imp"]) == 4 and logged["completion"].strip()
     assert len(logged["top300"]) == 300 and logged["top300"][0][2] >= logged["top300"][-1][2] == logged["tau"]

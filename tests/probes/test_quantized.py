@@ -58,7 +58,7 @@ def test_dense_weight_reproduces_each_quantized_down_projection(quantized, fp):
         assert (out - x.float() @ w.T).norm() < 0.02 * out.norm()
         fp_w = fp_block.get_submodule(spec.mlp_out).weight
         error = (w - fp_w).abs().mean() / fp_w.abs().mean()
-        assert 0.01 < error < 0.3  # really the 4-bit weight: near full precision, not equal to it
+        assert 0.01 < error < 0.5  # really the 4-bit weight: near full precision, not equal to it
 
 
 def test_memorize_on_a_quantized_model_scores_every_neuron_against_the_fp_reference(quantized):

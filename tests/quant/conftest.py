@@ -28,3 +28,14 @@ def hide_module(monkeypatch) -> Callable[[str], None]:
         monkeypatch.setattr(importlib.util, "find_spec", find_spec)
 
     return hide
+
+
+def linear_share(quantized, fp) -> float:  # noqa: ANN001 (two QXLM runs of the same checkpoint)
+    """Bytes the quantized Linear layers take, as a share of the same layers in full precision: what
+    is left after subtracting what no backend quantizes (embeddings, lm_head, norms) from both."""
+    import torch
+
+    linear = sum(m.weight.numel() * m.weight.element_size() for n, m in fp.model.named_modules()
+                 if isinstance(m, torch.nn.Linear) and not n.endswith("lm_head"))
+    rest = fp.qx.summary.weight_bytes - linear
+    return (quantized.qx.summary.weight_bytes - rest) / linear
