@@ -7,7 +7,9 @@ Needs ../shared/golden (computed by zepingyu0512/neuron-attribution and
 google-deepmind/latent-multi-hop-reasoning on SmolLM2-135M-Instruct) and the smollm2 extra. Writes,
 per quantity, the largest |qxbench - reference| over the golden inputs (what the task READMEs'
 fidelity tables quote), and seconds per fact for memorize (bounded vs dense, batch 1 vs the golden
-batch, SmolLM2 and the embedded model). Timings are wall-clock on whatever machine runs it: compare
+batch, SmolLM2 and the embedded model; on SmolLM2 also batch 1 vs batch 32 over 32 LRE facts from
+../shared/data/lre, and dense vs bounded over ``--dense-facts`` of them: same top 300, largest score
+difference, same count at the reference's threshold). Timings are wall-clock on whatever machine runs it: compare
 ratios from one run only.
 """
 
@@ -69,6 +71,42 @@ def memorize(model, rows, dense_facts: int) -> dict:
     return {"fidelity": out, "timing": timing}
 
 
+def smollm2_lre(lm, dense_facts: int) -> dict:
+    """Batch 1 vs batch 32 (bounded) and dense vs bounded on LRE facts (each relation's first template)."""
+    from qxbench.data.lre import read_relations
+    from qxbench.probes.attribution import AttributionOptions, attribute
+
+    relations = read_relations(SHARED / "data" / "lre" / "factual", ("country_capital_city", "country_language"))
+    facts = [(r.templates[0].format(s), o) for r in relations for s, o in r.samples][:32]
+    prompts = [lm.tokenizer(p)["input_ids"] for p, _ in facts]
+    gold = [lm.tokenizer(" " + o, add_special_tokens=False)["input_ids"][0] for _, o in facts]
+    start = time.perf_counter()
+    bounded = attribute(lm.model, prompts, gold)
+    out = {"facts": len(facts), "bounded_s_per_fact_batch32": (time.perf_counter() - start) / len(facts)}
+    start = time.perf_counter()
+    for p, g in zip(prompts, gold, strict=True):
+        attribute(lm.model, [p], [g])
+    out["bounded_s_per_fact_batch1"] = (time.perf_counter() - start) / len(facts)
+    out["batch1_over_batch32"] = out["bounded_s_per_fact_batch1"] / out["bounded_s_per_fact_batch32"]
+    out["neurons_scored_mean"] = sum(a.scored for a in bounded) / len(bounded)
+    if dense_facts:
+        taus = [[a.tau] for a in bounded[:dense_facts]]
+        start = time.perf_counter()
+        dense = attribute(lm.model, prompts[:dense_facts], gold[:dense_facts], AttributionOptions(method="dense"),
+                          thresholds=taus)
+        out["dense_facts"] = dense_facts
+        out["dense_s_per_fact"] = (time.perf_counter() - start) / dense_facts
+        out["dense_over_bounded_batch32"] = out["dense_s_per_fact"] / out["bounded_s_per_fact_batch32"]
+        again = attribute(lm.model, prompts[:dense_facts], gold[:dense_facts], thresholds=taus)
+        pairs = list(zip(dense, again, strict=True))
+        out["same_top300"] = all({x[:2] for x in d.top} == {x[:2] for x in b.top} for d, b in pairs)
+        out["top300_score_max_abs_diff"] = max(
+            _max((x[2], {y[:2]: y[2] for y in b.top}.get(x[:2], float("inf"))) for x in d.top)
+            for d, b in pairs)
+        out["same_count_at_tau"] = all(d.at_least == b.at_least for d, b in pairs)
+    return out
+
+
 def embedded_timing(dense_facts: int) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -111,7 +149,7 @@ def multihop(lm, rows) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dense-facts", type=int, default=1, help="facts scored densely on SmolLM2 (~1 min each)")
+    parser.add_argument("--dense-facts", type=int, default=2, help="facts scored densely on SmolLM2 (~30 s each)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "fidelity_memorize_multihop.json"))
     args = parser.parse_args()
@@ -125,6 +163,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {args.threads} torch threads, torch {torch.__version__}",
         "model": "smollm2-135m (SmolLM2-135M-Instruct, dequantized Q4_1), float32 CPU",
         "memorize_smollm2": memorize(lm.model, mem_rows, args.dense_facts),
+        "memorize_smollm2_lre": smollm2_lre(lm, args.dense_facts),
         "memorize_qx_tiny_timing": embedded_timing(args.dense_facts),
         "multihop_smollm2": multihop(lm, hop_rows),
     }
