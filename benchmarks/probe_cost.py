@@ -136,7 +136,7 @@ def main() -> None:
               "chains": len(rows), "models": {}}
     reviews = [lm._ids(f"Review: {r['text']}\nSentiment:") for r in read_rows("reviews")]
     report["neurons"] = {}
-    for name, model in (("qx-tiny (4 layers, vocab 512)", lm.model),
+    for name, model in (("qx-tiny (4 layers, vocab 978)", lm.model),
                         ("random Llama (8 layers, hidden 512, vocab 32000)", bigger_random_llama())):
         report["models"][name] = ratio_of(lambda m=model: plain(m, batches), lambda m=model: probe(m, batches),
                                           args.repeats)
