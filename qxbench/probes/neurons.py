@@ -265,11 +265,8 @@ def _salient(model: torch.nn.Module, tokenizer: Any, modules: list[tuple[torch.n
         return tuple(targets), None
     rows = sal.key_rows(ids, options.token_keys)
     outs = sal.output_rows(tokenizer, targets, options.token_keys)
-    found = []
-    for block, module in modules:
-        attr = sal.integrated_gradients(model, module, ids, targets, options.ig_steps, options.ig_batch_tokens, block)
-        found.append(sal.aggregate(attr.cpu(), rows, outs, options.salient_threshold))
-    return tuple(targets), tuple(found)
+    attrs = sal.layer_integrated_gradients(model, modules, ids, targets, options.ig_steps, options.ig_batch_tokens)
+    return tuple(targets), tuple(sal.aggregate(a.cpu(), rows, outs, options.salient_threshold) for a in attrs)
 
 
 def analyse(model: torch.nn.Module, tokenizer: Any, texts: Sequence[Sequence[int]], options: NeuronOptions,

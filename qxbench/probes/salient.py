@@ -28,7 +28,7 @@ document has no attribution: no salient neurons, left out of the per-document me
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -176,43 +176,94 @@ def _run_once_before(block: torch.nn.Module | None, rows: int) -> Iterator[None]
             handle.remove()
 
 
+@contextmanager
+def _replaced(module: torch.nn.Module, value: torch.Tensor) -> Iterator[None]:
+    """``module`` outputs ``value`` instead of what it computes (the point on the integration path)."""
+    handle = module.register_forward_hook(lambda _m, _args, _out: value)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
+def _outputs(model: torch.nn.Module, modules: Sequence[torch.nn.Module], ids: torch.Tensor,
+             keep: dict[str, int]) -> list[torch.Tensor]:
+    """Each module's output on one forward pass of ``ids`` (no gradients; hooks removed in finally)."""
+    found: list[torch.Tensor | None] = [None] * len(modules)
+
+    def record(i: int):
+        return lambda _m, _args, out: found.__setitem__(i, out.detach())
+
+    handles = [m.register_forward_hook(record(i)) for i, m in enumerate(modules)]
+    try:
+        with torch.no_grad():
+            model(input_ids=ids, use_cache=False, **keep)
+    finally:
+        for h in handles:
+            h.remove()
+    return found  # type: ignore[return-value]
+
+
+def _log_p(model: torch.nn.Module, full: torch.Tensor, keep: dict[str, int], block: torch.nn.Module | None,
+           module: torch.nn.Module, token: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """point [rows, tokens, neurons] on the path -> log p(token | full) with ``module``'s output replaced by it."""
+    def log_p(point: torch.Tensor) -> torch.Tensor:
+        rows = point.shape[0]
+        with _replaced(module, point):
+            if block is not None:
+                with _run_once_before(block, rows):
+                    logits = model(input_ids=full, use_cache=False, **keep).logits[:, -1]
+            else:
+                logits = model(input_ids=full.expand(rows, -1), use_cache=False, **keep).logits[:, -1]
+        return torch.log_softmax(logits.float(), -1)[:, token]
+    return log_p
+
+
 def integrated_gradients(model: torch.nn.Module, module: torch.nn.Module, ids: Sequence[int],
                          targets: Sequence[int], steps: int = 50, batch_tokens: int = 1024,
                          block: torch.nn.Module | None = None) -> torch.Tensor:
-    """captum ``LayerIntegratedGradients`` of log p(t_k | ids + t_<k) w.r.t. ``module``'s output, baseline
-    ids 0, ``steps`` Gauss-Legendre nodes, at most ``batch_tokens`` tokens per forward pass.
-    ``block``: the decoder block that holds ``module``; the blocks before it then run once per pass
-    instead of once per step (same values: their input is the same sequence in every step).
-    Returns [len(targets), len(ids), neurons] float32 (rows of the prompt only)."""
-    from captum.attr import LayerIntegratedGradients
+    """:func:`layer_integrated_gradients` of one layer: [len(targets), len(ids), neurons] float32."""
+    return layer_integrated_gradients(model, [(block, module)], ids, targets, steps, batch_tokens)[0]
+
+
+def layer_integrated_gradients(model: torch.nn.Module, layers: Sequence[tuple[torch.nn.Module | None, torch.nn.Module]],
+                               ids: Sequence[int], targets: Sequence[int], steps: int = 50,
+                               batch_tokens: int = 1024) -> list[torch.Tensor]:
+    """captum ``LayerIntegratedGradients`` of log p(t_k | ids + t_<k) w.r.t. each ``(block, module)``'s
+    output, baseline ids 0, ``steps`` Gauss-Legendre nodes, at most ``batch_tokens`` tokens per forward
+    pass; per layer [len(targets), len(ids), neurons] float32 (rows of the prompt only).
+
+    As captum's ``LayerIntegratedGradients`` computes it (``layer_integrated_gradients.py``: the layer's
+    output on the input and on the baseline, then ``IntegratedGradients`` over that output with the
+    layer's output replaced by each point of the path), except that the two endpoint passes serve every
+    layer at once: two forward passes per target token instead of two per layer (same values: the same
+    forward pass on the same ids). ``block``: the decoder block that holds ``module``; the blocks before
+    it then run once per pass instead of once per step (same values: their input is the same sequence
+    in every step)."""
+    from captum.attr import IntegratedGradients
 
     device = next(model.parameters()).device
     x = torch.tensor([list(ids)], dtype=torch.long, device=device)
     keep = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
-    out = []
+    out: list[list[torch.Tensor]] = [[] for _ in layers]
     with _no_parameter_grads(model), _contiguous_head(model):
         for k, token in enumerate(targets):
             prefix = torch.tensor([list(targets[:k])], dtype=torch.long, device=device)
-
-            def log_p(inp: torch.Tensor, prefix: torch.Tensor = prefix, token: int = token) -> torch.Tensor:
-                full = torch.cat([inp, prefix.expand(inp.shape[0], -1)], 1)
-                if block is not None and torch.equal(full, full[:1].expand_as(full)):
-                    with _run_once_before(block, full.shape[0]):
-                        logits = model(input_ids=full[:1], use_cache=False, **keep).logits[:, -1]
-                else:
-                    logits = model(input_ids=full, use_cache=False, **keep).logits[:, -1]
-                return torch.log_softmax(logits.float(), -1)[:, token]
-
-            per_pass = max(1, batch_tokens // (len(ids) + k))
-            try:
-                attr = LayerIntegratedGradients(log_p, module).attribute(
-                    x, baselines=torch.zeros_like(x), n_steps=steps, method="gausslegendre",
-                    internal_batch_size=per_pass if per_pass < steps else None)
-            except RuntimeError as err:  # a kernel without a backward pass (inference-only quantized layers)
-                raise QxError(f"Integrated gradients need gradients through every layer after "
-                              f"{type(module).__name__}, and this model's layers give none: {first_line(err)}") from err
-            out.append(attr[0, :len(ids)].float())
-    return torch.stack(out) if out else torch.zeros(0, len(ids), 0)
+            full = torch.cat([x, prefix], 1)
+            ends = _outputs(model, [m for _, m in layers], full, keep)
+            starts = _outputs(model, [m for _, m in layers], torch.cat([torch.zeros_like(x), prefix], 1), keep)
+            per_pass = max(1, batch_tokens // full.shape[1])
+            for (block, module), end, start, sink in zip(layers, ends, starts, out, strict=True):
+                try:
+                    attr = IntegratedGradients(_log_p(model, full, keep, block, module, token)).attribute(
+                        end, baselines=start, n_steps=steps, method="gausslegendre",
+                        internal_batch_size=per_pass if per_pass < steps else None)
+                except RuntimeError as err:  # a kernel without a backward pass (inference-only quantized layers)
+                    raise QxError(f"Integrated gradients need gradients through every layer after "
+                                  f"{type(module).__name__}, and this model's layers give none: "
+                                  f"{first_line(err)}") from err
+                sink.append(attr[0, :len(ids)].float())
+    return [torch.stack(o) if o else torch.zeros(0, len(ids), 0) for o in out]
 
 
 def greedy_integrated_gradients(model: torch.nn.Module, module: torch.nn.Module, ids: torch.Tensor,

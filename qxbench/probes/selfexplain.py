@@ -24,6 +24,7 @@ from typing import Any
 from lm_eval.api.instance import Instance
 
 from qxbench import progress
+from qxbench.probes import greedy
 from qxbench.probes.chat import cut_answer
 from qxbench.probes.classify import classify_prompt, explain_prompt, rewrite_prompt
 
@@ -35,58 +36,23 @@ def _instances(kind: str, args: Sequence[tuple]) -> list[Instance]:
     return [Instance(request_type=kind, doc={}, arguments=a, idx=0) for a in args]
 
 
-class _LineEnd:
-    """Stops a row once its new text has a line break after non-blank text (a chat model's leading
-    newline does not end the answer), or the end-of-turn token. Decodes one new token per row and
-    step (the state carries whether the row has non-blank text yet)."""
-
-    def __init__(self, tokenizer: Any, start: int, eos: int | None) -> None:
-        self.tokenizer, self.start, self.eos = tokenizer, start, eos
-        self.text: list[bool] | None = None  # per row: non-blank text generated so far
-
-    def __call__(self, input_ids: Any, scores: Any, **_: Any) -> Any:
-        import torch
-
-        if input_ids.shape[1] <= self.start:
-            return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-        pieces = self.tokenizer.batch_decode(input_ids[:, -1:], skip_special_tokens=True)
-        if self.text is None:
-            self.text = [False] * len(pieces)
-        done = []
-        for row, piece in enumerate(pieces):
-            head = piece.split("\n", 1)[0]
-            done.append("\n" in piece and (self.text[row] or bool(head.strip())))
-            self.text[row] = self.text[row] or bool(piece.strip())
-        if self.eos is not None:
-            done = [d or e for d, e in zip(done, (input_ids[:, -1] == self.eos).tolist(), strict=True)]
-        return torch.tensor(done, device=input_ids.device)
-
-
 def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
              unit: str = "doc") -> list[str]:
     """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
     batched by the model's batch size; the prompts are formatted as ``lm.format_prompt`` says
     (the chat template under ``--apply_chat_template``). One progress bar, ``title``, counts prompts in ``unit``s."""
-    import torch
-    from transformers import StoppingCriteriaList
-
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
     size = str(getattr(lm, "batch_size", 8))
     size = int(size) if size.isdigit() and int(size) > 0 else 8
     eos = getattr(lm.tokenizer, "eos_token_id", None)
-    pad = lm.tokenizer.pad_token_id if lm.tokenizer.pad_token_id is not None else eos
     out: list[str] = []
     with progress.phase(title, len(prompts), unit) as bar:
         for start in range(0, len(prompts), size):
             texts = [fmt(p) for p in prompts[start:start + size]]
             ids, mask = lm.tok_batch_encode(texts, left_truncate_len=lm.max_length - max_tokens)
             ids, mask = ids.to(lm.device), mask.to(lm.device)
-            with torch.no_grad():
-                gen = lm.model.generate(
-                    input_ids=ids, attention_mask=mask, max_new_tokens=max_tokens, do_sample=False, pad_token_id=pad,
-                    eos_token_id=eos, temperature=None, top_p=None, top_k=None,
-                    stopping_criteria=StoppingCriteriaList([_LineEnd(lm.tokenizer, ids.shape[1], eos)]))
-            out += [cut_answer(t) for t in lm.tokenizer.batch_decode(gen[:, ids.shape[1]:], skip_special_tokens=True)]
+            rows = greedy.greedy(lm.model, ids, mask, max_tokens, greedy.LineEnd(lm.tokenizer, len(texts), eos))
+            out += [cut_answer(t) for t in greedy.decode(lm.tokenizer, rows)]
             bar.advance(len(texts))
     return out
 

@@ -53,28 +53,3 @@ def test_chat_model_prompts_go_through_its_template(smollm2_dir):
 
     (answer,) = generate(lm, ["What is the capital of France? Answer in one word."], 16)
     assert "Paris" in answer and "\n" not in answer
-
-
-def test_line_end_stops_after_text_not_at_a_leading_newline():
-    import torch
-
-    from qxbench.probes.selfexplain import _LineEnd
-
-    class Tok:  # one character per token id: 0 = "\n", 1 = "a", 2 = " ", 3 = "b\n"
-        table = {0: "\n", 1: "a", 2: " ", 3: "b\n", 9: ""}
-
-        def batch_decode(self, ids, skip_special_tokens=True):
-            return ["".join(self.table[int(i)] for i in row) for row in ids]
-
-    stop = _LineEnd(Tok(), start=1, eos=9)
-    prompt = torch.tensor([[5], [5], [5]])
-    steps = [[0, 1, 3], [1, 2, 1], [0, 0, 1]]  # each row's next token, step by step (rows down the columns)
-    states = []
-    ids = prompt
-    for step in steps:
-        ids = torch.cat([ids, torch.tensor(step)[:, None]], 1)
-        states.append(stop(ids, None).tolist())
-    # row 0: "\n" (leading: no stop), "a", "\n" after text -> stop at step 3; row 1: "a", " ", "\n" -> step 3;
-    # row 2: "b\n" -> text and a newline in one token -> stop at step 1 (generate keeps a finished row finished)
-    assert states == [[False, False, True], [False, False, False], [True, True, False]]
-    assert _LineEnd(Tok(), 1, 9)(torch.tensor([[5, 9]]), None).tolist() == [True]  # end of turn

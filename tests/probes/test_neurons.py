@@ -216,6 +216,24 @@ def test_running_the_earlier_blocks_once_and_splitting_the_steps_change_nothing(
     assert torch.allclose(full, once, atol=1e-6) and torch.allclose(full, split, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["tiny_llama", "tiny_gpt2"])
+def test_several_layers_share_the_endpoint_passes_and_equal_one_layer_at_a_time(name, request):
+    """Two endpoint passes (input, baseline) per target token serve every layer, then one pass per layer
+    and step batch: the same numbers, bit for bit, as attributing each layer on its own."""
+    model = request.getfixturevalue(name)
+    layers = act_modules(model, [0, 1])
+    calls: list[int] = []
+    handle = model.register_forward_pre_hook(lambda _m, _a, kw: calls.append(kw["input_ids"].shape[0]),
+                                             with_kwargs=True)
+    try:
+        together = sal.layer_integrated_gradients(model, layers, TEXTS[2], [3, 9], steps=8)
+    finally:
+        handle.remove()
+    assert calls == [1, 1, 1, 1] * 2  # per target token: input, baseline, then one step batch per layer
+    for (block, act), attr in zip(layers, together, strict=True):
+        assert torch.equal(attr, sal.integrated_gradients(model, act, TEXTS[2], [3, 9], steps=8, block=block))
+
+
 def test_a_layer_without_a_backward_pass_is_one_line(tiny_llama):
     module = tiny_llama.model.layers[0].mlp.act_fn
     blocker = tiny_llama.model.layers[1].register_forward_hook(lambda _m, _a, out: out.detach())

@@ -1,0 +1,103 @@
+"""Greedy decoding with rows leaving the batch: the same tokens as ``model.generate``, fewer rows per step."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from qxbench.probes.greedy import LineEnd, greedy
+
+PROMPTS = ["The capital of France is", "Paris is the capital of", "A", "The language spoken in Germany is called",
+           "One, two, three,", "The weather today"]
+
+
+def left_padded(tokenizer, texts):
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    enc = tokenizer(texts, return_tensors="pt", padding=True)
+    return enc.input_ids, enc.attention_mask
+
+
+def rows_per_step(model):
+    """Forward pre-hook recording the batch size of every forward pass (removed by the caller)."""
+    sizes: list[int] = []
+    handle = model.register_forward_pre_hook(lambda _m, _a, kw: sizes.append(kw["input_ids"].shape[0]),
+                                             with_kwargs=True)
+    return sizes, handle
+
+
+def check_against_generate(model, ids, mask, max_tokens=12):
+    """Row r stops after r + 1 tokens (the last row runs to ``max_tokens``) or at the end-of-sequence
+    token, as ``generate`` stops it: every row's tokens are ``generate``'s, and the batch shrinks as
+    rows stop."""
+    eos = model.generation_config.eos_token_id
+    with torch.no_grad():
+        full = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_tokens, do_sample=False,
+                              pad_token_id=0, temperature=None, top_p=None, top_k=None)
+    length = [r + 1 for r in range(len(ids) - 1)] + [max_tokens]
+    expected = []
+    for row, tokens in enumerate(full[:, ids.shape[1]:].tolist()):
+        ends = [k + 1 for k, t in enumerate(tokens) if t == eos]
+        expected.append(tokens[:min([length[row], *ends])])
+    count = [0] * len(ids)
+
+    def stop(row: int, token: int) -> bool:
+        count[row] += 1
+        return token == eos or count[row] == length[row]
+
+    sizes, handle = rows_per_step(model)
+    try:
+        mine = greedy(model, ids, mask, max_tokens, stop)
+    finally:
+        handle.remove()
+    assert mine == expected
+    steps = max(len(t) for t in expected)
+    assert sizes == [sum(len(t) > step for t in expected) for step in range(steps)]
+    assert sizes[-1] < sizes[0]  # rows really left the batch
+
+
+def test_rows_leave_the_batch_and_keep_generate_s_tokens_on_a_random_llama(tiny_llama):
+    ids = torch.tensor([[0, 0, 5, 6, 7], [1, 2, 3, 4, 5], [0, 9, 8, 7, 6], [0, 0, 0, 3, 3]])
+    check_against_generate(tiny_llama, ids, (ids != 0).long())
+
+
+def test_rows_leave_the_batch_and_keep_generate_s_tokens_on_gpt2(tiny_gpt2):
+    ids = torch.tensor([[0, 0, 5, 6, 7], [1, 2, 3, 4, 5], [0, 9, 8, 7, 6]])
+    check_against_generate(tiny_gpt2, ids, (ids != 0).long())
+
+
+def test_the_embedded_model_keeps_generate_s_tokens(embedded_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(embedded_path).eval()
+    check_against_generate(model, *left_padded(AutoTokenizer.from_pretrained(embedded_path), PROMPTS))
+
+
+@pytest.mark.real
+def test_smollm2_keeps_generate_s_tokens(smollm2):
+    model, tokenizer = smollm2
+    check_against_generate(model, *left_padded(tokenizer, PROMPTS), max_tokens=8)
+
+
+def test_no_tokens_asked_for_gives_empty_rows(tiny_llama):
+    ids = torch.tensor([[1, 2, 3]])
+    assert greedy(tiny_llama, ids, torch.ones_like(ids), 0, lambda r, t: False) == [[]]
+
+
+class Tok:  # one character per token id: 0 = "\n", 1 = "a", 2 = " ", 3 = "b\n", 9 = end of turn
+    table = {0: "\n", 1: "a", 2: " ", 3: "b\n", 9: ""}
+
+    def decode(self, ids, skip_special_tokens=True):
+        return "".join(self.table[int(i)] for i in ids)
+
+
+def test_line_end_stops_after_text_not_at_a_leading_newline():
+    stop = LineEnd(Tok(), rows=3, eos=9)
+    rows = [[0, 1, 0], [1, 2, 0], [3]]
+    # row 0: "\n" (leading: no stop), "a", "\n" after text -> stops at its third token; row 1: "a", " ",
+    # "\n" -> third; row 2: "b\n": text and a line break in one token -> first
+    assert [[stop(r, t) for t in tokens] for r, tokens in enumerate(rows)] == \
+        [[False, False, True], [False, False, True], [True]]
+    assert LineEnd(Tok(), 1, 9)(0, 9) is True  # end of turn
+    assert LineEnd(Tok(), 1, None)(0, 9) is False  # no end-of-turn token: only line breaks stop
