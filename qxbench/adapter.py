@@ -86,14 +86,14 @@ class QXLM(ProbeRequests, HFLM):
     def __init__(
         self,
         pretrained: str = DEFAULT_MODEL,
-        quant: str = "none",
+        quant: str | None = "none",
         bits: int | str | None = None,
         group_size: int | str | None = None,
         calibration: str = "auto",
         calib_samples: int | str = 128,
         calib_split: str = "train",
         calib_column: str = "text",
-        reference: str = "auto",
+        reference: str | None = "auto",
         _distributed: bool = True,  # False for the reference model a probe loads (no collective calls)
         **kwargs: Any,
     ) -> None:
@@ -105,6 +105,8 @@ class QXLM(ProbeRequests, HFLM):
             source = default_source(pretrained, pretrained in EMBEDDED_MODELS
                                     or str(Path(pretrained).expanduser().resolve()) in embedded)
         cal = Calibration(source, _opt_int("calib_samples", calib_samples) or 0, str(calib_split), str(calib_column))
+        # lm-eval's model_args parser turns "none" into None (``simple_evaluate(model_args="quant=none")``)
+        quant, reference = ("none" if v is None else v for v in (quant, reference))
         request = QuantRequest(str(quant), _opt_int("bits", bits), _opt_int("group_size", group_size), cal)
         quantizer = get_quantizer(request)
         path = resolve_pretrained(pretrained)

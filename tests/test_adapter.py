@@ -104,6 +104,15 @@ def test_reference_model_rules():
     assert ref is not other and ref.qx.quant == "none" and ref is other.reference_lm()  # loaded once
 
 
+def test_none_from_lm_eval_s_argument_parser_means_none():
+    """``simple_evaluate(model_args="quant=none,reference=none")`` hands the adapter Python ``None``s
+    (lm-eval's ``handle_arg_string``); they mean the string ``none``, not a model named 'None'."""
+    from lm_eval.api.registry import get_model
+
+    lm = get_model("qx").create_from_arg_string("quant=none,reference=none", {"device": "cpu"})
+    assert lm.qx.quant == "none" and lm.reference_lm() is None
+
+
 def test_an_empty_probe_answer_is_one_line():
     from qxbench.adapter import QXLM
 
