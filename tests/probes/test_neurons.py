@@ -216,6 +216,26 @@ def test_running_the_earlier_blocks_once_and_splitting_the_steps_change_nothing(
     assert torch.allclose(full, once, atol=1e-6) and torch.allclose(full, split, atol=1e-6)
 
 
+def test_the_attributions_are_captum_s_layer_integrated_gradients_bit_for_bit(tiny_llama):
+    """qxbench runs captum's IntegratedGradients over the layer's output (the endpoint passes shared by the
+    layers); captum's LayerIntegratedGradients on the same forward function gives the same floats."""
+    from captum.attr import LayerIntegratedGradients
+
+    module, seq, targets = tiny_llama.model.layers[1].mlp.act_fn, TEXTS[2], [3, 9]
+    ours = sal.integrated_gradients(tiny_llama, module, seq, targets, steps=8)
+    for k, token in enumerate(targets):
+        prefix = torch.tensor([targets[:k]], dtype=torch.long)
+
+        def log_p(inp, prefix=prefix, token=token):
+            full = torch.cat([inp, prefix.expand(inp.shape[0], -1)], 1)
+            return torch.log_softmax(tiny_llama(input_ids=full, logits_to_keep=1).logits[:, -1].float(), -1)[:, token]
+
+        x = torch.tensor([seq])
+        theirs = LayerIntegratedGradients(log_p, module).attribute(x, baselines=torch.zeros_like(x), n_steps=8,
+                                                                    method="gausslegendre")
+        assert torch.equal(ours[k], theirs[0, :len(seq)].float())
+
+
 @pytest.mark.parametrize("name", ["tiny_llama", "tiny_gpt2"])
 def test_several_layers_share_the_endpoint_passes_and_equal_one_layer_at_a_time(name, request):
     """Two endpoint passes (input, baseline) per target token serve every layer, then one pass per layer
