@@ -212,5 +212,4 @@ class QXLM(ProbeRequests, HFLM):
         """``config.qx``: :class:`QxRunInfo`, plus ``probe_seconds``: the seconds each probe request type
         took in this run, keyed by its tasks' names (the reference model's work included). lm-eval asks
         once, when a run's results are made; the count then starts again for the next run."""
-        seconds = self.__dict__.pop("probe_seconds", {})
-        return super().get_model_info() | {"qx": self.qx.as_dict() | {"probe_seconds": seconds}}
+        return super().get_model_info() | {"qx": self.qx.as_dict() | {"probe_seconds": self.take_probe_seconds()}}

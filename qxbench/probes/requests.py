@@ -59,7 +59,7 @@ def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
     """A probe request type: its phases' bars are titled with the requests' task names, under
     ``--use_cache`` its answers are cached and resumed by document (:mod:`qxbench.probes.resume`)
     (``per_document=False`` where an answer depends on the other documents: cached whole), and its
-    seconds are added to the model's ``probe_seconds`` under those task names."""
+    seconds are counted under those task names (:meth:`ProbeRequests.take_probe_seconds`)."""
     def wrap(method: Method) -> Method:
         @functools.wraps(method)
         def answer(self: Any, requests: list[Any]) -> list[Any]:
@@ -70,8 +70,7 @@ def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
             with progress.scope(label):
                 results = resume.answer(self, method.__name__, unique, lambda part: method(self, part),
                                         chunk=self._probe_batch() if per_document else None)
-            seconds = self.__dict__.setdefault("probe_seconds", {})
-            seconds[label] = round(seconds.get(label, 0.0) + time.perf_counter() - start, 3)
+            self._count_seconds(label, time.perf_counter() - start)
             by_request = {id(r): result for r, result in zip(unique, results, strict=True)}
             return [by_request[id(r)] for r in requests]
 
@@ -131,9 +130,20 @@ class ProbeRequests:
     ``batch_size``, ``max_length``, and ``reference_lm()`` and ``cache_identity()`` methods."""
 
     format_prompt: Callable[[str], str] | None = None  # set per request batch (chat.Chat.formatter)
+    _probe_seconds: dict[str, float] | None = None  # seconds per request type's task names, since last taken
 
     def reference_lm(self) -> Any | None:  # overridden by QXLM
         return None
+
+    def _count_seconds(self, label: str, seconds: float) -> None:
+        counted = self._probe_seconds or {}
+        counted[label] = round(counted.get(label, 0.0) + seconds, 3)
+        self._probe_seconds = counted
+
+    def take_probe_seconds(self) -> dict[str, float]:
+        """The seconds each probe request type took since the last call, keyed by its tasks' names."""
+        counted, self._probe_seconds = self._probe_seconds or {}, None
+        return counted
 
     def _use_chat(self, requests: Sequence[Any]) -> None:
         """Format the prompts this batch builds as its task asked (``--apply_chat_template``,
@@ -185,16 +195,21 @@ class ProbeRequests:
     def _attributions(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
                       thresholds: Sequence[Sequence[float]] | None = None, title: str = "attribution"
                       ) -> list[Attribution]:
+        ids = [self._ids(p) for p in prompts]
+        gold = [self._first_token(p, a) for p, a in zip(prompts, answers, strict=True)]
+        return self._attribute_ids(ids, gold, options, thresholds, title)
+
+    def _attribute_ids(self, ids: Sequence[list[int]], gold: Sequence[int], options: attribution.AttributionOptions,
+                       thresholds: Sequence[Sequence[float]] | None = None, title: str = "attribution"
+                       ) -> list[Attribution]:
         model = self.model  # type: ignore[attr-defined]
         weights = attribution.down_weights(model)
         out: list[Attribution] = []
-        with progress.phase(title, len(prompts)) as bar:
-            for part in _chunks(len(prompts), self._probe_batch()):
-                ids = [self._ids(p) for p in prompts[part]]
-                gold = [self._first_token(p, a) for p, a in zip(prompts[part], answers[part], strict=True)]
-                out += attribution.attribute(model, ids, gold, options, weights, self._pad_id(),
+        with progress.phase(title, len(ids)) as bar:
+            for part in _chunks(len(ids), self._probe_batch()):
+                out += attribution.attribute(model, ids[part], gold[part], options, weights, self._pad_id(),
                                              thresholds[part] if thresholds else None)
-                bar.advance(len(ids))
+                bar.advance(len(ids[part]))
         return out
 
     def _full_precision(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
@@ -206,8 +221,8 @@ class ProbeRequests:
                     "dtype": str(compute_dtype(self.model)), "options": options.as_dict()}  # type: ignore[attr-defined]
         ids = [self._ids(p) for p in prompts]
         gold = [self._first_token(p, a) for p, a in zip(prompts, answers, strict=True)]
-        return refcache.cached(identity, ids, gold, read, lambda index: self._attributions(
-            [prompts[i] for i in index], [answers[i] for i in index], options, title=title))
+        return refcache.cached(identity, ids, gold, read, lambda index: self._attribute_ids(
+            [ids[i] for i in index], [gold[i] for i in index], options, title=title))
 
     @request_type()
     def qx_memorize(self, requests: list[Any]) -> list[MemorizeResult]:
