@@ -28,7 +28,8 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, max_tokens: int, s
     out: list[list[int]] = [[] for _ in range(ids.shape[0])]
     if max_tokens < 1 or not len(out):
         return out
-    keep_arg = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
+    accepts = inspect.signature(model.forward).parameters
+    keep_arg = {"logits_to_keep": 1} if "logits_to_keep" in accepts else {}
     cache = DynamicCache(config=model.config)
     rows = torch.arange(ids.shape[0], device=ids.device)
     mask = mask.long()
@@ -36,8 +37,9 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, max_tokens: int, s
     step_ids = ids
     with torch.no_grad():
         for _ in range(max_tokens):
-            logits = model(input_ids=step_ids, attention_mask=mask, position_ids=position, past_key_values=cache,
-                           use_cache=True, **keep_arg).logits[:, -1]
+            positions = {"position_ids": position} if "position_ids" in accepts else {}
+            logits = model(input_ids=step_ids, attention_mask=mask, past_key_values=cache, use_cache=True,
+                           **positions, **keep_arg).logits[:, -1]
             tokens = logits.to(torch.float32).argmax(-1)
             going = []
             for j, (row, token) in enumerate(zip(rows.tolist(), tokens.tolist(), strict=True)):
