@@ -82,6 +82,11 @@ def generation(limit: int) -> dict:
         recorded.append((model, ids, mask, max_tokens, rows, time.perf_counter() - start))
         return rows
 
+    from transformers import AutoTokenizer
+
+    from qxbench.resolve import resolve_pretrained
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_pretrained(MODEL))
     out: dict[str, dict] = {}
     greedy_module.greedy = recording
     try:
@@ -92,11 +97,6 @@ def generation(limit: int) -> dict:
                 recorded.clear()
                 run(f"pretrained={MODEL},reference=none", limit, [task], metadata=task_metadata(
                     task, chains, "country_capital_city,country_language"))
-                from transformers import AutoTokenizer
-
-                from qxbench.resolve import resolve_pretrained
-
-                tokenizer = AutoTokenizer.from_pretrained(resolve_pretrained(MODEL))
                 entry = {"batches": len(recorded), "rows": 0, "rows_differing": 0, "tokens": 0,
                          "greedy_s": 0.0, "generate_s": 0.0, "generate_steps_x_rows": 0}
                 for model, ids, mask, max_tokens, rows, seconds in recorded:

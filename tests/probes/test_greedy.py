@@ -12,10 +12,9 @@ PROMPTS = ["The capital of France is", "Paris is the capital of", "A", "The lang
 
 
 def left_padded(tokenizer, texts):
-    tokenizer.padding_side = "left"
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    enc = tokenizer(texts, return_tensors="pt", padding=True)
+    """Left-padded ids and mask, without changing the (possibly session-wide) tokenizer's settings."""
+    assert tokenizer.pad_token_id is not None
+    enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="left")
     return enc.input_ids, enc.attention_mask
 
 
