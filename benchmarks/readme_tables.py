@@ -4,32 +4,69 @@
 
 Each task README holds a block between ``<!-- numbers:begin ... -->`` and ``<!-- numbers:end -->``;
 it is replaced by a table: the full-precision value and, per config, the mean paired difference
-to full precision with its 95 % bootstrap CI (bold when the CI excludes 0).
+to full precision with its 95 % bootstrap CI, by the leaderboard's one number rule
+(:func:`leaderboard.display.fmt`; perplexity as the relative change). **Bold**: marked, i.e. the
+Benjamini–Hochberg q-value of its paired sign-flip p-value is at most 0.05 across the comparisons of
+that table (every config x metric of the task). Rows need the p-values (``"p"``, written by
+benchmarks/probes.py); a results file without them is refused (rerun the benchmark).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from pathlib import Path
 
-TASKS = Path(__file__).resolve().parents[1] / "lm_eval_tasks"
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from leaderboard.display import TINY_NOTE, fmt, fmt_relative, is_tiny, load_display  # noqa: E402
+from qxbench.stats import FDR, bh_adjust  # noqa: E402
+
+TASKS = REPO / "lm_eval_tasks"
 LABELS = {"random": "random init"}
+NOTE = ("**Bold**: Benjamini–Hochberg q <= 0.05 across this table's comparisons (paired sign-flip "
+        "permutation test over the same documents); [95 % paired-bootstrap CI].")
 
 
-def cell(r: dict) -> str:
+def cell(r: dict, baseline: float | None = None) -> str:
+    """One config's difference; ``baseline`` given: a relative change (diff / |baseline|)."""
+    rel = baseline is not None and isinstance(baseline, int | float) and baseline != 0
+    show = (lambda x: fmt_relative(x / abs(baseline))) if rel else (lambda x: fmt(x, True))  # type: ignore[operator]
     if r["n"] == 0:
-        return f"{r['diff']:+.3g} (corpus-level, no CI)"
-    mark = "**" if r["excludes_zero"] else ""
-    return f"{mark}{r['diff']:+.3g}{mark} [{r['low']:+.3g}, {r['high']:+.3g}]"
+        return f"{show(r['diff'])} (corpus-level, no CI)"
+    mark = "**" if r.get("q") is not None and r["q"] <= FDR else ""
+    return f"{mark}{show(r['diff'])}{mark} [{show(r['low'])}, {show(r['high'])}]"
+
+
+def with_q(rows: list[dict], configs: list[str], source: str) -> list[dict]:
+    """The rows with each tested cell's BH q-value across the table (corpus-level cells: no test)."""
+    tested = [(i, c) for i, r in enumerate(rows) for c in configs if c in r and r[c]["n"] > 0]
+    missing = [f"{rows[i]['task']}/{rows[i]['metric']} {c}" for i, c in tested if "p" not in rows[i][c]]
+    if missing:
+        raise SystemExit(f"{source}: no p-values ({', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}): "
+                         "rerun the benchmark that wrote it (benchmarks/probes.py records them)")
+    q = bh_adjust([rows[i][c]["p"] for i, c in tested])
+    out = [dict(r) for r in rows]
+    for (i, c), value in zip(tested, q, strict=True):
+        out[i][c] = {**rows[i][c], "q": value}
+    return out
 
 
 def table(rows: list[dict], configs: list[str]) -> str:
+    display = load_display()
     head = "| metric | FP value | " + " | ".join(f"{LABELS.get(c, c)} − FP" for c in configs) + " |\n"
     head += "|---|---:|" + "---:|" * len(configs) + "\n"
-    return head + "".join(f"| `{r['metric']}` | {r['fp']:.4g} | " + " | ".join(cell(r[c]) for c in configs) + " |\n"
-                          for r in rows)
+    body, tiny = "", False
+    for r in rows:
+        relative = display.relative(r["task"], r["metric"])
+        cells = [cell(r[c], r["fp"] if relative else None) if c in r else "n/a" for c in configs]
+        fp = fmt(r["fp"]) if isinstance(r["fp"], int | float) else str(r["fp"])
+        tiny |= any(is_tiny(x) for x in [r["fp"], *(r[c]["diff"] for c in configs if c in r)]
+                    if isinstance(x, int | float) and not math.isnan(x))
+        body += f"| `{r['metric']}`{' (relative)' if relative else ''} | {fp} | " + " | ".join(cells) + " |\n"
+    return head + body + "\n" + NOTE + (f" {TINY_NOTE}." if tiny else "") + "\n"
 
 
 def main(files: list[str]) -> None:
@@ -43,7 +80,7 @@ def main(files: list[str]) -> None:
             readme = TASKS / task / "README.md"
             text = readme.read_text()
             block = (f"<!-- numbers:begin (written by benchmarks/readme_tables.py from {Path(file).name}) -->\n"
-                     + table(rows, configs) + "<!-- numbers:end -->")
+                     + table(with_q(rows, configs, file), configs) + "<!-- numbers:end -->")
             new, count = re.subn(r"<!-- numbers:begin.*?-->\n.*?<!-- numbers:end -->", lambda _, b=block: b, text,
                                  flags=re.S)
             if count != 1:

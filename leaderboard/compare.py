@@ -1,4 +1,5 @@
-"""Pair each run with its model's full-precision run, metric by metric, over the same documents."""
+"""Pair each run with its model's full-precision run, metric by metric, over the same documents; mark the
+differences that survive the Benjamini–Hochberg false-discovery-rate rule across the whole leaderboard."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import asdict, dataclass, replace
 from leaderboard.display import Display
 from leaderboard.guards import apply_guards
 from leaderboard.runs import Run, TaskResult
-from qxbench.stats import paired_diff
+from qxbench.stats import FDR, bh_adjust, paired_diff
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Cell:
     n_baseline: int = 0  # the same for full precision; 0 when not compared
     paired: bool = False  # value, baseline and diff come from the same per-document values
     not_comparable: str = ""  # why the difference must not be read as better or worse (see guards.py)
+    p: float | None = None  # two-sided paired sign-flip permutation p-value of diff (qxbench.stats.sign_flip_p)
+    q: float | None = None  # Benjamini–Hochberg adjusted p across the table's comparisons (apply_fdr)
+    relative: bool = False  # shown as the relative change diff / baseline (display.yaml `relative`)
 
     @property
     def degradation(self) -> float | None:
@@ -48,15 +52,24 @@ class Cell:
         return self.low, self.high
 
     @property
+    def relative_diff(self) -> tuple[float, float, float] | None:
+        """(diff, low, high) / |baseline| for a ``relative`` metric with a non-zero baseline, else None."""
+        if not self.relative or self.diff is None or not self.baseline:
+            return None
+        scale = abs(self.baseline)
+        low, high = (math.nan if v is None else v / scale for v in (self.low, self.high))
+        return self.diff / scale, low, high
+
+    @property
     def significant(self) -> bool:
-        """The CI of the difference excludes 0 (and the difference is comparable)."""
-        return (not self.not_comparable and self.low is not None and self.high is not None
-                and (self.low > 0 or self.high < 0))
+        """Marked: its Benjamini–Hochberg q-value is at most FDR (5 %) and the difference is comparable.
+        The interval is reported as it is; it does not decide the mark."""
+        return not self.not_comparable and self.q is not None and self.q <= FDR
 
     @property
     def verdict(self) -> str:
-        """"worse" / "better" (significantly, by the metric's direction), "unchanged" (no significant
-        difference), "not comparable" (a guard), or "" (not compared, or informational)."""
+        """"worse" / "better" (marked: q <= FDR, by the metric's direction), "unchanged" (not
+        marked), "not comparable" (a guard), or "" (not compared, or informational)."""
         if self.diff is None or self.higher_is_better is None:
             return ""
         if self.not_comparable:
@@ -66,8 +79,10 @@ class Cell:
         return "worse" if (self.degradation or 0.0) > 0 else "better"
 
     def as_dict(self) -> dict[str, object]:
+        rel = self.relative_diff
         return {**asdict(self), "degradation": self.degradation, "significant": self.significant,
-                "verdict": self.verdict}
+                "verdict": self.verdict, "relative_diff": rel[0] if rel else None,
+                "relative_low": rel[1] if rel else None, "relative_high": rel[2] if rel else None}
 
 
 def comparable(base: TaskResult, cand: TaskResult, task: str) -> str:
@@ -121,7 +136,7 @@ def _pair(cell: Cell, cand: TaskResult, base: TaskResult, reference: float, iter
     b, c = [theirs[d] for d in docs], [own[d] for d in docs]
     paired = paired_diff(b, c, iters=iters)
     return replace(cell, value=_mean(c), baseline=_mean(b), diff=paired.mean, low=paired.low, high=paired.high,
-                   n=paired.n, n_value=len(own), n_baseline=n_base, paired=True)
+                   n=paired.n, n_value=len(own), n_baseline=n_base, paired=True, p=paired.p)
 
 
 def compare_task(model: str, config: str, task: str, cand: TaskResult, base: TaskResult | None, display: Display,
@@ -134,7 +149,8 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
         hib = display.higher_is_better(task, metric, cand.higher_is_better.get(metric))
         own = _defined(cand, metric)
         n_value = len(own) if own else (cand.n or 0)
-        cell = Cell(model, config, task, metric, value, hib, n=n_value, n_value=n_value)
+        cell = Cell(model, config, task, metric, value, hib, n=n_value, n_value=n_value,
+                    relative=display.relative(task, metric))
         if not math.isfinite(value):
             cells.append(replace(cell, note=f"{value} in the results: not compared"))
         elif base is None or metric not in base.metrics:
@@ -149,9 +165,25 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
     return apply_guards(cells, display.guards(task), display.chance(task), set(base.metrics))
 
 
+def tested(cell: Cell) -> bool:
+    """A comparison that could be marked: paired, with a p-value, comparable and with a direction."""
+    return (cell.p is not None and not math.isnan(cell.p) and not cell.not_comparable
+            and cell.higher_is_better is not None)
+
+
+def apply_fdr(cells: list[Cell]) -> list[Cell]:
+    """``cells`` with ``q`` set on every :func:`tested` one: the Benjamini–Hochberg adjustment of their
+    p-values taken together (one family: the table they appear in); the others get q = None."""
+    family = [i for i, c in enumerate(cells) if tested(c)]
+    adjusted = dict(zip(family, bh_adjust([cells[i].p for i in family]), strict=True))
+    return [replace(c, q=adjusted.get(i)) for i, c in enumerate(cells)]
+
+
 def build_cells(runs: list[Run], display: Display, *, iters: int = 2000) -> tuple[list[Cell], list[str]]:
     """Every (model, config, task, metric); quantized runs paired with their model's ``fp`` run.
-    Returns the cells and the notes (missing baselines and metrics, refused comparisons) to show the user."""
+    Returns the cells and the notes (missing baselines and metrics, refused comparisons) to show the user.
+    The marks control the false discovery rate across every comparison of the leaderboard (:func:`apply_fdr`):
+    the index summarises them all, so they are one table."""
     fp = {r.model: r for r in runs if r.config == "fp"}
     cells: list[Cell] = []
     notes: list[str] = []
@@ -174,4 +206,4 @@ def build_cells(runs: list[Run], display: Display, *, iters: int = 2000) -> tupl
                           for m in sorted(set(base.metrics) - set(result.metrics))]
             note = why or ("no full-precision run" if base_run is None else "")
             cells += compare_task(run.model, run.config, task, result, base, display, note=note, iters=iters)
-    return cells, notes
+    return apply_fdr(cells), notes

@@ -7,12 +7,14 @@ import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from leaderboard.guards import Guard, parse_guard
 from qxbench.errors import QxError
+
+if TYPE_CHECKING:
+    from leaderboard.guards import Guard
 
 DISPLAY_FILE = Path(__file__).with_name("display.yaml")
 
@@ -47,6 +49,8 @@ class Display:
 
     def guards(self, task: str) -> tuple[Guard, ...]:
         """The task's validity guards (its own entry, else its family's); () without any."""
+        from leaderboard.guards import parse_guard  # guards imports this module's number format
+
         family = _family(task, list(self.guard_entries))
         return tuple(parse_guard(e, family) for e in self.guard_entries.get(family, [])) if family else ()
 
@@ -55,6 +59,11 @@ class Display:
         label set); None when not declared."""
         value = self.chances.get(task)
         return None if value is None else float(value)
+
+    def relative(self, task: str, metric: str) -> bool:
+        """Shown as the relative change to full precision (``relative: true``: a metric whose scale differs
+        by orders of magnitude across models, like perplexity)."""
+        return bool(self._metric(task, metric).get("relative"))
 
     def metric_name(self, task: str, metric: str) -> str:
         return self._metric(task, metric).get("name", metric)
@@ -96,8 +105,51 @@ def _family(task: str, keys: list[str]) -> str | None:
     return max((k for k in keys if task.startswith(f"{k}_")), key=len, default=None)
 
 
+MAX_DECIMALS = 4  # values under 0.00005 in magnitude show as 0.0000 (TINY_NOTE), never in scientific notation
+TINY_NOTE = "0.0000: not zero, but under 0.00005 in magnitude (not informative at this precision)"
+
+
 def fmt(x: float | None, signed: bool = False) -> str:
-    """A number as the site and the gate show it: 4 significant digits, "–" for none or NaN."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    """The one number format of the site, the Markdown downloads, the gate's report and the README tables:
+    three significant digits, at most four decimals, the integer part never rounded (12345.678 -> 12346,
+    so never scientific notation); ``signed`` (a difference): a sign always, ``±0`` for an exact zero.
+    "–" for None or NaN; "inf" / "-inf" with their sign. -0 is 0. A non-zero value under 0.00005 in
+    magnitude shows as 0.0000 (signed: +0.0000 / -0.0000; see :func:`is_tiny` and TINY_NOTE)."""
+    if x is None or math.isnan(x):
         return "–"
-    return f"{x:+.4g}" if signed else f"{x:.4g}"
+    x = float(x)
+    if math.isinf(x):
+        return ("+inf" if signed else "inf") if x > 0 else "-inf"
+    if x == 0:
+        return "±0" if signed else "0"
+    decimals = _decimals(x)
+    text = f"{abs(x):.{decimals}f}"
+    sign = "-" if x < 0 else ("+" if signed else "")
+    return sign + text
+
+
+def _decimals(x: float) -> int:
+    """Decimals for three significant digits (at most MAX_DECIMALS, at least 0), after rounding: 9.996 -> 2."""
+    magnitude = math.floor(math.log10(abs(x)))
+    decimals = min(MAX_DECIMALS, max(0, 2 - magnitude))
+    rounded = round(abs(x), decimals)
+    if rounded and decimals and math.floor(math.log10(rounded)) > magnitude:  # 9.996 -> 10.00: one decimal less
+        decimals -= 1
+    return decimals
+
+
+def is_tiny(x: float | None) -> bool:
+    """Not zero, but shown as 0.0000 by :func:`fmt` (the renderers add TINY_NOTE)."""
+    return x is not None and math.isfinite(x) and x != 0 and abs(x) < 0.5 * 10 ** -MAX_DECIMALS
+
+
+def fmt_relative(x: float | None) -> str:
+    """A relative change (0.123 -> "+12.3%"), by :func:`fmt`'s rule."""
+    return "–" if x is None or math.isnan(x) else fmt(100 * x, True) + "%"
+
+
+def fmt_p(p: float | None) -> str:
+    """A p- or q-value: "< 0.0001" below the precision of :func:`fmt`."""
+    if p is None or math.isnan(p):
+        return "–"
+    return "< 0.0001" if p < 1e-4 else fmt(p)

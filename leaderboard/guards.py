@@ -24,6 +24,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from leaderboard.display import fmt
 from qxbench.errors import QxError, unknown
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ def parse_guard(entry: object, where: str) -> Guard:
 
 
 def _g(x: float) -> str:
-    return f"{x:.3g}"
+    return fmt(x)
 
 
 def coverage_reason(n_paired: int, n_baseline: int) -> str:

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from html import escape
 
+from leaderboard.display import fmt
+
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
 W, H, TOP, BOTTOM, RIGHT = 600, 320, 30, 52, 200
 CHAR = 7  # px per character of an 11px tick label (a generous estimate: labels never reach the axis title)
@@ -104,7 +106,7 @@ def _point(p: Point, x: float, sy, colour: str, where: str) -> list[str]:
         top, bottom = sy(p.high), sy(p.low)
         out.append(f'<path d="M{x:.1f},{top:.1f}V{bottom:.1f}M{x - 3:.1f},{top:.1f}h6M{x - 3:.1f},{bottom:.1f}h6" '
                    f'stroke="{colour}" fill="none" class="bar"/>')
-    text = f"{where}: {p.y:.4g}" + (f" [{p.low:.4g}, {p.high:.4g}]" if bar else "") + (f"; {p.note}" if p.note else "")
+    text = f"{where}: {fmt(p.y)}" + (f" [{fmt(p.low)}, {fmt(p.high)}]" if bar else "") + (f"; {p.note}" if p.note else "")
     fill = f'fill="#fff" stroke="{colour}" stroke-width="1.5"' if p.hollow else f'fill="{colour}"'
     out.append(f'<circle cx="{x:.1f}" cy="{sy(p.y):.1f}" r="3" {fill}><title>{escape(text)}</title></circle>')
     return out

@@ -20,8 +20,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from leaderboard.charts import CAPTION, probe_charts
-from leaderboard.compare import Cell
-from leaderboard.display import Display, fmt
+from leaderboard.compare import Cell, tested
+from leaderboard.display import TINY_NOTE, Display, fmt, fmt_p, fmt_relative, is_tiny
 from leaderboard.human import find_files, read_blocks
 from leaderboard.runs import Run
 from leaderboard.summary import ProbeSummary, limit_text, summarize
@@ -55,26 +55,56 @@ def _scales(cells: list[Cell]) -> dict[tuple[str, str], float]:
     return scale
 
 
+def diff_text(cell: Cell) -> str:
+    """The difference as a reader compares it: the relative change for a ``relative`` metric, else in
+    the metric's units (:func:`leaderboard.display.fmt`)."""
+    rel = cell.relative_diff
+    return fmt_relative(rel[0]) if rel else fmt(cell.diff, True)
+
+
+def interval_text(cell: Cell) -> str:
+    """"[low, high]" (relative for a ``relative`` metric), '' without an interval."""
+    if cell.low is None or cell.high is None:
+        return ""
+    rel = cell.relative_diff
+    if rel:
+        return f"[{fmt_relative(rel[1])}, {fmt_relative(rel[2])}]"
+    return f"[{fmt(cell.low, True)}, {fmt(cell.high, True)}]"
+
+
+def tested_text(cell: Cell) -> str:
+    """The paired test behind the mark: p, its BH q and whether it is marked; '' when not tested."""
+    if cell.p is None:
+        return ""
+    if cell.q is None:
+        return f"; sign-flip p = {fmt_p(cell.p)} (not in the false-discovery-rate family: not marked)"
+    verdict = "marked" if cell.significant else "not marked"
+    return f"; sign-flip p = {fmt_p(cell.p)}, BH q = {fmt_p(cell.q)} ({verdict}: q <= 0.05 is marked)"
+
+
 def _numbers(cell: Cell) -> str:
-    """Value, full precision, difference and on which documents each was computed."""
-    ci = f" [{fmt(cell.low, True)}, {fmt(cell.high, True)}]" if cell.low is not None else ""
+    """Value, full precision, difference and on which documents each was computed, and the test."""
+    ci = f" {interval_text(cell)}" if cell.low is not None else ""
+    rel = " (relative to full precision)" if cell.relative_diff else ""
+    tiny = f" ({TINY_NOTE})" if any(is_tiny(x) for x in (cell.value, cell.baseline, cell.diff)) else ""
     if cell.paired:
         which = (f"the same {cell.n} documents" if cell.n == cell.n_value == cell.n_baseline else
                  f"the {cell.n} documents both define (the candidate defines {cell.n_value}, full precision "
                  f"{cell.n_baseline})")
         return (f"value {fmt(cell.value)} and full precision {fmt(cell.baseline)} over {which}; difference "
-                f"{fmt(cell.diff, True)}{ci}")
+                f"{diff_text(cell)}{rel}{ci}{tested_text(cell)}{tiny}")
     return (f"value {fmt(cell.value)} on the candidate's {cell.n_value} documents, full precision "
             f"{fmt(cell.baseline)} on its {cell.n_baseline} (not paired: {cell.note}); "
-            f"difference {fmt(cell.diff, True)}")
+            f"difference {diff_text(cell)}{rel}{tiny}")
 
 
 def view(cell: Cell | None, scale: float) -> View:
     if cell is None:
         return View("", "", "", "not run", "")
     if cell.diff is None:  # full precision, no baseline, or a value that is not a number: shown, not compared
+        tiny = f" ({TINY_NOTE})" if is_tiny(cell.value) else ""
         return View(fmt(cell.value), repr(cell.value), "",
-                    f"{cell.note or 'full precision'}; on {cell.n_value} documents", "")
+                    f"{cell.note or 'full precision'}; on {cell.n_value} documents{tiny}", "")
     if cell.not_comparable:  # never better or worse: no colour, no number to read a direction into
         return View("≠", "", "", f"not comparable: {cell.not_comparable}; {_numbers(cell)}", "")
     deg = cell.degradation  # None for an informational metric: no colour
@@ -82,7 +112,7 @@ def view(cell: Cell | None, scale: float) -> View:
     alpha *= 0.75 if cell.significant else 0.25
     colour = "214,39,40" if (deg or 0) > 0 else "44,160,44"
     fewer = f" (n={cell.n})" if cell.paired and cell.n < max(cell.n_value, cell.n_baseline) else ""
-    return View(fmt(cell.diff, True) + fewer, repr(cell.diff),
+    return View(diff_text(cell) + fewer, repr(cell.diff),
                 f"background: rgba({colour},{alpha:.2f})" if alpha else "", _numbers(cell),
                 "*" if cell.significant else "")
 
@@ -122,24 +152,37 @@ def _not_comparable(cells: list[Cell], display: Display) -> list[str]:
     return [f"{model} {config}: {', '.join(metrics)}: {why}" for (model, config, why), metrics in groups.items()]
 
 
+MD_HEAD = ("| model | config | task | metric | value | full precision | difference | 95% CI | n | p | q (BH) | verdict |",
+           "|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---|")
+MD_NOTES = ("**Bold**: marked, q <= 0.05 (Benjamini–Hochberg across every comparison of this table; p: paired "
+            "sign-flip permutation test over the same documents). The 95% CI is the paired bootstrap's, "
+            "reported as it is. % = relative to full precision.")
+
+
+def markdown(cells: list[Cell]) -> str:
+    """The leaderboard as one Markdown table, by the site's number rule, its marks in bold."""
+    md = list(MD_HEAD)
+    for c in cells:
+        diff = diff_text(c) if c.diff is not None else "–"
+        diff = f"**{diff}**" if c.significant else diff
+        verdict = f"not comparable: {c.not_comparable}" if c.not_comparable else c.verdict or "–"
+        text = [c.model, c.config, c.task, c.metric]
+        numbers = [fmt(c.value), fmt(c.baseline), diff, interval_text(c) or "–", str(c.n), fmt_p(c.p), fmt_p(c.q)]
+        cols = [t.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;") for t in [*text, *numbers, verdict]]
+        md.append(f"| {' | '.join(cols)} |")
+    tiny = any(is_tiny(x) for c in cells for x in (c.value, c.baseline, c.diff))
+    return "\n".join([*md, "", MD_NOTES + (f" {TINY_NOTE}." if tiny else "")]) + "\n"
+
+
 def downloads(cells: list[Cell]) -> dict[str, str]:
     records = [c.as_dict() for c in cells]
-    fields = list(records[0]) if records else [*Cell.__dataclass_fields__, "degradation", "significant", "verdict"]
+    fields = list(records[0]) if records else list(Cell("", "", "", "", 0.0, None).as_dict())
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     writer.writerows(records)
-    md = ["| model | config | task | metric | value | full precision | difference | 95% CI | n | verdict |",
-          "|---|---|---|---|---:|---:|---:|---|---:|---|"]
-    for c in cells:
-        ci = f"[{fmt(c.low, True)}, {fmt(c.high, True)}]" if c.low is not None else "–"
-        verdict = f"not comparable: {c.not_comparable}" if c.not_comparable else c.verdict or "–"
-        text = [c.model, c.config, c.task, c.metric]
-        numbers = [fmt(c.value), fmt(c.baseline), fmt(c.diff, True), ci, str(c.n)]
-        cols = [t.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;") for t in [*text, *numbers, verdict]]
-        md.append(f"| {' | '.join(cols)} |")
     return {"leaderboard.json": json.dumps(records, indent=1, sort_keys=True, allow_nan=True) + "\n",
-            "leaderboard.csv": buf.getvalue(), "leaderboard.md": "\n".join(md) + "\n"}
+            "leaderboard.csv": buf.getvalue(), "leaderboard.md": markdown(cells)}
 
 
 def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Display, out: Path) -> list[Path]:
@@ -157,7 +200,7 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
                         for t, p in zip(tasks, r.probes, strict=True)]}
             for r in summarize(runs, cells, tasks, display)]
     written = [_write(out / "index.html", env.get_template("index.html").render(
-        **common, rows=rows, models=sorted({r.model for r in runs}),
+        **common, rows=rows, models=sorted({r.model for r in runs}), n_tested=sum(map(tested, cells)),
         provenance=sorted({(r.model, r.full_precision) for r in runs if r.full_precision})))]
     for task in tasks:
         task_columns = [(t, m) for t, m in columns if t == task]

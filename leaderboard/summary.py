@@ -1,4 +1,4 @@
-"""The index's summary: one row per model x config; per probe, which metrics are significantly worse,
+"""The index's summary: one row per model x config; per probe, which metrics are marked worse (q <= 0.05),
 better or not comparable, its headline metric (display.yaml) and its document count. The full metric
 tables are on the probe pages."""
 
@@ -13,7 +13,7 @@ from leaderboard.runs import Run
 
 @dataclass(frozen=True)
 class ProbeSummary:
-    worse: tuple[str, ...]  # metrics (with a direction) whose interval excludes 0 on the worse side
+    worse: tuple[str, ...]  # metrics (with a direction) marked worse: BH q <= 0.05 (Cell.significant)
     better: tuple[str, ...]
     not_comparable: tuple[str, ...]  # a validity guard fired: neither better nor worse
     headline: Cell | None  # None: the probe declares no headline, or this run lacks it

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from leaderboard.compare import Cell, build_cells
+from leaderboard.compare import Cell, apply_fdr, build_cells
 from leaderboard.display import Display, load_display
 from leaderboard.runs import read_run, read_runs, short_names
 from leaderboard.site import view
@@ -38,7 +38,8 @@ def test_paired_differences_direction_and_missing_baseline(results_dir):
     assert flip.model == "qx-tiny" and flip.baseline == 0.75 and flip.value == 0.25 and flip.diff == -0.5
     assert flip.degradation == 0.5 and flip.n == 4 and flip.low <= -0.5 <= flip.high
     entrec = _cell(cells, "bnb-nf4-4b", "multihop", "entrec_max")  # every document exactly 0.5 lower
-    assert (entrec.diff, entrec.low, entrec.high) == (-0.5, -0.5, -0.5) and entrec.significant
+    assert (entrec.diff, entrec.low, entrec.high) == (-0.5, -0.5, -0.5)
+    assert entrec.p == 0.125 and not entrec.significant  # exact: 2 of the 16 sign flips; 4 documents cannot reach 5 %
     mini = _cell(cells, "bnb-int8-8b", "cf_flip", "minimality")  # lower is better: a decrease is an improvement
     assert mini.diff == pytest.approx(-0.025) and mini.degradation == pytest.approx(-0.025)
     orphan = [c for c in cells if c.model.startswith("<script>")]
@@ -60,9 +61,10 @@ def test_value_baseline_and_difference_come_from_the_same_documents(tmp_path):
     assert (ppl.value, ppl.baseline, ppl.diff) == (125.0, 550.0, -425.0) and ppl.value - ppl.baseline == ppl.diff
     assert (ppl.n, ppl.n_value, ppl.n_baseline, ppl.paired) == (2, 50, 2, True)
     shown = view(ppl, 1.0)
-    assert shown.text == "-425 (n=2)"
+    assert shown.text == "-77.3% (n=2)"  # perplexity: the relative change (-425 / 550)
     assert ("value 125 and full precision 550 over the 2 documents both define (the candidate defines 50, "
-            "full precision 2)") in shown.title
+            "full precision 2); difference -77.3% (relative to full precision)") in shown.title
+    assert ppl.as_dict()["relative_diff"] == pytest.approx(-425 / 550) and ppl.as_dict()["diff"] == -425.0
 
 
 def test_a_corpus_level_metric_says_on_how_many_documents_each_side_was_computed(tmp_path):
@@ -74,7 +76,7 @@ def test_a_corpus_level_metric_says_on_how_many_documents_each_side_was_computed
     ace = _cell(build_cells(read_runs(tmp_path)[0], load_display(), iters=200)[0], "bnb-nf4-4b", "calib", "ace")
     assert (ace.value, ace.baseline, ace.diff, ace.low, ace.paired) == (0.25, 0.1, 0.15, None, False)
     assert (ace.n_value, ace.n_baseline) == (6, 6) and "corpus-level" in ace.note
-    assert "value 0.25 on the candidate's 6 documents, full precision 0.1 on its 6" in view(ace, 1.0).title
+    assert "value 0.250 on the candidate's 6 documents, full precision 0.100 on its 6" in view(ace, 1.0).title
 
 
 def test_without_samples_there_is_a_difference_but_no_interval(tmp_path):
@@ -205,8 +207,9 @@ def test_informational_metrics_have_no_direction_and_variants_use_their_family()
     assert display.higher_is_better("calib_piqa", "confidence", True) is None
     assert display.higher_is_better("calib_piqa", "ace", None) is False
     assert display.metric_name("calib_piqa", "ace") == "ACE"
-    cell = Cell("m", "q", "calib", "confidence", 0.9, None, baseline=0.8, diff=0.1, low=0.05, high=0.15)
-    assert cell.degradation is None and cell.degradation_interval is None and cell.significant
+    cell = Cell("m", "q", "calib", "confidence", 0.9, None, baseline=0.8, diff=0.1, low=0.05, high=0.15, p=0.001)
+    assert cell.degradation is None and cell.degradation_interval is None and cell.verdict == ""
+    assert apply_fdr([cell])[0].q is None  # no direction: never marked, so not in the family
 
 
 @pytest.mark.parametrize(("hib", "interval"), [(True, (0.25, 0.75)), (False, (-0.75, -0.25))])

@@ -64,7 +64,7 @@ def test_more_empty_rewrites_make_a_better_flip_rate_not_comparable(tmp_path):
     cand = {"acc": [1.0] * 20, "flip_rate": [1.0] * 18 + [0.0] * 2, "empty_rate": [1.0] * 10 + [0.0] * 10}
     cells = _cells(tmp_path, "cf_flip", fp, cand)
     assert cells["flip_rate"].diff == pytest.approx(0.5) and cells["flip_rate"].low > 0
-    _shown_as_not_comparable(cells["flip_rate"], "empty_rate rose by more than 0.1 (0 -> 0.5)")
+    _shown_as_not_comparable(cells["flip_rate"], "empty_rate rose by more than 0.1 (0 -> 0.500)")
     assert cells["empty_rate"].verdict == "worse" and cells["acc"].verdict == "unchanged"
 
 
@@ -97,11 +97,11 @@ def test_full_precision_is_never_guarded(tmp_path):
 
 @pytest.mark.parametrize(("args", "expected"), [
     (("acc", 0.0, 0.467, 0.5), "acc fell to 0 (full precision 0.467)"),
-    (("acc", 0.5, 0.62, 0.5), "acc fell to chance (0.5 <= 0.5; full precision 0.62)"),
+    (("acc", 0.5, 0.62, 0.5), "acc fell to chance (0.500 <= 0.500; full precision 0.620)"),
     (("acc", 0.51, 0.62, 0.5), ""),
     (("acc", 0.3, 0.45, 0.5), ""),  # full precision already below chance, and nonzero: nothing fell to chance
     (("acc", 0.0, 0.0, 0.5), ""),
-    (("acc", 0.39, 0.8, None), "acc fell below half of full precision (0.39 vs 0.8; no chance level declared)"),
+    (("acc", 0.39, 0.8, None), "acc fell below half of full precision (0.390 vs 0.800; no chance level declared)"),
     (("acc", 0.4, 0.8, None), ""),
 ])
 def test_collapse_rule(args, expected):
@@ -109,7 +109,7 @@ def test_collapse_rule(args, expected):
 
 
 def test_rise_and_coverage_rules():
-    assert rise_reason("empty_rate", 0.11, 0.0, 0.1) == "empty_rate rose by more than 0.1 (0 -> 0.11)"
+    assert rise_reason("empty_rate", 0.11, 0.0, 0.1) == "empty_rate rose by more than 0.1 (0 -> 0.110)"
     assert rise_reason("empty_rate", 0.1, 0.0, 0.1) == ""
     assert coverage_reason(2, 50) == "defined on 2 of the 50 documents full precision has a value for"
     assert coverage_reason(25, 50) == "" and coverage_reason(0, 0) == ""  # 0 of 0: a corpus-level metric

@@ -140,7 +140,7 @@ def test_points_carry_their_intervals(results_dir):
     assert (fp.low, fp.high) == (None, None)
     assert (nf4.y, nf4.low, nf4.high) == (-2.5, -2.5, -2.5)  # the difference's CI [-0.5, -0.5] + full precision -2
     svg = line_chart("t", series, "bits", "y")
-    assert svg.count('class="bar"') == 2 and "[-2.5, -2.5]</title>" in svg  # both quantized points; never on FP
+    assert svg.count('class="bar"') == 2 and "[-2.50, -2.50]</title>" in svg  # both quantized points; never on FP
 
 
 def test_axis_titles_leave_room_for_long_tick_labels():
