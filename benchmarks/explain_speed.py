@@ -1,0 +1,106 @@
+"""Benchmark: seconds per document of the explainability probes (cf_flip, nle_sim) on SmolLM2-135M-Instruct
+(its "full precision" = the GGUF Q4_1 weights dequantized to float32) over the real data in
+../shared/data/explain, through the chat template, batch 16, and each document's answer.
+
+    python benchmarks/explain_speed.py --limit 16 --label before --out benchmarks/results/explain_speed.json
+        [--tasks cf_flip_sst2,nle_sim_esnli] [--metadata '{"prompts": "v1"}']
+
+Each task runs in its own lm-eval call; the seconds are the probe's own (``config.qx.probe_seconds``:
+model load excluded). The answers (``resps``) and per-document metrics are recorded, so that a speed
+change can be checked to leave every output identical (``--compare LABEL``: the largest metric
+difference and the number of differing answers against an earlier label of the same file).
+Results are merged into ``--out`` under ``--label``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from probes import _number  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("QXBENCH_SHARED") or REPO.parent / "shared")
+EXPLAIN = SHARED / "data" / "explain"
+FILES = {"sst2": "sst2_validation.jsonl", "ag_news": "ag_news_test.jsonl", "esnli": "esnli_test.jsonl",
+         "ecqa": "ecqa_validation.csv", "healthfc": "healthfc.csv"}
+TASKS = "cf_flip_sst2,cf_flip_esnli,nle_sim_esnli,nle_sim_ecqa"
+
+
+def data_file(task: str) -> str:
+    return str(EXPLAIN / FILES[task.split("_", 2)[-1] if not task.endswith("ag_news") else "ag_news"])
+
+
+def run_task(task: str, limit: int, batch: int, extra: dict) -> dict:
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    metadata = {"data_path": data_file(task), **extra}
+    out = simple_evaluate(model="qx", model_args="pretrained=smollm2-135m", tasks=[task], device="cpu",
+                          batch_size=batch, limit=limit, log_samples=True, apply_chat_template=True,
+                          task_manager=TaskManager(include_defaults=False, metadata=metadata))
+    seconds = sum(out["config"]["qx"]["probe_seconds"].values())
+    samples = out["samples"][task]
+    return {"probe_seconds": round(seconds, 2), "seconds_per_doc": round(seconds / len(samples), 3),
+            "docs": len(samples), "metadata": {k: v for k, v in extra.items()},
+            "results": {k: v for k, v in out["results"][task].items() if k != "alias"},
+            "answers": {s["doc_id"]: str(s["resps"][0][0]) for s in samples},
+            "per_doc": {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in samples}}
+
+
+def compare(now: dict, then: dict) -> dict:
+    out = {}
+    for task, run in now.items():
+        if task not in then:
+            continue
+        old = then[task]
+        answers = sum(a != old["answers"].get(d) for d, a in run["answers"].items())
+        worst = 0.0
+        for d, m in run["per_doc"].items():
+            for k, v in m.items():
+                w = old["per_doc"].get(str(d), old["per_doc"].get(d, {})).get(k)
+                if w is not None and v == v and w == w:
+                    worst = max(worst, abs(v - w))
+        out[task] = {"differing_answers": answers, "max_metric_difference": worst,
+                     "speedup": round(old["seconds_per_doc"] / run["seconds_per_doc"], 2)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=16)
+    parser.add_argument("--batch_size", type=int, default=16)
+    parser.add_argument("--tasks", default=TASKS)
+    parser.add_argument("--label", required=True)
+    parser.add_argument("--metadata", default="{}", help="extra probe options (JSON), e.g. the prompt set")
+    parser.add_argument("--compare", help="an earlier label in --out to compare the answers with")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/explain_speed.json"))
+    args = parser.parse_args()
+    if not EXPLAIN.is_dir():
+        sys.exit(f"{EXPLAIN} is absent: set QXBENCH_SHARED to the folder holding data/explain")
+    from qxbench import __version__
+
+    stored = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    runs = {}
+    for task in args.tasks.split(","):
+        runs[task] = run_task(task, args.limit, args.batch_size, json.loads(args.metadata))
+        print(f"{args.label} {task}: {runs[task]['seconds_per_doc']} s/doc", flush=True)
+    entry = {"qxbench": __version__, "python": platform.python_version(), "cpus": os.cpu_count(),
+             "machine": "shared 2-core CPU (noisy: compare ratios within one file)",
+             "model": "smollm2-135m (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized)",
+             "limit": args.limit, "batch_size": args.batch_size, "chat_template": True, "tasks": runs}
+    if args.compare:
+        entry["compared_with"] = {args.compare: compare(runs, stored[args.compare]["tasks"])}
+        print(json.dumps(entry["compared_with"], indent=1))
+    stored[args.label] = entry
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(stored, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    main()
