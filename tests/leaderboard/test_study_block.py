@@ -34,8 +34,8 @@ def test_the_block_shows_ratings_differences_and_agreement(results_dir, tmp_path
     page = build(results_dir, tmp_path, capsys)
     assert "<h3>Human ratings</h3>" in page and "abc123def456" in page
     assert "by 2 raters (1 partial); <strong>all of them simulated, not people</strong>" in page
-    assert "Fluency 0.4321, Minimality –" in page
-    assert "<td>bnb-nf4-4b</td><td>Fluency</td><td>3</td><td>-1.25*</td><td>[-2, -0.5]</td><td>4</td>" in page
+    assert "Fluency 0.432, Minimality –" in page
+    assert "<td>bnb-nf4-4b</td><td>Fluency</td><td>3.00</td><td>-1.25*</td><td>[-2.00, -0.500]</td><td>4</td>" in page
     assert "<td>FP</td><td>Fluency</td><td>4.25</td><td></td><td></td><td>4</td>" in page
     assert "&lt;script&gt;alert(&#39;h&#39;)&lt;/script&gt;" in page and "<script>alert('h')" not in page
     assert "Human ratings" not in (tmp_path / "site" / "probe_multihop.html").read_text()
