@@ -18,6 +18,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     from leaderboard.runs import read_runs
     from leaderboard.site import build_site
 
+    from qxbench.preflight import check_output_dir
+
+    check_output_dir(args.out, "-o")  # before the results are read and bootstrapped
     display = load_display()
     runs, notes = read_runs(args.results, display.curve_keys)
     cells, more = build_cells(runs, display, iters=args.bootstrap_iters)
@@ -53,6 +56,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
     thresholds = parse_thresholds(args.max_drop)
     base, cand = _one_run(args.baseline, "baseline"), _one_run(args.candidate, "candidate")
+    same = base.path.resolve() == cand.path.resolve() or base.path.read_bytes() == cand.path.read_bytes()
+    if same and not args.allow_same_run:
+        raise QxError(f"--baseline {args.baseline} and --candidate {args.candidate} are the same run "
+                      f"({base.path}): a gate of a run against itself always passes (--allow-same-run to do it anyway)")
     if base.quant != "none":
         print(f"note: the baseline is quant={base.quant}, not full precision", file=sys.stderr)
     result = run_gate(base, cand, thresholds, load_display(), allow_mismatch=args.allow_mismatch)
@@ -79,7 +86,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from leaderboard import sweep
+    from qxbench.preflight import check_output_dir
 
+    if args.site:
+        check_output_dir(args.site, "--site")  # before the configs run, not after
     code = sweep.run(args)  # 0, or 1 when a config failed (bad input raises before anything runs)
     if args.site:  # the site of what finished
         built = cmd_build(argparse.Namespace(results=args.output_path, out=args.site, bootstrap_iters=2000))
@@ -107,6 +117,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     gate.add_argument("--allow-mismatch", action="store_true",
                       help="compare runs of different base models, task versions, --limit or documents "
                            "(refused otherwise); the report lists each mismatch")
+    gate.add_argument("--allow-same-run", action="store_true",
+                      help="let the baseline and the candidate be the same results file (refused otherwise: "
+                           "such a gate always passes)")
     gate.set_defaults(func=cmd_gate)
 
     sweep = sub.add_parser("sweep", help="evaluate full precision + quantized configs, for `leaderboard build`")

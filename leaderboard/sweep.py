@@ -36,11 +36,23 @@ def parse_configs(text: str) -> list[dict[str, str]]:
         except ValueError:
             raise QxError(f"--quants entry '{item}': bits and group_size must be whole numbers") from None
         get_quantizer(request)  # unknown backend / unsupported bits -> one line, before anything runs
+        twin = next((c for c in configs if folder_name(c) == folder_name(args)), None)
+        if twin is not None:
+            raise QxError(f"--quants entry '{item}' is the config {folder_name(args)} again: each config once")
         configs.append(args)
     if not any(c["quant"] == "none" for c in configs):
         print("note: adding quant=none: the leaderboard compares every config with full precision", file=sys.stderr)
         configs.insert(0, {"quant": "none"})
     return sorted(configs, key=lambda c: c["quant"] != "none")
+
+
+def folder_name(config: dict[str, str]) -> str:
+    """A config's folder, named as the leaderboard names its column (:attr:`leaderboard.runs.Run.config`):
+    ``fp``, ``rtn-8b``, ``rtn-g8``, ``gptq-4b-g128``; every option given is in the name."""
+    if config["quant"] == "none":
+        return "fp"
+    return "-".join([config["quant"], *([f"{int(config['bits'])}b"] if config.get("bits") else []),
+                     *([f"g{int(config['group_size'])}"] if config.get("group_size") else [])])
 
 
 def parse_metadata(text: str | None) -> dict[str, object]:
@@ -86,11 +98,17 @@ def plan(args: argparse.Namespace) -> list[Job]:
     """The configs still to run (those done with the same arguments are announced and left out)."""
     from qxbench import __version__
 
+    from qxbench import preflight
+
     metadata = parse_metadata(getattr(args, "metadata", None))
+    if args.limit is not None:
+        preflight.check_limit(str(args.limit))
+    preflight.check_batch_size(str(args.batch_size))
+    preflight.check_output_dir(args.output_path, "--output_path")
     jobs = []
     for config in parse_configs(args.quants):
-        label = "-".join(v for v in config.values())
-        out = args.output_path / label
+        label = folder_name(config)
+        out = preflight.check_output_dir(args.output_path / label, f"--output_path's folder for {label}")
         model_args = ",".join([f"pretrained={args.model}", *(f"{k}={v}" for k, v in config.items()),
                                *([args.model_args] if args.model_args else [])])
         argv = ["--model", "qx", "--model_args", model_args, "--tasks", args.tasks, "--device", args.device,

@@ -166,6 +166,10 @@ def _wrap_cli(module: ModuleType) -> None:
     def cli_evaluate() -> None:
         try:
             if _runs_qx(sys.argv):  # a qx run is as quiet as `qxbench eval`: library noise to the log file
+                from qxbench import preflight
+
+                if not {"-h", "--help"} & set(sys.argv):
+                    preflight.check_eval_argv(sys.argv[1:])  # bad input refused before any model loads
                 import lm_eval.evaluator  # noqa: F401 - so that quiet() reaches its `git describe`
                 from lm_eval.utils import setup_logging
 

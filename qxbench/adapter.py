@@ -27,6 +27,7 @@ from lm_eval.models.huggingface import HFLM
 
 from qxbench import distributed, progress
 from qxbench.errors import QxError, first_line
+from qxbench.model_checks import check_model_args, loading
 from qxbench.models import DEFAULT_MODEL, EMBEDDED_MODELS, smollm2
 from qxbench.probes.requests import ProbeRequests
 from qxbench.quant import QuantRequest, get_quantizer
@@ -99,6 +100,7 @@ class QXLM(ProbeRequests, HFLM):
     ) -> None:
         if not isinstance(pretrained, str):
             raise QxError(f"pretrained must be a model name or path, got {type(pretrained).__name__}")
+        check_model_args(kwargs, QXLM, HFLM)
         source = str(calibration)
         if source == "auto":  # the synthetic world only for the embedded model it was made for
             embedded = {str(p.resolve()) for p in EMBEDDED_MODELS.values()}
@@ -126,7 +128,8 @@ class QXLM(ProbeRequests, HFLM):
                 line = ",".join(f"{k}={v}" for k, v in args.items() if v is not None and v != "")
                 built = distributed.quantize_apart(pretrained, line, device) if acc.is_main_process else False
         try:
-            loaded = quantizer.load(path, request, device=device)
+            with loading(pretrained):
+                loaded = quantizer.load(path, request, device=device)
         except OSError as err:  # unreachable Hub id (offline), missing or unreadable files
             raise QxError(f"Could not load model '{pretrained}': {first_line(err)}") from err
         seconds = time.perf_counter() - start
@@ -174,7 +177,10 @@ class QXLM(ProbeRequests, HFLM):
 
     def _create_model(self, pretrained: str, *args: Any, **kwargs: Any) -> None:
         try:
-            super()._create_model(pretrained, *args, **kwargs)
+            with loading(pretrained):
+                super()._create_model(pretrained, *args, **kwargs)
+        except QxError:
+            raise
         except Exception as err:  # corrupt or truncated weights surface as OSError, SafetensorError, ...
             raise QxError(f"Could not load model '{pretrained}': {first_line(err)}") from err
 

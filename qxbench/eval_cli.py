@@ -48,7 +48,7 @@ def _name_the_parser(harness: object) -> None:
 
 
 def cmd_eval(argv: Sequence[str]) -> int:
-    from qxbench import _lmeval_hook, logs
+    from qxbench import _lmeval_hook, logs, preflight
 
     _lmeval_hook.install(only_qx_tasks=True)
     check_tasks(argv)
@@ -63,6 +63,7 @@ def cmd_eval(argv: Sequence[str]) -> int:
         parser = HarnessCLI()
         _name_the_parser(parser)
         args = parser.parse_args()
+        preflight.check_eval_argv(argv)  # after --help; before any model or data is loaded
         with logs.quiet(logs.log_path(logs.output_path(list(argv)))):
             parser.execute(args)
     finally:

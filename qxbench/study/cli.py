@@ -13,8 +13,10 @@ RATINGS_PREFIX = "qx_human_ratings_"  # the leaderboard looks for RUNS_DIR/**/qx
 
 
 def cmd_make(args: argparse.Namespace) -> int:
+    from qxbench.preflight import check_output_dir
     from qxbench.study.make import make_study, write_study
 
+    check_output_dir(args.out, "-o")  # before the runs are read
     study = make_study(args.runs, items=args.items, seed=args.seed, raters=args.raters)
     for note in study.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -30,6 +32,10 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from qxbench.study.collect import collect
     from qxbench.study.make import dumps
 
+    from qxbench.preflight import check_new_file
+
+    if args.out is not None:
+        check_new_file(args.out, "-o")
     result = collect(args.study, args.answers, iters=args.bootstrap_iters)
     for r in result["raters"]:
         state = "complete" if r["ratings"] == r["expected"] else "partial"
@@ -43,7 +49,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
         if not runs.is_dir():
             raise QxError(f"The study's runs directory {runs} does not exist here; name the output with -o")
         out = runs / f"{RATINGS_PREFIX}{result['study_id']}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_new_file(out, "-o")
     text = dumps(result)
     out.write_text(text, encoding="utf-8")
     (args.study / "results.json").write_text(text, encoding="utf-8")

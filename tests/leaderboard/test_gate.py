@@ -153,7 +153,7 @@ def test_degradation_and_its_interval_have_the_same_sign(runs, capsys):
     fp, nf4, _ = runs
     assert gate(fp, nf4, "entrec_max=1") == 0  # every document 0.5 lower: 0.5 worse, the CI is [+0.5, +0.5]
     row = next(line for line in capsys.readouterr().out.splitlines() if "entrec_max" in line)
-    assert "+0.5" in row and "[+0.5, +0.5]" in row and "-0.5" not in row
+    assert "+0.500" in row and "[+0.500, +0.500]" in row and "-0.5" not in row
 
 
 def test_ambiguous_or_missing_results_exit_2(runs, tmp_path, capsys):
@@ -162,3 +162,19 @@ def test_ambiguous_or_missing_results_exit_2(runs, tmp_path, capsys):
     assert "holds 3 results files" in capsys.readouterr().err
     assert gate(tmp_path / "none", fp, "flip_rate=0.1") == 2
     assert "No such results file or directory" in capsys.readouterr().err
+
+
+def test_a_run_gated_against_itself_is_refused(runs, tmp_path, capsys):
+    """The same results file as baseline and candidate always passes: say so (exit 2) unless asked."""
+    import shutil
+
+    fp, _, _ = runs
+    copy = tmp_path / "copy" / fp.name
+    copy.parent.mkdir()
+    shutil.copy(fp, copy)
+    for candidate in (fp, copy):
+        assert gate(fp, candidate, "entrec_max=0") == 2
+        err = capsys.readouterr().err.strip()
+        assert "are the same run" in err and "--allow-same-run" in err and "\n" not in err
+    assert gate(fp, fp, "entrec_max=0", "--allow-same-run") == 0
+    assert "PASS" in capsys.readouterr().out

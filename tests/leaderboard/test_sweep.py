@@ -82,11 +82,11 @@ def test_a_sweep_skips_configs_whose_results_exist_from_the_same_arguments(tmp_p
     monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
     sweep = ["sweep", "--quants", "none", "--tasks", "memorize", "--limit", "2", "--output_path", str(tmp_path)]
     assert main(sweep) == 0 and len(calls) == 1
-    manifest = json.loads((tmp_path / "none" / "qx_sweep.json").read_text())
+    manifest = json.loads((tmp_path / "fp" / "qx_sweep.json").read_text())
     assert manifest["argv"] == calls[0] and manifest["limit"] == 2 and manifest["qxbench"]
     capsys.readouterr()
     assert main(sweep) == 0 and len(calls) == 1
-    assert "skip none: results exist (none/qx-tiny/results_1.json); --force to redo" in capsys.readouterr().out
+    assert "skip fp: results exist (fp/qx-tiny/results_1.json); --force to redo" in capsys.readouterr().out
     assert main([*sweep, "--force"]) == 0 and len(calls) == 2
     assert main([*sweep[:-4], "--limit", "3", "--output_path", str(tmp_path)]) == 0 and len(calls) == 3  # changed
 
@@ -96,8 +96,8 @@ def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
     import qxbench.eval_cli
 
     def interrupted(argv):
-        (tmp_path / "none" / "qx-tiny").mkdir(parents=True)
-        (tmp_path / "none" / "qx-tiny" / "results_0.json").write_text("{}")
+        (tmp_path / "fp" / "qx-tiny").mkdir(parents=True)
+        (tmp_path / "fp" / "qx-tiny" / "results_0.json").write_text("{}")
         raise KeyboardInterrupt
 
     monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", interrupted)
@@ -121,10 +121,55 @@ def test_metadata_reaches_every_config_and_bad_metadata_is_one_line(tmp_path, mo
     sweep = ["sweep", "--quants", "none,rtn:bits=4", "--tasks", "memorize", "--output_path", str(tmp_path)]
     assert main([*sweep, "--metadata", json.dumps(metadata)]) == 0 and len(calls) == 2
     assert all(json.loads(argv[argv.index("--metadata") + 1]) == metadata for argv in calls)
-    assert json.loads((tmp_path / "rtn-4" / "qx_sweep.json").read_text())["metadata"] == metadata
+    assert json.loads((tmp_path / "rtn-4b" / "qx_sweep.json").read_text())["metadata"] == metadata
     assert main([*sweep, "--metadata", json.dumps({"data_path": "other/"})]) == 0 and len(calls) == 4  # changed
     capsys.readouterr()
     for bad, message in (("{data_path", "is not JSON"), ("[1]", "must be a JSON object")):
         assert main([*sweep, "--metadata", bad]) == 2
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1
+
+
+def test_two_configs_never_share_a_folder(tmp_path, monkeypatch):
+    """rtn:bits=8 and rtn:group_size=8 were both `rtn-8`: the second overwrote the first's manifest."""
+    import qxbench.eval_cli
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    sweep = ["sweep", "--quants", "none,rtn:bits=8,rtn:group_size=8,gptq:bits=4:group_size=64", "--tasks", "memorize",
+             "--output_path", str(tmp_path)]
+    assert main(sweep) == 0 and len(calls) == 4
+    outs = [argv[argv.index("--output_path") + 1] for argv in calls]
+    assert [Path(o).name for o in outs] == ["fp", "rtn-8b", "rtn-g8", "gptq-4b-g64"]
+    assert all((Path(o) / "qx_sweep.json").is_file() for o in outs)
+    assert main(sweep) == 0 and len(calls) == 4  # a rerun skips every config: none overwrote another
+
+
+def test_a_config_given_twice_is_refused(capsys):
+    assert main(["sweep", "--quants", "rtn:bits=8,rtn:bits=08", "--output_path", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert "'rtn:bits=08' is the config rtn-8b again" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("where", "message"), [("file", "is a file, not a directory"),
+                                                ("file/runs", "'{tmp}/file' is a file, not a directory")])
+def test_a_bad_output_path_is_refused_before_any_config_runs(tmp_path, monkeypatch, capsys, where, message):
+    import qxbench.eval_cli
+
+    (tmp_path / "file").write_text("results of last week")
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    code = main(["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path / where)])
+    err = capsys.readouterr().err
+    assert code == 2 and calls == [] and message.format(tmp=tmp_path) in err
+    assert (tmp_path / "file").read_text() == "results of last week"
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--limit", "0"), ("--limit", "-1"), ("--batch_size", "0")])
+def test_a_bad_limit_or_batch_size_is_refused_before_any_config_runs(tmp_path, monkeypatch, capsys, flag, value):
+    import qxbench.eval_cli
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    code = main(["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path), flag, value])
+    assert code == 2 and calls == [] and f"{flag} " in capsys.readouterr().err
