@@ -1,6 +1,8 @@
 """cf_flip: self-generated counterfactuals (request ``qx_counterfactual``) and their metrics.
 
-Pure metric functions; each states what it returns for an empty or degenerate rewrite.
+Pure metric functions; each states what it returns for an empty or degenerate rewrite. A document
+with a fixed part (e-SNLI's premise, HealthFC's evidence) has only its edited part (``text``)
+rewritten; minimality, similarity and perplexity are measured on that part.
 """
 
 from __future__ import annotations
@@ -9,21 +11,21 @@ import re
 
 from nltk.metrics.distance import edit_distance
 
-from qxbench.probe import ProbeTask
-from qxbench.probes.classify import classify_prompt, normalise
+from qxbench.probes.classify import normalise
 from qxbench.probes.datasource import load_hub
+from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
 from qxbench.probes.metrics import nanmean
 from qxbench.probes.selfexplain import Counterfactual
+from qxbench.probes.similarity import embed
 
-__all__ = ["load_sst2", "load_ag_news", "load_esnli", "CounterfactualProbe", "nanmean", "load_world", "sst2_docs",
-           "ag_news_docs", "esnli_docs", "words", "minimality", "flipped", "reached_target", "process_results"]
+__all__ = ["load_sst2", "load_ag_news", "load_esnli", "load_healthfc", "CounterfactualProbe", "nanmean",
+           "load_world", "sst2_docs", "ag_news_docs", "esnli_docs", "healthfc_docs", "words", "minimality",
+           "flipped", "reached_target", "similarity", "process_results", "COLUMNS"]
 
 
-class CounterfactualProbe(ProbeTask):
+class CounterfactualProbe(ExplainTask):
     REQUEST_TYPE = "qx_counterfactual"
-
-    def probe_arguments(self, doc: dict, ctx: str) -> tuple:
-        return (classify_prompt(doc), doc)
+    PROBE = "cf_flip"
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -35,20 +37,20 @@ def load_world(**_metadata):
     return datasets.DatasetDict({"test": normalise(load_dataset("reviews")["test"], "world")})
 
 
-
 def load_sst2(data_path: str | None = None, **_metadata):
     """stanfordnlp/sst2 (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
-    return load_hub("stanfordnlp/sst2", "validation", "sst2", data_path)
+    return load_hub("stanfordnlp/sst2", "validation", "sst2", data_path, columns=COLUMNS["sst2"])
 
 
 def load_ag_news(data_path: str | None = None, **_metadata):
     """fancyzhx/ag_news (test), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
-    return load_hub("fancyzhx/ag_news", "test", "ag_news", data_path)
+    return load_hub("fancyzhx/ag_news", "test", "ag_news", data_path, columns=COLUMNS["ag_news"])
 
 
 def load_esnli(data_path: str | None = None, **_metadata):
     """esnli/esnli (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
-    return load_hub("esnli/esnli", "validation", "esnli", data_path)
+    return load_hub("esnli/esnli", "validation", "esnli", data_path, columns=COLUMNS["esnli"])
+
 
 def sst2_docs(dataset):
     return normalise(dataset, "sst2", name="stanfordnlp/sst2")
@@ -60,6 +62,10 @@ def ag_news_docs(dataset):
 
 def esnli_docs(dataset):
     return normalise(dataset, "esnli", name="esnli/esnli")
+
+
+def healthfc_docs(dataset):
+    return normalise(dataset, "healthfc", name="HealthFC")
 
 
 # -- metrics ------------------------------------------------------------------------------------
@@ -79,14 +85,23 @@ def minimality(original: str, rewrite: str) -> float:
     return edit_distance(a, b) / longest if longest else 0.0
 
 
-def flipped(pred: int, rewrite_pred: int | None) -> float:
+def flipped(pred: int | None, rewrite_pred: int | None) -> float:
     """1.0 when the rewrite's predicted label differs from the input's; an empty rewrite (None) -> 0.0."""
-    return float(rewrite_pred is not None and rewrite_pred != pred)
+    return float(rewrite_pred is not None and pred is not None and rewrite_pred != pred)
 
 
 def reached_target(target: int, rewrite_pred: int | None) -> float:
     """1.0 when the rewrite is classified as the requested label (differs from ``flipped`` with > 2 labels)."""
     return float(rewrite_pred is not None and rewrite_pred == target)
+
+
+def similarity(original: str, rewrite: str) -> float:
+    """Cosine of the sentence embeddings (:mod:`qxbench.probes.similarity`) of input and rewrite;
+    0.0 for an empty rewrite (nothing of the input kept)."""
+    if not rewrite.strip() or not original.strip():
+        return 0.0
+    a, b = embed([original, rewrite])
+    return float(a @ b)
 
 
 def process_results(doc: dict, results: list[Counterfactual]) -> dict[str, float]:
@@ -96,9 +111,13 @@ def process_results(doc: dict, results: list[Counterfactual]) -> dict[str, float
         "flip_rate": flipped(cf.pred, cf.rewrite_pred),
         "target_rate": reached_target(cf.target, cf.rewrite_pred),
         "minimality": minimality(doc["text"], cf.rewrite),
+        "cosine": similarity(doc["text"], cf.rewrite),
         "ppl": cf.ppl,
         "empty_rate": float(not cf.rewrite),
+        "unchanged_rate": float(words(cf.rewrite) == words(doc["text"])),
     }
     if cf.ref_ppl is not None:
         out["ppl_ref"] = cf.ref_ppl
+    if cf.ref_pred is not None:
+        out["flip_rate_ref"] = flipped(cf.ref_pred, cf.ref_rewrite_pred)
     return out

@@ -1,28 +1,30 @@
 """nle_sim: self-generated explanations (request ``qx_explain``) and their metrics.
 
-Pure metric functions; each states what it returns for an empty explanation.
+Pure metric functions; each states what it returns for an empty explanation, and the insertion
+test's what it returns when no insertion changed the prediction (NaN: nothing was tested).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 
-from qxbench.probe import ProbeTask
-from qxbench.probes.classify import classify_prompt, normalise
+from qxbench.probes.classify import normalise
 from qxbench.probes.datasource import load_hub
-from qxbench.probes.selfexplain import Explanation
-from qxbench.probes.similarity import embed, rouge_l
+from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
+from qxbench.probes.metrics import nanmean
+from qxbench.probes.selfexplain import Explanation, Inserted
+from qxbench.probes.similarity import bertscore_f1, embed, embedder_name, rouge_l
 
-__all__ = ["load_esnli", "load_ecqa", "ExplanationProbe", "load_world", "esnli_docs", "ecqa_docs", "max_cosine",
-           "max_rouge_l", "mentions", "unfaithful", "process_results"]
+__all__ = ["load_esnli", "load_ecqa", "load_healthfc", "ExplanationProbe", "load_world", "esnli_docs", "ecqa_docs",
+           "healthfc_docs", "max_cosine", "max_rouge_l", "mentions", "unfaithful", "insertion_counts", "total",
+           "nanmean", "process_results"]
 
 
-class ExplanationProbe(ProbeTask):
+class ExplanationProbe(ExplainTask):
     REQUEST_TYPE = "qx_explain"
-
-    def probe_arguments(self, doc: dict, ctx: str) -> tuple:
-        return (classify_prompt(doc), doc)
+    PROBE = "nle_sim"
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -35,15 +37,15 @@ def load_world(**_metadata):
     return datasets.DatasetDict({"test": normalise(reviews, "world", need_explanations=True)})
 
 
-
 def load_esnli(data_path: str | None = None, **_metadata):
     """esnli/esnli (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
-    return load_hub("esnli/esnli", "validation", "esnli", data_path)
+    return load_hub("esnli/esnli", "validation", "esnli", data_path, columns=COLUMNS["esnli_nle"])
 
 
 def load_ecqa(data_path: str | None = None, **_metadata):
     """tasksource/ecqa (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
-    return load_hub("tasksource/ecqa", "validation", "ecqa", data_path)
+    return load_hub("tasksource/ecqa", "validation", "ecqa", data_path, columns=COLUMNS["ecqa"])
+
 
 def esnli_docs(dataset):
     return normalise(dataset, "esnli", name="esnli/esnli", need_explanations=True)
@@ -51,6 +53,10 @@ def esnli_docs(dataset):
 
 def ecqa_docs(dataset):
     return normalise(dataset, "ecqa", name="tasksource/ecqa", need_explanations=True)
+
+
+def healthfc_docs(dataset):
+    return normalise(dataset, "healthfc", name="HealthFC", need_explanations=True)
 
 
 # -- metrics ------------------------------------------------------------------------------------
@@ -75,10 +81,26 @@ def mentions(explanation: str, word: str) -> bool:
     return bool(word) and re.search(rf"\b{re.escape(word)}\b", explanation, re.IGNORECASE) is not None
 
 
-def unfaithful(pred: int, inserted_pred: int, inserted_explanation: str, inserted: str) -> float:
-    """Counterfactual-insertion test (Atanasova et al. 2020): 1.0 when inserting the word changed the
-    prediction but the explanation of the changed input does not mention it; else 0.0."""
-    return float(inserted_pred != pred and not mentions(inserted_explanation, inserted))
+def unfaithful(pred: int, inserted: Sequence[Inserted]) -> float:
+    """Counterfactual test (Atanasova et al. 2023, Sec. 3.1): over this document's insertions that
+    changed the prediction, the share whose explanation of the changed input does not mention the
+    inserted word (an empty explanation mentions nothing). NaN when no insertion changed the
+    prediction: the test found nothing to judge (the mean over documents leaves it out)."""
+    changed = [i for i in inserted if i.pred != pred]
+    if not changed:
+        return math.nan
+    return sum(not mentions(i.explanation or "", i.word) for i in changed) / len(changed)
+
+
+def insertion_counts(pred: int, inserted: Sequence[Inserted]) -> tuple[int, int, int]:
+    """(insertions, those that changed the prediction, those of them judged unfaithful)."""
+    changed = [i for i in inserted if i.pred != pred]
+    return len(inserted), len(changed), sum(not mentions(i.explanation or "", i.word) for i in changed)
+
+
+def total(values: list[float]) -> float:
+    """Aggregation of a count: the sum over documents."""
+    return float(sum(values))
 
 
 def process_results(doc: dict, results: list[Explanation]) -> dict[str, float]:
@@ -89,11 +111,17 @@ def process_results(doc: dict, results: list[Explanation]) -> dict[str, float]:
         cosine = max_cosine(vectors[0].tolist(), [v.tolist() for v in vectors[1:]])
     else:
         cosine = 0.0
+    n, changed, bad = insertion_counts(ex.pred, ex.insertions)
+    scorer = "bertscore_minilm_f1" if embedder_name().startswith("all-MiniLM-L6-v2") else "bertscore_other_f1"
     return {
         "acc": float(ex.pred == doc["label"]),
         "cosine": cosine,
+        scorer: bertscore_f1([ex.explanation], [refs])[0],
         "rougeL": max_rouge_l(ex.explanation, refs),
-        "insert_flip": float(ex.inserted_pred != ex.pred),
-        "unfaithful": unfaithful(ex.pred, ex.inserted_pred, ex.inserted_explanation, ex.inserted),
+        "insert_flip": changed / n if n else math.nan,
+        "unfaithful": unfaithful(ex.pred, ex.insertions),
+        "insertions_n": float(n),
+        "insert_flipped_n": float(changed),
+        "unfaithful_n": float(bad),
         "empty_rate": float(not ex.explanation),
     }

@@ -4,8 +4,8 @@ lm-eval's evaluator calls ``getattr(lm, request_type)(requests)`` with every req
 at once; each method here returns one result per request, in order. The probe tasks in
 ``lm_eval_tasks/`` emit them through :class:`qxbench.probe.ProbeTask`:
 
-    qx_counterfactual   args (prompt, doc)     -> selfexplain.Counterfactual
-    qx_explain          args (prompt, doc)     -> selfexplain.Explanation
+    qx_counterfactual   args (prompt, doc, options) -> selfexplain.Counterfactual
+    qx_explain          args (prompt, doc, options) -> selfexplain.Explanation
     qx_memorize         args (prompt, answer, options) -> MemorizeResult
     qx_multihop         args (prompt, row)     -> MultiHopResult   (row: the TwoHopFact columns)
     qx_next_token       args (prompt, gold, choices, options) -> NextToken
@@ -28,11 +28,26 @@ import torch
 
 from qxbench import progress
 from qxbench.errors import QxError
-from qxbench.probes import attribution, chat, multihop, neurons, refcache, resume, selfexplain
+from qxbench.probes import attribution, chat, insertion, multihop, neurons, refcache, resume, selfexplain
+from qxbench.probes import prompts as prompts_module
 from qxbench.probes.attribution import Attribution
 from qxbench.probes.internals import compute_dtype
 
 RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)
+
+
+def _options_key(request: Any) -> tuple[str, Any]:
+    args = request.args
+    return json.dumps(args[2] if len(args) > 2 else {}, sort_keys=True, default=str), chat.of([request])
+
+
+def explain_options(args: Sequence[Any]) -> tuple[prompts_module.PromptSet, tuple[int, int]]:
+    """A cf_flip/nle_sim request's options (``args[2]``, built by :mod:`qxbench.probes.explaintask`): the
+    prompt set, its demonstrations, and the insertion test's words x positions."""
+    options = args[2] if len(args) > 2 else {}
+    return (prompts_module.PromptSet(options.get("prompts", "completion-0"), tuple(options.get("demos", ()))),
+            (int(options.get("insert_words", insertion.WORDS)), int(options.get("insert_positions",
+                                                                                  insertion.POSITIONS))))
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
@@ -183,14 +198,26 @@ class ProbeRequests:
     # -- request types ---------------------------------------------------------------------------
     @request_type()
     def qx_counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
+        """args (prompt, doc[, options]): options as :func:`explain_options` reads them."""
+        return _grouped(requests, _options_key, self._counterfactual)
+
+    def _counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
         self._use_chat(requests)
         reference = self.reference_lm()
-        return selfexplain.counterfactuals(self, [r.args[1] for r in requests], reference)
+        if reference is not None and reference is not self:  # the judge reads the prompts as this model does
+            reference.format_prompt = chat.of(requests).formatter(reference)
+        prompts, _ = explain_options(requests[0].args)
+        return selfexplain.counterfactuals(self, [r.args[1] for r in requests], reference, prompts)
 
     @request_type()
     def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
+        """args (prompt, doc[, options]): options as :func:`explain_options` reads them."""
+        return _grouped(requests, _options_key, self._explain)
+
+    def _explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
         self._use_chat(requests)
-        return selfexplain.explanations(self, [r.args[1] for r in requests])
+        prompts, (words, positions) = explain_options(requests[0].args)
+        return selfexplain.explanations(self, [r.args[1] for r in requests], prompts, words, positions)
 
     def _attributions(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
                       thresholds: Sequence[Sequence[float]] | None = None, title: str = "attribution"

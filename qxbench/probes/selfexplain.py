@@ -2,21 +2,21 @@
 
 Each function takes an lm-eval ``LM`` (the ``qx`` model) and a list of normalised classification
 documents (:mod:`qxbench.probes.classify`) and runs its passes over all documents at once, so every
-pass is batched by the model as usual:
+pass is batched by the model as usual. Prompts come from a :class:`~qxbench.probes.prompts.PromptSet`.
 
-counterfactuals: classify -> generate a rewrite towards the runner-up label -> re-classify the
-rewrite -> score the rewrite's perplexity (under the model and, when given, a reference model).
+counterfactuals: classify -> generate a rewrite of the edited part (``text``) towards the runner-up
+label -> re-classify the rewrite with the fixed part (``context``) unchanged -> score the rewrite's
+perplexity; with a full-precision ``reference``, the reference also labels the input and the rewrite
+(``flip_rate_ref``: one judge for every config).
 
-explanations: classify -> generate an explanation; insertion test: insert a word into the input,
-re-classify and re-explain (Atanasova et al. 2020: if the prediction changes, a faithful
-explanation mentions the inserted word).
+explanations: classify -> explain; insertion test (:mod:`qxbench.probes.insertion`, Atanasova et al.
+2023): several insertions per document are re-classified, and only those that changed the prediction
+are re-explained (the test reads no other explanation of a changed input).
 """
 
 from __future__ import annotations
 
 import math
-import random
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +26,8 @@ from lm_eval.api.instance import Instance
 from qxbench import progress
 from qxbench.probes import greedy
 from qxbench.probes.chat import cut_answer
-from qxbench.probes.classify import classify_prompt, explain_prompt, rewrite_prompt
+from qxbench.probes.insertion import POSITIONS, WORDS, insertions
+from qxbench.probes.prompts import PromptSet
 
 REWRITE_TOKENS = 96
 EXPLAIN_TOKENS = 64
@@ -36,14 +37,18 @@ def _instances(kind: str, args: Sequence[tuple]) -> list[Instance]:
     return [Instance(request_type=kind, doc={}, arguments=a, idx=0) for a in args]
 
 
+def _size(lm: Any) -> int:
+    size = str(getattr(lm, "batch_size", 8))
+    return int(size) if size.isdigit() and int(size) > 0 else 8
+
+
 def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
              unit: str = "doc") -> list[str]:
     """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
     batched by the model's batch size; the prompts are formatted as ``lm.format_prompt`` says
     (the chat template under ``--apply_chat_template``). One progress bar, ``title``, counts prompts in ``unit``s."""
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
-    size = str(getattr(lm, "batch_size", 8))
-    size = int(size) if size.isdigit() and int(size) > 0 else 8
+    size = _size(lm)
     eos = getattr(lm.tokenizer, "eos_token_id", None)
     out: list[str] = []
     with progress.phase(title, len(prompts), unit) as bar:
@@ -58,16 +63,21 @@ def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "gen
 
 
 def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | None = None,
-             title: str = "classify", unit: str = "doc") -> list[list[float]]:
-    """Per document, the log-probability of each choice (`` choice`` after the prompt)."""
+             title: str = "classify", unit: str = "doc", prompts: PromptSet | None = None) -> list[list[float]]:
+    """Per document, the score of each choice: the log-likelihood of `` choice`` after the prompt, per
+    character of the choice where the document says ``normalise`` (lm-eval's ``acc_norm``:
+    ``lm_eval/api/task.py``, ``process_results`` for ``multiple_choice``). ``texts`` replace the edited
+    part; the fixed part (``context``) is the document's."""
+    prompts = prompts or PromptSet("completion-0")
     texts = [d["text"] for d in docs] if texts is None else texts
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
-    args = [(fmt(classify_prompt(d, t)), f" {c}") for d, t in zip(docs, texts, strict=True) for c in d["choices"]]
+    args = [(fmt(prompts.classify(d, t)), f" {c}") for d, t in zip(docs, texts, strict=True) for c in d["choices"]]
     with progress.phase(title, len(docs), unit, requests=len(args)):
         flat = [ll for ll, _ in lm.loglikelihood(_instances("loglikelihood", args), disable_tqdm=True)]
     out, i = [], 0
     for d in docs:
-        out.append(flat[i:i + len(d["choices"])])
+        lls = flat[i:i + len(d["choices"])]
+        out.append([ll / len(c) for ll, c in zip(lls, d["choices"], strict=True)] if d.get("normalise") else lls)
         i += len(d["choices"])
     return out
 
@@ -99,58 +109,89 @@ def perplexities(lm: Any, texts: Sequence[str], title: str = "perplexity") -> li
 class Counterfactual:
     pred: int
     target: int
-    rewrite: str
+    rewrite: str  # the edited part rewritten; the fixed part is the document's
     rewrite_pred: int | None  # None for an empty rewrite (nothing to classify)
     ppl: float
     ref_ppl: float | None  # None when no reference model is given
+    ref_pred: int | None = None  # the reference's label of the input; None without a reference
+    ref_rewrite_pred: int | None = None  # the reference's label of the rewrite; None also for an empty rewrite
+    prompts: str = "completion-0"  # the prompt set (qxbench.probes.prompts)
 
 
-def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any | None = None) -> list[Counterfactual]:
-    scores = classify(lm, docs)
+def _labels(lm: Any, docs: Sequence[Mapping[str, Any]], rewrites: Sequence[str], prompts: PromptSet,
+            who: str) -> tuple[list[int], list[int | None]]:
+    """``lm``'s labels of the inputs and of the non-empty rewrites (context kept)."""
+    preds = [argmax(s) for s in classify(lm, docs, title=f"{who}classify", prompts=prompts)]
+    nonempty = [i for i, r in enumerate(rewrites) if r]
+    scores = classify(lm, [docs[i] for i in nonempty], [rewrites[i] for i in nonempty],
+                      title=f"{who}classify rewrites", prompts=prompts)
+    out: list[int | None] = [None] * len(docs)
+    for i, s in zip(nonempty, scores, strict=True):
+        out[i] = argmax(s)
+    return preds, out
+
+
+def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any | None = None,
+                    prompts: PromptSet | None = None) -> list[Counterfactual]:
+    prompts = prompts or PromptSet("completion-0")
+    scores = classify(lm, docs, prompts=prompts)
     preds = [argmax(s) for s in scores]
     targets = [runner_up(s) for s in scores]
-    prompts = [rewrite_prompt(d, p, t) for d, p, t in zip(docs, preds, targets, strict=True)]
-    rewrites = [r.strip() for r in generate(lm, prompts, REWRITE_TOKENS, title="rewrite")]
+    asks = [prompts.rewrite(d, p, t) for d, p, t in zip(docs, preds, targets, strict=True)]
+    rewrites = [prompts.rewritten(d, r) for d, r in zip(docs, generate(lm, asks, REWRITE_TOKENS, title="rewrite"),
+                                                        strict=True)]
     nonempty = [i for i, r in enumerate(rewrites) if r]
-    re_scores = classify(lm, [docs[i] for i in nonempty], [rewrites[i] for i in nonempty], title="classify rewrites")
+    re_scores = classify(lm, [docs[i] for i in nonempty], [rewrites[i] for i in nonempty],
+                         title="classify rewrites", prompts=prompts)
     rewrite_preds: list[int | None] = [None] * len(docs)
     for i, s in zip(nonempty, re_scores, strict=True):
         rewrite_preds[i] = argmax(s)
     ppl = perplexities(lm, rewrites)
     ref_ppl: list[float | None] = [None] * len(docs)
-    if reference is lm:  # full precision is its own reference: the same numbers
-        ref_ppl = list(ppl)
+    ref_preds: list[int | None] = [None] * len(docs)
+    ref_rewrite: list[int | None] = [None] * len(docs)
+    if reference is lm:  # full precision is its own reference and judge: the same numbers
+        ref_ppl, ref_preds, ref_rewrite = list(ppl), list(preds), list(rewrite_preds)
     elif reference is not None:
         ref_ppl = list(perplexities(reference, rewrites, title="reference perplexity"))
-    return [Counterfactual(*row) for row in zip(preds, targets, rewrites, rewrite_preds, ppl, ref_ppl, strict=True)]
+        found, judged = _labels(reference, docs, rewrites, prompts, "reference ")
+        ref_preds, ref_rewrite = list(found), judged
+    return [Counterfactual(*row, prompts.name) for row in
+            zip(preds, targets, rewrites, rewrite_preds, ppl, ref_ppl, ref_preds, ref_rewrite, strict=True)]
 
 
-def insert_word(text: str, words: Sequence[str], seed_text: str | None = None) -> tuple[str, str]:
-    """Insert one of ``words`` before a word of ``text``; the choice is seeded by the text itself,
-    so every model sees the same perturbation."""
-    rng = random.Random(zlib.crc32((seed_text or text).encode()))
-    word = rng.choice(list(words))
-    tokens = text.split(" ")
-    at = rng.randrange(len(tokens)) if tokens else 0
-    return " ".join([*tokens[:at], word, *tokens[at:]]), word
+@dataclass(frozen=True)
+class Inserted:
+    word: str
+    at: int
+    pred: int
+    explanation: str | None  # the explanation of the changed input; None where the prediction did not change
 
 
 @dataclass(frozen=True)
 class Explanation:
     pred: int
     explanation: str
-    inserted: str
-    inserted_pred: int
-    inserted_explanation: str
+    insertions: tuple[Inserted, ...]
+    prompts: str = "completion-0"
 
 
-def explanations(lm: Any, docs: Sequence[Mapping[str, Any]]) -> list[Explanation]:
-    perturbed = [insert_word(d["text"], d["insert_words"]) for d in docs]
-    both = classify(lm, [*docs, *docs], [*(d["text"] for d in docs), *(p for p, _ in perturbed)],
-                    title="classify (as given, word inserted)", unit="text")
-    preds = [argmax(s) for s in both]
+def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet | None = None,
+                 words: int = WORDS, positions: int = POSITIONS) -> list[Explanation]:
+    prompts = prompts or PromptSet("completion-0")
+    perturbed = [insertions(d["text"], d["insert_words"], words, positions) for d in docs]
+    flat = [(i, p) for i, ps in enumerate(perturbed) for p in ps]
+    both = classify(lm, [*docs, *(docs[i] for i, _ in flat)], [*(d["text"] for d in docs), *(p.text for _, p in flat)],
+                    title="classify (as given, words inserted)", unit="text", prompts=prompts)
     n = len(docs)
-    prompts = [explain_prompt(d, preds[i]) for i, d in enumerate(docs)]
-    prompts += [explain_prompt(d, preds[n + i], perturbed[i][0]) for i, d in enumerate(docs)]
-    texts = [t.strip() for t in generate(lm, prompts, EXPLAIN_TOKENS, title="explain", unit="text")]
-    return [Explanation(preds[i], texts[i], perturbed[i][1], preds[n + i], texts[n + i]) for i in range(n)]
+    preds = [argmax(s) for s in both[:n]]
+    new = [argmax(s) for s in both[n:]]
+    changed = [k for k, (i, _) in enumerate(flat) if new[k] != preds[i]]
+    asks = [prompts.explain(d, preds[i]) for i, d in enumerate(docs)]
+    asks += [prompts.explain(docs[flat[k][0]], new[k], flat[k][1].text) for k in changed]
+    texts = [t.strip() for t in generate(lm, asks, EXPLAIN_TOKENS, title="explain", unit="text")]
+    again: dict[int, str] = dict(zip(changed, texts[n:], strict=True))
+    rows: list[list[Inserted]] = [[] for _ in docs]
+    for k, (i, p) in enumerate(flat):
+        rows[i].append(Inserted(p.word, p.at, new[k], again.get(k)))
+    return [Explanation(preds[i], texts[i], tuple(rows[i]), prompts.name) for i in range(n)]

@@ -42,12 +42,34 @@ def test_process_results_of_one_document():
     doc = {"text": "The soup was warm.", "label": 1}
     cf = Counterfactual(pred=1, target=0, rewrite="The soup was cold.", rewrite_pred=0, ppl=12.5, ref_ppl=None)
     out = process_results(doc, [cf])
+    cosine = out.pop("cosine")
     assert out == {"acc": 1.0, "flip_rate": 1.0, "target_rate": 1.0, "minimality": 0.2, "ppl": 12.5,
-                   "empty_rate": 0.0}  # no reference model: no ppl_ref
-    empty = Counterfactual(pred=0, target=1, rewrite="", rewrite_pred=None, ppl=math.nan, ref_ppl=math.nan)
+                   "empty_rate": 0.0, "unchanged_rate": 0.0}  # no reference model: no ppl_ref, no flip_rate_ref
+    assert 0.5 < cosine < 1  # one word of four changed
+    empty = Counterfactual(pred=0, target=1, rewrite="", rewrite_pred=None, ppl=math.nan, ref_ppl=math.nan,
+                           ref_pred=0, ref_rewrite_pred=None)
     out = process_results(doc, [empty])
     assert out["flip_rate"] == 0.0 and out["minimality"] == 1.0 and out["empty_rate"] == 1.0
+    assert out["cosine"] == 0.0 and out["flip_rate_ref"] == 0.0
     assert math.isnan(out["ppl"]) and math.isnan(out["ppl_ref"])
+
+
+def test_flip_rate_ref_is_the_references_judgement():
+    doc = {"text": "The soup was warm.", "label": 1}
+    cf = Counterfactual(pred=1, target=0, rewrite="The soup was cold.", rewrite_pred=1, ppl=1.0, ref_ppl=1.0,
+                        ref_pred=1, ref_rewrite_pred=0)
+    out = process_results(doc, [cf])
+    assert out["flip_rate"] == 0.0 and out["flip_rate_ref"] == 1.0
+
+
+def test_minimality_is_measured_on_the_edited_part_only():
+    from qxbench.probes.classify import esnli
+
+    doc = esnli({"premise": "A man plays a guitar on stage.", "hypothesis": "A man sleeps.", "label": 2,
+                 "explanation_1": "x"})
+    cf = Counterfactual(pred=2, target=0, rewrite="A man sleeps.", rewrite_pred=2, ppl=1.0, ref_ppl=None)
+    out = process_results(doc, [cf])
+    assert out["minimality"] == 0.0 and out["unchanged_rate"] == 1.0 and out["flip_rate"] == 0.0
 
 
 def test_end_to_end_on_the_embedded_world(qx_lm):
@@ -67,5 +89,8 @@ def test_sst2_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path
             {"idx": 1, "sentence": "The bath was dirty.", "label": 0}]
     data = tmp_path / "sst2.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    res = evaluate(qx_lm, ["cf_flip_sst2"], metadata={"data_path": str(data)})["results"]["cf_flip_sst2"]
+    # qx-tiny was trained on the completion format: the old templates, kept as the prompt set completion-0
+    out = evaluate(qx_lm, ["cf_flip_sst2"], metadata={"data_path": str(data), "prompts": "completion-0"})
+    res = out["results"]["cf_flip_sst2"]
     assert res["acc,none"] == 1.0 and 0 <= res["flip_rate,none"] <= 1
+    assert out["configs"]["cf_flip_sst2"]["metadata"]["prompts"] == "completion-0"  # recorded with the results

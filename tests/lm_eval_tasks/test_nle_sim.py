@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
-from lm_eval_tasks.nle_sim.utils import max_cosine, max_rouge_l, mentions, process_results, unfaithful
-from qxbench.probes.selfexplain import Explanation
+from lm_eval_tasks.nle_sim.utils import (
+    insertion_counts,
+    max_cosine,
+    max_rouge_l,
+    mentions,
+    process_results,
+    unfaithful,
+)
+from qxbench.probes.selfexplain import Explanation, Inserted
 
 from .conftest import evaluate
 
@@ -33,24 +41,37 @@ def test_mentions_is_whole_word_and_case_insensitive():
     assert not mentions("anything", "")
 
 
-@pytest.mark.parametrize(
-    ("pred", "new_pred", "explanation", "expected"),
-    [
-        (1, 1, "The soup was warm.", 0.0),           # prediction unchanged: nothing to explain
-        (1, 0, "The soup was dirty.", 0.0),          # changed, and the explanation names the inserted word
-        (1, 0, "The soup was warm.", 1.0),           # changed, but the inserted word goes unmentioned
-        (1, 0, "", 1.0),                             # empty explanation of a changed prediction
-    ],
-)
-def test_unfaithful(pred, new_pred, explanation, expected):
-    assert unfaithful(pred, new_pred, explanation, "dirty") == expected
+def _ins(word, pred, explanation=None):
+    return Inserted(word=word, at=0, pred=pred, explanation=explanation)
+
+
+def test_unfaithful_counts_only_insertions_that_changed_the_prediction():
+    unchanged = [_ins("dirty", 1, None), _ins("cold", 1, None)]
+    assert math.isnan(unfaithful(1, unchanged))  # nothing changed: nothing to judge, not "faithful"
+    mixed = [_ins("dirty", 0, "The soup was dirty."),  # changed, the explanation names the word: faithful
+             _ins("cold", 0, "The soup was warm."),    # changed, the word unmentioned: unfaithful
+             _ins("old", 1, None), _ins("new", 1, None)]  # unchanged: not counted
+    assert unfaithful(1, mixed) == 0.5
+    assert insertion_counts(1, mixed) == (4, 2, 1)
+    assert unfaithful(1, [_ins("dirty", 0, "")]) == 1.0  # an empty explanation mentions nothing
 
 
 def test_process_results_of_an_empty_explanation():
     doc = {"label": 1, "explanations": ["The review says the soup was warm."]}
-    ex = Explanation(pred=1, explanation="", inserted="dirty", inserted_pred=1, inserted_explanation="")
-    assert process_results(doc, [ex]) == {"acc": 1.0, "cosine": 0.0, "rougeL": 0.0, "insert_flip": 0.0,
-                                          "unfaithful": 0.0, "empty_rate": 1.0}
+    ex = Explanation(pred=1, explanation="", insertions=(_ins("dirty", 1), _ins("cold", 1)))
+    out = process_results(doc, [ex])
+    assert math.isnan(out.pop("unfaithful"))
+    assert out == {"acc": 1.0, "cosine": 0.0, "bertscore_minilm_f1": 0.0, "rougeL": 0.0, "insert_flip": 0.0,
+                   "insertions_n": 2.0, "insert_flipped_n": 0.0, "unfaithful_n": 0.0, "empty_rate": 1.0}
+
+
+def test_bertscore_uses_the_offline_encoder_and_ranks_a_paraphrase_above_an_unrelated_text():
+    from qxbench.probes.similarity import bertscore_f1
+
+    ref = ["A man is playing a guitar."]
+    same, close, far = bertscore_f1(["A man is playing a guitar.", "A person plays the guitar.",
+                                     "Stocks fell sharply on Monday."], [ref, ref, ref])
+    assert same == pytest.approx(1.0, abs=1e-4) and 0.5 < close < same and far < close
 
 
 def test_end_to_end_on_the_embedded_world(qx_lm):
@@ -89,3 +110,38 @@ def test_ecqa_answer_outside_the_options_is_one_line():
            "taskB": "because"}
     with pytest.raises(QxError, match="answer 'z' is not one of the options"):
         normalise(datasets.Dataset.from_list([row]), "ecqa")
+
+
+def test_bad_data_files_are_one_line(qx_lm, tmp_path):
+    from qxbench.errors import QxError
+
+    health = tmp_path / "healthfc.csv"
+    health.write_text("en_claim,en_explanation,label\nMasks help?,They do.,0\n")
+    with pytest.raises(QxError, match="'en_top_sentences'"):
+        evaluate(qx_lm, ["nle_sim_healthfc"], limit=1, metadata={"data_path": str(health)})
+    health.write_text("en_claim,en_top_sentences,en_explanation,label\nMasks help?,Studies.,They do.,5\n")
+    with pytest.raises(QxError, match=r"label 5 is not an index into choices \['supported'"):
+        evaluate(qx_lm, ["nle_sim_healthfc"], limit=1, metadata={"data_path": str(health)})
+    empty = tmp_path / "esnli.jsonl"
+    empty.write_text("")
+    with pytest.raises(QxError, match="esnli.jsonl"):
+        evaluate(qx_lm, ["nle_sim_esnli"], limit=1, metadata={"data_path": str(empty)})
+    with pytest.raises(QxError, match="HealthFC is read from its own CSV"):
+        evaluate(qx_lm, ["nle_sim_healthfc"], limit=1)
+
+
+def test_fewshot_demonstrations_are_drawn_from_the_split_and_never_evaluated(qx_lm, tmp_path):
+    from qxbench.probes.explaintask import fewshot_split
+
+    demos, kept = fewshot_split(10, 3)
+    assert demos == fewshot_split(10, 3)[0] and not set(demos) & set(kept) and sorted(demos + kept) == list(range(10))
+    rows = [{"premise": f"A man number {i} stands.", "hypothesis": f"A man {i} is here.", "label": i % 3,
+             "explanation_1": f"Because {i}."} for i in range(6)]
+    data = tmp_path / "esnli.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = evaluate(qx_lm, ["nle_sim_esnli"], metadata={"data_path": str(data), "num_fewshot": 2}, log_samples=True)
+    samples = out["samples"]["nle_sim_esnli"]
+    shown = {d["text"] for s in samples for d in s["arguments"][0][2]["demos"]}  # (prompt, doc, options)
+    evaluated = {s["doc"]["text"] for s in samples}
+    assert len(shown) == 2 and len(evaluated) == 4 and not shown & evaluated
+    assert all(f"Hypothesis: {t}\nRelation:" in samples[0]["arguments"][0][0] for t in shown)  # shown in the prompt

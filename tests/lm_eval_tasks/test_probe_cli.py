@@ -23,14 +23,26 @@ def test_the_headline_command_runs_all_four_probes(tmp_path):
     assert len(list((tmp_path / "out").rglob("samples_*.jsonl"))) == 4
 
 
+def _last_error(tmp_path, task: str, data, **metadata) -> str:
+    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", task, "--limit", "2", "--metadata",
+                   json.dumps({"data_path": str(data), **metadata}), "--device", "cpu"], cwd=tmp_path)
+    assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+    return out.stderr.strip().splitlines()[-1]
+
+
 def test_a_dataset_missing_a_required_field_is_one_line(tmp_path):
     data = tmp_path / "sst2.jsonl"
     data.write_text(json.dumps({"idx": 0, "text": "The soup was warm.", "label": 1}) + "\n")
-    out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "cf_flip_sst2", "--metadata",
-                   json.dumps({"data_path": str(data)}), "--device", "cpu"], cwd=tmp_path)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert out.stderr.strip().splitlines()[-1] == (
-        "lm_eval: error: Dataset 'stanfordnlp/sst2' is missing required field 'sentence' (has: idx, label, text)")
+    last = _last_error(tmp_path, "cf_flip_sst2", data)
+    assert last.startswith("lm_eval: error: ") and "'sentence'" in last and str(data) in last
+
+
+def test_num_fewshot_larger_than_the_pool_is_one_line(tmp_path):
+    data = tmp_path / "sst2.jsonl"
+    data.write_text("".join(json.dumps({"sentence": f"Review {i}.", "label": i % 2}) + "\n" for i in range(3)))
+    assert _last_error(tmp_path, "cf_flip_sst2", data, num_fewshot=3) == (
+        "lm_eval: error: num_fewshot 3 is larger than the pool: the split has 3 document(s), and at least one must "
+        "be left to evaluate (choose num_fewshot <= 2)")
 
 
 def test_an_offline_hub_variant_names_the_dataset_and_the_local_option(tmp_path):

@@ -4,19 +4,37 @@ import datasets
 import pytest
 
 from qxbench.errors import QxError
-from qxbench.probes.classify import classify_prompt, explain_prompt, normalise, rewrite_prompt
+from qxbench.probes.classify import classify_prompt, normalise
+from qxbench.probes.prompts import PromptSet
 
 
 def _ds(rows):
     return datasets.Dataset.from_list(rows)
 
 
-def test_prompts_follow_the_embedded_training_format():
+def test_completion_prompts_follow_the_embedded_training_format():
     doc = {"text": "The tea was warm.", "choices": ["negative", "positive"], "input_name": "Review",
            "label_name": "Sentiment"}
-    assert classify_prompt(doc) == "Review: The tea was warm.\nSentiment:"
-    assert rewrite_prompt(doc, 1, 0) == "Review: The tea was warm.\nSentiment: positive\nRewrite as negative:"
-    assert explain_prompt(doc, 0, "X.") == "Review: X.\nSentiment: negative\nExplanation:"
+    old = PromptSet("completion-0")
+    assert classify_prompt(doc) == old.classify(doc) == "Review: The tea was warm.\nSentiment:"
+    assert old.rewrite(doc, 1, 0) == "Review: The tea was warm.\nSentiment: positive\nRewrite as negative:"
+    assert old.explain(doc, 0, "X.") == "Review: X.\nSentiment: negative\nExplanation:"
+
+
+def test_instruction_prompts_state_task_labels_prediction_target_and_minimality():
+    esnli = normalise(_ds([{"premise": "P.", "hypothesis": "H.", "label": 2, "explanation_1": "E"}]), "esnli")[0]
+    ask = PromptSet("instruct-1").rewrite(esnli, 2, 0)
+    assert esnli["task"] in ask and '"entailment", "neutral", "contradiction"' in ask
+    assert "Relation: contradiction" in ask and 'becomes "entailment" instead of "contradiction"' in ask
+    assert "Change as few words as possible" in ask and "Premise: P.\nHypothesis: H." in ask
+    assert ask.endswith("Rewritten hypothesis:") and "rewrite only the hypothesis" in ask
+    demo = {**esnli, "text": "D.", "label": 0, "explanations": ["because"]}
+    shown = PromptSet("instruct-1", (demo,)).explain(esnli, 2)
+    assert "Hypothesis: D.\nRelation: entailment\nExplanation: because" in shown
+    assert PromptSet("instruct-1").rewritten(esnli, ' Rewritten hypothesis: "A dog runs." ') == "A dog runs."
+    assert PromptSet("completion-0").rewritten(esnli, ' "A dog runs." ') == '"A dog runs."'
+    with pytest.raises(QxError, match="Unknown prompt set 'instruct'"):
+        PromptSet("instruct")
 
 
 def test_adapters_map_real_schemas():
@@ -24,7 +42,7 @@ def test_adapters_map_real_schemas():
     assert sst2["choices"] == ["negative", "positive"] and sst2["label"] == 1 and sst2["text"] == "Fine."
     esnli = normalise(_ds([{"premise": "P.", "hypothesis": "H.", "label": 2, "explanation_1": "E1",
                             "explanation_2": "", "explanation_3": "E3"}]), "esnli")[0]
-    assert esnli["text"] == "P. Hypothesis: H." and esnli["explanations"] == ["E1", "E3"]
+    assert esnli["text"] == "H." and esnli["context"] == "P." and esnli["explanations"] == ["E1", "E3"]
     assert esnli["choices"][esnli["label"]] == "contradiction"
 
 
@@ -45,3 +63,15 @@ def test_bad_input_is_one_line_naming_the_value():
     with pytest.raises(QxError, match="no reference explanation"):
         normalise(_ds([{"premise": "P", "hypothesis": "H", "label": 0, "explanation_1": ""}]), "esnli",
                   need_explanations=True)
+
+
+def test_healthfc_reads_its_own_columns_and_labels():
+    row = {"en_claim": "Masks help?", "en_top_sentences": "Studies show they do.", "en_explanation": "They do.",
+           "label": "0"}
+    doc = normalise(_ds([row]), "healthfc")[0]
+    assert doc["text"] == "Masks help?" and doc["context"] == "Studies show they do." and doc["label"] == 0
+    assert doc["choices"] == ["supported", "not enough information", "refuted"] and doc["normalise"]
+    with pytest.raises(QxError, match="label 3 is not an index into choices"):
+        normalise(_ds([{**row, "label": 3}]), "healthfc", name="HealthFC")
+    with pytest.raises(QxError, match="missing required field 'en_top_sentences'"):
+        normalise(_ds([{k: v for k, v in row.items() if k != "en_top_sentences"}]), "healthfc")

@@ -2,10 +2,15 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from lm_eval.api.instance import Instance
 
+from qxbench.probes import selfexplain
+from qxbench.probes.classify import ESNLI_LABELS, esnli
+from qxbench.probes.insertion import insertions
 from qxbench.probes.metrics import nanmean
-from qxbench.probes.selfexplain import argmax, insert_word, perplexities, runner_up
+from qxbench.probes.prompts import PromptSet
+from qxbench.probes.selfexplain import argmax, classify, counterfactuals, explanations, perplexities, runner_up
 
 
 def test_runner_up_is_the_best_other_label():
@@ -14,13 +19,15 @@ def test_runner_up_is_the_best_other_label():
     assert runner_up([-1.0, -1.0]) == 1  # a tie: never the prediction itself
 
 
-def test_insert_word_is_deterministic_and_inserts_one_word():
+def test_insertions_are_words_times_positions_deterministic_and_insert_one_word():
     text = "The soup was warm ."
-    first = insert_word(text, ["dirty", "cold"])
-    assert first == insert_word(text, ["dirty", "cold"])
-    new, word = first
-    assert word in ("dirty", "cold") and new.split(" ").count(word) == 1
-    assert new.replace(word + " ", "", 1) == text or new == f"{text} {word}"
+    first = insertions(text, ["dirty", "cold", "old", "new"], words=3, positions=2)
+    assert first == insertions(text, ["new", "old", "cold", "dirty"], words=3, positions=2)  # order of candidates
+    assert len(first) == 6 and len({(i.word, i.at) for i in first}) == 6 and len({i.at for i in first}) == 2
+    for ins in first:
+        tokens = ins.text.split(" ")
+        assert tokens[ins.at] == ins.word and tokens[:ins.at] + tokens[ins.at + 1:] == text.split(" ")
+    assert len(insertions("Hi", ["a", "b"], words=3, positions=5)) == 2 * 2  # capped by words and boundaries
 
 
 def test_perplexity_is_nan_for_an_empty_text_and_exp_of_mean_nll_otherwise():
@@ -38,3 +45,80 @@ def test_perplexity_is_nan_for_an_empty_text_and_exp_of_mean_nll_otherwise():
 def test_nanmean_skips_undefined_values():
     assert nanmean([1.0, math.nan, 3.0]) == 2.0
     assert math.isnan(nanmean([math.nan])) and math.isnan(nanmean([]))
+
+
+class Judge:
+    """A fake lm-eval LM: the label named by the first of ``cues`` found in the prompt's last input
+    line wins (its log-likelihood is 0, the others -5); every classification prompt is recorded."""
+
+    def __init__(self, cues: dict[str, str], default: str = "neutral") -> None:
+        self.cues, self.default, self.seen = cues, default, []
+
+    def _label(self, prompt: str) -> str:
+        line = [x for x in prompt.splitlines() if x.startswith("Hypothesis:") or x.startswith("Review:")][-1]
+        return next((label for cue, label in self.cues.items() if cue in line), self.default)
+
+    def loglikelihood(self, requests, disable_tqdm=False):
+        self.seen += [r.args[0] for r in requests]
+        return [(0.0 if r.args[1].strip() == self._label(r.args[0]) else -5.0, False) for r in requests]
+
+    def loglikelihood_rolling(self, requests, disable_tqdm=False):
+        return [-1.0 for _ in requests]
+
+    def tok_encode(self, text):
+        return text.split()
+
+
+def _esnli_doc(hypothesis="A man sleeps."):
+    return esnli({"premise": "A man plays a guitar on stage.", "hypothesis": hypothesis, "label": 2,
+                  "explanation_1": "Playing is not sleeping."})
+
+
+def test_esnli_counterfactual_rewrites_the_hypothesis_and_keeps_the_premise(monkeypatch):
+    doc = _esnli_doc()
+    asked = []
+    monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: asked.extend(prompts) or
+                        ["A man plays music."] * len(prompts))
+    lm = Judge({"sleeps": "contradiction", "music": "entailment"})
+    (cf,) = counterfactuals(lm, [doc], prompts=PromptSet("instruct-1"))
+    assert cf.rewrite == "A man plays music." and ESNLI_LABELS[cf.rewrite_pred] == "entailment"
+    assert "rewrite only the hypothesis" in asked[0] and "Premise: A man plays a guitar on stage." in asked[0]
+    rewrite_prompts = [p for p in lm.seen if "Hypothesis: A man plays music." in p]
+    assert rewrite_prompts and all("Premise: A man plays a guitar on stage.\nHypothesis: A man plays music." in p
+                                   for p in rewrite_prompts)  # re-classified with the premise, unchanged
+
+
+def test_flip_rate_ref_is_judged_by_the_reference_not_the_quantized_model(monkeypatch):
+    monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: ["A man plays music."] * len(prompts))
+    quantized = Judge({"sleeps": "contradiction", "music": "contradiction"})  # misses the rewrite's entailment
+    reference = Judge({"sleeps": "contradiction", "music": "entailment"})
+    (cf,) = counterfactuals(quantized, [_esnli_doc()], reference=reference, prompts=PromptSet("instruct-1"))
+    assert cf.rewrite_pred == cf.pred  # self-judged: no flip
+    assert cf.ref_pred == ESNLI_LABELS.index("contradiction") and cf.ref_rewrite_pred == ESNLI_LABELS.index("entailment")
+    (same,) = counterfactuals(reference, [_esnli_doc()], reference=reference, prompts=PromptSet("instruct-1"))
+    assert same.ref_rewrite_pred == same.rewrite_pred  # full precision judges itself
+
+
+def test_acc_norm_divides_by_the_choice_length():
+    class Lengthy(Judge):
+        def loglikelihood(self, requests, disable_tqdm=False):
+            return [(-1.0 * len(r.args[1]), False) for r in requests]  # log-likelihood proportional to length
+
+    doc = {**_esnli_doc(), "choices": ["a", "bbbbbbbb"]}
+    raw = classify(Lengthy({}), [{**doc, "normalise": False}])[0]
+    norm = classify(Lengthy({}), [doc])[0]
+    assert argmax(raw) == 0 and norm[0] == pytest.approx(-2.0) and norm[1] == pytest.approx(-9 / 8)
+
+
+def test_only_insertions_that_changed_the_prediction_are_re_explained(monkeypatch):
+    asked = []
+    monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: asked.extend(prompts) or
+                        [f"because {i}" for i in range(len(prompts))])
+    doc = {**_esnli_doc("A man sleeps now."), "insert_words": ["quietly", "loudly", "never"]}
+    lm = Judge({"never": "entailment", "sleeps": "contradiction"})
+    (ex,) = explanations(lm, [doc], PromptSet("instruct-1"), words=3, positions=2)
+    assert len(ex.insertions) == 6
+    changed = [i for i in ex.insertions if i.pred != ex.pred]
+    assert {i.word for i in changed} == {"never"} and len(changed) == 2
+    assert all(i.explanation for i in changed) and all(i.explanation is None for i in ex.insertions if i not in changed)
+    assert len(asked) == 1 + len(changed)
