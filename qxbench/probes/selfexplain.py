@@ -168,12 +168,32 @@ class Inserted:
     explanation: str | None  # the explanation of the changed input; None where the prediction did not change
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Explanation:
+    """``inserted``/``inserted_pred``/``inserted_explanation``: the first insertion that changed the
+    prediction (else the first insertion), the fields earlier logs had; ``insertions``: all of them.
+    The logged repr (defaults left out) writes each insertion as a plain ``(word, at, pred, explanation)`` tuple, so that
+    a log is read back with literals only (:func:`qxbench.study.samples.parse_response`)."""
+
     pred: int
     explanation: str
-    insertions: tuple[Inserted, ...]
+    inserted: str
+    inserted_pred: int
+    inserted_explanation: str
+    insertions: tuple[Inserted, ...] = ()
     prompts: str = "completion-0"
+
+    def __repr__(self) -> str:
+        rows = tuple((i.word, i.at, i.pred, i.explanation) for i in self.insertions)
+        extra = (f", insertions={rows!r}" if rows else "") + (
+            f", prompts={self.prompts!r}" if self.prompts != "completion-0" else "")  # defaults left out
+        return (f"Explanation(pred={self.pred!r}, explanation={self.explanation!r}, inserted={self.inserted!r}, "
+                f"inserted_pred={self.inserted_pred!r}, inserted_explanation={self.inserted_explanation!r}{extra})")
+
+
+def _explanation(pred: int, text: str, rows: Sequence[Inserted], prompts: str) -> Explanation:
+    shown = next((i for i in rows if i.pred != pred), rows[0] if rows else Inserted("", 0, pred, None))
+    return Explanation(pred, text, shown.word, shown.pred, shown.explanation or "", tuple(rows), prompts)
 
 
 def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet | None = None,
@@ -194,4 +214,4 @@ def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet 
     rows: list[list[Inserted]] = [[] for _ in docs]
     for k, (i, p) in enumerate(flat):
         rows[i].append(Inserted(p.word, p.at, new[k], again.get(k)))
-    return [Explanation(preds[i], texts[i], tuple(rows[i]), prompts.name) for i in range(n)]
+    return [_explanation(preds[i], texts[i], rows[i], prompts.name) for i in range(n)]

@@ -58,7 +58,8 @@ def test_unfaithful_counts_only_insertions_that_changed_the_prediction():
 
 def test_process_results_of_an_empty_explanation():
     doc = {"label": 1, "explanations": ["The review says the soup was warm."]}
-    ex = Explanation(pred=1, explanation="", insertions=(_ins("dirty", 1), _ins("cold", 1)))
+    ex = Explanation(pred=1, explanation="", inserted="dirty", inserted_pred=1, inserted_explanation="",
+                     insertions=(_ins("dirty", 1), _ins("cold", 1)))
     out = process_results(doc, [ex])
     assert math.isnan(out.pop("unfaithful"))
     assert out == {"acc": 1.0, "cosine": 0.0, "bertscore_minilm_f1": 0.0, "rougeL": 0.0, "insert_flip": 0.0,

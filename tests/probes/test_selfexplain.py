@@ -122,3 +122,8 @@ def test_only_insertions_that_changed_the_prediction_are_re_explained(monkeypatc
     assert {i.word for i in changed} == {"never"} and len(changed) == 2
     assert all(i.explanation for i in changed) and all(i.explanation is None for i in ex.insertions if i not in changed)
     assert len(asked) == 1 + len(changed)
+    assert ex.inserted == "never" and ex.inserted_pred != ex.pred and ex.inserted_explanation  # the first change
+    from qxbench.study.samples import parse_response
+
+    logged = parse_response(str(ex))  # the logged repr reads back with literals only
+    assert logged["inserted"] == "never" and len(logged["insertions"]) == 6 and logged["prompts"] == "instruct-1"
