@@ -101,3 +101,35 @@ def gemma3(gemma3_dir: str):
 
     model = AutoModelForCausalLM.from_pretrained(gemma3_dir, dtype=torch.float32).eval()
     return model, AutoTokenizer.from_pretrained(gemma3_dir)
+
+
+def _tiny_gemma(config_cls, model_cls, **extra):
+    import torch
+
+    torch.manual_seed(0)
+    config = config_cls(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=3, num_attention_heads=4,
+                        num_key_value_heads=1, head_dim=8, max_position_embeddings=64, sliding_window=4,
+                        attn_implementation="eager", **extra)
+    model = model_cls(config).eval()
+    with torch.no_grad():  # Gemma's norms start at w = 0, i.e. (1 + w) = 1: random w, so that a lost offset shows
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.normal_(0, 0.5)
+    return model
+
+
+@pytest.fixture(scope="session")
+def tiny_gemma():
+    """A random Gemma 3 text model (sandwich norms, (1 + w), scaled embeddings, sliding window 4, one KV head)."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    return _tiny_gemma(Gemma3TextConfig, Gemma3ForCausalLM, layer_types=["sliding_attention", "full_attention",
+                                                                         "sliding_attention"])
+
+
+@pytest.fixture(scope="session")
+def tiny_gemma2():
+    """A random Gemma 2 model: Gemma 3's layout plus a final-logit soft-cap (here 2.0, so that it bites)."""
+    from transformers import Gemma2Config, Gemma2ForCausalLM
+
+    return _tiny_gemma(Gemma2Config, Gemma2ForCausalLM, final_logit_softcapping=2.0)

@@ -27,6 +27,21 @@ provably scores lower. ``method="dense"`` scores every neuron.
 
 "Surviving neurons": with tau the lowest score among a reference (full-precision) model's top-300
 for a prompt, the count of the evaluated model's neurons scoring >= tau.
+
+Architectures beyond the reference's Llama (:mod:`qxbench.probes.arch`; qxbench's definitions, no
+reference code):
+
+- Gemma's final norm weighs by ``(1 + w)``: ``gamma = 1 + norm.weight`` in ``bs``; a final-logit
+  soft-cap (Gemma 2) is applied after the unembedding in every ``bs``, and then no neuron is linear
+  in the logits: ``method=bounded`` stops with one line (use ``method=dense``).
+- Gemma 2/3 apply a norm to each sublayer's output before the residual add. The attention and FFN
+  sublayer scores take ``v`` = the normed output (what the block adds). A neuron's contribution is
+  defined through the FFN's norm as the reference defines ``bs`` through the final norm: with ONE
+  scale per prompt and layer, ``s_l = rsqrt(mean(m_l^2) + eps_l)`` of the down projection's actual
+  output ``m_l`` at the last position, neuron k adds ``a_k s_l (1 + w_post) * W_down[:, k]``. These
+  contributions are additive and sum exactly to the FFN output the block adds, and the bounded
+  search stays exact: it runs on the effective activations ``a_k s_l`` and weights
+  ``(1 + w_post) * W_down`` (:func:`down_weights`).
 """
 
 from __future__ import annotations
@@ -39,7 +54,7 @@ from typing import Any
 import torch
 
 from qxbench.errors import QxError, unknown
-from qxbench.probes.arch import arch_of
+from qxbench.probes.arch import arch_of, logit_cap, softcap
 from qxbench.probes.internals import LastToken, compute_dtype, dense_weight, read_last_token
 from qxbench.probes.options import known_options
 
@@ -123,6 +138,7 @@ class Lens:
 
     def __init__(self, model: torch.nn.Module, norm: str, final_resid: torch.Tensor) -> None:
         spec = arch_of(model)
+        self.model = model
         self.norm = model.get_submodule(spec.final_norm)
         self.unembed = model.get_submodule(spec.unembed)
         self.dtype = compute_dtype(model)
@@ -133,17 +149,17 @@ class Lens:
             if weight is None or getattr(self.norm, "bias", None) is not None:
                 raise QxError(f"memorize norm=fixed follows the reference's RMSNorm models; {type(model).__name__}'s "
                               f"final norm is {type(self.norm).__name__}: use norm=per_vector")
-            self.gamma = weight.detach().float().cpu()
+            self.gamma = weight.detach().float().cpu() + spec.norm_offset  # Gemma: (1 + w)
             self.scale = float(torch.rsqrt(final_resid.float().pow(2).mean() + REFERENCE_EPS))
 
     @torch.no_grad()
     def logits(self, v: torch.Tensor) -> torch.Tensor:
-        """Unembedded ``v`` ([..., hidden]) as float32 on the CPU."""
+        """Unembedded ``v`` ([..., hidden]) as float32 on the CPU (soft-capped as the model's head)."""
         if self.fixed:
             x = (v.float() * self.scale) * self.gamma
         else:
             x = self.norm(v.to(device=self.device, dtype=self.dtype))
-        return self.unembed(x.to(device=self.device, dtype=self.dtype)).float().cpu()
+        return softcap(self.model, self.unembed(x.to(device=self.device, dtype=self.dtype)).float()).cpu()
 
     def logprob(self, v: torch.Tensor, token: int) -> torch.Tensor:
         return torch.log_softmax(self.logits(v), -1)[..., token]
@@ -151,12 +167,38 @@ class Lens:
 
 @torch.no_grad()
 def down_weights(model: torch.nn.Module) -> list[torch.Tensor]:
-    """Dense [hidden, neurons] down-projection weights of every layer (quantized ones dequantized)."""
+    """Dense [hidden, neurons] down-projection weights of every layer (quantized ones dequantized);
+    where a norm follows the down projection (Gemma 2/3), its ``(offset + w)`` weight is folded in:
+    the FFN's contribution per unit of effective activation (see :func:`ffn_scales`)."""
     spec = arch_of(model)
     dtype = compute_dtype(model)
     device = next(model.parameters()).device
     model(input_ids=torch.zeros(1, 1, dtype=torch.long, device=device))  # runs lazy decompression hooks
-    return [dense_weight(block.get_submodule(spec.mlp_out), dtype) for block in model.get_submodule(spec.layers)]
+    out = []
+    for block in model.get_submodule(spec.layers):
+        w = dense_weight(block.get_submodule(spec.mlp_out), dtype)
+        if spec.ffn_norm is not None:
+            gamma = block.get_submodule(spec.ffn_norm).weight.detach().float().cpu() + spec.norm_offset
+            w = gamma[:, None] * w
+        out.append(w)
+    return out
+
+
+def ffn_scales(model: torch.nn.Module, mlp: torch.Tensor) -> torch.Tensor:
+    """Per layer, the fixed factor ``s_l = rsqrt(mean(m_l^2) + eps_l)`` of the norm after the down
+    projection at its actual output ``m_l`` (``mlp``: [layers, hidden]); ones without such a norm."""
+    spec = arch_of(model)
+    if spec.ffn_norm is None:
+        return torch.ones(mlp.shape[0])
+    eps = [_eps(block.get_submodule(spec.ffn_norm)) for block in model.get_submodule(spec.layers)]
+    return torch.rsqrt(mlp.float().pow(2).mean(-1) + torch.tensor(eps))
+
+
+def _eps(norm: torch.nn.Module) -> float:
+    for name in ("eps", "variance_epsilon"):
+        if isinstance(getattr(norm, name, None), float):
+            return getattr(norm, name)
+    raise QxError(f"memorize reads the norm after the FFN through its epsilon, and {type(norm).__name__} has none")
 
 
 def _exact(lens: Lens, resid: torch.Tensor, acts: torch.Tensor, weights: list[torch.Tensor],
@@ -219,6 +261,9 @@ def attribute(model: torch.nn.Module, prompts: Sequence[Sequence[int]], gold: Se
               pad_id: int = 0, thresholds: Sequence[Sequence[float]] | None = None) -> list[Attribution]:
     """Attribution at each prompt's last position (one forward pass for the batch); ``thresholds[b]``
     are scores whose ``>=`` counts prompt ``b`` needs (the reference's tau for surviving neurons)."""
+    if options.bounded and logit_cap(model) is not None:
+        raise QxError(f"memorize method=bounded needs logits linear in each neuron, and {type(model).__name__} "
+                      f"soft-caps its logits (final_logit_softcapping={logit_cap(model)}): use method=dense")
     weights = down_weights(model) if weights is None else weights
     reads: LastToken = read_last_token(model, prompts, pad_id)
     w_unembed = dense_weight(model.get_submodule(arch_of(model).unembed)) if options.bounded else None
@@ -233,7 +278,8 @@ def attribute(model: torch.nn.Module, prompts: Sequence[Sequence[int]], gold: Se
         lp = torch.log_softmax(z, -1)[..., target]
         attn, ffn = lp[1] - lp[0], lp[3] - lp[2]
         asked = [t for t in (thresholds[b] if thresholds else ()) if not math.isnan(t)]
-        top, counts, own, scored = _neurons(lens, mid, z[2], reads.act[b], weights, target, asked, w_unembed)
+        acts = reads.act[b] * ffn_scales(model, reads.mlp[b])[:, None]  # the effective activations a_k s_l
+        top, counts, own, scored = _neurons(lens, mid, z[2], acts, weights, target, asked, w_unembed)
         out.append(Attribution(
             target=target, gold=int(gold_token), gold_logprob=float(logprobs[gold_token]),
             gold_rank=int((logprobs > logprobs[gold_token]).sum()) + 1, attn_imp=attn.tolist(), ffn_imp=ffn.tolist(),

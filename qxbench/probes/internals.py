@@ -1,11 +1,12 @@
 """Readers of a model's internals at the last token of each prompt, in one batched forward pass.
 
 :func:`read_last_token` registers forward hooks on every decoder block (input and output residual),
-on the attention output projection (the attention sublayer's contribution) and on the MLP down
-projection's input (the neuron activations), keeps only the last non-padding position of each row,
-and removes every hook in ``finally``. :func:`logit_lens` reads any residual vector through the
-final norm and the unembedding; :func:`dense_weight` recovers the dense matrix of any linear layer,
-quantized or not.
+on the attention sublayer's contribution (``ArchSpec.attn_out``: the output projection, or Gemma's
+norm after it) and on the MLP down projection (its input: the neuron activations; its output),
+keeps only the last non-padding position of each row, and removes every hook in ``finally``.
+:func:`logit_lens` reads any residual vector through the final norm, the unembedding and the
+model's logit soft-cap (:mod:`qxbench.probes.arch`); :func:`dense_weight` recovers the dense matrix
+of any linear layer, quantized or not.
 """
 
 from __future__ import annotations
@@ -18,18 +19,20 @@ from typing import Any
 
 import torch
 
-from qxbench.probes.arch import ArchSpec, arch_of
+from qxbench.probes.arch import ArchSpec, arch_of, softcap
 from qxbench.summary import is_quantized_linear
 
 
 @dataclass(frozen=True)
 class LastToken:
     """Per prompt and layer, at the prompt's last token. Shapes: [batch, layers, hidden] except
-    ``act`` [batch, layers, neurons] and ``logits`` [batch, vocab]."""
+    ``act`` [batch, layers, neurons] and ``logits`` [batch, vocab]. ``mlp``: the down projection's
+    output (the FFN's contribution where the architecture has no norm after it, see ``ffn_norm``)."""
 
     resid_in: torch.Tensor
     attn: torch.Tensor
     act: torch.Tensor
+    mlp: torch.Tensor
     resid_out: torch.Tensor
     logits: torch.Tensor
 
@@ -46,7 +49,7 @@ def _first(x: Any) -> torch.Tensor:
 @contextmanager
 def _hooks(model: torch.nn.Module, spec: ArchSpec, last: torch.Tensor) -> Iterator[dict[str, list]]:
     layers = model.get_submodule(spec.layers)
-    store: dict[str, list] = {k: [None] * len(layers) for k in ("resid_in", "attn", "act", "resid_out")}
+    store: dict[str, list] = {k: [None] * len(layers) for k in ("resid_in", "attn", "act", "mlp", "resid_out")}
     rows = torch.arange(last.numel(), device=last.device)
 
     def keep(name: str, i: int, x: torch.Tensor) -> None:
@@ -67,10 +70,14 @@ def _hooks(model: torch.nn.Module, spec: ArchSpec, last: torch.Tensor) -> Iterat
             def pre_mlp_out(_m, args, i=i):  # noqa: ANN001
                 keep("act", i, args[0])
 
+            def post_mlp_out(_m, _args, out, i=i):  # noqa: ANN001
+                keep("mlp", i, _first(out))
+
             handles.append(block.register_forward_pre_hook(pre_block, with_kwargs=True))
             handles.append(block.register_forward_hook(post_block))
             handles.append(block.get_submodule(spec.attn_out).register_forward_hook(post_attn))
             handles.append(block.get_submodule(spec.mlp_out).register_forward_pre_hook(pre_mlp_out))
+            handles.append(block.get_submodule(spec.mlp_out).register_forward_hook(post_mlp_out))
         yield store
     finally:
         for h in handles:
@@ -112,12 +119,13 @@ def read_last_token(model: torch.nn.Module, batches: Sequence[Sequence[int]], pa
 
 @torch.no_grad()
 def logit_lens(model: torch.nn.Module, h: torch.Tensor) -> torch.Tensor:
-    """log_softmax(unembed(final_norm(h))) over the last dimension, float32 on CPU."""
+    """log_softmax(softcap(unembed(final_norm(h)))) over the last dimension, float32 on CPU: the
+    model's own head (its norm with Gemma's ``(1 + w)``, its soft-cap where it has one)."""
     spec = arch_of(model)
     norm, unembed = model.get_submodule(spec.final_norm), model.get_submodule(spec.unembed)
     ref = next(unembed.parameters())
     out = unembed(norm(h.to(device=ref.device, dtype=compute_dtype(model))))
-    return torch.log_softmax(out.float(), dim=-1).cpu()
+    return torch.log_softmax(softcap(model, out.float()), dim=-1).cpu()
 
 
 def compute_dtype(model: torch.nn.Module) -> torch.dtype:

@@ -1,6 +1,8 @@
 """Neuron-level statistics after Sajjad & Singh 2025, on the output of each analysed layer's MLP
-activation function (``mlp.act_fn``: ``SiLU(gate_proj(x))`` for Llama-style MLPs, before the product
-with ``up_proj``; GPT-2's ``mlp.act``), the module the reference hooks (``src/config.py:41-48``).
+activation function (``ArchSpec.act`` in :mod:`qxbench.probes.arch`: ``mlp.act_fn``, i.e.
+``SiLU(gate_proj(x))`` for Llama-style MLPs and ``GELU-tanh(gate_proj(x))`` for Gemma's gated MLP,
+both before the product with ``up_proj``; GPT-2's ``mlp.act``), the module the reference hooks
+(``src/config.py:41-48``).
 Reference: MSingh-CSE/LLM-Quantization-Effects @ 75d2d49; golden values ``../shared/golden/neurons.json``.
 
 - dead neurons (``src/5_dead_neurons.py:30-36``): -threshold < a < threshold on every non-padding token
@@ -41,7 +43,6 @@ from qxbench.probes.salient import AGGREGATIONS, TOKEN_KEYS, Salient
 __all__ = ["AGGREGATIONS", "NeuronOptions", "CorpusStats", "NeuronResult", "abs_corr_histogram", "act_modules",
            "corpus_stats", "analyse"]
 integrated_gradients = sal.greedy_integrated_gradients  # the batched entry point tests/probes/test_quantized.py uses
-ACT_NAMES = ("act_fn", "act")  # the activation module beside the down projection (Llama family, GPT-2)
 
 
 @dataclass(frozen=True)
@@ -113,19 +114,20 @@ def abs_corr_histogram(x: torch.Tensor, bins: int = 10, block: int = 1024) -> tu
 
 
 def act_modules(model: torch.nn.Module, layers: Sequence[int]) -> list[tuple[torch.nn.Module, torch.nn.Module]]:
-    """(decoder block, its MLP's activation-function module: ``<mlp_out's parent>.act_fn`` or ``.act``)
-    of each layer. One module per layer is required: a hook on a shared one would fire for every layer."""
+    """(decoder block, its MLP's activation-function module ``ArchSpec.act``) of each layer. One module
+    per layer is required: a hook on a shared one would fire for every layer."""
     spec = arch_of(model)
     blocks = model.get_submodule(spec.layers)
-    parent = spec.mlp_out.rpartition(".")[0]
 
     def act(block: torch.nn.Module) -> torch.nn.Module:
-        mlp = block.get_submodule(parent) if parent else block
-        found = [getattr(mlp, n) for n in ACT_NAMES if isinstance(getattr(mlp, n, None), torch.nn.Module)]
-        if not found:
-            raise QxError(f"The neurons probe hooks the MLP activation module, and {type(mlp).__name__} has none "
-                          f"named {' or '.join(ACT_NAMES)}")
-        return found[0]
+        try:
+            found = block.get_submodule(spec.act)
+        except AttributeError:
+            found = None
+        if not isinstance(found, torch.nn.Module):  # e.g. a function in place of the activation module
+            raise QxError(f"The neurons probe hooks the MLP activation module '{spec.act}', and "
+                          f"{type(block).__name__} has no such module")
+        return found
 
     every = [act(b) for b in blocks]
     if len({id(m) for m in every}) < len(every):

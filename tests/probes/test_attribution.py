@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from qxbench.errors import QxError
+from qxbench.probes import attribution
 from qxbench.probes.attribution import (
     AttributionOptions,
     attribute,
@@ -113,7 +114,9 @@ def test_jensen_bound_is_above_every_exact_score(qx_tiny):
     base = lens.logprob(mid, token)
     for layer, w in enumerate(weights):
         (exact,) = _exact(lens, mid, reads.act[0], weights, [(layer, torch.arange(w.shape[1]))], token, base)
-        assert (bound[layer] >= exact - 1e-5).all()  # float32 log-sum-exps of logits ~20 round at ~1e-6
+        # float32 log-sum-exps of logits ~20 round at ~1e-5 (1.4e-5 measured, BLAS-dependent); the search's
+        # MARGIN (1e-4) is what the bound has to hold to
+        assert (bound[layer] >= exact - attribution.MARGIN / 2).all()
         top = exact.argsort(descending=True)[:20]
         assert (bound[layer, top] - exact[top]).max() < exact[top].max()  # and not loose where it matters
 
@@ -142,3 +145,66 @@ def test_fixed_norm_refuses_a_layernorm_model(tiny_gpt2):
         attribute(tiny_gpt2, [[1, 2, 3]], [4])
     (attr,) = attribute(tiny_gpt2, [[1, 2, 3]], [4], AttributionOptions(norm="per_vector"))
     assert len(attr.attn_imp) == 2
+
+
+def _gemma_lp(model, v: torch.Tensor, final: torch.Tensor, token: int) -> float:
+    """bs on Gemma: the reference's fixed scale, the final norm's (1 + w), the soft-cap where there is one."""
+    scaled = v * torch.rsqrt(final.pow(2).mean(-1, keepdim=True) + 1e-6) * (1 + model.model.norm.weight)
+    z = model.lm_head(scaled)
+    cap = model.config.final_logit_softcapping
+    z = z if cap is None else torch.tanh(z / cap) * cap
+    return float(torch.log_softmax(z, -1)[token].detach())
+
+
+@pytest.mark.parametrize("name", ["tiny_gemma", "tiny_gemma2"])
+def test_gemma_neurons_are_scored_through_the_norm_after_the_ffn_and_add_up_to_it(name, request):
+    """Neuron k adds a_k s_l (1 + w_post) W_down[:, k], s_l = rsqrt(mean(m_l^2) + eps) of the actual down
+    projection output m_l: the contributions sum to what the FFN adds, and each is scored by the formula."""
+    from .test_internals import manual_gemma
+
+    model = request.getfixturevalue(name)
+    method = "bounded" if model.config.final_logit_softcapping is None else "dense"
+    got = attribute(model, PROMPTS[:2], GOLD[:2], AttributionOptions(method=method))
+    for ids, attr in zip(PROMPTS[:2], got, strict=True):
+        ref = manual_gemma(model, ids)
+        t = int(ref["logits"].argmax())
+        assert attr.target == t
+        scores = {}
+        for layer, block in enumerate(model.model.layers):
+            mid = ref["resid_in"][layer] + ref["attn"][layer]
+            m = ref["mlp"][layer]
+            s = torch.rsqrt(m.pow(2).mean() + block.post_feedforward_layernorm.eps)
+            parts = ref["act"][layer][:, None] * s * ((1 + block.post_feedforward_layernorm.weight)[None]
+                                                      * block.mlp.down_proj.weight.T)  # [neurons, hidden]
+            assert torch.allclose(parts.sum(0), ref["resid_out"][layer] - mid, atol=1e-5)  # additive, exact
+            final = ref["resid_out"][-1]
+            assert attr.ffn_imp[layer] == pytest.approx(
+                _gemma_lp(model, ref["resid_out"][layer], final, t) - _gemma_lp(model, mid, final, t), abs=1e-5)
+            for k in range(parts.shape[0]):
+                scores[layer, k] = _gemma_lp(model, mid + parts[k], final, t) - _gemma_lp(model, mid, final, t)
+        assert len(attr.top) == 144
+        for layer, neuron, score in attr.top:
+            assert score == pytest.approx(scores[layer, neuron], abs=1e-5)
+
+
+def test_gemma_jensen_bound_holds_on_the_effective_activations(tiny_gemma):
+    from qxbench.probes.attribution import Lens, _bounds, _exact, dense_weight, down_weights, ffn_scales
+    from qxbench.probes.internals import read_last_token
+
+    model = tiny_gemma
+    weights = down_weights(model)
+    reads = read_last_token(model, PROMPTS[2:])
+    lens = Lens(model, "fixed", reads.resid_out[0, -1])
+    acts = reads.act[0] * ffn_scales(model, reads.mlp[0])[:, None]
+    mid, token = reads.resid_mid[0], int(reads.logits[0].argmax())
+    bound = _bounds(lens, lens.logits(mid), acts, weights, token, dense_weight(model.lm_head))
+    base = lens.logprob(mid, token)
+    for layer, w in enumerate(weights):
+        (exact,) = _exact(lens, mid, acts, weights, [(layer, torch.arange(w.shape[1]))], token, base)
+        assert (bound[layer] >= exact - attribution.MARGIN / 2).all()
+
+
+def test_bounded_search_refuses_a_soft_capped_model(tiny_gemma2):
+    with pytest.raises(QxError, match=r"method=bounded needs logits linear in each neuron, and Gemma2ForCausalLM "
+                                      r"soft-caps its logits \(final_logit_softcapping=2.0\): use method=dense"):
+        attribute(tiny_gemma2, PROMPTS[:1], GOLD[:1])

@@ -142,7 +142,8 @@ def test_dead_neurons_are_read_on_the_act_fn_output_with_the_strict_rule(tiny_ll
     assert sum(stats.redundancy_hist[0]) == 48 * 47 // 2
 
 
-def test_act_modules_find_llama_and_gpt2_activations_and_refuse_a_shared_one(tiny_llama, tiny_gpt2):
+def test_act_modules_find_llama_and_gpt2_activations_and_refuse_a_shared_one(tiny_llama, tiny_gpt2, tiny_gemma):
+    assert act_modules(tiny_gemma, [1])[0][1] is tiny_gemma.model.layers[1].mlp.act_fn  # GELU-tanh of the gate
     (block, act), = act_modules(tiny_llama, [2])
     assert block is tiny_llama.model.layers[2] and act is tiny_llama.model.layers[2].mlp.act_fn
     assert act_modules(tiny_gpt2, [1])[0][1] is tiny_gpt2.transformer.h[1].mlp.act
@@ -155,7 +156,7 @@ def test_act_modules_find_llama_and_gpt2_activations_and_refuse_a_shared_one(tin
     with pytest.raises(QxError, match="shares one activation module between layers"):
         act_modules(shared, [0])
     del shared.model.layers[0].mlp.act_fn, shared.model.layers[1].mlp.act_fn
-    with pytest.raises(QxError, match="LlamaMLP has none named act_fn or act"):
+    with pytest.raises(QxError, match="activation module 'mlp.act_fn', and LlamaDecoderLayer has no such module"):
         act_modules(shared, [0])
 
 
