@@ -1,5 +1,9 @@
 """``qxbench leaderboard build``, ``qxbench gate`` and ``qxbench sweep`` (registered by qxbench.cli, which
-imports this module: this module never imports qxbench.cli)."""
+imports this module: this module never imports qxbench.cli).
+
+Imports run one way: qxbench's library (errors, preflight, eval_cli, quant ...) <- leaderboard <- the
+program's entry point ``qxbench.cli``, which only composes the commands. No module of qxbench's library
+imports the leaderboard (``tests/leaderboard/test_sweep.py`` checks both directions)."""
 
 from __future__ import annotations
 

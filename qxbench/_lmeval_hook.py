@@ -23,6 +23,7 @@ import importlib.machinery
 import importlib.util
 import os
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -176,8 +177,12 @@ def _wrap_cli(module: ModuleType) -> None:
                 from qxbench import logs
 
                 setup_logging()  # lm-eval's handler exists before quiet() filters it (idempotent)
+                from qxbench import run_report
+
+                started = time.time()
                 with logs.quiet(logs.log_path(logs.output_path(sys.argv))):
                     inner()
+                run_report.report(sys.argv[1:], started)
             else:
                 inner()
         except (ValueError, AttributeError) as err:  # QxError is a ValueError

@@ -18,6 +18,7 @@ checkpoint unquantized (the model itself when ``quant=none``), ``none`` turns th
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -118,6 +119,9 @@ class QXLM(ProbeRequests, HFLM):
             resolve_pretrained(self._reference_name)  # fail now, not after the first pass
 
         start = time.perf_counter()
+        if distributed.is_main():  # the load can take a while (a real model: ~20 s; quantizing: minutes)
+            what = "full precision" if request.backend == "none" else f"quant={request.backend}"
+            print(f"qxbench: loading {pretrained} ({what}) ...", file=sys.stderr, flush=True)
         acc = distributed.accelerator() if _distributed else None  # `accelerate launch`: this rank and its device
         device = str(acc.device) if acc is not None else _device(kwargs.get("device"))
         built: bool | None = None  # under data parallelism: did this rank quantize (None: while loading)

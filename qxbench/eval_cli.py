@@ -7,6 +7,7 @@ call it without importing each other: the dependency runs qxbench.cli -> leaderb
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -48,7 +49,7 @@ def _name_the_parser(harness: object) -> None:
 
 
 def cmd_eval(argv: Sequence[str]) -> int:
-    from qxbench import _lmeval_hook, logs, preflight
+    from qxbench import _lmeval_hook, logs, preflight, run_report
 
     _lmeval_hook.install(only_qx_tasks=True)
     check_tasks(argv)
@@ -62,10 +63,13 @@ def cmd_eval(argv: Sequence[str]) -> int:
     try:
         parser = HarnessCLI()
         _name_the_parser(parser)
+        if not {"-h", "--help"} & set(argv):
+            preflight.check_eval_argv(argv)  # before lm-eval parses --metadata, loads a model or data
         args = parser.parse_args()
-        preflight.check_eval_argv(argv)  # after --help; before any model or data is loaded
+        started = time.time()
         with logs.quiet(logs.log_path(logs.output_path(list(argv)))):
             parser.execute(args)
+        run_report.report(argv, started)
     finally:
         sys.argv = saved
     return 0

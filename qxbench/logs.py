@@ -4,8 +4,8 @@ Importing torch, torchao and bitsandbytes prints warnings about kernels this mac
 llm-compressor logs every quantized module (to stdout, between lm-eval's results), and lm-eval warns
 about ``--metadata`` and about being handed a model instance on every run. None of it concerns the
 user; all of it is kept, with a time stamp, in one log file whose path one stderr line names:
-``<--output_path>/qxbench.log``, else ``~/.cache/qxbench/logs/qxbench.log`` (``$QXBENCH_LOG`` sets
-it). ``qxbench -v`` or ``QX_VERBOSE=1`` leaves everything on the terminal as before. qxbench's own
+``<--output_path>/qxbench.log`` beside the run's results, else a file of this run's own,
+``~/.cache/qxbench/logs/qxbench-<date>-<time>-<pid>.log`` (``$QXBENCH_LOG`` sets it). ``qxbench -v`` or ``QX_VERBOSE=1`` leaves everything on the terminal as before. qxbench's own
 warnings, lm-eval's other messages and every error are never diverted.
 """
 
@@ -54,16 +54,25 @@ def output_path(argv: list[str] | tuple[str, ...]) -> str | None:
     return None
 
 
+def run_log_name() -> str:
+    """``qxbench-<date>-<time>-<pid>.log``; under a launcher (``WORLD_SIZE`` > 1) every rank names the
+    launcher's pid instead, so that rank N's file sits beside rank 0's (``....rankN.log``)."""
+    if distributed.env_world() > 1:
+        return f"qxbench-launch{os.getppid()}.log"
+    return f"qxbench-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+
+
 def log_path(output_path: str | Path | None) -> Path:
-    """``$QXBENCH_LOG``, else ``qxbench.log`` in the output directory, else in ``~/.cache/qxbench/logs``.
+    """``$QXBENCH_LOG``, else ``qxbench.log`` in the output directory, else this run's own file in
+    ``~/.cache/qxbench/logs`` (:func:`run_log_name`).
     Under data parallelism ranks other than 0 write their own messages beside it (``qxbench.rank1.log``)."""
     if os.environ.get(ENV_LOG):
         path = Path(os.environ[ENV_LOG]).expanduser()
     elif output_path:
         out = Path(output_path).expanduser()
         path = (out.parent if out.suffix == ".json" else out) / LOG_NAME
-    else:
-        path = Path.home() / ".cache" / "qxbench" / "logs" / LOG_NAME
+    else:  # one file per run, so that a failure's log holds that failure only
+        path = Path.home() / ".cache" / "qxbench" / "logs" / run_log_name()
     rank = distributed.env_rank()
     return path.with_name(f"{path.stem}.rank{rank}{path.suffix}") if rank else path
 

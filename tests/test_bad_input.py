@@ -83,3 +83,123 @@ def test_parquet_loads(tmp_path):
 def test_without_columns_any_well_formed_file_loads(tmp_path):
     test = load_local(str(_write(tmp_path, "any.jsonl", '{"a": "1"}\n')), "stem")["test"]
     assert test["a"] == ["1"]
+
+
+# -- the task loaders: each local file a probe reads goes through the same checks -------------------
+def test_the_task_loaders_name_the_bad_file(tmp_path):
+    from lm_eval_tasks.calib.data import load_msingh
+    from lm_eval_tasks.calib.utils import load_piqa
+    from lm_eval_tasks.memorize.utils import load_lre
+    from lm_eval_tasks.multihop.utils import load_lre_chains, load_twohopfact
+
+    empty = _write(tmp_path, "empty.csv", "")
+    binary = _write(tmp_path, "binary.json", b"\x89PNG\r\n\x1a\n\x00\x00")
+    ragged = _write(tmp_path, "boolq.csv", "prompt,gold\nIs it?,True\n\"open quote,True\n")
+    piqa = _write(tmp_path, "piqa.csv", "goal,sol1,sol2,label\ng,a,b,1.7\n")
+    cases = [(lambda: load_lre(lre_path=str(binary)), binary, "is binary"),
+             (lambda: load_lre_chains(data_path=str(empty)), empty, "is empty"),
+             (lambda: load_twohopfact(data_path=str(empty)), empty, "is empty"),
+             (lambda: load_msingh("boolq", str(ragged)), ragged, "line 3 has 1 fields"),
+             (lambda: load_piqa(data_path=str(piqa)), piqa, "label '1.7', expected an integer")]
+    for load, path, words in cases:
+        with pytest.raises(QxError) as err:
+            load()
+        assert str(path) in str(err.value) and words in str(err.value), str(err.value)
+
+
+# -- the command line: one line, exit 2, before any model is loaded ---------------------------------
+def _main(argv, capsys):
+    from qxbench.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    return code, err.splitlines()[-1] if err else ""
+
+
+EVAL = ["eval", "--model", "qx", "--tasks", "memorize", "--device", "cpu"]
+
+
+@pytest.mark.parametrize(("flags", "words"), [
+    (["--limit", "0"], "--limit 0 leaves no document"),
+    (["--limit", "-1"], "--limit -1 leaves no document"),
+    (["--batch_size", "0"], "--batch_size '0' must be a whole number >= 1"),
+    (["--metadata", "{data_path: x}"], "--metadata '{data_path: x}' is not JSON"),
+    (["--output_path", "{file}"], "is a file, not a directory"),
+    (["--output_path", "{file}/runs"], "is a file, not a directory"),
+])
+def test_eval_bad_arguments_are_one_line_before_the_model_loads(tmp_path, monkeypatch, capsys, flags, words):
+    import qxbench.adapter
+
+    def never(*_args, **_kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(qxbench.adapter.QXLM, "__init__", never)
+    file = _write(tmp_path, "results.json.bak", "last week's results")
+    code, line = _main([*EVAL, *[f.replace("{file}", str(file)) for f in flags]], capsys)
+    assert code == 2 and line.startswith("qxbench: error: ") and words in line, line
+    assert file.read_text() == "last week's results"
+
+
+def test_lm_eval_refuses_bad_metadata_and_limit_in_one_line(tmp_path):
+    from tests.conftest import console_script, run_cli
+
+    for flags, words in ((["--metadata", "notjson{"], "--metadata 'notjson{' is not JSON"),
+                         (["--limit", "0"], "--limit 0 leaves no document")):
+        out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "memorize", *flags], cwd=tmp_path)
+        assert out.returncode == 2 and "Traceback" not in out.stderr, out.stderr[-2000:]
+        assert out.stderr.strip().splitlines()[-1].startswith("lm_eval: error: ") and words in out.stderr
+
+
+@pytest.mark.parametrize("where", ["file", "file/site", "/proc/qxbench-site"])
+def test_leaderboard_build_checks_its_output_first(tmp_path, capsys, where):
+    file = _write(tmp_path, "file", "keep me")
+    out = where if where.startswith("/") else str(tmp_path / where)
+    code, line = _main(["leaderboard", "build", str(tmp_path / "no-runs-here"), "-o", out], capsys)
+    assert code == 2 and out in line and ("file, not a directory" in line or "cannot be written" in line), line
+    assert file.read_text() == "keep me"
+
+
+def test_study_make_under_a_file_is_one_line(tmp_path, capsys):
+    _write(tmp_path, "file", "keep me")
+    code, line = _main(["study", "make", str(tmp_path), "-o", str(tmp_path / "file" / "study")], capsys)
+    assert code == 2 and "'" + str(tmp_path / "file") + "' is a file, not a directory" in line, line
+
+
+def test_an_unknown_model_arg_lists_the_valid_keys(capsys):
+    from qxbench.adapter import QXLM
+
+    with pytest.raises(QxError) as err:
+        QXLM(pretrained="qx-tiny", bitz="4")
+    message = str(err.value)
+    assert message.startswith("Unknown --model_args key 'bitz'. Did you mean 'bits'? Available: ")
+    assert all(k in message for k in ("quant", "group_size", "batch_size", "attn_implementation"))
+
+
+def test_weights_that_do_not_fit_the_config_name_the_parameter_and_shapes(tmp_path):
+    import shutil
+
+    from qxbench.adapter import QXLM
+    from qxbench.models import EMBEDDED_MODELS
+
+    broken = tmp_path / "model"
+    shutil.copytree(EMBEDDED_MODELS["qx-tiny"], broken)
+    config = json.loads((broken / "config.json").read_text())
+    config["intermediate_size"] *= 2
+    (broken / "config.json").write_text(json.dumps(config))
+    with pytest.raises(QxError) as err:
+        QXLM(pretrained=str(broken), device="cpu")
+    message = str(err.value)
+    assert "above report" not in message and "mlp.down_proj.weight is [256, 768] in the checkpoint but " \
+        "[256, 1536] by its config.json (2 more mismatched)" in message, message
+
+
+def test_quantize_prints_no_lm_eval_warning_and_shows_the_loading_phase(tmp_path):
+    from tests.conftest import console_script, run_cli
+
+    env = {"QXBENCH_CACHE": str(tmp_path / "cache"), "QXBENCH_LOG": str(tmp_path / "qxbench.log"), "QX_VERBOSE": ""}
+    out = run_cli([console_script("qxbench"), "quantize", "qx-tiny", "--model_args", "quant=rtn,bits=8"],
+                  cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "qxbench: loading qx-tiny (quant=rtn) ..." in out.stderr
+    assert "model kwarg is not of type" not in out.stderr and "already-initialized model" not in out.stderr
+    assert "model kwarg is not of type" in (tmp_path / "qxbench.log").read_text()  # kept, in the log

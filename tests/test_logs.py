@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import warnings
 
@@ -77,7 +78,9 @@ def test_the_log_file_is_next_to_the_results(tmp_path, monkeypatch):
     monkeypatch.delenv(logs.ENV_LOG, raising=False)
     assert logs.log_path(tmp_path / "out") == tmp_path / "out" / "qxbench.log"
     assert logs.log_path(tmp_path / "out" / "results.json") == tmp_path / "out" / "qxbench.log"
-    assert logs.log_path(None).parts[-3:] == ("qxbench", "logs", "qxbench.log")
+    default = logs.log_path(None)
+    assert default.parts[-3:-1] == ("qxbench", "logs") and default.name.startswith("qxbench-")
+    assert default.name.endswith(f"-{os.getpid()}.log")  # one file per run, not one shared by every run
     monkeypatch.setenv(logs.ENV_LOG, str(tmp_path / "x.log"))
     assert logs.log_path(tmp_path / "out") == tmp_path / "x.log"
 

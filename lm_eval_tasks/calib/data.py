@@ -15,13 +15,12 @@ there is none), ``index`` the document's position in its dataset (ACE's tie orde
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qxbench.errors import QxError, unknown
-from qxbench.probes.datasource import DATA_OPTION, LOCAL_FORMATS, dataset_dict, load_hub
+from qxbench.probes.datasource import DATA_OPTION, LOCAL_FORMATS, dataset_dict, load_hub, read_csv
 from qxbench.probes.datasource import local_file as _local_file
 
 __all__ = ["MSINGH", "MsinghSet", "read_msingh", "load_msingh", "load_hub", "dataset_dict", "DATA_OPTION",
@@ -49,21 +48,17 @@ def read_msingh(path: Path, name: str, *, template: bool = True) -> list[dict[st
     keeps every prompt verbatim, as the study's activation script feeds them
     (``src/4_generate_activations_h5py.py:63``)."""
     spec = MSINGH[name]
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        for field in ("prompt", "gold"):
-            if field not in (reader.fieldnames or []):
-                raise QxError(f"{path}: the study's {name} CSV needs the column '{field}' "
-                              f"(has: {', '.join(reader.fieldnames or []) or 'no header'})")
-        rows = []
-        for index, row in enumerate(reader):
-            prompt, gold = row["prompt"] or "", row["gold"] or ""
-            if not prompt.strip() or not gold.strip():  # pandas reads an empty cell as NaN: the reference fails
-                raise QxError(f"{path}: row {index + 1} has an empty {'prompt' if not prompt.strip() else 'gold'}")
-            if gold not in spec.choices:
-                raise QxError(f"{path}: row {index + 1} has gold {gold!r}; {name} golds are {', '.join(spec.choices)}")
-            rows.append({"prompt": spec.template.format(prompt) if template else prompt, "answer": gold,
-                         "choices": list(spec.choices), "index": index})
+    rows = []
+    for index, (line, row) in enumerate(read_csv(path, ("prompt", "gold"))):  # empty, binary, ragged: one line
+        prompt, gold = row["prompt"], row["gold"]
+        if not prompt.strip() or not gold.strip():  # pandas reads an empty cell as NaN: the reference fails
+            raise QxError(f"{path}: row {index + 1} (line {line}) has an empty "
+                          f"{'prompt' if not prompt.strip() else 'gold'}")
+        if gold not in spec.choices:
+            raise QxError(f"{path}: row {index + 1} (line {line}) has gold {gold!r}; {name} golds are "
+                          f"{', '.join(spec.choices)}")
+        rows.append({"prompt": spec.template.format(prompt) if template else prompt, "answer": gold,
+                     "choices": list(spec.choices), "index": index})
     if not rows:
         raise QxError(f"{path}: no rows")
     return rows

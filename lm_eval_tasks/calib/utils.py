@@ -65,15 +65,18 @@ def load_msingh_toxicity(data_path: str | None = None, **_metadata):
 
 
 def load_boolq(data_path: str | None = None, **_metadata):
-    return load_hub("google/boolq", "validation", "boolq", data_path)
+    return load_hub("google/boolq", "validation", "boolq", data_path,
+                    columns={"question": str, "passage": str, "answer": object})
 
 
 def load_piqa(data_path: str | None = None, **_metadata):
-    return load_hub("baber/piqa", "validation", "piqa", data_path)
+    return load_hub("baber/piqa", "validation", "piqa", data_path,
+                    columns={"goal": str, "sol1": str, "sol2": str, "label": int})
 
 
 def load_hellaswag(data_path: str | None = None, **_metadata):
-    return load_hub("Rowan/hellaswag", "validation", "hellaswag", data_path)
+    return load_hub("Rowan/hellaswag", "validation", "hellaswag", data_path,
+                    columns={"ctx": str, "endings": object, "label": object})
 
 
 def _choices(options: Sequence[str]) -> str:

@@ -68,6 +68,9 @@ def load_lre(lre_path: str | None = None, lre_template: int = 0, lre_relations: 
 
 # -- metrics ------------------------------------------------------------------------------------
 def process_results(doc: dict, results: list[MemorizeResult]) -> dict[str, float]:
+    """Per-document metrics. ``surviving_top300``: the model's neurons scoring >= the reference's tau
+    (its 300th score); every tie at tau counts, so full precision reads 300 plus its ties (a mean can
+    exceed 300 only by ties)."""
     res = results[0]
     attr = res.attribution
     out = {

@@ -10,7 +10,7 @@ from typing import Any
 from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
 from qxbench.probes.classify import require_fields
-from qxbench.probes.datasource import load_hub
+from qxbench.probes.datasource import load_hub, read_csv
 from qxbench.probes.metrics import alias_prefix_match
 from qxbench.probes.requests import MultiHopResult
 
@@ -62,7 +62,7 @@ def parse_aliases(value: Any, field: str) -> list[str]:
 
 def load_twohopfact(data_path: str | None = None, **_metadata):
     """soheeyang/TwoHopFact (train), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
-    return load_hub("soheeyang/TwoHopFact", "train", "twohopfact", data_path)
+    return load_hub("soheeyang/TwoHopFact", "train", "twohopfact", data_path, columns=dict.fromkeys(COLUMNS, object))
 
 def twohopfact_docs(dataset):
     require_fields(dataset.column_names, COLUMNS, "soheeyang/TwoHopFact")
@@ -76,8 +76,6 @@ def twohopfact_docs(dataset):
 
 def load_lre_chains(data_path: str | None = None, **_metadata):
     """A CSV of TwoHopFact's schema written by ``qxbench data twohop`` (chains composed from LRE relations)."""
-    import csv
-
     import datasets
 
     if not data_path:
@@ -86,13 +84,7 @@ def load_lre_chains(data_path: str | None = None, **_metadata):
     path = Path(data_path)
     if not path.is_file():
         raise QxError(f"data_path '{data_path}' is not a file (write one with `qxbench data twohop --lre DIR -o FILE`)")
-    with path.open(newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        rows = list(reader)
-        columns = reader.fieldnames or []
-    require_fields(columns, COLUMNS, str(path))
-    if not rows:
-        raise QxError(f"data_path '{data_path}' has a header but no chains")
+    rows = [row for _, row in read_csv(path, COLUMNS)]  # empty, binary, ragged, no chains: one line naming it
     return datasets.DatasetDict({"test": twohopfact_docs(datasets.Dataset.from_list(rows))})
 
 

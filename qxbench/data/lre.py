@@ -59,8 +59,10 @@ def relation_files(path: str | Path, names: Iterable[str] = (), option: str = "l
 
 
 def read_json(file: Path) -> dict[str, Any]:
+    from qxbench.probes.datasource import read_text
+
     try:
-        data = json.loads(file.read_text(encoding="utf-8"))
+        data = json.loads(read_text(file, "lre_path"))
     except json.JSONDecodeError as err:
         raise QxError(f"{file}: not valid JSON ({err.msg} at line {err.lineno})") from None
     if not isinstance(data, dict):

@@ -13,7 +13,7 @@ JSON(L) line that does not parse, a CSV row with the wrong number of fields, a m
 value of the wrong type each end in one :class:`QxError` naming the file the user passed (never the
 Hub id), the line or row, and what was expected. ``int`` columns take integers only: a bool, a
 string such as ``"1"`` or a float such as ``1.7`` is refused (an integral float such as ``1.0`` is
-read as the integer).
+read as the integer); ``object`` only requires the column.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ DATA_OPTION = "data_path"
 LOCAL_FORMATS = {".csv": "csv", ".json": "json", ".jsonl": "json", ".parquet": "parquet"}
 _INTEGER = re.compile(r"[-+]?\d+(\.0*)?")
 _TYPE_WORDS = {int: "an integer", str: "a string", float: "a number", bool: "true or false", list: "a list",
-               dict: "an object"}
+               dict: "an object", object: "a value"}
 
 
 def dataset_dict(rows: list[dict[str, Any]]) -> Any:
@@ -54,18 +54,18 @@ def local_file(data_path: str, stem: str, suffixes: tuple[str, ...]) -> Path:
     return path
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, option: str = DATA_OPTION) -> str:
     """The file's text; an empty, binary or non-UTF-8 file is one :class:`QxError` naming it."""
     raw = path.read_bytes()
     if not raw.strip():
-        raise QxError(f"{DATA_OPTION} file '{path}' is empty")
+        raise QxError(f"{option} file '{path}' is empty")
     if b"\x00" in raw[:8192]:
-        raise QxError(f"{DATA_OPTION} file '{path}' is binary, not {path.suffix.lstrip('.') or 'text'} text")
+        raise QxError(f"{option} file '{path}' is binary, not {path.suffix.lstrip('.') or 'text'} text")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         line = raw[:err.start].count(b"\n") + 1
-        raise QxError(f"{DATA_OPTION} file '{path}' is not UTF-8 text (line {line}, byte {err.start})") from None
+        raise QxError(f"{option} file '{path}' is not UTF-8 text (line {line}, byte {err.start})") from None
 
 
 def _json_records(path: Path, text: str) -> Iterator[tuple[str, Any]]:
@@ -98,35 +98,46 @@ def _read_json(path: Path) -> tuple[list[tuple[str, dict]], list[str]]:
     return rows, list(found)
 
 
-def _check_csv(path: Path, columns: Mapping[str, type]) -> list[str]:
-    """The header of a CSV whose every row has as many fields as its header and whose ``int`` columns
-    hold integers (a CSV cell is text: ``1`` and ``1.0`` are integers, ``1.7`` and ``x`` are not)."""
-    reader = csv.reader(io.StringIO(read_text(path), newline=""))
+def read_csv(path: Path, columns: Iterable[str] = (), option: str = DATA_OPTION) \
+        -> list[tuple[int, dict[str, str]]]:
+    """``(line, row)`` for every row of a CSV (text cells, as ``csv.DictReader`` reads them), checked:
+    not empty or binary, every row as many fields as the header, every one of ``columns`` there, a row."""
+    reader = csv.reader(io.StringIO(read_text(path, option), newline=""))
+    rows = []
     try:
         header = next(reader)
-        _need_columns(path, header, columns)
-        ints = [(header.index(c), c) for c, kind in columns.items() if kind is int]
+        _need_columns(path, header, dict.fromkeys(columns, str), option)
         for row in reader:
-            if row and len(row) != len(header):
-                raise QxError(f"{DATA_OPTION} file '{path}': line {reader.line_num} has {len(row)} fields, "
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise QxError(f"{option} file '{path}': line {reader.line_num} has {len(row)} fields, "
                               f"the header {len(header)} ({', '.join(header)})")
-            for index, column in ints:
-                if row and not _INTEGER.fullmatch(row[index].strip()):
-                    raise QxError(f"{DATA_OPTION} file '{path}': line {reader.line_num} has {column} "
-                                  f"{row[index]!r}, expected an integer")
+            rows.append((reader.line_num, dict(zip(header, row))))
     except csv.Error as err:
-        raise QxError(f"{DATA_OPTION} file '{path}': line {reader.line_num} does not parse as CSV "
+        raise QxError(f"{option} file '{path}': line {reader.line_num} does not parse as CSV "
                       f"({first_line(err)})") from None
-    if reader.line_num < 2:
-        raise QxError(f"{DATA_OPTION} file '{path}' has a header ({', '.join(header)}) but no rows")
-    return header
+    if not rows:
+        raise QxError(f"{option} file '{path}' has a header ({', '.join(header)}) but no rows")
+    return rows
+
+
+def _check_csv(path: Path, columns: Mapping[str, type]) -> None:
+    """:func:`read_csv`, and ``int`` columns hold integers (a CSV cell is text: ``1`` and ``1.0`` are
+    integers, ``1.7`` and ``x`` are not)."""
+    ints = [c for c, kind in columns.items() if kind is int]
+    for line, row in read_csv(path, columns):
+        for column in ints:
+            if not _INTEGER.fullmatch(row[column].strip()):
+                raise QxError(f"{DATA_OPTION} file '{path}': line {line} has {column} {row[column]!r}, "
+                              "expected an integer")
 
 
 def _value(path: Path, where: str, column: str, value: Any, kind: type) -> Any:
     """``value`` when it is of ``kind`` (an integral float for ``int``), else one QxError."""
     if kind is int and isinstance(value, float) and value.is_integer():
         return int(value)
-    ok = isinstance(value, kind) and not (kind is not bool and isinstance(value, bool))
+    ok = isinstance(value, kind) and not (kind in (int, float) and isinstance(value, bool))
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         ok = True
     if not ok:
@@ -135,11 +146,11 @@ def _value(path: Path, where: str, column: str, value: Any, kind: type) -> Any:
     return value
 
 
-def _need_columns(path: Path, found: list[str], columns: Mapping[str, type]) -> None:
+def _need_columns(path: Path, found: list[str], columns: Mapping[str, type], option: str = DATA_OPTION) -> None:
     missing = [c for c in columns if c not in found]
     if missing:
         names = ", ".join(repr(c) for c in missing)
-        raise QxError(f"{DATA_OPTION} file '{path}' lacks the column{'s' if len(missing) > 1 else ''} {names} "
+        raise QxError(f"{option} file '{path}' lacks the column{'s' if len(missing) > 1 else ''} {names} "
                       f"(columns found: {', '.join(found) or 'none'})")
 
 

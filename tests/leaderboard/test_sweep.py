@@ -35,6 +35,17 @@ def test_the_leaderboard_never_imports_qxbench_cli():
     assert "leaderboard.cli" in _imports(package.parent / "qxbench" / "cli.py")  # the one direction kept
 
 
+def test_qxbench_s_library_never_imports_the_leaderboard():
+    """Data flows one way: qxbench's library (adapter, quant, probes, tasks) -> leaderboard -> the
+    commands. Only the program's entry point (qxbench/cli.py, which registers every command) and the
+    rating study (which reads the leaderboard's runs) sit above the leaderboard."""
+    root = Path(importlib.util.find_spec("qxbench").origin).parent
+    above = {root / "cli.py", *(root / "study").glob("*.py")}
+    files = [*root.rglob("*.py"), *Path(importlib.util.find_spec("lm_eval_tasks").origin).parent.rglob("*.py")]
+    offenders = [str(f) for f in files if f not in above and any(m.split(".")[0] == "leaderboard" for m in _imports(f))]
+    assert len(files) > 40 and offenders == []
+
+
 def test_configs_parse_and_full_precision_comes_first(capsys):
     assert parse_configs("bnb-nf4,gptq:bits=4:group_size=64") == [
         {"quant": "none"}, {"quant": "bnb-nf4"}, {"quant": "gptq", "bits": "4", "group_size": "64"}]

@@ -125,10 +125,11 @@ def test_msingh_csv_problems_are_one_line(tmp_path):
         assert "\n" not in str(err.value)
         return str(err.value)
 
-    assert error("question,gold\nq,True\n").endswith(
-        "the study's boolq CSV needs the column 'prompt' (has: question, gold)")
-    assert error("prompt,gold\nq,Yes\n").endswith("row 1 has gold 'Yes'; boolq golds are True, False")
-    assert error("prompt,gold\nq,\n").endswith("row 1 has an empty gold")
+    assert error("question,gold\nq,True\n").endswith("lacks the column 'prompt' (columns found: question, gold)")
+    assert error("prompt,gold\nq,Yes\n").endswith("row 1 (line 2) has gold 'Yes'; boolq golds are True, False")
+    assert error("prompt,gold\nq,\n").endswith("row 1 (line 2) has an empty gold")
+    assert error("").endswith("boolq.csv' is empty")
+    assert error("prompt,gold\nq,True,extra\n").endswith("line 2 has 3 fields, the header 2 (prompt, gold)")
     with pytest.raises(QxError, match=r"""^calib_msingh_boolq reads the study's CSV .*--metadata '\{"data_path": """):
         load_msingh_boolq()
     (tmp_path / "empty").mkdir()

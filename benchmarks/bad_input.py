@@ -1,0 +1,151 @@
+"""Every case of issue 28 ("Bad input never costs work"), rerun as a user would type it.
+
+    python benchmarks/bad_input.py > benchmarks/results/bad_input.txt     # ~6 min on 2 cores
+
+One line per case: the exit status, the status expected, ``ok`` or ``UNEXPECTED``, the case, and the
+last line the command printed on stderr (or what was checked). Every command runs the installed
+console scripts (``qxbench``, ``lm_eval``) in a scratch directory with its own cache and log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+EVAL = ["eval", "--model", "qx", "--tasks", "memorize", "--device", "cpu", "--limit", "1"]
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[int, str]:
+    tool = args[0] if args[0] in ("lm_eval",) else "qxbench"
+    argv = [str(BIN / tool), *(args[1:] if tool == "lm_eval" else args)]
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    lines = [line for line in done.stderr.splitlines() if line.strip() and "it/s]" not in line]
+    return done.returncode, (lines[-1] if lines else done.stdout.strip().splitlines()[-1:] or [""])[0]
+
+
+def line(code: int, expected: int, case: str, said: str) -> None:
+    verdict = "ok" if code == expected else "UNEXPECTED"
+    print(f"exit {code}  expect {expected}  {verdict:10s} {case}  | {said[:260]}", flush=True)
+
+
+def files(tmp: Path) -> dict[str, Path]:
+    """The bad data files of the issue, and a folder under a file."""
+    out = {}
+    for name, content in {
+        "empty.csv": b"", "binary.csv": bytes(range(256)) * 4, "binary.json": b"\x89PNG\r\n\x1a\n\x00" * 30,
+        "truncated.jsonl": b'{"sentence": "good film", "label": 1}\n{"sentence": "bad fi',
+        "string_label.jsonl": b'{"sentence": "good film", "label": "positive"}\n',
+        "float_label.csv": b"sentence,label\ngood film,1.7\n",
+        "ecqa.csv": b"q_text,q_op1,q_op2,q_op3,q_op4,q_op5,q_ans,taskA_pos\nq,a,b,c,d,e,zzz,x\n\xff\n",
+        "empty.json": b"", "truncated.json": b'{"name": "r", "samples": [{"subject": "a", "obj',
+        "ragged.csv": b'prompt,gold\nIs it?,True\n"open quote,True\n', "a_file": b"last week's results\n",
+    }.items():
+        (tmp / name).write_bytes(content)
+        out[name] = tmp / name
+    return out
+
+
+def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="qx-bad-input-"))
+    env = {**os.environ, "QXBENCH_CACHE": str(tmp / "cache"), "QX_VERBOSE": "", "COLUMNS": "200"}
+    env.pop("QXBENCH_LOG", None)
+    f = files(tmp)
+    start = time.time()
+    print(f"# benchmarks/bad_input.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+          f"{os.cpu_count()} CPUs; commands run in a scratch directory")
+
+    # -- lost or overwritten work ----------------------------------------------------------------
+    sweep = ["sweep", "--quants", "none,rtn:bits=8,rtn:group_size=8", "--tasks", "memorize", "--limit", "1",
+             "--output_path", str(tmp / "runs")]
+    code, said = run(sweep, tmp, env)
+    folders = sorted(p.name for p in (tmp / "runs").iterdir() if (p / "qx_sweep.json").is_file())
+    line(code, 0, "sweep none,rtn:bits=8,rtn:group_size=8: one folder per config", f"folders {folders}")
+    code, said = run(sweep, tmp, env)
+    line(code, 0, "the same sweep again: every config skipped, none redone", said)
+    code, said = run(["sweep", "--quants", "rtn:bits=8,rtn:bits=8", "--output_path", str(tmp / "r2")], tmp, env)
+    line(code, 2, "sweep with a config given twice", said)
+    code, said = run([*EVAL, "--output_path", str(f["a_file"])], tmp, env)
+    line(code, 2, "eval --output_path FILE (before the model loads)", said)
+    code, said = run(["lm_eval", *EVAL[1:], "--output_path", str(f["a_file"])], tmp, env)
+    line(code, 2, "lm_eval --output_path FILE", said)
+    code, said = run(["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(f["a_file"])], tmp, env)
+    line(code, 2, "sweep --output_path FILE (before any config runs)", said)
+    code, said = run(["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp / "r3"),
+                      "--site", str(f["a_file"] / "site")], tmp, env)
+    line(code, 2, "sweep --site under a file (before any config runs)", said)
+    fp = next((tmp / "runs" / "fp").rglob("results_*.json"))
+    code, said = run(["gate", "--baseline", str(fp), "--candidate", str(fp), "--max-drop", "recall=0"], tmp, env)
+    line(code, 2, "gate --baseline X --candidate X", said)
+    code, said = run(["gate", "--baseline", str(fp), "--candidate", str(fp), "--max-drop", "recall=0",
+                      "--allow-same-run"], tmp, env)
+    line(code, 0, "gate X X --allow-same-run", said)
+    line(0 if f["a_file"].read_text() == "last week's results\n" else 1, 0, "the file named as an output is intact",
+         str(f["a_file"]))
+
+    # -- tracebacks instead of one line ----------------------------------------------------------
+    for tool in ("qxbench", "lm_eval"):
+        prefix = ["lm_eval", *EVAL[1:]] if tool == "lm_eval" else EVAL
+        for flags in (["--limit", "0"], ["--limit", "-1"], ["--batch_size", "0"], ["--metadata", "notjson{"]):
+            code, said = run([*prefix, *flags], tmp, env)
+            line(code, 2, f"{tool} {' '.join(flags)}", said)
+    data_cases = [
+        ("cf_flip_sst2", "data_path", "empty.csv"), ("cf_flip_sst2", "data_path", "binary.csv"),
+        ("cf_flip_sst2", "data_path", "truncated.jsonl"), ("cf_flip_sst2", "data_path", "string_label.jsonl"),
+        ("cf_flip_sst2", "data_path", "float_label.csv"), ("nle_sim_ecqa", "data_path", "ecqa.csv"),
+        ("memorize_lre", "lre_path", "empty.json"), ("memorize_lre", "lre_path", "binary.json"),
+        ("memorize_lre", "lre_path", "truncated.json"), ("multihop_lre", "data_path", "empty.csv"),
+        ("calib_msingh_boolq", "data_path", "ragged.csv"),
+    ]
+    for task, option, name in data_cases:
+        code, said = run(["eval", "--model", "qx", "--tasks", task, "--device", "cpu", "--limit", "1",
+                          "--metadata", json.dumps({option: str(f[name])})], tmp, env)
+        line(code, 2, f"{task} {option}={name}", said)
+    for out in (f["a_file"], f["a_file"] / "site", Path("/proc/qx-site")):
+        code, said = run(["leaderboard", "build", str(tmp / "runs"), "-o", str(out)], tmp, env)
+        line(code, 2, f"leaderboard build -o {out.relative_to(tmp) if out.is_relative_to(tmp) else out}", said)
+    code, said = run(["study", "make", str(tmp / "runs"), "-o", str(f["a_file"] / "study")], tmp, env)
+    line(code, 2, "study make -o under a file", said)
+    broken = tmp / "broken-model"
+    shutil.copytree(ROOT / "qxbench" / "models" / "qx-tiny", broken)
+    config = json.loads((broken / "config.json").read_text())
+    config["intermediate_size"] *= 2
+    (broken / "config.json").write_text(json.dumps(config))
+    code, said = run([*EVAL[:2], "qx", "--model_args", f"pretrained={broken}", *EVAL[3:]], tmp, env)
+    line(code, 2, "a model directory whose weights do not fit its config", said)
+    code, said = run([*EVAL, "--model_args", "bitz=4"], tmp, env)
+    line(code, 2, "an unknown --model_args key", said)
+
+    # -- a newcomer's first ten minutes ----------------------------------------------------------
+    for args in (["info", "qx-tiny"], ["quantize", "qx-tiny", "--model_args", "quant=rtn,bits=8"]):
+        done = subprocess.run([str(BIN / "qxbench"), *args], cwd=tmp, env=env, capture_output=True, text=True)
+        warned = [w for w in ("model kwarg is not of type", "already-initialized model") if w in done.stderr]
+        loading = [x for x in done.stderr.splitlines() if x.startswith("qxbench: loading")]
+        line(done.returncode, 0, f"qxbench {args[0]}: lm-eval warnings on the terminal: {len(warned)}",
+             loading[0] if loading else "no loading line")
+    logs = []
+    for _ in range(2):
+        done = subprocess.run([str(BIN / "qxbench"), *EVAL], cwd=tmp, env=env, capture_output=True, text=True)
+        logs += [x.split("-> ")[1].split(" ")[0] for x in done.stderr.splitlines() if "library warnings" in x]
+    line(0 if len(set(logs)) == 2 else 1, 0, "two runs without --output_path: two log files", ", ".join(logs))
+    done = subprocess.run([str(BIN / "qxbench"), *EVAL, "--output_path", str(tmp / "first"), "--log_samples"],
+                          cwd=tmp, env=env, capture_output=True, text=True)
+    told = [x for x in done.stderr.splitlines() if x.startswith(("qxbench: results", "qxbench: samples"))]
+    line(done.returncode, 0, "a run with --output_path says where results and samples went", " / ".join(told))
+    done = subprocess.run([str(BIN / "qxbench"), "world", "train", "--help"], capture_output=True, text=True)
+    said = next((x.strip() for x in subprocess.run([str(BIN / "qxbench"), "world", "--help"], capture_output=True,
+                                                   text=True).stdout.splitlines() if "train" in x and "min" in x), "")
+    line(done.returncode, 0, "qxbench world train: the time it claims", said)
+    print(f"# {time.time() - start:.0f} s in all")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
