@@ -2,6 +2,7 @@
 memorize's exact bounded search against scoring every neuron.
 
     python benchmarks/fidelity_memorize_multihop.py [--dense-facts 1] [--out FILE.json]
+    python benchmarks/fidelity_memorize_multihop.py --model gemma3-270m [--facts 8] [--dense-facts 1]
 
 Needs ../shared/golden (computed by zepingyu0512/neuron-attribution and
 google-deepmind/latent-multi-hop-reasoning on SmolLM2-135M-Instruct) and the smollm2 extra. Writes,
@@ -11,6 +12,10 @@ batch, SmolLM2 and the embedded model; on SmolLM2 also batch 1 vs batch 32 over 
 ../shared/data/lre, and dense vs bounded over ``--dense-facts`` of them: same top 300, largest score
 difference, same count at the reference's threshold). Timings are wall-clock on whatever machine runs it: compare
 ratios from one run only.
+
+``--model gemma3-270m`` (no golden values exist for it): the LRE part only, on ``--facts`` facts,
+written to ``results/fidelity_memorize_multihop_gemma3-270m.json``: the bounded search against
+scoring every one of its 36,864 neurons through a 262,144-token unembedding.
 """
 
 from __future__ import annotations
@@ -71,18 +76,19 @@ def memorize(model, rows, dense_facts: int) -> dict:
     return {"fidelity": out, "timing": timing}
 
 
-def smollm2_lre(lm, dense_facts: int) -> dict:
-    """Batch 1 vs batch 32 (bounded) and dense vs bounded on LRE facts (each relation's first template)."""
+def lre_timing(lm, dense_facts: int, n_facts: int = 32) -> dict:
+    """Batch 1 vs batch ``n_facts`` (bounded) and dense vs bounded on LRE facts (each relation's first template)."""
     from qxbench.data.lre import read_relations
-    from qxbench.probes.attribution import AttributionOptions, attribute
+    from qxbench.probes.attribution import AttributionOptions, attribute, down_weights
 
     relations = read_relations(SHARED / "data" / "lre" / "factual", ("country_capital_city", "country_language"))
-    facts = [(r.templates[0].format(s), o) for r in relations for s, o in r.samples][:32]
+    facts = [(r.templates[0].format(s), o) for r in relations for s, o in r.samples][:n_facts]
     prompts = [lm.tokenizer(p)["input_ids"] for p, _ in facts]
     gold = [lm.tokenizer(" " + o, add_special_tokens=False)["input_ids"][0] for _, o in facts]
     start = time.perf_counter()
     bounded = attribute(lm.model, prompts, gold)
-    out = {"facts": len(facts), "bounded_s_per_fact_batch32": (time.perf_counter() - start) / len(facts)}
+    out = {"facts": len(facts), "bounded_s_per_fact_batch32": (time.perf_counter() - start) / len(facts),
+           "neurons": sum(w.shape[1] for w in down_weights(lm.model)), "vocab": lm.model.config.vocab_size}
     start = time.perf_counter()
     for p, g in zip(prompts, gold, strict=True):
         attribute(lm.model, [p], [g])
@@ -151,10 +157,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dense-facts", type=int, default=2, help="facts scored densely on SmolLM2 (~30 s each)")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "fidelity_memorize_multihop.json"))
+    parser.add_argument("--model", default="smollm2-135m", choices=["smollm2-135m", "gemma3-270m"])
+    parser.add_argument("--facts", type=int, default=32, help="LRE facts timed (batch of all vs batch 1)")
+    parser.add_argument("--out", default=None, help="default: results/fidelity_memorize_multihop[_MODEL].json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     from qxbench.adapter import QXLM
+
+    if args.model != "smollm2-135m":
+        results = Path(__file__).parent / "results"
+        out = Path(args.out or results / f"fidelity_memorize_multihop_{args.model}.json")
+        lm = QXLM(pretrained=args.model, device="cpu", batch_size=8, reference="none")
+        report = {
+            "machine": f"{platform.machine()}, {args.threads} torch threads, torch {torch.__version__}",
+            "model": f"{args.model} ({lm.qx.provenance['full_precision']}), float32 CPU",
+            "command": f"python benchmarks/fidelity_memorize_multihop.py --model {args.model} --facts {args.facts} "
+                       f"--dense-facts {args.dense_facts}",
+            f"memorize_{args.model}_lre": lre_timing(lm, args.dense_facts, args.facts),
+        }
+        out.write_text(json.dumps(report, indent=1) + "\n")
+        print(json.dumps(report, indent=1))
+        return
+    args.out = args.out or str(Path(__file__).parent / "results" / "fidelity_memorize_multihop.json")
 
     lm = QXLM(pretrained="smollm2-135m", device="cpu", batch_size=8, reference="none")
     mem_rows = json.loads((SHARED / "golden" / "memorize.json").read_text())["rows"]
@@ -163,7 +187,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {args.threads} torch threads, torch {torch.__version__}",
         "model": "smollm2-135m (SmolLM2-135M-Instruct, dequantized Q4_1), float32 CPU",
         "memorize_smollm2": memorize(lm.model, mem_rows, args.dense_facts),
-        "memorize_smollm2_lre": smollm2_lre(lm, args.dense_facts),
+        "memorize_smollm2_lre": lre_timing(lm, args.dense_facts),
         "memorize_qx_tiny_timing": embedded_timing(args.dense_facts),
         "multihop_smollm2": multihop(lm, hop_rows),
     }

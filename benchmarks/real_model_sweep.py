@@ -1,13 +1,13 @@
-"""Benchmark: one `qxbench sweep` of SmolLM2-135M-Instruct (its "full precision" = the GGUF Q4_1 weights
-dequantized to float32), the six probes over real data from ../shared/data, full precision + quantized
+"""Benchmark: one `qxbench sweep` of a real model (``--model``: SmolLM2-135M-Instruct, its "full precision" =
+the GGUF Q4_1 weights dequantized to float32; or Gemma 3 270M base, GGUF Q4_K_M dequantized), the six probes over real data from ../shared/data, full precision + quantized
 configs, timed: the whole command, each config's quantize (or load) seconds and each probe's seconds.
 
-    python benchmarks/real_model_sweep.py --limit 50 [--quants none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4]
+    python benchmarks/real_model_sweep.py --limit 50 [--model gemma3-270m] [--quants none,bnb-int8,...]
         [--compare benchmarks/results/real_model_limit50.json] [--out benchmarks/results/real_model_sweep.json]
 
 The sweep runs as a user would run it (the command is recorded in the results) with an empty
 quantized-model cache and an empty attribution cache (temporary ``QXBENCH_CACHE`` and ``QXBENCH_HOME``;
-the converted SmolLM2 is linked in), so every quantized config quantizes and memorize's full-precision
+the converted model is linked in), so every quantized config quantizes and memorize's full-precision
 reference comes from the sweep's own full-precision run. Documents as in ``benchmarks/real_model.py``.
 ``--compare``: an earlier ``real_model.py`` results file of the same documents; the largest difference
 of each config's aggregated metrics against it is recorded (the speed work must not move a number).
@@ -28,17 +28,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from probes import _number, markdown, paired_table  # noqa: E402
-from real_model import CALIBRATION, MODEL, SHARED, TASKS, compose_chains  # noqa: E402
+from real_model import CALIBRATION, MODEL, MODELS, SHARED, TASKS, compose_chains  # noqa: E402
 
 QUANTS = "none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4"
 LABELS = {"none": "fp", "bnb-int8": "bnb-int8", "bnb-nf4": "bnb-nf4", "gptq-4": "gptq-4", "rtn-4": "rtn-4"}
 
 
-def sweep_command(limit: int, quants: str, chains: Path, out: Path) -> list[str]:
+def sweep_command(limit: int, quants: str, chains: Path, out: Path, model: str = MODEL) -> list[str]:
     data = SHARED / "data"
     metadata = {"lre_path": str(data / "lre" / "factual"), "lre_relations": "country_capital_city,country_language",
                 "data_path": str(data / "msingh"), "multihop_lre": {"data_path": str(chains)}}
-    return [sys.executable, "-m", "qxbench.cli", "sweep", "--model", MODEL, "--quants", quants,
+    return [sys.executable, "-m", "qxbench.cli", "sweep", "--model", model, "--quants", quants,
             "--tasks", ",".join(TASKS), "--limit", str(limit), "--output_path", str(out), "--force",
             "--model_args", CALIBRATION.format(shared=SHARED), "--metadata", json.dumps(metadata)]
 
@@ -74,16 +74,18 @@ def changes(mine: dict, earlier: dict) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--model", default=MODEL, choices=list(MODELS))
     parser.add_argument("--quants", default=QUANTS)
     parser.add_argument("--compare", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/real_model_sweep.json"))
+    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/real_model_sweep[_MODEL].json")
     args = parser.parse_args()
+    args.out = args.out or Path(f"benchmarks/results/real_model_sweep{'' if args.model == MODEL else '_' + args.model}.json")
     if not (SHARED / "data").is_dir():
         sys.exit(f"{SHARED / 'data'} is absent: set QXBENCH_SHARED to the folder holding data/")
-    from qxbench.models.smollm2 import models_root
+    from qxbench.models.gguf import models_root
     from qxbench.resolve import resolve_pretrained
 
-    resolve_pretrained(MODEL)  # converted once, outside the timed sweep (as any earlier use leaves it)
+    resolve_pretrained(args.model)  # converted once, outside the timed sweep (as any earlier use leaves it)
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
         chains = tmp_path / "chains.csv"
@@ -92,7 +94,7 @@ def main() -> None:
         home.mkdir()
         (home / "models").symlink_to(models_root())
         env = {**os.environ, "QXBENCH_HOME": str(home), "QXBENCH_CACHE": str(tmp_path / "quantized")}
-        command = sweep_command(args.limit, args.quants, chains, tmp_path / "runs")
+        command = sweep_command(args.limit, args.quants, chains, tmp_path / "runs", args.model)
         start = time.perf_counter()
         subprocess.run(command, env=env, check=True)
         wall = time.perf_counter() - start
@@ -104,7 +106,7 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({
         "qxbench_command": ["python", *recorded], "python": platform.python_version(), "machine": platform.machine(),
-        "cpus": os.cpu_count(), "model": f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized)",
+        "cpus": os.cpu_count(), "model": f"{args.model} ({MODELS[args.model]})",
         "limit": args.limit, "wall_seconds": round(wall, 1),
         "configs": {n: {"load": runs[n]["load"], "probe_seconds": runs[n]["probe_seconds"],
                         "evaluation_seconds": runs[n]["evaluation_seconds"], "results": runs[n]["results"],

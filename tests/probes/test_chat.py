@@ -53,3 +53,16 @@ def test_chat_model_prompts_go_through_its_template(smollm2_dir):
 
     (answer,) = generate(lm, ["What is the capital of France? Answer in one word."], 16)
     assert "Paris" in answer and "\n" not in answer
+
+
+@pytest.mark.real
+def test_the_gemma_base_model_gets_plain_prompts_and_one_line_for_a_chat_template(gemma3_dir):
+    from transformers import AutoTokenizer
+
+    class LM:
+        tokenizer = AutoTokenizer.from_pretrained(gemma3_dir)
+
+    assert Chat().formatter(LM())("The capital of France is") == "The capital of France is"
+    with pytest.raises(QxError, match=r"^--apply_chat_template was given but the tokenizer of '.*gemma3-270m-1\.0\.0' "
+                                      r"has no chat template; run without --apply_chat_template$"):
+        Chat(apply=True).formatter(LM())
