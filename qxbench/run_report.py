@@ -80,7 +80,9 @@ def report(argv: Sequence[str], since: float) -> None:
     samples = sorted(found.parent.glob(f"samples_*_{stamp}.jsonl"))
     print(f"qxbench: results -> {found}", file=sys.stderr)
     if samples:
-        print(f"qxbench: samples -> {found.parent}/samples_*_{stamp}.jsonl ({len(samples)} files)", file=sys.stderr)
+        many = "s" if len(samples) != 1 else ""
+        print(f"qxbench: samples -> {found.parent}/samples_*_{stamp}.jsonl ({len(samples)} file{many})",
+              file=sys.stderr)
     else:
         print("qxbench: no per-document samples (add --log_samples to keep them)", file=sys.stderr)
     log = logs.log_path(str(out))

@@ -203,3 +203,15 @@ def test_quantize_prints_no_lm_eval_warning_and_shows_the_loading_phase(tmp_path
     assert "qxbench: loading qx-tiny (quant=rtn) ..." in out.stderr
     assert "model kwarg is not of type" not in out.stderr and "already-initialized model" not in out.stderr
     assert "model kwarg is not of type" in (tmp_path / "qxbench.log").read_text()  # kept, in the log
+
+
+@pytest.mark.parametrize("label", ["1.7", "3", "x"])
+def test_a_hellaswag_label_that_is_not_an_ending_index_is_refused(label):
+    import datasets
+
+    from lm_eval_tasks.calib.utils import hellaswag_docs
+
+    rows = datasets.Dataset.from_list([{"ctx": "c", "endings": ["a", "b", "c"], "label": "0"},
+                                       {"ctx": "c", "endings": ["a", "b", "c"], "label": label}])
+    with pytest.raises(QxError, match=rf"hellaswag row 2: label '{label}' is not the index of one of its 3 endings"):
+        hellaswag_docs(rows)

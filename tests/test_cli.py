@@ -180,6 +180,28 @@ def test_every_probe_phase_has_a_bar_counting_documents(cf_flip_run):
     assert "Running loglikelihood requests" not in run.stderr  # lm-eval's inner bars are off inside a phase
 
 
+def test_a_run_says_it_loads_and_where_its_results_went(cf_flip_run):
+    """A newcomer sees the load phase, then the results file, the samples, the log and what the
+    headline metric means (issue 28)."""
+    run, out = cf_flip_run
+    (results,) = (out / "qx-tiny").glob("results_*.json")
+    stamp = results.stem.removeprefix("results_")
+    assert "qxbench: loading qx-tiny (full precision) ..." in run.stderr
+    assert f"qxbench: results -> {results}" in run.stderr
+    assert f"qxbench: samples -> {results.parent}/samples_*_{stamp}.jsonl (1 file)" in run.stderr
+    assert f"qxbench: log     -> {out / 'qxbench.log'}" in run.stderr
+    flip = json.loads(results.read_text())["results"]["cf_flip"]["flip_rate,none"]
+    assert any(line.split()[:3] == ["cf_flip", "flip_rate", f"{flip:.4f}"] and "own label" in line
+               for line in run.stderr.splitlines()), run.stderr[-1500:]
+
+
+def test_a_run_without_output_path_says_nothing_was_written(monkeypatch, capsys):
+    from qxbench import run_report
+
+    run_report.report(["--model", "qx", "--tasks", "cf_flip"], since=0.0)
+    assert "no --output_path, so nothing was written" in capsys.readouterr().err
+
+
 def test_a_reserved_metadata_key_is_one_line(tmp_path):
     out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "world_onehop", "--limit", "1",
                    "--device", "cpu", "--metadata", '{"name": "x"}'], cwd=tmp_path,

@@ -107,6 +107,11 @@ def hellaswag_docs(dataset):
     labelled = dataset.filter(lambda r: str(r["label"]).strip() != "")
     if len(labelled) == 0:
         raise QxError("Dataset 'Rowan/hellaswag' has no labelled rows in this split (field 'label' is empty)")
+    for i, row in enumerate(labelled):  # "1.7" or "2" of three endings: refused, never truncated or wrapped
+        label = str(row["label"]).strip()
+        if not label.isdigit() or int(label) >= len(row["endings"]):
+            raise QxError(f"hellaswag row {i + 1}: label {row['label']!r} is not the index of one of its "
+                          f"{len(row['endings'])} endings")
     return labelled.map(lambda r, i: {"prompt": f"{r['ctx']}{_choices(r['endings'])}\nAnswer:",
                                       "answer": LETTERS[int(r["label"])],
                                       "choices": list(LETTERS[:len(r["endings"])]), "index": i},

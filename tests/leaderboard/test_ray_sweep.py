@@ -54,17 +54,17 @@ def test_a_local_ray_sweep_goes_on_past_a_failed_config_and_skips_finished_ones(
     # group_size=7 passes the syntax check and fails where quantization starts: a run-time failure
     out = _sweep(tmp_path, "--quants", "none,rtn:group_size=7")
     assert out.returncode == 1, out.stderr[-3000:]
-    assert "FAILED rtn-7 (exit 2): qxbench: error: group_size=7 does not divide in_features=" in out.stderr
-    assert "1 of 2 config(s) failed (rtn-7)" in out.stderr
-    assert "done none in" in out.stdout
-    results = list((tmp_path / "runs" / "none").rglob("results_*.json"))
+    assert "FAILED rtn-g7 (exit 2): qxbench: error: group_size=7 does not divide in_features=" in out.stderr
+    assert "1 of 2 config(s) failed (rtn-g7)" in out.stderr
+    assert "done fp in" in out.stdout
+    results = list((tmp_path / "runs" / "fp").rglob("results_*.json"))
     assert len(results) == 1 and json.loads(results[0].read_text())["results"]["memorize"]
-    assert (tmp_path / "runs" / "none" / "qx_sweep.json").is_file()
-    assert not (tmp_path / "runs" / "rtn-7" / "qx_sweep.json").exists()
+    assert (tmp_path / "runs" / "fp" / "qx_sweep.json").is_file()
+    assert not (tmp_path / "runs" / "rtn-g7" / "qx_sweep.json").exists()
 
     again = _sweep(tmp_path, "--quants", "none", "--site", str(tmp_path / "site"))
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "skip none: results exist" in again.stdout and "Ray tasks" not in again.stdout
+    assert "skip fp: results exist" in again.stdout and "Ray tasks" not in again.stdout
     assert (tmp_path / "site" / "index.html").is_file()
 
 
@@ -80,4 +80,4 @@ def test_bad_ray_input_is_one_line(tmp_path):
     assert gpu.stderr.strip().splitlines()[-1] == (
         "qxbench: error: each config asks for 1 GPU(s) (--ray_gpus) but the local Ray instance has 0 in all: "
         "no task could ever start")
-    assert not (tmp_path / "runs" / "none" / "qx_sweep.json").exists()
+    assert not (tmp_path / "runs" / "fp" / "qx_sweep.json").exists()
