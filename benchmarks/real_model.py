@@ -1,6 +1,7 @@
 """Benchmark: the six probes on a real model (``--model``: SmolLM2-135M-Instruct, whose "full precision"
-is its GGUF Q4_1 weights dequantized to float32, or Gemma 3 270M base, GGUF Q4_K_M dequantized) over real data from ../shared/data, full precision vs a
-random-init model of the same shape vs quantized configs, as paired differences against full precision.
+is its GGUF Q4_1 weights dequantized to float32, or Gemma 3 270M base, GGUF Q4_K_M dequantized) over
+real data from ../shared/data, full precision vs a random-init model of the same shape vs quantized
+configs, as paired differences against full precision.
 
     python benchmarks/real_model.py --limit 20 [--model gemma3-270m] [--configs fp,random,bnb-int8,...] [--tasks ...]
 

@@ -1,6 +1,7 @@
 """Benchmark: one `qxbench sweep` of a real model (``--model``: SmolLM2-135M-Instruct, its "full precision" =
-the GGUF Q4_1 weights dequantized to float32; or Gemma 3 270M base, GGUF Q4_K_M dequantized), the six probes over real data from ../shared/data, full precision + quantized
-configs, timed: the whole command, each config's quantize (or load) seconds and each probe's seconds.
+the GGUF Q4_1 weights dequantized to float32; or Gemma 3 270M base, GGUF Q4_K_M dequantized), the six
+probes over real data from ../shared/data, full precision + quantized configs, timed: the whole command,
+each config's quantize (or load) seconds and each probe's seconds.
 
     python benchmarks/real_model_sweep.py --limit 50 [--model gemma3-270m] [--quants none,bnb-int8,...]
         [--compare benchmarks/results/real_model_limit50.json] [--out benchmarks/results/real_model_sweep.json]
@@ -77,9 +78,11 @@ def main() -> None:
     parser.add_argument("--model", default=MODEL, choices=list(MODELS))
     parser.add_argument("--quants", default=QUANTS)
     parser.add_argument("--compare", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/real_model_sweep[_MODEL].json")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="default: benchmarks/results/real_model_sweep[_MODEL].json")
     args = parser.parse_args()
-    args.out = args.out or Path(f"benchmarks/results/real_model_sweep{'' if args.model == MODEL else '_' + args.model}.json")
+    suffix = "" if args.model == MODEL else f"_{args.model}"
+    args.out = args.out or Path(f"benchmarks/results/real_model_sweep{suffix}.json")
     if not (SHARED / "data").is_dir():
         sys.exit(f"{SHARED / 'data'} is absent: set QXBENCH_SHARED to the folder holding data/")
     from qxbench.models.gguf import models_root
