@@ -215,3 +215,14 @@ def test_a_hellaswag_label_that_is_not_an_ending_index_is_refused(label):
                                        {"ctx": "c", "endings": ["a", "b", "c"], "label": label}])
     with pytest.raises(QxError, match=rf"hellaswag row 2: label '{label}' is not the index of one of its 3 endings"):
         hellaswag_docs(rows)
+
+
+def test_world_train_s_help_says_the_recorded_training_time():
+    """The help's minutes are the packaged model's own record (qx_training.json), not a guess."""
+    from qxbench.cli import build_parser
+    from qxbench.models import EMBEDDED_MODELS
+
+    seconds = json.loads((Path(EMBEDDED_MODELS["qx-tiny"]) / "qx_training.json").read_text())["train_seconds"]
+    world = build_parser()._subparsers._group_actions[0].choices["world"]
+    train = next(a for a in world._subparsers._group_actions[0]._choices_actions if a.dest == "train")
+    assert f"about {round(seconds / 60)} min on 2 cores" in train.help and f"{seconds:.0f} s" in train.help
