@@ -42,7 +42,7 @@ def _bounds(points: list[Point]) -> tuple[float, float, float, float]:
     xs = [p.x for p in points]
     ys = [v for p in points for v in (p.y, p.low, p.high) if v is not None and math.isfinite(v)]
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    if y0 == y1:
+    if y1 - y0 <= 1e-9 * max(abs(y0), abs(y1)):  # equal, or apart by rounding only (0.18274699511911788 vs ...905)
         y0, y1 = y0 - 0.5, y1 + 0.5
     if x0 == x1:
         x0, x1 = x0 - 0.5, x1 + 0.5

@@ -73,3 +73,11 @@ def test_readme_tables_mark_by_bh_across_the_table_and_refuse_results_without_p(
     del rows[0]["b"]["p"]
     with pytest.raises(SystemExit, match="x.json: no p-values .*cf_flip/acc b"):
         readme_tables.with_q(rows, ["a", "b"], "x.json")
+
+
+def test_chart_ticks_of_values_apart_by_rounding_only_are_not_18_digits():
+    from leaderboard.plots import Point, line_chart
+
+    svg = line_chart("t", {"a": [Point(4.0, 0.18274699511911788, None, None, "", False),
+                                 Point(16.0, 0.182746995119117905, None, None, "", False)]}, "bits", "y")
+    assert "0.1827469951" not in svg
