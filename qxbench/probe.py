@@ -40,8 +40,8 @@ class ProbeTask(ConfigurableTask):
                            apply_chat_template: bool = False, **kwargs: Any) -> None:
         """Remembers ``--apply_chat_template`` / ``--system_instruction``: every request carries them
         (as ``instance.chat``), because the model builds the probe's prompts itself."""
-        self._chat = Chat(bool(apply_chat_template), system_instruction or None)
-        if self._chat.apply:  # a model without a chat template: one line now, not lm-eval's traceback
+        self._chat = self.chat_settings(bool(apply_chat_template), system_instruction or None)
+        if apply_chat_template and self._chat.apply:  # a model without a chat template: one line now, not lm-eval's traceback
             self._chat.formatter(getattr(kwargs.get("chat_template"), "__self__", None))
         world = int(kwargs.get("world_size") or 1)
         if world > 1:  # data parallel: lm-eval stops a rank without documents with a traceback
@@ -51,6 +51,10 @@ class ProbeTask(ConfigurableTask):
                               "least one (a larger --limit or fewer processes)")
         super().build_all_requests(*args, system_instruction=system_instruction,
                                    apply_chat_template=apply_chat_template, **kwargs)
+
+    def chat_settings(self, apply: bool, system: str | None) -> Chat:
+        """The chat settings every request carries; a probe may add its own option (explaintask)."""
+        return Chat(apply, system)
 
     def probe_arguments(self, doc: dict, ctx: str) -> tuple:
         """The arguments tuple of one request; by default ``(ctx,)``. The first argument must be

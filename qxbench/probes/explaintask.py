@@ -7,6 +7,8 @@ Options (a variant's YAML sets its defaults; ``--metadata`` overrides them):
     num_fewshot         k labelled demonstrations before each prompt (also lm-eval's ``--num_fewshot``)
     insertion_words     nle_sim's insertion test: words per document (:mod:`qxbench.probes.insertion`)
     insertion_positions nle_sim's insertion test: positions per document
+    apply_chat_template true: the prompts go through the model's chat template, as lm-eval's
+                        ``--apply_chat_template`` does (for drivers that cannot pass that flag: ``qxbench sweep``)
 
 Demonstrations are ``k`` documents drawn from the evaluated split by a generator with a fixed seed
 (``FEWSHOT_SEED``) and removed from it, so no demonstration is ever evaluated and every model sees
@@ -21,13 +23,14 @@ from typing import Any, ClassVar
 from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
 from qxbench.probes import insertion
+from qxbench.probes.chat import Chat
 from qxbench.probes.classify import ECQA_OPTIONS
 from qxbench.probes.datasource import DATA_OPTION, load_local
 from qxbench.probes.options import known_options
 from qxbench.probes.prompts import PROMPT_SETS, PromptSet
 
 FEWSHOT_SEED = 1234
-OPTIONS = ("prompts", "num_fewshot", "insertion_words", "insertion_positions")
+OPTIONS = ("prompts", "num_fewshot", "insertion_words", "insertion_positions", "apply_chat_template")
 
 
 # The columns each local copy must have, and their types (datasource.load_local checks them)
@@ -56,6 +59,12 @@ def _count(name: str, value: Any, least: int) -> int:
     return int(value)
 
 
+def _flag(name: str, value: Any) -> bool:
+    if str(value).lower() not in ("true", "false", "1", "0"):
+        raise QxError(f"{name} must be true or false, got {value!r}")
+    return str(value).lower() in ("true", "1")
+
+
 def fewshot_split(n: int, k: int) -> tuple[list[int], list[int]]:
     """(demonstration indices, evaluated indices) of a split of ``n`` documents; ``k`` demonstrations
     drawn with ``FEWSHOT_SEED``. At least one document must be left to evaluate."""
@@ -82,7 +91,11 @@ class ExplainTask(ProbeTask):
         return {"prompts": prompts, "num_fewshot": _count("num_fewshot", shots, 0),
                 "insertion_words": _count("insertion_words", found.get("insertion_words", insertion.WORDS), 1),
                 "insertion_positions": _count("insertion_positions",
-                                              found.get("insertion_positions", insertion.POSITIONS), 1)}
+                                              found.get("insertion_positions", insertion.POSITIONS), 1),
+                "apply_chat_template": _flag("apply_chat_template", found.get("apply_chat_template", False))}
+
+    def chat_settings(self, apply: bool, system: str | None) -> Chat:
+        return Chat(apply or self.options()["apply_chat_template"], system)
 
     def test_docs(self) -> Any:
         """The split less the demonstrations (computed once: the adapters run over the whole split)."""

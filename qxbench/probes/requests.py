@@ -28,8 +28,7 @@ import torch
 
 from qxbench import progress
 from qxbench.errors import QxError
-from qxbench.probes import attribution, chat, insertion, multihop, neurons, refcache, resume, selfexplain
-from qxbench.probes import prompts as prompts_module
+from qxbench.probes import attribution, chat, multihop, neurons, refcache, resume, selfexplain
 from qxbench.probes.attribution import Attribution
 from qxbench.probes.internals import compute_dtype
 
@@ -39,15 +38,6 @@ RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 n
 def _options_key(request: Any) -> tuple[str, Any]:
     args = request.args
     return json.dumps(args[2] if len(args) > 2 else {}, sort_keys=True, default=str), chat.of([request])
-
-
-def explain_options(args: Sequence[Any]) -> tuple[prompts_module.PromptSet, tuple[int, int]]:
-    """A cf_flip/nle_sim request's options (``args[2]``, built by :mod:`qxbench.probes.explaintask`): the
-    prompt set, its demonstrations, and the insertion test's words x positions."""
-    options = args[2] if len(args) > 2 else {}
-    return (prompts_module.PromptSet(options.get("prompts", "completion-0"), tuple(options.get("demos", ()))),
-            (int(options.get("insert_words", insertion.WORDS)), int(options.get("insert_positions",
-                                                                                  insertion.POSITIONS))))
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
@@ -192,13 +182,20 @@ class ProbeRequests:
             text = " " + text
         return int(tokenizer.encode(text, add_special_tokens=False)[0])
 
+    def choice_loglikelihoods(self, contexts: Sequence[str], continuations: Sequence[Sequence[str]],
+                              groups: Sequence[Any] | None = None) -> list[list[float]]:
+        """Each context's continuations, shared prompt parts run once (:mod:`qxbench.probes.choices`)."""
+        from qxbench.probes.choices import choice_loglikelihoods
+
+        return choice_loglikelihoods(self, contexts, continuations, self._probe_batch(), self._pad_id(), groups)
+
     def _greedy(self, prompts: Sequence[str], unit: str = "doc") -> list[str]:
         return selfexplain.generate(self, prompts, RECALL_TOKENS, title="greedy answers", unit=unit)
 
     # -- request types ---------------------------------------------------------------------------
     @request_type()
     def qx_counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
-        """args (prompt, doc[, options]): options as :func:`explain_options` reads them."""
+        """args (prompt, doc[, options]): options as :func:`selfexplain.options_of` reads them."""
         return _grouped(requests, _options_key, self._counterfactual)
 
     def _counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
@@ -206,17 +203,17 @@ class ProbeRequests:
         reference = self.reference_lm()
         if reference is not None and reference is not self:  # the judge reads the prompts as this model does
             reference.format_prompt = chat.of(requests).formatter(reference)
-        prompts, _ = explain_options(requests[0].args)
+        prompts, _ = selfexplain.options_of(requests[0].args)
         return selfexplain.counterfactuals(self, [r.args[1] for r in requests], reference, prompts)
 
     @request_type()
     def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
-        """args (prompt, doc[, options]): options as :func:`explain_options` reads them."""
+        """args (prompt, doc[, options]): options as :func:`selfexplain.options_of` reads them."""
         return _grouped(requests, _options_key, self._explain)
 
     def _explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
         self._use_chat(requests)
-        prompts, (words, positions) = explain_options(requests[0].args)
+        prompts, (words, positions) = selfexplain.options_of(requests[0].args)
         return selfexplain.explanations(self, [r.args[1] for r in requests], prompts, words, positions)
 
     def _attributions(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,

@@ -37,6 +37,15 @@ def _instances(kind: str, args: Sequence[tuple]) -> list[Instance]:
     return [Instance(request_type=kind, doc={}, arguments=a, idx=0) for a in args]
 
 
+def options_of(args: Sequence[Any]) -> tuple[PromptSet, tuple[int, int]]:
+    """A cf_flip/nle_sim request's options (``args[2]``, built by :mod:`qxbench.probes.explaintask`): the
+    prompt set, its demonstrations, and the insertion test's words x positions."""
+    options = args[2] if len(args) > 2 else {}
+    return (PromptSet(options.get("prompts", "completion-0"), tuple(options.get("demos", ()))),
+            (int(options.get("insert_words", WORDS)), int(options.get("insert_positions",
+                                                                                  POSITIONS))))
+
+
 def _size(lm: Any) -> int:
     size = str(getattr(lm, "batch_size", 8))
     return int(size) if size.isdigit() and int(size) > 0 else 8
@@ -63,23 +72,27 @@ def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "gen
 
 
 def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | None = None,
-             title: str = "classify", unit: str = "doc", prompts: PromptSet | None = None) -> list[list[float]]:
+             title: str = "classify", unit: str = "doc", prompts: PromptSet | None = None,
+             groups: Sequence[Any] | None = None) -> list[list[float]]:
     """Per document, the score of each choice: the log-likelihood of `` choice`` after the prompt, per
     character of the choice where the document says ``normalise`` (lm-eval's ``acc_norm``:
     ``lm_eval/api/task.py``, ``process_results`` for ``multiple_choice``). ``texts`` replace the edited
-    part; the fixed part (``context``) is the document's."""
+    part; the fixed part (``context``) is the document's. ``groups``: texts with the same key (one
+    document's variants) share their prompt's common beginning (:mod:`qxbench.probes.choices`)."""
     prompts = prompts or PromptSet("completion-0")
     texts = [d["text"] for d in docs] if texts is None else texts
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
-    args = [(fmt(prompts.classify(d, t)), f" {c}") for d, t in zip(docs, texts, strict=True) for c in d["choices"]]
-    with progress.phase(title, len(docs), unit, requests=len(args)):
-        flat = [ll for ll, _ in lm.loglikelihood(_instances("loglikelihood", args), disable_tqdm=True)]
-    out, i = [], 0
-    for d in docs:
-        lls = flat[i:i + len(d["choices"])]
-        out.append([ll / len(c) for ll, c in zip(lls, d["choices"], strict=True)] if d.get("normalise") else lls)
-        i += len(d["choices"])
-    return out
+    contexts = [fmt(prompts.classify(d, t)) for d, t in zip(docs, texts, strict=True)]
+    choices = [[f" {c}" for c in d["choices"]] for d in docs]
+    with progress.phase(title, len(docs), unit, requests=sum(map(len, choices))):
+        if hasattr(lm, "choice_loglikelihoods"):  # the qx model: each prompt run once for all its choices
+            grouped = lm.choice_loglikelihoods(contexts, choices, groups)
+        else:  # any lm-eval LM: one request per (prompt, choice)
+            args = [(c, x) for c, xs in zip(contexts, choices, strict=True) for x in xs]
+            flat = iter([ll for ll, _ in lm.loglikelihood(_instances("loglikelihood", args), disable_tqdm=True)])
+            grouped = [[next(flat) for _ in xs] for xs in choices]
+    return [[ll / len(c) for ll, c in zip(lls, d["choices"], strict=True)] if d.get("normalise") else list(lls)
+            for lls, d in zip(grouped, docs, strict=True)]
 
 
 def argmax(values: Sequence[float]) -> int:
@@ -202,7 +215,8 @@ def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet 
     perturbed = [insertions(d["text"], d["insert_words"], words, positions) for d in docs]
     flat = [(i, p) for i, ps in enumerate(perturbed) for p in ps]
     both = classify(lm, [*docs, *(docs[i] for i, _ in flat)], [*(d["text"] for d in docs), *(p.text for _, p in flat)],
-                    title="classify (as given, words inserted)", unit="text", prompts=prompts)
+                    title="classify (as given, words inserted)", unit="text", prompts=prompts,
+                    groups=[*range(len(docs)), *(i for i, _ in flat)])
     n = len(docs)
     preds = [argmax(s) for s in both[:n]]
     new = [argmax(s) for s in both[n:]]

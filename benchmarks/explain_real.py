@@ -1,0 +1,189 @@
+"""Benchmark: the explainability probes on real data. SmolLM2-135M-Instruct (its "full precision" = the
+GGUF Q4_1 weights dequantized to float32), through its chat template, on SST-2, AG News, e-SNLI, ECQA
+and HealthFC (../shared/data/explain): full precision vs bnb-int8, bnb-nf4, gptq-4 and rtn-4 (one
+`qxbench sweep`), plus a random-init model of the same shape as the floor; paired differences to full
+precision with 95 % bootstrap intervals and the not-comparable marks, both from the leaderboard's own
+comparison (``leaderboard.compare``); accuracy against each dataset's chance level; the seconds per
+probe and config.
+
+    python benchmarks/explain_real.py --limit 50 [--quants none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4]
+        [--tasks cf_flip_sst2,...] [--no-random] [--out benchmarks/results/explain_real.json]
+
+Runs are written in the committed layout (``benchmarks/results/runs/smollm2-135m/explain/<config>/``,
+``/work/coord``'s RESULTS_LAYOUT: samples gzipped afterwards); the random-init floor goes to
+``benchmarks/results/runs/smollm2-135m-random/explain``. Configs already run with the same arguments
+are skipped by the sweep (``--force`` reruns them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from probes import random_init_checkpoint  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = "smollm2-135m"
+RUNS = Path("benchmarks/results/runs")
+DATA = "../shared/data/explain"
+FILES = {"cf_flip_sst2": "sst2_validation.jsonl", "cf_flip_ag_news": "ag_news_test.jsonl",
+         "cf_flip_esnli": "esnli_test.jsonl", "cf_flip_healthfc": "healthfc.csv",
+         "nle_sim_esnli": "esnli_test.jsonl", "nle_sim_ecqa": "ecqa_validation.csv",
+         "nle_sim_healthfc": "healthfc.csv"}
+QUANTS = "none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4"
+CALIBRATION = "calibration=../shared/data/msingh/piqa.csv,calib_column=prompt,calib_samples=64"
+
+
+def metadata(tasks: list[str]) -> dict:
+    """Every task reads its own file; prompts through the chat template (the sweep has no flag for it)."""
+    return {"apply_chat_template": True, **{t: {"data_path": f"{DATA}/{FILES[t]}"} for t in tasks}}
+
+
+def sweep(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:
+    command = [sys.executable, "-m", "qxbench.cli", "sweep", "--model", MODEL, "--quants", args.quants,
+               "--tasks", ",".join(tasks), "--limit", str(args.limit), "--batch_size", "16",
+               "--model_args", CALIBRATION, "--metadata", json.dumps(metadata(tasks)), "--output_path", str(out)]
+    subprocess.run(command + (["--force"] if args.force else []), check=True, cwd=REPO)
+    return command
+
+
+def random_floor(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:
+    """The random-init model of SmolLM2's shape and tokenizer, evaluated as its own reference."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = random_init_checkpoint(Path(tmp) / "random", MODEL)
+        command = [sys.executable, "-m", "qxbench.cli", "eval", "--model", "qx", "--model_args",
+                   f"pretrained={path},reference=none", "--tasks", ",".join(tasks), "--limit", str(args.limit),
+                   "--batch_size", "16", "--device", "cpu", "--log_samples", "--output_path", str(out),
+                   "--metadata", json.dumps(metadata(tasks))]
+        if out.exists():
+            shutil.rmtree(out)
+        subprocess.run(command, check=True, cwd=REPO)
+    return [c if not c.startswith("pretrained=") else "pretrained=<random-init smollm2-135m>,reference=none"
+            for c in command]
+
+
+def gzip_samples(folder: Path) -> None:
+    for path in folder.rglob("samples_*.jsonl"):
+        with path.open("rb") as src, gzip.open(f"{path}.gz", "wb", compresslevel=9) as dst:
+            shutil.copyfileobj(src, dst)
+        path.unlink()
+
+
+def read(folder: Path) -> list:
+    from leaderboard.runs import read_runs
+
+    runs, _ = read_runs(folder)
+    return runs
+
+
+def chance(tasks: list[str]) -> dict[str, float]:
+    """1 / the number of labels of each task's first document (every document has the same count)."""
+    from qxbench.probes.classify import ADAPTERS
+
+    labels = {"sst2": 2, "ag_news": 4, "esnli": 3, "ecqa": 5, "healthfc": 3}
+    assert set(labels) <= set(ADAPTERS)
+    return {t: round(1 / labels[t.split("_", 2)[2]], 4) for t in tasks}
+
+
+def table(runs: list, floor: list, tasks: list[str]) -> list[dict]:
+    """The leaderboard's cells: every quantized config (and the random floor) against full precision."""
+    from leaderboard.compare import apply_fdr, build_cells, compare_task
+    from leaderboard.display import load_display
+
+    display = load_display()
+    cells, _ = build_cells(runs, display)
+    fp = next(r for r in runs if r.config == "fp")
+    for run in floor:
+        for task, result in run.tasks.items():
+            if task in fp.tasks:
+                cells += compare_task(MODEL, "random-init", task, result, fp.tasks[task], display)
+    return [asdict(c) for c in apply_fdr(cells) if c.task in tasks]
+
+
+def seconds(folder: Path) -> dict[str, dict[str, float]]:
+    out = {}
+    for path in sorted(folder.rglob("results_*.json")):
+        data = json.loads(path.read_text())
+        config = path.relative_to(folder).parts[0]
+        out.setdefault(config, {}).update(data["config"]["qx"].get("probe_seconds") or {})
+    return out
+
+
+def markdown(cells: list[dict], tasks: list[str], chances: dict[str, float]) -> str:
+    from leaderboard.display import fmt
+
+    found = {x["config"] for x in cells}
+    configs = [c for c in ("fp", "random-init") if c in found] + sorted(found - {"fp", "random-init"})
+    lines = ["| task | metric | chance | " + " | ".join(f"{c}" if c == "fp" else f"{c} − fp" for c in configs) + " |",
+             "|---|---|---:|" + "---:|" * len(configs)]
+    for task in tasks:
+        for metric in sorted({c["metric"] for c in cells if c["task"] == task}):
+            row = [task, f"`{metric}`", fmt(chances[task]) if metric == "acc" else ""]
+            for config in configs:
+                cell = next((c for c in cells if (c["task"], c["metric"], c["config"]) == (task, metric, config)), None)
+                if cell is None:
+                    row.append("")
+                elif config == "fp":
+                    row.append(fmt(cell["value"]))
+                elif cell["diff"] is None:
+                    row.append("n/c" if not cell["note"] else f"({cell['note'][:20]})")
+                else:
+                    text = f"{fmt(cell['diff'], signed=True)} [{fmt(cell['low'], True)}, {fmt(cell['high'], True)}]"
+                    row.append(f"{text} n/c" if cell["not_comparable"] else text)
+            lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--quants", default=QUANTS)
+    parser.add_argument("--tasks", default=",".join(FILES))
+    parser.add_argument("--no-random", action="store_true", help="leave out the random-init floor")
+    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/explain_real.json"))
+    args = parser.parse_args()
+    os.chdir(REPO)
+    if not Path(DATA).is_dir():
+        sys.exit(f"{DATA} is absent (run from the repository beside ../shared)")
+    tasks = args.tasks.split(",")
+    folder, floor_folder = RUNS / MODEL / "explain", RUNS / f"{MODEL}-random" / "explain"
+    start = time.perf_counter()
+    commands = {"sweep": sweep(args, tasks, folder)}
+    swept = time.perf_counter() - start
+    if not args.no_random:
+        commands["random-init"] = random_floor(args, tasks, floor_folder)
+    total = time.perf_counter() - start
+    runs = read(folder)
+    floor = read(floor_folder) if not args.no_random else []
+    chances = chance(tasks)
+    cells = table(runs, floor, tasks)
+    for f in (folder, floor_folder):
+        gzip_samples(f)
+    from qxbench import __version__
+
+    args.out.write_text(json.dumps({
+        "qxbench": __version__, "python": platform.python_version(), "cpus": os.cpu_count(),
+        "machine": "shared 2-core CPU (other jobs running: seconds are noisy)",
+        "model": f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized), chat template",
+        "limit": args.limit, "tasks": tasks, "commands": commands, "chance": chances,
+        "wall_seconds": {"sweep": round(swept, 1), "total": round(total, 1)},
+        "probe_seconds": {**seconds(folder), **{f"random-init/{k}": v for k, v in seconds(floor_folder).items()}},
+        "cells": cells,
+    }, indent=1, default=str))
+    print(markdown(cells, tasks, chances))
+
+
+if __name__ == "__main__":
+    main()

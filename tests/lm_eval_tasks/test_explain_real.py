@@ -1,0 +1,66 @@
+"""cf_flip and nle_sim on their real data files (../shared/data/explain) with SmolLM2-135M-Instruct
+through the chat template, a few documents per variant (marker ``real``; skipped, with the reason,
+where the model's package or ../shared is absent). What is checked is that each variant reads its
+own file, keeps the fixed part of a two-part input, and yields defined metrics on a real LLM."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from tests.conftest import shared_path
+
+from .conftest import evaluate
+
+pytestmark = pytest.mark.real
+
+FILES = {"cf_flip_sst2": "sst2_validation.jsonl", "cf_flip_ag_news": "ag_news_test.jsonl",
+         "cf_flip_esnli": "esnli_test.jsonl", "cf_flip_healthfc": "healthfc.csv",
+         "nle_sim_esnli": "esnli_test.jsonl", "nle_sim_ecqa": "ecqa_validation.csv",
+         "nle_sim_healthfc": "healthfc.csv"}
+
+
+@pytest.fixture(scope="module")
+def fp_lm(smollm2_dir):
+    from qxbench.adapter import QXLM
+
+    return QXLM(pretrained="smollm2-135m", device="cpu", batch_size=8)
+
+
+def _run(lm, task: str, limit: int = 2, **metadata) -> dict:
+    data = str(shared_path("data", "explain", FILES[task]))
+    return evaluate(lm, [task], limit=limit, metadata={"data_path": data, **metadata}, log_samples=True,
+                    apply_chat_template=True)
+
+
+@pytest.mark.parametrize("task", [t for t in FILES if t.startswith("cf_flip")])
+def test_counterfactual_variants_run_on_their_files(fp_lm, task):
+    out = _run(fp_lm, task)
+    res = out["results"][task]
+    assert res["empty_rate,none"] < 1 and 0 <= res["minimality,none"] <= 1 and math.isfinite(res["ppl,none"])
+    assert res["flip_rate_ref,none"] == res["flip_rate,none"]  # full precision judges itself
+    assert out["configs"][task]["metadata"]["prompts"] == "instruct-1"
+    for sample in out["samples"][task]:
+        doc, prompt = sample["doc"], sample["arguments"][0][0]
+        assert doc["text"] and doc["text"] in prompt
+        if doc["context"]:  # two-part inputs: the fixed part is in the prompt, the rewrite is of the edited part
+            assert f"{doc['context_name']}: {doc['context']}" in prompt
+            assert doc["context"] not in str(sample["resps"])
+
+
+@pytest.mark.parametrize("task", [t for t in FILES if t.startswith("nle_sim")])
+def test_explanation_variants_run_on_their_files(fp_lm, task):
+    res = _run(fp_lm, task)["results"][task]
+    assert res["empty_rate,none"] < 1 and res["bertscore_minilm_f1,none"] > 0.2 and res["cosine,none"] > 0
+    assert res["insertions_n,none"] == 2 * 6  # 3 words x 2 positions per document
+    assert res["insert_flipped_n,none"] >= res["unfaithful_n,none"] >= 0
+
+
+def test_esnli_rewrite_is_reclassified_with_its_premise_by_the_full_precision_judge(fp_lm):
+    rows = [json.loads(line) for line in shared_path("data", "explain", FILES["cf_flip_esnli"]).read_text()
+            .splitlines()[:2]]
+    out = _run(fp_lm, "cf_flip_esnli")
+    for row, sample in zip(rows, out["samples"]["cf_flip_esnli"], strict=True):
+        assert sample["doc"]["context"] == row["premise"] and sample["doc"]["text"] == row["hypothesis"]
