@@ -94,3 +94,14 @@ def test_sst2_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path
     res = out["results"]["cf_flip_sst2"]
     assert res["acc,none"] == 1.0 and 0 <= res["flip_rate,none"] <= 1
     assert out["configs"]["cf_flip_sst2"]["metadata"]["prompts"] == "completion-0"  # recorded with the results
+
+
+def test_the_chat_template_option_reaches_the_model(qx_lm, tmp_path):
+    from qxbench.errors import QxError
+
+    data = tmp_path / "sst2.jsonl"
+    data.write_text(json.dumps({"sentence": "The soup was warm.", "label": 1}) + "\n")
+    with pytest.raises(QxError, match="no chat template"):  # qx-tiny has none: the option was honoured
+        evaluate(qx_lm, ["cf_flip_sst2"], metadata={"data_path": str(data), "apply_chat_template": True})
+    with pytest.raises(QxError, match="apply_chat_template must be true or false"):
+        evaluate(qx_lm, ["cf_flip_sst2"], metadata={"data_path": str(data), "apply_chat_template": "yes"})
