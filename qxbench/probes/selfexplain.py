@@ -51,11 +51,23 @@ def _size(lm: Any) -> int:
     return int(size) if size.isdigit() and int(size) > 0 else 8
 
 
+class _Capped:
+    """A stop rule that also stops row ``r`` after ``caps[r]`` tokens."""
+
+    def __init__(self, stop: Any, caps: Sequence[int]) -> None:
+        self.stop, self.caps, self.count = stop, list(caps), [0] * len(caps)
+
+    def __call__(self, row: int, token: int) -> bool:
+        self.count[row] += 1
+        return bool(self.stop(row, token)) or self.count[row] >= self.caps[row]
+
+
 def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
-             unit: str = "doc") -> list[str]:
+             unit: str = "doc", caps: Sequence[int] | None = None) -> list[str]:
     """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
     batched by the model's batch size; the prompts are formatted as ``lm.format_prompt`` says
-    (the chat template under ``--apply_chat_template``). One progress bar, ``title``, counts prompts in ``unit``s."""
+    (the chat template under ``--apply_chat_template``). ``caps``: a smaller token cap per prompt.
+    One progress bar, ``title``, counts prompts in ``unit``s."""
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
     size = _size(lm)
     eos = getattr(lm.tokenizer, "eos_token_id", None)
@@ -65,7 +77,10 @@ def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "gen
             texts = [fmt(p) for p in prompts[start:start + size]]
             ids, mask = lm.tok_batch_encode(texts, left_truncate_len=lm.max_length - max_tokens)
             ids, mask = ids.to(lm.device), mask.to(lm.device)
-            rows = greedy.greedy(lm.model, ids, mask, max_tokens, greedy.LineEnd(lm.tokenizer, len(texts), eos))
+            stop: Any = greedy.LineEnd(lm.tokenizer, len(texts), eos)
+            if caps is not None:
+                stop = _Capped(stop, [min(max_tokens, c) for c in caps[start:start + size]])
+            rows = greedy.greedy(lm.model, ids, mask, max_tokens, stop)
             out += [cut_answer(t) for t in greedy.decode(lm.tokenizer, rows)]
             bar.advance(len(texts))
     return out
@@ -131,6 +146,13 @@ class Counterfactual:
     prompts: str = "completion-0"  # the prompt set (qxbench.probes.prompts)
 
 
+def rewrite_cap(lm: Any, text: str) -> int:
+    """instruct-1's cap on a rewrite: twice the edited part's tokens plus 16 (at most ``REWRITE_TOKENS``).
+    A minimal edit is about as long as its input; the cap binds only on answers that run on (a
+    rewrite twice as long as its input is scored near minimality 1 either way)."""
+    return min(REWRITE_TOKENS, 2 * len(lm.tok_encode(text)) + 16)
+
+
 def _labels(lm: Any, docs: Sequence[Mapping[str, Any]], rewrites: Sequence[str], prompts: PromptSet,
             who: str) -> tuple[list[int], list[int | None]]:
     """``lm``'s labels of the inputs and of the non-empty rewrites (context kept)."""
@@ -151,8 +173,9 @@ def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any |
     preds = [argmax(s) for s in scores]
     targets = [runner_up(s) for s in scores]
     asks = [prompts.rewrite(d, p, t) for d, p, t in zip(docs, preds, targets, strict=True)]
-    rewrites = [prompts.rewritten(d, r) for d, r in zip(docs, generate(lm, asks, REWRITE_TOKENS, title="rewrite"),
-                                                        strict=True)]
+    caps = [rewrite_cap(lm, d["text"]) for d in docs] if prompts.name != "completion-0" else None
+    answers = generate(lm, asks, REWRITE_TOKENS, title="rewrite", caps=caps)
+    rewrites = [prompts.rewritten(d, r) for d, r in zip(docs, answers, strict=True)]
     nonempty = [i for i, r in enumerate(rewrites) if r]
     re_scores = classify(lm, [docs[i] for i in nonempty], [rewrites[i] for i in nonempty],
                          title="classify rewrites", prompts=prompts)

@@ -127,3 +127,12 @@ def test_only_insertions_that_changed_the_prediction_are_re_explained(monkeypatc
 
     logged = parse_response(str(ex))  # the logged repr reads back with literals only
     assert logged["inserted"] == "never" and len(logged["insertions"]) == 6 and logged["prompts"] == "instruct-1"
+
+
+def test_a_capped_row_stops_at_its_cap_and_the_others_at_their_rule():
+    from qxbench.probes.selfexplain import _Capped, rewrite_cap
+
+    stop = _Capped(lambda row, token: token == 0, [2, 5])
+    assert [stop(0, 7), stop(0, 7)] == [False, True]  # row 0: its cap of 2 tokens
+    assert [stop(1, 7), stop(1, 0)] == [False, True]  # row 1: its own rule first
+    assert rewrite_cap(Judge({}), "a b c") == 2 * 3 + 16 and rewrite_cap(Judge({}), "w " * 90) == 96
