@@ -100,3 +100,75 @@ def test_each_quantizer_family_runs_a_probe_on_the_real_model(family, fp_multiho
     quant = _values(evaluate(lm, ["multihop_lre"], limit=2, metadata={"data_path": chains}), "multihop_lre")
     assert math.isfinite(quant["entrec_max"]) and math.isfinite(quant["cnst"])
     assert quant["entrec_max"] != fp_multihop["entrec_max"]  # the quantized weights are really in use
+
+
+# -- Gemma 3 270M (base model): every probe, the chat-template line, one probe per quantizer -------
+@pytest.fixture(scope="module")
+def gemma_lm(gemma3_dir):
+    from qxbench.adapter import QXLM
+
+    return QXLM(pretrained="gemma3-270m", device="cpu", batch_size=8, reference="none")
+
+
+@pytest.fixture(scope="module")
+def gemma_multihop(gemma_lm, chains) -> dict[str, float]:
+    return _values(evaluate(gemma_lm, ["multihop_lre"], limit=2, metadata={"data_path": chains}), "multihop_lre")
+
+
+def test_gemma_records_that_its_full_precision_is_dequantized(gemma_lm):
+    assert "dequantized Q4_K_M" in gemma_lm.qx.provenance["full_precision"]
+    assert gemma_lm.tokenizer("The capital of France is")["input_ids"][0] == 2  # <bos>: the base model's prompts
+
+
+def test_gemma_memorize_recalls_real_facts(gemma_lm):
+    metadata = {"lre_path": str(shared_path("data", "lre", "factual")), "lre_relations": "country_capital_city"}
+    v = _values(evaluate(gemma_lm, ["memorize_lre"], limit=2, metadata=metadata), "memorize_lre")
+    assert v["gold_rank"] < 20 and math.isfinite(v["ffn_imp"]) and math.isfinite(v["attn_imp"])
+
+
+def test_gemma_multihop_reads_composed_chains(gemma_multihop):
+    assert all(math.isfinite(gemma_multihop[m]) for m in ("entrec_max", "cnst", "acc_twohop"))
+
+
+def test_gemma_calib_neurons_and_the_generation_probes_on_plain_prompts(gemma_lm):
+    metadata = {"data_path": str(shared_path("data", "msingh")), "layers": "last", "ig_steps": 4}
+    out = evaluate(gemma_lm, ["calib_msingh_boolq_choices", "neurons_msingh_boolq"], limit=2, metadata=metadata)
+    calib, neurons = _values(out, "calib_msingh_boolq_choices"), _values(out, "neurons_msingh_boolq")
+    assert 0.5 <= calib["confidence"] <= 1 and math.isfinite(calib["ace"])
+    assert neurons["salient_union"] > 0 and 0 <= neurons["dead_fraction"] < 1
+    out = evaluate(gemma_lm, ["cf_flip", "nle_sim"], limit=1)
+    assert math.isfinite(_values(out, "cf_flip")["ppl"]) and math.isfinite(_values(out, "nle_sim")["cosine"])
+
+
+def test_gemma_has_no_chat_template_and_says_so_in_one_line(gemma_lm):
+    from qxbench.errors import QxError
+
+    with pytest.raises(QxError, match=r"has no chat template; run without --apply_chat_template$"):
+        evaluate(gemma_lm, ["cf_flip"], limit=1, apply_chat_template=True)
+
+
+GEMMA_FAMILIES = {
+    "bnb-int8": ("quant=bnb-int8", "bitsandbytes"),
+    "bnb-nf4": ("quant=bnb-nf4", "bitsandbytes"),
+    "bnb-fp4": ("quant=bnb-fp4", "bitsandbytes"),
+    "llm-compressor rtn": ("quant=rtn,bits=4", "llmcompressor"),
+    "llm-compressor gptq": (f"quant=gptq,bits=4,{CALIBRATION}", "llmcompressor"),
+    "torchao": ("quant=torchao-int8", "torchao"),
+}
+
+
+@pytest.mark.parametrize("family", list(GEMMA_FAMILIES))
+def test_each_quantizer_family_runs_a_probe_on_gemma(family, gemma_multihop, chains, tmp_path, monkeypatch):
+    args, module = GEMMA_FAMILIES[family]
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(f"{module} is not installed (pip install 'qxbench[all]')")
+    monkeypatch.setenv("QXBENCH_CACHE", str(tmp_path))
+    from qxbench.adapter import QXLM
+
+    csv = shared_path("data", "msingh", "piqa.csv")
+    lm = QXLM(pretrained="gemma3-270m", device="cpu", batch_size=8, reference="none",
+              **dict(kv.split("=", 1) for kv in args.format(csv=csv).split(",")))
+    assert lm.qx.summary.quantized_linear_layers > 0
+    quant = _values(evaluate(lm, ["multihop_lre"], limit=2, metadata={"data_path": chains}), "multihop_lre")
+    assert math.isfinite(quant["entrec_max"]) and math.isfinite(quant["cnst"])
+    assert quant["entrec_max"] != gemma_multihop["entrec_max"]  # the quantized weights are really in use

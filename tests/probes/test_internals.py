@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+
 import pytest
 import torch
 
@@ -122,3 +123,20 @@ def test_dense_weight_of_a_module_without_a_weight_is_recovered_from_its_forward
 
     packed = Packed()
     assert torch.allclose(dense_weight(packed, chunk=3), packed.w, atol=1e-6)
+
+
+@pytest.mark.real
+@pytest.mark.parametrize("name", ["smollm2", "gemma3"])
+def test_the_last_layers_logit_lens_is_the_real_models_own_output(name, request):
+    """An invariant that catches a wrong final norm, (1 + w), embedding scale or soft-cap: the logit lens
+    of the last block's output, and memorize's fixed-scale lens (eps 1e-6), are the model's log-probs."""
+    from qxbench.probes.attribution import Lens
+
+    model, tok = request.getfixturevalue(name)
+    prompts = [tok(p)["input_ids"] for p in ("The capital of France is", "Water freezes at zero degrees")]
+    reads = read_last_token(model, prompts, pad_id=tok.pad_token_id)
+    own = torch.log_softmax(reads.logits, -1)
+    assert (logit_lens(model, reads.resid_out[:, -1]) - own).abs().max() < 1e-4
+    for b in range(len(prompts)):
+        fixed = Lens(model, "fixed", reads.resid_out[b, -1])
+        assert (torch.log_softmax(fixed.logits(reads.resid_out[b, -1]), -1) - own[b]).abs().max() < 1e-4
