@@ -85,15 +85,16 @@ def lre_timing(lm, dense_facts: int, n_facts: int = 32) -> dict:
     facts = [(r.templates[0].format(s), o) for r in relations for s, o in r.samples][:n_facts]
     prompts = [lm.tokenizer(p)["input_ids"] for p, _ in facts]
     gold = [lm.tokenizer(" " + o, add_special_tokens=False)["input_ids"][0] for _, o in facts]
+    n = len(facts)
     start = time.perf_counter()
     bounded = attribute(lm.model, prompts, gold)
-    out = {"facts": len(facts), "bounded_s_per_fact_batch32": (time.perf_counter() - start) / len(facts),
+    out = {"facts": n, f"bounded_s_per_fact_batch{n}": (time.perf_counter() - start) / n,
            "neurons": sum(w.shape[1] for w in down_weights(lm.model)), "vocab": lm.model.config.vocab_size}
     start = time.perf_counter()
     for p, g in zip(prompts, gold, strict=True):
         attribute(lm.model, [p], [g])
     out["bounded_s_per_fact_batch1"] = (time.perf_counter() - start) / len(facts)
-    out["batch1_over_batch32"] = out["bounded_s_per_fact_batch1"] / out["bounded_s_per_fact_batch32"]
+    out[f"batch1_over_batch{n}"] = out["bounded_s_per_fact_batch1"] / out[f"bounded_s_per_fact_batch{n}"]
     out["neurons_scored_mean"] = sum(a.scored for a in bounded) / len(bounded)
     if dense_facts:
         taus = [[a.tau] for a in bounded[:dense_facts]]
@@ -102,7 +103,7 @@ def lre_timing(lm, dense_facts: int, n_facts: int = 32) -> dict:
                           thresholds=taus)
         out["dense_facts"] = dense_facts
         out["dense_s_per_fact"] = (time.perf_counter() - start) / dense_facts
-        out["dense_over_bounded_batch32"] = out["dense_s_per_fact"] / out["bounded_s_per_fact_batch32"]
+        out[f"dense_over_bounded_batch{n}"] = out["dense_s_per_fact"] / out[f"bounded_s_per_fact_batch{n}"]
         again = attribute(lm.model, prompts[:dense_facts], gold[:dense_facts], thresholds=taus)
         pairs = list(zip(dense, again, strict=True))
         out["same_top300"] = all({x[:2] for x in d.top} == {x[:2] for x in b.top} for d, b in pairs)
