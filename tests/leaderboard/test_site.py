@@ -74,9 +74,11 @@ def test_bad_results_dir_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("missing", ["results"])
-def test_site_dir_not_created_on_bad_input(tmp_path, missing):
-    build(tmp_path / missing, tmp_path / "site")
-    assert not (tmp_path / "site").exists()
+def test_no_site_is_written_on_bad_input(tmp_path, missing):
+    """-o is checked (created and written to) before the results are read (tests/test_bad_input.py); on
+    bad results nothing is written into it."""
+    assert build(tmp_path / missing, tmp_path / "site") == 2
+    assert not (tmp_path / "site").exists() or not any((tmp_path / "site").iterdir())
 
 
 def test_a_nan_value_is_shown_as_a_dash_never_beside_a_difference(tmp_path):
