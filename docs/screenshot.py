@@ -1,6 +1,9 @@
 """Screenshot a built leaderboard page in headless Chromium (for the README).
 
-    python docs/screenshot.py SITE_DIR/index.html docs/leaderboard.png [--width 1500]
+    python docs/screenshot.py SITE_DIR/index.html docs/leaderboard.png [--width 1500] [--max-height 1600]
+
+``--max-height``: keep the top of a long page only (a probe page's table and first charts).
+Needs playwright (the test extra) and Debian's chromium (``apt-get install -y chromium``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ def main() -> None:
     parser.add_argument("page", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--width", type=int, default=1500)
+    parser.add_argument("--max-height", type=int, default=None, help="crop the full page to this many pixels")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -23,7 +27,9 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": args.width, "height": 800})
         page.goto(args.page.resolve().as_uri())
-        page.screenshot(path=str(args.out), full_page=True)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        clip = {"x": 0, "y": 0, "width": args.width, "height": min(height, args.max_height)} if args.max_height else None
+        page.screenshot(path=str(args.out), full_page=True, clip=clip)
         browser.close()
     print(args.out)
 
