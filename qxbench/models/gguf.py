@@ -15,7 +15,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,30 @@ def ensure(target: Path, convert: Callable[[Path], dict[str, object]]) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+@contextmanager
+def one_reader() -> Iterator[None]:
+    """Within it, every ``gguf.GGUFReader`` of the same file is one reader. transformers parses the
+    GGUF metadata once for the config and again for the weights, and a tokenizer reads it a third
+    time; with Gemma's 262,144-token vocabulary each parse takes ~25 s (the tensors are memory-mapped,
+    so sharing the reader changes no byte read). The library's class is restored in ``finally``."""
+    import gguf
+
+    real = gguf.GGUFReader
+    readers: dict[tuple[str, str], Any] = {}
+
+    def shared(path: Any, mode: str = "r") -> Any:
+        key = (str(Path(path).resolve()), mode)
+        if key not in readers:
+            readers[key] = real(path, mode)
+        return readers[key]
+
+    gguf.GGUFReader = shared
+    try:
+        yield
+    finally:
+        gguf.GGUFReader = real
 
 
 def read_gguf(folder: Path, file: str, name: str, install: str) -> Any:
