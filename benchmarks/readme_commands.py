@@ -40,8 +40,8 @@ def main() -> None:
         start = time.perf_counter()
         done = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True, text=True)
         seconds = time.perf_counter() - start
-        told = [line for line in done.stderr.splitlines() if line.startswith(("qxbench: results", "qxbench: samples",
-                                                                              "qxbench: log", "  "))]
+        told = [line for line in done.stderr.splitlines() if "%|" not in line and line.startswith(
+            ("qxbench: loading", "qxbench: results", "qxbench: samples", "qxbench: log", "headline", "  "))]
         results = sorted(target.rglob("results_*.json"))
         metrics = json.loads(results[-1].read_text())["results"] if results else {}
         out["runs"][name] = {"command": command, "exit": done.returncode, "wall_seconds": round(seconds, 1),
