@@ -53,13 +53,24 @@ def run_task(task: str, limit: int, batch: int, extra: dict) -> dict:
             "per_doc": {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in samples}}
 
 
+def _fields(answer: str) -> dict:
+    from qxbench.study.samples import parse_response
+
+    return parse_response(answer)
+
+
 def compare(now: dict, then: dict) -> dict:
+    """Per task shared by both: answers whose common fields differ (a newer result type may log more
+    fields: those are not compared), the largest difference of a metric both have, the speed-up."""
     out = {}
     for task, run in now.items():
         if task not in then:
             continue
         old = then[task]
-        answers = sum(a != old["answers"].get(d) for d, a in run["answers"].items())
+        answers = 0
+        for d, a in run["answers"].items():
+            new, was = _fields(a), _fields(old["answers"].get(str(d), old["answers"].get(d, "{}")))
+            answers += any(new[k] != was[k] and new[k] == new[k] for k in set(new) & set(was))
         worst = 0.0
         for d, m in run["per_doc"].items():
             for k, v in m.items():
@@ -76,9 +87,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=16)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--tasks", default=TASKS)
-    parser.add_argument("--label", required=True)
+    parser.add_argument("--label")
     parser.add_argument("--metadata", default="{}", help="extra probe options (JSON), e.g. the prompt set")
     parser.add_argument("--compare", help="an earlier label in --out to compare the answers with")
+    parser.add_argument("--recompare", nargs=2, metavar=("LABEL", "EARLIER"),
+                        help="only recompute LABEL's comparison with EARLIER from --out (no run)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/explain_speed.json"))
     args = parser.parse_args()
     if not EXPLAIN.is_dir():
@@ -86,6 +99,12 @@ def main() -> None:
     from qxbench import __version__
 
     stored = json.loads(args.out.read_text()) if args.out.is_file() else {}
+    if args.recompare:
+        label, earlier = args.recompare
+        stored[label]["compared_with"] = {earlier: compare(stored[label]["tasks"], stored[earlier]["tasks"])}
+        print(json.dumps(stored[label]["compared_with"], indent=1))
+        args.out.write_text(json.dumps(stored, indent=1, default=str))
+        return
     runs = {}
     for task in args.tasks.split(","):
         runs[task] = run_task(task, args.limit, args.batch_size, json.loads(args.metadata))

@@ -71,6 +71,17 @@ class PromptSet:
         return (f"{self._head(doc)}{self._examples(False)}{_input(doc, text)}\n"
                 f"Answer with the label only.\n{doc['label_name']}:")
 
+    def classify_parts(self, doc: Mapping[str, Any], text: str | None = None) -> tuple[str, str | None]:
+        """(the user turn, the answer cue): instruct-1 puts its last line ("Relation:") after the chat
+        template's assistant header, so that a chat model's answer starts with the label (in the user
+        turn, SmolLM2-135M-Instruct gave every SST-2 review one label; with the cue in its own turn,
+        0.78 of 32 correct); completion-0 has no separate cue (None: the whole prompt is the user turn)."""
+        prompt = self.classify(doc, text)
+        if self.name == "completion-0":
+            return prompt, None
+        user, cue = prompt.rsplit("\n", 1)
+        return user, cue
+
     def rewrite(self, doc: Mapping[str, Any], pred: int, target: int) -> str:
         """Asks for a counterfactual of the edited part (``text``) only."""
         current, wanted = doc["choices"][pred], doc["choices"][target]

@@ -135,6 +135,7 @@ class ProbeRequests:
     ``batch_size``, ``max_length``, and ``reference_lm()`` and ``cache_identity()`` methods."""
 
     format_prompt: Callable[[str], str] | None = None  # set per request batch (chat.Chat.formatter)
+    chat_applied: bool = False  # the same batch's prompts go through the chat template
     _probe_seconds: dict[str, float] | None = None  # seconds per request type's task names, since last taken
 
     def reference_lm(self) -> Any | None:  # overridden by QXLM
@@ -154,6 +155,7 @@ class ProbeRequests:
         """Format the prompts this batch builds as its task asked (``--apply_chat_template``,
         ``--system_instruction``). The reference model never generates, so it needs none."""
         self.format_prompt = chat.of(requests).formatter(self)
+        self.chat_applied = chat.of(requests).apply
 
     # -- helpers ------------------------------------------------------------------------------
     def _probe_batch(self) -> int:
@@ -203,6 +205,7 @@ class ProbeRequests:
         reference = self.reference_lm()
         if reference is not None and reference is not self:  # the judge reads the prompts as this model does
             reference.format_prompt = chat.of(requests).formatter(reference)
+            reference.chat_applied = chat.of(requests).apply
         prompts, _ = selfexplain.options_of(requests[0].args)
         return selfexplain.counterfactuals(self, [r.args[1] for r in requests], reference, prompts)
 

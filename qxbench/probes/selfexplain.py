@@ -90,14 +90,20 @@ def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | 
              title: str = "classify", unit: str = "doc", prompts: PromptSet | None = None,
              groups: Sequence[Any] | None = None) -> list[list[float]]:
     """Per document, the score of each choice: the log-likelihood of `` choice`` after the prompt, per
-    character of the choice where the document says ``normalise`` (lm-eval's ``acc_norm``:
+    character of the choice where the document says ``normalise``. Under a chat template
+    (``lm.chat_applied``) the prompt set's answer cue follows the assistant header
+    (:meth:`PromptSet.classify_parts`) (lm-eval's ``acc_norm``:
     ``lm_eval/api/task.py``, ``process_results`` for ``multiple_choice``). ``texts`` replace the edited
     part; the fixed part (``context``) is the document's. ``groups``: texts with the same key (one
     document's variants) share their prompt's common beginning (:mod:`qxbench.probes.choices`)."""
     prompts = prompts or PromptSet("completion-0")
     texts = [d["text"] for d in docs] if texts is None else texts
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
-    contexts = [fmt(prompts.classify(d, t)) for d, t in zip(docs, texts, strict=True)]
+    chat = bool(getattr(lm, "chat_applied", False))
+    contexts = []
+    for d, t in zip(docs, texts, strict=True):
+        user, cue = prompts.classify_parts(d, t)
+        contexts.append(fmt(user) if cue is None else fmt(user) + cue if chat else fmt(f"{user}\n{cue}"))
     choices = [[f" {c}" for c in d["choices"]] for d in docs]
     with progress.phase(title, len(docs), unit, requests=sum(map(len, choices))):
         if hasattr(lm, "choice_loglikelihoods"):  # the qx model: each prompt run once for all its choices

@@ -136,3 +136,18 @@ def test_a_capped_row_stops_at_its_cap_and_the_others_at_their_rule():
     assert [stop(0, 7), stop(0, 7)] == [False, True]  # row 0: its cap of 2 tokens
     assert [stop(1, 7), stop(1, 0)] == [False, True]  # row 1: its own rule first
     assert rewrite_cap(Judge({}), "a b c") == 2 * 3 + 16 and rewrite_cap(Judge({}), "w " * 90) == 96
+
+
+def test_under_a_chat_template_the_answer_cue_follows_the_assistant_header():
+    lm = Judge({"sleeps": "contradiction"})
+    lm.format_prompt = lambda user: f"<user>{user}</user><assistant>"
+    lm.chat_applied = True
+    classify(lm, [_esnli_doc()], prompts=PromptSet("instruct-1"))
+    assert all(p.endswith("Answer with the label only.</user><assistant>Relation:") for p in lm.seen)
+    plain = Judge({"sleeps": "contradiction"})
+    classify(plain, [_esnli_doc()], prompts=PromptSet("instruct-1"))
+    assert all(p == PromptSet("instruct-1").classify(_esnli_doc()) for p in plain.seen)
+    old = Judge({})
+    old.format_prompt, old.chat_applied = lm.format_prompt, True
+    classify(old, [_esnli_doc()], prompts=PromptSet("completion-0"))  # the earlier templates: unchanged
+    assert all(p.endswith("Relation:</user><assistant>") for p in old.seen)
