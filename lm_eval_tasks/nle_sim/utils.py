@@ -56,7 +56,7 @@ def ecqa_docs(dataset):
 
 
 def healthfc_docs(dataset):
-    return normalise(dataset, "healthfc", name="HealthFC", need_explanations=True)
+    return normalise(dataset, "healthfc", name="HealthFC", need_explanations=True, drop_unexplained=True)
 
 
 # -- metrics ------------------------------------------------------------------------------------
