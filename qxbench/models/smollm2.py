@@ -26,7 +26,8 @@ import importlib.util
 from pathlib import Path
 
 from qxbench.errors import QxError
-from qxbench.models.gguf import PROVENANCE, ensure as _ensure, models_root, provenance, read_gguf, save_dense, sha256
+from qxbench.models.gguf import PROVENANCE, models_root, provenance, read_gguf, save_dense, sha256
+from qxbench.models.gguf import ensure as _ensure
 
 __all__ = ["NAME", "PROVENANCE", "ensure", "gguf_path", "models_root", "provenance", "sha256"]
 
