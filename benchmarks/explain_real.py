@@ -145,6 +145,20 @@ def markdown(cells: list[dict], tasks: list[str], chances: dict[str, float]) -> 
     return "\n".join(lines)
 
 
+def examples(folder: Path, tasks: list[str], per_task: int = 3) -> dict[str, list[dict]]:
+    """The first documents of each variant from the full-precision run: input, label, answer, metrics."""
+    out: dict[str, list[dict]] = {}
+    for task in tasks:
+        files = sorted((folder / "fp").rglob(f"samples_{task}_*.jsonl"))
+        if not files:
+            continue
+        rows = [json.loads(line) for line in files[-1].read_text().splitlines()][:per_task]
+        out[task] = [{"doc_id": r["doc_id"], "context": r["doc"]["context"], "text": r["doc"]["text"],
+                      "gold": r["doc"]["choices"][r["doc"]["label"]], "response": str(r["resps"][0][0]),
+                      "metrics": {k: r[k] for k in r["metrics"]}} for r in rows]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=50)
@@ -169,6 +183,7 @@ def main() -> None:
     floor = read(floor_folder) if not args.no_random else []
     chances = chance(tasks)
     cells = table(runs, floor, tasks)
+    shown = examples(folder, tasks)
     for f in (folder, floor_folder):
         gzip_samples(f)
     from qxbench import __version__
@@ -180,7 +195,7 @@ def main() -> None:
         "limit": args.limit, "tasks": tasks, "commands": commands, "chance": chances,
         "wall_seconds": {"sweep": round(swept, 1), "total": round(total, 1)},
         "probe_seconds": {**seconds(folder), **{f"random-init/{k}": v for k, v in seconds(floor_folder).items()}},
-        "cells": cells,
+        "examples": shown, "cells": cells,
     }, indent=1, default=str))
     print(markdown(cells, tasks, chances))
 
