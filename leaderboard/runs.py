@@ -8,6 +8,7 @@ named on disk or a run without results is left out with a note (:attr:`Run.probl
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 from dataclasses import dataclass, replace
@@ -88,10 +89,16 @@ def _samples(path: Path, task: str, curve_key: str | None) -> tuple[dict | None,
     stamp = path.stem.removeprefix("results_")
     file = path.with_name(f"samples_{task}_{stamp}.jsonl")
     if not file.is_file():
-        return None, None
+        file = file.with_name(file.name + ".gz")  # committed results keep their samples gzipped
+        if not file.is_file():
+            return None, None
     try:
-        lines = file.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
+        if file.suffix == ".gz":
+            with gzip.open(file, "rt", encoding="utf-8") as f:
+                lines = f.read().splitlines()
+        else:
+            lines = file.read_text(encoding="utf-8").splitlines()
+    except (OSError, EOFError, UnicodeDecodeError) as err:  # gzip.BadGzipFile is an OSError
         raise QxError(f"Cannot read samples file {file}: {first_line(err)}") from None
     per_doc: dict[int, dict[str, float]] = {}
     curves: dict[int, list[float]] = {}

@@ -174,6 +174,23 @@ def test_a_broken_samples_line_names_the_file_and_the_line(tmp_path):
         assert str(err.value).startswith(f"{samples}:3: broken sample line: {reason}") and "\n" not in str(err.value)
 
 
+def test_gzipped_samples_read_the_same_per_document_values(tmp_path):
+    import gzip
+
+    path = write_run(tmp_path, per_doc=FP)
+    plain = read_run(path)
+    for samples in tmp_path.glob("samples_*.jsonl"):
+        samples.with_name(samples.name + ".gz").write_bytes(gzip.compress(samples.read_bytes()))
+        samples.unlink()
+    packed = read_run(path)
+    assert packed.tasks["cf_flip"].per_doc == plain.tasks["cf_flip"].per_doc and plain.tasks["cf_flip"].per_doc
+    broken = next(tmp_path.glob("samples_cf_flip_*.jsonl.gz"))
+    broken.write_bytes(b"not gzip")
+    with pytest.raises(QxError) as err:
+        read_run(path)
+    assert str(err.value).startswith(f"Cannot read samples file {broken}") and "\n" not in str(err.value)
+
+
 @pytest.mark.parametrize("task", ["../escape", "a\\b"])
 def test_a_task_name_with_a_path_separator_is_left_out_with_a_note(tmp_path, task):
     path = write_run(tmp_path, per_doc={"cf_flip": FP["cf_flip"], task: FP["multihop"]}, samples=False)
