@@ -55,7 +55,7 @@ def loading(pretrained: str) -> Iterator[None]:
             raise
         found = [re.search(r"^(.+?)\s*\|\s*MISMATCH.*ckpt: torch.Size\((\[.*?\])\) vs model: ?torch.Size\((\[.*?\])\)",
                            line) for line in report.lines]
-        found = [m for m in found if m]
+        found = sorted((m for m in found if m), key=lambda m: m.group(1))  # the same first name every run
         what = (f"{found[0].group(1)} is {found[0].group(2)} in the checkpoint but {found[0].group(3)} by its "
                 f"config.json" + (f" ({len(found) - 1} more mismatched)" if len(found) > 1 else "")
                 if found else first_line(err))

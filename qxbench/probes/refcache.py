@@ -73,7 +73,7 @@ def store(keys_: Sequence[str], attributions: Sequence[Attribution]) -> None:
 
 def cached(identity: dict[str, Any], ids: Sequence[Sequence[int]], gold: Sequence[int], read: bool,
            compute: Callable[[list[int]], list[Attribution]]) -> tuple[list[Attribution], list[bool]]:
-    """Each prompt's full-precision attribution: read back (``read``) where stored, else ``compute``\ d
+    """Each prompt's full-precision attribution: read back (``read``) where stored, else computed by ``compute``
     (given the prompts' indices) and stored; and whether each one was read back."""
     keys_ = keys(identity, ids, gold)
     found = load(keys_) if read else [None] * len(keys_)

@@ -103,9 +103,9 @@ def test_a_second_run_with_use_cache_does_not_probe_again(tmp_path, monkeypatch)
     calls = []
     original = selfexplain.counterfactuals
 
-    def counting(lm, docs, reference=None):
+    def counting(lm, docs, reference=None, prompts=None):
         calls.append(len(docs))
-        return original(lm, docs, reference)
+        return original(lm, docs, reference, prompts)
 
     monkeypatch.setattr(selfexplain, "counterfactuals", counting)
     db = str(tmp_path / "cache")
