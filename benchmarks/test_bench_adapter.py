@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from adapter_overhead import _cli, _construct, _evaluate
 from conftest import once
 

@@ -4,7 +4,6 @@ speed-up benchmarks/fidelity_memorize_multihop.py measures at length (and checks
 from __future__ import annotations
 
 import pytest
-
 from conftest import once
 
 FACTS = 4  # one batch of the embedded world's facts (qx-tiny); SmolLM2: 4, bounded only (dense ~30 s a fact)

@@ -21,7 +21,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     from leaderboard.display import load_display
     from leaderboard.runs import read_runs
     from leaderboard.site import build_site
-
     from qxbench.preflight import check_output_dir
 
     check_output_dir(args.out, "-o")  # before the results are read and bootstrapped

@@ -96,9 +96,7 @@ def _done(out: Path, manifest: dict[str, object]) -> Path | None:
 
 def plan(args: argparse.Namespace) -> list[Job]:
     """The configs still to run (those done with the same arguments are announced and left out)."""
-    from qxbench import __version__
-
-    from qxbench import preflight
+    from qxbench import __version__, preflight
 
     metadata = parse_metadata(getattr(args, "metadata", None))
     if args.limit is not None:

@@ -36,13 +36,12 @@ def _model_args(text: str) -> dict[str, str]:
 
 
 def cmd_info(args: argparse.Namespace, title: str = "qxbench info") -> int:
+    from lm_eval.utils import setup_logging
     from rich.console import Console
     from rich.table import Table
 
     from qxbench import logs
     from qxbench.adapter import QXLM
-
-    from lm_eval.utils import setup_logging
 
     setup_logging("WARNING")  # lm-eval's handler exists, so that quiet() sends its warnings to the log file too
     with logs.quiet(logs.log_path(None)):  # torch's and llm-compressor's messages: to the log file

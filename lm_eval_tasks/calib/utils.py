@@ -15,7 +15,7 @@ from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
 from qxbench.probes.classify import require_fields
 from qxbench.probes.nexttoken import NextTokenOptions
-from qxbench.probes.requests import NextToken
+from qxbench.probes.results import NextToken
 
 __all__ = ["NextTokenProbe", "load_world", "load_msingh_boolq", "load_msingh_piqa", "load_msingh_hellaswag",
            "load_msingh_toxicity", "load_boolq", "load_piqa", "load_hellaswag", "boolq_docs", "piqa_docs",

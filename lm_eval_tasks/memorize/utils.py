@@ -11,7 +11,7 @@ from qxbench.probe import ProbeTask
 from qxbench.probes.attribution import AttributionOptions
 from qxbench.probes.classify import require_fields
 from qxbench.probes.metrics import alias_prefix_match
-from qxbench.probes.requests import MemorizeResult
+from qxbench.probes.results import MemorizeResult
 
 __all__ = ["MemorizeProbe", "load_world", "load_lre", "lre_rows", "alias_prefix_match", "process_results"]
 

@@ -12,7 +12,7 @@ from qxbench.probe import ProbeTask
 from qxbench.probes.classify import require_fields
 from qxbench.probes.datasource import load_hub, read_csv
 from qxbench.probes.metrics import alias_prefix_match
-from qxbench.probes.requests import MultiHopResult
+from qxbench.probes.results import MultiHopResult
 
 __all__ = ["load_twohopfact", "MultiHopProbe", "COLUMNS", "load_world", "load_world_seen", "load_lre_chains",
            "twohopfact_docs", "parse_aliases", "alias_prefix_match", "process_results"]

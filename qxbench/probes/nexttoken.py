@@ -42,7 +42,7 @@ from qxbench.errors import QxError, unknown
 from qxbench.probes import chat
 from qxbench.probes.internals import pad_batch
 from qxbench.probes.options import known_options
-from qxbench.probes.requests import NextToken
+from qxbench.probes.results import NextToken
 
 __all__ = ["NextTokenOptions", "substring_correct", "answer", "free", "choices", "choice_continuations"]
 

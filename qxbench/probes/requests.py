@@ -21,16 +21,16 @@ import functools
 import json
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
 import torch
 
 from qxbench import progress
 from qxbench.errors import QxError
-from qxbench.probes import attribution, chat, multihop, neurons, refcache, resume, selfexplain
+from qxbench.probes import attribution, chat, multihop, neurons, nexttoken, refcache, resume, selfexplain
 from qxbench.probes.attribution import Attribution
 from qxbench.probes.internals import compute_dtype
+from qxbench.probes.results import MemorizeResult, MultiHopResult, NextToken
 
 RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)
 
@@ -82,52 +82,6 @@ def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
         return answer  # type: ignore[return-value]
 
     return wrap
-
-
-@dataclass(frozen=True)
-class MemorizeResult:
-    """``str()`` is what lm-eval logs per sample: JSON with the per-layer scores and the top-300 neurons."""
-
-    completion: str
-    attribution: Attribution
-    surviving: int | None  # neurons >= the reference's top-300 threshold; None without a reference
-    overlap: float | None  # |top-300 here & top-300 of the reference| / 300; None without a reference
-    options: dict[str, str]  # the definitions used (attribution.AttributionOptions.as_dict)
-    reference_cached: bool | None = None  # the reference's attribution was read from refcache; None: no reference
-
-    def __str__(self) -> str:
-        return json.dumps({"completion": self.completion, "surviving": self.surviving, "overlap": self.overlap,
-                           "options": self.options, "reference_cached": self.reference_cached,
-                           **self.attribution.log()})
-
-
-@dataclass(frozen=True)
-class MultiHopResult:
-    """``str()`` is what lm-eval logs per sample: JSON with the per-layer EntRec curve."""
-
-    entrec: list[float]
-    cnst: float
-    completions: dict[str, str]  # keyed by the prompt column: r1(e1), r2(e2), r2(r1(e1))
-
-    def __str__(self) -> str:
-        return json.dumps(asdict(self))
-
-
-@dataclass(frozen=True)
-class NextToken:
-    """One calib answer; the definitions and their reference lines are in :mod:`qxbench.probes.nexttoken`.
-    ``str()`` is what lm-eval logs per sample (JSON)."""
-
-    mode: str  # "free": the greedy next token (the reference's); "choices": the best of the answer set
-    prediction: str  # free: tokenizer.decode(greedy id), special tokens kept, unstripped; choices: the choice
-    token: int | None  # free: the greedy token id; choices: None
-    confidence: float  # free: its softmax probability; choices: its softmax probability among the choices
-    correct: bool
-    options: dict[str, str]  # the definitions used (nexttoken.NextTokenOptions.as_dict)
-    choice_probs: tuple[float, ...] = ()  # choices: softmax over the answer set, in the document's order
-
-    def __str__(self) -> str:
-        return json.dumps(asdict(self))
 
 
 class ProbeRequests:
@@ -314,8 +268,6 @@ class ProbeRequests:
     @request_type()
     def qx_next_token(self, requests: list[Any]) -> list[NextToken]:
         """args (prompt, gold, choices, options): the calib probe (:mod:`qxbench.probes.nexttoken`)."""
-        from qxbench.probes import nexttoken  # imported here: it imports NextToken from this module
-
         return nexttoken.answer(self, requests)
 
     @request_type(per_document=False)

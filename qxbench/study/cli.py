@@ -29,10 +29,9 @@ def cmd_make(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    from qxbench.preflight import check_new_file
     from qxbench.study.collect import collect
     from qxbench.study.make import dumps
-
-    from qxbench.preflight import check_new_file
 
     if args.out is not None:
         check_new_file(args.out, "-o")

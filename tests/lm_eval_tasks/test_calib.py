@@ -25,7 +25,7 @@ from lm_eval_tasks.calib.utils import (
 )
 from qxbench.errors import QxError
 from qxbench.probes.nexttoken import NextTokenOptions, choice_continuations, substring_correct
-from qxbench.probes.requests import NextToken
+from qxbench.probes.results import NextToken
 
 from .conftest import evaluate
 

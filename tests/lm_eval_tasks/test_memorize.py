@@ -9,7 +9,7 @@ import pytest
 from lm_eval_tasks.memorize.utils import load_lre, lre_rows, process_results
 from qxbench.errors import QxError
 from qxbench.probes.attribution import Attribution
-from qxbench.probes.requests import MemorizeResult
+from qxbench.probes.results import MemorizeResult
 from tests.conftest import shared_path
 
 from .conftest import evaluate

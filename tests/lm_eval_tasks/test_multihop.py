@@ -9,7 +9,7 @@ import pytest
 
 from lm_eval_tasks.multihop.utils import COLUMNS, parse_aliases, process_results
 from qxbench.errors import QxError
-from qxbench.probes.requests import MultiHopResult
+from qxbench.probes.results import MultiHopResult
 from qxbench.world.data import read_rows
 
 from .conftest import evaluate
