@@ -19,7 +19,7 @@ GATE_PASS, GATE_FAIL = 0, 1
 def cmd_build(args: argparse.Namespace) -> int:
     from leaderboard.compare import build_cells
     from leaderboard.display import load_display
-    from leaderboard.runs import read_runs
+    from leaderboard.runs import group_notes, read_runs
     from leaderboard.site import build_site
     from qxbench.preflight import check_output_dir
 
@@ -27,7 +27,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     display = load_display()
     runs, notes = read_runs(args.results, display.curve_keys)
     cells, more = build_cells(runs, display, iters=args.bootstrap_iters)
-    notes += more
+    notes = group_notes(notes + more)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     written = build_site(runs, cells, notes, display, args.out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -232,3 +233,36 @@ def read_runs(target: Path, curve_keys: dict[str, str] | None = None) -> tuple[l
     if not merged:
         raise QxError(f"None of the {len(files)} results files under {target} holds a task result")
     return merged, [p for r in runs for p in r.problems] + notes
+
+
+_NOTE = re.compile(r"^(?P<where>[^:]+): (?P<what>\S+ is \S+?)(?P<tail>[:,] .*)$")
+
+
+def group_notes(notes: list[str], shown: int = 3) -> list[str]:
+    """Notes that say the same of the same task/metric in several runs ("X: nle_sim/unfaithful is nan:
+    shown as – and not compared") become one line with the count and the first ``shown`` runs; the
+    others stay as they are, in their order."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    order: list[tuple[str, str] | str] = []
+    for note in notes:
+        m = _NOTE.match(note)
+        if m is None:
+            order.append(note)
+            continue
+        key = (m["what"], m["tail"])
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        groups[key].append(m["where"])
+    out = []
+    for item in order:
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        where = groups[item]
+        if len(where) == 1:
+            out.append(f"{where[0]}: {item[0]}{item[1]}")
+        else:
+            more = f", and {len(where) - shown} more" if len(where) > shown else ""
+            out.append(f"{item[0]} in {len(where)} runs ({', '.join(where[:shown])}{more}){item[1]}")
+    return out

@@ -239,3 +239,16 @@ def test_short_model_names_for_legends_stay_distinct():
     names = short_names(["HuggingFaceTB/SmolLM2-135M", "/models/llama/", "a/Llama", "b/Llama", "qx-tiny"])
     assert names == {"HuggingFaceTB/SmolLM2-135M": "SmolLM2-135M", "/models/llama/": "llama", "a/Llama": "a/Llama",
                      "b/Llama": "b/Llama", "qx-tiny": "qx-tiny"}
+
+
+def test_group_notes_one_line_per_metric_across_runs():
+    from leaderboard.runs import group_notes
+
+    notes = [f"results_{i}.json: nle_sim_esnli/unfaithful is nan: shown as – and not compared" for i in range(5)]
+    notes += ["results_0.json: cf_flip/minimality is \"oops\", not a number: left out",
+              "smollm2: no full-precision run"]
+    grouped = group_notes(notes)
+    assert grouped[0] == ("nle_sim_esnli/unfaithful is nan in 5 runs (results_0.json, results_1.json, results_2.json, "
+                          "and 2 more): shown as – and not compared")
+    assert grouped[1:] == notes[5:]  # a single note keeps its own words; an unparsed one is kept as it is
+    assert group_notes(notes[:1]) == notes[:1]
