@@ -41,6 +41,7 @@ FILES = {"cf_flip_sst2": "sst2_validation.jsonl", "cf_flip_ag_news": "ag_news_te
          "cf_flip_esnli": "esnli_test.jsonl", "cf_flip_healthfc": "healthfc.csv",
          "nle_sim_esnli": "esnli_test.jsonl", "nle_sim_ecqa": "ecqa_validation.csv",
          "nle_sim_healthfc": "healthfc.csv"}
+RANDOM_NAME = f"{MODEL}-random-init"  # the random floor's run folder (lm-eval's is the temporary checkpoint path)
 QUANTS = "none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4"
 CALIBRATION = "calibration=../shared/data/msingh/piqa.csv,calib_column=prompt,calib_samples=64"
 
@@ -52,7 +53,7 @@ def metadata(tasks: list[str]) -> dict:
 
 def sweep(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:
     command = [sys.executable, "-m", "qxbench.cli", "sweep", "--model", MODEL, "--quants", args.quants,
-               "--tasks", ",".join(tasks), "--limit", str(args.limit), "--batch_size", "16",
+               "--tasks", ",".join(tasks), "--limit", str(args.limit), "--batch_size", str(args.batch_size),
                "--model_args", CALIBRATION, "--metadata", json.dumps(metadata(tasks)), "--output_path", str(out)]
     subprocess.run(command + (["--force"] if args.force else []), check=True, cwd=REPO)
     return command
@@ -64,11 +65,14 @@ def random_floor(args: argparse.Namespace, tasks: list[str], out: Path) -> list[
         path = random_init_checkpoint(Path(tmp) / "random", MODEL)
         command = [sys.executable, "-m", "qxbench.cli", "eval", "--model", "qx", "--model_args",
                    f"pretrained={path},reference=none", "--tasks", ",".join(tasks), "--limit", str(args.limit),
-                   "--batch_size", "16", "--device", "cpu", "--log_samples", "--output_path", str(out),
-                   "--metadata", json.dumps(metadata(tasks))]
+                   "--batch_size", str(args.batch_size), "--device", "cpu", "--log_samples", "--output_path",
+                   str(out), "--metadata", json.dumps(metadata(tasks))]
         if out.exists():
             shutil.rmtree(out)
         subprocess.run(command, check=True, cwd=REPO)
+    # lm-eval names the run's folder after the checkpoint's (temporary) path: give it a stable name
+    for made in [d for d in out.iterdir() if d.is_dir()]:
+        made.rename(out / RANDOM_NAME)
     return [c if not c.startswith("pretrained=") else "pretrained=<random-init smollm2-135m>,reference=none"
             for c in command]
 
@@ -149,10 +153,12 @@ def examples(folder: Path, tasks: list[str], per_task: int = 3) -> dict[str, lis
     """The first documents of each variant from the full-precision run: input, label, answer, metrics."""
     out: dict[str, list[dict]] = {}
     for task in tasks:
-        files = sorted((folder / "fp").rglob(f"samples_{task}_*.jsonl"))
+        files = sorted((folder / "fp").rglob(f"samples_{task}_*.jsonl*"))
         if not files:
             continue
-        rows = [json.loads(line) for line in files[-1].read_text().splitlines()][:per_task]
+        opened = gzip.open if files[-1].suffix == ".gz" else open
+        with opened(files[-1], "rt", encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f.read().splitlines()][:per_task]
         out[task] = [{"doc_id": r["doc_id"], "context": r["doc"]["context"], "text": r["doc"]["text"],
                       "gold": r["doc"]["choices"][r["doc"]["label"]], "response": str(r["resps"][0][0]),
                       "metrics": {k: r[k] for k in r["metrics"]}} for r in rows]
@@ -165,7 +171,11 @@ def main() -> None:
     parser.add_argument("--quants", default=QUANTS)
     parser.add_argument("--tasks", default=",".join(FILES))
     parser.add_argument("--no-random", action="store_true", help="leave out the random-init floor")
+    parser.add_argument("--skip-random-if-done", action="store_true",
+                        help="keep a random-init run already in its folder (a resumed benchmark)")
     parser.add_argument("--force", action="store_true")
+    parser.add_argument("--batch_size", type=int, default=32, help="the sweep's default (decoding is faster in "
+                        "larger batches on the CPU: each step reads every weight once)")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/explain_real.json"))
     args = parser.parse_args()
     os.chdir(REPO)
@@ -176,7 +186,7 @@ def main() -> None:
     start = time.perf_counter()
     commands = {"sweep": sweep(args, tasks, folder)}
     swept = time.perf_counter() - start
-    if not args.no_random:
+    if not args.no_random and not (args.skip_random_if_done and (floor_folder / RANDOM_NAME).is_dir()):
         commands["random-init"] = random_floor(args, tasks, floor_folder)
     total = time.perf_counter() - start
     runs = read(folder)
@@ -192,7 +202,7 @@ def main() -> None:
         "qxbench": __version__, "python": platform.python_version(), "cpus": os.cpu_count(),
         "machine": "shared 2-core CPU (other jobs running: seconds are noisy)",
         "model": f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized), chat template",
-        "limit": args.limit, "tasks": tasks, "commands": commands, "chance": chances,
+        "limit": args.limit, "batch_size": args.batch_size, "tasks": tasks, "commands": commands, "chance": chances,
         "wall_seconds": {"sweep": round(swept, 1), "total": round(total, 1)},
         "probe_seconds": {**seconds(folder), **{f"random-init/{k}": v for k, v in seconds(floor_folder).items()}},
         "examples": shown, "cells": cells,
