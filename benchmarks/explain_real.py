@@ -160,7 +160,9 @@ def examples(folder: Path, tasks: list[str], per_task: int = 3) -> dict[str, lis
         with opened(files[-1], "rt", encoding="utf-8") as f:
             rows = [json.loads(line) for line in f.read().splitlines()][:per_task]
         out[task] = [{"doc_id": r["doc_id"], "context": r["doc"]["context"], "text": r["doc"]["text"],
-                      "gold": r["doc"]["choices"][r["doc"]["label"]], "response": str(r["resps"][0][0]),
+                      "context_name": r["doc"]["context_name"],
+                      "choices": r["doc"]["choices"], "gold": r["doc"]["choices"][r["doc"]["label"]],
+                      "response": str(r["resps"][0][0]),
                       "metrics": {k: r[k] for k in r["metrics"]}} for r in rows]
     return out
 
@@ -171,6 +173,8 @@ def main() -> None:
     parser.add_argument("--quants", default=QUANTS)
     parser.add_argument("--tasks", default=",".join(FILES))
     parser.add_argument("--no-random", action="store_true", help="leave out the random-init floor")
+    parser.add_argument("--report-only", action="store_true",
+                        help="run nothing: recompute the table and examples from the committed runs (and --out)")
     parser.add_argument("--skip-random-if-done", action="store_true",
                         help="keep a random-init run already in its folder (a resumed benchmark)")
     parser.add_argument("--force", action="store_true")
@@ -183,12 +187,16 @@ def main() -> None:
         sys.exit(f"{DATA} is absent (run from the repository beside ../shared)")
     tasks = args.tasks.split(",")
     folder, floor_folder = RUNS / MODEL / "explain", RUNS / f"{MODEL}-random" / "explain"
-    start = time.perf_counter()
-    commands = {"sweep": sweep(args, tasks, folder)}
-    swept = time.perf_counter() - start
-    if not args.no_random and not (args.skip_random_if_done and (floor_folder / RANDOM_NAME).is_dir()):
-        commands["random-init"] = random_floor(args, tasks, floor_folder)
-    total = time.perf_counter() - start
+    if args.report_only:  # the runs are there: recompute the table, keep the commands and times that made them
+        earlier = json.loads(args.out.read_text())
+        commands, wall = earlier["commands"], earlier["wall_seconds"]
+    else:
+        start = time.perf_counter()
+        commands = {"sweep": sweep(args, tasks, folder)}
+        swept = time.perf_counter() - start
+        if not args.no_random and not (args.skip_random_if_done and (floor_folder / RANDOM_NAME).is_dir()):
+            commands["random-init"] = random_floor(args, tasks, floor_folder)
+        wall = {"sweep": round(swept, 1), "total": round(time.perf_counter() - start, 1)}
     runs = read(folder)
     floor = read(floor_folder) if not args.no_random else []
     chances = chance(tasks)
@@ -203,7 +211,7 @@ def main() -> None:
         "machine": "shared 2-core CPU (other jobs running: seconds are noisy)",
         "model": f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized), chat template",
         "limit": args.limit, "batch_size": args.batch_size, "tasks": tasks, "commands": commands, "chance": chances,
-        "wall_seconds": {"sweep": round(swept, 1), "total": round(total, 1)},
+        "wall_seconds": wall,
         "probe_seconds": {**seconds(folder), **{f"random-init/{k}": v for k, v in seconds(floor_folder).items()}},
         "examples": shown, "cells": cells,
     }, indent=1, default=str))

@@ -1,0 +1,69 @@
+"""The task READMEs' "Real examples" tables: the first three documents of each real-data variant from
+the full-precision run that ``benchmarks/explain_real.py`` committed (its ``examples`` in
+``benchmarks/results/explain_real.json``), as Markdown, one table per probe.
+
+    python benchmarks/explain_examples.py [--results benchmarks/results/explain_real.json] [--probe cf_flip]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from qxbench.study.samples import parse_response
+
+SHOWN = {"cf_flip": ("acc", "flip_rate", "minimality", "cosine", "unchanged_rate", "ppl"),
+         "nle_sim": ("acc", "cosine", "bertscore_minilm_f1", "rougeL", "insert_flipped_n", "unfaithful")}
+
+
+def _cell(text: str, width: int = 160) -> str:
+    text = " ".join(str(text).split()).replace("|", "\\|")
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _number(value: object) -> str:
+    from leaderboard.display import fmt
+
+    return fmt(value) if isinstance(value, (int, float)) else str(value)
+
+
+def _name(labels: list[str], index: object) -> str:
+    return labels[index] if isinstance(index, int) and 0 <= index < len(labels) else str(index)
+
+
+def rows(probe: str, examples: dict[str, list[dict]]) -> list[str]:
+    head = ("| variant | input | gold → predicted | " + ("rewrite (target)" if probe == "cf_flip" else "explanation")
+            + " | metrics |")
+    out = [head, "|---|---|---|---|---|"]
+    for task, docs in examples.items():
+        if not task.startswith(probe):
+            continue
+        for d in docs:
+            r = parse_response(d["response"])
+            labels = d["choices"]  # per document (ECQA's options differ)
+            given = d["text"] + (f" ({d['context_name']}: {d['context']})" if d["context"] else "")
+            answer = (f"{r.get('rewrite', '')} ({_name(labels, r.get('target'))})" if probe == "cf_flip"
+                      else r.get("explanation", ""))
+            metrics = ", ".join(f"{k} {_number(d['metrics'][k])}" for k in SHOWN[probe] if k in d["metrics"])
+            predicted = _name(labels, r.get("pred"))
+            out.append(f"| `{task}` | {_cell(given)} | {d['gold']} → {predicted} | {_cell(answer)} | {metrics} |")
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=Path("benchmarks/results/explain_real.json"))
+    parser.add_argument("--probe", choices=sorted(SHOWN), action="append")
+    args = parser.parse_args()
+    if not args.results.is_file():
+        sys.exit(f"{args.results} is absent: run benchmarks/explain_real.py first")
+    data = json.loads(args.results.read_text())
+    examples = data.get("examples") or {}
+    for probe in args.probe or sorted(SHOWN):
+        print("\n".join(rows(probe, examples)) + "\n")
+
+
+if __name__ == "__main__":
+    main()
