@@ -101,18 +101,19 @@ def chance(tasks: list[str]) -> dict[str, float]:
 
 
 def table(runs: list, floor: list, tasks: list[str]) -> list[dict]:
-    """The leaderboard's cells: every quantized config (and the random floor) against full precision."""
+    """The leaderboard's cells: every quantized config (and the random floor) against full precision.
+    The marks control the false discovery rate across the quantized configs' comparisons; the floor's
+    (a reference point, not a hypothesis: nearly all of them differ) are adjusted as a family of their own."""
     from leaderboard.compare import apply_fdr, build_cells, compare_task
     from leaderboard.display import load_display
 
     display = load_display()
     cells, _ = build_cells(runs, display)
     fp = next(r for r in runs if r.config == "fp")
-    for run in floor:
-        for task, result in run.tasks.items():
-            if task in fp.tasks:
-                cells += compare_task(MODEL, "random-init", task, result, fp.tasks[task], display)
-    return [asdict(c) for c in apply_fdr(cells) if c.task in tasks]
+    floors = [c for run in floor for task, result in run.tasks.items() if task in fp.tasks
+              for c in compare_task(MODEL, "random-init", task, result, fp.tasks[task], display)]
+    mine = [c for c in cells if c.task in tasks]
+    return [asdict(c) for c in apply_fdr(mine) + apply_fdr([c for c in floors if c.task in tasks])]
 
 
 def seconds(folder: Path) -> dict[str, dict[str, float]]:
@@ -125,7 +126,9 @@ def seconds(folder: Path) -> dict[str, dict[str, float]]:
 
 
 def markdown(cells: list[dict], tasks: list[str], chances: dict[str, float]) -> str:
+    from leaderboard.compare import Cell
     from leaderboard.display import fmt
+    from leaderboard.site import cell_markdown
 
     found = {x["config"] for x in cells}
     configs = [c for c in ("fp", "random-init") if c in found] + sorted(found - {"fp", "random-init"})
@@ -138,13 +141,8 @@ def markdown(cells: list[dict], tasks: list[str], chances: dict[str, float]) -> 
                 cell = next((c for c in cells if (c["task"], c["metric"], c["config"]) == (task, metric, config)), None)
                 if cell is None:
                     row.append("")
-                elif config == "fp":
-                    row.append(fmt(cell["value"]))
-                elif cell["diff"] is None:
-                    row.append("n/c" if not cell["note"] else f"({cell['note'][:20]})")
                 else:
-                    text = f"{fmt(cell['diff'], signed=True)} [{fmt(cell['low'], True)}, {fmt(cell['high'], True)}]"
-                    row.append(f"{text} n/c" if cell["not_comparable"] else text)
+                    row.append(fmt(cell["value"]) if config == "fp" else cell_markdown(Cell(**cell)))
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 

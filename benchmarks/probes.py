@@ -132,23 +132,21 @@ def paired_table(runs: dict[str, dict], names: list[str], tasks: list[str]) -> l
 
 
 def markdown(table: list[dict], names: list[str]) -> str:
-    """The table the READMEs quote: full precision's value, then each config's paired difference."""
+    """The table the READMEs quote: full precision's value, then each config's paired difference, by the
+    one Markdown cell rule (:func:`readme_tables.cell`: bold = BH q <= 0.05 across this table)."""
+    from readme_tables import cell, with_q
 
-    def cell(r: dict | None) -> str:
-        if r is None:
-            return "n/a"
-        if r["n"] == 0:
-            return f"{r['diff']:+.4g} (corpus-level, no CI)"
-        mark = "**" if r["excludes_zero"] else ""
-        return f"{mark}{r['diff']:+.4g}{mark} [{r['low']:+.3g}, {r['high']:+.3g}]"
+    from leaderboard.display import fmt, load_display
 
+    display = load_display()
+    rows = with_q(table, names[1:], "benchmarks/probes.py")
     lines = ["| task | metric | fp | " + " | ".join(f"{n} − fp [95% CI]" for n in names[1:]) + " |",
              "|---|---|---:|" + "---:|" * (len(names) - 1)]
-    for row in table:
+    for row in rows:
         fp = row["fp"]
-        fp_text = f"{fp:.4g}" if isinstance(fp, float) else str(fp)
-        lines.append(f"| {row['task']} | {row['metric']} | {fp_text} | "
-                     + " | ".join(cell(row.get(n)) for n in names[1:]) + " |")
+        base = fp if display.relative(row["task"], row["metric"]) else None
+        lines.append(f"| {row['task']} | {row['metric']} | {fmt(fp) if isinstance(fp, float) else fp} | "
+                     + " | ".join(cell(row[n], base) if n in row else "n/a" for n in names[1:]) + " |")
     return "\n".join(lines)
 
 

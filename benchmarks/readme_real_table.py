@@ -22,8 +22,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from leaderboard.compare import apply_fdr, build_cells  # noqa: E402
-from leaderboard.display import fmt, fmt_relative, load_display  # noqa: E402
+from leaderboard.display import fmt, load_display  # noqa: E402
 from leaderboard.runs import read_runs  # noqa: E402
+from leaderboard.site import cell_markdown  # noqa: E402
 from qxbench.stats import FDR  # noqa: E402
 
 METRICS = ("cf_flip/acc,cf_flip/flip_rate,cf_flip/minimality,nle_sim/cosine,nle_sim/rougeL,memorize_lre/recall,"
@@ -31,19 +32,6 @@ METRICS = ("cf_flip/acc,cf_flip/flip_rate,cf_flip/minimality,nle_sim/cosine,nle_
            "multihop_lre/entrec_max,multihop_lre/cnst,multihop_lre/acc_r2,calib_msingh_boolq_choices/acc,"
            "calib_msingh_boolq_choices/brier,neurons_msingh_boolq/salient_sum,neurons_msingh_boolq/salient_union")
 CONFIGS = ("bnb-int8-8b", "bnb-nf4-4b", "gptq-4b-g64", "rtn-4b-g64")  # the leaderboard's config names
-
-
-def shown(c) -> str:
-    if c is None:
-        return ""
-    if c.diff is None:
-        return "n/c" if c.not_comparable or not c.note else f"({c.note})"
-    f = (lambda x: fmt_relative(x / abs(c.baseline))) if c.relative and c.baseline else (lambda x: fmt(x, True))
-    if c.low is None:
-        return f"{f(c.diff)} (corpus)"
-    mark = "**" if c.q is not None and c.q <= FDR and not c.not_comparable else ""
-    text = f"{mark}{f(c.diff)}{mark} [{f(c.low)}, {f(c.high)}]"
-    return f"{text} n/c" if c.not_comparable else text
 
 
 def main() -> None:
@@ -65,8 +53,8 @@ def main() -> None:
         fp = at.get((task, metric, "fp"))
         if fp is None:
             continue
-        lines.append(f"| {task} | `{metric}` | {fmt(fp.value)} | "
-                     + " | ".join(shown(at.get((task, metric, c))) for c in configs) + " |")
+        shown = [cell_markdown(at[(task, metric, c)]) if (task, metric, c) in at else "" for c in configs]
+        lines.append(f"| {task} | `{metric}` | {fmt(fp.value)} | " + " | ".join(shown) + " |")
     print("\n".join(lines))
     args.out.write_text(json.dumps({"runs": str(args.runs), "fdr": FDR, "cells": [asdict(c) for c in table]},
                                    indent=1, default=str))

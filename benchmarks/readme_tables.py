@@ -21,8 +21,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from leaderboard.display import TINY_NOTE, fmt, fmt_relative, is_tiny, load_display  # noqa: E402
-from qxbench.stats import FDR, bh_adjust  # noqa: E402
+from leaderboard.compare import Cell  # noqa: E402
+from leaderboard.display import TINY_NOTE, fmt, is_tiny, load_display  # noqa: E402
+from leaderboard.site import cell_markdown  # noqa: E402
+from qxbench.stats import bh_adjust  # noqa: E402
 
 TASKS = REPO / "lm_eval_tasks"
 LABELS = {"random": "random init"}
@@ -31,13 +33,13 @@ NOTE = ("**Bold**: Benjamini–Hochberg q <= 0.05 across this table's comparison
 
 
 def cell(r: dict, baseline: float | None = None) -> str:
-    """One config's difference; ``baseline`` given: a relative change (diff / |baseline|)."""
-    rel = baseline is not None and isinstance(baseline, int | float) and baseline != 0
-    show = (lambda x: fmt_relative(x / abs(baseline))) if rel else (lambda x: fmt(x, True))  # type: ignore[operator]
-    if r["n"] == 0:
-        return f"{show(r['diff'])} (corpus-level, no CI)"
-    mark = "**" if r.get("q") is not None and r["q"] <= FDR else ""
-    return f"{mark}{show(r['diff'])}{mark} [{show(r['low'])}, {show(r['high'])}]"
+    """One config's difference, as the leaderboard's Markdown writes it (:func:`leaderboard.site.cell_markdown`);
+    ``baseline`` given: a relative change (diff / |baseline|). A row with ``n`` = 0 is corpus-level."""
+    corpus = r["n"] == 0
+    baseline = baseline if isinstance(baseline, int | float) else None
+    return cell_markdown(Cell("", "", "", "", r.get("value", math.nan), None, baseline=baseline, diff=r["diff"],
+                              low=None if corpus else r["low"], high=None if corpus else r["high"], n=r["n"],
+                              p=r.get("p"), q=r.get("q"), relative=baseline is not None))
 
 
 def with_q(rows: list[dict], configs: list[str], source: str) -> list[dict]:

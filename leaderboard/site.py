@@ -72,6 +72,20 @@ def interval_text(cell: Cell) -> str:
     return f"[{fmt(cell.low, True)}, {fmt(cell.high, True)}]"
 
 
+def cell_markdown(cell: Cell) -> str:
+    """A compared cell as every Markdown table of the project writes it (the README's, the task READMEs',
+    the benchmarks'): the difference (:func:`diff_text`), bold when marked (:attr:`Cell.significant`: BH
+    q <= 5 %), then its interval, or "(corpus)" for a corpus-level difference without one; " n/c" after
+    a difference that is not comparable; without a difference, "(note)" or "n/c"."""
+    if cell.diff is None:
+        return "n/c" if cell.not_comparable or not cell.note else f"({cell.note})"
+    diff = diff_text(cell)
+    text = f"**{diff}**" if cell.significant else diff
+    interval = interval_text(cell)
+    text = f"{text} {interval}" if interval else f"{text} (corpus)"
+    return f"{text} n/c" if cell.not_comparable else text
+
+
 def tested_text(cell: Cell) -> str:
     """The paired test behind the mark: p, its BH q and whether it is marked; '' when not tested."""
     if cell.p is None:

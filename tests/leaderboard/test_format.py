@@ -10,7 +10,7 @@ import pytest
 
 from leaderboard.compare import Cell
 from leaderboard.display import TINY_NOTE, fmt, fmt_p, fmt_relative, is_tiny
-from leaderboard.site import markdown, view
+from leaderboard.site import cell_markdown, markdown, view
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import readme_tables  # noqa: E402
@@ -66,7 +66,7 @@ def test_readme_tables_mark_by_bh_across_the_table_and_refuse_results_without_p(
     # three tests (the corpus-level one has none; "**" counts 2 per mark and 2 in the NOTE): q = 0.03, 0.04, 0.04 -> all marked although 0.04 > 0.05 / 3
     text = readme_tables.table(readme_tables.with_q(rows, ["a", "b"], "x.json"), ["a", "b"])
     assert text.count("**") == 2 * 3 + 2 and "`ppl` (relative) | 200 | **+0.0500%** [+0.0250%, +0.0750%]" in text
-    assert "+0.0500% (corpus-level, no CI)" in text
+    assert "+0.0500% (corpus)" in text
     rows[0]["a"] = {**r(0.01), "p": 0.9}
     text = readme_tables.table(readme_tables.with_q(rows, ["a", "b"], "x.json"), ["a", "b"])
     assert text.count("**") == 2  # the NOTE's **Bold** only: nothing is marked (q = 0.06, 0.06, 0.9)
@@ -81,3 +81,21 @@ def test_chart_ticks_of_values_apart_by_rounding_only_are_not_18_digits():
     svg = line_chart("t", {"a": [Point(4.0, 0.18274699511911788, None, None, "", False),
                                  Point(16.0, 0.182746995119117905, None, None, "", False)]}, "bits", "y")
     assert "0.1827469951" not in svg
+
+
+def test_one_markdown_cell_for_every_table():
+    """README, task READMEs and benchmarks write a cell by cell_markdown: bold only when BH-marked and
+    comparable, relative metrics as a percentage, corpus-level and not-comparable cells said so."""
+    base = Cell("m", "q", "cf_flip", "ppl", 110.0, False, baseline=100.0, diff=10.0, low=5.0, high=15.0, n=50,
+                paired=True, p=0.001, q=0.01, relative=True)
+    assert cell_markdown(base) == "**+10.0%** [+5.00%, +15.0%]"
+    assert cell_markdown(Cell("m", "q", "t", "acc", 0.5, True, baseline=0.6, diff=-0.1, low=-0.2, high=0.0, n=50,
+                              p=0.04, q=0.06)) == "-0.100 [-0.200, ±0]"  # p < 0.05 but q > 0.05: not marked
+    marked_nc = Cell("m", "q", "t", "acc", 0.5, True, baseline=0.6, diff=-0.1, low=-0.2, high=-0.05, n=50, p=0.001,
+                     q=0.01, not_comparable="accuracy at chance")
+    assert cell_markdown(marked_nc) == "-0.100 [-0.200, -0.0500] n/c"  # never bold when not comparable
+    corpus = Cell("m", "q", "t", "salient_union", 172.0, None, baseline=166.0, diff=6.0, n=0)
+    assert cell_markdown(corpus) == "+6.00 (corpus)"
+    assert cell_markdown(Cell("m", "q", "t", "unfaithful", math.nan, False, note="no prediction changed")) == \
+        "(no prediction changed)"
+    assert cell_markdown(Cell("m", "q", "t", "acc", 0.5, True, not_comparable="x")) == "n/c"
