@@ -116,12 +116,14 @@ def table(runs: list, floor: list, tasks: list[str]) -> list[dict]:
     return [asdict(c) for c in apply_fdr(mine) + apply_fdr([c for c in floors if c.task in tasks])]
 
 
-def seconds(folder: Path) -> dict[str, dict[str, float]]:
+def seconds(folder: Path, key: str = "probe_seconds") -> dict[str, dict[str, float]]:
+    """Per config, the run's ``config.qx[key]``: seconds per probe (``probe_seconds``) or per phase
+    (``phase_seconds``: classify, rewrite, ...; recorded by runs made since qxbench records it)."""
     out = {}
     for path in sorted(folder.rglob("results_*.json")):
         data = json.loads(path.read_text())
         config = path.relative_to(folder).parts[0]
-        out.setdefault(config, {}).update(data["config"]["qx"].get("probe_seconds") or {})
+        out.setdefault(config, {}).update(data["config"]["qx"].get(key) or {})
     return out
 
 
@@ -211,6 +213,8 @@ def main() -> None:
         "limit": args.limit, "batch_size": args.batch_size, "tasks": tasks, "commands": commands, "chance": chances,
         "wall_seconds": wall,
         "probe_seconds": {**seconds(folder), **{f"random-init/{k}": v for k, v in seconds(floor_folder).items()}},
+        "phase_seconds": {**seconds(folder, "phase_seconds"),
+                          **{f"random-init/{k}": v for k, v in seconds(floor_folder, "phase_seconds").items()}},
         "examples": shown, "cells": cells,
     }, indent=1, default=str))
     print(markdown(cells, tasks, chances))

@@ -15,6 +15,7 @@ whole request type and each chunk's phase bars vanish when done.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,6 +27,7 @@ from qxbench import distributed
 _scopes: list[str] = []  # the tasks whose requests are being answered (innermost last)
 _phases: list[Phase] = []  # the open phases (innermost last)
 _outer: list[tqdm] = []  # the open document bars of chunked answers
+_seconds: dict[str, float] = {}  # wall seconds per phase label ("tasks · title"), since last taken
 
 
 class Phase:
@@ -37,6 +39,7 @@ class Phase:
         self.bar = tqdm(total=total, desc=label, unit=unit, file=sys.stderr, leave=not _outer, dynamic_ncols=True,
                         disable=not distributed.is_main())  # data parallel: rank 0's bars stand for all
         self.total, self.requests, self.answered = total, requests, 0
+        self.label, self.start = label, time.perf_counter()
 
     def advance(self, n: int = 1) -> None:
         self.bar.update(max(0, min(n, self.total - self.bar.n)))
@@ -51,6 +54,15 @@ class Phase:
         if done:
             self.advance(self.total - self.bar.n)
         self.bar.close()
+        _seconds[self.label] = round(_seconds.get(self.label, 0.0) + time.perf_counter() - self.start, 3)
+
+
+def take_seconds() -> dict[str, float]:
+    """The wall seconds of every phase closed since the last call, keyed by its bar's label (a phase
+    run again, e.g. once per chunk, adds up); a phase nested in another is counted in both."""
+    out = dict(_seconds)
+    _seconds.clear()
+    return out
 
 
 @contextmanager

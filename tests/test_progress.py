@@ -40,3 +40,16 @@ def test_phases_inside_a_chunked_answer_vanish_when_done():
             assert phase.bar.leave is False
     with progress.phase("classify", 2) as phase:
         assert phase.bar.leave is True
+
+
+def test_each_phase_records_its_seconds_once_taken(monkeypatch):
+    clock = iter([10.0, 12.5, 20.0, 21.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
+    progress.take_seconds()
+    with progress.scope("cf_flip_sst2"):
+        with progress.phase("rewrite", 4):
+            pass
+        with progress.phase("rewrite", 4):
+            pass
+    assert progress.take_seconds() == {"cf_flip_sst2 · rewrite": 3.5}  # 2.5 + 1.0: a phase run again adds up
+    assert progress.take_seconds() == {}  # taken: the next run counts from zero

@@ -62,6 +62,9 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert logged["options"] == {"norm": "fixed", "target": "top", "method": "bounded"}
     seconds = out["config"]["qx"]["probe_seconds"]  # this run's, by task
     assert list(seconds) == ["memorize"] and seconds["memorize"] > 0
+    phases = out["config"]["qx"]["phase_seconds"]  # and each of its phases'
+    assert phases and all(k.startswith("memorize · ") and v >= 0 for k, v in phases.items())
+    assert sum(phases.values()) <= seconds["memorize"]
 
 
 def test_options_reach_the_probe_and_a_bad_one_stops_the_run(qx_lm):
