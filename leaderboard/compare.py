@@ -32,7 +32,12 @@ class Cell:
     not_comparable: str = ""  # why the difference must not be read as better or worse (see guards.py)
     p: float | None = None  # two-sided paired sign-flip permutation p-value of diff (qxbench.stats.sign_flip_p)
     q: float | None = None  # Benjamini–Hochberg adjusted p across the table's comparisons (apply_fdr)
-    relative: bool = False  # shown as the relative change diff / baseline (display.yaml `relative`)
+    relative: bool = False  # shown as a relative change (display.yaml `relative`; see relative_diff)
+    # relative and paired over positive values: mean log(candidate / baseline) per document, its CI (and
+    # then p tests it): the change of the geometric mean, robust to the few huge perplexities of garbage text
+    log_ratio: float | None = None
+    log_low: float | None = None
+    log_high: float | None = None
 
     @property
     def degradation(self) -> float | None:
@@ -40,21 +45,30 @@ class Cell:
         informational or not comparable."""
         if self.diff is None or self.higher_is_better is None or self.not_comparable:
             return None
-        return (-self.diff if self.higher_is_better else self.diff) + 0.0  # + 0.0: no "-0"
+        change = math.expm1(self.log_ratio) if self.log_ratio is not None else self.diff  # relative: in its units
+        return (-change if self.higher_is_better else change) + 0.0  # + 0.0: no "-0"
 
     @property
     def degradation_interval(self) -> tuple[float, float] | None:
         """The CI of :attr:`degradation`, in its sign convention (positive = worse)."""
         if self.low is None or self.high is None or self.degradation is None:
             return None
+        low, high = self.low, self.high
+        if self.log_ratio is not None and self.log_low is not None and self.log_high is not None:
+            low, high = math.expm1(self.log_low), math.expm1(self.log_high)
         if self.higher_is_better:
-            return -self.high + 0.0, -self.low + 0.0
-        return self.low, self.high
+            return -high + 0.0, -low + 0.0
+        return low, high
 
     @property
     def relative_diff(self) -> tuple[float, float, float] | None:
-        """(diff, low, high) / |baseline| for a ``relative`` metric with a non-zero baseline, else None."""
-        if not self.relative or self.diff is None or not self.baseline:
+        """A ``relative`` metric's change: exp(mean log ratio) - 1 with its interval where the documents were
+        paired on positive values (:attr:`log_ratio`), else (diff, low, high) / |baseline|; None otherwise."""
+        if not self.relative or self.diff is None:
+            return None
+        if self.log_ratio is not None and self.log_low is not None and self.log_high is not None:
+            return math.expm1(self.log_ratio), math.expm1(self.log_low), math.expm1(self.log_high)
+        if not self.baseline:
             return None
         scale = abs(self.baseline)
         low, high = (math.nan if v is None else v / scale for v in (self.low, self.high))
@@ -135,8 +149,12 @@ def _pair(cell: Cell, cand: TaskResult, base: TaskResult, reference: float, iter
         return replace(unpaired, n=0, n_value=len(own), paired=True, note="no document with a value in both runs")
     b, c = [theirs[d] for d in docs], [own[d] for d in docs]
     paired = paired_diff(b, c, iters=iters)
-    return replace(cell, value=_mean(c), baseline=_mean(b), diff=paired.mean, low=paired.low, high=paired.high,
-                   n=paired.n, n_value=len(own), n_baseline=n_base, paired=True, p=paired.p)
+    out = replace(cell, value=_mean(c), baseline=_mean(b), diff=paired.mean, low=paired.low, high=paired.high,
+                  n=paired.n, n_value=len(own), n_baseline=n_base, paired=True, p=paired.p)
+    if cell.relative and min(b + c) > 0:  # the geometric mean's change: tested and shown on the log scale
+        ratio = paired_diff([math.log(x) for x in b], [math.log(x) for x in c], iters=iters)
+        out = replace(out, log_ratio=ratio.mean, log_low=ratio.low, log_high=ratio.high, p=ratio.p)
+    return out
 
 
 def compare_task(model: str, config: str, task: str, cand: TaskResult, base: TaskResult | None, display: Display,

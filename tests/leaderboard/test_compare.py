@@ -61,10 +61,28 @@ def test_value_baseline_and_difference_come_from_the_same_documents(tmp_path):
     assert (ppl.value, ppl.baseline, ppl.diff) == (125.0, 550.0, -425.0) and ppl.value - ppl.baseline == ppl.diff
     assert (ppl.n, ppl.n_value, ppl.n_baseline, ppl.paired) == (2, 50, 2, True)
     shown = view(ppl, 1.0)
-    assert shown.text == "-77.3% (n=2)"  # perplexity: the relative change (-425 / 550)
+    assert shown.text == "-77.6% (n=2)"  # perplexity: the geometric mean's change, sqrt(100/600 * 150/500) - 1
     assert ("value 125 and full precision 550 over the 2 documents both define (the candidate defines 50, "
-            "full precision 2); difference -77.3% (relative to full precision)") in shown.title
-    assert ppl.as_dict()["relative_diff"] == pytest.approx(-425 / 550) and ppl.as_dict()["diff"] == -425.0
+            "full precision 2); difference -77.6% (relative to full precision)") in shown.title
+    assert ppl.as_dict()["relative_diff"] == pytest.approx(0.05 ** 0.5 - 1) and ppl.as_dict()["diff"] == -425.0
+
+
+def test_a_relative_metric_is_the_geometric_means_change_so_one_outlier_cannot_dominate(tmp_path):
+    """Measured on SmolLM2 (AG News rewrites): one garbage rewrite's perplexity of ~1e6 made the arithmetic
+    difference's interval run to -290 %, below what a perplexity can fall. Every rewrite here reads 10 %
+    better, but one full-precision rewrite is garbage: the change is about -10 %, never below -100 %."""
+    fp_ppl = [100.0 + d for d in range(49)] + [1e6]
+    fp = {"acc": [1.0] * 50, "ppl": fp_ppl}
+    cand = {"acc": [1.0] * 50, "ppl": [0.9 * x for x in fp_ppl]}
+    write_run(tmp_path / "fp", per_doc={"cf_flip": fp})
+    write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc={"cf_flip": cand}, stamp="2026-11-23T11-00-00.000000")
+    runs, _ = read_runs(tmp_path)
+    ppl = _cell(build_cells(runs, load_display(), iters=200)[0], "bnb-nf4-4b", "cf_flip", "ppl")
+    change, low, high = ppl.relative_diff
+    assert change == pytest.approx(-0.1) and low == pytest.approx(-0.1) and high == pytest.approx(-0.1)
+    assert ppl.diff / ppl.baseline == pytest.approx(-0.1)  # (arithmetic, kept in the downloads)
+    assert ppl.p < 0.001 and ppl.degradation == pytest.approx(-0.1)  # lower perplexity: better, in relative units
+    assert ppl.degradation_interval == pytest.approx((-0.1, -0.1))
 
 
 def test_a_corpus_level_metric_says_on_how_many_documents_each_side_was_computed(tmp_path):
