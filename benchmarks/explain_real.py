@@ -149,6 +149,20 @@ def markdown(cells: list[dict], tasks: list[str], chances: dict[str, float]) -> 
     return "\n".join(lines)
 
 
+README_METRICS = {"cf_flip": ("acc", "flip_rate_ref", "minimality", "cosine"),
+                  "nle_sim": ("acc", "bertscore_minilm_f1", "insert_flip")}
+
+
+def condensed(cells: list[dict]) -> list[dict]:
+    """The README's table: the headline metrics only, the marks' BH family being the shown quantized
+    comparisons (the floor's again a family of its own)."""
+    from leaderboard.compare import Cell, apply_fdr
+
+    shown = [Cell(**c) for c in cells if c["metric"] in README_METRICS["_".join(c["task"].split("_")[:2])]]
+    floor = [c for c in shown if c.config == "random-init"]
+    return [asdict(c) for c in apply_fdr([c for c in shown if c.config != "random-init"]) + apply_fdr(floor)]
+
+
 def examples(folder: Path, tasks: list[str], per_task: int = 3) -> dict[str, list[dict]]:
     """The first documents of each variant from the full-precision run: input, label, answer, metrics."""
     out: dict[str, list[dict]] = {}
@@ -215,7 +229,8 @@ def main() -> None:
         "probe_seconds": {**seconds(folder), **{f"random-init/{k}": v for k, v in seconds(floor_folder).items()}},
         "phase_seconds": {**seconds(folder, "phase_seconds"),
                           **{f"random-init/{k}": v for k, v in seconds(floor_folder, "phase_seconds").items()}},
-        "examples": shown, "cells": cells,
+        "examples": shown, "cells": cells, "markdown": markdown(cells, tasks, chances),
+        "markdown_readme": markdown(condensed(cells), tasks, chances),
     }, indent=1, default=str))
     print(markdown(cells, tasks, chances))
 
