@@ -166,7 +166,8 @@ def _not_comparable(cells: list[Cell], display: Display) -> list[str]:
     return [f"{model} {config}: {', '.join(metrics)}: {why}" for (model, config, why), metrics in groups.items()]
 
 
-MD_HEAD = ("| model | config | task | metric | value | full precision | difference | 95% CI | n | p | q (BH) | verdict |",
+MD_HEAD = ("| model | config | task | metric | value | full precision | difference | 95% CI | n | p | q (BH) "
+           "| verdict |",
            "|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---|")
 MD_NOTES = ("**Bold**: marked, q <= 0.05 (Benjamini–Hochberg across every comparison of this table; p: paired "
             "sign-flip permutation test over the same documents). The 95% CI is the paired bootstrap's, "

@@ -63,7 +63,8 @@ def test_readme_tables_mark_by_bh_across_the_table_and_refuse_results_without_p(
 
     rows = [{"task": "cf_flip", "metric": "acc", "fp": 0.9, "a": r(0.01), "b": r(0.04)},
             {"task": "cf_flip", "metric": "ppl", "fp": 200.0, "a": r(0.03), "b": {**r(0.5), "n": 0}}]
-    # three tests (the corpus-level one has none; "**" counts 2 per mark and 2 in the NOTE): q = 0.03, 0.04, 0.04 -> all marked although 0.04 > 0.05 / 3
+    # three tests (the corpus-level one has none; "**" counts 2 per mark and 2 in the NOTE):
+    # q = 0.03, 0.04, 0.04 -> all marked although 0.04 > 0.05 / 3
     text = readme_tables.table(readme_tables.with_q(rows, ["a", "b"], "x.json"), ["a", "b"])
     assert text.count("**") == 2 * 3 + 2 and "`ppl` (relative) | 200 | **+0.0500%** [+0.0250%, +0.0750%]" in text
     assert "+0.0500% (corpus)" in text
