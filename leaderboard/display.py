@@ -133,7 +133,8 @@ def _decimals(x: float) -> int:
     magnitude = math.floor(math.log10(abs(x)))
     decimals = min(MAX_DECIMALS, max(0, 2 - magnitude))
     rounded = round(abs(x), decimals)
-    if rounded and decimals and math.floor(math.log10(rounded)) > magnitude:  # 9.996 -> 10.00: one decimal less
+    uncapped = decimals == 2 - magnitude  # (capped at MAX_DECIMALS: 0.0000874 -> 0.0001, not 0.000)
+    if rounded and decimals and uncapped and math.floor(math.log10(rounded)) > magnitude:  # 9.996 -> 10.00: 10.0
         decimals -= 1
     return decimals
 

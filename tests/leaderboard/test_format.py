@@ -31,6 +31,7 @@ import readme_tables  # noqa: E402
     (-0.16, "-0.160", "-0.160"),
     (9.996, "10.0", "+10.0"),  # rounding up adds a digit: one decimal less
     (0.99996, "1.00", "+1.00"),
+    (-8.7385e-05, "-0.0001", "-0.0001"),  # rounds up at the four-decimal cap: never "-0.000" (found in a README)
     (math.inf, "inf", "+inf"),
     (-math.inf, "-inf", "-inf"),
 ])
