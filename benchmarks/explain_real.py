@@ -104,7 +104,7 @@ def table(runs: list, floor: list, tasks: list[str]) -> list[dict]:
     """The leaderboard's cells: every quantized config (and the random floor) against full precision.
     The marks control the false discovery rate across the quantized configs' comparisons; the floor's
     (a reference point, not a hypothesis: nearly all of them differ) are adjusted as a family of their own."""
-    from leaderboard.compare import apply_fdr, build_cells, compare_task
+    from leaderboard.compare import build_cells, compare_task
     from leaderboard.display import load_display
 
     display = load_display()
@@ -112,8 +112,15 @@ def table(runs: list, floor: list, tasks: list[str]) -> list[dict]:
     fp = next(r for r in runs if r.config == "fp")
     floors = [c for run in floor for task, result in run.tasks.items() if task in fp.tasks
               for c in compare_task(MODEL, "random-init", task, result, fp.tasks[task], display)]
-    mine = [c for c in cells if c.task in tasks]
-    return [asdict(c) for c in apply_fdr(mine) + apply_fdr([c for c in floors if c.task in tasks])]
+    return by_family([c for c in cells + floors if c.task in tasks])
+
+
+def by_family(cells: list) -> list[dict]:
+    """The cells with their BH q-values: the quantized configs' comparisons one family, the floor's another."""
+    from leaderboard.compare import apply_fdr
+
+    floor = [c for c in cells if c.config == "random-init"]
+    return [asdict(c) for c in apply_fdr([c for c in cells if c.config != "random-init"]) + apply_fdr(floor)]
 
 
 def seconds(folder: Path, key: str = "probe_seconds") -> dict[str, dict[str, float]]:
@@ -156,11 +163,9 @@ README_METRICS = {"cf_flip": ("acc", "flip_rate_ref", "minimality", "cosine"),
 def condensed(cells: list[dict]) -> list[dict]:
     """The README's table: the headline metrics only, the marks' BH family being the shown quantized
     comparisons (the floor's again a family of its own)."""
-    from leaderboard.compare import Cell, apply_fdr
+    from leaderboard.compare import Cell
 
-    shown = [Cell(**c) for c in cells if c["metric"] in README_METRICS["_".join(c["task"].split("_")[:2])]]
-    floor = [c for c in shown if c.config == "random-init"]
-    return [asdict(c) for c in apply_fdr([c for c in shown if c.config != "random-init"]) + apply_fdr(floor)]
+    return by_family([Cell(**c) for c in cells if c["metric"] in README_METRICS["_".join(c["task"].split("_")[:2])]])
 
 
 def examples(folder: Path, tasks: list[str], per_task: int = 3) -> dict[str, list[dict]]:
