@@ -41,7 +41,7 @@ FILES = {"cf_flip_sst2": "sst2_validation.jsonl", "cf_flip_ag_news": "ag_news_te
          "cf_flip_esnli": "esnli_test.jsonl", "cf_flip_healthfc": "healthfc.csv",
          "nle_sim_esnli": "esnli_test.jsonl", "nle_sim_ecqa": "ecqa_validation.csv",
          "nle_sim_healthfc": "healthfc.csv"}
-RANDOM_NAME = f"{MODEL}-random-init"  # the random floor's run folder (lm-eval's is the temporary checkpoint path)
+RANDOM_NAME = f"{MODEL}-random-init"  # the random floor's model name and run folder
 QUANTS = "none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4"
 CALIBRATION = "calibration=../shared/data/msingh/piqa.csv,calib_column=prompt,calib_samples=64"
 
@@ -60,21 +60,21 @@ def sweep(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:
 
 
 def random_floor(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:
-    """The random-init model of SmolLM2's shape and tokenizer, evaluated as its own reference."""
+    """The random-init model of SmolLM2's shape and tokenizer, evaluated as its own reference. It is
+    run from a temporary folder as ``pretrained=smollm2-135m-random-init`` (a relative path), so the
+    run names the model that, not a temporary path (``config.qx.model`` pairs the leaderboard's rows)."""
+    data = {t: {"data_path": str((REPO / v["data_path"]).resolve())} if isinstance(v, dict) else v
+            for t, v in metadata(tasks).items()}
     with tempfile.TemporaryDirectory() as tmp:
-        path = random_init_checkpoint(Path(tmp) / "random", MODEL)
+        random_init_checkpoint(Path(tmp) / RANDOM_NAME, MODEL)
         command = [sys.executable, "-m", "qxbench.cli", "eval", "--model", "qx", "--model_args",
-                   f"pretrained={path},reference=none", "--tasks", ",".join(tasks), "--limit", str(args.limit),
-                   "--batch_size", str(args.batch_size), "--device", "cpu", "--log_samples", "--output_path",
-                   str(out), "--metadata", json.dumps(metadata(tasks))]
+                   f"pretrained={RANDOM_NAME},reference=none", "--tasks", ",".join(tasks), "--limit",
+                   str(args.limit), "--batch_size", str(args.batch_size), "--device", "cpu", "--log_samples",
+                   "--output_path", str((REPO / out).resolve()), "--metadata", json.dumps(data)]
         if out.exists():
             shutil.rmtree(out)
-        subprocess.run(command, check=True, cwd=REPO)
-    # lm-eval names the run's folder after the checkpoint's (temporary) path: give it a stable name
-    for made in [d for d in out.iterdir() if d.is_dir()]:
-        made.rename(out / RANDOM_NAME)
-    return [c if not c.startswith("pretrained=") else "pretrained=<random-init smollm2-135m>,reference=none"
-            for c in command]
+        subprocess.run(command, check=True, cwd=tmp)
+    return command
 
 
 def gzip_samples(folder: Path) -> None:

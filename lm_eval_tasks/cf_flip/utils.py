@@ -20,7 +20,7 @@ from qxbench.probes.similarity import embed
 
 __all__ = ["load_sst2", "load_ag_news", "load_esnli", "load_healthfc", "CounterfactualProbe", "nanmean",
            "load_world", "sst2_docs", "ag_news_docs", "esnli_docs", "healthfc_docs", "words", "minimality",
-           "flipped", "reached_target", "similarity", "process_results", "COLUMNS"]
+           "flipped", "reached_target", "leaks_label", "similarity", "process_results", "COLUMNS"]
 
 
 class CounterfactualProbe(ExplainTask):
@@ -85,6 +85,20 @@ def minimality(original: str, rewrite: str) -> float:
     return edit_distance(a, b) / longest if longest else 0.0
 
 
+def _names(text: str, label: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(label.lower())}(?!\w)", text.lower()) is not None
+
+
+def leaks_label(original: str, rewrite: str, choices: list[str]) -> bool:
+    """True when the rewrite names a label of the set (a whole word or phrase, any case) that the
+    input does not name: "Sports", "Sentiment: positive", 'The review is "positive" instead of
+    "negative"'. The classifier then reads the label, not a changed input, so such a rewrite is no
+    counterfactual; :func:`process_results` counts it as no flip, as an empty rewrite. A label the
+    input already names ("world" in "the world's largest PC maker") is not a leak. False for an
+    empty rewrite."""
+    return any(_names(rewrite, c) and not _names(original, c) for c in choices)
+
+
 def flipped(pred: int | None, rewrite_pred: int | None) -> float:
     """1.0 when the rewrite's predicted label differs from the input's; an empty rewrite (None) -> 0.0."""
     return float(rewrite_pred is not None and pred is not None and rewrite_pred != pred)
@@ -105,19 +119,23 @@ def similarity(original: str, rewrite: str) -> float:
 
 
 def process_results(doc: dict, results: list[Counterfactual]) -> dict[str, float]:
+    """A rewrite that leaks a label (:func:`leaks_label`) flips nothing, by either judge."""
     cf = results[0]
+    leak = leaks_label(doc["text"], cf.rewrite, list(doc["choices"]))
+    judged = None if leak else cf.rewrite_pred
     out = {
         "acc": float(cf.pred == doc["label"]),
-        "flip_rate": flipped(cf.pred, cf.rewrite_pred),
-        "target_rate": reached_target(cf.target, cf.rewrite_pred),
+        "flip_rate": flipped(cf.pred, judged),
+        "target_rate": reached_target(cf.target, judged),
         "minimality": minimality(doc["text"], cf.rewrite),
         "cosine": similarity(doc["text"], cf.rewrite),
         "ppl": cf.ppl,
         "empty_rate": float(not cf.rewrite),
         "unchanged_rate": float(words(cf.rewrite) == words(doc["text"])),
+        "label_leak_rate": float(leak),
     }
     if cf.ref_ppl is not None:
         out["ppl_ref"] = cf.ref_ppl
     if cf.ref_pred is not None:
-        out["flip_rate_ref"] = flipped(cf.ref_pred, cf.ref_rewrite_pred)
+        out["flip_rate_ref"] = flipped(cf.ref_pred, None if leak else cf.ref_rewrite_pred)
     return out

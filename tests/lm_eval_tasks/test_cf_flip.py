@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from lm_eval_tasks.cf_flip.utils import flipped, minimality, process_results, reached_target, words
+from lm_eval_tasks.cf_flip.utils import flipped, leaks_label, minimality, process_results, reached_target, words
 from qxbench.probes.selfexplain import Counterfactual
 
 from .conftest import evaluate
@@ -39,12 +39,13 @@ def test_flip_and_target_rules():
 
 
 def test_process_results_of_one_document():
-    doc = {"text": "The soup was warm.", "label": 1}
+    doc = {"text": "The soup was warm.", "label": 1, "choices": ["negative", "positive"]}
     cf = Counterfactual(pred=1, target=0, rewrite="The soup was cold.", rewrite_pred=0, ppl=12.5, ref_ppl=None)
     out = process_results(doc, [cf])
     cosine = out.pop("cosine")
+    # no reference model: no ppl_ref, no flip_rate_ref
     assert out == {"acc": 1.0, "flip_rate": 1.0, "target_rate": 1.0, "minimality": 0.2, "ppl": 12.5,
-                   "empty_rate": 0.0, "unchanged_rate": 0.0}  # no reference model: no ppl_ref, no flip_rate_ref
+                   "empty_rate": 0.0, "unchanged_rate": 0.0, "label_leak_rate": 0.0}
     assert 0.5 < cosine < 1  # one word of four changed
     empty = Counterfactual(pred=0, target=1, rewrite="", rewrite_pred=None, ppl=math.nan, ref_ppl=math.nan,
                            ref_pred=0, ref_rewrite_pred=None)
@@ -55,11 +56,47 @@ def test_process_results_of_one_document():
 
 
 def test_flip_rate_ref_is_the_references_judgement():
-    doc = {"text": "The soup was warm.", "label": 1}
+    doc = {"text": "The soup was warm.", "label": 1, "choices": ["negative", "positive"]}
     cf = Counterfactual(pred=1, target=0, rewrite="The soup was cold.", rewrite_pred=1, ppl=1.0, ref_ppl=1.0,
                         ref_pred=1, ref_rewrite_pred=0)
     out = process_results(doc, [cf])
     assert out["flip_rate"] == 0.0 and out["flip_rate_ref"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("original", "rewrite", "leaks"),
+    [  # rewrites SmolLM2-135M-Instruct wrote for SST-2 and AG News (benchmarks/results/runs)
+        ("unflinchingly bleak and desperate",
+         'The movie review is "unflinchingly bleak and desperate" with a positive sentiment.', True),
+        ("Fears for T N pension after talks", 'The topic of the news article is "sports" instead of "business".', True),
+        ("Dutch Retailer Beats Apple to Local Market", "Dutch Retailer Beats Apple to Local Market: Sports", True),
+        ("Ky. Company Wins Grant", "Science: Science", True),
+        ("The soup was warm.", "Sentiment: POSITIVE", True),  # any case
+        ("Dell leaves the world's low-end market", "Dell leaves the world's high-end market", False),  # named before
+        ("Johnson helped Arizona end a losing streak", "Businessman Johnson helped Arizona end a losing streak",
+         False),  # a whole word only
+        ("The soup was warm.", "The soup was cold.", False),
+        ("The soup was warm.", "", False),
+        ("Masks reduce infections", "There is not enough information that masks reduce infections", True),  # a phrase
+    ],
+)
+def test_a_rewrite_that_names_a_label_leaks_it(original, rewrite, leaks):
+    choices = ["negative", "positive", "world", "sports", "business", "science", "not enough information"]
+    assert leaks_label(original, rewrite, choices) is leaks
+
+
+def test_a_label_leak_flips_nothing_by_either_judge():
+    doc = {"text": "Fears for pension after talks", "label": 2, "choices": ["world", "sports", "business", "science"]}
+    cf = Counterfactual(pred=2, target=1, rewrite="Fears for pension after talks: Sports", rewrite_pred=1, ppl=9.0,
+                        ref_ppl=9.0, ref_pred=2, ref_rewrite_pred=1)
+    out = process_results(doc, [cf])
+    assert out["label_leak_rate"] == 1.0
+    assert out["flip_rate"] == out["target_rate"] == out["flip_rate_ref"] == 0.0
+    assert out["minimality"] > 0 and out["ppl"] == 9.0  # the text is still measured
+    honest = process_results(doc, [Counterfactual(pred=2, target=1, rewrite="Fears for players after the match",
+                                                  rewrite_pred=1, ppl=9.0, ref_ppl=9.0, ref_pred=2,
+                                                  ref_rewrite_pred=1)])
+    assert honest["label_leak_rate"] == 0.0 and honest["flip_rate"] == honest["flip_rate_ref"] == 1.0
 
 
 def test_minimality_is_measured_on_the_edited_part_only():

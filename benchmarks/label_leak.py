@@ -1,0 +1,77 @@
+"""How much of the committed cf_flip runs' flip rate is label leaks (cf_flip 3.1's rule).
+
+cf_flip 3.1 counts a rewrite that names a label its input does not name ("Sports", 'The review is
+"positive" instead of "negative"') as no flip (``lm_eval_tasks/cf_flip/utils.py``, ``leaks_label``).
+The runs that ``benchmarks/explain_real.py`` committed were scored by 3.0. This script re-applies
+3.1's metric functions to their logged results (each sample's logged ``Counterfactual`` and document:
+the rule reads only the rewrite, the input and the labels, so no model runs) and writes, per config
+and variant, the logged 3.0 flip rates beside the 3.1 ones and the label-leak rate. First it checks
+that 3.1's functions give every logged 3.0 metric back wherever nothing leaked (to 1e-5: the
+sentence embeddings of ``cosine`` are recomputed in float32). It is a measurement
+of the rule's effect, not a substitute for rerunning the benchmark at 3.1.
+
+    python benchmarks/label_leak.py [--runs benchmarks/results/runs] [--out benchmarks/results/label_leak.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import platform
+from pathlib import Path
+
+from lm_eval_tasks.cf_flip.utils import process_results
+from qxbench.probes.selfexplain import Counterfactual
+from qxbench.study.samples import parse_response
+
+RATES = ("flip_rate", "flip_rate_ref", "target_rate")
+
+
+def config_of(path: Path, runs: Path) -> str:
+    """``smollm2-135m/explain/gptq-4b/...`` -> ``gptq-4b``; the random floor's folder -> ``random-init``."""
+    parts = path.relative_to(runs).parts
+    return "random-init" if parts[0].endswith("-random") else parts[2]
+
+
+def rescore(path: Path) -> dict[str, float | int]:
+    rows = [json.loads(line) for line in gzip.open(path, "rt")]
+    totals = {f"{m}_3.0": 0.0 for m in RATES} | {m: 0.0 for m in RATES} | {"label_leak_rate": 0.0}
+    for row in rows:
+        cf = Counterfactual(**parse_response(row["resps"][0][0]))
+        new = process_results(row["doc"], [cf])
+        if not new["label_leak_rate"]:  # nothing leaked: 3.1 must give 3.0's logged values back
+            for metric, value in new.items():
+                old = row.get(metric)
+                if old is not None and not (math.isnan(value) and math.isnan(old)):
+                    same = math.isclose(value, old, rel_tol=1e-5, abs_tol=1e-6)
+                    assert same, (path.name, row["doc_id"], metric, value, old)
+        for metric in RATES:
+            totals[f"{metric}_3.0"] += row.get(metric, math.nan)
+            totals[metric] += new.get(metric, math.nan)
+        totals["label_leak_rate"] += new["label_leak_rate"]
+    # a rate the run did not log (flip_rate_ref with reference=none) is null
+    return {"n": len(rows), **{k: None if math.isnan(v) else round(v / len(rows), 4) for k, v in totals.items()}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, default=Path("benchmarks/results/runs"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/label_leak.json"))
+    args = parser.parse_args()
+    table: dict[str, dict[str, dict]] = {}
+    for path in sorted(args.runs.glob("*/explain/**/samples_cf_flip_*.jsonl.gz")):
+        task = path.name.removeprefix("samples_").split("_20")[0]
+        table.setdefault(config_of(path, args.runs), {})[task] = rescore(path)
+    out = {"command": "python benchmarks/label_leak.py", "machine": f"{platform.machine()}, {platform.system()}",
+           "rule": "lm_eval_tasks/cf_flip/utils.py leaks_label (cf_flip 3.1)", "configs": table}
+    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    for config, tasks in table.items():
+        for task, row in tasks.items():
+            print(f"{config:12} {task:18} n={row['n']} leak {row['label_leak_rate']}  flip {row['flip_rate_3.0']}"
+                  f" -> {row['flip_rate']}  flip_ref {row['flip_rate_ref_3.0']} -> {row['flip_rate_ref']}")
+
+
+if __name__ == "__main__":
+    main()
