@@ -132,15 +132,17 @@ def view(cell: Cell | None, scale: float) -> View:
 
 
 def _rows(runs: list[Run], cells: list[Cell], columns: list[tuple[str, str]]) -> list[dict]:
-    """The rows of a probe page's table: one per run, with its --limit and document count."""
+    """The rows of a probe page's table: one per run that ran the probe, with its --limit and document count."""
     by_key = {(c.model, c.config, c.task, c.metric): c for c in cells}
     scales = _scales(cells)
     task = columns[0][0] if columns else ""
     rows = []
     for run in runs:
         result = run.tasks.get(task)
+        if result is None:  # another model's or config's run of other probes: no empty row
+            continue
         rows.append({"model": run.model, "config": run.config, "bits": run.bits or "",
-                     "limit": limit_text([result.limit]) if result else "", "n": result.n if result else "",
+                     "limit": limit_text([result.limit]), "n": result.n,
                      "views": [view(by_key.get((run.model, run.config, t, m)), scales.get((t, m), 0.0))
                                for t, m in columns]})
     return rows

@@ -226,3 +226,14 @@ def test_an_older_runs_full_precision_note_shares_the_banner_of_a_newer_one(tmp_
     index = (tmp_path / "site" / "index.html").read_text().replace("&#34;", '"')
     assert index.count('gemma3-270m: its "full precision" (FP) is dequantized Q4_K_M: the GGUF') == 1
     assert "full precision = " not in index
+
+
+def test_a_probe_page_lists_only_the_runs_that_ran_the_probe(tmp_path):
+    write_run(tmp_path / "runs" / "fp", per_doc=FP)
+    write_run(tmp_path / "runs" / "other", model="other-model", per_doc={"nle_sim": {"cosine": [0.5, 0.6]}})
+    assert main(["leaderboard", "build", str(tmp_path / "runs"), "-o", str(tmp_path / "site"),
+                 "--bootstrap_iters", "50"]) == 0
+    cf_flip = (tmp_path / "site" / "probe_cf_flip.html").read_text()
+    nle_sim = (tmp_path / "site" / "probe_nle_sim.html").read_text()
+    assert '<td data-v="qx-tiny">' in cf_flip and '<td data-v="other-model">' not in cf_flip
+    assert '<td data-v="other-model">' in nle_sim and '<td data-v="qx-tiny">' not in nle_sim
