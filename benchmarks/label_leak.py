@@ -2,8 +2,9 @@
 
 cf_flip 3.1 counts a rewrite that names a label its input does not name ("Sports", 'The review is
 "positive" instead of "negative"') as no flip (``lm_eval_tasks/cf_flip/utils.py``, ``leaks_label``).
-The runs that ``benchmarks/explain_real.py`` committed were scored by 3.0. This script re-applies
-3.1's metric functions to their logged results (each sample's logged ``Counterfactual`` and document:
+The committed runs scored by 3.0 (``benchmarks/explain_real.py``'s, and SmolLM2's six-probe runs on
+the embedded world's reviews) are found by the version in their results files. This script
+re-applies 3.1's metric functions to their logged results (each sample's logged ``Counterfactual`` and document:
 the rule reads only the rewrite, the input and the labels, so no model runs) and writes, per config
 and variant, the logged 3.0 flip rates beside the 3.1 ones and the label-leak rate. First it checks
 that 3.1's functions give every logged 3.0 metric back wherever nothing leaked (to 1e-5: the
@@ -30,9 +31,18 @@ RATES = ("flip_rate", "flip_rate_ref", "target_rate")
 
 
 def config_of(path: Path, runs: Path) -> str:
-    """``smollm2-135m/explain/gptq-4b/...`` -> ``gptq-4b``; the random floor's folder -> ``random-init``."""
+    """``smollm2-135m/explain/gptq-4b/...`` -> ``smollm2-135m/explain/gptq-4b``; the random floor's
+    folder (``smollm2-135m-random/explain/<model>/...``) -> ``smollm2-135m/explain/random-init``."""
     parts = path.relative_to(runs).parts
-    return "random-init" if parts[0].endswith("-random") else parts[2]
+    if parts[0].endswith("-random"):
+        return f"{parts[0].removesuffix('-random')}/{parts[1]}/random-init"
+    return "/".join(parts[:3])
+
+
+def version_of(samples: Path, task: str) -> str:
+    """The task version lm-eval recorded in the results file written with ``samples``."""
+    stamp = samples.name.split(f"samples_{task}_", 1)[1].split(".jsonl")[0]
+    return str(json.loads((samples.parent / f"results_{stamp}.json").read_text())["versions"][task])
 
 
 def rescore(path: Path) -> dict[str, float | int]:
@@ -61,15 +71,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/label_leak.json"))
     args = parser.parse_args()
     table: dict[str, dict[str, dict]] = {}
-    for path in sorted(args.runs.glob("*/explain/**/samples_cf_flip_*.jsonl.gz")):
+    for path in sorted(args.runs.glob("**/samples_cf_flip*_20*.jsonl.gz")):
         task = path.name.removeprefix("samples_").split("_20")[0]
-        table.setdefault(config_of(path, args.runs), {})[task] = rescore(path)
+        if version_of(path, task) == "3.0":  # runs made since 3.1 apply the rule themselves
+            table.setdefault(config_of(path, args.runs), {})[task] = rescore(path)
     out = {"command": "python benchmarks/label_leak.py", "machine": f"{platform.machine()}, {platform.system()}",
            "rule": "lm_eval_tasks/cf_flip/utils.py leaks_label (cf_flip 3.1)", "configs": table}
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     for config, tasks in table.items():
         for task, row in tasks.items():
-            print(f"{config:12} {task:18} n={row['n']} leak {row['label_leak_rate']}  flip {row['flip_rate_3.0']}"
+            print(f"{config:36} {task:18} n={row['n']} leak {row['label_leak_rate']}  flip {row['flip_rate_3.0']}"
                   f" -> {row['flip_rate']}  flip_ref {row['flip_rate_ref_3.0']} -> {row['flip_rate_ref']}")
 
 
