@@ -65,14 +65,15 @@ def random_floor(args: argparse.Namespace, tasks: list[str], out: Path) -> list[
     run names the model that, not a temporary path (``config.qx.model`` pairs the leaderboard's rows)."""
     data = {t: {"data_path": str((REPO / v["data_path"]).resolve())} if isinstance(v, dict) else v
             for t, v in metadata(tasks).items()}
+    target = (REPO / out).resolve()  # one folder, whatever the caller's working directory
     with tempfile.TemporaryDirectory() as tmp:
         random_init_checkpoint(Path(tmp) / RANDOM_NAME, MODEL)
         command = [sys.executable, "-m", "qxbench.cli", "eval", "--model", "qx", "--model_args",
                    f"pretrained={RANDOM_NAME},reference=none", "--tasks", ",".join(tasks), "--limit",
                    str(args.limit), "--batch_size", str(args.batch_size), "--device", "cpu", "--log_samples",
-                   "--output_path", str((REPO / out).resolve()), "--metadata", json.dumps(data)]
-        if out.exists():
-            shutil.rmtree(out)
+                   "--output_path", str(target), "--metadata", json.dumps(data)]
+        if target.exists():
+            shutil.rmtree(target)
         subprocess.run(command, check=True, cwd=tmp)
     return command
 
