@@ -7,7 +7,13 @@ comparison (``leaderboard.compare``); accuracy against each dataset's chance lev
 probe and config.
 
     python benchmarks/explain_real.py --limit 50 [--quants none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4]
-        [--tasks cf_flip_sst2,...] [--no-random] [--out benchmarks/results/explain_real.json]
+        [--tasks cf_flip_sst2,...] [--floor-tasks ...] [--no-random] [--out benchmarks/results/explain_real.json]
+
+``--tasks`` are the ones run (by the sweep and, unless ``--floor-tasks`` says otherwise, the floor);
+the table covers every variant with runs in the folders (the newest run of each task), and an
+invocation that ran fewer tasks than an earlier one keeps the earlier commands and seconds
+(``earlier``). A probe whose definition changed is rerun alone this way, e.g. cf_flip 3.1:
+``--tasks cf_flip_sst2,cf_flip_ag_news,cf_flip_esnli,cf_flip_healthfc --floor-tasks all --force``.
 
 Runs are written in the committed layout (``benchmarks/results/runs/smollm2-135m/explain/<config>/``,
 ``/work/coord``'s RESULTS_LAYOUT: samples gzipped afterwards); the random-init floor goes to
@@ -187,11 +193,23 @@ def examples(folder: Path, tasks: list[str], per_task: int = 3) -> dict[str, lis
     return out
 
 
+def earlier(before: dict, commands: dict, wall: dict, every_task: bool) -> dict:
+    """The earlier invocations whose runs the table still reads (none when this one ran every task)."""
+    if every_task:
+        return {}
+    kept = list(before.get("earlier", []))
+    if before.get("commands") and before["commands"] != commands:
+        kept.append({"commands": before["commands"], "wall_seconds": before["wall_seconds"]})
+    return {"earlier": kept} if kept else {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--quants", default=QUANTS)
     parser.add_argument("--tasks", default=",".join(FILES))
+    parser.add_argument("--floor-tasks", default=None, help="the random-init floor's tasks ('all': every "
+                        "variant; default: --tasks); its folder is replaced")
     parser.add_argument("--no-random", action="store_true", help="leave out the random-init floor")
     parser.add_argument("--report-only", action="store_true",
                         help="run nothing: recompute the table and examples from the committed runs (and --out)")
@@ -206,19 +224,22 @@ def main() -> None:
     if not Path(DATA).is_dir():
         sys.exit(f"{DATA} is absent (run from the repository beside ../shared)")
     tasks = args.tasks.split(",")
+    floor_tasks = list(FILES) if args.floor_tasks == "all" else (args.floor_tasks or args.tasks).split(",")
     folder, floor_folder = RUNS / MODEL / "explain", RUNS / f"{MODEL}-random" / "explain"
+    before = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if args.report_only:  # the runs are there: recompute the table, keep the commands and times that made them
-        earlier = json.loads(args.out.read_text())
-        commands, wall = earlier["commands"], earlier["wall_seconds"]
+        commands, wall = before["commands"], before["wall_seconds"]
     else:
         start = time.perf_counter()
         commands = {"sweep": sweep(args, tasks, folder)}
         swept = time.perf_counter() - start
         if not args.no_random and not (args.skip_random_if_done and (floor_folder / RANDOM_NAME).is_dir()):
-            commands["random-init"] = random_floor(args, tasks, floor_folder)
+            commands["random-init"] = random_floor(args, floor_tasks, floor_folder)
         wall = {"sweep": round(swept, 1), "total": round(time.perf_counter() - start, 1)}
     runs = read(folder)
     floor = read(floor_folder) if not args.no_random else []
+    ran = set() if args.report_only else set(tasks)
+    tasks = [t for t in FILES if any(t in r.tasks for r in runs)]  # every variant run, the newest of each
     chances = chance(tasks)
     cells = table(runs, floor, tasks)
     shown = examples(folder, tasks)
@@ -231,7 +252,7 @@ def main() -> None:
         "machine": "shared 2-core CPU (other jobs running: seconds are noisy)",
         "model": f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized), chat template",
         "limit": args.limit, "batch_size": args.batch_size, "tasks": tasks, "commands": commands, "chance": chances,
-        "wall_seconds": wall,
+        "wall_seconds": wall, **earlier(before, commands, wall, ran >= set(FILES)),
         "probe_seconds": {**seconds(folder), **{f"random-init/{k}": v for k, v in seconds(floor_folder).items()}},
         "phase_seconds": {**seconds(folder, "phase_seconds"),
                           **{f"random-init/{k}": v for k, v in seconds(floor_folder, "phase_seconds").items()}},

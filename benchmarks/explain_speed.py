@@ -3,7 +3,10 @@
 ../shared/data/explain, through the chat template, batch 16, and each document's answer.
 
     python benchmarks/explain_speed.py --limit 16 --label before --out benchmarks/results/explain_speed.json
-        [--tasks cf_flip_sst2,nle_sim_esnli] [--metadata '{"prompts": "v1"}']
+        [--tasks cf_flip_sst2,nle_sim_esnli] [--metadata '{"prompts": "v1"}'] [--model_args quant=rtn,bits=4]
+
+``--model_args`` are added to ``pretrained=smollm2-135m``: a quantized config also runs the
+full-precision reference's passes (cf_flip's ``ppl_ref`` and ``flip_rate_ref``).
 
 Each task runs in its own lm-eval call; the seconds are the probe's own (``config.qx.probe_seconds``:
 model load excluded). The answers (``resps``) and per-document metrics are recorded, so that a speed
@@ -36,18 +39,20 @@ def data_file(task: str) -> str:
     return str(EXPLAIN / FILES[task.split("_", 2)[-1] if not task.endswith("ag_news") else "ag_news"])
 
 
-def run_task(task: str, limit: int, batch: int, extra: dict) -> dict:
+def run_task(task: str, limit: int, batch: int, extra: dict, model_args: str = "") -> dict:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
     metadata = {"data_path": data_file(task), **extra}
-    out = simple_evaluate(model="qx", model_args="pretrained=smollm2-135m", tasks=[task], device="cpu",
+    out = simple_evaluate(model="qx", model_args=",".join(filter(None, ["pretrained=smollm2-135m", model_args])),
+                          tasks=[task], device="cpu",
                           batch_size=batch, limit=limit, log_samples=True, apply_chat_template=True,
                           task_manager=TaskManager(include_defaults=False, metadata=metadata))
     seconds = sum(out["config"]["qx"]["probe_seconds"].values())
     samples = out["samples"][task]
     return {"probe_seconds": round(seconds, 2), "seconds_per_doc": round(seconds / len(samples), 3),
             "docs": len(samples), "metadata": {k: v for k, v in extra.items()},
+            "phase_seconds": out["config"]["qx"].get("phase_seconds") or {},
             "results": {k: v for k, v in out["results"][task].items() if k != "alias"},
             "answers": {s["doc_id"]: str(s["resps"][0][0]) for s in samples},
             "per_doc": {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in samples}}
@@ -89,6 +94,7 @@ def main() -> None:
     parser.add_argument("--tasks", default=TASKS)
     parser.add_argument("--label")
     parser.add_argument("--metadata", default="{}", help="extra probe options (JSON), e.g. the prompt set")
+    parser.add_argument("--model_args", default="", help="added to pretrained=smollm2-135m, e.g. quant=rtn,bits=4")
     parser.add_argument("--compare", help="an earlier label in --out to compare the answers with")
     parser.add_argument("--recompare", nargs=2, metavar=("LABEL", "EARLIER"),
                         help="only recompute LABEL's comparison with EARLIER from --out (no run)")
@@ -107,12 +113,13 @@ def main() -> None:
         return
     runs = {}
     for task in args.tasks.split(","):
-        runs[task] = run_task(task, args.limit, args.batch_size, json.loads(args.metadata))
+        runs[task] = run_task(task, args.limit, args.batch_size, json.loads(args.metadata), args.model_args)
         print(f"{args.label} {task}: {runs[task]['seconds_per_doc']} s/doc", flush=True)
     entry = {"qxbench": __version__, "python": platform.python_version(), "cpus": os.cpu_count(),
              "machine": "shared 2-core CPU (noisy: compare ratios within one file)",
              "model": "smollm2-135m (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized)",
-             "limit": args.limit, "batch_size": args.batch_size, "chat_template": True, "tasks": runs}
+             "model_args": args.model_args, "limit": args.limit, "batch_size": args.batch_size,
+             "chat_template": True, "tasks": runs}
     if args.compare:
         entry["compared_with"] = {args.compare: compare(runs, stored[args.compare]["tasks"])}
         print(json.dumps(entry["compared_with"], indent=1))

@@ -1,13 +1,16 @@
 """Log-likelihoods of a few answer choices after prompts that share a beginning, each shared part run once.
 
 lm-eval's ``loglikelihood`` scores each (context, continuation) pair as its own sequence, so a prompt
-with ``k`` labels is run ``k`` times, and the insertion test's variants of one document (the same
-prompt with one word inserted) repeat the whole prompt. Here, per group of contexts (one document's
-variants), the longest common token prefix runs once (stage 1, left-padded), each context's own rest
-runs on a copy of that cache (stage 2, padded on the left so that every row ends on a real token: the
-first token of every choice is read there), and the remaining tokens of all choices run together on
-copies of the stage-2 cache (stage 3, ``Cache.batch_select_indices``). Padding holes are masked and
-the position ids count real tokens only, so each row sees exactly its own sequence. Tokens are
+with ``k`` labels is run ``k`` times, the insertion test's variants of one document (the same prompt
+with one word inserted) repeat the whole prompt, and every document of a task repeats its beginning
+(the chat template's header, the instruction, the labels). Here the batch's common token prefix runs
+once (stage 0, one row); per group of contexts (one document's variants) the rest of the group's
+longest common token prefix runs on a copy of that cache (stage 1, left-padded), each context's own
+rest runs on a copy of its group's cache (stage 2, padded on the left so that every row ends on a real
+token: the first token of every choice is read there), and the remaining tokens of all choices run
+together on copies of the stage-2 cache (stage 3, ``Cache.batch_select_indices``). Groups are batched
+in order of length (less padding); results come back in the caller's order. Padding holes are masked
+and the position ids count real tokens only, so each row sees exactly its own sequence. Tokens are
 lm-eval's own (``HFLM._encode_pair``: the context encoded alone, the continuation as the rest of the
 whole text); the log-softmax is taken in float32. The sums equal ``lm.loglikelihood``'s up to float
 rounding (``tests/probes/test_choices.py``; 1.2e-5 on SmolLM2's e-SNLI prompts).
@@ -77,7 +80,12 @@ def _batch(model: Any, groups: Sequence[tuple[list[int], list[tuple[list[int], l
            ) -> list[list[float]]:
     """``groups``: (shared prefix, [(the context's rest, its continuations)]) -> per context, per choice."""
     run = _Run(model)
-    run.step(*_padded([p for p, _ in groups], pad, left=True), keep_last=True)
+    prefixes = [p for p, _ in groups]
+    shared = common_prefix(prefixes) if len(groups) > 1 else 0
+    if shared:  # stage 0: the batch's common beginning, once
+        run.step(*_padded([prefixes[0][:shared]], pad, left=True), keep_last=True)
+        run.select([0] * len(groups))
+    run.step(*_padded([p[shared:] for p in prefixes], pad, left=True), keep_last=True)
     owner = [g for g, (_, variants) in enumerate(groups) for _ in variants]
     variants = [v for _, vs in groups for v in vs]
     run.select(owner)
@@ -123,7 +131,7 @@ def choice_loglikelihoods(lm: Any, contexts: Sequence[str], continuations: Seque
             out[members[0]] = scores
         batch.clear()
 
-    for members in encoded.values():
+    for members in sorted(encoded.values(), key=lambda m: max(len(ctx) for _, ctx, _ in m)):  # less padding
         batch.append(members)
         if sum(map(len, batch)) >= batch_size:
             flush()

@@ -20,9 +20,12 @@ import torch
 Stop = Callable[[int, int], bool]  # (row, its new token) -> whether the row stops after that token
 
 
-def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, max_tokens: int, stop: Stop) -> list[list[int]]:
+def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, max_tokens: int, stop: Stop,
+           prefix: Sequence[int] = ()) -> list[list[int]]:
     """Each left-padded row's greedy continuation: at most ``max_tokens`` tokens, up to and including
-    the token after which ``stop`` says the row stops. ``ids``/``mask``: [rows, prompt tokens]."""
+    the token after which ``stop`` says the row stops. ``ids``/``mask``: [rows, prompt tokens].
+    ``prefix``: tokens every row's prompt begins with, run once (one row) before ``ids``, which then
+    hold each prompt's rest (its padding a masked hole after the prefix; :func:`split_prefix`)."""
     from transformers import DynamicCache
 
     out: list[list[int]] = [[] for _ in range(ids.shape[0])]
@@ -36,6 +39,15 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, max_tokens: int, s
     position = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)
     step_ids = ids
     with torch.no_grad():
+        if len(prefix):
+            head = torch.tensor([list(prefix)], dtype=ids.dtype, device=ids.device)
+            positions = {"position_ids": torch.arange(head.shape[1], device=ids.device)[None]} if (
+                "position_ids" in accepts) else {}
+            model(input_ids=head, attention_mask=torch.ones_like(head), past_key_values=cache, use_cache=True,
+                  **positions, **keep_arg)
+            cache.batch_select_indices(torch.zeros(len(rows), dtype=torch.long, device=ids.device))
+            position = (position + head.shape[1]).masked_fill(mask == 0, 0)
+            mask = torch.cat([mask.new_ones(len(rows), head.shape[1]), mask], 1)
         for _ in range(max_tokens):
             positions = {"position_ids": position} if "position_ids" in accepts else {}
             logits = model(input_ids=step_ids, attention_mask=mask, past_key_values=cache, use_cache=True,
@@ -73,6 +85,24 @@ class LineEnd:
         done = "\n" in piece and (self.text[row] or bool(piece.split("\n", 1)[0].strip()))
         self.text[row] = self.text[row] or bool(piece.strip())
         return done
+
+
+def split_prefix(ids: torch.Tensor, mask: torch.Tensor) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+    """Left-padded prompts -> (their common first tokens, the rests left-padded): for :func:`greedy`'s
+    ``prefix``. Every rest keeps at least one token (the first step reads its last position)."""
+    from qxbench.probes.choices import common_prefix
+
+    rows = [r[m.bool()].tolist() for r, m in zip(ids, mask, strict=True)]
+    k = common_prefix(rows) if len(rows) > 1 else 0
+    rests = [r[k:] for r in rows]
+    width = max(len(r) for r in rests)
+    pad = int(ids[mask == 0][0]) if bool((mask == 0).any()) else 0  # the tokenizer's pad, masked either way
+    out_ids = ids.new_full((len(rows), width), pad)
+    out_mask = mask.new_zeros(len(rows), width)
+    for i, r in enumerate(rests):
+        out_ids[i, width - len(r):] = torch.tensor(r, dtype=ids.dtype)
+        out_mask[i, width - len(r):] = 1
+    return rows[0][:k], out_ids, out_mask
 
 
 def decode(tokenizer: Any, rows: Sequence[Sequence[int]]) -> list[str]:

@@ -67,22 +67,28 @@ def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "gen
     """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
     batched by the model's batch size; the prompts are formatted as ``lm.format_prompt`` says
     (the chat template under ``--apply_chat_template``). ``caps``: a smaller token cap per prompt.
+    Batches hold prompts of similar length (less padding; answers come back in order), and a batch's
+    common beginning (the chat header, the instruction) runs once (``greedy``'s ``prefix``).
     One progress bar, ``title``, counts prompts in ``unit``s."""
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
     size = _size(lm)
     eos = getattr(lm.tokenizer, "eos_token_id", None)
-    out: list[str] = []
+    texts = [fmt(p) for p in prompts]
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    out: list[str] = [""] * len(texts)
     with progress.phase(title, len(prompts), unit) as bar:
-        for start in range(0, len(prompts), size):
-            texts = [fmt(p) for p in prompts[start:start + size]]
-            ids, mask = lm.tok_batch_encode(texts, left_truncate_len=lm.max_length - max_tokens)
+        for start in range(0, len(order), size):
+            batch = order[start:start + size]
+            ids, mask = lm.tok_batch_encode([texts[i] for i in batch], left_truncate_len=lm.max_length - max_tokens)
+            prefix, ids, mask = greedy.split_prefix(ids, mask)
             ids, mask = ids.to(lm.device), mask.to(lm.device)
-            stop: Any = greedy.LineEnd(lm.tokenizer, len(texts), eos)
+            stop: Any = greedy.LineEnd(lm.tokenizer, len(batch), eos)
             if caps is not None:
-                stop = _Capped(stop, [min(max_tokens, c) for c in caps[start:start + size]])
-            rows = greedy.greedy(lm.model, ids, mask, max_tokens, stop)
-            out += [cut_answer(t) for t in greedy.decode(lm.tokenizer, rows)]
-            bar.advance(len(texts))
+                stop = _Capped(stop, [min(max_tokens, caps[i]) for i in batch])
+            rows = greedy.greedy(lm.model, ids, mask, max_tokens, stop, prefix)
+            for i, text in zip(batch, greedy.decode(lm.tokenizer, rows), strict=True):
+                out[i] = cut_answer(text)
+            bar.advance(len(batch))
     return out
 
 
@@ -161,13 +167,16 @@ def rewrite_cap(lm: Any, text: str) -> int:
 
 def _labels(lm: Any, docs: Sequence[Mapping[str, Any]], rewrites: Sequence[str], prompts: PromptSet,
             who: str) -> tuple[list[int], list[int | None]]:
-    """``lm``'s labels of the inputs and of the non-empty rewrites (context kept)."""
-    preds = [argmax(s) for s in classify(lm, docs, title=f"{who}classify", prompts=prompts)]
+    """``lm``'s labels of the inputs and of the non-empty rewrites (context kept), in one pass in which
+    a document's input and rewrite share their prompt's beginning (the fixed part included)."""
     nonempty = [i for i, r in enumerate(rewrites) if r]
-    scores = classify(lm, [docs[i] for i in nonempty], [rewrites[i] for i in nonempty],
-                      title=f"{who}classify rewrites", prompts=prompts)
+    scores = classify(lm, [*docs, *(docs[i] for i in nonempty)], [*(d["text"] for d in docs),
+                                                                   *(rewrites[i] for i in nonempty)],
+                      title=f"{who}classify inputs and rewrites", unit="text", prompts=prompts,
+                      groups=[*range(len(docs)), *nonempty])
+    preds = [argmax(s) for s in scores[:len(docs)]]
     out: list[int | None] = [None] * len(docs)
-    for i, s in zip(nonempty, scores, strict=True):
+    for i, s in zip(nonempty, scores[len(docs):], strict=True):
         out[i] = argmax(s)
     return preds, out
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from qxbench.probes.greedy import LineEnd, greedy
+from qxbench.probes.greedy import LineEnd, greedy, split_prefix
 
 PROMPTS = ["The capital of France is", "Paris is the capital of", "A", "The language spoken in Germany is called",
            "One, two, three,", "The weather today"]
@@ -77,6 +77,46 @@ def test_the_embedded_model_keeps_generate_s_tokens(embedded_path):
 def test_smollm2_keeps_generate_s_tokens(smollm2):
     model, tokenizer = smollm2
     check_against_generate(model, *left_padded(tokenizer, PROMPTS), max_tokens=8)
+
+
+SHARED = [f"Complete the sentence with a few words, as a reader would expect. {p}" for p in PROMPTS]
+
+
+def check_prefix_once(model, ids, mask, max_tokens=10):
+    """Prompts that share a beginning: it runs once (the first forward pass has one row), and every
+    row's tokens are those of the prompts run whole."""
+    eos = model.generation_config.eos_token_id
+    whole = greedy(model, ids, mask, max_tokens, lambda r, t: t == eos)
+    prefix, rest, rest_mask = split_prefix(ids, mask)
+    assert len(prefix) > 5 and rest.shape[1] < ids.shape[1]
+    assert [prefix + r[m.bool()].tolist() for r, m in zip(rest, rest_mask, strict=True)] == \
+        [r[m.bool()].tolist() for r, m in zip(ids, mask, strict=True)]  # nothing lost, nothing added
+    sizes, handle = rows_per_step(model)
+    try:
+        shared = greedy(model, rest, rest_mask, max_tokens, lambda r, t: t == eos, prefix)
+    finally:
+        handle.remove()
+    assert shared == whole
+    assert sizes[:2] == [1, len(ids)]
+
+
+def test_a_common_beginning_runs_once_with_the_same_tokens_on_the_embedded_model(embedded_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(embedded_path).eval()
+    check_prefix_once(model, *left_padded(AutoTokenizer.from_pretrained(embedded_path), SHARED))
+
+
+@pytest.mark.real
+def test_a_common_beginning_runs_once_with_the_same_tokens_on_smollm2(smollm2):
+    model, tokenizer = smollm2
+    check_prefix_once(model, *left_padded(tokenizer, SHARED), max_tokens=8)
+
+
+def test_no_common_beginning_leaves_the_prompts_whole():
+    ids = torch.tensor([[0, 5, 6], [7, 8, 9]])
+    prefix, rest, mask = split_prefix(ids, (ids != 0).long())
+    assert prefix == [] and rest.tolist() == [[0, 5, 6], [7, 8, 9]] and mask.tolist() == [[0, 1, 1], [1, 1, 1]]
 
 
 def test_no_tokens_asked_for_gives_empty_rows(tiny_llama):
