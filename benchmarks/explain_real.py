@@ -163,7 +163,7 @@ def markdown(cells: list[dict], tasks: list[str], chances: dict[str, float]) -> 
     return "\n".join(lines)
 
 
-README_METRICS = {"cf_flip": ("acc", "flip_rate_ref", "minimality", "cosine"),
+README_METRICS = {"cf_flip": ("acc", "flip_rate_ref", "label_leak_rate", "minimality"),
                   "nle_sim": ("acc", "bertscore_minilm_f1", "insert_flip")}
 
 
