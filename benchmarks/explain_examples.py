@@ -14,7 +14,7 @@ from pathlib import Path
 
 from qxbench.study.samples import parse_response
 
-SHOWN = {"cf_flip": ("acc", "flip_rate", "minimality", "cosine", "unchanged_rate", "ppl"),
+SHOWN = {"cf_flip": ("acc", "flip_rate", "label_leak_rate", "minimality", "cosine", "unchanged_rate", "ppl"),
          "nle_sim": ("acc", "cosine", "bertscore_minilm_f1", "rougeL", "insert_flipped_n", "unfaithful")}
 
 

@@ -11,6 +11,10 @@ that 3.1's functions give every logged 3.0 metric back wherever nothing leaked (
 sentence embeddings of ``cosine`` are recomputed in float32). It is a measurement
 of the rule's effect, not a substitute for rerunning the benchmark at 3.1.
 
+The explanation runs it read (``benchmarks/results/label_leak.json``) were since replaced by the
+3.1 rerun of ``benchmarks/explain_real.py`` (commit 587a15d); to read them again, ``git worktree add
+/tmp/b8 b8696b9`` and pass ``--runs /tmp/b8/benchmarks/results/runs``.
+
     python benchmarks/label_leak.py [--runs benchmarks/results/runs] [--out benchmarks/results/label_leak.json]
 """
 

@@ -7,6 +7,8 @@ going; their key/value cache rows are kept with ``Cache.batch_select_indices``. 
 step are those ``generate`` builds (left padding, position ids from the attention mask, a
 ``DynamicCache``, logits of the last position only, the float32 argmax), so a row's tokens are
 ``generate``'s (``tests/probes/test_greedy.py`` compares the two on the embedded model and SmolLM2).
+Prompts that begin alike (one task's chat header and instruction) can run their common beginning
+once (``prefix``, :func:`split_prefix`): the same tokens, tested on both models too.
 """
 
 from __future__ import annotations
