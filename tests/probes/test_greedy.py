@@ -66,17 +66,14 @@ def test_rows_leave_the_batch_and_keep_generate_s_tokens_on_gpt2(tiny_gpt2):
     check_against_generate(tiny_gpt2, ids, (ids != 0).long())
 
 
-def test_the_embedded_model_keeps_generate_s_tokens(embedded_path):
+@pytest.fixture(scope="module")
+def embedded(embedded_path):
+    """(model, tokenizer) of the embedded default."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(embedded_path).eval()
-    check_against_generate(model, *left_padded(AutoTokenizer.from_pretrained(embedded_path), PROMPTS))
+    return AutoModelForCausalLM.from_pretrained(embedded_path).eval(), AutoTokenizer.from_pretrained(embedded_path)
 
 
-@pytest.mark.real
-def test_smollm2_keeps_generate_s_tokens(smollm2):
-    model, tokenizer = smollm2
-    check_against_generate(model, *left_padded(tokenizer, PROMPTS), max_tokens=8)
 
 
 SHARED = [f"Complete the sentence with a few words, as a reader would expect. {p}" for p in PROMPTS]
@@ -100,17 +97,24 @@ def check_prefix_once(model, ids, mask, max_tokens=10):
     assert sizes[:2] == [1, len(ids)]
 
 
-def test_a_common_beginning_runs_once_with_the_same_tokens_on_the_embedded_model(embedded_path):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+# each model: generate's tokens with rows leaving the batch; a common beginning run once, the same tokens
+CHECKS = pytest.mark.parametrize("check, prompts", [("generate", "PROMPTS"), ("prefix", "SHARED")])
 
-    model = AutoModelForCausalLM.from_pretrained(embedded_path).eval()
-    check_prefix_once(model, *left_padded(AutoTokenizer.from_pretrained(embedded_path), SHARED))
+
+def run_check(model, tokenizer, check: str, prompts: str, max_tokens: int) -> None:
+    fn = {"generate": check_against_generate, "prefix": check_prefix_once}[check]
+    fn(model, *left_padded(tokenizer, {"PROMPTS": PROMPTS, "SHARED": SHARED}[prompts]), max_tokens=max_tokens)
+
+
+@CHECKS
+def test_the_embedded_model_keeps_its_tokens(embedded, check, prompts):
+    run_check(*embedded, check, prompts, max_tokens=12)
 
 
 @pytest.mark.real
-def test_a_common_beginning_runs_once_with_the_same_tokens_on_smollm2(smollm2):
-    model, tokenizer = smollm2
-    check_prefix_once(model, *left_padded(tokenizer, SHARED), max_tokens=8)
+@CHECKS
+def test_smollm2_keeps_its_tokens(smollm2, check, prompts):
+    run_check(*smollm2, check, prompts, max_tokens=8)
 
 
 def test_no_common_beginning_leaves_the_prompts_whole():
