@@ -25,7 +25,8 @@ from typing import Any
 import torch
 
 
-def _padded(rows: Sequence[Sequence[int]], pad: int, left: bool) -> tuple[torch.Tensor, torch.Tensor]:
+def padded(rows: Sequence[Sequence[int]], pad: int, left: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token rows as one batch (ids, mask), padded on the left or the right with ``pad``."""
     width = max(1, max(len(r) for r in rows))
     ids = torch.full((len(rows), width), pad, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)
@@ -83,19 +84,19 @@ def _batch(model: Any, groups: Sequence[tuple[list[int], list[tuple[list[int], l
     prefixes = [p for p, _ in groups]
     shared = common_prefix(prefixes) if len(groups) > 1 else 0
     if shared:  # stage 0: the batch's common beginning, once
-        run.step(*_padded([prefixes[0][:shared]], pad, left=True), keep_last=True)
+        run.step(*padded([prefixes[0][:shared]], pad, left=True), keep_last=True)
         run.select([0] * len(groups))
-    run.step(*_padded([p[shared:] for p in prefixes], pad, left=True), keep_last=True)
+    run.step(*padded([p[shared:] for p in prefixes], pad, left=True), keep_last=True)
     owner = [g for g, (_, variants) in enumerate(groups) for _ in variants]
     variants = [v for _, vs in groups for v in vs]
     run.select(owner)
-    first = run.step(*_padded([rest for rest, _ in variants], pad, left=True), keep_last=True)
+    first = run.step(*padded([rest for rest, _ in variants], pad, left=True), keep_last=True)
     rows = [(v, c) for v, (_, conts) in enumerate(variants) for c in conts]
     scores = [float(first[v, c[0]]) for v, c in rows]
     longest = max(len(c) for _, c in rows) - 1
     if longest > 0:
         run.select([v for v, _ in rows])
-        logp = run.step(*_padded([c[:-1] for _, c in rows], pad, left=False), keep_last=False)
+        logp = run.step(*padded([c[:-1] for _, c in rows], pad, left=False), keep_last=False)
         for r, (_, c) in enumerate(rows):
             scores[r] += float(sum(logp[r, j - 1, c[j]] for j in range(1, len(c))))
     out, i = [], 0

@@ -92,19 +92,13 @@ class LineEnd:
 def split_prefix(ids: torch.Tensor, mask: torch.Tensor) -> tuple[list[int], torch.Tensor, torch.Tensor]:
     """Left-padded prompts -> (their common first tokens, the rests left-padded): for :func:`greedy`'s
     ``prefix``. Every rest keeps at least one token (the first step reads its last position)."""
-    from qxbench.probes.choices import common_prefix
+    from qxbench.probes.choices import common_prefix, padded
 
     rows = [r[m.bool()].tolist() for r, m in zip(ids, mask, strict=True)]
     k = common_prefix(rows) if len(rows) > 1 else 0
-    rests = [r[k:] for r in rows]
-    width = max(len(r) for r in rests)
     pad = int(ids[mask == 0][0]) if bool((mask == 0).any()) else 0  # the tokenizer's pad, masked either way
-    out_ids = ids.new_full((len(rows), width), pad)
-    out_mask = mask.new_zeros(len(rows), width)
-    for i, r in enumerate(rests):
-        out_ids[i, width - len(r):] = torch.tensor(r, dtype=ids.dtype)
-        out_mask[i, width - len(r):] = 1
-    return rows[0][:k], out_ids, out_mask
+    rest_ids, rest_mask = padded([r[k:] for r in rows], pad, left=True)
+    return rows[0][:k], rest_ids.to(ids.dtype), rest_mask.to(mask.dtype)
 
 
 def decode(tokenizer: Any, rows: Sequence[Sequence[int]]) -> list[str]:
