@@ -5,12 +5,15 @@ with ``k`` labels is run ``k`` times, the insertion test's variants of one docum
 with one word inserted) repeat the whole prompt, and every document of a task repeats its beginning
 (the chat template's header, the instruction, the labels). Here the batch's common token prefix runs
 once (stage 0, one row); per group of contexts (one document's variants) the rest of the group's
-longest common token prefix runs on a copy of that cache (stage 1, left-padded), each context's own
-rest runs on a copy of its group's cache (stage 2, padded on the left so that every row ends on a real
-token: the first token of every choice is read there), and the remaining tokens of all choices run
-together on copies of the stage-2 cache (stage 3, ``Cache.batch_select_indices``). Groups are batched
-in order of length (less padding); results come back in the caller's order. Padding holes are masked
-and the position ids count real tokens only, so each row sees exactly its own sequence. Tokens are
+longest common token prefix runs on a copy of that cache (stage 1, left-padded); then each context's
+own rest (the first token of every choice is read at its last token) and the remaining tokens of its
+choices run side by side in its group's row (stages 2 and 3, :meth:`_Run.tree`): a 4D mask lets each
+token see its group's prefix, its context's rest and its own choice's earlier tokens only, at the
+positions they would have alone, so no row's cache is copied. (Copying the cache per context and per
+choice, as where the tree does not apply (:func:`_copies`), moved ``rows x cached tokens`` per layer:
+on HealthFC's evidence, more time than the tokens themselves.) Groups are batched in order of length
+(less padding); results come back in the caller's order. Padding holes are masked and the position
+ids count real tokens only, so each row sees exactly its own sequence. Tokens are
 lm-eval's own (``HFLM._encode_pair``: the context encoded alone, the continuation as the rest of the
 whole text); the log-softmax is taken in float32. The sums equal ``lm.loglikelihood``'s up to float
 rounding (``tests/probes/test_choices.py``; 1.2e-5 on SmolLM2's e-SNLI prompts).
@@ -23,6 +26,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+
+
+# Architectures on which one row per group with a 4D mask (:meth:`_Run.tree`) is tested to score as
+# copies of the cache do (tests/probes/test_choices.py: the embedded Llama, SmolLM2, Gemma 3 270M);
+# any other runs stages 2 and 3 on copies (:func:`_copies`).
+TREE_TYPES = ("llama", "gemma3_text")
 
 
 def padded(rows: Sequence[Sequence[int]], pad: int, left: bool) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,6 +72,58 @@ class _Run:
         self.cache.batch_select_indices(keep)
         self.mask = self.mask[keep]
 
+    def fits_tree(self, width: int) -> bool:
+        """Whether :meth:`tree` computes what copies of the cache would: an architecture whose forward
+        reads a custom 4D mask as given (``TREE_TYPES``) under SDPA attention and, on a model with
+        sliding-window layers (Gemma 3), every row within the window."""
+        config = self.model.config
+        window = getattr(config, "sliding_window", None)
+        length = (0 if self.mask is None else self.mask.shape[1]) + width
+        return (getattr(config, "model_type", None) in TREE_TYPES and getattr(config, "_attn_implementation", None)
+                == "sdpa" and (not window or length < window))
+
+    def tree(self, rows: Sequence[Sequence[tuple[Sequence[int], int]]], read: Sequence[Sequence[int]], pad: int
+             ) -> tuple[torch.Tensor, list[list[int]]]:
+        """Several continuations of each cached row at once, without copying the cache: row ``r``'s nodes
+        (tokens, parent node or -1 for the row's sequence so far) lie side by side in one row, each
+        token attending to the row's sequence so far, to its ancestors' tokens and to its own node's
+        earlier tokens (a 4D mask), at the position it would have on its own. ``read[r]``: the row
+        positions whose log-probabilities are returned, [rows, len(read[r]), vocab] (padded); also
+        where each node starts."""
+        width = max(1, max(sum(len(t) for t, _ in nodes) for nodes in rows))
+        ids = torch.full((len(rows), width), pad, dtype=torch.long)
+        offset = torch.zeros((len(rows), width), dtype=torch.long)
+        own = torch.zeros((len(rows), width, width), dtype=torch.bool)
+        starts: list[list[int]] = []
+        for r, nodes in enumerate(rows):
+            at, spans = 0, []
+            for tokens, parent in nodes:
+                n, base = len(tokens), (spans[parent][2] if parent >= 0 else 0)
+                ids[r, at:at + n] = torch.tensor(list(tokens), dtype=torch.long)
+                offset[r, at:at + n] = base + torch.arange(n)
+                own[r, at:at + n, at:at + n] = torch.ones((n, n), dtype=torch.bool).tril()
+                if parent >= 0:
+                    own[r, at:at + n] |= own[r, spans[parent][1] - 1][None]  # what the parent's last token sees
+                spans.append((at, at + n, base + n))
+                at += n
+            own[r, range(at, width), range(at, width)] = True  # padding sees itself: no row without a key
+            starts.append([start for start, _, _ in spans])
+        past = self.mask.bool()
+        mask = torch.cat([past[:, None, :].expand(len(rows), width, past.shape[1]), own.to(self.device)], -1)[:, None]
+        extra = {"position_ids": past.sum(-1, keepdim=True) + offset.to(self.device)} if "position_ids" in self.accepts else {}
+        keep = sorted({k for r in read for k in r})
+        if "logits_to_keep" in self.accepts:
+            extra["logits_to_keep"] = torch.tensor(keep, device=self.device)
+        logits = self.model(input_ids=ids.to(self.device), attention_mask=mask, past_key_values=self.cache,
+                            use_cache=True, **extra).logits
+        if "logits_to_keep" not in self.accepts:
+            logits = logits[:, keep]
+        where = {k: i for i, k in enumerate(keep)}
+        index = torch.tensor([[where[k] for k in r] + [0] * (max(map(len, read)) - len(r)) for r in read],
+                             device=logits.device)
+        picked = torch.gather(logits, 1, index[..., None].expand(-1, -1, logits.shape[-1]))
+        return torch.log_softmax(picked.to(torch.float32), -1), starts
+
     def step(self, ids: torch.Tensor, mask: torch.Tensor, keep_last: bool) -> torch.Tensor:
         ids, mask = ids.to(self.device), mask.to(self.device)
         before = self.mask.sum(-1, keepdim=True) if self.mask is not None else 0
@@ -87,23 +148,52 @@ def _batch(model: Any, groups: Sequence[tuple[list[int], list[tuple[list[int], l
         run.step(*padded([prefixes[0][:shared]], pad, left=True), keep_last=True)
         run.select([0] * len(groups))
     run.step(*padded([p[shared:] for p in prefixes], pad, left=True), keep_last=True)
-    owner = [g for g, (_, variants) in enumerate(groups) for _ in variants]
     variants = [v for _, vs in groups for v in vs]
-    run.select(owner)
-    first = run.step(*padded([rest for rest, _ in variants], pad, left=True), keep_last=True)
     rows = [(v, c) for v, (_, conts) in enumerate(variants) for c in conts]
-    scores = [float(first[v, c[0]]) for v, c in rows]
-    longest = max(len(c) for _, c in rows) - 1
-    if longest > 0:
-        run.select([v for v, _ in rows])
-        logp = run.step(*padded([c[:-1] for _, c in rows], pad, left=False), keep_last=False)
-        for r, (_, c) in enumerate(rows):
-            scores[r] += float(sum(logp[r, j - 1, c[j]] for j in range(1, len(c))))
+    nodes, read, where = [], [], []  # per group row: its nodes, the positions read; per choice: (row, read index)
+    for _, members in groups:
+        row, spots, at = [], [], 0
+        for rest, conts in members:
+            row.append((rest, -1))
+            node, at = len(row) - 1, at + len(rest)
+            spots.append(at - 1)
+            first_at = len(spots) - 1
+            for c in conts:
+                if len(c) > 1:
+                    row.append((c[:-1], node))
+                    where.append((len(nodes), [first_at, *range(len(spots), len(spots) + len(c) - 1)]))
+                    spots += range(at, at + len(c) - 1)
+                    at += len(c) - 1
+                else:
+                    where.append((len(nodes), [first_at]))
+        nodes.append(row)
+        read.append(spots)
+    if run.fits_tree(max(sum(len(t) for t, _ in row) for row in nodes)):  # stages 2 and 3: one row per group
+        logp, _ = run.tree(nodes, read, pad)
+        scores = [float(sum(logp[g, k, t] for k, t in zip(ks, c, strict=True))) for (g, ks), (_, c) in
+                  zip(where, rows, strict=True)]
+    else:
+        scores = _copies(run, groups, variants, rows, pad)
     out, i = [], 0
     for _, conts in variants:
         out.append(scores[i:i + len(conts)])
         i += len(conts)
     return out
+
+
+def _copies(run: _Run, groups: Sequence[Any], variants: Sequence[Any], rows: Sequence[Any], pad: int
+            ) -> list[float]:
+    """Stages 2 and 3 on copies of the cache (where :meth:`_Run.tree` does not apply): a copy of its
+    group's cache per context, then a copy of its context's per choice."""
+    run.select([g for g, (_, members) in enumerate(groups) for _ in members])
+    first = run.step(*padded([rest for rest, _ in variants], pad, left=True), keep_last=True)
+    scores = [float(first[v, c[0]]) for v, c in rows]
+    if max(len(c) for _, c in rows) > 1:
+        run.select([v for v, _ in rows])
+        logp = run.step(*padded([c[:-1] for _, c in rows], pad, left=False), keep_last=False)
+        for r, (_, c) in enumerate(rows):
+            scores[r] += float(sum(logp[r, j - 1, c[j]] for j in range(1, len(c))))
+    return scores
 
 
 def choice_loglikelihoods(lm: Any, contexts: Sequence[str], continuations: Sequence[Sequence[str]],

@@ -24,7 +24,7 @@ from typing import Any
 from lm_eval.api.instance import Instance
 
 from qxbench import progress
-from qxbench.probes import greedy
+from qxbench.probes import greedy, refcache
 from qxbench.probes.chat import cut_answer
 from qxbench.probes.insertion import POSITIONS, WORDS, insertions
 from qxbench.probes.prompts import PromptSet
@@ -102,14 +102,8 @@ def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | 
     ``lm_eval/api/task.py``, ``process_results`` for ``multiple_choice``). ``texts`` replace the edited
     part; the fixed part (``context``) is the document's. ``groups``: texts with the same key (one
     document's variants) share their prompt's common beginning (:mod:`qxbench.probes.choices`)."""
-    prompts = prompts or PromptSet("completion-0")
-    texts = [d["text"] for d in docs] if texts is None else texts
-    fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
-    chat = bool(getattr(lm, "chat_applied", False))
-    contexts = []
-    for d, t in zip(docs, texts, strict=True):
-        user, cue = prompts.classify_parts(d, t)
-        contexts.append(fmt(user) if cue is None else fmt(user) + cue if chat else fmt(f"{user}\n{cue}"))
+    contexts = _contexts(lm, docs, [d["text"] for d in docs] if texts is None else texts,
+                         prompts or PromptSet("completion-0"))
     choices = [[f" {c}" for c in d["choices"]] for d in docs]
     with progress.phase(title, len(docs), unit, requests=sum(map(len, choices))):
         if hasattr(lm, "choice_loglikelihoods"):  # the qx model: each prompt run once for all its choices
@@ -120,6 +114,32 @@ def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | 
             grouped = [[next(flat) for _ in xs] for xs in choices]
     return [[ll / len(c) for ll, c in zip(lls, d["choices"], strict=True)] if d.get("normalise") else list(lls)
             for lls, d in zip(grouped, docs, strict=True)]
+
+
+def _contexts(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str], prompts: PromptSet) -> list[str]:
+    """The text each classification prompt is, as the model reads it (before `` choice``)."""
+    fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
+    chat = bool(getattr(lm, "chat_applied", False))
+    contexts = []
+    for d, t in zip(docs, texts, strict=True):
+        user, cue = prompts.classify_parts(d, t)
+        contexts.append(fmt(user) if cue is None else fmt(user) + cue if chat else fmt(f"{user}\n{cue}"))
+    return contexts
+
+
+def input_keys(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -> list[str] | None:
+    """Where a full-precision model's scores of the inputs are kept (:mod:`qxbench.probes.refcache`,
+    ``labels``): the checkpoint, its dtype, each prompt as the model reads it and its choices. None for
+    a model without a checkpoint identity (any other lm-eval LM: nothing kept)."""
+    identity = getattr(lm, "cache_identity", None)
+    model = getattr(lm, "model", None)
+    if identity is None or model is None:
+        return None
+    found = identity()
+    base = {"qxbench": found["qxbench"], "model": found["model"], "fingerprint": found["fingerprint"],
+            "dtype": str(next(model.parameters()).dtype)}
+    return [refcache.key(base, [c, d["choices"], bool(d.get("normalise"))])
+            for c, d in zip(_contexts(lm, docs, [d["text"] for d in docs], prompts), docs, strict=True)]
 
 
 def argmax(values: Sequence[float]) -> int:
@@ -167,16 +187,25 @@ def rewrite_cap(lm: Any, text: str) -> int:
 
 def _labels(lm: Any, docs: Sequence[Mapping[str, Any]], rewrites: Sequence[str], prompts: PromptSet,
             who: str) -> tuple[list[int], list[int | None]]:
-    """``lm``'s labels of the inputs and of the non-empty rewrites (context kept), in one pass in which
-    a document's input and rewrite share their prompt's beginning (the fixed part included)."""
+    """The full-precision ``lm``'s labels of the inputs and of the non-empty rewrites (context kept), in
+    one pass in which a document's input and rewrite share their prompt's beginning (the fixed part
+    included). An input's scores kept by the full-precision config (or an earlier reference) are read
+    back instead (:func:`input_keys`): only its rewrite is classified."""
+    keys = input_keys(lm, docs, prompts)
+    kept = refcache.read("labels", keys) if keys else [None] * len(docs)
+    todo = [i for i, k in enumerate(kept) if k is None]
     nonempty = [i for i, r in enumerate(rewrites) if r]
-    scores = classify(lm, [*docs, *(docs[i] for i in nonempty)], [*(d["text"] for d in docs),
-                                                                   *(rewrites[i] for i in nonempty)],
+    scores = classify(lm, [*(docs[i] for i in todo), *(docs[i] for i in nonempty)],
+                      [*(docs[i]["text"] for i in todo), *(rewrites[i] for i in nonempty)],
                       title=f"{who}classify inputs and rewrites", unit="text", prompts=prompts,
-                      groups=[*range(len(docs)), *nonempty])
-    preds = [argmax(s) for s in scores[:len(docs)]]
+                      groups=[*todo, *nonempty])
+    for i, s in zip(todo, scores[:len(todo)], strict=True):
+        kept[i] = s
+    if keys and todo:
+        refcache.write("labels", [keys[i] for i in todo], [kept[i] for i in todo])
+    preds = [argmax(s) for s in kept]
     out: list[int | None] = [None] * len(docs)
-    for i, s in zip(nonempty, scores[len(docs):], strict=True):
+    for i, s in zip(nonempty, scores[len(todo):], strict=True):
         out[i] = argmax(s)
     return preds, out
 
@@ -185,6 +214,8 @@ def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any |
                     prompts: PromptSet | None = None) -> list[Counterfactual]:
     prompts = prompts or PromptSet("completion-0")
     scores = classify(lm, docs, prompts=prompts)
+    if reference is lm and (keys := input_keys(lm, docs, prompts)):  # full precision: kept for its references
+        refcache.write("labels", keys, scores)
     preds = [argmax(s) for s in scores]
     targets = [runner_up(s) for s in scores]
     asks = [prompts.rewrite(d, p, t) for d, p, t in zip(docs, preds, targets, strict=True)]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 from lm_eval.api.instance import Instance
 
 from qxbench.probes import selfexplain
@@ -97,6 +98,39 @@ def test_flip_rate_ref_is_judged_by_the_reference_not_the_quantized_model(monkey
     assert cf.ref_pred == ESNLI_LABELS.index("contradiction") and cf.ref_rewrite_pred == ESNLI_LABELS.index("entailment")
     (same,) = counterfactuals(reference, [_esnli_doc()], reference=reference, prompts=PromptSet("instruct-1"))
     assert same.ref_rewrite_pred == same.rewrite_pred  # full precision judges itself
+
+
+class KeptJudge(Judge):
+    """A Judge with a checkpoint identity, as a full-precision qx model has: its input scores are kept."""
+
+    model = torch.nn.Linear(1, 1)
+    fingerprint = "f"
+
+    def cache_identity(self):
+        return {"qxbench": "test", "model": "judge", "fingerprint": self.fingerprint}
+
+
+def test_the_reference_reads_the_inputs_labels_full_precision_kept_and_classifies_only_the_rewrites(
+        monkeypatch, tmp_path):
+    monkeypatch.setenv("QXBENCH_HOME", str(tmp_path))
+    monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: ["A man plays music."] * len(prompts))
+    cues = {"sleeps": "contradiction", "music": "entailment"}
+    docs, prompts = [_esnli_doc()], PromptSet("instruct-1")
+    counterfactuals(KeptJudge(cues), docs, reference=None, prompts=prompts)  # no reference: nothing kept
+    assert not (tmp_path / "labels").exists()
+    fp = KeptJudge(cues)
+    counterfactuals(fp, docs, reference=fp, prompts=prompts)  # the full-precision config keeps its input scores
+    assert len(list((tmp_path / "labels").iterdir())) == 1
+    quantized, reference = Judge({"sleeps": "neutral"}), KeptJudge(cues)  # the quantized config's reference
+    (cf,) = counterfactuals(quantized, docs, reference=reference, prompts=prompts)
+    assert not [p for p in reference.seen if "Hypothesis: A man sleeps." in p]  # read back, not classified
+    assert [p for p in reference.seen if "Hypothesis: A man plays music." in p]
+    assert (cf.ref_pred, cf.ref_rewrite_pred) == (ESNLI_LABELS.index("contradiction"), ESNLI_LABELS.index("entailment"))
+    other = KeptJudge(cues)
+    other.fingerprint = "another checkpoint"
+    (again,) = counterfactuals(quantized, docs, reference=other, prompts=prompts)
+    assert [p for p in other.seen if "Hypothesis: A man sleeps." in p]  # nothing kept for it: classified
+    assert (again.ref_pred, again.ref_rewrite_pred) == (cf.ref_pred, cf.ref_rewrite_pred)
 
 
 def test_acc_norm_divides_by_the_choice_length():
