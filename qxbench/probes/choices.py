@@ -83,20 +83,18 @@ class _Run:
                 == "sdpa" and (not window or length < window))
 
     def tree(self, rows: Sequence[Sequence[tuple[Sequence[int], int]]], read: Sequence[Sequence[int]], pad: int
-             ) -> tuple[torch.Tensor, list[list[int]]]:
+             ) -> torch.Tensor:
         """Several continuations of each cached row at once, without copying the cache: row ``r``'s nodes
         (tokens, parent node or -1 for the row's sequence so far) lie side by side in one row, each
         token attending to the row's sequence so far, to its ancestors' tokens and to its own node's
         earlier tokens (a 4D mask), at the position it would have on its own. ``read[r]``: the row
-        positions whose log-probabilities are returned, [rows, len(read[r]), vocab] (padded); also
-        where each node starts."""
+        positions whose log-probabilities are returned, [rows, len(read[r]), vocab] (padded)."""
         width = max(1, max(sum(len(t) for t, _ in nodes) for nodes in rows))
         ids = torch.full((len(rows), width), pad, dtype=torch.long)
         offset = torch.zeros((len(rows), width), dtype=torch.long)
         own = torch.zeros((len(rows), width, width), dtype=torch.bool)
-        starts: list[list[int]] = []
         for r, nodes in enumerate(rows):
-            at, spans = 0, []
+            at, spans = 0, []  # per node: (start, end, the position after its last token)
             for tokens, parent in nodes:
                 n, base = len(tokens), (spans[parent][2] if parent >= 0 else 0)
                 ids[r, at:at + n] = torch.tensor(list(tokens), dtype=torch.long)
@@ -107,10 +105,10 @@ class _Run:
                 spans.append((at, at + n, base + n))
                 at += n
             own[r, range(at, width), range(at, width)] = True  # padding sees itself: no row without a key
-            starts.append([start for start, _, _ in spans])
         past = self.mask.bool()
         mask = torch.cat([past[:, None, :].expand(len(rows), width, past.shape[1]), own.to(self.device)], -1)[:, None]
-        extra = {"position_ids": past.sum(-1, keepdim=True) + offset.to(self.device)} if "position_ids" in self.accepts else {}
+        position = past.sum(-1, keepdim=True) + offset.to(self.device)
+        extra = {"position_ids": position} if "position_ids" in self.accepts else {}
         keep = sorted({k for r in read for k in r})
         if "logits_to_keep" in self.accepts:
             extra["logits_to_keep"] = torch.tensor(keep, device=self.device)
@@ -122,7 +120,7 @@ class _Run:
         index = torch.tensor([[where[k] for k in r] + [0] * (max(map(len, read)) - len(r)) for r in read],
                              device=logits.device)
         picked = torch.gather(logits, 1, index[..., None].expand(-1, -1, logits.shape[-1]))
-        return torch.log_softmax(picked.to(torch.float32), -1), starts
+        return torch.log_softmax(picked.to(torch.float32), -1)
 
     def step(self, ids: torch.Tensor, mask: torch.Tensor, keep_last: bool) -> torch.Tensor:
         ids, mask = ids.to(self.device), mask.to(self.device)
@@ -169,7 +167,7 @@ def _batch(model: Any, groups: Sequence[tuple[list[int], list[tuple[list[int], l
         nodes.append(row)
         read.append(spots)
     if run.fits_tree(max(sum(len(t) for t, _ in row) for row in nodes)):  # stages 2 and 3: one row per group
-        logp, _ = run.tree(nodes, read, pad)
+        logp = run.tree(nodes, read, pad)
         scores = [float(sum(logp[g, k, t] for k, t in zip(ks, c, strict=True))) for (g, ks), (_, c) in
                   zip(where, rows, strict=True)]
     else:

@@ -85,7 +85,8 @@ def tree_case():
 
 
 def forward_calls(model):
-    """Forward pre-hook recording (rows, tokens, the attention mask's dimensions) of every pass (removed by the caller)."""
+    """Forward pre-hook recording (rows, tokens, the attention mask's dimensions) of every pass (removed by
+    the caller)."""
     calls: list[tuple[int, int, int]] = []
     handle = model.register_forward_pre_hook(
         lambda _m, _a, kw: calls.append((*kw["input_ids"].shape, kw["attention_mask"].dim())), with_kwargs=True)
