@@ -192,7 +192,8 @@ def _labels(lm: Any, docs: Sequence[Mapping[str, Any]], rewrites: Sequence[str],
     included). An input's scores kept by the full-precision config (or an earlier reference) are read
     back instead (:func:`input_keys`): only its rewrite is classified."""
     keys = input_keys(lm, docs, prompts)
-    kept = refcache.read("labels", keys) if keys else [None] * len(docs)
+    kept = [k if isinstance(k, list) and len(k) == len(d["choices"]) else None  # else classified again
+            for k, d in zip(refcache.read("labels", keys) if keys else [None] * len(docs), docs, strict=True)]
     todo = [i for i, k in enumerate(kept) if k is None]
     nonempty = [i for i, r in enumerate(rewrites) if r]
     scores = classify(lm, [*(docs[i] for i in todo), *(docs[i] for i in nonempty)],

@@ -126,6 +126,11 @@ def test_the_reference_reads_the_inputs_labels_full_precision_kept_and_classifie
     assert not [p for p in reference.seen if "Hypothesis: A man sleeps." in p]  # read back, not classified
     assert [p for p in reference.seen if "Hypothesis: A man plays music." in p]
     assert (cf.ref_pred, cf.ref_rewrite_pred) == (ESNLI_LABELS.index("contradiction"), ESNLI_LABELS.index("entailment"))
+    for kept in (tmp_path / "labels").iterdir():
+        kept.write_text("[0.0]")  # not one score per label: classified again
+    again = KeptJudge(cues)
+    counterfactuals(quantized, docs, reference=again, prompts=prompts)
+    assert [p for p in again.seen if "Hypothesis: A man sleeps." in p]
     other = KeptJudge(cues)
     other.fingerprint = "another checkpoint"
     (again,) = counterfactuals(quantized, docs, reference=other, prompts=prompts)
