@@ -58,14 +58,14 @@ def in_tree() -> dict[str, bytes]:
             if p.is_file()}
 
 
-def _floats(value, path=""):
-    """(path, float) for every float in a parsed response, and (path, other) for everything else."""
+def _leaves(value, path=""):
+    """(path, value) for every scalar of a parsed response (insertions are tuples inside it)."""
     if isinstance(value, dict):
         for k, v in value.items():
-            yield from _floats(v, f"{path}.{k}")
+            yield from _leaves(v, f"{path}.{k}")
     elif isinstance(value, list | tuple):
         for i, v in enumerate(value):
-            yield from _floats(v, f"{path}[{i}]")
+            yield from _leaves(v, f"{path}[{i}]")
     else:
         yield path, value
 
@@ -79,12 +79,12 @@ def compare(then: dict[int, dict], now: dict[int, dict]) -> dict:
         if old is None or old["doc_hash"] != sample["doc_hash"]:
             continue
         shared += 1
-        a = dict(_floats(parse_response(str(old["resps"][0][0]))))
-        b = dict(_floats(parse_response(str(sample["resps"][0][0]))))
+        a = dict(_leaves(parse_response(str(old["resps"][0][0]))))
+        b = dict(_leaves(parse_response(str(sample["resps"][0][0]))))
         same = a.keys() == b.keys()
         for k in a.keys() & b.keys():
             x, y = a[k], b[k]
-            if isinstance(x, float) and isinstance(y, float) and not isinstance(x, bool):
+            if isinstance(x, float) and isinstance(y, float):
                 if math.isfinite(x) and math.isfinite(y):
                     worst_float = max(worst_float, abs(x - y) / max(1e-12, abs(x)))
                 else:

@@ -148,7 +148,27 @@ def _batch(model: Any, groups: Sequence[tuple[list[int], list[tuple[list[int], l
     run.step(*padded([p[shared:] for p in prefixes], pad, left=True), keep_last=True)
     variants = [v for _, vs in groups for v in vs]
     rows = [(v, c) for v, (_, conts) in enumerate(variants) for c in conts]
-    nodes, read, where = [], [], []  # per group row: its nodes, the positions read; per choice: (row, read index)
+    nodes, read, where = _tree_layout(groups)
+    if run.fits_tree(max(sum(len(t) for t, _ in row) for row in nodes)):  # stages 2 and 3: one row per group
+        logp = run.tree(nodes, read, pad)
+        scores = [float(sum(logp[g, k, t] for k, t in zip(ks, c, strict=True))) for (g, ks), (_, c) in
+                  zip(where, rows, strict=True)]
+    else:
+        scores = _copies(run, groups, variants, rows, pad)
+    out, i = [], 0
+    for _, conts in variants:
+        out.append(scores[i:i + len(conts)])
+        i += len(conts)
+    return out
+
+
+def _tree_layout(groups: Sequence[tuple[list[int], list[tuple[list[int], list[list[int]]]]]]
+                 ) -> tuple[list[list[tuple[list[int], int]]], list[list[int]], list[tuple[int, list[int]]]]:
+    """:meth:`_Run.tree`'s input for stages 2 and 3: per group row its nodes (each context's rest, then
+    each of its choices' tokens after the first but the last, a child of that rest) and the row
+    positions read; per (context, choice) in order, its row and the indices into that row's reads
+    whose log-probabilities of the choice's tokens sum to its score."""
+    nodes, read, where = [], [], []
     for _, members in groups:
         row, spots, at = [], [], 0
         for rest, conts in members:
@@ -166,17 +186,7 @@ def _batch(model: Any, groups: Sequence[tuple[list[int], list[tuple[list[int], l
                     where.append((len(nodes), [first_at]))
         nodes.append(row)
         read.append(spots)
-    if run.fits_tree(max(sum(len(t) for t, _ in row) for row in nodes)):  # stages 2 and 3: one row per group
-        logp = run.tree(nodes, read, pad)
-        scores = [float(sum(logp[g, k, t] for k, t in zip(ks, c, strict=True))) for (g, ks), (_, c) in
-                  zip(where, rows, strict=True)]
-    else:
-        scores = _copies(run, groups, variants, rows, pad)
-    out, i = [], 0
-    for _, conts in variants:
-        out.append(scores[i:i + len(conts)])
-        i += len(conts)
-    return out
+    return nodes, read, where
 
 
 def _copies(run: _Run, groups: Sequence[Any], variants: Sequence[Any], rows: Sequence[Any], pad: int
