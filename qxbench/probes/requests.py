@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+import typing
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -63,9 +64,12 @@ Method = TypeVar("Method", bound=Callable[..., list[Any]])
 def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
     """A probe request type: its phases' bars are titled with the requests' task names, under
     ``--use_cache`` its answers are cached and resumed by document (:mod:`qxbench.probes.resume`)
-    (``per_document=False`` where an answer depends on the other documents: cached whole), and its
+    (``per_document=False`` where an answer depends on the other documents: cached whole; a kept answer
+    must fit the method's declared ``list[X]`` return type), and its
     seconds are counted under those task names (:meth:`ProbeRequests.take_probe_seconds`)."""
     def wrap(method: Method) -> Method:
+        (result,) = typing.get_args(typing.get_type_hints(method)["return"])  # list[X]: a kept answer must be an X
+
         @functools.wraps(method)
         def answer(self: Any, requests: list[Any]) -> list[Any]:
             label = ", ".join(sorted({str(getattr(r, "task_name", None) or method.__name__) for r in requests}))
@@ -74,7 +78,7 @@ def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
             start = time.perf_counter()
             with progress.scope(label):
                 results = resume.answer(self, method.__name__, unique, lambda part: method(self, part),
-                                        chunk=self._probe_batch() if per_document else None)
+                                        chunk=self._probe_batch() if per_document else None, result=result)
             self._count_seconds(label, time.perf_counter() - start)
             by_request = {id(r): result for r, result in zip(unique, results, strict=True)}
             return [by_request[id(r)] for r in requests]

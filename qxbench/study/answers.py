@@ -75,6 +75,9 @@ def read_answers(path: Path, manifest: dict) -> Answers:
                     raise QxError(f"{where}: item {item} {slot} {criterion} = {json.dumps(value)}: ratings are "
                                   f"whole numbers {low}-{high}")
                 ratings.append(Rating(item, slot, criterion, value))
+    if not ratings:  # saved before anything was rated: it would count as a rater who rated nothing
+        raise QxError(f"{where} holds no ratings (0 of {expected_ratings(manifest)}): nothing to collect; "
+                      "leave it out until the rater has rated something")
     return Answers(path, rater.strip(), tuple(ratings), expected_ratings(manifest), data.get("simulated") is True)
 
 

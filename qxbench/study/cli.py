@@ -4,6 +4,7 @@ module: this module never imports qxbench.cli)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -24,8 +25,34 @@ def cmd_make(args: argparse.Namespace) -> int:
     pages = [p.name for p in written if p.suffix == ".html"]
     print(f"study {study.manifest['id']}: {len(study.manifest['items'])} items -> {args.out}\n"
           f"  rating pages: {', '.join(pages)} (send these; keep key.json to yourself)\n"
-          f"  then: qxbench study collect {args.out} ANSWERS.json ...")
+          f"  then: qxbench study collect {args.out} ANSWERS.json ... -o {args.runs}")
     return 0
+
+
+def ratings_path(study_dir: Path, out: Path | None, study_id: str) -> Path:
+    """Where collect writes: ``-o`` as given (a directory: the ratings file in it), else the study folder.
+    Never a path read from a file: the study id is checked to be 12 hex digits (:mod:`qxbench.study.files`)."""
+    name = f"{RATINGS_PREFIX}{study_id}.json"
+    if out is None:
+        return study_dir / name
+    return out / name if out.is_dir() else out
+
+
+def write_new(path: Path, text: str, *, force: bool) -> None:
+    """``text`` into a new file: an existing file (or link) is refused, unless ``force`` replaces it (the
+    link itself, never what it points to)."""
+    if force:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+        return
+    try:
+        with path.open("x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise QxError(f"{path} already exists (ratings collected before); name another file with -o, "
+                      "or pass --force to replace it") from None
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -33,26 +60,17 @@ def cmd_collect(args: argparse.Namespace) -> int:
     from qxbench.study.collect import collect
     from qxbench.study.make import dumps
 
-    if args.out is not None:
+    if args.out is not None and not args.out.is_dir():
         check_new_file(args.out, "-o")
     result = collect(args.study, args.answers, iters=args.bootstrap_iters)
+    out = check_new_file(ratings_path(args.study, args.out, result["study_id"]), "-o")
     for r in result["raters"]:
         state = "complete" if r["ratings"] == r["expected"] else "partial"
         print(f"rater {r['rater']}: {r['ratings']}/{r['expected']} ratings ({state})"
               f"{' [simulated]' if r['simulated'] else ''}")
-    out = args.out
-    if out is None:
-        from qxbench.study.collect import load_study
-
-        runs = Path(load_study(args.study)[0]["runs"])
-        if not runs.is_dir():
-            raise QxError(f"The study's runs directory {runs} does not exist here; name the output with -o")
-        out = runs / f"{RATINGS_PREFIX}{result['study_id']}.json"
-    check_new_file(out, "-o")
-    text = dumps(result)
-    out.write_text(text, encoding="utf-8")
-    (args.study / "results.json").write_text(text, encoding="utf-8")
-    print(f"-> {out} (and {args.study / 'results.json'}); `qxbench leaderboard build` shows it on the probe pages")
+    write_new(out, dumps(result), force=args.force)
+    print(f"-> {out}; `qxbench leaderboard build RUNS_DIR` shows the files named {RATINGS_PREFIX}*.json under "
+          "RUNS_DIR on the probe pages (collect with -o RUNS_DIR to write it there)")
     return 0
 
 
@@ -72,7 +90,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     coll.add_argument("study", type=Path, help="the study directory (study.json, key.json)")
     coll.add_argument("answers", type=Path, nargs="+", help="answer files downloaded from the rating pages")
     coll.add_argument("-o", "--out", type=Path, default=None,
-                      help=f"results file (default: RUNS_DIR/{RATINGS_PREFIX}<study>.json, where "
-                           "`qxbench leaderboard build RUNS_DIR` finds it)")
+                      help=f"results file, or a directory for {RATINGS_PREFIX}<study>.json (default: the study "
+                           "directory); `qxbench leaderboard build RUNS_DIR` finds it under RUNS_DIR")
+    coll.add_argument("--force", action="store_true", help="replace a results file collected before")
     coll.add_argument("--bootstrap_iters", type=int, default=2000)
     coll.set_defaults(func=cmd_collect)

@@ -1,22 +1,22 @@
 """``qxbench study collect``: answers + key -> per task, model, criterion and config the mean rating,
 the paired difference to full precision (bootstrap over items) and inter-rater agreement.
 
-The key is checked against the SHA-256 that ``study.json`` recorded when the study was made, so
-answers are never unblinded with a key that was edited or belongs to another study.
+``study.json`` and the key are checked field by field and against the SHA-256 each recorded of the other
+when the study was made (:mod:`qxbench.study.files`), so answers are never unblinded with a key that was
+edited or belongs to another study, nor read against an edited ``study.json``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from qxbench.errors import QxError, first_line
+from qxbench.errors import QxError
 from qxbench.stats import paired_diff
 from qxbench.study.agreement import ordinal_alpha
 from qxbench.study.answers import Answers, read_all
-from qxbench.study.make import KEY_FILE, KEY_SCHEMA, SCHEMA, STUDY_FILE, dumps, sha256
+from qxbench.study.files import load_study
 
 RESULTS_SCHEMA = "qxbench-human-ratings/1"
 
@@ -33,31 +33,6 @@ class ConfigRating:
     low: float | None
     high: float | None
     pairs: int  # items in the difference
-
-
-def _read_json(path: Path, what: str) -> dict:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise QxError(f"Cannot read the {what} {path}: {first_line(err)}") from None
-    if not isinstance(value, dict):
-        raise QxError(f"The {what} {path} is a JSON {type(value).__name__}, not an object")
-    return value
-
-
-def load_study(study_dir: Path) -> tuple[dict, dict]:
-    """study.json and key.json, the key checked against the study's record of it."""
-    manifest = _read_json(study_dir / STUDY_FILE, "study file")
-    if manifest.get("schema") != SCHEMA:
-        raise QxError(f"{study_dir / STUDY_FILE}: schema {manifest.get('schema')!r}, expected {SCHEMA!r}")
-    key = _read_json(study_dir / KEY_FILE, "study key")
-    if key.get("schema") != KEY_SCHEMA or key.get("study_id") != manifest["id"]:
-        raise QxError(f"{study_dir / KEY_FILE} is not the key of study {manifest['id']!r} "
-                      f"(its study_id: {key.get('study_id')!r})")
-    if sha256(dumps(key)) != manifest["key_sha256"]:
-        raise QxError(f"{study_dir / KEY_FILE} was changed after the study was made (its SHA-256 differs from "
-                      f"study.json's key_sha256); restore the original key")
-    return manifest, key
 
 
 def item_means(answers: list[Answers], key: dict) -> dict[tuple[str, str, str, str], dict[str, float]]:

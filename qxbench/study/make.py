@@ -4,8 +4,9 @@ Items pair the same document across full precision and every quantized config of
 (same ``doc_id`` and ``doc_hash`` in every config's samples). N items per task are drawn with a
 seeded RNG; each item shows its outputs as slots A, B, C... in an order that is random and
 balanced (every config takes every slot equally often when N is a multiple of the configs).
-Which config sits in which slot is written only to ``key.json``; ``study.json`` holds the
-key's SHA-256, so a changed key is refused at collect time.
+Which config sits in which slot is written only to ``key.json``. Each file records the other's SHA-256:
+``study.json``'s ``key_sha256`` covers all of ``key.json``, and ``key.json``'s ``study_sha256`` covers all of
+``study.json`` but that one field (:func:`study_sha256`), so an edit to either is refused at collect time.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from qxbench.study.criteria import SCALE, Family, family_for, load_families
 from qxbench.study.samples import Output, read_outputs
 
 SCHEMA = "qxbench-study/1"
-KEY_SCHEMA = "qxbench-study-key/1"
+KEY_SCHEMA = "qxbench-study-key/2"  # /2: study_sha256 (all of study.json)
 STUDY_FILE, KEY_FILE = "study.json", "key.json"
 
 
@@ -101,6 +102,12 @@ def dumps(value: object) -> str:
     return json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+def study_sha256(manifest: dict) -> str:
+    """The SHA-256 ``key.json`` records of ``study.json``: every field but ``key_sha256`` (which is checked
+    against the key itself), in the form ``study make`` writes it."""
+    return sha256(dumps({k: v for k, v in manifest.items() if k != "key_sha256"}))
+
+
 def make_study(runs_dir: Path, *, items: int, seed: int, raters: int,
                families: tuple[Family, ...] | None = None) -> Study:
     """``items`` per task (all there are, with a note, when fewer), seeded by ``seed``."""
@@ -139,14 +146,14 @@ def make_study(runs_dir: Path, *, items: int, seed: int, raters: int,
                      "slots": {s: config for s, (config, _) in zip(slots, shown, strict=True)}}
     used = {family_for(c.task, families).name for c in chosen}
     study_id = sha256(dumps({"items": public, "seed": seed}))[:12]
-    key_doc = {"schema": KEY_SCHEMA, "study_id": study_id, "items": key}
     manifest = {
         "schema": SCHEMA, "id": study_id, "seed": seed, "scale": list(SCALE), "items": public,
         "families": {f.name: {"title": f.title, "shows": f.shows, "criteria": [asdict(k) for k in f.criteria]}
                      for f in families if f.name in used},
         "raters": [f"r{i}" for i in range(1, raters + 1)], "runs": str(runs_dir.resolve()),
-        "key_sha256": sha256(dumps(key_doc)),
     }
+    key_doc = {"schema": KEY_SCHEMA, "study_id": study_id, "items": key, "study_sha256": study_sha256(manifest)}
+    manifest["key_sha256"] = sha256(dumps(key_doc))
     return Study(manifest, key_doc, tuple(notes))
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from qxbench.cli import main
+from qxbench.study.make import dumps, sha256, study_sha256
 
 SCORE = {"fp": 4, "bnb-nf4-4b": 2, "rtn-4b": 4}  # what the made-up raters give each config, on every criterion
 
@@ -40,12 +41,12 @@ def write(tmp_path: Path, name: str, value: object) -> str:
 def test_collect_unblinds_and_compares_with_full_precision(study, tmp_path, capsys):
     a = write(tmp_path, "a.json", answers(study, "ann"))
     b = write(tmp_path, "b.json", answers(study, "bob", shift=1, keep=5))  # partial: 5 of 8 items
-    assert main(["study", "collect", str(study), a, b, "--bootstrap_iters", "200"]) == 0
+    runs = study.parent / "runs"
+    assert main(["study", "collect", str(study), a, b, "--bootstrap_iters", "200", "-o", str(runs)]) == 0
     out = capsys.readouterr().out
     assert "rater ann: 72/72 ratings (complete)" in out and "rater bob: 45/72 ratings (partial)" in out
     study_id = json.loads((study / "study.json").read_text())["id"]
-    result = json.loads((study.parent / "runs" / f"qx_human_ratings_{study_id}.json").read_text())
-    assert result == json.loads((study / "results.json").read_text())
+    result = json.loads((runs / f"qx_human_ratings_{study_id}.json").read_text())
     rows = {(r["task"], r["criterion"], r["config"]): r for r in result["rows"]}
     assert len(rows) == 2 * 3 * 3
     nf4 = rows[("nle_sim", "coherence", "bnb-nf4-4b")]
@@ -105,3 +106,110 @@ def test_a_changed_key_is_refused(study, tmp_path, capsys):
     assert main(["study", "collect", str(study), path]) == 2
     err = capsys.readouterr().err
     assert "key.json was changed after the study was made" in err and err.count("\n") == 1
+
+
+def forge(study: Path, **changes) -> None:
+    """study.json edited and both hashes made to agree again (what a careful forger would do)."""
+    manifest = {**json.loads((study / "study.json").read_text()), **changes}
+    key = {**json.loads((study / "key.json").read_text()), "study_sha256": study_sha256(manifest)}
+    manifest["key_sha256"] = sha256(dumps(key))
+    (study / "study.json").write_text(dumps(manifest))
+    (study / "key.json").write_text(dumps(key))
+
+
+def test_collect_writes_only_in_the_study_folder_or_where_o_says(study, tmp_path, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    forge(study, runs=str(elsewhere))  # not where the runs are: a path read from a file is never written to
+    path = write(tmp_path, "a.json", answers(study, "ann"))
+    assert main(["study", "collect", str(study), path, "--bootstrap_iters", "50"]) == 0
+    study_id = json.loads((study / "study.json").read_text())["id"]
+    assert list(elsewhere.iterdir()) == [] and (study / f"qx_human_ratings_{study_id}.json").is_file()
+    out = tmp_path / "site-runs"
+    out.mkdir()
+    assert main(["study", "collect", str(study), path, "--bootstrap_iters", "50", "-o", str(out)]) == 0
+    assert [p.name for p in out.iterdir()] == [f"qx_human_ratings_{study_id}.json"]
+
+
+def test_a_study_id_that_is_not_hex_is_refused(study, tmp_path, capsys):
+    path = write(tmp_path, "a.json", answers(study, "ann"))
+    forge(study, id="../../x")
+    assert main(["study", "collect", str(study), path]) == 2
+    err = capsys.readouterr().err
+    assert f"{study / 'study.json'}: id is \"../../x\", expected 12 hex digits" in err and err.count("\n") == 1
+    assert not (tmp_path / "x.json").exists() and not list(tmp_path.glob("**/*x.json"))
+
+
+def test_an_edited_study_json_is_refused(study, tmp_path, capsys):
+    path = write(tmp_path, "a.json", answers(study, "ann"))
+    manifest = json.loads((study / "study.json").read_text())
+    (study / "study.json").write_text(dumps({**manifest, "runs": "/etc"}))
+    assert main(["study", "collect", str(study), path]) == 2
+    err = capsys.readouterr().err
+    assert "study.json was changed after the study was made" in err and err.count("\n") == 1
+    assert not list(study.glob("qx_human_ratings_*"))
+
+
+def test_a_key_made_before_study_json_was_covered_is_one_line(study, tmp_path, capsys):
+    path = write(tmp_path, "a.json", answers(study, "ann"))
+    key = json.loads((study / "key.json").read_text())
+    (study / "key.json").write_text(dumps({**key, "schema": "qxbench-study-key/1"}))
+    assert main(["study", "collect", str(study), path]) == 2
+    err = capsys.readouterr().err
+    assert "expected 'qxbench-study-key/2' (a study made before" in err and err.count("\n") == 1
+
+
+def test_an_answer_file_without_ratings_is_refused(study, tmp_path, capsys):
+    full = write(tmp_path, "a.json", answers(study, "ann"))
+    empty = write(tmp_path, "b.json", answers(study, "bob", keep=0))
+    assert main(["study", "collect", str(study), full, empty]) == 2
+    err = capsys.readouterr().err
+    assert f"answers file {empty} holds no ratings (0 of 72)" in err and err.count("\n") == 1
+    assert not list(study.glob("qx_human_ratings_*"))
+
+
+def test_an_earlier_ratings_file_is_never_overwritten(study, tmp_path, capsys):
+    a = write(tmp_path, "a.json", answers(study, "ann"))
+    b = write(tmp_path, "b.json", answers(study, "bob", shift=1))
+    assert main(["study", "collect", str(study), a, "--bootstrap_iters", "50"]) == 0
+    (ratings,) = study.glob("qx_human_ratings_*.json")
+    before = ratings.read_text()
+    assert main(["study", "collect", str(study), b, "--bootstrap_iters", "50"]) == 2
+    err = capsys.readouterr().err
+    assert f"{ratings} already exists" in err and "--force" in err and err.count("\n") == 1
+    assert ratings.read_text() == before
+    assert main(["study", "collect", str(study), b, "--bootstrap_iters", "50", "--force"]) == 0
+    assert ratings.read_text() != before and [p.name for p in study.glob("*.tmp")] == []
+
+
+def test_a_link_in_place_of_the_ratings_file_is_not_followed(study, tmp_path, capsys):
+    a = write(tmp_path, "a.json", answers(study, "ann"))
+    study_id = json.loads((study / "study.json").read_text())["id"]
+    target = tmp_path / "target.json"
+    (study / f"qx_human_ratings_{study_id}.json").symlink_to(target)
+    assert main(["study", "collect", str(study), a, "--bootstrap_iters", "50"]) == 2
+    assert "already exists" in capsys.readouterr().err and not target.exists()
+    assert main(["study", "collect", str(study), a, "--bootstrap_iters", "50", "--force"]) == 0
+    assert not target.exists() and not (study / f"qx_human_ratings_{study_id}.json").is_symlink()
+
+
+def _no_outputs(manifest: dict) -> None:
+    del manifest["items"][2]["outputs"]
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda m: m.update(scale="one to five"), 'scale is "one to five", expected [low, high]'),
+    (_no_outputs, "items[2].outputs is missing, expected a list of answers"),
+    (lambda m: m.pop("key_sha256"), "key_sha256 is missing, expected the key's SHA-256"),
+    (lambda m: m["families"]["explanation"]["criteria"][0].pop("label"),
+     "families.explanation.criteria[0].label is missing, expected text"),
+    (lambda m: m.update(items=[]), "items is [], expected at least one item"),
+])
+def test_a_study_json_of_another_shape_is_one_line(study, tmp_path, capsys, edit, message):
+    path = write(tmp_path, "a.json", answers(study, "ann"))
+    manifest = json.loads((study / "study.json").read_text())
+    edit(manifest)
+    (study / "study.json").write_text(dumps(manifest))
+    assert main(["study", "collect", str(study), path]) == 2
+    err = capsys.readouterr().err
+    assert f"{study / 'study.json'}: {message}" in err and err.count("\n") == 1
