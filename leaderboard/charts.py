@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from leaderboard.compare import Cell
 from leaderboard.display import Display
@@ -34,13 +35,13 @@ def bits_series(runs: list[Run], cells: list[Cell], task: str, metric: str) -> t
     bit width). A quantized run that does not say its bits cannot be placed and is left out (the table
     shows it)."""
     by_run = {(c.model, c.config): c for c in cells if (c.task, c.metric) == (task, metric)}
-    quantized = [r for r in runs if r.config != "fp" and r.bits and (r.model, r.config) in by_run]
+    quantized = [r for r in runs if not r.is_fp and r.bits and (r.model, r.config) in by_run]
     fp_x = float(max([16, *(2 * r.bits for r in quantized)]))
     short = short_names(sorted({r.model for r in quantized}))
     series: dict[str, list[Point]] = defaultdict(list)
     for run in quantized:
         key = f"{short[run.model]} {_line(run)}"
-        fp = by_run.get((run.model, "fp"))
+        fp = by_run.get((run.model, replace(run, quant="none").config))  # full precision in the run's dtype
         if fp is not None and not series[key]:
             series[key].append(Point(fp_x, fp.value, note="full precision"))
         series[key].append(_point(by_run[(run.model, run.config)], float(run.bits or 0)))
@@ -57,7 +58,7 @@ def curve_series(runs: list[Run], task: str) -> dict[str, list[Point]]:
             continue
         length = min(len(c) for c in curves.values())
         mean = [sum(c[i] for c in curves.values()) / len(curves) for i in range(length)]
-        config = "FP" if run.config == "fp" else run.config
+        config = "FP" if run.config == "fp" else run.config.replace("fp-", "FP-", 1) if run.is_fp else run.config
         series[f"{short[run.model]} {config}"] = [Point(float(i + 1), v) for i, v in enumerate(mean)]
     return series
 

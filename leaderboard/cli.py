@@ -63,8 +63,6 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if same and not args.allow_same_run:
         raise QxError(f"--baseline {args.baseline} and --candidate {args.candidate} are the same run "
                       f"({base.path}): a gate of a run against itself always passes (--allow-same-run to do it anyway)")
-    if base.quant != "none":
-        print(f"note: the baseline is quant={base.quant}, not full precision", file=sys.stderr)
     result = run_gate(base, cand, thresholds, load_display(), allow_mismatch=args.allow_mismatch)
     for mismatch in result.mismatches:
         print(f"MISMATCH (compared anyway, --allow-mismatch): {mismatch}")

@@ -116,6 +116,8 @@ def mismatches(base: Run, cand: Run) -> list[str]:
     """Everything that makes two runs not comparable: base model, and per shared task the version,
     --limit, document count or document set. Empty when they are comparable."""
     found = [f"base models differ ({base.model} vs {cand.model})"] if base.model != cand.model else []
+    if base.dtype != cand.dtype:
+        found.append(f"dtypes differ ({base.dtype} vs {cand.dtype})")
     for task in sorted(set(base.tasks) & set(cand.tasks)):
         why = comparable(base.tasks[task], cand.tasks[task], task)
         if why:
@@ -202,17 +204,22 @@ def build_cells(runs: list[Run], display: Display, *, iters: int = 2000) -> tupl
     Returns the cells and the notes (missing baselines and metrics, refused comparisons) to show the user.
     The marks control the false discovery rate across every comparison of the leaderboard (:func:`apply_fdr`):
     the index summarises them all, so they are one table."""
-    fp = {r.model: r for r in runs if r.config == "fp"}
+    fp = {(r.model, r.dtype): r for r in runs if r.is_fp}
     cells: list[Cell] = []
     notes: list[str] = []
     for run in runs:
-        base_run = fp.get(run.model)
-        if run is base_run:  # full precision is shown as values, not as a difference to itself
+        base_run = fp.get((run.model, run.dtype))
+        if run.is_fp:  # full precision is shown as values, not as a difference to itself
             for task, result in run.tasks.items():
                 cells += compare_task(run.model, run.config, task, result, None, display)
             continue
+        other = sorted(d for m, d in fp if m == run.model and d != run.dtype)
+        missing = (f"dtypes differ (full precision {', '.join(other)} vs {run.dtype})" if other
+                   else "no full-precision run")
         if base_run is None:
-            notes.append(f"{run.model}: no full-precision run (quant=none); {run.config} is shown as absolute values")
+            what = (f"in {run.dtype} (only in {', '.join(other)}: runs of different dtypes are not paired)" if other
+                    else "(quant=none)")
+            notes.append(f"{run.model}: no full-precision run {what}; {run.config} is shown as absolute values")
         for task, result in run.tasks.items():
             base = base_run.tasks.get(task) if base_run else None
             why = comparable(base, result, task) if base is not None else ""
@@ -222,6 +229,6 @@ def build_cells(runs: list[Run], display: Display, *, iters: int = 2000) -> tupl
             elif base is not None:
                 notes += [f"{run.model} {run.config}: {task}/{m} is missing (full precision has it)"
                           for m in sorted(set(base.metrics) - set(result.metrics))]
-            note = why or ("no full-precision run" if base_run is None else "")
+            note = why or (missing if base_run is None else "")
             cells += compare_task(run.model, run.config, task, result, base, display, note=note, iters=iters)
     return apply_fdr(cells), notes

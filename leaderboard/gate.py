@@ -106,6 +106,9 @@ def run_gate(base: Run, cand: Run, thresholds: dict[str, float], display: Displa
     for key in thresholds:
         if key not in known:
             raise unknown("metric in --max-drop", key, known)
+    if not base.is_fp:  # a quantized baseline would let a candidate pass by matching its losses
+        raise QxError(f"The baseline {base.path} is {base.config}, not full precision (quant=none); the gate compares "
+                      f"a candidate with full precision: pass the full-precision run first")
     if not set(base.tasks) & set(cand.tasks):
         raise QxError(f"The baseline ({', '.join(base.tasks) or 'no tasks'}) and the candidate "
                       f"({', '.join(cand.tasks) or 'no tasks'}) share no task")

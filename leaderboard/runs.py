@@ -46,14 +46,19 @@ class Run:
     finished: float = 0.0  # date + total_evaluation_time_seconds (the start when lm-eval wrote no duration)
     problems: tuple[str, ...] = ()  # what was left out or is not a number, one line each (shown as notes)
     full_precision: str = ""  # what the model's "full precision" is, when not its original weights
+    dtype: str = "float32"  # config.qx.dtype; runs of qxbench before it was recorded all computed in float32
 
     @property
     def config(self) -> str:
-        """``fp`` for full precision, else e.g. ``gptq-4b-g128``."""
-        if self.quant == "none":
-            return "fp"
-        return "-".join([self.quant, *([f"{self.bits}b"] if self.bits else []),
-                         *([f"g{self.group_size}"] if self.group_size else [])])
+        """``fp`` for full precision, else e.g. ``gptq-4b-g128``; a dtype other than float32 is appended
+        (``fp-bfloat16``, ``gptq-4b-g128-bfloat16``): runs of two dtypes are two configs, never one."""
+        parts = ["fp"] if self.quant == "none" else [self.quant, *([f"{self.bits}b"] if self.bits else []),
+                                                     *([f"g{self.group_size}"] if self.group_size else [])]
+        return "-".join([*parts, *([self.dtype] if self.dtype != "float32" else [])])
+
+    @property
+    def is_fp(self) -> bool:
+        return self.quant == "none"
 
 
 def _float(value: Any) -> float | None:
@@ -173,7 +178,7 @@ def read_run(path: Path, curve_keys: dict[str, str] | None = None) -> Run:
     finished = start + (took if took is not None and math.isfinite(took) and took > 0 else 0.0)
     return Run(path=path, model=str(qx.get("model")), quant=str(qx.get("quant")), bits=qx.get("bits"),
                group_size=qx.get("group_size"), date=start, tasks=tasks, finished=finished, problems=tuple(problems),
-               full_precision=_full_precision(qx))
+               full_precision=_full_precision(qx), dtype=str(qx.get("dtype") or "float32"))
 
 
 def _full_precision(qx: dict) -> str:
@@ -229,7 +234,7 @@ def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:
                 tasks[task], source[task] = result, run
         merged.append(replace(group[-1], tasks=dict(sorted(tasks.items())),
                               problems=tuple(p for r in group for p in r.problems)))
-    return sorted(merged, key=lambda r: (r.model, r.config != "fp", r.config)), notes
+    return sorted(merged, key=lambda r: (r.model, not r.is_fp, r.config)), notes
 
 
 def read_runs(target: Path, curve_keys: dict[str, str] | None = None) -> tuple[list[Run], list[str]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +29,11 @@ from lm_eval.models.huggingface import HFLM
 from qxbench import distributed, progress
 from qxbench.errors import QxError, first_line
 from qxbench.model_checks import check_model_args, loading
-from qxbench.models import DEFAULT_MODEL, EMBEDDED_MODELS, smollm2
+from qxbench.models import DEFAULT_MODEL, EMBEDDED_MODELS
+from qxbench.models.gguf import provenance
 from qxbench.probes.requests import ProbeRequests
 from qxbench.quant import QuantRequest, get_quantizer
+from qxbench.quant.registry import check_dtype, resolve_dtype
 from qxbench.quant.calibration import Calibration, default_source
 from qxbench.resolve import resolve_pretrained
 from qxbench.summary import ModelSummary, summarize
@@ -67,6 +69,7 @@ class QxRunInfo:
     model: str
     path: str
     quant: str
+    dtype: str  # what the model computes in: its unquantized weights' dtype and every backend's compute dtype
     bits: int | None
     group_size: int | None
     calibration: dict[str, object] | None
@@ -96,6 +99,7 @@ class QXLM(ProbeRequests, HFLM):
         calib_split: str = "train",
         calib_column: str = "text",
         reference: str | None = "auto",
+        dtype: str | None = "float32",
         _distributed: bool = True,  # False for the reference model a probe loads (no collective calls)
         **kwargs: Any,
     ) -> None:
@@ -110,9 +114,11 @@ class QXLM(ProbeRequests, HFLM):
         cal = Calibration(source, _opt_int("calib_samples", calib_samples) or 0, str(calib_split), str(calib_column))
         # lm-eval's model_args parser turns "none" into None (``simple_evaluate(model_args="quant=none")``)
         quant, reference = ("none" if v is None else v for v in (quant, reference))
+        wanted = check_dtype("auto" if dtype is None else dtype)
         request = QuantRequest(str(quant), _opt_int("bits", bits), _opt_int("group_size", group_size), cal)
         quantizer = get_quantizer(request)
         path = resolve_pretrained(pretrained)
+        request = replace(request, dtype=resolve_dtype(path, wanted))
         self._reference_name = str(reference)
         self._reference: QXLM | None = None
         if self._reference_name not in ("auto", "none"):
@@ -137,8 +143,10 @@ class QXLM(ProbeRequests, HFLM):
         except OSError as err:  # unreachable Hub id (offline), missing or unreadable files
             raise QxError(f"Could not load model '{pretrained}': {first_line(err)}") from err
         seconds = time.perf_counter() - start
+        if request.dtype != "float32":  # lm-eval's log_softmax in float32 (its default: the logits' dtype)
+            kwargs.setdefault("softmax_dtype", "float32")
         if loaded is None:  # full precision: HFLM loads the checkpoint itself, exactly as --model hf
-            super().__init__(pretrained=path, **kwargs)
+            super().__init__(pretrained=path, dtype=request.dtype, **kwargs)
         else:
             kwargs.setdefault("tokenizer", path)
             super().__init__(pretrained=loaded.model, **{**kwargs, "device": device})
@@ -149,12 +157,12 @@ class QXLM(ProbeRequests, HFLM):
             processes = distributed.all_gather({"rank": self.rank, "device": device, "quantized": built,
                                                 "seconds": round(seconds, 3)})
         self.qx = QxRunInfo(
-            model=pretrained, path=path, quant=request.backend,
+            model=pretrained, path=path, quant=request.backend, dtype=request.dtype,
             bits=loaded.bits if loaded and loaded.bits else request.bits,
             group_size=loaded.group_size if loaded and loaded.group_size else request.group_size,
             calibration=cal.key() if quantizer.requires_calibration else None, quantize_seconds=round(seconds, 3),
             cache_path=loaded.cache_path if loaded else None, cache_hit=loaded.cache_hit if loaded else None,
-            summary=summarize(self.model), reference=self._reference_name, provenance=smollm2.provenance(path),
+            summary=summarize(self.model), reference=self._reference_name, provenance=provenance(path),
             processes=processes or None,
         )
         if loaded is not None and self.qx.summary.quantized_linear_layers == 0:
@@ -170,7 +178,8 @@ class QXLM(ProbeRequests, HFLM):
         if self._reference is None:
             source = self.qx.path if self._reference_name == "auto" else self._reference_name
             self._reference = QXLM(pretrained=source, quant="none", reference="none", device=str(self.device),
-                                   batch_size=self.batch_size, _distributed=False)  # loaded by every rank
+                                   batch_size=self.batch_size, dtype=self.qx.dtype,
+                                   _distributed=False)  # loaded by every rank, in the model's dtype
         return self._reference
 
     def _get_config(self, pretrained: str, **kwargs: Any) -> None:
@@ -215,7 +224,7 @@ class QXLM(ProbeRequests, HFLM):
 
         info = self.qx
         return {"qxbench": __version__, "model": info.path, "fingerprint": model_fingerprint(info.path),
-                "quant": info.quant, "bits": info.bits, "group_size": info.group_size,
+                "quant": info.quant, "dtype": info.dtype, "bits": info.bits, "group_size": info.group_size,
                 "calibration": info.calibration, "reference": info.reference}
 
     def get_model_info(self) -> dict:

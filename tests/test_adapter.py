@@ -48,6 +48,7 @@ def test_greedy_generations_are_identical_to_hf(pair):
 def test_model_info_records_the_qx_block(pair, embedded_path):
     info = pair[0].get_model_info()["qx"]
     assert info["model"] == "qx-tiny" and info["path"] == embedded_path and info["quant"] == "none"
+    assert info["dtype"] == "float32"  # the default, whatever HFLM's own default ("auto") would pick
     assert info["reference"] == "auto"
     assert info["summary"]["quantized_linear_layers"] == 0
     assert info["summary"]["linear_layers"] == 4 * 7 + 1  # q,k,v,o,gate,up,down per layer + lm_head
@@ -62,6 +63,8 @@ def test_model_info_records_the_qx_block(pair, embedded_path):
         ({"bits": "four"}, "bits='four' is not a whole number"),
         ({"bits": 4}, "'none' does not support bits=4"),
         ({"reference": "/no/such/reference"}, "Unknown model '/no/such/reference'"),
+        ({"dtype": "nonsense"}, "dtype='nonsense' is not a dtype qxbench runs; choices: auto, float32, float16, bfloat16"),
+        ({"dtype": "float64"}, "dtype='float64' is not a dtype qxbench runs; choices: auto, float32, float16, bfloat16"),
     ],
 )
 def test_bad_input_is_one_clear_line(kwargs, message):
@@ -133,3 +136,35 @@ def test_the_use_cache_identity_names_model_content_and_config(pair):
     identity = pair[0].cache_identity()
     assert identity["quant"] == "none" and identity["reference"] == "auto" and identity["fingerprint"]
     assert {"qxbench", "model", "bits", "group_size", "calibration"} <= set(identity)
+
+
+def test_bfloat16_is_recorded_and_computes_in_bfloat16_with_a_bfloat16_reference():
+    """``dtype=bfloat16``: the weights, ``config.qx.dtype``, the reference the probes judge with and the
+    ``--use_cache`` identity all say bfloat16; lm-eval's log-softmax stays float32."""
+    import torch
+
+    from qxbench.adapter import QXLM
+
+    lm = QXLM(device="cpu", dtype="bfloat16", reference="qx-tiny")
+    assert lm.model.get_input_embeddings().weight.dtype == torch.bfloat16
+    assert lm.get_model_info()["qx"]["dtype"] == "bfloat16" and lm.cache_identity()["dtype"] == "bfloat16"
+    assert lm.softmax_dtype == torch.float32
+    ref = lm.reference_lm()
+    assert ref.qx.dtype == "bfloat16" and ref.model.get_input_embeddings().weight.dtype == torch.bfloat16
+    assert QXLM(device="cpu", dtype="auto").qx.dtype == "float32"  # qx-tiny's config.json says float32
+
+
+def test_a_quantizer_computes_in_the_dtype_asked_for(tmp_path, monkeypatch):
+    """bnb-nf4 in bfloat16: its 4-bit layers' compute dtype and its unquantized layers are bfloat16."""
+    import importlib.util
+
+    import torch
+
+    if importlib.util.find_spec("bitsandbytes") is None:
+        pytest.skip("bitsandbytes is not installed (pip install 'qxbench[bnb]')")
+    from qxbench.adapter import QXLM
+
+    lm = QXLM(device="cpu", quant="bnb-nf4", dtype="bfloat16", reference="none")
+    layer = next(m for m in lm.model.modules() if type(m).__name__ == "Linear4bit")
+    assert layer.compute_dtype == torch.bfloat16 and lm.model.lm_head.weight.dtype == torch.bfloat16
+    assert lm.qx.dtype == "bfloat16" and lm.qx.summary.quantized_linear_layers > 0

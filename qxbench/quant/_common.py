@@ -21,8 +21,9 @@ def require(module: str, *, quantizer: str, library: str, extra: str) -> None:
 
 
 def cache_spec(path: str, *, backend: str, distribution: str, bits: int, group_size: int,
-               calibration: Calibration | None, **extra: object) -> dict[str, object]:
-    """What a cached quantized model is keyed by: source checkpoint, backend, library version, config."""
+               calibration: Calibration | None, dtype: str = "float32", **extra: object) -> dict[str, object]:
+    """What a cached quantized model is keyed by: source checkpoint, backend, library version, config, and
+    the dtype it was quantized in (named only when it is not float32, so float32 entries keep their keys)."""
     return {
         "model": path,
         "fingerprint": model_fingerprint(path),
@@ -31,6 +32,7 @@ def cache_spec(path: str, *, backend: str, distribution: str, bits: int, group_s
         "bits": bits,
         "group_size": group_size,
         "calibration": calibration.key() if calibration is not None else None,
+        **({"dtype": dtype} if dtype != "float32" else {}),
         **extra,
     }
 
@@ -84,10 +86,12 @@ def load_error(path: str, err: BaseException) -> QxError:
 
 
 def load_cached(spec: dict[str, object], build: Callable[[Path], None], *, device: str, bits: int,
-                group_size: int) -> Loaded:
-    """Quantize into the cache on a miss (``build(dir)``), then load the packed checkpoint."""
+                group_size: int, dtype: object = None) -> Loaded:
+    """Quantize into the cache on a miss (``build(dir)``), then load the packed checkpoint (its unquantized
+    parts and its compute in ``dtype``; the checkpoint's own where None)."""
     from transformers import AutoModelForCausalLM
 
     entry, hit = get_or_create(spec, build)
-    model = AutoModelForCausalLM.from_pretrained(entry, device_map={"": device})
+    model = AutoModelForCausalLM.from_pretrained(entry, device_map={"": device},
+                                                 **({"dtype": dtype} if dtype is not None else {}))
     return Loaded(model, str(entry), hit, bits, group_size)

@@ -26,9 +26,10 @@ ONESHOT: dict[str, object] = {"shuffle_calibration_samples": False}
 
 
 def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int, cal: Calibration | None,
-                **oneshot_options: object) -> None:
+                dtype: str = "float32", **oneshot_options: object) -> None:
     """Apply ``modifier`` (an llm-compressor quantization modifier class name) to the full-precision
-    checkpoint at ``path``; save it compressed into ``out``. ``cal`` is None for data-free methods.
+    checkpoint at ``path``, loaded in ``dtype``; save it compressed into ``out``. ``cal`` is None for data-free
+    methods.
     ``oneshot_options``: more arguments for llm-compressor's ``oneshot`` (``benchmarks/gptq_profile.py``)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -40,7 +41,7 @@ def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int,
         from llmcompressor.modifiers import quantization
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
     except Exception as err:  # corrupt weights surface as OSError, SafetensorError, RuntimeError...
         raise load_error(path, err) from err
     check_group_size(model, group_size)
@@ -79,8 +80,9 @@ class LLMCompressorBackend:
         group_size = group_size_for(path, request.group_size, self.name)
         cal = request.calibration if self.requires_calibration else None
         spec = cache_spec(path, backend=self.name, distribution="llmcompressor", bits=bits, group_size=group_size,
-                          calibration=cal, modifier=self.modifier,
+                          calibration=cal, dtype=request.dtype, modifier=self.modifier,
                           oneshot=ONESHOT if cal is not None else None)
-        return load_cached(spec, lambda out: quantize_to(self.modifier, path, out, bits, group_size, cal),
-                           device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size)
+        return load_cached(spec, lambda out: quantize_to(self.modifier, path, out, bits, group_size, cal, request.dtype),
+                           device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size,
+                           dtype=request.torch_dtype)
 

@@ -103,9 +103,10 @@ class AWQ:
         bits = request.bits or 4
         group_size = group_size_for(path, request.group_size, self.name)
         spec = cache_spec(path, backend=self.name, distribution="gptqmodel", bits=bits, group_size=group_size,
-                          calibration=request.calibration)
+                          calibration=request.calibration)  # gptqmodel quantizes in bfloat16 whatever dtype= says
         return load_cached(spec, lambda out: quantize_awq(path, out, bits, group_size, request.calibration),
-                           device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size)
+                           device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size,
+                           dtype=request.torch_dtype)
 
 
 register(AWQ())

@@ -40,7 +40,8 @@ class BitsAndBytes:
     def check_environment(self) -> None:
         require("bitsandbytes", quantizer=self.name, library="bitsandbytes", extra=self.extra)
 
-    def config(self):  # -> transformers.BitsAndBytesConfig
+    def config(self, dtype: str = "float32"):  # -> transformers.BitsAndBytesConfig
+        """4-bit layers compute in ``dtype`` (``bnb_4bit_compute_dtype``); int8 layers in their input's."""
         import torch
         from transformers import BitsAndBytesConfig
 
@@ -50,7 +51,7 @@ class BitsAndBytes:
             load_in_4bit=True,
             bnb_4bit_quant_type=self.quant_type,
             bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch.float32,
+            bnb_4bit_compute_dtype=getattr(torch, dtype),
         )
 
     def load(self, path: str, request: QuantRequest, **from_pretrained: object) -> Loaded:
@@ -60,7 +61,7 @@ class BitsAndBytes:
             raise QxError(f"Quantizer '{self.name}' has no group_size (bitsandbytes blocks are fixed); drop it")
         device = str(from_pretrained.get("device") or "cpu")
         model = AutoModelForCausalLM.from_pretrained(
-            path, quantization_config=self.config(), device_map={"": device}, dtype="auto"
+            path, quantization_config=self.config(request.dtype), device_map={"": device}, dtype=request.torch_dtype
         )
         return Loaded(standard_cpu_path(model), bits=self.bits[0])
 

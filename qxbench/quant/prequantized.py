@@ -62,7 +62,7 @@ class Prequantized:
                           "quantize it with quant=<backend> instead")
         device = str(from_pretrained.get("device") or "cpu")
         try:
-            model = AutoModelForCausalLM.from_pretrained(path, device_map={"": device})
+            model = AutoModelForCausalLM.from_pretrained(path, device_map={"": device}, dtype=request.torch_dtype)
         except Exception as err:  # corrupt files and missing kernels surface as many types
             raise QxError(f"Could not load quantized checkpoint '{path}' ({qc.get('quant_method')}): "
                           f"{first_line(err)}") from err

@@ -21,14 +21,53 @@ _REGISTRY: dict[str, Quantizer] = {}
 _loaded = False
 
 
+# ``dtype=``: the weights' dtype at full precision and every backend's compute dtype. "auto": the checkpoint's
+# own (config.json's ``dtype``), float32 where it names none.
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
+def check_dtype(value: object) -> str:
+    """``dtype=`` as one of :data:`DTYPES` (a ``torch.`` prefix is accepted); one line naming the choices."""
+    name = str(value).removeprefix("torch.")
+    if name not in DTYPES:
+        raise QxError(f"dtype={value!r} is not a dtype qxbench runs; choices: {', '.join(DTYPES)}")
+    return name
+
+
+def resolve_dtype(path: str, dtype: str) -> str:
+    """``auto`` resolved to the checkpoint's dtype (float32 where config.json names none or cannot be read)."""
+    if dtype != "auto":
+        return dtype
+    from transformers import AutoConfig
+
+    try:
+        declared = getattr(AutoConfig.from_pretrained(path), "dtype", None)
+    except (OSError, ValueError):
+        return "float32"
+    name = str(declared).removeprefix("torch.") if declared is not None else "float32"
+    return name if name in DTYPES else "float32"
+
+
+def torch_dtype(name: str):  # noqa: ANN201 - a torch.dtype
+    import torch
+
+    return getattr(torch, name)
+
+
 @dataclass(frozen=True)
 class QuantRequest:
-    """What the user asked for: ``quant=gptq,bits=4,group_size=128`` (bits/group_size optional)."""
+    """What the user asked for: ``quant=gptq,bits=4,group_size=128`` (bits/group_size optional), and the
+    dtype the model computes in (resolved: float32, float16 or bfloat16)."""
 
     backend: str = "none"
     bits: int | None = None
     group_size: int | None = None
     calibration: Calibration = field(default_factory=Calibration)
+    dtype: str = "float32"
+
+    @property
+    def torch_dtype(self):  # noqa: ANN201
+        return torch_dtype(self.dtype)
 
 
 @dataclass(frozen=True)

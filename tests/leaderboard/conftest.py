@@ -17,7 +17,8 @@ def write_run(directory: Path, *, model: str = "qx-tiny", quant: str = "none", b
               stamp: str = "2026-11-23T10-00-00.000000",
               version: float = 1.0, limit: float | None = None, samples: bool = True,
               curves: dict[str, list[list[float]]] | None = None, stderr_na: bool = False,
-              start: float | None = None, duration: float | None = None, doc_ids: list[int] | None = None) -> Path:
+              start: float | None = None, duration: float | None = None, doc_ids: list[int] | None = None,
+              dtype: str | None = None) -> Path:
     """``per_doc[task][metric]`` lists one value per document; the results hold their means. The run
     starts at ``start`` (default: the stamp's time of day, in seconds) and, with ``duration``, logs
     lm-eval's ``total_evaluation_time_seconds``; ``doc_ids`` names the documents (default 0..n-1)."""
@@ -44,7 +45,8 @@ def write_run(directory: Path, *, model: str = "qx-tiny", quant: str = "none", b
         "results": results, "versions": {t: version for t in per_doc}, "n-samples": n_samples,
         "higher_is_better": {t: {m: m not in LOWER for m in ms} for t, ms in per_doc.items()},
         "config": {"model": "qx", "limit": limit,
-                   "qx": {"model": model, "quant": quant, "bits": bits, "group_size": group_size}},
+                   "qx": {"model": model, "quant": quant, "bits": bits, "group_size": group_size,
+                          **({"dtype": dtype} if dtype else {})}},
         "date": float(stamp[11:13]) * 3600 + float(stamp[14:16]) * 60 if start is None else start,
     }
     if duration is not None:

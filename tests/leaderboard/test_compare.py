@@ -13,7 +13,7 @@ from leaderboard.runs import read_run, read_runs, short_names
 from leaderboard.site import view
 from qxbench.errors import QxError
 
-from .conftest import FP, NF4, write_run
+from .conftest import FP, INT8, NF4, write_run
 
 
 def _cell(cells, config, task, metric, model="qx-tiny"):
@@ -270,3 +270,24 @@ def test_group_notes_one_line_per_metric_across_runs():
                           "and 2 more): shown as – and not compared")
     assert grouped[1:] == notes[5:]  # a single note keeps its own words; an unparsed one is kept as it is
     assert group_notes(notes[:1]) == notes[:1]
+
+
+def test_runs_of_different_dtypes_are_never_paired(tmp_path):
+    """A bfloat16 quantized run beside a float32 full precision: n/c, naming both dtypes; with a bfloat16 full
+    precision it is paired with that one, and the float32 pair stays as it was."""
+    root = tmp_path / "r"
+    write_run(root / "fp", per_doc=FP)
+    write_run(root / "nf4-bf16", quant="bnb-nf4", bits=4, per_doc=NF4, stamp="2026-11-23T10-05-00.0", dtype="bfloat16")
+    runs, _ = read_runs(root)
+    assert sorted(r.config for r in runs) == ["bnb-nf4-4b-bfloat16", "fp"]
+    cells, notes = build_cells(runs, load_display(), iters=200)
+    quantized = [c for c in cells if c.config == "bnb-nf4-4b-bfloat16"]
+    assert quantized and all(c.diff is None and "dtypes differ (full precision float32 vs bfloat16)" in c.note
+                             for c in quantized)
+    assert any("only in float32: runs of different dtypes are not paired" in n for n in notes)
+    write_run(root / "fp-bf16", per_doc=INT8, stamp="2026-11-23T10-07-00.0", dtype="bfloat16")
+    runs, _ = read_runs(root)
+    cells, _ = build_cells(runs, load_display(), iters=200)
+    flip = {(c.config, c.metric): c for c in cells if c.task == "cf_flip"}
+    assert flip[("bnb-nf4-4b-bfloat16", "flip_rate")].baseline == pytest.approx(0.75)  # INT8's, the bf16 FP
+    assert flip[("fp-bfloat16", "flip_rate")].diff is None and flip[("fp", "flip_rate")].diff is None

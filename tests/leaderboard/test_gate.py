@@ -129,6 +129,7 @@ def test_a_thresholded_metric_that_is_not_comparable_fails_with_the_reason(tmp_p
 
 @pytest.mark.parametrize(("change", "reason"), [
     ({"model": "meta-llama/Llama-3-70B"}, "base models differ (qx-tiny vs meta-llama/Llama-3-70B)"),
+    ({"dtype": "bfloat16"}, "dtypes differ (float32 vs bfloat16)"),
     ({"version": 2.0}, "cf_flip: task versions differ (1.0 vs 2.0); multihop: task versions differ (1.0 vs 2.0)"),
     ({"limit": 2.0}, "cf_flip: --limit differs (None vs 2.0)"),
     ({"doc_ids": [0, 1, 2, 7]}, "cf_flip: the runs evaluated different documents"),
@@ -178,3 +179,11 @@ def test_a_run_gated_against_itself_is_refused(runs, tmp_path, capsys):
         assert "are the same run" in err and "--allow-same-run" in err and "\n" not in err
     assert gate(fp, fp, "entrec_max=0", "--allow-same-run") == 0
     assert "PASS" in capsys.readouterr().out
+
+
+def test_a_quantized_baseline_is_refused(runs, capsys):
+    """Baseline and candidate swapped: the gate compares a candidate with full precision, never the reverse."""
+    fp, nf4, _ = runs
+    assert gate(nf4, fp, "entrec_max=1") == 2
+    err = capsys.readouterr().err.strip()
+    assert "is bnb-nf4-4b, not full precision (quant=none)" in err and "\n" not in err

@@ -42,3 +42,20 @@ def test_missing_library_names_the_pip_extra(hide_module, backend, module, extra
 def test_group_size_must_be_positive(group_size):
     with pytest.raises(QxError, match=f"group_size={group_size} must be a positive whole number"):
         get_quantizer(QuantRequest("gptq", group_size=group_size))
+
+
+def test_dtype_choices_auto_and_the_cache_key(embedded_path):
+    """``dtype=``: four choices (one line naming them otherwise), ``auto`` is the checkpoint's own, and a
+    quantized model made in another dtype than float32 is another cache entry (float32 keys unchanged)."""
+    from qxbench.errors import QxError
+    from qxbench.quant._common import cache_spec
+    from qxbench.quant.registry import check_dtype, resolve_dtype
+
+    assert check_dtype("torch.bfloat16") == "bfloat16" and check_dtype("auto") == "auto"
+    with pytest.raises(QxError, match=r"^dtype='fp8' is not a dtype qxbench runs; choices: auto, float32, "):
+        check_dtype("fp8")
+    assert resolve_dtype(embedded_path, "auto") == "float32" and resolve_dtype(embedded_path, "float16") == "float16"
+    spec = {"backend": "rtn", "distribution": "torch", "bits": 4, "group_size": 32, "calibration": None}
+    assert "dtype" not in cache_spec(embedded_path, **spec)
+    assert cache_spec(embedded_path, **spec, dtype="float32") == cache_spec(embedded_path, **spec)
+    assert cache_spec(embedded_path, **spec, dtype="bfloat16")["dtype"] == "bfloat16"
