@@ -1,0 +1,90 @@
+"""What each committed cf_flip rewrite and nle_sim explanation is (issue 38): counts of answer kinds.
+
+Reads every committed ``samples_cf_flip*`` and ``samples_nle_sim*`` file under the runs folder,
+reads each logged rewrite (``Counterfactual.rewrite``, already cleaned by ``PromptSet.rewritten``)
+with :func:`qxbench.probes.answers.read_rewrite` and each explanation (``Explanation.explanation``,
+of the predicted label) with :func:`~qxbench.probes.answers.read_explanation`, and counts the kinds
+per data set and config. No model runs.
+
+``capped`` (generation stopped at ``EXPLAIN_TOKENS`` = 64 tokens) is not logged and the tokenizers
+are not here, so it is estimated: an explanation of at least ``CAPPED_WORDS`` words is taken as
+capped (on these runs the explanations that do not end a sentence have either at most 25 words or
+at least 40; 64 SmolLM2 tokens are 45-60 words of this English).
+
+    python benchmarks/answer_kinds.py [--runs benchmarks/results/runs] [--out benchmarks/results/answer_kinds.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+from collections import Counter
+from pathlib import Path
+
+from qxbench.probes.answers import EXPLANATION_KINDS, REWRITE_KINDS, read_explanation, read_rewrite, words
+from qxbench.study.samples import parse_response
+
+CAPPED_WORDS = 40
+
+
+def config_of(path: Path, runs: Path) -> str:
+    """``smollm2-135m/explain/gptq-4b/...`` -> ``smollm2-135m/explain/gptq-4b``; the random floor's
+    folder (``smollm2-135m-random/explain/<model>/...``) -> ``smollm2-135m/explain/random-init``
+    (as ``benchmarks/label_leak.py``)."""
+    parts = path.relative_to(runs).parts
+    if parts[0].endswith("-random"):
+        return f"{parts[0].removesuffix('-random')}/{parts[1]}/random-init"
+    return "/".join(parts[:3])
+
+
+def kind_of(row: dict) -> str:
+    """The kind of one logged sample's answer (a rewrite or an explanation)."""
+    result = parse_response(row["resps"][0][0])
+    if "rewrite" in result:
+        return read_rewrite(result["rewrite"], row["doc"]).kind
+    text = result["explanation"]
+    return read_explanation(text, row["doc"], result["pred"], capped=len(words(text)) >= CAPPED_WORDS).kind
+
+
+def count(path: Path) -> Counter:
+    with gzip.open(path, "rt") as f:
+        return Counter(kind_of(json.loads(line)) for line in f)
+
+
+def table(rows: list[dict], kinds: tuple[str, ...]) -> str:
+    head = f"| data set | config | n | {' | '.join(kinds)} |\n|---|---|---:|{'---:|' * len(kinds)}"
+    lines = [f"| {r['task']} | {r['config']} | {r['n']} | {' | '.join(str(r['counts'].get(k, 0)) for k in kinds)} |"
+             for r in rows]
+    return "\n".join([head, *lines])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, default=Path("benchmarks/results/runs"))
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/answer_kinds.json"))
+    args = parser.parse_args()
+    files = sorted(p for probe in ("cf_flip", "nle_sim") for p in args.runs.glob(f"**/samples_{probe}*_20*.jsonl.gz"))
+    rows = []
+    for path in files:
+        task, stamp = path.name.removeprefix("samples_").split(".jsonl")[0].split("_20", 1)
+        rows.append({"task": task, "config": config_of(path, args.runs), "run": f"20{stamp}",
+                     "file": str(path), "n": 0, "counts": dict(count(path))})
+        rows[-1]["n"] = sum(rows[-1]["counts"].values())
+    seen = Counter((r["task"], r["config"]) for r in rows)
+    for r in rows:  # two runs of one task and config (the embedded world's reruns): named by their stamp
+        if seen[(r["task"], r["config"])] > 1:
+            r["config"] += f" @{r['run'][:16]}"
+    rows.sort(key=lambda r: (not r["task"].startswith("cf_flip"), r["task"], r["config"]))
+    rewrites = [r for r in rows if r["task"].startswith("cf_flip")]
+    explained = [r for r in rows if r["task"].startswith("nle_sim")]
+    print("Rewrites (cf_flip):\n" + table(rewrites, REWRITE_KINDS))
+    print(f"\nExplanations (nle_sim; capped = at least {CAPPED_WORDS} words):\n" + table(explained, EXPLANATION_KINDS))
+    args.out.write_text(json.dumps({"rewrite_kinds": REWRITE_KINDS, "explanation_kinds": EXPLANATION_KINDS,
+                                    "capped_rule": f"explanation of >= {CAPPED_WORDS} words (tokens not logged)",
+                                    "rows": rows}, indent=1) + "\n")
+    print(f"\nwrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,180 @@
+"""Answer kinds (qxbench.probes.answers) on real answers from the committed explanation runs.
+
+Each case quotes an answer SmolLM2-135M-Instruct gave in ``benchmarks/results/runs/smollm2-135m/
+explain/<config>/`` (``python benchmarks/explain_real.py --limit 50``) and checks the quote against
+the logged sample; its document is rebuilt through the classification normaliser from the logged
+row, as the probes build it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from functools import cache
+from pathlib import Path
+
+import datasets
+import pytest
+
+from qxbench.errors import QxError
+from qxbench.probes.answers import (
+    EXPLANATION_KINDS,
+    REWRITE_KINDS,
+    kind_rates,
+    read_explanation,
+    read_rewrite,
+)
+from qxbench.probes.classify import normalise
+from qxbench.study.samples import parse_response
+
+RUNS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "runs" / "smollm2-135m" / "explain"
+SST2 = Path("/work/shared/data/explain/sst2_validation.jsonl")
+
+# the raw row each adapter reads, back from a logged (normalised) document
+RAW = {
+    "sst2": lambda d: {"sentence": d["text"], "label": d["label"]},
+    "ag_news": lambda d: {"text": d["text"], "label": d["label"]},
+    "esnli": lambda d: {"premise": d["context"], "hypothesis": d["text"], "label": d["label"],
+                        **{f"explanation_{i + 1}": e for i, e in enumerate(d["explanations"])}},
+    "ecqa": lambda d: {"q_text": d["text"], **{f"q_op{i + 1}": c for i, c in enumerate(d["choices"])},
+                       "q_ans": d["choices"][d["label"]], "taskB": d["explanations"][0]},
+    "healthfc": lambda d: {"en_claim": d["text"], "en_top_sentences": d["context"],
+                           "en_explanation": d["explanations"][0], "label": d["label"]},
+}
+
+
+@cache
+def _rows(config: str, task: str) -> dict[int, dict]:
+    path = next((RUNS / config / "smollm2-135m").glob(f"samples_{task}_20*.jsonl.gz"))
+    with gzip.open(path, "rt") as f:
+        return {row["doc_id"]: row for row in map(json.loads, f)}
+
+
+def logged(config: str, task: str, doc_id: int) -> tuple[dict, dict]:
+    """(the document rebuilt by the normaliser, the logged result's fields)."""
+    row = _rows(config, task)[doc_id]
+    adapter = task.split("_", 2)[2]
+    doc = normalise(datasets.Dataset.from_list([RAW[adapter](row["doc"])]), adapter)[0]
+    assert {k: doc[k] for k in ("text", "context", "choices", "label")} == \
+        {k: row["doc"][k] for k in ("text", "context", "choices", "label")}
+    return doc, parse_response(row["resps"][0][0])
+
+
+REWRITES = [  # (config, task, doc_id, the logged rewrite, its kind)
+    ("bnb-nf4", "cf_flip_healthfc", 1, "Rewrite claim:", "stub"),
+    ("gptq-4b", "cf_flip_ag_news", 0, "The article:", "stub"),
+    ("bnb-nf4", "cf_flip_sst2", 12, "Review:", "stub"),
+    ("bnb-nf4", "cf_flip_sst2", 24, "Review: seldom has a movie so closely matched the spirit of a man and his work .",
+     "copy"),
+    ("bnb-nf4", "cf_flip_esnli", 6, "Premise: An old man with a package poses in front of an advertisement.",
+     "context_copy"),
+    ("fp", "cf_flip_esnli", 6, "The old man with a package poses in front of an advertisement.", "context_copy"),
+    ("bnb-nf4", "cf_flip_healthfc", 8,
+     "Evidence: No studies on Neradin also remained resultless. Studies on the product Neradin also appear to be "
+     "missing.", "context_copy"),
+    ("fp", "cf_flip_sst2", 14, 'The review is rewritten to: "' * 10, "loop"),
+    ("rtn-4b", "cf_flip_ag_news", 31, "Businesses", "leak"),
+    ("fp", "cf_flip_ag_news", 24, "Rebranded: Soccer", "leak"),
+    ("bnb-nf4", "cf_flip_sst2", 0, "Sentiment: negative", "leak"),
+    ("rtn-4b", "cf_flip_sst2", 7, 'The review is now "positive" instead of "negative".', "leak"),
+    ("rtn-4b", "cf_flip_sst2", 9, "The review is positive, so it is positive.", "leak"),
+    ("bnb-nf4", "cf_flip_ag_news", 18, "Science:", "leak"),
+    ("bnb-int8", "cf_flip_ag_news", 37, "Science: 1994 Law Designed to Preserve Guard Jobs (USBRA)", "leak"),
+    ("bnb-int8", "cf_flip_ag_news", 29, "Business, not sports.", "leak"),
+    ("rtn-4b", "cf_flip_ag_news", 6, "The article has been rewritten to: Business", "leak"),
+    ("gptq-4b", "cf_flip_ag_news", 7, 'The article will change to "Science"', "leak"),
+    ("bnb-int8", "cf_flip_ag_news", 12, 'The article is: "Sport" is a new game in the world of entertainment, where a '
+     "Dutch music chain (Sport) has beaten Apple (Sport) in a battle of digital music services.", "leak"),
+    ("gptq-4b", "cf_flip_ag_news", 23, "The article has changed, and the topic has changed.", "meta"),
+    ("rtn-4b", "cf_flip_esnli", 13, "The hypothesis is that a land rover is being crossed across a river.", "meta"),
+    ("bnb-int8", "cf_flip_ag_news", 11, "", "empty"),
+    ("fp", "cf_flip_ag_news", 36, "Business leaders warn of potential fraud in Venezuela's economy, while opponents "
+     "and rivals suggest that Chavez's defeat could lead to turmoil in global oil markets.", "valid"),
+    ("rtn-4b", "cf_flip_ag_news", 14, "Businesses unite dolphins to keep them alive, scientists claim.", "valid"),
+    ("bnb-nf4", "cf_flip_sst2", 8,
+     "Review: You do not have to know about music to appreciate the film 's easygoing blend of comedy and romance .",
+     "valid"),
+]
+
+
+@pytest.mark.parametrize(("config", "task", "doc_id", "answer", "kind"), REWRITES,
+                         ids=[f"{r[4]}-{r[0]}-{r[1]}-{r[2]}" for r in REWRITES])
+def test_a_logged_rewrite_reads_as_its_kind(config, task, doc_id, answer, kind):
+    doc, logged_result = logged(config, task, doc_id)
+    assert logged_result["rewrite"] == answer  # the quote is the committed answer
+    assert read_rewrite(answer, doc).kind == kind
+
+
+def test_a_real_edit_of_sst2_stays_valid():
+    """The edit is not in the runs (the model never wrote it); its document is SST-2 validation row 3,
+    the committed runs' document 3, rebuilt from the data file where it is present."""
+    doc, _ = logged("fp", "cf_flip_sst2", 3)
+    if SST2.exists():
+        row = json.loads(SST2.read_text().splitlines()[3])
+        assert normalise(datasets.Dataset.from_list([row]), "sst2")[0] == doc
+    edit = "the acting, costumes, music, cinematography and sound are all disappointing given the production's " \
+           "austere locales"
+    assert read_rewrite(edit, doc) == read_rewrite(f'Rewritten review: "{edit}"', doc)
+    assert read_rewrite(edit, doc).kind == "valid" and read_rewrite(edit, doc).text == edit
+
+
+def test_preamble_and_a_bare_header_line_are_stripped():
+    doc, _ = logged("fp", "cf_flip_sst2", 24)
+    copy = "seldom has a movie so closely matched the spirit of a man and his work ."
+    assert read_rewrite(f"Here is the rewritten review: {copy}", doc).kind == "copy"
+    assert read_rewrite(f"Rewritten review:\n{copy}", doc) == read_rewrite(copy, doc)
+    assert read_rewrite("Here is the rewritten review:", doc).kind == "stub"
+    assert read_rewrite("Review:", doc).text == ""
+
+
+def test_a_label_frame_or_arrow_leaks_and_a_label_word_inside_an_edit_does_not():
+    doc, _ = logged("fp", "cf_flip_sst2", 24)
+    assert read_rewrite("seldom has a movie so closely matched the spirit of a man → negative", doc).kind == "leak"
+    assert read_rewrite("Sentiment: positive, because the film is good", doc).kind == "leak"
+    ag, _ = logged("fp", "cf_flip_ag_news", 36)
+    assert read_rewrite("Businessman Chavez warns of possible fraud in the recall vote.", ag).kind == "valid"
+
+
+CAPPED = ('The relation "entailment" is a logical fallacy where a conclusion is drawn from a premise that is not '
+          'necessarily true. In this case, the premise is "A woman with a green headscarf, blue shirt and a very big '
+          'grin" and the hypothesis is "The woman is very happy." The conclusion')  # 55 words, cut by the cap
+EXPLANATIONS = [  # (config, task, doc_id, the logged explanation, capped, its kind)
+    ("gptq-4b", "nle_sim_healthfc", 4, 'The verdict is "not enough information"', False, "restates"),
+    ("fp", "nle_sim_ecqa", 13, "Bill did not abandon the fight, but did what to the enemy.", False, "copy"),
+    ("bnb-int8", "nle_sim_esnli", 4, CAPPED, True, "truncated"),
+    ("bnb-int8", "nle_sim_esnli", 4, CAPPED, False, "valid"),
+    ("fp", "nle_sim_healthfc", 1, 'The verdict is "not enough information" because the evidence provided does not '
+     'provide enough information to support the claim.', True, "valid"),
+]
+
+
+@pytest.mark.parametrize(("config", "task", "doc_id", "answer", "capped", "kind"), EXPLANATIONS,
+                         ids=[f"{r[5]}-{r[0]}-{r[1]}-{r[2]}" for r in EXPLANATIONS])
+def test_a_logged_explanation_reads_as_its_kind(config, task, doc_id, answer, capped, kind):
+    doc, logged_result = logged(config, task, doc_id)
+    assert logged_result["explanation"] == answer
+    assert read_explanation(answer, doc, logged_result["pred"], capped=capped).kind == kind
+
+
+def test_a_short_explanation_with_a_reason_does_not_restate():
+    """No logged explanation of at most 8 words gives a reason; this one is written for the rule."""
+    doc, _ = logged("fp", "nle_sim_healthfc", 1)
+    assert read_explanation("Not enough information, because no study tested it.", doc, 1, capped=False).kind \
+        == "valid"
+
+
+def test_an_empty_explanation_and_a_bad_label_index():
+    doc, _ = logged("fp", "nle_sim_healthfc", 1)
+    assert read_explanation("  \n", doc, 1, capped=True).kind == "empty"
+    with pytest.raises(QxError, match="label index '3'"):
+        read_explanation("x", doc, 3, capped=False)
+
+
+def test_kind_rates_are_shares_and_nan_without_answers():
+    rates = kind_rates(["leak", "leak", "valid", "stub"])
+    assert rates["leak"] == 0.5 and rates["valid"] == rates["stub"] == 0.25 and rates["copy"] == 0.0
+    assert set(rates) == set(REWRITE_KINDS) and math.isclose(sum(rates.values()), 1.0)
+    assert all(math.isnan(v) for v in kind_rates([], EXPLANATION_KINDS).values())
+    with pytest.raises(QxError, match="Unknown answer kind 'leaks'. Did you mean 'leak'"):
+        kind_rates(["leaks"])
