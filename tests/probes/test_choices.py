@@ -153,10 +153,10 @@ def alone(model, ids: list[int], cont: list[int]) -> float:
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("name", ["smollm2", "gemma3"])
+@pytest.mark.parametrize("name", ["smollm2", "gemma3", "qwen05"])
 def test_real_models_score_the_one_row_pass_as_each_sequence_alone(name, request):
-    """SmolLM2 (Llama) and Gemma 3 (sliding-window layers, 4 query heads per key): the 4D-masked pass
-    equals each (context, choice) run alone, and it is the pass taken."""
+    """SmolLM2 (Llama), Gemma 3 (sliding-window layers, 4 query heads per key) and Qwen2.5 (biases on q/k/v,
+    7 query heads per key): the 4D-masked pass equals each (context, choice) run alone, and it is the pass taken."""
     from qxbench.probes.choices import _batch, common_prefix
 
     model, tokenizer = request.getfixturevalue(name)

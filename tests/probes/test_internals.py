@@ -126,7 +126,7 @@ def test_dense_weight_of_a_module_without_a_weight_is_recovered_from_its_forward
 
 
 @pytest.mark.real
-@pytest.mark.parametrize("name", ["smollm2", "gemma3"])
+@pytest.mark.parametrize("name", ["smollm2", "gemma3", "qwen05"])
 def test_the_last_layers_logit_lens_is_the_real_models_own_output(name, request):
     """An invariant that catches a wrong final norm, (1 + w), embedding scale or soft-cap: the logit lens
     of the last block's output, and memorize's fixed-scale lens (eps 1e-6), are the model's log-probs."""
