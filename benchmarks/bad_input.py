@@ -1,6 +1,8 @@
-"""Every case of issue 28 ("Bad input never costs work"), rerun as a user would type it.
+"""Every case of issue 28 ("Bad input never costs work") and of issue 39 ("Nothing read from disk is
+trusted": hostile results files for ``leaderboard build`` and ``gate``), rerun as a user would type it.
 
     python benchmarks/bad_input.py > benchmarks/results/bad_input.txt     # ~6 min on 2 cores
+    python benchmarks/bad_input.py leaderboard                            # issue 39's cases only, ~1 min
 
 One line per case: the exit status, the status expected, ``ok`` or ``UNEXPECTED``, the case, and the
 last line the command printed on stderr (or what was checked). Every command runs the installed
@@ -56,6 +58,89 @@ def files(tmp: Path) -> dict[str, Path]:
     return out
 
 
+def write_pair(root: Path) -> tuple[Path, Path]:
+    """A full-precision and an NF4 run of qx-tiny's cf_flip, 4 documents, with samples (as lm-eval writes them)."""
+    paths = []
+    for quant, bits, values, stamp in (("none", None, [1.0, 1.0, 0.0, 1.0], "10"),
+                                       ("bnb-nf4", 4, [1.0, 1.0, 0.0, 0.0], "11")):
+        folder = root / quant
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"2026-11-23T{stamp}-00-00.000000"
+        rows = [{"doc_id": i, "doc_hash": f"doc-{i}", "metrics": ["flip_rate"], "flip_rate": v}
+                for i, v in enumerate(values)]
+        (folder / f"samples_cf_flip_{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        data = {"results": {"cf_flip": {"flip_rate,none": sum(values) / 4}}, "versions": {"cf_flip": 1.0},
+                "n-samples": {"cf_flip": {"original": 4, "effective": 4}}, "task_hashes": {"cf_flip": "t"},
+                "higher_is_better": {"cf_flip": {"flip_rate": True}}, "date": float(stamp) * 3600,
+                "config": {"model": "qx", "limit": None, "qx": {"model": "qx-tiny", "quant": quant, "bits": bits}}}
+        (folder / f"results_{name}.json").write_text(json.dumps(data))
+        paths.append(folder / f"results_{name}.json")
+    return paths[0], paths[1]
+
+
+def _edit(path: Path, change) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def _samples(path: Path, change) -> None:
+    samples = next(path.parent.glob("samples_*.jsonl"))
+    rows = [json.loads(x) for x in samples.read_text().splitlines()]
+    samples.write_text("".join(json.dumps(change(r) or r) + "\n" for r in rows))
+
+
+def _qx(key, value):
+    return lambda d: d["config"]["qx"].__setitem__(key, value)
+
+
+LEADERBOARD_CASES = [  # (case, edit of the NF4 run's results, of its samples lines, exit of build, of gate)
+    ("config.qx.bits=[4]", _qx("bits", [4]), None, 2, 2),
+    ("config.qx.bits=10**400", _qx("bits", 10**400), None, 2, 2),
+    ("n-samples=[1,2]", lambda d: d.__setitem__("n-samples", [1, 2]), None, 2, 2),
+    ('higher_is_better={"nle_sim":"yes"}', lambda d: d.__setitem__("higher_is_better", {"nle_sim": "yes"}), None, 2, 2),
+    ("versions=[1]", lambda d: d.__setitem__("versions", [1]), None, 2, 2),
+    ('config.qx.provenance="abc"', _qx("provenance", "abc"), None, 2, 2),
+    ("config.qx.model deleted", lambda d: d["config"]["qx"].pop("model"), None, 2, 2),
+    ("config.qx.quant deleted", lambda d: d["config"]["qx"].pop("quant"), None, 2, 2),
+    ("date=1e300 (a note)", lambda d: d.__setitem__("date", 1e300), None, 0, 0),
+    ('date="yesterday" (a note)', lambda d: d.__setitem__("date", "yesterday"), None, 0, 0),
+    ("total_evaluation_time_seconds=1e300 (a note)", lambda d: d.__setitem__("total_evaluation_time_seconds", 1e300),
+     None, 0, 0),
+    ("a samples line with doc_id 1e400", None,
+     lambda r: r.__setitem__("doc_id", 1e400 if r["doc_id"] == 0 else 1), 2, 2),
+    ("per-document values of ±1.7e308 (a note)", None,
+     lambda r: r.__setitem__("flip_rate", 1.7e308 if r["doc_id"] % 2 else -1.7e308), 0, 1),
+    ("an aggregate of 1e308 beside its samples (a note)",
+     lambda d: d["results"]["cf_flip"].__setitem__("flip_rate,none", 1e308), None, 0, 0),
+    ("every doc_hash changed (gate refuses; board n/c)", None, lambda r: r.__setitem__("doc_hash", "x"), 0, 2),
+    ("task_hashes changed (gate refuses; board n/c)", lambda d: d.__setitem__("task_hashes", {"cf_flip": "u"}),
+     None, 0, 2),
+    ("a task name of 300 characters (a note)",
+     lambda d: d["results"].__setitem__("t" * 300, {"flip_rate,none": 0.5}), None, 0, 0),
+]
+
+
+def leaderboard(tmp: Path, env: dict[str, str]) -> None:
+    """Issue 39: each hostile results file through ``leaderboard build`` and ``gate``: one line or a note."""
+    for i, (case, results, samples, build_exit, gate_exit) in enumerate(LEADERBOARD_CASES):
+        fp, q = write_pair(tmp / f"lb{i}")
+        if results:
+            _edit(q, results)
+        if samples:
+            _samples(q, samples)
+        code, said = run(["leaderboard", "build", str(tmp / f"lb{i}"), "-o", str(tmp / f"site{i}"),
+                          "--bootstrap_iters", "100"], tmp, env)
+        line(code, build_exit, f"leaderboard build: {case}", said)
+        code, said = run(["gate", "--baseline", str(fp), "--candidate", str(q), "--max-drop", "flip_rate=1"], tmp, env)
+        line(code, gate_exit, f"gate: {case}", said)
+    fp, q = write_pair(tmp / "skip")
+    _edit(q, _qx("bits", [4]))
+    code, said = run(["leaderboard", "build", str(tmp / "skip"), "-o", str(tmp / "site-skip"), "--skip-invalid"],
+                     tmp, env)
+    line(code, 0, "leaderboard build --skip-invalid with one bad run", said)
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="qx-bad-input-"))
     env = {**os.environ, "QXBENCH_CACHE": str(tmp / "cache"), "QX_VERBOSE": "", "COLUMNS": "200"}
@@ -64,6 +149,11 @@ def main() -> None:
     start = time.time()
     print(f"# benchmarks/bad_input.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{os.cpu_count()} CPUs; commands run in a scratch directory")
+    if sys.argv[1:] == ["leaderboard"]:
+        leaderboard(tmp, env)
+        print(f"# {time.time() - start:.0f} s in all")
+        shutil.rmtree(tmp, ignore_errors=True)
+        return
 
     # -- lost or overwritten work ----------------------------------------------------------------
     sweep = ["sweep", "--quants", "none,rtn:bits=8,rtn:group_size=8", "--tasks", "memorize", "--limit", "1",
@@ -146,6 +236,7 @@ def main() -> None:
     text = " ".join(done.stdout.split())
     said = text[text.find("train the embedded"):].split(")")[0] + ")"
     line(done.returncode, 0, "qxbench world --help: the time train claims", said)
+    leaderboard(tmp, env)
     print(f"# {time.time() - start:.0f} s in all")
     shutil.rmtree(tmp, ignore_errors=True)
 

@@ -25,7 +25,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
     check_output_dir(args.out, "-o")  # before the results are read and bootstrapped
     display = load_display()
-    runs, notes = read_runs(args.results, display.curve_keys)
+    runs, notes = read_runs(args.results, display.curve_keys, skip_invalid=getattr(args, "skip_invalid", False))
     cells, more = build_cells(runs, display, iters=args.bootstrap_iters)
     notes = group_notes(notes + more)
     for note in notes:
@@ -43,11 +43,7 @@ def _one_run(target: Path, role: str):
     if len(files) > 1:
         raise QxError(f"--{role} {target} holds {len(files)} results files; name one: "
                       f"{', '.join(str(f) for f in files[:3])}{' ...' if len(files) > 3 else ''}")
-    display = load_display()
-    run = read_run(files[0], display.curve_keys)
-    for problem in run.problems:
-        print(f"note: {role}: {problem}", file=sys.stderr)
-    return run
+    return read_run(files[0], load_display().curve_keys)
 
 
 def cmd_gate(args: argparse.Namespace) -> int:
@@ -66,6 +62,9 @@ def cmd_gate(args: argparse.Namespace) -> int:
     result = run_gate(base, cand, thresholds, load_display(), allow_mismatch=args.allow_mismatch)
     for mismatch in result.mismatches:
         print(f"MISMATCH (compared anyway, --allow-mismatch): {mismatch}")
+    for role, run in (("baseline", base), ("candidate", cand)):  # values left out, aggregates unlike their samples
+        for problem in run.problems:
+            print(f"note: {role}: {problem}")
     table = Table(title=f"qxbench gate: {cand.model} {cand.config} vs {base.model} {base.config}")
     for col in ("task", "metric", "baseline", "candidate", "degradation", "95% CI", "max drop", "verdict"):
         table.add_column(col, justify="left" if col in ("task", "metric", "verdict") else "right")
@@ -93,7 +92,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         check_output_dir(args.site, "--site")  # before the configs run, not after
     code = sweep.run(args)  # 0, or 1 when a config failed (bad input raises before anything runs)
     if args.site:  # the site of what finished
-        built = cmd_build(argparse.Namespace(results=args.output_path, out=args.site, bootstrap_iters=2000))
+        built = cmd_build(argparse.Namespace(results=args.output_path, out=args.site, bootstrap_iters=2000,
+                                             skip_invalid=False))
         return code or built
     if code == 0:
         print(f"done: qxbench leaderboard build {args.output_path} -o SITE_DIR")
@@ -107,6 +107,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     build.add_argument("results", type=Path, help="directory searched for results_*.json (or one file)")
     build.add_argument("-o", "--out", type=Path, required=True, help="site directory (created)")
     build.add_argument("--bootstrap_iters", type=int, default=2000)
+    build.add_argument("--skip-invalid", action="store_true",
+                       help="leave out a results file that cannot be read (a note names it and why) and build "
+                            "the rest; refused with its one-line error otherwise")
     build.set_defaults(func=cmd_build)
 
     gate = sub.add_parser("gate", help="exit 0 if no metric degrades beyond its threshold, 1 if one does, "

@@ -99,6 +99,14 @@ class Cell:
                 "relative_low": rel[1] if rel else None, "relative_high": rel[2] if rel else None}
 
 
+def changed_docs(base: TaskResult, cand: TaskResult) -> set[int]:
+    """The documents both runs evaluated under one doc_id whose lm-eval doc_hash differs (a changed
+    dataset); empty when either run logged no doc_hash (older files pair by doc_id alone)."""
+    if not base.doc_hashes or not cand.doc_hashes:
+        return set()
+    return {d for d in base.doc_hashes.keys() & cand.doc_hashes.keys() if base.doc_hashes[d] != cand.doc_hashes[d]}
+
+
 def comparable(base: TaskResult, cand: TaskResult, task: str) -> str:
     """Why two results of a task cannot be compared ('' when they can)."""
     if base.version != cand.version:
@@ -109,6 +117,12 @@ def comparable(base: TaskResult, cand: TaskResult, task: str) -> str:
         return f"{task}: document counts differ ({base.n} vs {cand.n})"
     if base.per_doc is not None and cand.per_doc is not None and set(base.per_doc) != set(cand.per_doc):
         return f"{task}: the runs evaluated different documents"
+    changed = changed_docs(base, cand)
+    if changed:
+        shared = len(base.doc_hashes.keys() & cand.doc_hashes.keys())  # type: ignore[union-attr]
+        return f"{task}: the runs evaluated different documents: {len(changed)} of {shared} doc_hash differ"
+    if base.task_hash and cand.task_hash and base.task_hash != cand.task_hash:
+        return f"{task}: the runs evaluated different documents: task_hashes differ"
     return ""
 
 
@@ -146,7 +160,7 @@ def _pair(cell: Cell, cand: TaskResult, base: TaskResult, reference: float, iter
         return replace(unpaired, note="no per-sample logs (--log_samples): no confidence interval")
     if not own and not theirs:
         return replace(unpaired, note="no per-document values (a corpus-level metric): no confidence interval")
-    docs = sorted(own.keys() & theirs.keys())
+    docs = sorted(own.keys() & theirs.keys() - changed_docs(base, cand))  # pairs: same doc_id and doc_hash
     if not docs:  # the guards' coverage rule makes this not comparable
         return replace(unpaired, n=0, n_value=len(own), paired=True, note="no document with a value in both runs")
     b, c = [theirs[d] for d in docs], [own[d] for d in docs]
@@ -157,6 +171,15 @@ def _pair(cell: Cell, cand: TaskResult, base: TaskResult, reference: float, iter
         ratio = paired_diff([math.log(x) for x in b], [math.log(x) for x in c], iters=iters)
         out = replace(out, log_ratio=ratio.mean, log_low=ratio.low, log_high=ratio.high, p=ratio.p)
     return out
+
+
+def _sparse(cell: Cell, own: dict[int, float] | None, result: TaskResult) -> Cell:
+    """``cell`` with a note when its value is the mean over fewer documents than were evaluated."""
+    if own is None or not own or result.per_doc is None or len(own) == len(result.per_doc):
+        return cell
+    sparse = (f"the mean is over {len(own)} of {len(result.per_doc)} documents (the others have no finite "
+              "value)")
+    return replace(cell, note=f"{cell.note}; {sparse}" if cell.note else sparse)
 
 
 def compare_task(model: str, config: str, task: str, cand: TaskResult, base: TaskResult | None, display: Display,
@@ -172,14 +195,15 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
         cell = Cell(model, config, task, metric, value, hib, n=n_value, n_value=n_value,
                     relative=display.relative(task, metric))
         if not math.isfinite(value):
-            cells.append(replace(cell, note=f"{value} in the results: not compared"))
+            cell = replace(cell, note=f"{value} in the results: not compared")
         elif base is None or metric not in base.metrics:
-            cells.append(replace(cell, note=note if base is None else "not in the full-precision run"))
+            cell = replace(cell, note=note if base is None else "not in the full-precision run")
         elif not math.isfinite(base.metrics[metric]):
-            cells.append(replace(cell, baseline=base.metrics[metric],
-                                 note=f"full precision is {base.metrics[metric]}: not compared"))
+            cell = replace(cell, baseline=base.metrics[metric],
+                           note=f"full precision is {base.metrics[metric]}: not compared")
         else:
-            cells.append(_pair(cell, cand, base, base.metrics[metric], iters))
+            cell = _pair(cell, cand, base, base.metrics[metric], iters)
+        cells.append(_sparse(cell, own, cand))
     if base is None:
         return cells
     return apply_guards(cells, display.guards(task), display.chance(task), set(base.metrics))
@@ -230,5 +254,6 @@ def build_cells(runs: list[Run], display: Display, *, iters: int = 2000) -> tupl
                 notes += [f"{run.model} {run.config}: {task}/{m} is missing (full precision has it)"
                           for m in sorted(set(base.metrics) - set(result.metrics))]
             note = why or (missing if base_run is None else "")
-            cells += compare_task(run.model, run.config, task, result, base, display, note=note, iters=iters)
+            new = compare_task(run.model, run.config, task, result, base, display, note=note, iters=iters)
+            cells += [replace(c, not_comparable=why) for c in new] if why else new  # shown n/c, never marked
     return apply_fdr(cells), notes

@@ -1,9 +1,10 @@
 """Read lm-eval results of ``--model qx`` runs: ``results_<stamp>.json`` and, when the run used
 ``--log_samples``, its ``samples_<task>_<stamp>.jsonl`` files beside it.
 
-Bad input is never dropped in silence: a broken file or samples line is a one-line
-:class:`~qxbench.errors.QxError` naming it; a value that is not a number, a task that cannot be
-named on disk or a run without results is left out with a note (:attr:`Run.problems`).
+Nothing read is trusted (:mod:`leaderboard.schema` types it): a broken file, samples line or key is a
+one-line :class:`~qxbench.errors.QxError` naming the file and the key; a value that is not a number, a
+task that cannot be named on disk, a date that is not one or a run without results is left out with a
+note (:attr:`Run.problems`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
+from leaderboard.schema import ResultsFile, clip, number, read_results, run_times, sample_row, task_name_problem
 from qxbench.errors import QxError, first_line
-
-SEPARATORS = ("/", "\\")  # a task name becomes part of file names (samples_<task>_..., probe_<task>.html)
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,8 @@ class TaskResult:
     higher_is_better: dict[str, bool]
     per_doc: dict[int, dict[str, float]] | None  # doc_id -> metric -> value; None without --log_samples
     curves: dict[int, list[float]] | None  # doc_id -> per-layer curve (see display.yaml `curves`)
+    doc_hashes: dict[int, str] | None = None  # doc_id -> lm-eval's doc_hash; None without it (older files)
+    task_hash: str | None = None  # the results' task_hashes[task]: its documents, prompts and targets
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,9 @@ class Run:
     quant: str
     bits: int | None
     group_size: int | None
-    date: float  # lm-eval's `date`: when the run started
+    date: float | None  # lm-eval's `date`: when the run started; None when it is not a time (a note says so)
     tasks: dict[str, TaskResult]
-    finished: float = 0.0  # date + total_evaluation_time_seconds (the start when lm-eval wrote no duration)
+    finished: float | None = None  # date + total_evaluation_time_seconds (the start without a duration)
     problems: tuple[str, ...] = ()  # what was left out or is not a number, one line each (shown as notes)
     full_precision: str = ""  # what the model's "full precision" is, when not its original weights
     dtype: str = "float32"  # config.qx.dtype; runs of qxbench before it was recorded all computed in float32
@@ -61,64 +62,67 @@ class Run:
         return self.quant == "none"
 
 
-def _float(value: Any) -> float | None:
-    """A number (NaN and inf included); None for null, "N/A", a bool or any other non-number."""
-    if value is None or value == "N/A" or isinstance(value, bool):
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
+@dataclass(frozen=True)
+class Samples:
+    per_doc: dict[int, dict[str, float]]
+    curves: dict[int, list[float]] | None
+    hashes: dict[int, str] | None  # None when no line has a doc_hash
+    problems: list[str]
 
 
-def _sample_row(row: Any, curve_key: str | None) -> tuple[int, dict[str, float], list[float] | None]:
-    if not isinstance(row, dict):
-        raise ValueError(f"a {type(row).__name__}, not an object")
-    if "doc_id" not in row:
-        raise ValueError("no doc_id")
-    doc = int(row["doc_id"])
-    names = row.get("metrics", [])
-    if not isinstance(names, list):
-        raise ValueError(f"'metrics' is a {type(names).__name__}, not a list")
-    values = {m: _float(row.get(m)) for m in names}
-    per_doc = {m: math.nan if v is None else v for m, v in values.items()}  # corpus-level metrics log non-numbers
-    curve = None
-    if curve_key:
-        try:
-            curve = [float(x) for x in json.loads(row["filtered_resps"][0])[curve_key]]
-        except (KeyError, IndexError, TypeError, ValueError):
-            pass  # this document logged no curve
-    return doc, per_doc, curve
-
-
-def _samples(path: Path, task: str, curve_key: str | None) -> tuple[dict | None, dict | None]:
+def _sample_lines(path: Path, task: str) -> tuple[Path, list[str]] | None:
     stamp = path.stem.removeprefix("results_")
     file = path.with_name(f"samples_{task}_{stamp}.jsonl")
     if not file.is_file():
         file = file.with_name(file.name + ".gz")  # committed results keep their samples gzipped
         if not file.is_file():
-            return None, None
+            return None
     try:
         if file.suffix == ".gz":
             with gzip.open(file, "rt", encoding="utf-8") as f:
-                lines = f.read().splitlines()
-        else:
-            lines = file.read_text(encoding="utf-8").splitlines()
+                return file, f.read().splitlines()
+        return file, file.read_text(encoding="utf-8").splitlines()
     except (OSError, EOFError, UnicodeDecodeError) as err:  # gzip.BadGzipFile is an OSError
         raise QxError(f"Cannot read samples file {file}: {first_line(err)}") from None
+
+
+def _samples(path: Path, task: str, curve_key: str | None) -> Samples | None:
+    found = _sample_lines(path, task)
+    if found is None:
+        return None
+    file, lines = found
     per_doc: dict[int, dict[str, float]] = {}
     curves: dict[int, list[float]] = {}
-    for number, line in enumerate(lines, 1):
+    hashes: dict[int, str] = {}
+    for number_, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            doc, values, curve = _sample_row(json.loads(line), curve_key)
-        except (ValueError, TypeError) as err:  # JSONDecodeError is a ValueError
-            raise QxError(f"{file}:{number}: broken sample line: {first_line(err)}") from None
+            doc, doc_hash, values, curve = sample_row(json.loads(line), curve_key)
+        except (ValueError, TypeError, RecursionError) as err:  # JSONDecodeError is a ValueError
+            raise QxError(f"{file}:{number_}: broken sample line: {first_line(err)}") from None
         per_doc[doc] = values
         if curve is not None:
             curves[doc] = curve
-    return per_doc, curves or None
+        if doc_hash is not None:
+            hashes[doc] = doc_hash
+    per_doc, problems = clip(per_doc, f"{file.name}: {task}")
+    return Samples(per_doc, curves or None, hashes or None, problems)
+
+
+def _disagree(metrics: dict[str, float], per_doc: dict[int, dict[str, float]], where: str) -> list[str]:
+    """A finite aggregate in the results that is not the mean of its finite per-document values (every
+    task of qxbench aggregates by mean or nanmean): a note each; the paired comparisons use the samples."""
+    out = []
+    for metric, value in sorted(metrics.items()):
+        docs = [v[metric] for v in per_doc.values() if metric in v and not math.isnan(v[metric])]
+        if not docs or not math.isfinite(value) or not all(map(math.isfinite, docs)):
+            continue
+        mean = math.fsum(docs) / len(docs)
+        if not math.isclose(value, mean, rel_tol=1e-6, abs_tol=1e-9):
+            out.append(f"{where}/{metric} is {value:g} in the results, but the mean of its {len(docs)} samples "
+                       f"is {mean:g}: compared over the samples")
+    return out
 
 
 def _metrics(values: dict, where: str) -> tuple[dict[str, float], dict[str, float | None], list[str]]:
@@ -130,62 +134,56 @@ def _metrics(values: dict, where: str) -> tuple[dict[str, float], dict[str, floa
             continue
         name, _filter = key.split(",", 1)
         if name.endswith("_stderr"):
-            stderr[name.removesuffix("_stderr")] = _float(value)
+            stderr[name.removesuffix("_stderr")] = number(value)
             continue
-        number = _float(value)
-        if number is None:
-            problems.append(f"{where}/{name} is {json.dumps(value)}, not a number: left out")
+        found = number(value)
+        if found is None:
+            problems.append(f"{where}/{name} is {json.dumps(value)[:40]}, not a number: left out")
         else:
-            metrics[name] = number
-            if not math.isfinite(number):
-                problems.append(f"{where}/{name} is {number}: shown as – and not compared")
+            metrics[name] = found
+            if not math.isfinite(found):
+                problems.append(f"{where}/{name} is {found}: shown as – and not compared")
     return metrics, stderr, problems
 
 
+def _task(path: Path, file: ResultsFile, task: str, curve_key: str | None) -> tuple[TaskResult, list[str]]:
+    limit = file.config.limit
+    metrics, stderr, problems = _metrics(file.results[task], f"{path.name}: {task}")
+    samples = _samples(path, task, curve_key)
+    if samples is not None:
+        problems += samples.problems + _disagree(metrics, samples.per_doc, f"{path.name}: {task}")
+    version = file.versions.get(task)
+    n = file.n_samples[task].effective if task in file.n_samples else None
+    return TaskResult(
+        version=str(version), limit=limit, n=n, metrics=metrics, stderr=stderr,
+        higher_is_better=dict(file.higher_is_better.get(task, {})), per_doc=samples and samples.per_doc,
+        curves=samples and samples.curves, doc_hashes=samples and samples.hashes,
+        task_hash=file.task_hashes.get(task)), problems
+
+
 def read_run(path: Path, curve_keys: dict[str, str] | None = None) -> Run:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise QxError(f"Cannot read results file {path}: {first_line(err)}") from None
-    if not isinstance(data, dict):
-        raise QxError(f"{path} is a JSON {type(data).__name__}, not an lm-eval results object")
-    config = data.get("config") or {}
-    qx = config.get("qx") if isinstance(config, dict) else None
-    if not isinstance(qx, dict):
-        raise QxError(f"{path} was not written by a `--model qx` run (no config.qx block)")
-    results = data.get("results") or {}
-    if not isinstance(results, dict):
-        raise QxError(f"{path}: \"results\" is a {type(results).__name__}, not an object of task -> metrics")
-    limit = _float(config.get("limit"))
+    """One results file (and its samples), every key the leaderboard uses checked (:mod:`leaderboard.schema`)."""
+    _, file = read_results(path)
     tasks, problems = {}, []
-    for task, values in sorted(results.items()):
-        if any(sep in task for sep in SEPARATORS):
-            problems.append(f"{path.name}: task name {task!r} contains a path separator: left out")
+    for task in sorted(file.results):
+        why = task_name_problem(task)
+        if why:
+            problems.append(f"{path.name}: task name {task[:60]!r} {why}: left out")
             continue
-        if not isinstance(values, dict):
-            raise QxError(f"{path}: results[{task!r}] is a {type(values).__name__}, not an object of metrics")
-        metrics, stderr, bad = _metrics(values, f"{path.name}: {task}")
+        tasks[task], bad = _task(path, file, task, (curve_keys or {}).get(task))
         problems += bad
-        per_doc, curves = _samples(path, task, (curve_keys or {}).get(task))
-        n = (data.get("n-samples") or {}).get(task, {}).get("effective")
-        tasks[task] = TaskResult(
-            version=str((data.get("versions") or {}).get(task)), limit=limit, n=n, metrics=metrics, stderr=stderr,
-            higher_is_better=dict((data.get("higher_is_better") or {}).get(task, {})), per_doc=per_doc,
-            curves=curves,
-        )
-    start = _float(data.get("date")) or 0.0
-    took = _float(data.get("total_evaluation_time_seconds"))
-    finished = start + (took if took is not None and math.isfinite(took) and took > 0 else 0.0)
-    return Run(path=path, model=str(qx.get("model")), quant=str(qx.get("quant")), bits=qx.get("bits"),
-               group_size=qx.get("group_size"), date=start, tasks=tasks, finished=finished, problems=tuple(problems),
-               full_precision=_full_precision(qx), dtype=str(qx.get("dtype") or "float32"))
+    start, finished, bad = run_times(file, path.name)
+    qx = file.config.qx
+    return Run(path=path, model=qx.model, quant=qx.quant, bits=qx.bits, group_size=qx.group_size, date=start,
+               tasks=tasks, finished=finished, problems=tuple(problems + bad),
+               full_precision=_full_precision(qx.provenance), dtype=qx.dtype or "float32")
 
 
-def _full_precision(qx: dict) -> str:
+def _full_precision(provenance: dict | None) -> str:
     """The provenance's note on what full precision is. Gemma 3 runs of qxbench 0.x before this
     release wrote it as "full precision = dequantized Q4_K_M: ...": the prefix is dropped, so that
     old and new runs of one model share one banner and it does not say "full precision" twice."""
-    note = str((qx.get("provenance") or {}).get("full_precision") or "")
+    note = str((provenance or {}).get("full_precision") or "")
     return note.removeprefix("full precision = ")
 
 
@@ -210,16 +208,22 @@ def find_results(target: Path) -> list[Path]:
 
 
 def _when(run: Run) -> str:
+    if run.finished is None:
+        return "at an unknown time"
     return datetime.fromtimestamp(run.finished, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:
     """One run per (model, config), its tasks gathered from every results file of that pair (tasks
     are often run by separate commands). Where two files hold the same task, the one that finished
-    last wins and a note says which. Runs with no task at all are left out with a note."""
+    last wins and a note says which (a run whose date is not a time counts as the oldest: it never wins).
+    Runs with no task at all are left out with a note."""
     notes = [f"{run.path}: no task results: left out" for run in runs if not run.tasks]
     groups: dict[tuple[str, str], list[Run]] = {}
-    for run in sorted((r for r in runs if r.tasks), key=lambda r: (r.finished, str(r.path))):
+    def age(r: Run) -> tuple:  # undated first: it never wins
+        return r.finished is not None, r.finished or 0.0, str(r.path)
+
+    for run in sorted((r for r in runs if r.tasks), key=age):
         groups.setdefault((run.model, run.config), []).append(run)
     merged = []
     for (model, config), group in groups.items():
@@ -237,15 +241,24 @@ def merge_runs(runs: list[Run]) -> tuple[list[Run], list[str]]:
     return sorted(merged, key=lambda r: (r.model, not r.is_fp, r.config)), notes
 
 
-def read_runs(target: Path, curve_keys: dict[str, str] | None = None) -> tuple[list[Run], list[str]]:
+def read_runs(target: Path, curve_keys: dict[str, str] | None = None, *,
+              skip_invalid: bool = False) -> tuple[list[Run], list[str]]:
     """Every run under ``target``, one per (model, config) (see :func:`merge_runs`), and the notes
-    to show: values left out or not numbers, replaced tasks, empty runs."""
+    to show: values left out or not numbers, replaced tasks, empty runs. A file that cannot be read is
+    its one-line error, or with ``skip_invalid`` a note and the other files."""
     files = find_results(target)
-    runs = [read_run(p, curve_keys) for p in files]
+    runs, skipped = [], []
+    for path in files:
+        try:
+            runs.append(read_run(path, curve_keys))
+        except QxError as err:
+            if not skip_invalid:
+                raise
+            skipped.append(f"skipped (--skip-invalid): {err}")
     merged, notes = merge_runs(runs)
     if not merged:
         raise QxError(f"None of the {len(files)} results files under {target} holds a task result")
-    return merged, [p for r in runs for p in r.problems] + notes
+    return merged, skipped + [p for r in runs for p in r.problems] + notes
 
 
 _NOTE = re.compile(r"^(?P<where>[^:]+): (?P<what>\S+ is \S+?)(?P<tail>[:,] .*)$")

@@ -115,6 +115,9 @@ def _numbers(cell: Cell) -> str:
 def view(cell: Cell | None, scale: float) -> View:
     if cell is None:
         return View("", "", "", "not run", "")
+    if cell.diff is None and cell.not_comparable:  # refused (other documents, versions ...): its value in the title
+        return View("≠", "", "", f"not comparable: {cell.not_comparable}; value {fmt(cell.value)} on "
+                    f"{cell.n_value} documents", "")
     if cell.diff is None:  # full precision, no baseline, or a value that is not a number: shown, not compared
         tiny = f" ({TINY_NOTE})" if is_tiny(cell.value) else ""
         return View(fmt(cell.value), repr(cell.value), "",

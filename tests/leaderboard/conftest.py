@@ -18,10 +18,12 @@ def write_run(directory: Path, *, model: str = "qx-tiny", quant: str = "none", b
               version: float = 1.0, limit: float | None = None, samples: bool = True,
               curves: dict[str, list[list[float]]] | None = None, stderr_na: bool = False,
               start: float | None = None, duration: float | None = None, doc_ids: list[int] | None = None,
-              dtype: str | None = None) -> Path:
+              dtype: str | None = None, hashes: bool = True) -> Path:
     """``per_doc[task][metric]`` lists one value per document; the results hold their means. The run
     starts at ``start`` (default: the stamp's time of day, in seconds) and, with ``duration``, logs
-    lm-eval's ``total_evaluation_time_seconds``; ``doc_ids`` names the documents (default 0..n-1)."""
+    lm-eval's ``total_evaluation_time_seconds``; ``doc_ids`` names the documents (default 0..n-1). With
+    ``hashes``, samples lines carry lm-eval's ``doc_hash`` (of the document's id) and the results its
+    ``task_hashes`` (of the task's name), as lm-eval writes them."""
     directory.mkdir(parents=True, exist_ok=True)
     results, n_samples = {}, {}
     for task, metrics in per_doc.items():
@@ -37,7 +39,9 @@ def write_run(directory: Path, *, model: str = "qx-tiny", quant: str = "none", b
             with (directory / f"samples_{task}_{stamp}.jsonl").open("w") as f:
                 for doc in range(n):
                     resp = {"entrec": curves[task][doc]} if curves and task in curves else {}
-                    row = {"doc_id": doc_ids[doc] if doc_ids else doc, "metrics": list(metrics),
+                    doc_id = doc_ids[doc] if doc_ids else doc
+                    row = {"doc_id": doc_id, "metrics": list(metrics),
+                           **({"doc_hash": f"doc-{doc_id}"} if hashes else {}),
                            "filtered_resps": [json.dumps(resp)],
                            **{m: v[doc] for m, v in metrics.items()}}
                     f.write(json.dumps(row) + "\n")
@@ -47,6 +51,7 @@ def write_run(directory: Path, *, model: str = "qx-tiny", quant: str = "none", b
         "config": {"model": "qx", "limit": limit,
                    "qx": {"model": model, "quant": quant, "bits": bits, "group_size": group_size,
                           **({"dtype": dtype} if dtype else {})}},
+        **({"task_hashes": {t: f"task-{t}" for t in per_doc}} if hashes else {}),
         "date": float(stamp[11:13]) * 3600 + float(stamp[14:16]) * 60 if start is None else start,
     }
     if duration is not None:

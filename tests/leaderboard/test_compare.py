@@ -170,10 +170,10 @@ def test_a_run_without_results_is_left_out_with_a_note(tmp_path, empty):
 def test_results_that_are_not_an_object_are_one_line(tmp_path):
     q = write_run(tmp_path, per_doc=FP)
     q.write_text(json.dumps({**json.loads(q.read_text()), "results": ["cf_flip"]}))
-    with pytest.raises(QxError, match=r'"results" is a list, not an object of task -> metrics'):
+    with pytest.raises(QxError, match=r'results is \["cf_flip"\], not an object'):
         read_run(q)
     q.write_text(json.dumps({**json.loads(q.read_text()), "results": {"cf_flip": 0.5}}))
-    with pytest.raises(QxError, match=r"results\['cf_flip'\] is a float, not an object of metrics"):
+    with pytest.raises(QxError, match=r"results.cf_flip is 0.5, not an object"):
         read_run(q)
     q.write_text("[]")
     with pytest.raises(QxError, match="is a JSON list, not an lm-eval results object"):
@@ -185,7 +185,8 @@ def test_a_broken_samples_line_names_the_file_and_the_line(tmp_path):
     samples = next(tmp_path.glob("samples_cf_flip_*.jsonl"))
     lines = samples.read_text().splitlines()
     for broken, reason in (('{"doc_id": 3, "metrics": ["flip_rate"', "Expecting"), ('{"metrics": []}', "no doc_id"),
-                           ('{"doc_id": "three"}', "invalid literal"), ("[1, 2]", "a list, not an object")):
+                           ('{"doc_id": "three"}', 'doc_id is "three", not a document number'),
+                           ("[1, 2]", "a list, not an object")):
         samples.write_text("\n".join([*lines[:2], broken, *lines[2:]]) + "\n")
         with pytest.raises(QxError) as err:
             read_run(path)

@@ -81,7 +81,7 @@ def test_a_nan_candidate_metric_fails_and_is_named(tmp_path, capsys):
     assert gate(fp, cand, "flip_rate=0.9", "entrec_max=1") == 1
     captured = capsys.readouterr()
     assert "FAIL: cf_flip/flip_rate is nan in the candidate" in captured.out
-    assert "note: candidate: results_2026-11-23T10-09-00.0.json: cf_flip/flip_rate is nan" in captured.err
+    assert "note: candidate: results_2026-11-23T10-09-00.0.json: cf_flip/flip_rate is nan" in captured.out
 
 
 @pytest.mark.parametrize(("per_doc", "drop", "named"), [
