@@ -82,7 +82,8 @@ class LLMCompressorBackend:
         spec = cache_spec(path, backend=self.name, distribution="llmcompressor", bits=bits, group_size=group_size,
                           calibration=cal, dtype=request.dtype, modifier=self.modifier,
                           oneshot=ONESHOT if cal is not None else None)
-        return load_cached(spec, lambda out: quantize_to(self.modifier, path, out, bits, group_size, cal, request.dtype),
+        build = lambda out: quantize_to(self.modifier, path, out, bits, group_size, cal, request.dtype)  # noqa: E731
+        return load_cached(spec, build,
                            device=str(from_pretrained.get("device") or "cpu"), bits=bits, group_size=group_size,
                            dtype=request.torch_dtype)
 

@@ -39,7 +39,8 @@ class TorchAO:
             config = IntxWeightOnlyConfig(weight_dtype=torch.int4, granularity=PerGroup(group_size))
         device = str(from_pretrained.get("device") or "cpu")
         model = AutoModelForCausalLM.from_pretrained(
-            path, quantization_config=TorchAoConfig(quant_type=config), device_map={"": device}, dtype=request.torch_dtype
+            path, quantization_config=TorchAoConfig(quant_type=config), device_map={"": device},
+            dtype=request.torch_dtype,
         )
         return Loaded(model, bits=self.bits[0], group_size=group_size)
 

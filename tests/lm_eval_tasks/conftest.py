@@ -25,3 +25,20 @@ def evaluate(lm, tasks: list[str], limit: int | None = None, include: Path | Non
     paths = [str(TASKS)] + ([str(include)] if include else [])
     manager = TaskManager(include_path=paths, include_defaults=False, metadata=metadata)
     return simple_evaluate(model=lm, tasks=tasks, limit=limit, task_manager=manager, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def chains(tmp_path_factory) -> str:
+    """Two-hop chains composed from ../shared's LRE relations, two per relation pair."""
+    from qxbench.cli import main
+    from tests.conftest import shared_path
+
+    out = tmp_path_factory.mktemp("twohop") / "chains.csv"
+    lre = str(shared_path("data", "lre"))
+    assert main(["data", "twohop", "--lre", lre, "-o", str(out), "--max-per-pair", "2"]) == 0
+    return str(out)
+
+
+def values(out: dict, task: str) -> dict[str, float]:
+    """The float metrics of ``task`` in a results dict, by metric name (the filter dropped)."""
+    return {k.split(",")[0]: v for k, v in out["results"][task].items() if isinstance(v, float) and "stderr" not in k}

@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import shared_path
 
 from .conftest import evaluate
+from .conftest import values as _values
 
 pytestmark = pytest.mark.real
 
@@ -26,22 +27,8 @@ def fp_lm(smollm2_dir):
 
 
 @pytest.fixture(scope="module")
-def chains(tmp_path_factory) -> str:
-    from qxbench.cli import main
-
-    out = tmp_path_factory.mktemp("twohop") / "chains.csv"
-    lre = str(shared_path("data", "lre"))
-    assert main(["data", "twohop", "--lre", lre, "-o", str(out), "--max-per-pair", "2"]) == 0
-    return str(out)
-
-
-@pytest.fixture(scope="module")
 def fp_multihop(fp_lm, chains) -> dict[str, float]:
     return _values(evaluate(fp_lm, ["multihop_lre"], limit=2, metadata={"data_path": chains}), "multihop_lre")
-
-
-def _values(out: dict, task: str) -> dict[str, float]:
-    return {k.split(",")[0]: v for k, v in out["results"][task].items() if isinstance(v, float) and "stderr" not in k}
 
 
 def test_generation_probes_answer_through_the_chat_template(fp_lm):
@@ -172,3 +159,4 @@ def test_each_quantizer_family_runs_a_probe_on_gemma(family, gemma_multihop, cha
     quant = _values(evaluate(lm, ["multihop_lre"], limit=2, metadata={"data_path": chains}), "multihop_lre")
     assert math.isfinite(quant["entrec_max"]) and math.isfinite(quant["cnst"])
     assert quant["entrec_max"] != gemma_multihop["entrec_max"]  # the quantized weights are really in use
+

