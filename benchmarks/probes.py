@@ -59,7 +59,7 @@ def run(model_args: str, limit: int | None, tasks: list[str], *, metadata: dict 
                           apply_chat_template=chat)
     per_doc = {t: {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in out["samples"][t]} for t in tasks}
     qx = out["config"].get("qx") or {}
-    load = {k: qx.get(k) for k in ("quant", "quantize_seconds", "cache_hit")}
+    load = {k: qx.get(k) for k in ("quant", "dtype", "quantize_seconds", "cache_hit", "phase_seconds")}
     return out["results"], per_doc, time.perf_counter() - start, load
 
 

@@ -35,9 +35,13 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("QXBENCH_SHARED") or REPO.parent / "shared")
 MODEL = "smollm2-135m"
 MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized",
-          "gemma3-270m": "Gemma 3 270M base; full precision = GGUF Q4_K_M dequantized"}
+          "gemma3-270m": "Gemma 3 270M base; full precision = GGUF Q4_K_M dequantized",
+          "qwen2.5-coder-0.5b": "Qwen2.5-Coder-0.5B-Instruct; full precision = GGUF Q4_K_M (made from Qwen's AWQ "
+                                "4-bit checkpoint) dequantized",
+          "qwen2.5-coder-1.5b": "Qwen2.5-Coder-1.5B-Instruct; full precision = GGUF Q4_K_M dequantized"}
 CONFIGS = {
     "fp": "",
+    "bf16": "dtype=bfloat16",  # full precision computing in bfloat16 (with --dtype float32, the pair bf16 - fp32)
     "random": None,  # a random-init checkpoint of the same config and tokenizer
     "bnb-int8": "quant=bnb-int8",
     "bnb-nf4": "quant=bnb-nf4",
@@ -49,14 +53,21 @@ CONFIGS = {
 # calibration study's PIQA prompts (real English, not among the evaluated documents) stand in.
 CALIBRATION = "calibration={shared}/data/msingh/piqa.csv,calib_column=prompt,calib_samples=64"
 TASKS = ["cf_flip", "nle_sim", "memorize_lre", "multihop_lre", "calib_msingh_boolq_choices", "neurons_msingh_boolq"]
+# The explanation variants on real data sets (``--tasks cf_flip_sst2,...``): their files under ../shared/data/explain.
+EXPLAIN_FILES = {"cf_flip_sst2": "sst2_validation.jsonl", "cf_flip_ag_news": "ag_news_test.jsonl",
+                 "cf_flip_esnli": "esnli_test.jsonl", "cf_flip_healthfc": "healthfc.csv",
+                 "nle_sim_esnli": "esnli_test.jsonl", "nle_sim_ecqa": "ecqa_validation.csv",
+                 "nle_sim_healthfc": "healthfc.csv"}
 # Prompts go through the chat template only with --chat: measured on SmolLM2 (10 reviews), the template
 # drops cf_flip's own-label accuracy from 0.95 (plain prompt, 20 reviews) to 0.40 and its flip rate
 # to 0.10: the label log-likelihoods after an assistant turn header favour one label.
-CHAT_TASKS = ("cf_flip", "nle_sim")
+CHAT_TASKS = ("cf_flip", "nle_sim", *EXPLAIN_FILES)
 
 
 def task_metadata(task: str, chains: Path, relations: str) -> dict:
     data = SHARED / "data"
+    if task in EXPLAIN_FILES:
+        return {"data_path": str(data / "explain" / EXPLAIN_FILES[task])}
     if task.startswith("memorize_lre"):
         return {"lre_path": str(data / "lre" / "factual"), "lre_relations": relations}
     if task.startswith("multihop_lre"):
@@ -87,6 +98,8 @@ def main() -> None:
     parser.add_argument("--relations", default="country_capital_city,country_language",
                         help="LRE factual relations for memorize_lre (file stems; --limit takes the first documents)")
     parser.add_argument("--chat", action="store_true", help="cf_flip and nle_sim through the chat template")
+    parser.add_argument("--dtype", default=None, choices=["float32", "bfloat16"],
+                        help="every config's dtype= (default: the adapter's, float32); the bf16 config keeps bfloat16")
     parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/real_model[_MODEL].json")
     args = parser.parse_args()
     suffix = "" if args.model == MODEL else f"_{args.model}"
@@ -107,6 +120,8 @@ def main() -> None:
             config = CONFIGS[name] and CONFIGS[name].format(calibration=CALIBRATION.format(shared=SHARED))
             model_args = (f"pretrained={random_init_checkpoint(Path(tmp) / 'random', args.model)}" if name == "random"
                           else ",".join(filter(None, [f"pretrained={args.model}", config])))
+            if args.dtype and "dtype=" not in model_args:
+                model_args += f",dtype={args.dtype}"
             entry: dict = {"model_args": recorded({"a": model_args})["a"], "seconds": {}, "results": {}, "per_doc": {}}
             for task in tasks:
                 metadata = task_metadata(task, chains, args.relations)
