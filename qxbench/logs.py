@@ -5,7 +5,8 @@ llm-compressor logs every quantized module (to stdout, between lm-eval's results
 about ``--metadata`` and about being handed a model instance on every run. None of it concerns the
 user; all of it is kept, with a time stamp, in one log file whose path one stderr line names:
 ``<--output_path>/qxbench.log`` beside the run's results, else a file of this run's own,
-``~/.cache/qxbench/logs/qxbench-<date>-<time>-<pid>.log`` (``$QXBENCH_LOG`` sets it). ``qxbench -v`` or ``QX_VERBOSE=1`` leaves everything on the terminal as before. qxbench's own
+``$QXBENCH_HOME/logs/qxbench-<date>-<time>-<pid>.log``
+(default home ``~/.cache/qxbench``) (``$QXBENCH_LOG`` sets it). ``qxbench -v`` or ``QX_VERBOSE=1`` leaves everything on the terminal as before. qxbench's own
 warnings, lm-eval's other messages and every error are never diverted.
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from qxbench import distributed
+from qxbench.home import home
 
 ENV_VERBOSE = "QX_VERBOSE"
 ENV_LOG = "QXBENCH_LOG"
@@ -64,7 +66,7 @@ def run_log_name() -> str:
 
 def log_path(output_path: str | Path | None) -> Path:
     """``$QXBENCH_LOG``, else ``qxbench.log`` in the output directory, else this run's own file in
-    ``~/.cache/qxbench/logs`` (:func:`run_log_name`).
+    ``$QXBENCH_HOME/logs`` (:func:`run_log_name`; :mod:`qxbench.home`).
     Under data parallelism ranks other than 0 write their own messages beside it (``qxbench.rank1.log``)."""
     if os.environ.get(ENV_LOG):
         path = Path(os.environ[ENV_LOG]).expanduser()
@@ -72,7 +74,7 @@ def log_path(output_path: str | Path | None) -> Path:
         out = Path(output_path).expanduser()
         path = (out.parent if out.suffix == ".json" else out) / LOG_NAME
     else:  # one file per run, so that a failure's log holds that failure only
-        path = Path.home() / ".cache" / "qxbench" / "logs" / run_log_name()
+        path = home() / "logs" / run_log_name()
     rank = distributed.env_rank()
     return path.with_name(f"{path.stem}.rank{rank}{path.suffix}") if rank else path
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -21,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from qxbench.errors import QxError
+from qxbench.home import home
 
 PROVENANCE = "qx_model.json"
 
 
 def models_root() -> Path:
-    return Path(os.environ.get("QXBENCH_HOME") or Path.home() / ".cache" / "qxbench") / "models"
+    return home() / "models"
 
 
 def sha256(path: Path, block: int = 1 << 20) -> str:

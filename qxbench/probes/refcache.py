@@ -30,11 +30,12 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from qxbench.home import home
 from qxbench.probes.attribution import Attribution
 
 
 def root(kind: str = "attributions") -> Path:
-    return Path(os.environ.get("QXBENCH_HOME") or Path.home() / ".cache" / "qxbench") / kind
+    return home() / kind
 
 
 def key(identity: dict[str, Any], entry: Any) -> str:

@@ -3,7 +3,7 @@
 An entry is a directory ``<root>/<key>/`` holding a loadable checkpoint plus ``qx_cache.json``
 (what it was made from). It is written to a staging sibling ``.staging-<key>-<pid>-*`` and renamed
 into place only when complete, so a failed quantization leaves no entry. Root: ``$QXBENCH_CACHE`` or
-``~/.cache/qxbench/quantized``.
+``$QXBENCH_HOME/quantized`` (:mod:`qxbench.home`).
 
 Quantizing holds a per-key lock (``.lock-<key>``, ``fcntl.flock``): a second process asking for the
 same config waits, then loads the entry the first one made instead of quantizing again. A staging
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qxbench.errors import QxError
+from qxbench.home import home
 
 META = "qx_cache.json"
 ENV = "QXBENCH_CACHE"
@@ -38,7 +39,7 @@ _FULL = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)  # out of space or read-only, 
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get(ENV) or Path.home() / ".cache" / "qxbench" / "quantized")
+    return Path(os.environ.get(ENV) or home() / "quantized")
 
 
 def model_fingerprint(path: str) -> str:
