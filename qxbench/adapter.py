@@ -33,8 +33,8 @@ from qxbench.models import DEFAULT_MODEL, EMBEDDED_MODELS
 from qxbench.models.gguf import provenance
 from qxbench.probes.requests import ProbeRequests
 from qxbench.quant import QuantRequest, get_quantizer
-from qxbench.quant.registry import check_dtype, resolve_dtype
 from qxbench.quant.calibration import Calibration, default_source
+from qxbench.quant.registry import check_dtype, resolve_dtype
 from qxbench.resolve import resolve_pretrained
 from qxbench.summary import ModelSummary, summarize
 

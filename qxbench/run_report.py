@@ -20,10 +20,12 @@ from pathlib import Path
 from qxbench import distributed, logs, preflight
 
 # Each probe family's headline metric (the leaderboard's `headline` in leaderboard/display.yaml), and
-# what its number means, for a reader who has not read the task READMEs yet.
+# what its number means, for a reader who has not read the task READMEs yet. A family with fallbacks
+# (FALLBACKS) shows the first of them its run reports: cf_flip 4.0's agree_fp needs a reference model
+# (absent with reference=none); the leaderboard, which also shows 3.x runs without it, keeps flip_rate.
 HEADLINES = {
-    "cf_flip": ("flip_rate", "higher is better", "share of documents whose self-made minimal rewrite flips "
-                "the model's own label"),
+    "cf_flip": ("agree_fp", "higher is better", "share of documents whose label equals the full-precision "
+                "model's (1 at full precision, by construction)"),
     "nle_sim": ("cosine", "higher is better", "embedding cosine of the model's explanation with the reference "
                 "explanation"),
     "memorize": ("recall", "higher is better", "share of facts whose greedy answer starts with an alias of "
@@ -34,6 +36,12 @@ HEADLINES = {
     "neurons": ("salient_union", "lower is better", "count of MLP neurons salient (integrated gradients) for "
                 "some document, summed over layers; grows with the documents"),
     "world": ("acc", "higher is better", "accuracy on the synthetic world's questions"),
+}
+
+
+FALLBACKS = {
+    "cf_flip": (("flip_rate", "higher is better", "share of documents whose self-made minimal rewrite flips "
+                 "the model's own label"),),
 }
 
 
@@ -54,10 +62,11 @@ def headline_lines(results: dict) -> list[str]:
         family = _family(task)
         if family is None or not isinstance(values, dict):
             continue
-        metric, direction, meaning = HEADLINES[family]
-        value = values.get(f"{metric},none")
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
+        found = [(m, d, w, values.get(f"{m},none")) for m, d, w in (HEADLINES[family], *FALLBACKS.get(family, ()))]
+        found = [f for f in found if isinstance(f[3], (int, float)) and not isinstance(f[3], bool)]
+        if not found:
             continue
+        metric, direction, meaning, value = found[0]
         shown = f"{value:.4f}" if math.isfinite(value) else str(value)
         lines.append(f"  {task:22s} {metric:12s} {shown:>8s}  ({direction}) {meaning}")
     return lines

@@ -3,24 +3,31 @@
 Pure metric functions; each states what it returns for an empty or degenerate rewrite. A document
 with a fixed part (e-SNLI's premise, HealthFC's evidence) has only its edited part (``text``)
 rewritten; minimality, similarity and perplexity are measured on that part.
+
+Protocol 4 (issue 38): every answer has a kind (:func:`qxbench.probes.answers.read_rewrite`), reported as
+``rewrite_<kind>``; only a ``valid`` rewrite can flip, and closeness (minimality, cosine, perplexity) is
+measured on the *valid flips* only (a valid rewrite whose label differs from the input's), NaN elsewhere.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from nltk.metrics.distance import edit_distance
 
+from qxbench.probes.answers import REWRITE_KINDS, kind_rates
 from qxbench.probes.classify import normalise
 from qxbench.probes.datasource import load_hub
 from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
-from qxbench.probes.metrics import nanmean
+from qxbench.probes.metrics import label_item, majority_share, nanmean, total
 from qxbench.probes.selfexplain import Counterfactual
 from qxbench.probes.similarity import embed
 
-__all__ = ["load_sst2", "load_ag_news", "load_esnli", "load_healthfc", "CounterfactualProbe", "nanmean",
-           "load_world", "sst2_docs", "ag_news_docs", "esnli_docs", "healthfc_docs", "words", "minimality",
-           "flipped", "reached_target", "leaks_label", "similarity", "process_results", "COLUMNS"]
+__all__ = ["load_sst2", "load_ag_news", "load_esnli", "load_healthfc", "CounterfactualProbe", "nanmean", "total",
+           "majority_share", "load_world", "sst2_docs", "ag_news_docs", "esnli_docs", "healthfc_docs", "words",
+           "minimality", "flipped", "reached_target", "similarity", "ppl_ratio", "rewrite_kinds",
+           "process_results", "COLUMNS"]
 
 
 class CounterfactualProbe(ExplainTask):
@@ -85,22 +92,9 @@ def minimality(original: str, rewrite: str) -> float:
     return edit_distance(a, b) / longest if longest else 0.0
 
 
-def _names(text: str, label: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(label.lower())}(?!\w)", text.lower()) is not None
-
-
-def leaks_label(original: str, rewrite: str, choices: list[str]) -> bool:
-    """True when the rewrite names a label of the set (a whole word or phrase, any case) that the
-    input does not name: "Sports", "Sentiment: positive", 'The review is "positive" instead of
-    "negative"'. The classifier then reads the label, not a changed input, so such a rewrite is no
-    counterfactual; :func:`process_results` counts it as no flip, as an empty rewrite. A label the
-    input already names ("world" in "the world's largest PC maker") is not a leak. False for an
-    empty rewrite."""
-    return any(_names(rewrite, c) and not _names(original, c) for c in choices)
-
-
 def flipped(pred: int | None, rewrite_pred: int | None) -> float:
-    """1.0 when the rewrite's predicted label differs from the input's; an empty rewrite (None) -> 0.0."""
+    """1.0 when the rewrite's predicted label differs from the input's; a rewrite that was not judged
+    (None: any kind but ``valid``) -> 0.0."""
     return float(rewrite_pred is not None and pred is not None and rewrite_pred != pred)
 
 
@@ -118,24 +112,44 @@ def similarity(original: str, rewrite: str) -> float:
     return float(a @ b)
 
 
-def process_results(doc: dict, results: list[Counterfactual]) -> dict[str, float]:
-    """A rewrite that leaks a label (:func:`leaks_label`) flips nothing, by either judge."""
+def ppl_ratio(cf: Counterfactual) -> float:
+    """The rewrite's perplexity / the input's (its edited part), both under the judge: the full-precision
+    reference where there is one, else the model. Above 1: the rewrite reads worse than what it edits.
+    NaN where the perplexities were not measured (not a valid flip)."""
+    judged = cf.ppl if cf.ref_ppl is None else cf.ref_ppl
+    return judged / cf.input_ppl if cf.input_ppl > 0 else math.nan
+
+
+def rewrite_kinds(kind: str, doc: dict) -> dict[str, float]:
+    """``rewrite_<kind>``: 1.0 for the answer's kind, 0.0 for the others (their means are the kinds'
+    rates). ``context_copy`` only where the document has a fixed part (elsewhere it cannot occur)."""
+    return {f"rewrite_{k}": v for k, v in kind_rates([kind], REWRITE_KINDS).items()
+            if k != "context_copy" or doc.get("context")}
+
+
+def process_results(doc: dict, results: list[Counterfactual]) -> dict[str, object]:
+    """Only a valid rewrite flips, by either judge; closeness is measured on the valid flips (NaN elsewhere,
+    left out of the means: ``nanmean``), ``n_valid_flips`` counts them. ``pred_majority`` and ``chance`` hand
+    their corpus aggregation (:func:`majority_share`) the document's predicted and gold label."""
     cf = results[0]
-    leak = leaks_label(doc["text"], cf.rewrite, list(doc["choices"]))
-    judged = None if leak else cf.rewrite_pred
-    out = {
+    judged = cf.rewrite_pred if cf.kind == "valid" else None
+    flip = flipped(cf.pred, judged)
+    out: dict[str, object] = {
         "acc": float(cf.pred == doc["label"]),
-        "flip_rate": flipped(cf.pred, judged),
+        "flip_rate": flip,
         "target_rate": reached_target(cf.target, judged),
-        "minimality": minimality(doc["text"], cf.rewrite),
-        "cosine": similarity(doc["text"], cf.rewrite),
-        "ppl": cf.ppl,
-        "empty_rate": float(not cf.rewrite),
-        "unchanged_rate": float(words(cf.rewrite) == words(doc["text"])),
-        "label_leak_rate": float(leak),
+        "minimality": minimality(doc["text"], cf.rewrite) if flip else math.nan,
+        "cosine": similarity(doc["text"], cf.rewrite) if flip else math.nan,
+        "ppl": cf.ppl if flip else math.nan,
+        "ppl_ratio": ppl_ratio(cf) if flip else math.nan,
+        "n_valid_flips": flip,
+        "pred_majority": label_item(cf.pred, doc["choices"]),
+        "chance": label_item(doc["label"], doc["choices"]),
+        **rewrite_kinds(cf.kind, doc),
     }
     if cf.ref_ppl is not None:
-        out["ppl_ref"] = cf.ref_ppl
+        out["ppl_ref"] = cf.ref_ppl if flip else math.nan
     if cf.ref_pred is not None:
-        out["flip_rate_ref"] = flipped(cf.ref_pred, None if leak else cf.ref_rewrite_pred)
+        out["flip_rate_ref"] = flipped(cf.ref_pred, cf.ref_rewrite_pred if cf.kind == "valid" else None)
+        out["agree_fp"] = float(cf.pred == cf.ref_pred)
     return out

@@ -2,6 +2,9 @@
 
 Pure metric functions; each states what it returns for an empty explanation, and the insertion
 test's what it returns when no insertion changed the prediction (NaN: nothing was tested).
+
+Protocol 4 (issue 38): every explanation has a kind (:func:`qxbench.probes.answers.read_explanation`),
+reported as ``expl_<kind>``.
 """
 
 from __future__ import annotations
@@ -10,16 +13,17 @@ import math
 import re
 from collections.abc import Sequence
 
+from qxbench.probes.answers import EXPLANATION_KINDS, kind_rates
 from qxbench.probes.classify import normalise
 from qxbench.probes.datasource import load_hub
 from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
-from qxbench.probes.metrics import nanmean
+from qxbench.probes.metrics import label_item, majority_share, nanmean, total
 from qxbench.probes.selfexplain import Explanation, Inserted
 from qxbench.probes.similarity import bertscore_f1, embed, embedder_name, rouge_l
 
 __all__ = ["load_esnli", "load_ecqa", "load_healthfc", "ExplanationProbe", "load_world", "esnli_docs", "ecqa_docs",
            "healthfc_docs", "max_cosine", "max_rouge_l", "mentions", "unfaithful", "insertion_counts", "total",
-           "nanmean", "process_results"]
+           "nanmean", "majority_share", "process_results"]
 
 
 class ExplanationProbe(ExplainTask):
@@ -98,12 +102,10 @@ def insertion_counts(pred: int, inserted: Sequence[Inserted]) -> tuple[int, int,
     return len(inserted), len(changed), sum(not mentions(i.explanation or "", i.word) for i in changed)
 
 
-def total(values: list[float]) -> float:
-    """Aggregation of a count: the sum over documents."""
-    return float(sum(values))
-
-
-def process_results(doc: dict, results: list[Explanation]) -> dict[str, float]:
+def process_results(doc: dict, results: list[Explanation]) -> dict[str, object]:
+    """``expl_<kind>``: 1.0 for the explanation's kind, 0.0 for the others (their means are the kinds'
+    rates); ``pred_majority`` and ``chance`` hand their corpus aggregation (:func:`majority_share`) the
+    document's predicted and gold label."""
     ex = results[0]
     refs = list(doc["explanations"])
     if ex.explanation:
@@ -123,5 +125,7 @@ def process_results(doc: dict, results: list[Explanation]) -> dict[str, float]:
         "insertions_n": float(n),
         "insert_flipped_n": float(changed),
         "unfaithful_n": float(bad),
-        "empty_rate": float(not ex.explanation),
+        "pred_majority": label_item(ex.pred, doc["choices"]),
+        "chance": label_item(doc["label"], doc["choices"]),
+        **{f"expl_{k}": v for k, v in kind_rates([ex.kind], EXPLANATION_KINDS).items()},
     }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -19,6 +20,27 @@ def nanmean(values: list[float]) -> float:
     undefined on some documents (the perplexity of an empty rewrite)."""
     defined = [float(v) for v in values if v is not None and not math.isnan(float(v))]
     return sum(defined) / len(defined) if defined else math.nan
+
+
+def total(values: list[float]) -> float:
+    """Aggregation of a count: the sum over documents."""
+    return float(sum(values))
+
+
+def label_item(index: int, choices: Sequence[str]) -> tuple[int, str]:
+    """A document's label for a corpus-level label statistic (:func:`majority_share`): (index, name). Logged
+    as a pair, not a number, so that nobody pairs it per document."""
+    return int(index), str(choices[index])
+
+
+def majority_share(items: list[tuple[int, str]]) -> float:
+    """Aggregation: the share of the documents whose label (:func:`label_item`, compared by index) is the
+    most frequent one; NaN for no document. Of the predictions: ``pred_majority`` (1.0: one label for
+    every input); of the gold labels: ``chance`` (the accuracy of always answering the majority label)."""
+    if not items:
+        return math.nan
+    counts = Counter(int(item[0]) for item in items)
+    return max(counts.values()) / len(items)
 
 
 @dataclass(frozen=True)

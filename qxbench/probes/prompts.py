@@ -94,19 +94,6 @@ class PromptSet:
                 f'"{current}". Change as few words as possible.{keep} Answer with the rewritten {part} only, '
                 f"on one line.\nRewritten {part}:")
 
-    def rewritten(self, doc: Mapping[str, Any], answer: str) -> str:
-        """The rewrite in a generated answer: instruct-1 drops the cue the model often repeats
-        ("Rewritten claim: ...") and quotes around the whole answer; completion-0 keeps the answer."""
-        text = answer.strip()
-        if self.name == "completion-0":
-            return text
-        cue = f"rewritten {doc['input_name'].lower()}:"
-        if text.lower().startswith(cue):
-            text = text[len(cue):].strip()
-        if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'":
-            text = text[1:-1].strip()
-        return text
-
     def explain(self, doc: Mapping[str, Any], pred: int, text: str | None = None) -> str:
         label = doc["choices"][pred]
         if self.name == "completion-0":

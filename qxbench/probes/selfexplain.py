@@ -5,11 +5,14 @@ documents (:mod:`qxbench.probes.classify`) and runs its passes over all document
 pass is batched by the model as usual. Prompts come from a :class:`~qxbench.probes.prompts.PromptSet`.
 
 counterfactuals: classify -> generate a rewrite of the edited part (``text``) towards the runner-up
-label -> re-classify the rewrite with the fixed part (``context``) unchanged -> score the rewrite's
-perplexity; with a full-precision ``reference``, the reference also labels the input and the rewrite
-(``flip_rate_ref``: one judge for every config).
+label -> read the answer (:func:`qxbench.probes.answers.read_rewrite`: its text and kind) -> re-classify
+the valid rewrites with the fixed part (``context``) unchanged -> on the valid rewrites that flipped
+the label, the perplexity of the rewrite and of the input; with a full-precision ``reference``, the
+reference also labels the input and the valid rewrites (``flip_rate_ref``, ``agree_fp``: one judge for
+every config) and scores the perplexities of ``ppl_ref`` and ``ppl_ratio``.
 
-explanations: classify -> explain; insertion test (:mod:`qxbench.probes.insertion`, Atanasova et al.
+explanations: classify -> explain -> read the explanation (:func:`qxbench.probes.answers.read_explanation`,
+told whether generation stopped at its token cap); insertion test (:mod:`qxbench.probes.insertion`, Atanasova et al.
 2023): several insertions per document are re-classified, and only those that changed the prediction
 are re-explained (the test reads no other explanation of a changed input).
 """
@@ -24,6 +27,8 @@ from typing import Any
 from lm_eval.api.instance import Instance
 
 from qxbench import progress
+from qxbench.errors import unknown
+from qxbench.probes import answers as reader
 from qxbench.probes import greedy, refcache
 from qxbench.probes.chat import cut_answer
 from qxbench.probes.insertion import POSITIONS, WORDS, insertions
@@ -62,44 +67,88 @@ class _Capped:
         return bool(self.stop(row, token)) or self.count[row] >= self.caps[row]
 
 
-def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
-             unit: str = "doc", caps: Sequence[int] | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Generated:
+    """One greedy answer: ``text`` cut at the first line break after non-blank text; ``capped``: generation
+    stopped at its token cap, before a line end or the end-of-turn token."""
+
+    text: str
+    capped: bool
+
+
+class _Ended:
+    """A stop rule that records the rows it stopped (a row it never stopped ran into its token cap)."""
+
+    def __init__(self, stop: Any, rows: int) -> None:
+        self.stop, self.ended = stop, [False] * rows
+
+    def __call__(self, row: int, token: int) -> bool:
+        done = bool(self.stop(row, token))
+        self.ended[row] = self.ended[row] or done
+        return done
+
+
+def generate_answers(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
+                     unit: str = "doc", caps: Sequence[int] | None = None) -> list[Generated]:
     """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
     batched by the model's batch size; the prompts are formatted as ``lm.format_prompt`` says
     (the chat template under ``--apply_chat_template``). ``caps``: a smaller token cap per prompt.
     Batches hold prompts of similar length (less padding; answers come back in order), and a batch's
     common beginning (the chat header, the instruction) runs once (``greedy``'s ``prefix``).
-    One progress bar, ``title``, counts prompts in ``unit``s."""
+    One progress bar, ``title``, counts prompts in ``unit``s. Each answer says whether its row ran into
+    its cap (``max_tokens`` or its ``caps`` entry) without a line end or an end of turn."""
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
     size = _size(lm)
     eos = getattr(lm.tokenizer, "eos_token_id", None)
     texts = [fmt(p) for p in prompts]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out: list[str] = [""] * len(texts)
+    out: list[Generated] = [Generated("", False)] * len(texts)
     with progress.phase(title, len(prompts), unit) as bar:
         for start in range(0, len(order), size):
             batch = order[start:start + size]
             ids, mask = lm.tok_batch_encode([texts[i] for i in batch], left_truncate_len=lm.max_length - max_tokens)
             prefix, ids, mask = greedy.split_prefix(ids, mask)
             ids, mask = ids.to(lm.device), mask.to(lm.device)
-            stop: Any = greedy.LineEnd(lm.tokenizer, len(batch), eos)
-            if caps is not None:
-                stop = _Capped(stop, [min(max_tokens, caps[i]) for i in batch])
+            ended = _Ended(greedy.LineEnd(lm.tokenizer, len(batch), eos), len(batch))
+            stop: Any = ended if caps is None else _Capped(ended, [min(max_tokens, caps[i]) for i in batch])
             rows = greedy.greedy(lm.model, ids, mask, max_tokens, stop, prefix)
-            for i, text in zip(batch, greedy.decode(lm.tokenizer, rows), strict=True):
-                out[i] = cut_answer(text)
+            for row, (i, text) in enumerate(zip(batch, greedy.decode(lm.tokenizer, rows), strict=True)):
+                out[i] = Generated(cut_answer(text), not ended.ended[row])
             bar.advance(len(batch))
     return out
+
+
+def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
+             unit: str = "doc", caps: Sequence[int] | None = None) -> list[str]:
+    """The texts of :func:`generate_answers`."""
+    return [g.text for g in generate_answers(lm, prompts, max_tokens, title, unit, caps)]
+
+
+def formatted(lm: Any, prompt: str) -> str:
+    """``prompt`` as the model reads it (``lm.format_prompt``: the chat template under
+    ``--apply_chat_template``): what the logged results record as sent."""
+    fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
+    return fmt(prompt)
+
+
+def per_character(lm: Any, context: str, choices: Sequence[str]) -> bool:
+    """Whether a document's choices are compared per character of the choice (lm-eval's ``acc_norm``):
+    when one of them is more than one token after ``context`` (lm-eval's own tokens,
+    ``_encode_pair``; ``tok_encode`` of `` choice`` for an LM without it). Where every choice is one
+    token, dividing by its characters is a pure length prior, so the plain log-likelihood is used."""
+    encode = getattr(lm, "_encode_pair", None)
+    counts = [len(encode(context, f" {c}")[1]) if encode else len(lm.tok_encode(f" {c}")) for c in choices]
+    return any(n > 1 for n in counts)
 
 
 def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | None = None,
              title: str = "classify", unit: str = "doc", prompts: PromptSet | None = None,
              groups: Sequence[Any] | None = None) -> list[list[float]]:
     """Per document, the score of each choice: the log-likelihood of `` choice`` after the prompt, per
-    character of the choice where the document says ``normalise``. Under a chat template
-    (``lm.chat_applied``) the prompt set's answer cue follows the assistant header
-    (:meth:`PromptSet.classify_parts`) (lm-eval's ``acc_norm``:
-    ``lm_eval/api/task.py``, ``process_results`` for ``multiple_choice``). ``texts`` replace the edited
+    character of the choice where the document says ``normalise`` and a choice spans several tokens
+    (:func:`per_character`; lm-eval's ``acc_norm``: ``lm_eval/api/task.py``, ``process_results`` for
+    ``multiple_choice``). Under a chat template (``lm.chat_applied``) the prompt set's answer cue follows
+    the assistant header (:meth:`PromptSet.classify_parts`). ``texts`` replace the edited
     part; the fixed part (``context``) is the document's. ``groups``: texts with the same key (one
     document's variants) share their prompt's common beginning (:mod:`qxbench.probes.choices`)."""
     contexts = _contexts(lm, docs, [d["text"] for d in docs] if texts is None else texts,
@@ -112,8 +161,13 @@ def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | 
             args = [(c, x) for c, xs in zip(contexts, choices, strict=True) for x in xs]
             flat = iter([ll for ll, _ in lm.loglikelihood(_instances("loglikelihood", args), disable_tqdm=True)])
             grouped = [[next(flat) for _ in xs] for xs in choices]
-    return [[ll / len(c) for ll, c in zip(lls, d["choices"], strict=True)] if d.get("normalise") else list(lls)
-            for lls, d in zip(grouped, docs, strict=True)]
+    return [[ll / len(c) for ll, c in zip(lls, d["choices"], strict=True)]
+            if _scored_per_character(lm, ctx, d) else list(lls)
+            for lls, ctx, d in zip(grouped, contexts, docs, strict=True)]
+
+
+def _scored_per_character(lm: Any, context: str, doc: Mapping[str, Any]) -> bool:
+    return bool(doc.get("normalise")) and per_character(lm, context, doc["choices"])
 
 
 def _contexts(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str], prompts: PromptSet) -> list[str]:
@@ -129,7 +183,8 @@ def _contexts(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str], 
 
 def input_keys(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -> list[str] | None:
     """Where a full-precision model's scores of the inputs are kept (:mod:`qxbench.probes.refcache`,
-    ``labels``): the checkpoint, its dtype, each prompt as the model reads it and its choices. None for
+    ``labels``): the checkpoint, its dtype, each prompt as the model reads it, its choices and whether
+    they are scored per character (:func:`per_character`). None for
     a model without a checkpoint identity (any other lm-eval LM: nothing kept)."""
     identity = getattr(lm, "cache_identity", None)
     model = getattr(lm, "model", None)
@@ -138,7 +193,7 @@ def input_keys(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -
     found = identity()
     base = {"qxbench": found["qxbench"], "model": found["model"], "fingerprint": found["fingerprint"],
             "dtype": str(next(model.parameters()).dtype)}
-    return [refcache.key(base, [c, d["choices"], bool(d.get("normalise"))])
+    return [refcache.key(base, [c, d["choices"], _scored_per_character(lm, c, d)])
             for c, d in zip(_contexts(lm, docs, [d["text"] for d in docs], prompts), docs, strict=True)]
 
 
@@ -167,15 +222,27 @@ def perplexities(lm: Any, texts: Sequence[str], title: str = "perplexity") -> li
 
 @dataclass(frozen=True)
 class Counterfactual:
+    """One document's counterfactual. Only a ``valid`` rewrite (:func:`qxbench.probes.answers.read_rewrite`)
+    is classified; the perplexities are measured only where a valid rewrite flipped the model's own
+    label (a *valid flip*), NaN elsewhere."""
+
     pred: int
     target: int
-    rewrite: str  # the edited part rewritten; the fixed part is the document's
-    rewrite_pred: int | None  # None for an empty rewrite (nothing to classify)
-    ppl: float
-    ref_ppl: float | None  # None when no reference model is given
+    answer: str  # the generated answer as it came (cut at its first line end)
+    kind: str  # what the answer is: one of answers.REWRITE_KINDS
+    rewrite: str  # the rewrite read from the answer (edited part only; the fixed part is the document's)
+    rewrite_pred: int | None  # the model's label of a valid rewrite; None for every other kind (not classified)
+    ppl: float  # the rewrite's perplexity under the model; NaN unless a valid flip
+    ref_ppl: float | None  # the same under the reference; None when no reference model is given
+    input_ppl: float  # the edited part's perplexity under the judge (reference, else model); NaN unless a valid flip
     ref_pred: int | None = None  # the reference's label of the input; None without a reference
-    ref_rewrite_pred: int | None = None  # the reference's label of the rewrite; None also for an empty rewrite
+    ref_rewrite_pred: int | None = None  # the reference's label of a valid rewrite; None otherwise
     prompts: str = "completion-0"  # the prompt set (qxbench.probes.prompts)
+    rewrite_prompt: str = ""  # the rewrite prompt as the model read it (chat template included)
+
+    def __post_init__(self) -> None:
+        if self.kind not in reader.REWRITE_KINDS:
+            raise unknown("rewrite kind", self.kind, reader.REWRITE_KINDS)
 
 
 def rewrite_cap(lm: Any, text: str) -> int:
@@ -211,9 +278,18 @@ def _labels(lm: Any, docs: Sequence[Mapping[str, Any]], rewrites: Sequence[str],
     return preds, out
 
 
+def _spread(n: int, at: Sequence[int], values: Sequence[float]) -> list[float]:
+    """``values`` placed at the indices ``at`` of a list of ``n``; NaN elsewhere."""
+    out = [math.nan] * n
+    for i, v in zip(at, values, strict=True):
+        out[i] = v
+    return out
+
+
 def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any | None = None,
                     prompts: PromptSet | None = None) -> list[Counterfactual]:
     prompts = prompts or PromptSet("completion-0")
+    n = len(docs)
     scores = classify(lm, docs, prompts=prompts)
     if reference is lm and (keys := input_keys(lm, docs, prompts)):  # full precision: kept for its references
         refcache.write("labels", keys, scores)
@@ -222,25 +298,34 @@ def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any |
     asks = [prompts.rewrite(d, p, t) for d, p, t in zip(docs, preds, targets, strict=True)]
     caps = [rewrite_cap(lm, d["text"]) for d in docs] if prompts.name != "completion-0" else None
     answers = generate(lm, asks, REWRITE_TOKENS, title="rewrite", caps=caps)
-    rewrites = [prompts.rewritten(d, r) for d, r in zip(docs, answers, strict=True)]
-    nonempty = [i for i, r in enumerate(rewrites) if r]
-    re_scores = classify(lm, [docs[i] for i in nonempty], [rewrites[i] for i in nonempty],
+    read = [reader.read_rewrite(a, d) for a, d in zip(answers, docs, strict=True)]
+    valid = [i for i, r in enumerate(read) if r.kind == "valid"]
+    re_scores = classify(lm, [docs[i] for i in valid], [read[i].text for i in valid],
                          title="classify rewrites", prompts=prompts)
-    rewrite_preds: list[int | None] = [None] * len(docs)
-    for i, s in zip(nonempty, re_scores, strict=True):
+    rewrite_preds: list[int | None] = [None] * n
+    for i, s in zip(valid, re_scores, strict=True):
         rewrite_preds[i] = argmax(s)
-    ppl = perplexities(lm, rewrites)
-    ref_ppl: list[float | None] = [None] * len(docs)
-    ref_preds: list[int | None] = [None] * len(docs)
-    ref_rewrite: list[int | None] = [None] * len(docs)
+    flips = [i for i in valid if rewrite_preds[i] != preds[i]]
+    texts, inputs = [read[i].text for i in flips], [docs[i]["text"] for i in flips]
+    judge = lm if reference is None or reference is lm else reference
+    own = perplexities(lm, texts + inputs if judge is lm else texts)
+    ppl = _spread(n, flips, own[:len(flips)])
+    judged = own if judge is lm else perplexities(reference, texts + inputs, title="reference perplexity")
+    input_ppl = _spread(n, flips, judged[len(flips):])
+    ref_ppl: list[float | None] = [None] * n
+    ref_preds: list[int | None] = [None] * n
+    ref_rewrite: list[int | None] = [None] * n
     if reference is lm:  # full precision is its own reference and judge: the same numbers
         ref_ppl, ref_preds, ref_rewrite = list(ppl), list(preds), list(rewrite_preds)
     elif reference is not None:
-        ref_ppl = list(perplexities(reference, rewrites, title="reference perplexity"))
-        found, judged = _labels(reference, docs, rewrites, prompts, "reference ")
-        ref_preds, ref_rewrite = list(found), judged
-    return [Counterfactual(*row, prompts.name) for row in
-            zip(preds, targets, rewrites, rewrite_preds, ppl, ref_ppl, ref_preds, ref_rewrite, strict=True)]
+        ref_ppl = list(_spread(n, flips, judged[:len(flips)]))
+        chosen = set(valid)
+        only_valid = [read[i].text if i in chosen else "" for i in range(n)]  # the others are not classified
+        ref_preds, ref_rewrite = _labels(reference, docs, only_valid, prompts, "reference ")
+    return [Counterfactual(pred=preds[i], target=targets[i], answer=answers[i], kind=read[i].kind,
+                           rewrite=read[i].text, rewrite_pred=rewrite_preds[i], ppl=ppl[i], ref_ppl=ref_ppl[i],
+                           input_ppl=input_ppl[i], ref_pred=ref_preds[i], ref_rewrite_pred=ref_rewrite[i],
+                           prompts=prompts.name, rewrite_prompt=formatted(lm, asks[i])) for i in range(n)]
 
 
 @dataclass(frozen=True)
@@ -253,30 +338,37 @@ class Inserted:
 
 @dataclass(frozen=True, repr=False)
 class Explanation:
-    """``inserted``/``inserted_pred``/``inserted_explanation``: the first insertion that changed the
+    """``explanation``: the generated answer (stripped), ``kind`` what it is
+    (:func:`qxbench.probes.answers.read_explanation`), ``capped``: its generation stopped at the token cap
+    before a line end or an end of turn; ``explain_prompt``: the explanation prompt as the model read it.
+    ``inserted``/``inserted_pred``/``inserted_explanation``: the first insertion that changed the
     prediction (else the first insertion), the fields earlier logs had; ``insertions``: all of them.
-    The logged repr (defaults left out) writes each insertion as a plain ``(word, at, pred, explanation)`` tuple, so that
-    a log is read back with literals only (:func:`qxbench.study.samples.parse_response`)."""
+    The logged repr (defaults left out) writes each insertion as a plain ``(word, at, pred, explanation)``
+    tuple, so that a log is read back with literals only (:func:`qxbench.study.samples.parse_response`)."""
 
     pred: int
     explanation: str
+    kind: str
+    capped: bool
     inserted: str
     inserted_pred: int
     inserted_explanation: str
     insertions: tuple[Inserted, ...] = ()
     prompts: str = "completion-0"
+    explain_prompt: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in reader.EXPLANATION_KINDS:
+            raise unknown("explanation kind", self.kind, reader.EXPLANATION_KINDS)
 
     def __repr__(self) -> str:
         rows = tuple((i.word, i.at, i.pred, i.explanation) for i in self.insertions)
         extra = (f", insertions={rows!r}" if rows else "") + (
-            f", prompts={self.prompts!r}" if self.prompts != "completion-0" else "")  # defaults left out
-        return (f"Explanation(pred={self.pred!r}, explanation={self.explanation!r}, inserted={self.inserted!r}, "
-                f"inserted_pred={self.inserted_pred!r}, inserted_explanation={self.inserted_explanation!r}{extra})")
-
-
-def _explanation(pred: int, text: str, rows: Sequence[Inserted], prompts: str) -> Explanation:
-    shown = next((i for i in rows if i.pred != pred), rows[0] if rows else Inserted("", 0, pred, None))
-    return Explanation(pred, text, shown.word, shown.pred, shown.explanation or "", tuple(rows), prompts)
+            f", prompts={self.prompts!r}" if self.prompts != "completion-0" else "") + (
+            f", explain_prompt={self.explain_prompt!r}" if self.explain_prompt else "")  # defaults left out
+        return (f"Explanation(pred={self.pred!r}, explanation={self.explanation!r}, kind={self.kind!r}, "
+                f"capped={self.capped!r}, inserted={self.inserted!r}, inserted_pred={self.inserted_pred!r}, "
+                f"inserted_explanation={self.inserted_explanation!r}{extra})")
 
 
 def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet | None = None,
@@ -293,9 +385,18 @@ def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet 
     changed = [k for k, (i, _) in enumerate(flat) if new[k] != preds[i]]
     asks = [prompts.explain(d, preds[i]) for i, d in enumerate(docs)]
     asks += [prompts.explain(docs[flat[k][0]], new[k], flat[k][1].text) for k in changed]
-    texts = [t.strip() for t in generate(lm, asks, EXPLAIN_TOKENS, title="explain", unit="text")]
-    again: dict[int, str] = dict(zip(changed, texts[n:], strict=True))
+    said = generate_answers(lm, asks, EXPLAIN_TOKENS, title="explain", unit="text")
+    again: dict[int, str] = {k: g.text.strip() for k, g in zip(changed, said[n:], strict=True)}
     rows: list[list[Inserted]] = [[] for _ in docs]
     for k, (i, p) in enumerate(flat):
         rows[i].append(Inserted(p.word, p.at, new[k], again.get(k)))
-    return [_explanation(preds[i], texts[i], rows[i], prompts.name) for i in range(n)]
+    out = []
+    for i, doc in enumerate(docs):
+        read = reader.read_explanation(said[i].text, doc, preds[i], capped=said[i].capped)
+        first = rows[i][0] if rows[i] else Inserted("", 0, preds[i], None)
+        shown = next((r for r in rows[i] if r.pred != preds[i]), first)
+        out.append(Explanation(pred=preds[i], explanation=read.text, kind=read.kind, capped=said[i].capped,
+                               inserted=shown.word, inserted_pred=shown.pred,
+                               inserted_explanation=shown.explanation or "", insertions=tuple(rows[i]),
+                               prompts=prompts.name, explain_prompt=formatted(lm, asks[i])))
+    return out

@@ -42,3 +42,24 @@ def chains(tmp_path_factory) -> str:
 def values(out: dict, task: str) -> dict[str, float]:
     """The float metrics of ``task`` in a results dict, by metric name (the filter dropped)."""
     return {k.split(",")[0]: v for k, v in out["results"][task].items() if isinstance(v, float) and "stderr" not in k}
+
+
+def metric_list(yaml_file: Path) -> dict[str, dict]:
+    """A task YAML's ``metric_list`` by metric name; ``!function utils.x`` aggregations read as ``"utils.x"``."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_constructor("!function", lambda loader, node: loader.construct_scalar(node))
+    return {m["metric"]: m for m in yaml.load(yaml_file.read_text(), Loader=Loader)["metric_list"]}
+
+
+def check_display(task: str, metrics: dict[str, dict]) -> None:
+    """Every metric of a task is declared in leaderboard/display.yaml, in the task's direction or informational."""
+    from leaderboard.display import load_display
+
+    display = load_display()
+    for name, entry in metrics.items():
+        assert name in display.metrics[task], f"{task}/{name} is missing in leaderboard/display.yaml"
+        assert display.higher_is_better(task, name, entry["higher_is_better"]) in (entry["higher_is_better"], None)

@@ -7,10 +7,12 @@ import math
 
 import pytest
 
-from lm_eval_tasks.cf_flip.utils import flipped, leaks_label, minimality, process_results, reached_target, words
+from lm_eval_tasks.cf_flip.utils import flipped, minimality, ppl_ratio, process_results, reached_target, words
+from qxbench.probes.answers import REWRITE_KINDS
+from qxbench.probes.metrics import majority_share
 from qxbench.probes.selfexplain import Counterfactual
 
-from .conftest import evaluate
+from .conftest import TASKS, check_display, evaluate, metric_list
 
 
 @pytest.mark.parametrize(
@@ -38,65 +40,77 @@ def test_flip_and_target_rules():
     assert reached_target(2, 2) == 1.0 and reached_target(2, 0) == 0.0 and reached_target(2, None) == 0.0
 
 
-def test_process_results_of_one_document():
-    doc = {"text": "The soup was warm.", "label": 1, "choices": ["negative", "positive"]}
-    cf = Counterfactual(pred=1, target=0, rewrite="The soup was cold.", rewrite_pred=0, ppl=12.5, ref_ppl=None)
-    out = process_results(doc, [cf])
+def cf(rewrite="The soup was cold.", kind="valid", pred=1, target=0, rewrite_pred=0, ppl=12.5, ref_ppl=None,
+       input_ppl=10.0, ref_pred=None, ref_rewrite_pred=None):
+    return Counterfactual(pred=pred, target=target, answer=rewrite, kind=kind, rewrite=rewrite,
+                          rewrite_pred=rewrite_pred, ppl=ppl, ref_ppl=ref_ppl, input_ppl=input_ppl, ref_pred=ref_pred,
+                          ref_rewrite_pred=ref_rewrite_pred)
+
+
+DOC = {"text": "The soup was warm.", "context": "", "label": 1, "choices": ["negative", "positive"]}
+CLOSENESS = ("minimality", "cosine", "ppl", "ppl_ratio")
+
+
+def test_process_results_of_one_valid_flip():
+    out = process_results(DOC, [cf()])
     cosine = out.pop("cosine")
-    # no reference model: no ppl_ref, no flip_rate_ref
+    kinds = {k: out.pop(k) for k in list(out) if k.startswith("rewrite_")}
+    # no reference model: no ppl_ref, flip_rate_ref or agree_fp
     assert out == {"acc": 1.0, "flip_rate": 1.0, "target_rate": 1.0, "minimality": 0.2, "ppl": 12.5,
-                   "empty_rate": 0.0, "unchanged_rate": 0.0, "label_leak_rate": 0.0}
+                   "ppl_ratio": 1.25, "n_valid_flips": 1.0, "pred_majority": (1, "positive"),
+                   "chance": (1, "positive")}
     assert 0.5 < cosine < 1  # one word of four changed
-    empty = Counterfactual(pred=0, target=1, rewrite="", rewrite_pred=None, ppl=math.nan, ref_ppl=math.nan,
-                           ref_pred=0, ref_rewrite_pred=None)
-    out = process_results(doc, [empty])
-    assert out["flip_rate"] == 0.0 and out["minimality"] == 1.0 and out["empty_rate"] == 1.0
-    assert out["cosine"] == 0.0 and out["flip_rate_ref"] == 0.0
-    assert math.isnan(out["ppl"]) and math.isnan(out["ppl_ref"])
+    assert kinds == {f"rewrite_{k}": float(k == "valid") for k in REWRITE_KINDS if k != "context_copy"}
 
 
-def test_flip_rate_ref_is_the_references_judgement():
-    doc = {"text": "The soup was warm.", "label": 1, "choices": ["negative", "positive"]}
-    cf = Counterfactual(pred=1, target=0, rewrite="The soup was cold.", rewrite_pred=1, ppl=1.0, ref_ppl=1.0,
-                        ref_pred=1, ref_rewrite_pred=0)
-    out = process_results(doc, [cf])
-    assert out["flip_rate"] == 0.0 and out["flip_rate_ref"] == 1.0
+@pytest.mark.parametrize("kind", [k for k in REWRITE_KINDS if k != "valid"])
+def test_only_a_valid_rewrite_flips_by_either_judge(kind):
+    """A rewrite of any other kind counts as no flip, even where a classifier read it as the other label."""
+    answer = cf(kind=kind, rewrite="Sentiment: negative", ref_pred=1, ref_rewrite_pred=0)
+    out = process_results({**DOC, "context": "The tea was hot."}, [answer])  # a fixed part: every kind can occur
+    assert out["flip_rate"] == out["target_rate"] == out["flip_rate_ref"] == out["n_valid_flips"] == 0.0
+    assert out[f"rewrite_{kind}"] == 1.0 and out["rewrite_valid"] == 0.0
 
 
-@pytest.mark.parametrize(
-    ("original", "rewrite", "leaks"),
-    [  # rewrites SmolLM2-135M-Instruct wrote for SST-2 and AG News (benchmarks/results/runs)
-        ("unflinchingly bleak and desperate",
-         'The movie review is "unflinchingly bleak and desperate" with a positive sentiment.', True),
-        ("Fears for T N pension after talks", 'The topic of the news article is "sports" instead of "business".', True),
-        ("Dutch Retailer Beats Apple to Local Market", "Dutch Retailer Beats Apple to Local Market: Sports", True),
-        ("Ky. Company Wins Grant", "Science: Science", True),
-        ("The soup was warm.", "Sentiment: POSITIVE", True),  # any case
-        ("Dell leaves the world's low-end market", "Dell leaves the world's high-end market", False),  # named before
-        ("Johnson helped Arizona end a losing streak", "Businessman Johnson helped Arizona end a losing streak",
-         False),  # a whole word only
-        ("The soup was warm.", "The soup was cold.", False),
-        ("The soup was warm.", "", False),
-        ("Masks reduce infections", "There is not enough information that masks reduce infections", True),  # a phrase
-    ],
-)
-def test_a_rewrite_that_names_a_label_leaks_it(original, rewrite, leaks):
-    choices = ["negative", "positive", "world", "sports", "business", "science", "not enough information"]
-    assert leaks_label(original, rewrite, choices) is leaks
+def test_closeness_is_measured_on_valid_flips_only():
+    for answer in (cf(kind="leak", rewrite="negative"), cf(rewrite_pred=1), cf(kind="empty", rewrite="",
+                                                                             rewrite_pred=None)):
+        out = process_results(DOC, [answer])
+        assert all(math.isnan(out[m]) for m in CLOSENESS), answer  # NaN: left out of the mean (nanmean)
+        assert out["n_valid_flips"] == 0.0
+    with_ref = process_results(DOC, [cf(rewrite_pred=1, ref_ppl=20.0, ref_pred=1, ref_rewrite_pred=0)])
+    assert math.isnan(with_ref["ppl_ref"]) and with_ref["flip_rate_ref"] == 1.0  # flipped for the judge only
+    flip = process_results(DOC, [cf(ref_ppl=20.0, ref_pred=1, ref_rewrite_pred=0)])
+    assert flip["ppl_ref"] == 20.0 and flip["minimality"] == 0.2 and flip["n_valid_flips"] == 1.0
 
 
-def test_a_label_leak_flips_nothing_by_either_judge():
-    doc = {"text": "Fears for pension after talks", "label": 2, "choices": ["world", "sports", "business", "science"]}
-    cf = Counterfactual(pred=2, target=1, rewrite="Fears for pension after talks: Sports", rewrite_pred=1, ppl=9.0,
-                        ref_ppl=9.0, ref_pred=2, ref_rewrite_pred=1)
-    out = process_results(doc, [cf])
-    assert out["label_leak_rate"] == 1.0
-    assert out["flip_rate"] == out["target_rate"] == out["flip_rate_ref"] == 0.0
-    assert out["minimality"] > 0 and out["ppl"] == 9.0  # the text is still measured
-    honest = process_results(doc, [Counterfactual(pred=2, target=1, rewrite="Fears for players after the match",
-                                                  rewrite_pred=1, ppl=9.0, ref_ppl=9.0, ref_pred=2,
-                                                  ref_rewrite_pred=1)])
-    assert honest["label_leak_rate"] == 0.0 and honest["flip_rate"] == honest["flip_rate_ref"] == 1.0
+def test_ppl_ratio_divides_by_the_inputs_perplexity_under_the_same_judge():
+    assert ppl_ratio(cf(ppl=12.5, input_ppl=10.0)) == 1.25  # no reference: the model judges both
+    assert ppl_ratio(cf(ppl=12.5, ref_ppl=30.0, input_ppl=10.0)) == 3.0  # the reference's, not the model's
+    assert math.isnan(ppl_ratio(cf(ppl=math.nan, input_ppl=math.nan)))
+
+
+def test_agree_fp_is_the_models_label_against_the_references():
+    assert process_results(DOC, [cf(ref_pred=1, ref_rewrite_pred=0)])["agree_fp"] == 1.0
+    assert process_results(DOC, [cf(pred=1, ref_pred=0, ref_rewrite_pred=1)])["agree_fp"] == 0.0
+    assert "agree_fp" not in process_results(DOC, [cf()])  # reference=none: nothing to agree with
+
+
+def test_pred_majority_and_chance_hand_their_aggregation_the_labels():
+    outs = [process_results({**DOC, "label": gold}, [cf(pred=pred, target=1 - pred, rewrite_pred=1 - pred)])
+            for pred, gold in ((1, 1), (1, 0), (1, 0), (0, 0))]
+    assert majority_share([o["pred_majority"] for o in outs]) == 0.75  # three of four predicted "positive"
+    assert majority_share([o["chance"] for o in outs]) == 0.75  # three of four are "negative"
+
+
+def test_context_copy_is_reported_only_where_the_input_has_a_fixed_part():
+    from qxbench.probes.classify import esnli
+
+    doc = esnli({"premise": "A man plays a guitar on stage.", "hypothesis": "A man sleeps.", "label": 2,
+                 "explanation_1": "x"})
+    answer = cf(kind="context_copy", rewrite="A man plays a guitar on stage.", pred=2, target=0, rewrite_pred=None)
+    assert process_results(doc, [answer])["rewrite_context_copy"] == 1.0
+    assert "rewrite_context_copy" not in process_results(DOC, [cf()])
 
 
 def test_minimality_is_measured_on_the_edited_part_only():
@@ -104,9 +118,18 @@ def test_minimality_is_measured_on_the_edited_part_only():
 
     doc = esnli({"premise": "A man plays a guitar on stage.", "hypothesis": "A man sleeps.", "label": 2,
                  "explanation_1": "x"})
-    cf = Counterfactual(pred=2, target=0, rewrite="A man sleeps.", rewrite_pred=2, ppl=1.0, ref_ppl=None)
-    out = process_results(doc, [cf])
-    assert out["minimality"] == 0.0 and out["unchanged_rate"] == 1.0 and out["flip_rate"] == 0.0
+    out = process_results(doc, [cf(rewrite="A man sleeps soundly.", pred=2, target=0, rewrite_pred=0)])
+    assert out["minimality"] == 0.2  # one insertion, five tokens in the longer text; the premise is not compared
+
+
+def test_the_metric_list_aggregates_closeness_over_defined_values_and_is_on_the_leaderboard():
+    metrics = metric_list(TASKS / "cf_flip" / "_cf_flip.yaml")
+    for name in (*CLOSENESS, "ppl_ref"):
+        assert metrics[name]["aggregation"] == "utils.nanmean", name  # NaN off the valid flips: skipped
+    assert metrics["n_valid_flips"]["aggregation"] == "utils.total"
+    assert metrics["pred_majority"]["aggregation"] == metrics["chance"]["aggregation"] == "utils.majority_share"
+    assert {f"rewrite_{k}" for k in REWRITE_KINDS} <= set(metrics) and "agree_fp" in metrics
+    check_display("cf_flip", metrics)
 
 
 def test_end_to_end_on_the_embedded_world(qx_lm):
@@ -117,8 +140,16 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     # random-init model of its shape scores about 760 (lm_eval_tasks/cf_flip/README.md)
     assert 0 < res["minimality,none"] < 0.5 and 1 < res["ppl,none"] < 700
     assert res["ppl_ref,none"] == res["ppl,none"]  # quant=none: the model is its own reference
-    sample = out["samples"]["cf_flip"][0]
-    assert set(sample["metrics"]) >= {"flip_rate", "minimality", "ppl"} and "rewrite=" in str(sample["resps"])
+    assert res["agree_fp,none"] == 1.0  # full precision agrees with itself by construction
+    samples = out["samples"]["cf_flip"]
+    assert res["n_valid_flips,none"] == sum(s["flip_rate"] for s in samples) == res["flip_rate,none"] * 8
+    flips = [s["minimality"] for s in samples if s["n_valid_flips"]]
+    assert res["minimality,none"] == pytest.approx(sum(flips) / len(flips))  # over the valid flips only
+    assert 0 < res["ppl_ratio,none"] < 10 and 0.5 <= res["pred_majority,none"] <= 1 and 0.5 <= res["chance,none"] <= 1
+    assert sum(res[f"rewrite_{k},none"] for k in REWRITE_KINDS if k != "context_copy") == pytest.approx(1.0)
+    logged = str(samples[0]["resps"])
+    assert all(f"{field}=" in logged for field in ("answer", "kind", "rewrite", "rewrite_prompt"))
+    assert "Rewrite as " in logged  # the rewrite prompt sent (completion-0 on the embedded world)
 
 
 def test_sst2_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path):

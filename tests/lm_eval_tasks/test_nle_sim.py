@@ -15,9 +15,11 @@ from lm_eval_tasks.nle_sim.utils import (
     process_results,
     unfaithful,
 )
+from qxbench.probes.answers import EXPLANATION_KINDS
+from qxbench.probes.metrics import majority_share
 from qxbench.probes.selfexplain import Explanation, Inserted
 
-from .conftest import evaluate
+from .conftest import TASKS, check_display, evaluate, metric_list
 
 
 def test_max_cosine():
@@ -56,14 +58,35 @@ def test_unfaithful_counts_only_insertions_that_changed_the_prediction():
     assert unfaithful(1, [_ins("dirty", 0, "")]) == 1.0  # an empty explanation mentions nothing
 
 
+DOC = {"label": 1, "choices": ["negative", "positive"], "explanations": ["The review says the soup was warm."]}
+
+
+def _ex(explanation="", kind="empty", pred=1):
+    return Explanation(pred=pred, explanation=explanation, kind=kind, capped=False, inserted="dirty", inserted_pred=1,
+                       inserted_explanation="", insertions=(_ins("dirty", 1), _ins("cold", 1)))
+
+
 def test_process_results_of_an_empty_explanation():
-    doc = {"label": 1, "explanations": ["The review says the soup was warm."]}
-    ex = Explanation(pred=1, explanation="", inserted="dirty", inserted_pred=1, inserted_explanation="",
-                     insertions=(_ins("dirty", 1), _ins("cold", 1)))
-    out = process_results(doc, [ex])
+    out = process_results(DOC, [_ex()])
     assert math.isnan(out.pop("unfaithful"))
     assert out == {"acc": 1.0, "cosine": 0.0, "bertscore_minilm_f1": 0.0, "rougeL": 0.0, "insert_flip": 0.0,
-                   "insertions_n": 2.0, "insert_flipped_n": 0.0, "unfaithful_n": 0.0, "empty_rate": 1.0}
+                   "insertions_n": 2.0, "insert_flipped_n": 0.0, "unfaithful_n": 0.0,
+                   "pred_majority": (1, "positive"), "chance": (1, "positive"),
+                   "expl_empty": 1.0, "expl_copy": 0.0, "expl_restates": 0.0, "expl_truncated": 0.0,
+                   "expl_valid": 0.0}
+
+
+@pytest.mark.parametrize("kind", EXPLANATION_KINDS)
+def test_each_explanation_kind_is_a_per_document_rate(kind):
+    out = process_results(DOC, [_ex("The soup was warm, so it is positive.", kind)])
+    assert {k: v for k, v in out.items() if k.startswith("expl_")} == {f"expl_{k}": float(k == kind)
+                                                                      for k in EXPLANATION_KINDS}
+
+
+def test_pred_majority_and_chance_hand_their_aggregation_the_labels():
+    outs = [process_results({**DOC, "label": gold}, [_ex(pred=pred)]) for pred, gold in ((0, 1), (0, 0), (1, 0))]
+    assert majority_share([o["pred_majority"] for o in outs]) == pytest.approx(2 / 3)
+    assert majority_share([o["chance"] for o in outs]) == pytest.approx(2 / 3)
 
 
 def test_bertscore_uses_the_offline_encoder_and_ranks_a_paraphrase_above_an_unrelated_text():
@@ -75,9 +98,22 @@ def test_bertscore_uses_the_offline_encoder_and_ranks_a_paraphrase_above_an_unre
     assert same == pytest.approx(1.0, abs=1e-4) and 0.5 < close < same and far < close
 
 
+def test_the_metric_list_has_the_kinds_and_label_shares_and_is_on_the_leaderboard():
+    metrics = metric_list(TASKS / "nle_sim" / "_nle_sim.yaml")
+    assert {f"expl_{k}" for k in EXPLANATION_KINDS} <= set(metrics) and "empty_rate" not in metrics
+    assert metrics["pred_majority"]["aggregation"] == metrics["chance"]["aggregation"] == "utils.majority_share"
+    check_display("nle_sim", metrics)
+
+
 def test_end_to_end_on_the_embedded_world(qx_lm):
-    res = evaluate(qx_lm, ["nle_sim"], limit=8)["results"]["nle_sim"]
+    out = evaluate(qx_lm, ["nle_sim"], limit=8, log_samples=True)
+    res = out["results"]["nle_sim"]
     assert res["acc,none"] == 1.0 and res["cosine,none"] > 0.8 and res["rougeL,none"] > 0.7
+    assert res["expl_valid,none"] > 0.5 and sum(res[f"expl_{k},none"] for k in EXPLANATION_KINDS) == pytest.approx(1)
+    assert 0.5 <= res["pred_majority,none"] <= 1 and 0.5 <= res["chance,none"] <= 1
+    logged = str(out["samples"]["nle_sim"][0]["resps"])
+    assert all(f"{field}=" in logged for field in ("explanation", "kind", "capped", "explain_prompt"))
+    assert "Explanation:" in logged  # the explanation prompt sent
 
 
 def test_esnli_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path):

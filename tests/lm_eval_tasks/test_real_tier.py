@@ -34,8 +34,9 @@ def fp_multihop(fp_lm, chains) -> dict[str, float]:
 def test_generation_probes_answer_through_the_chat_template(fp_lm):
     out = evaluate(fp_lm, ["cf_flip", "nle_sim"], limit=2, apply_chat_template=True)
     cf, nle = _values(out, "cf_flip"), _values(out, "nle_sim")
-    assert cf["empty_rate"] == 0 and nle["empty_rate"] == 0  # 93 % empty before answers were cut after text
-    assert 0 < cf["minimality"] < 1 and math.isfinite(cf["ppl"])
+    assert cf["rewrite_empty"] == 0 and nle["expl_empty"] == 0  # 93 % empty before answers were cut after text
+    # cf_flip 4.0: closeness over the valid flips only (NaN where there is none)
+    assert 0 < cf["minimality"] < 1 and math.isfinite(cf["ppl"]) if cf["n_valid_flips"] else math.isnan(cf["ppl"])
     assert nle["cosine"] > 0.2  # real English explanations of the review, not noise
 
 
@@ -124,7 +125,8 @@ def test_gemma_calib_neurons_and_the_generation_probes_on_plain_prompts(gemma_lm
     assert 0.5 <= calib["confidence"] <= 1 and math.isfinite(calib["ace"])
     assert neurons["salient_union"] > 0 and 0 <= neurons["dead_fraction"] < 1
     out = evaluate(gemma_lm, ["cf_flip", "nle_sim"], limit=1)
-    assert math.isfinite(_values(out, "cf_flip")["ppl"]) and math.isfinite(_values(out, "nle_sim")["cosine"])
+    cf = _values(out, "cf_flip")  # 4.0: perplexity on a valid flip only (Gemma 3 mostly copies its input)
+    assert math.isfinite(cf["ppl"]) == bool(cf["n_valid_flips"]) and math.isfinite(_values(out, "nle_sim")["cosine"])
 
 
 def test_gemma_has_no_chat_template_and_says_so_in_one_line(gemma_lm):

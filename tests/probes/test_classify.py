@@ -4,6 +4,7 @@ import datasets
 import pytest
 
 from qxbench.errors import QxError
+from qxbench.probes.answers import Rewrite, read_rewrite
 from qxbench.probes.classify import classify_prompt, normalise
 from qxbench.probes.prompts import PromptSet
 
@@ -31,8 +32,8 @@ def test_instruction_prompts_state_task_labels_prediction_target_and_minimality(
     demo = {**esnli, "text": "D.", "label": 0, "explanations": ["because"]}
     shown = PromptSet("instruct-1", (demo,)).explain(esnli, 2)
     assert "Hypothesis: D.\nRelation: entailment\nExplanation: because" in shown
-    assert PromptSet("instruct-1").rewritten(esnli, ' Rewritten hypothesis: "A dog runs." ') == "A dog runs."
-    assert PromptSet("completion-0").rewritten(esnli, ' "A dog runs." ') == '"A dog runs."'
+    # the cue a model repeats and the quotes are dropped by the reader (cf_flip 4.0: one reader for every prompt set)
+    assert read_rewrite(' Rewritten hypothesis: "A dog runs." ', esnli) == Rewrite("A dog runs.", "valid")
     with pytest.raises(QxError, match="Unknown prompt set 'instruct'"):
         PromptSet("instruct")
 

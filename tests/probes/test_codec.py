@@ -40,10 +40,12 @@ ATTRIBUTION = Attribution(target=17, gold=3, gold_logprob=-2.5, gold_rank=4, att
                           ffn_imp=[1.5, 2.0], top=[(1, 7, 0.75), (0, 3, 0.5)], at_least={0.5: 2, 1e-07: 9},
                           at_tau=2, scored=96)
 BUILT = [
-    (Counterfactual, Counterfactual(1, 0, "The soup was cold.", 0, 12.5, None, prompts="instruct-1")),
-    (Counterfactual, Counterfactual(0, 1, "", None, float("nan"), 3.25, 1, None)),
-    (Explanation, Explanation(1, "it says great", "awful", 0, "now awful",
-                              (Inserted("awful", 2, 0, "now awful"), Inserted("fine", 0, 1, None)))),
+    (Counterfactual, Counterfactual(1, 0, "Review: The soup was cold.", "valid", "The soup was cold.", 0, 12.5, None,
+                                    10.0, prompts="instruct-1", rewrite_prompt="Rewrite the review ...")),
+    (Counterfactual, Counterfactual(0, 1, "", "empty", "", None, float("nan"), 3.25, float("nan"), 1, None)),
+    (Explanation, Explanation(1, "it says great", "valid", False, "awful", 0, "now awful",
+                              (Inserted("awful", 2, 0, "now awful"), Inserted("fine", 0, 1, None)),
+                              explain_prompt="Explain ...")),
     (MemorizeResult, MemorizeResult("Paris", ATTRIBUTION, 12, 0.5, {"norm": "fixed"}, True)),
     (MemorizeResult, MemorizeResult("Rome", ATTRIBUTION, None, None, {"norm": "fixed"})),
     (MultiHopResult, MultiHopResult([0.1, float("inf"), -3.0], 0.5, {"r1(e1)": "x", "r2(e2)": "y"})),

@@ -138,21 +138,36 @@ def test_the_reference_reads_the_inputs_labels_full_precision_kept_and_classifie
     assert (again.ref_pred, again.ref_rewrite_pred) == (cf.ref_pred, cf.ref_rewrite_pred)
 
 
-def test_acc_norm_divides_by_the_choice_length():
-    class Lengthy(Judge):
-        def loglikelihood(self, requests, disable_tqdm=False):
-            return [(-1.0 * len(r.args[1]), False) for r in requests]  # log-likelihood proportional to length
+class Lengthy(Judge):
+    def loglikelihood(self, requests, disable_tqdm=False):
+        return [(-1.0 * len(r.args[1]), False) for r in requests]  # log-likelihood proportional to length
 
-    doc = {**_esnli_doc(), "choices": ["a", "bbbbbbbb"]}
+
+def test_acc_norm_divides_by_the_choice_length_where_a_label_spans_several_tokens():
+    doc = {**_esnli_doc(), "choices": ["a", "bb bb bb"]}  # Judge's tokens are words: the second is 3 tokens
     raw = classify(Lengthy({}), [{**doc, "normalise": False}])[0]
     norm = classify(Lengthy({}), [doc])[0]
     assert argmax(raw) == 0 and norm[0] == pytest.approx(-2.0) and norm[1] == pytest.approx(-9 / 8)
 
 
+def test_single_token_labels_are_scored_by_their_plain_log_likelihood():
+    """Every label one token: dividing by characters would only be a length prior (cf_flip/nle_sim 4.0)."""
+    doc = {**_esnli_doc(), "choices": ["a", "bbbbbbbb"]}  # one token each
+    assert classify(Lengthy({}), [doc])[0] == [-2.0, -9.0]
+    assert not selfexplain.per_character(Lengthy({}), "Relation:", ["a", "bbbbbbbb"])
+    assert selfexplain.per_character(Lengthy({}), "Relation:", ["a", "not enough information"])
+
+    class Paired(Lengthy):  # an lm-eval LM: the continuation's own tokens after the context
+        def _encode_pair(self, context, continuation):
+            return [1, 2], [7] * len(continuation.strip())
+
+    assert selfexplain.per_character(Paired({}), "Relation:", ["a", "bb"])  # "bb" is two tokens here
+
+
 def test_only_insertions_that_changed_the_prediction_are_re_explained(monkeypatch):
     asked = []
-    monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: asked.extend(prompts) or
-                        [f"because {i}" for i in range(len(prompts))])
+    monkeypatch.setattr(selfexplain, "generate_answers", lambda lm, prompts, *a, **k: asked.extend(prompts) or
+                        [selfexplain.Generated(f"because {i}", False) for i in range(len(prompts))])
     doc = {**_esnli_doc("A man sleeps now."), "insert_words": ["quietly", "loudly", "never"]}
     lm = Judge({"never": "entailment", "sleeps": "contradiction"})
     (ex,) = explanations(lm, [doc], PromptSet("instruct-1"), words=3, positions=2)
@@ -190,3 +205,116 @@ def test_under_a_chat_template_the_answer_cue_follows_the_assistant_header():
     old.format_prompt, old.chat_applied = lm.format_prompt, True
     classify(old, [_esnli_doc()], prompts=PromptSet("completion-0"))  # the earlier templates: unchanged
     assert all(p.endswith("Relation:</user><assistant>") for p in old.seen)
+
+
+# -- protocol 4: every answer read (qxbench.probes.answers) -------------------------------------------------
+class Fluent(Judge):
+    """A Judge whose rolling log-likelihood is ``-nll`` per word (perplexity e**nll) and records what it scored."""
+
+    def __init__(self, cues: dict[str, str], nll: float = 1.0) -> None:
+        super().__init__(cues)
+        self.nll, self.scored = nll, []
+
+    def loglikelihood_rolling(self, requests, disable_tqdm=False):
+        self.scored += [r.args[0] for r in requests]
+        return [-self.nll * len(r.args[0].split()) for r in requests]
+
+
+CUES = {"sleeps": "contradiction", "music": "entailment"}
+ANSWERS = ["Rewritten hypothesis: A man plays music.",  # valid, flips contradiction -> entailment
+           "A man sleeps soundly.",  # valid, no flip
+           "Relation: entailment"]  # a leak: announces the label instead of editing
+
+
+def _three(monkeypatch):
+    monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: ANSWERS[:len(prompts)])
+    return [_esnli_doc("A man sleeps."), _esnli_doc("A man sleeps now."), _esnli_doc("The man sleeps.")]
+
+
+def test_every_rewrite_is_read_and_only_valid_rewrites_are_classified(monkeypatch):
+    docs = _three(monkeypatch)
+    lm, reference = Fluent(CUES), Fluent(CUES, nll=2.0)
+    cfs = counterfactuals(lm, docs, reference=reference, prompts=PromptSet("instruct-1"))
+    assert [cf.kind for cf in cfs] == ["valid", "valid", "leak"]
+    assert [cf.answer for cf in cfs] == ANSWERS and cfs[0].rewrite == "A man plays music."  # the cue dropped
+    assert cfs[2].rewrite_pred is None and cfs[2].ref_rewrite_pred is None  # a leak is not classified ...
+    for judge in (lm, reference):  # ... by either judge
+        assert not [p for p in judge.seen if "Hypothesis: entailment" in p]
+        assert [p for p in judge.seen if "Hypothesis: A man plays music." in p]
+    assert [ESNLI_LABELS[cf.rewrite_pred] for cf in cfs[:2]] == ["entailment", "contradiction"]
+    assert all('Rewrite the hypothesis so that the relation becomes "' in cf.rewrite_prompt for cf in cfs)
+
+
+def test_perplexities_are_measured_on_valid_flips_only_the_input_under_the_judge(monkeypatch):
+    docs = _three(monkeypatch)
+    lm, reference = Fluent(CUES), Fluent(CUES, nll=2.0)
+    flip, same, leak = counterfactuals(lm, docs, reference=reference, prompts=PromptSet("instruct-1"))
+    assert flip.ppl == pytest.approx(math.e) and flip.ref_ppl == pytest.approx(math.e ** 2)
+    assert flip.input_ppl == pytest.approx(math.e ** 2)  # the reference judges the input too
+    assert lm.scored == ["A man plays music."] and reference.scored == ["A man plays music.", "A man sleeps."]
+    for cf in (same, leak):
+        assert math.isnan(cf.ppl) and math.isnan(cf.ref_ppl) and math.isnan(cf.input_ppl)
+    alone = Fluent(CUES)  # no reference: the model judges the input
+    (flip, *_) = counterfactuals(alone, docs, reference=None, prompts=PromptSet("instruct-1"))
+    assert flip.ref_ppl is None and flip.input_ppl == pytest.approx(math.e)
+    assert alone.scored == ["A man plays music.", "A man sleeps."]
+
+
+def test_a_result_of_an_unknown_kind_is_one_line_naming_the_kinds():
+    from qxbench.errors import QxError
+
+    with pytest.raises(QxError, match="Unknown rewrite kind 'leaks'.*valid"):
+        selfexplain.Counterfactual(0, 1, "x", "leaks", "x", None, math.nan, None, math.nan)
+    with pytest.raises(QxError, match="Unknown explanation kind 'good'.*truncated"):
+        selfexplain.Explanation(0, "x", "good", False, "", 0, "")
+
+
+@pytest.mark.parametrize(("capped", "kind"), [(True, "truncated"), (False, "valid")])
+def test_an_explanation_is_read_with_whether_generation_hit_its_cap(monkeypatch, capped, kind):
+    said = "The relation is a contradiction because the man"
+    first, rest = selfexplain.Generated(said, capped), selfexplain.Generated("x", False)
+    monkeypatch.setattr(selfexplain, "generate_answers",
+                        lambda lm, prompts, *a, **k: [first] + [rest] * (len(prompts) - 1))
+    (ex,) = explanations(Judge({"sleeps": "contradiction"}), [{**_esnli_doc(), "insert_words": ["never"]}],
+                         PromptSet("instruct-1"), words=1, positions=1)
+    assert (ex.explanation, ex.kind, ex.capped) == (said, kind, capped)
+    assert ex.explain_prompt.endswith("Answer with the explanation only.\nExplanation:")
+    from qxbench.study.samples import parse_response
+
+    logged = parse_response(repr(ex))
+    assert (logged["kind"], logged["capped"], logged["explain_prompt"]) == (kind, capped, ex.explain_prompt)
+
+
+class Letters:
+    """A tokenizer of one token per character for a tiny model: every token decodes to ``piece``."""
+
+    eos_token_id = None
+
+    def __init__(self, piece: str) -> None:
+        self.piece = piece
+
+    def decode(self, ids, skip_special_tokens=True):
+        return self.piece * len(ids)
+
+    def batch_decode(self, rows, skip_special_tokens=True):
+        return [self.decode(r) for r in rows]
+
+
+class TinyLM:
+    device, max_length, batch_size = "cpu", 64, 2
+
+    def __init__(self, model, piece: str) -> None:
+        self.model, self.tokenizer = model, Letters(piece)
+
+    def tok_batch_encode(self, texts, left_truncate_len=None):
+        rows = [[1 + ord(c) % 60 for c in t][-8:] for t in texts]
+        width = max(map(len, rows))
+        ids = torch.tensor([[0] * (width - len(r)) + r for r in rows])
+        return ids, (ids != 0).long()
+
+
+def test_generate_answers_says_which_rows_ran_into_their_token_cap(tiny_llama):
+    ended = selfexplain.generate_answers(TinyLM(tiny_llama, "a\n"), ["one", "two prompts"], 5)
+    assert [g.capped for g in ended] == [False, False] and [g.text for g in ended] == ["a", "a"]  # a line end
+    running = selfexplain.generate_answers(TinyLM(tiny_llama, "a"), ["one", "two prompts"], 5, caps=[2, 9])
+    assert [g.capped for g in running] == [True, True] and [g.text for g in running] == ["aa", "aaaaa"]

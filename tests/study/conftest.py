@@ -19,8 +19,9 @@ TEXTS = ["The soup was warm.", "The bath was dirty.", "The staff's \"smile\" was
 def response(task: str, config: str, doc: int) -> str:
     """What the probe returns for a document, differing per config so that unblinding can be checked."""
     if task == "nle_sim":
-        return str(Explanation(doc % 2, f"{config} says: {TEXTS[doc]}", "awful", doc % 2, "it's fine"))
-    return str(Counterfactual(doc % 2, 1 - doc % 2, f"{config} rewrite {doc}", 1 - doc % 2, float("nan"), None))
+        return str(Explanation(doc % 2, f"{config} says: {TEXTS[doc]}", "valid", False, "awful", doc % 2, "it's fine"))
+    return str(Counterfactual(doc % 2, 1 - doc % 2, f"{config} rewrite {doc}", "valid", f"{config} rewrite {doc}",
+                              1 - doc % 2, float("nan"), None, float("nan")))
 
 
 def write_samples(directory: Path, stamp: str, task: str, config: str, docs: list[int],

@@ -12,11 +12,14 @@ from tests.study.conftest import write_runs
 
 
 def test_the_logged_repr_is_read_back_field_by_field():
-    ex = Explanation(1, "It's \"warm\", so positive.\nYes", "awful", 0, "")
-    assert parse_response(str(ex)) == {"pred": 1, "explanation": "It's \"warm\", so positive.\nYes",
-                                       "inserted": "awful", "inserted_pred": 0, "inserted_explanation": ""}
-    cf = parse_response(str(Counterfactual(0, 1, "x", None, float("nan"), None)))
-    assert cf["rewrite_pred"] is None and math.isnan(cf["ppl"])
+    ex = Explanation(1, "It's \"warm\", so positive.\nYes", "valid", False, "awful", 0, "")
+    assert parse_response(str(ex)) == {"pred": 1, "explanation": "It's \"warm\", so positive.\nYes", "kind": "valid",
+                                       "capped": False, "inserted": "awful", "inserted_pred": 0,
+                                       "inserted_explanation": ""}
+    cf = parse_response(str(Counterfactual(0, 1, "Review: x", "valid", "x", None, float("nan"), None, float("nan"),
+                                           rewrite_prompt="Rewrite the review ...")))
+    assert cf["rewrite_pred"] is None and math.isnan(cf["ppl"]) and cf["kind"] == "valid"
+    assert cf["answer"] == "Review: x" and cf["rewrite_prompt"] == "Rewrite the review ..."
 
 
 def test_json_responses_are_read_too_and_code_is_never_run():
