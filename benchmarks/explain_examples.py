@@ -3,6 +3,10 @@ the full-precision run that ``benchmarks/explain_real.py`` committed (its ``exam
 ``benchmarks/results/explain_real.json``), as Markdown, one table per probe.
 
     python benchmarks/explain_examples.py [--results benchmarks/results/explain_real.json] [--probe cf_flip]
+
+Runs of either protocol: cf_flip and nle_sim 3.x (the committed runs: ``label_leak_rate``,
+``unchanged_rate``) and 4.0 (each answer's kind from its logged result, ``kind valid``, and
+``ppl_ratio``; 4.0's per-kind rates are that kind, one-hot, so they are not listed again).
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from pathlib import Path
 
 from qxbench.study.samples import parse_response
 
-SHOWN = {"cf_flip": ("acc", "flip_rate", "label_leak_rate", "minimality", "cosine", "unchanged_rate", "ppl"),
+# the metrics shown where a document has them: label_leak_rate and unchanged_rate are 3.x's, ppl_ratio 4.0's
+SHOWN = {"cf_flip": ("acc", "flip_rate", "label_leak_rate", "minimality", "cosine", "unchanged_rate", "ppl",
+                     "ppl_ratio"),
          "nle_sim": ("acc", "cosine", "bertscore_minilm_f1", "rougeL", "insert_flipped_n", "unfaithful")}
 
 
@@ -46,7 +52,8 @@ def rows(probe: str, examples: dict[str, list[dict]]) -> list[str]:
             given = d["text"] + (f" ({d['context_name']}: {d['context']})" if d["context"] else "")
             answer = (f"{r.get('rewrite', '')} ({_name(labels, r.get('target'))})" if probe == "cf_flip"
                       else r.get("explanation", ""))
-            metrics = ", ".join(f"{k} {_number(d['metrics'][k])}" for k in SHOWN[probe] if k in d["metrics"])
+            kind = [f"kind {r['kind']}"] if "kind" in r else []  # 4.0: what the answer is (3.x logged none)
+            metrics = ", ".join(kind + [f"{k} {_number(d['metrics'][k])}" for k in SHOWN[probe] if k in d["metrics"]])
             predicted = _name(labels, r.get("pred"))
             out.append(f"| `{task}` | {_cell(given)} | {d['gold']} → {predicted} | {_cell(answer)} | {metrics} |")
     return out

@@ -16,6 +16,13 @@ The explanation runs it read (``benchmarks/results/label_leak.json``) were since
 /tmp/b8 b8696b9`` and pass ``--runs /tmp/b8/benchmarks/results/runs``.
 
     python benchmarks/label_leak.py [--runs benchmarks/results/runs] [--out benchmarks/results/label_leak.json]
+
+It needs cf_flip 3.1's code (``leaks_label``, the 3.x ``Counterfactual``), removed in 4.0 (protocol 4:
+``rewrite_leak`` is its broader successor). On later code it says in one line (exit 2) how to run it at
+a249d11, the last revision at cf_flip 3.1, in a worktree of its own (it reads that revision's committed
+runs and writes its JSON there):
+
+    git worktree add /tmp/v31 a249d11 && cd /tmp/v31 && PYTHONPATH=/tmp/v31 python benchmarks/label_leak.py
 """
 
 from __future__ import annotations
@@ -25,11 +32,21 @@ import gzip
 import json
 import math
 import platform
+import sys
 from pathlib import Path
 
-from lm_eval_tasks.cf_flip.utils import process_results
-from qxbench.probes.selfexplain import Counterfactual
-from qxbench.study.samples import parse_response
+REVISION = "a249d11"  # the last revision at cf_flip 3.1
+AT_REVISION = (f"git worktree add /tmp/v31 {REVISION} && cd /tmp/v31 && PYTHONPATH=/tmp/v31 python "
+               "benchmarks/label_leak.py")
+
+try:
+    from lm_eval_tasks.cf_flip.utils import leaks_label, process_results  # noqa: F401 (3.1's rule)
+except ImportError:  # cf_flip 4.0 removed the rule and the 3.x Counterfactual fields it rescores
+    sys.stderr.write(f"label_leak.py re-scores cf_flip 3.0 runs by 3.1's leaks_label, removed in cf_flip 4.0; "
+                     f"run it at {REVISION} (cf_flip 3.1): {AT_REVISION}\n")
+    raise SystemExit(2) from None
+from qxbench.probes.selfexplain import Counterfactual  # noqa: E402
+from qxbench.study.samples import parse_response  # noqa: E402
 
 RATES = ("flip_rate", "flip_rate_ref", "target_rate")
 

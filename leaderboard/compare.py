@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 from leaderboard.display import Display
-from leaderboard.guards import apply_guards
+from leaderboard.guards import apply_guards, note_guards
 from leaderboard.runs import Run, TaskResult
 from qxbench.stats import FDR, bh_adjust, paired_diff
 
@@ -186,7 +186,8 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
                  *, note: str = "", iters: int = 2000) -> list[Cell]:
     """One cell per candidate metric; with ``base``, its difference to it, value and baseline over the
     same documents (paired per document when both runs logged samples), and the validity guards of
-    display.yaml applied. A value that is not finite on either side is shown, never compared."""
+    display.yaml applied (without ``base``: only the notes of :func:`leaderboard.guards.note_guards`). A
+    value that is not finite on either side is shown, never compared."""
     cells = []
     for metric, value in sorted(cand.metrics.items()):
         hib = display.higher_is_better(task, metric, cand.higher_is_better.get(metric))
@@ -204,8 +205,8 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
         else:
             cell = _pair(cell, cand, base, base.metrics[metric], iters)
         cells.append(_sparse(cell, own, cand))
-    if base is None:
-        return cells
+    if base is None:  # shown as values: a guard on the run's own value can only say so in a note
+        return note_guards(cells, display.guards(task))
     return apply_guards(cells, display.guards(task), display.chance(task), set(base.metrics))
 
 

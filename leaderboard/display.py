@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from qxbench.errors import QxError
+from qxbench.errors import QxError, unknown
 
 if TYPE_CHECKING:
     from leaderboard.guards import Guard
@@ -42,10 +43,16 @@ class Display:
         family = _family(task, [t for t in self.metrics if metric in self.metrics[t]])
         return self.metrics[family][metric] if family else {}
 
-    def headline(self, task: str) -> str | None:
-        """The metric the index shows for a probe: the task's ``headline``, else its family's; None without one."""
-        return self.probes.get(_family(task, [t for t in self.probes if "headline" in self.probes[t]]) or "",
-                               {}).get("headline")
+    def headlines(self, task: str) -> tuple[str, ...]:
+        """The metrics the index may show for a probe, in the order tried: the task's ``headline`` (one name or
+        a list), else its family's; () without one."""
+        family = _family(task, [t for t in self.probes if "headline" in self.probes[t]])
+        return _names(self.probes[family]["headline"]) if family else ()
+
+    def headline(self, task: str, has: Collection[str] | None = None) -> str | None:
+        """The metric the index shows for a probe: the first of :meth:`headlines` that ``has`` (a run's
+        metrics) holds; without ``has``, the first declared. None without one, or when ``has`` holds none."""
+        return next((m for m in self.headlines(task) if has is None or m in has), None)
 
     def guards(self, task: str) -> tuple[Guard, ...]:
         """The task's validity guards (its own entry, else its family's); () without any."""
@@ -91,11 +98,40 @@ def load_display(path: Path = DISPLAY_FILE) -> Display:
     display = Display(probes=data.get("probes", {}), metrics=data.get("metrics", {}), curves=data.get("curves", {}),
                       guard_entries=data.get("guards", {}), chances=data.get("chance", {}))
     for task in display.guard_entries:
-        display.guards(task)  # a broken guard is an error when the file is read, not when a task meets it
+        for guard in display.guards(task):  # a broken guard is an error when the file is read, not when met
+            for metric in guard.affects:
+                _declared(display, task, metric, f"metric in affects: of the guards of {task} in {path.name}")
+    for probe, entry in display.probes.items():
+        if "headline" in entry:
+            names = _names(entry["headline"])
+            if not names:
+                raise QxError(f"{path.name}: the headline of {probe} must be a metric name or a non-empty list of "
+                              f"them, not {entry['headline']!r}")
+            for metric in names:
+                _declared(display, probe, metric, f"headline metric of {probe} in {path.name}")
+                if display.metrics and display.higher_is_better(probe, metric, None) is None:
+                    raise QxError(f"{path.name}: the headline {metric} of {probe} is informational: a headline "
+                                  "needs a direction (higher_is_better)")
     for task, chance in display.chances.items():
         if isinstance(chance, bool) or not isinstance(chance, int | float) or not 0 <= chance < 1:
             raise QxError(f"{path.name}: chance of {task} must be a number in [0, 1), not {chance!r}")
     return display
+
+
+def _names(value: object) -> tuple[str, ...]:
+    """A ``headline``: one metric name, or a list of them tried in order; () when it is neither."""
+    if isinstance(value, str) and value:
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+        return tuple(value)
+    return ()
+
+
+def _declared(display: Display, task: str, metric: str, what: str) -> None:
+    """``metric`` is one of ``task``'s metrics in display.yaml (where it lists any); else an error naming them."""
+    family = _family(task, list(display.metrics))
+    if family and metric not in display.metrics[family]:
+        raise unknown(what, metric, display.metrics[family])
 
 
 def _family(task: str, keys: list[str]) -> str | None:

@@ -10,11 +10,16 @@ Each rule is a pure function returning the reason ('' when the comparison stands
 - ``collapse: chance_or_zero`` (:func:`collapse_reason`): the guard metric (accuracy) falls to 0, or to
   the task's chance level or below (from above it), or, where no chance level is declared, below half
   of full precision;
-- ``rises_by: X`` (:func:`rise_reason`): the guard metric (``empty_rate``) rises by more than X.
+- ``rises_by: X`` (:func:`rise_reason`): the guard metric (``empty_rate``) rises by more than X;
+- ``at_least: X`` with ``affects: [metrics]`` (:func:`majority_reason`): the guard metric
+  (``pred_majority``, the share of the most-predicted label) is X or more in the config, or in full
+  precision: a classifier that predicts one label for nearly every document, whose flips and
+  insertion tests say little. Only the ``affects`` metrics are not comparable; full precision's own
+  cells keep their values, with the reason in their note (:func:`note_guards`).
 
-A guard's own metric is compared normally; every other metric of the task is not comparable when
-a guard fires, or when it cannot be checked (its metric is missing or not comparable in a run that
-the other run reports it for).
+A guard's own metric is compared normally; every other metric of the task (an ``at_least`` guard:
+its ``affects``) is not comparable when a guard fires, or when it cannot be checked (its metric is
+missing or not comparable in a run that the other run reports it for).
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ if TYPE_CHECKING:
     from leaderboard.compare import Cell
 
 COLLAPSES = ("chance_or_zero",)
-KEYS = ("metric", "collapse", "rises_by")
+KEYS = ("metric", "collapse", "rises_by", "at_least", "affects")
+RULES = "collapse: chance_or_zero, rises_by: NUMBER and at_least: NUMBER (with affects: [METRIC, ...])"
 
 
 @dataclass(frozen=True)
@@ -39,27 +45,45 @@ class Guard:
     metric: str  # what the task's other metrics depend on
     collapse: str = ""  # "chance_or_zero" or ""
     rises_by: float | None = None  # the largest rise that still leaves the other metrics comparable
+    at_least: float | None = None  # the guard metric's value, in the config or full precision, that fires it
+    affects: tuple[str, ...] = ()  # at_least: the metrics it makes not comparable (the others are left alone)
+
+
+def _number(value: object) -> bool:
+    """A finite number >= 0 (a YAML boolean is not one)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value) and value >= 0
 
 
 def parse_guard(entry: object, where: str) -> Guard:
-    """One ``guards:`` entry of ``display.yaml``: ``{metric: acc, collapse: chance_or_zero}`` or
-    ``{metric: empty_rate, rises_by: 0.1}``."""
+    """One ``guards:`` entry of ``display.yaml``: ``{metric: acc, collapse: chance_or_zero}``,
+    ``{metric: empty_rate, rises_by: 0.1}`` or
+    ``{metric: pred_majority, at_least: 0.9, affects: [flip_rate, target_rate]}``."""
     if not isinstance(entry, dict) or not isinstance(entry.get("metric"), str):
-        raise QxError(f"display.yaml guards of {where}: {entry!r} is not {{metric: NAME, collapse: chance_or_zero}} "
-                      "or {metric: NAME, rises_by: NUMBER}")
+        raise QxError(f"display.yaml guards of {where}: {entry!r} is not {{metric: NAME, collapse: chance_or_zero}}, "
+                      "{metric: NAME, rises_by: NUMBER} or {metric: NAME, at_least: NUMBER, affects: [METRIC, ...]}")
     for key in entry:
         if key not in KEYS:
             raise unknown(f"key in display.yaml guards of {where}", key, KEYS)
-    collapse, rises = entry.get("collapse", ""), entry.get("rises_by")
+    collapse, rises, least = entry.get("collapse", ""), entry.get("rises_by"), entry.get("at_least")
     if collapse and collapse not in COLLAPSES:
         raise unknown(f"collapse rule in display.yaml guards of {where}", collapse, COLLAPSES)
-    if rises is not None and (isinstance(rises, bool) or not isinstance(rises, int | float)
-                              or not math.isfinite(rises) or rises < 0):
-        raise QxError(f"display.yaml guards of {where}: rises_by must be a finite number >= 0, not {rises!r}")
-    if bool(collapse) == (rises is not None):
-        raise QxError(f"display.yaml guards of {where}: the guard of {entry['metric']} needs exactly one of "
-                      "collapse: chance_or_zero and rises_by: NUMBER")
-    return Guard(entry["metric"], collapse, None if rises is None else float(rises))
+    for key, value in (("rises_by", rises), ("at_least", least)):
+        if value is not None and not _number(value):
+            raise QxError(f"display.yaml guards of {where}: {key} must be a finite number >= 0, not {value!r}")
+    if sum((bool(collapse), rises is not None, least is not None)) != 1:
+        raise QxError(f"display.yaml guards of {where}: the guard of {entry['metric']} needs exactly one of {RULES}")
+    affects = entry.get("affects")
+    if least is None and affects is not None:
+        raise QxError(f"display.yaml guards of {where}: affects is for at_least only (the guard of "
+                      f"{entry['metric']}: collapse and rises_by make every other metric not comparable)")
+    if least is not None and (not isinstance(affects, list) or not affects
+                              or not all(isinstance(m, str) and m for m in affects)):
+        raise QxError(f"display.yaml guards of {where}: the at_least guard of {entry['metric']} needs affects: "
+                      f"[METRIC, ...], a non-empty list of the metrics it makes not comparable, not {affects!r}")
+    if least is not None and entry["metric"] in affects:
+        raise QxError(f"display.yaml guards of {where}: the guard of {entry['metric']} cannot affect itself")
+    return Guard(entry["metric"], collapse, None if rises is None else float(rises),
+                 None if least is None else float(least), tuple(affects or ()))
 
 
 def _g(x: float) -> str:
@@ -95,6 +119,14 @@ def rise_reason(metric: str, value: float, baseline: float, by: float) -> str:
     return ""
 
 
+def majority_reason(metric: str, value: float, at_least: float, whose: str = "") -> str:
+    """``value`` (the share of the most-predicted label) is ``at_least`` or more: ``whose`` (''
+    for the config itself, "full precision ") predicts one label for nearly every document. '' otherwise."""
+    if value >= at_least:
+        return f"{whose}predicts one label for {100 * value:.3g} % of documents ({metric} {_g(value)} >= {at_least:g})"
+    return ""
+
+
 def _guard_reason(guard: Guard, cell: Cell | None, baseline_has: Collection[str], chance: float | None) -> str:
     if cell is None:  # the candidate lacks it
         return f"{guard.metric} is missing in the candidate: its guard cannot be checked" \
@@ -104,6 +136,10 @@ def _guard_reason(guard: Guard, cell: Cell | None, baseline_has: Collection[str]
         return f"{guard.metric} is not comparable ({why}): its guard cannot be checked"
     if guard.collapse:
         return collapse_reason(guard.metric, cell.value, cell.baseline, chance)
+    if guard.at_least is not None:  # the config's own value and full precision's, each on its own
+        return "; ".join(filter(None, (majority_reason(guard.metric, cell.value, guard.at_least),
+                                       majority_reason(guard.metric, cell.baseline, guard.at_least,
+                                                       "full precision "))))
     return rise_reason(guard.metric, cell.value, cell.baseline, guard.rises_by or 0.0)
 
 
@@ -114,9 +150,34 @@ def apply_guards(cells: list[Cell], guards: tuple[Guard, ...], chance: float | N
     cells = [replace(c, not_comparable=coverage_reason(c.n, c.n_baseline))
              if c.diff is not None and c.paired and coverage_reason(c.n, c.n_baseline) else c for c in cells]
     by_metric = {c.metric: c for c in cells}
-    reasons = [r for g in guards if (r := _guard_reason(g, by_metric.get(g.metric), baseline_has, chance))]
+    own = {g.metric for g in guards}
+    reasons: dict[str | None, list[str]] = {}  # metric it makes not comparable (None: every other) -> reasons
+    for g in guards:
+        if reason := _guard_reason(g, by_metric.get(g.metric), baseline_has, chance):
+            for metric in g.affects or (None,):
+                reasons.setdefault(metric, []).append(reason)
     if not reasons:
         return cells
-    own = {g.metric for g in guards}
-    return [replace(c, not_comparable="; ".join(filter(None, [c.not_comparable, *reasons])))
-            if c.diff is not None and c.metric not in own else c for c in cells]
+
+    def why(metric: str) -> list[str]:
+        return (reasons.get(None, []) if metric not in own else []) + reasons.get(metric, [])
+
+    return [replace(c, not_comparable="; ".join(filter(None, [c.not_comparable, *why(c.metric)])))
+            if c.diff is not None and why(c.metric) else c for c in cells]
+
+
+def note_guards(cells: list[Cell], guards: tuple[Guard, ...]) -> list[Cell]:
+    """One task's cells of a run shown without a difference (full precision, or a config without a
+    full-precision run): an ``at_least`` guard that its own value fires adds its reason to the note of the
+    metrics it affects (there is no difference to mark not comparable; the value is shown)."""
+    by_metric = {c.metric: c for c in cells}
+    notes: dict[str, list[str]] = {}
+    for g in guards:
+        cell = by_metric.get(g.metric)
+        if g.at_least is None or cell is None or not math.isfinite(cell.value):
+            continue
+        if reason := majority_reason(g.metric, cell.value, g.at_least):
+            for metric in g.affects:
+                notes.setdefault(metric, []).append(reason)
+    return [replace(c, note="; ".join(filter(None, [c.note, *notes[c.metric]]))) if c.metric in notes else c
+            for c in cells]

@@ -14,7 +14,7 @@ import json
 import math
 import shutil
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -151,15 +151,29 @@ def _rows(runs: list[Run], cells: list[Cell], columns: list[tuple[str, str]]) ->
     return rows
 
 
-def _probe_view(summary: ProbeSummary | None, scale: float, task: str, display: Display) -> dict | None:
-    """A probe's cell on the index: its headline (coloured like the probe page's cell) and its counts."""
+def _probe_view(summary: ProbeSummary | None, scales: dict[tuple[str, str], float], task: str, display: Display,
+                mixed: bool = False) -> dict | None:
+    """A probe's cell on the index: its headline (coloured like the probe page's cell) and its counts; in a
+    ``mixed`` column (rows with different headline metrics: display.yaml's list) the title names its metric."""
     if summary is None:
         return None
     names = {k: ", ".join(display.metric_name(task, m) for m in getattr(summary, k))
              for k in ("worse", "better", "not_comparable")}
-    return {"head": view(summary.headline, scale) if summary.headline else View("–", "", "", "no headline metric", ""),
+    head = summary.headline
+    shown = view(head, scales.get((task, head.metric), 0.0)) if head else View("–", "", "", "no headline metric", "")
+    if head and mixed:
+        shown = replace(shown, title=f"{display.metric_name(task, head.metric)}: {shown.title}")
+    return {"head": shown,
             "compared": summary.compared, "n": "" if summary.n is None else summary.n,
             **{k: len(getattr(summary, k)) for k in names}, "names": names}
+
+
+def headlines_shown(display: Display, task: str, summaries: list[ProbeSummary | None]) -> tuple[str, ...]:
+    """The headline metrics an index column shows, in display.yaml's order: those its rows have (a list
+    headline: the first each run has), else the first declared; () without a headline."""
+    used = {s.headline.metric for s in summaries if s is not None and s.headline is not None}
+    declared = display.headlines(task)
+    return tuple(m for m in declared if m in used) or declared[:1]
 
 
 def _not_comparable(cells: list[Cell], display: Display) -> list[str]:
@@ -215,12 +229,14 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
     common = {"display": display, "tasks": tasks, "pages": pages, "notes": notes}
     scales = _scales(cells)
     human = read_blocks(find_files(runs))  # `qxbench study collect` results, where there are any
+    summaries = summarize(runs, cells, tasks, display)
+    heads = {t: headlines_shown(display, t, [r.probes[i] for r in summaries]) for i, t in enumerate(tasks)}
     rows = [{"model": r.model, "config": r.config, "limit": r.limit,
-             "probes": [_probe_view(p, scales.get((t, display.headline(t) or ""), 0.0), t, display)
+             "probes": [_probe_view(p, scales, t, display, len(heads[t]) > 1)
                         for t, p in zip(tasks, r.probes, strict=True)]}
-            for r in summarize(runs, cells, tasks, display)]
+            for r in summaries]
     written = [_write(out / "index.html", env.get_template("index.html").render(
-        **common, rows=rows, models=sorted({r.model for r in runs}), n_tested=sum(map(tested, cells)),
+        **common, rows=rows, headlines=heads, models=sorted({r.model for r in runs}), n_tested=sum(map(tested, cells)),
         provenance=sorted({(r.model, r.full_precision) for r in runs if r.full_precision})))]
     for task in tasks:
         task_columns = [(t, m) for t, m in columns if t == task]

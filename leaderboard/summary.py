@@ -4,6 +4,7 @@ tables are on the probe pages."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from leaderboard.compare import Cell
@@ -16,7 +17,7 @@ class ProbeSummary:
     worse: tuple[str, ...]  # metrics (with a direction) marked worse: BH q <= 0.05 (Cell.significant)
     better: tuple[str, ...]
     not_comparable: tuple[str, ...]  # a validity guard fired: neither better nor worse
-    headline: Cell | None  # None: the probe declares no headline, or this run lacks it
+    headline: Cell | None  # the first of the probe's headlines this run has; None: no headline, or it has none
     n: int | None  # documents evaluated (lm-eval's effective n-samples)
     compared: bool  # some metric was compared with full precision (else the row shows values only)
 
@@ -35,12 +36,15 @@ def limit_text(limits: list[float | None]) -> str:
     return ", ".join(dict.fromkeys(texts))
 
 
-def probe_summary(cells: list[Cell], headline: str | None, n: int | None) -> ProbeSummary:
-    """``cells``: one run's cells of one task."""
+def probe_summary(cells: list[Cell], headline: str | Sequence[str] | None, n: int | None) -> ProbeSummary:
+    """``cells``: one run's cells of one task; ``headline``: its headline metric, or the metrics tried in order
+    (display.yaml's list: the first one the run has)."""
     def having(verdict: str) -> tuple[str, ...]:
         return tuple(c.metric for c in cells if c.verdict == verdict)
 
-    head = next((c for c in cells if c.metric == headline), None)
+    by_metric = {c.metric: c for c in cells}
+    names = (headline,) if isinstance(headline, str) else tuple(headline or ())
+    head = next((by_metric[m] for m in names if m in by_metric), None)
     return ProbeSummary(having("worse"), having("better"), having("not comparable"), head, n,
                         any(c.diff is not None for c in cells))
 
@@ -52,7 +56,7 @@ def summarize(runs: list[Run], cells: list[Cell], tasks: list[str], display: Dis
         by_run.setdefault((c.model, c.config, c.task), []).append(c)
     rows = []
     for run in runs:
-        probes = tuple(probe_summary(by_run.get((run.model, run.config, t), []), display.headline(t),
+        probes = tuple(probe_summary(by_run.get((run.model, run.config, t), []), display.headlines(t),
                                      run.tasks[t].n) if t in run.tasks else None for t in tasks)
         rows.append(RowSummary(run.model, run.config, limit_text([run.tasks[t].limit for t in run.tasks]), probes))
     return rows

@@ -19,10 +19,11 @@ from pathlib import Path
 
 from qxbench import distributed, logs, preflight
 
-# Each probe family's headline metric (the leaderboard's `headline` in leaderboard/display.yaml), and
-# what its number means, for a reader who has not read the task READMEs yet. A family with fallbacks
-# (FALLBACKS) shows the first of them its run reports: cf_flip 4.0's agree_fp needs a reference model
-# (absent with reference=none); the leaderboard, which also shows 3.x runs without it, keeps flip_rate.
+# Each probe family's headline metric, and what its number means, for a reader who has not read the task
+# READMEs yet. A family with fallbacks (FALLBACKS) shows the first of them its run reports: cf_flip 4.0's
+# agree_fp needs a reference model (absent with reference=none), and 3.x runs lack it. The same order and
+# directions as the leaderboard's `headline` lists in leaderboard/display.yaml (tests/test_run_report.py
+# pins them together); read here, not imported: qxbench's library never imports the leaderboard.
 HEADLINES = {
     "cf_flip": ("agree_fp", "higher is better", "share of documents whose label equals the full-precision "
                 "model's (1 at full precision, by construction)"),

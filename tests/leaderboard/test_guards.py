@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
 
 from leaderboard.compare import build_cells
 from leaderboard.display import Display, load_display
-from leaderboard.guards import Guard, collapse_reason, coverage_reason, parse_guard, rise_reason
+from leaderboard.gate import run_gate
+from leaderboard.guards import Guard, collapse_reason, coverage_reason, majority_reason, parse_guard, rise_reason
 from leaderboard.runs import read_runs
 from leaderboard.site import view
 from leaderboard.summary import probe_summary
@@ -128,7 +130,7 @@ def test_the_display_file_declares_guards_chance_and_headlines():
 @pytest.mark.parametrize(("entry", "message"), [
     ({"metric": "acc", "collapse": "chance"}, "Unknown collapse rule in display.yaml guards of t 'chance'"),
     ({"metric": "acc", "colapse": "chance_or_zero"}, "Unknown key in display.yaml guards of t 'colapse'"),
-    ({"metric": "acc"}, "needs exactly one of collapse: chance_or_zero and rises_by: NUMBER"),
+    ({"metric": "acc"}, "needs exactly one of collapse: chance_or_zero, rises_by: NUMBER and at_least: NUMBER"),
     ({"metric": "acc", "collapse": "chance_or_zero", "rises_by": 0.1}, "needs exactly one of"),
     ({"metric": "empty_rate", "rises_by": -1}, "rises_by must be a finite number >= 0, not -1"),
     ({"metric": "empty_rate", "rises_by": True}, "rises_by must be a finite number >= 0, not True"),
@@ -148,3 +150,130 @@ def test_a_broken_display_file_fails_when_read(tmp_path):
     with pytest.raises(QxError, match="chance of calib_piqa must be a number in"):
         load_display(tmp_path / "e.yaml")
     assert Display().guards("calib") == () and Display().chance("calib") is None
+
+
+# A constant classifier: pred_majority (corpus-level, the share of the most-predicted label) at or above 0.9
+# makes the flip and insertion metrics not comparable, in the config or in full precision.
+
+CF_AFFECTED = ("flip_rate", "flip_rate_ref", "target_rate")
+
+
+def _majority_runs(tmp_path, task: str, fp_share: float, q_share: float, n: int = 20) -> list:
+    """Full precision and bnb-nf4 runs of ``task`` whose pred_majority is ``fp_share`` / ``q_share``: corpus-level,
+    as cf_flip and nle_sim 4.0 write it (the samples log a label, not a number; the results the share)."""
+    metrics = ({m: [1.0] * (n // 2) + [0.0] * (n - n // 2) for m in CF_AFFECTED} | {"minimality": [0.2] * n}
+               if task.startswith("cf_flip") else {"insert_flip": [0.5] * n, "unfaithful": [0.5] * n,
+                                                   "cosine": [0.6] * n})
+    per_doc = {"acc": [1.0] * n, **metrics, "pred_majority": [NAN] * n}
+    for folder, share, quant, stamp in (("fp", fp_share, "none", "2026-11-23T10-00-00.000000"),
+                                        ("q", q_share, "bnb-nf4", "2026-11-23T11-00-00.000000")):
+        path = write_run(tmp_path / folder, quant=quant, bits=None if quant == "none" else 4,
+                         per_doc={task: per_doc}, stamp=stamp)
+        data = json.loads(path.read_text())
+        data["results"][task]["pred_majority,none"] = share
+        data["higher_is_better"][task] |= {m: False for m in ("insert_flip", "unfaithful") if m in per_doc}
+        path.write_text(json.dumps(data))
+    return sorted(read_runs(tmp_path)[0], key=lambda r: not r.is_fp)
+
+
+def _by_config(runs: list) -> dict[str, dict]:
+    cells, _ = build_cells(runs, load_display(), iters=200)
+    out: dict[str, dict] = {}
+    for c in cells:
+        out.setdefault(c.config, {})[c.metric] = c
+    return out
+
+
+def test_a_quantized_config_that_predicts_one_label_has_no_comparable_flips(tmp_path):
+    cells = _by_config(_majority_runs(tmp_path, "cf_flip", 0.6, 0.96))
+    for metric in CF_AFFECTED:
+        _shown_as_not_comparable(cells["bnb-nf4-4b"][metric],
+                                 "predicts one label for 96 % of documents (pred_majority 0.960 >= 0.9)")
+        assert "full precision" not in cells["bnb-nf4-4b"][metric].not_comparable
+    for metric in ("acc", "minimality", "pred_majority"):  # only the flips: the rest is compared as usual
+        assert not cells["bnb-nf4-4b"][metric].not_comparable
+    assert not any(c.note for c in cells["fp"].values())
+
+
+def test_a_full_precision_that_predicts_one_label_makes_every_config_s_flips_not_comparable(tmp_path):
+    cells = _by_config(_majority_runs(tmp_path, "cf_flip", 0.96, 0.6))
+    for metric in CF_AFFECTED:
+        _shown_as_not_comparable(cells["bnb-nf4-4b"][metric], "full precision predicts one label for 96 % of "
+                                 "documents (pred_majority 0.960 >= 0.9)")
+        fp = cells["fp"][metric]  # its own value is shown (there is no difference), with the reason in its note
+        assert not fp.not_comparable
+        assert fp.note == "predicts one label for 96 % of documents (pred_majority 0.960 >= 0.9)"
+        assert view(fp, 1.0).text == "0.500" and "predicts one label" in view(fp, 1.0).title
+    assert not cells["bnb-nf4-4b"]["minimality"].not_comparable and not cells["fp"]["minimality"].note
+
+
+def test_nle_sim_insertions_of_a_constant_classifier_are_not_comparable(tmp_path):
+    cells = _by_config(_majority_runs(tmp_path, "nle_sim_esnli", 1.0, 0.97))
+    for metric in ("insert_flip", "unfaithful"):
+        why = cells["bnb-nf4-4b"][metric].not_comparable
+        assert why == ("predicts one label for 97 % of documents (pred_majority 0.970 >= 0.9); full precision "
+                       "predicts one label for 100 % of documents (pred_majority 1.00 >= 0.9)")
+    assert not cells["bnb-nf4-4b"]["cosine"].not_comparable
+
+
+def test_below_the_threshold_everything_is_compared(tmp_path):
+    cells = _by_config(_majority_runs(tmp_path, "cf_flip", 0.89, 0.899))
+    assert not any(c.not_comparable or "predicts one label" in c.note for run in cells.values() for c in run.values())
+    assert cells["bnb-nf4-4b"]["flip_rate"].verdict == "unchanged"
+
+
+@pytest.mark.parametrize(("fp_share", "q_share", "nc"), [(0.9, 0.5, True), (0.5, 0.9, True), (0.5, 0.8999, False)])
+def test_the_threshold_itself_is_a_constant_classifier(tmp_path, fp_share, q_share, nc):
+    cells = _by_config(_majority_runs(tmp_path, "cf_flip", fp_share, q_share))
+    assert bool(cells["bnb-nf4-4b"]["target_rate"].not_comparable) is nc
+    assert ("predicts one label for 90 % of documents" in cells["bnb-nf4-4b"]["target_rate"].not_comparable) is nc
+
+
+def test_majority_rule():
+    assert majority_reason("pred_majority", 0.9, 0.9) == "predicts one label for 90 % of documents (pred_majority " \
+        "0.900 >= 0.9)"
+    assert majority_reason("pred_majority", 0.96, 0.9, "full precision ").startswith("full precision predicts one label"
+                                                                                   " for 96 % of documents")
+    assert majority_reason("pred_majority", 0.8999, 0.9) == ""
+
+
+def test_the_gate_fails_on_the_flips_of_a_constant_classifier(tmp_path):
+    base, cand = _majority_runs(tmp_path, "cf_flip", 0.6, 0.96)
+    result = run_gate(base, cand, {"flip_rate": 0.5, "minimality": 0.5}, load_display())
+    (failed,) = result.failed
+    assert failed.cell.metric == "flip_rate" and failed.reason.startswith(
+        "is not comparable: predicts one label for 96 % of documents")
+
+
+def test_the_display_file_guards_constant_classifiers():
+    display = load_display()
+    assert Guard("pred_majority", at_least=0.9, affects=CF_AFFECTED) in display.guards("cf_flip_esnli")
+    assert Guard("pred_majority", at_least=0.9, affects=("insert_flip", "unfaithful")) in display.guards("nle_sim_ecqa")
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ({"metric": "pred_majority", "at_least": 0.9}, "the at_least guard of pred_majority needs affects: [METRIC, ...]"),
+    ({"metric": "pred_majority", "at_least": 0.9, "affects": []}, "needs affects: [METRIC, ...], a non-empty list"),
+    ({"metric": "pred_majority", "at_least": 0.9, "affects": "flip_rate"}, "not 'flip_rate'"),
+    ({"metric": "pred_majority", "at_least": "0.9", "affects": ["flip_rate"]},
+     "at_least must be a finite number >= 0, not '0.9'"),
+    ({"metric": "pred_majority", "at_least": math.inf, "affects": ["flip_rate"]}, "at_least must be a finite number"),
+    ({"metric": "pred_majority", "at_least": 0.9, "rises_by": 0.1, "affects": ["x"]}, "needs exactly one of"),
+    ({"metric": "empty_rate", "rises_by": 0.1, "affects": ["flip_rate"]}, "affects is for at_least only"),
+    ({"metric": "pred_majority", "at_least": 0.9, "affect": ["flip_rate"]},
+     "Unknown key in display.yaml guards of t 'affect'. Did you mean 'affects'?"),
+    ({"metric": "pred_majority", "at_least": 0.9, "affects": ["pred_majority"]}, "cannot affect itself"),
+])
+def test_a_broken_majority_guard_is_one_line(entry, message):
+    with pytest.raises(QxError) as err:
+        parse_guard(entry, "t")
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_guard_affecting_an_unknown_metric_fails_when_read(tmp_path):
+    (tmp_path / "d.yaml").write_text("metrics:\n  cf_flip:\n    flip_rate: {higher_is_better: true}\n"
+                                     "guards:\n  cf_flip:\n    - {metric: pred_majority, at_least: 0.9, "
+                                     "affects: [flip_rat]}\n")
+    with pytest.raises(QxError, match="Unknown metric in affects: of the guards of cf_flip in d.yaml 'flip_rat'. "
+                                      "Did you mean 'flip_rate'"):
+        load_display(tmp_path / "d.yaml")

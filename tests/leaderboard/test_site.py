@@ -237,3 +237,64 @@ def test_a_probe_page_lists_only_the_runs_that_ran_the_probe(tmp_path):
     nle_sim = (tmp_path / "site" / "probe_nle_sim.html").read_text()
     assert '<td data-v="qx-tiny">' in cf_flip and '<td data-v="other-model">' not in cf_flip
     assert '<td data-v="other-model">' in nle_sim and '<td data-v="qx-tiny">' not in nle_sim
+
+
+def test_a_headline_list_shows_the_first_metric_each_run_has(tmp_path):
+    """cf_flip's headline is [agree_fp, flip_rate]: a 4.0 run shows agree_fp, a 3.x run (no agree_fp) flip_rate."""
+    v4 = {"acc": [1.0] * 4, "agree_fp": [1.0] * 4, "flip_rate": [1.0, 0.0, 1.0, 0.0]}
+    v4_q = {"acc": [1.0] * 4, "agree_fp": [1.0, 0.0, 1.0, 1.0], "flip_rate": [0.0, 0.0, 1.0, 0.0]}
+    write_run(tmp_path / "new" / "fp", model="new", per_doc={"cf_flip": v4}, version=4.0)
+    write_run(tmp_path / "new" / "q", model="new", quant="bnb-nf4", bits=4, per_doc={"cf_flip": v4_q}, version=4.0,
+              stamp="2026-11-23T11-00-00.000000")
+    write_run(tmp_path / "old" / "fp", model="old", per_doc=FP, version=3.1, stamp="2026-11-23T12-00-00.000000")
+    write_run(tmp_path / "old" / "q", model="old", quant="bnb-nf4", bits=4, per_doc=NF4, version=3.1,
+              stamp="2026-11-23T13-00-00.000000")
+    runs, _ = read_runs(tmp_path)
+    display = load_display()
+    cells, _ = build_cells(runs, display, iters=200)
+    rows = {(r.model, r.config): r.probes[0] for r in summarize(runs, cells, ["cf_flip"], display)}
+    assert rows[("new", "fp")].headline.metric == "agree_fp" and rows[("new", "fp")].headline.value == 1.0
+    assert rows[("new", "bnb-nf4-4b")].headline.metric == "agree_fp"
+    assert rows[("new", "bnb-nf4-4b")].headline.diff == pytest.approx(-0.25)
+    assert rows[("old", "fp")].headline.metric == "flip_rate" and rows[("old", "bnb-nf4-4b")].headline.metric == \
+        "flip_rate"
+    assert main(["leaderboard", "build", str(tmp_path), "-o", str(tmp_path / "site"), "--bootstrap_iters", "200"]) == 0
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert 'title="cf_flip: headline cf_flip/agree_fp, else cf_flip/flip_rate"' in index
+    assert "<small>Label = full precision&#39;s / Flip rate</small>" in index
+    assert 'title="Label = full precision&#39;s: value' in index and 'title="Flip rate: value' in index  # which metric
+    assert "-0.250" in index and ">–</span>" not in index  # no run without its headline
+
+
+def test_one_headline_metric_in_a_column_is_named_alone(tmp_path):
+    write_run(tmp_path / "fp", per_doc=FP, version=3.1)
+    assert main(["leaderboard", "build", str(tmp_path), "-o", str(tmp_path / "site"), "--bootstrap_iters", "200"]) == 0
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert 'title="cf_flip: headline cf_flip/flip_rate"' in index and "<small>Flip rate</small>" in index
+    assert 'title="Flip rate: ' not in index
+
+
+def test_the_display_file_headlines_are_tried_in_order():
+    display = load_display()
+    assert display.headlines("cf_flip_esnli") == ("agree_fp", "flip_rate")
+    assert display.headline("cf_flip_esnli") == "agree_fp"  # without a run: the first declared
+    assert display.headline("cf_flip_esnli", {"acc", "flip_rate"}) == "flip_rate"  # a 3.x run, or reference=none
+    assert display.headline("cf_flip_esnli", {"acc"}) is None
+    assert display.headlines("calib_piqa") == ("ace",) and display.headlines("nope") == ()
+
+
+@pytest.mark.parametrize(("headline", "message"), [
+    ("[agree_fpp, flip_rate]", "Unknown headline metric of cf_flip in d.yaml 'agree_fpp'. Did you mean 'agree_fp'?"),
+    ("[]", "the headline of cf_flip must be a metric name or a non-empty list of them, not []"),
+    ("{a: 1}", "the headline of cf_flip must be a metric name or a non-empty list of them"),
+    ("[agree_fp, 3]", "must be a metric name or a non-empty list of them, not ['agree_fp', 3]"),
+])
+def test_a_broken_headline_fails_when_read(tmp_path, headline, message):
+    (tmp_path / "d.yaml").write_text(f"probes:\n  cf_flip: {{name: x, headline: {headline}}}\nmetrics:\n"
+                                     "  cf_flip:\n    agree_fp: {higher_is_better: true}\n"
+                                     "    flip_rate: {higher_is_better: true}\n")
+    from qxbench.errors import QxError
+
+    with pytest.raises(QxError) as err:
+        load_display(tmp_path / "d.yaml")
+    assert message in str(err.value) and "\n" not in str(err.value)
