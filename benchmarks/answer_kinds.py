@@ -19,11 +19,13 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
+from qxbench.errors import QxError
 from qxbench.probes.answers import EXPLANATION_KINDS, REWRITE_KINDS, read_explanation, read_rewrite, words
-from qxbench.study.samples import parse_response
+from qxbench.probes.logged import plain, read_logged
 
 CAPPED_WORDS = 40
 
@@ -38,9 +40,9 @@ def config_of(path: Path, runs: Path) -> str:
     return "/".join(parts[:3])
 
 
-def kind_of(row: dict) -> str:
+def kind_of(row: dict, where: str = "sample") -> str:
     """The kind of one logged sample's answer (a rewrite or an explanation)."""
-    result = parse_response(row["resps"][0][0])
+    result = plain(read_logged(row["resps"][0][0], where))
     if "rewrite" in result:
         return read_rewrite(result["rewrite"], row["doc"]).kind
     text = result["explanation"]
@@ -49,7 +51,7 @@ def kind_of(row: dict) -> str:
 
 def count(path: Path) -> Counter:
     with gzip.open(path, "rt") as f:
-        return Counter(kind_of(json.loads(line)) for line in f)
+        return Counter(kind_of(json.loads(line), f"{path}:{n}") for n, line in enumerate(f, 1))
 
 
 def table(rows: list[dict], kinds: tuple[str, ...]) -> str:
@@ -87,4 +89,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except QxError as err:  # a logged answer that does not read: one line
+        sys.stderr.write(f"{Path(__file__).name}: error: {err}\n")
+        raise SystemExit(2) from None

@@ -16,7 +16,8 @@ import json
 import sys
 from pathlib import Path
 
-from qxbench.study.samples import parse_response
+from qxbench.errors import QxError
+from qxbench.probes.logged import plain, read_logged
 
 # the metrics shown where a document has them: label_leak_rate and unchanged_rate are 3.x's, ppl_ratio 4.0's
 SHOWN = {"cf_flip": ("acc", "flip_rate", "label_leak_rate", "minimality", "cosine", "unchanged_rate", "ppl",
@@ -47,7 +48,7 @@ def rows(probe: str, examples: dict[str, list[dict]]) -> list[str]:
         if not task.startswith(probe):
             continue
         for d in docs:
-            r = parse_response(d["response"])
+            r = plain(read_logged(d["response"], f"{task} doc {d.get('doc_id')}"))
             labels = d["choices"]  # per document (ECQA's options differ)
             given = d["text"] + (f" ({d['context_name']}: {d['context']})" if d["context"] else "")
             answer = (f"{r.get('rewrite', '')} ({_name(labels, r.get('target'))})" if probe == "cf_flip"
@@ -73,4 +74,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except QxError as err:  # a logged answer that does not read: one line
+        sys.stderr.write(f"{Path(__file__).name}: error: {err}\n")
+        raise SystemExit(2) from None

@@ -24,6 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from probes import _number  # noqa: E402
 
+from qxbench.errors import QxError  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 FOLDERS = ("benchmarks/results/runs/smollm2-135m/explain", "benchmarks/results/runs/smollm2-135m-random/explain")
 
@@ -71,7 +73,7 @@ def _leaves(value, path=""):
 
 
 def compare(then: dict[int, dict], now: dict[int, dict]) -> dict:
-    from qxbench.study.samples import parse_response
+    from qxbench.probes.logged import plain, read_logged
 
     differing, worst_float, worst_metric, shared = [], 0.0, 0.0, 0
     for doc, sample in now.items():
@@ -79,8 +81,8 @@ def compare(then: dict[int, dict], now: dict[int, dict]) -> dict:
         if old is None or old["doc_hash"] != sample["doc_hash"]:
             continue
         shared += 1
-        a = dict(_leaves(parse_response(str(old["resps"][0][0]))))
-        b = dict(_leaves(parse_response(str(sample["resps"][0][0]))))
+        a = dict(_leaves(plain(read_logged(str(old["resps"][0][0]), f"doc {doc} (then)"))))
+        b = dict(_leaves(plain(read_logged(str(sample["resps"][0][0]), f"doc {doc} (now)"))))
         same = a.keys() == b.keys()
         for k in a.keys() & b.keys():
             x, y = a[k], b[k]
@@ -118,4 +120,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except QxError as err:  # a logged answer that does not read: one line
+        sys.stderr.write(f"{Path(__file__).name}: error: {err}\n")
+        raise SystemExit(2) from None

@@ -4,7 +4,8 @@
 Nothing read is trusted (:mod:`leaderboard.schema` types it): a broken file, samples line or key is a
 one-line :class:`~qxbench.errors.QxError` naming the file and the key; a value that is not a number, a
 task that cannot be named on disk, a date that is not one or a run without results is left out with a
-note (:attr:`Run.problems`).
+note (:attr:`Run.problems`), and so is a document's per-layer curve when its logged answer does not read
+(:func:`qxbench.probes.logged.read_result`).
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def _samples(path: Path, task: str, curve_key: str | None) -> Samples | None:
     per_doc: dict[int, dict[str, float]] = {}
     curves: dict[int, list[float]] = {}
     hashes: dict[int, str] = {}
+    problems: list[str] = []  # one note per document whose curve is left out
     for number_, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -102,12 +104,14 @@ def _samples(path: Path, task: str, curve_key: str | None) -> Samples | None:
         except (ValueError, TypeError, RecursionError) as err:  # JSONDecodeError is a ValueError
             raise QxError(f"{file}:{number_}: broken sample line: {first_line(err)}") from None
         per_doc[doc] = values
-        if curve is not None:
+        if isinstance(curve, str):
+            problems.append(f"{file.name}:{number_}: {task}: per-layer curve left out: {curve}")
+        elif curve is not None:
             curves[doc] = curve
         if doc_hash is not None:
             hashes[doc] = doc_hash
-    per_doc, problems = clip(per_doc, f"{file.name}: {task}")
-    return Samples(per_doc, curves or None, hashes or None, problems)
+    per_doc, clipped = clip(per_doc, f"{file.name}: {task}")
+    return Samples(per_doc, curves or None, hashes or None, problems + clipped)
 
 
 def _disagree(metrics: dict[str, float], per_doc: dict[int, dict[str, float]], where: str) -> list[str]:

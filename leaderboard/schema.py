@@ -10,6 +10,7 @@ and qxbench add keys over time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from qxbench.errors import QxError, first_line
+from qxbench.probes.codec import Invalid
+from qxbench.probes.logged import read_result
 
 LATEST = 253402300799.0  # 9999-12-31 23:59:59 UTC: the last moment a date can be shown
 LARGEST = 1e100  # a per-document value beyond ± this is not finite to the statistics (sums of it overflow)
@@ -153,9 +156,11 @@ def run_times(file: ResultsFile, name: str) -> tuple[float | None, float | None,
     return start, start + (took or 0.0), problems
 
 
-def sample_row(row: Any, curve_key: str | None) -> tuple[int, str | None, dict[str, float], list[float] | None]:
+def sample_row(row: Any, curve_key: str | None) -> tuple[int, str | None, dict[str, float], list[float] | str | None]:
     """doc_id, doc_hash (None in files from before lm-eval wrote it), metric -> value (NaN where the line
-    has no number) and the per-layer curve of one samples line; ValueError names what is wrong."""
+    has no number) and the per-layer curve of one samples line (``curve_key`` of the logged answer, read by
+    :func:`qxbench.probes.logged.read_result`; a line whose answer does not read or has no such curve gives
+    the reason instead, a note: that document's curve is left out); ValueError names what is wrong."""
     if not isinstance(row, dict):
         raise ValueError(f"a {type(row).__name__}, not an object")
     if "doc_id" not in row:
@@ -171,13 +176,22 @@ def sample_row(row: Any, curve_key: str | None) -> tuple[int, str | None, dict[s
         raise ValueError(f"'metrics' is {_show(names)}, not a list of names")
     values = {m: number(row.get(m)) for m in names}
     per_doc = {m: math.nan if v is None else v for m, v in values.items()}  # corpus-level metrics log non-numbers
-    curve = None
-    if curve_key:
-        try:
-            curve = [float(x) for x in json.loads(row["filtered_resps"][0])[curve_key]]
-        except (KeyError, IndexError, TypeError, ValueError, OverflowError):
-            pass  # this document logged no curve
-    return doc, doc_hash, per_doc, curve
+    return doc, doc_hash, per_doc, _curve(row, curve_key) if curve_key else None
+
+
+def _curve(row: dict[str, Any], key: str) -> list[float] | str:
+    """The per-layer curve ``key`` of a line's logged answer, or why there is none (one line)."""
+    resps = row.get("filtered_resps")
+    if not isinstance(resps, list) or not resps:
+        return "no filtered_resps"
+    try:
+        answer = read_result(resps[0])
+    except Invalid as err:
+        return str(err)
+    curve = getattr(answer, key, None) if dataclasses.is_dataclass(answer) else None
+    if not isinstance(curve, list) or not all(isinstance(x, float) for x in curve):
+        return f"the {type(answer).__name__} has no per-layer curve {key!r}"
+    return curve
 
 
 def clip(per_doc: dict[int, dict[str, float]], where: str) -> tuple[dict[int, dict[str, float]], list[str]]:

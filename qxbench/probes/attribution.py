@@ -97,7 +97,7 @@ class AttributionOptions:
 
 @dataclass(frozen=True)
 class Attribution:
-    """One prompt's attribution (JSON-ready through :meth:`log`)."""
+    """One prompt's attribution (logged as :class:`qxbench.probes.results.MemorizeLog`)."""
 
     target: int  # the attributed token
     gold: int  # the gold object's first token
@@ -114,11 +114,6 @@ class Attribution:
     def tau(self) -> float:
         """The 300th score (the lowest of the top 300); NaN without neurons."""
         return self.top[-1][2] if self.top else math.nan
-
-    def log(self) -> dict[str, object]:
-        return {"target": self.target, "gold": self.gold, "gold_logprob": self.gold_logprob,
-                "gold_rank": self.gold_rank, "attn_imp": self.attn_imp, "ffn_imp": self.ffn_imp, "tau": self.tau,
-                "top300": [list(t) for t in self.top], "scored": self.scored}
 
 
 def rank_top(items: Sequence[tuple[int, int, float]], k: int = TOP_K) -> list[tuple[int, int, float]]:

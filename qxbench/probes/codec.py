@@ -17,6 +17,8 @@ import types
 import typing
 from typing import Any
 
+from qxbench.errors import first_line
+
 TENSOR_DTYPES = ("float16", "bfloat16", "float32", "float64", "int32", "int64", "bool")
 
 
@@ -58,6 +60,12 @@ def decode(text: str, expected: Any) -> Any:
     return _value(data, expected, "answer")
 
 
+def from_json(data: Any, expected: Any, where: str) -> Any:
+    """Parsed JSON ``data`` as a value of type ``expected`` (checked as :func:`decode` does); ``where``
+    starts the key path an :class:`Invalid` names (``value.kind``)."""
+    return _value(data, expected, where)
+
+
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     """The annotation of each field of the dataclass ``cls``."""
@@ -74,7 +82,11 @@ def _dataclass(data: Any, cls: type, where: str) -> Any:
     hints = _hints(cls)
     if not isinstance(data, dict) or set(data) != set(hints):
         raise _fail(where, f"the fields of {cls.__name__}", data if not isinstance(data, dict) else sorted(data))
-    return cls(**{name: _value(data[name], hint, f"{where}.{name}") for name, hint in hints.items()})
+    values = {name: _value(data[name], hint, f"{where}.{name}") for name, hint in hints.items()}
+    try:
+        return cls(**values)
+    except ValueError as err:  # the type's own check (__post_init__), e.g. an unknown answer kind
+        raise Invalid(f"{where}: {first_line(err)}") from None
 
 
 def _scalar(data: Any, kind: type, where: str) -> Any:

@@ -23,7 +23,6 @@ a time (the neurons x neurons matrix is never built).
 from __future__ import annotations
 
 import inspect
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
@@ -37,6 +36,7 @@ from qxbench.probes import salient as sal
 from qxbench.probes import shards
 from qxbench.probes.arch import arch_of
 from qxbench.probes.internals import pad_batch
+from qxbench.probes.logged import log_text
 from qxbench.probes.options import known_options
 from qxbench.probes.salient import AGGREGATIONS, TOKEN_KEYS, Salient
 
@@ -181,14 +181,28 @@ class NeuronResult:
         """Salient neurons of one aggregation, summed over layers; NaN without a target."""
         return math.nan if self.salient is None else float(sum(len(s.neurons[aggregation]) for s in self.salient))
 
-    def __str__(self) -> str:
+    def logged(self) -> NeuronLog:
         layers = self.corpus.layers
         neurons = None if self.salient is None else {
             str(layer): {a: list(s.neurons[a]) for a in AGGREGATIONS}
             for layer, s in zip(layers, self.salient, strict=True)}
-        return json.dumps({"target": list(self.target), "salient": neurons, "layers": layers,
-                           "salient_union": self.corpus.salient_union, "dead": self.corpus.dead,
-                           "options": self.options})
+        return NeuronLog(target=list(self.target), salient=neurons, layers=list(layers),
+                         salient_union=self.corpus.salient_union, dead=self.corpus.dead, options=self.options)
+
+    def __str__(self) -> str:
+        return log_text(self.logged())
+
+
+@dataclass(frozen=True)
+class NeuronLog:
+    """What is logged of one :class:`NeuronResult` (the corpus statistics only as per-layer counts)."""
+
+    target: list[int]
+    salient: dict[str, dict[str, list[int]]] | None  # layer -> aggregation -> neuron indices; None: no target
+    layers: list[int]
+    salient_union: list[int] | None
+    dead: list[int]
+    options: dict[str, Any]
 
 
 def _scan(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: NeuronOptions, batch_size: int,

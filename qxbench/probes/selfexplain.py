@@ -32,6 +32,7 @@ from qxbench.probes import answers as reader
 from qxbench.probes import greedy, refcache
 from qxbench.probes.chat import cut_answer
 from qxbench.probes.insertion import POSITIONS, WORDS, insertions
+from qxbench.probes.logged import log_text
 from qxbench.probes.prompts import PromptSet
 
 REWRITE_TOKENS = 96
@@ -244,6 +245,9 @@ class Counterfactual:
         if self.kind not in reader.REWRITE_KINDS:
             raise unknown("rewrite kind", self.kind, reader.REWRITE_KINDS)
 
+    def __str__(self) -> str:
+        return log_text(self)  # what lm-eval logs (schema 1)
+
 
 def rewrite_cap(lm: Any, text: str) -> int:
     """instruct-1's cap on a rewrite: twice the edited part's tokens plus 16 (at most ``REWRITE_TOKENS``).
@@ -336,15 +340,14 @@ class Inserted:
     explanation: str | None  # the explanation of the changed input; None where the prediction did not change
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True)
 class Explanation:
     """``explanation``: the generated answer (stripped), ``kind`` what it is
     (:func:`qxbench.probes.answers.read_explanation`), ``capped``: its generation stopped at the token cap
     before a line end or an end of turn; ``explain_prompt``: the explanation prompt as the model read it.
     ``inserted``/``inserted_pred``/``inserted_explanation``: the first insertion that changed the
     prediction (else the first insertion), the fields earlier logs had; ``insertions``: all of them.
-    The logged repr (defaults left out) writes each insertion as a plain ``(word, at, pred, explanation)``
-    tuple, so that a log is read back with literals only (:func:`qxbench.study.samples.parse_response`)."""
+    ``str()`` is what lm-eval logs (schema 1, read back by :func:`qxbench.probes.logged.read_result`)."""
 
     pred: int
     explanation: str
@@ -361,14 +364,8 @@ class Explanation:
         if self.kind not in reader.EXPLANATION_KINDS:
             raise unknown("explanation kind", self.kind, reader.EXPLANATION_KINDS)
 
-    def __repr__(self) -> str:
-        rows = tuple((i.word, i.at, i.pred, i.explanation) for i in self.insertions)
-        extra = (f", insertions={rows!r}" if rows else "") + (
-            f", prompts={self.prompts!r}" if self.prompts != "completion-0" else "") + (
-            f", explain_prompt={self.explain_prompt!r}" if self.explain_prompt else "")  # defaults left out
-        return (f"Explanation(pred={self.pred!r}, explanation={self.explanation!r}, kind={self.kind!r}, "
-                f"capped={self.capped!r}, inserted={self.inserted!r}, inserted_pred={self.inserted_pred!r}, "
-                f"inserted_explanation={self.inserted_explanation!r}{extra})")
+    def __str__(self) -> str:
+        return log_text(self)  # what lm-eval logs (schema 1)
 
 
 def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet | None = None,

@@ -1,21 +1,19 @@
 """What a rater sees of one model's answer to one document, read from lm-eval's ``--log_samples``.
 
 Runs (model, config, results file) come from :mod:`leaderboard.runs`; this module reads only the
-per-sample response, which lm-eval logs as ``str()`` of the probe's result: the dataclass repr of
-:class:`~qxbench.probes.selfexplain.Explanation` / ``Counterfactual`` (or JSON of the same fields).
-The repr is parsed with :mod:`ast` literals only, never evaluated.
+per-sample response, lm-eval's ``str()`` of the probe's answer, through the one reader of logged answers
+(:func:`qxbench.probes.logged.read_result`: schema 1, and the reprs of the committed runs by migration).
 """
 
 from __future__ import annotations
 
-import ast
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from qxbench.errors import QxError, first_line
+from qxbench.probes.logged import read_result
 
 FIELDS = {"explanation": ("pred", "explanation"), "counterfactual": ("pred", "target", "rewrite")}
 
@@ -30,26 +28,6 @@ class Output:
     fields: tuple[tuple[str, str], ...]  # e.g. (("predicted", "positive"), ("explanation", "..."))
 
 
-def parse_response(text: str) -> dict[str, Any]:
-    """``Explanation(pred=1, explanation='...')`` or a JSON object -> its fields. ``nan``/``inf`` are floats."""
-    stripped = text.strip()
-    if stripped.startswith("{"):
-        value = json.loads(stripped)
-        if not isinstance(value, dict):
-            raise ValueError("the JSON response is not an object")
-        return value
-    node = ast.parse(stripped, mode="eval").body
-    if not isinstance(node, ast.Call) or node.args:
-        raise ValueError(f"not a logged probe result: {stripped[:60]!r}")
-    out: dict[str, Any] = {}
-    for kw in node.keywords:
-        if isinstance(kw.value, ast.Name) and kw.value.id in ("nan", "inf"):
-            out[str(kw.arg)] = math.nan if kw.value.id == "nan" else math.inf
-        else:
-            out[str(kw.arg)] = ast.literal_eval(kw.value)
-    return out
-
-
 def _label(doc: dict, index: Any) -> str:
     choices = doc.get("choices") or []
     if isinstance(index, int) and 0 <= index < len(choices):
@@ -57,16 +35,17 @@ def _label(doc: dict, index: Any) -> str:
     return "(none)"
 
 
-def shown(kind: str, doc: dict, response: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    """The fields a rater sees, labels resolved to their names; an empty text is shown as "(empty)"."""
-    missing = [f for f in FIELDS[kind] if f not in response]
+def shown(kind: str, doc: dict, response: Any) -> tuple[tuple[str, str], ...]:
+    """The fields a rater sees of a logged answer (a record of :func:`read_result`), labels resolved to
+    their names; an empty text is shown as "(empty)"."""
+    missing = [f for f in FIELDS[kind] if not hasattr(response, f)]
     if missing:
-        raise ValueError(f"the response has no {', '.join(missing)}")
+        raise ValueError(f"the response ({type(response).__name__}) has no {', '.join(missing)}")
     if kind == "explanation":
-        return (("predicted label", _label(doc, response["pred"])),
-                ("explanation", str(response["explanation"]) or "(empty)"))
-    return (("predicted label", _label(doc, response["pred"])), ("requested label", _label(doc, response["target"])),
-            ("rewrite", str(response["rewrite"]) or "(empty)"))
+        return (("predicted label", _label(doc, response.pred)),
+                ("explanation", str(response.explanation) or "(empty)"))
+    return (("predicted label", _label(doc, response.pred)), ("requested label", _label(doc, response.target)),
+            ("rewrite", str(response.rewrite) or "(empty)"))
 
 
 def read_outputs(results: Path, task: str, kind: str) -> dict[int, Output]:
@@ -86,7 +65,7 @@ def read_outputs(results: Path, task: str, kind: str) -> dict[int, Output]:
         try:
             row = json.loads(line)
             doc = row["doc"]
-            response = parse_response(row["filtered_resps"][0])
+            response = read_result(row["filtered_resps"][0])
             out[int(row["doc_id"])] = Output(int(row["doc_id"]), str(row.get("doc_hash", "")), str(doc["text"]),
                                              shown(kind, doc, response))
         except (ValueError, KeyError, IndexError, TypeError, SyntaxError) as err:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from qxbench.probes.results import MultiHopResult
+
 LOWER = {"minimality", "empty_rate", "ppl", "ace", "ece", "brier", "gold_rank", "salient_union", "dead_fraction"}
 """Metrics the results files say lower is better for (as display.yaml does); every other one: higher."""
 
@@ -38,11 +40,12 @@ def write_run(directory: Path, *, model: str = "qx-tiny", quant: str = "none", b
         if samples:
             with (directory / f"samples_{task}_{stamp}.jsonl").open("w") as f:
                 for doc in range(n):
-                    resp = {"entrec": curves[task][doc]} if curves and task in curves else {}
+                    resp = (str(MultiHopResult(entrec=curves[task][doc], cnst=0.0, completions={}))  # as logged
+                            if curves and task in curves else "{}")
                     doc_id = doc_ids[doc] if doc_ids else doc
                     row = {"doc_id": doc_id, "metrics": list(metrics),
                            **({"doc_hash": f"doc-{doc_id}"} if hashes else {}),
-                           "filtered_resps": [json.dumps(resp)],
+                           "filtered_resps": [resp],
                            **{m: v[doc] for m, v in metrics.items()}}
                     f.write(json.dumps(row) + "\n")
     data = {
@@ -80,7 +83,7 @@ def results_dir(tmp_path) -> Path:
     write_run(root / "int8", quant="bnb-int8", bits=8, per_doc=INT8, stamp="2026-11-23T10-10-00.000000",
               stderr_na=True, curves=CURVES)
     write_run(root / "other", model="<script>alert('x')</script>", quant="bnb-nf4", bits=4, per_doc=NF4,
-              stamp="2026-11-23T10-15-00.000000")
+              stamp="2026-11-23T10-15-00.000000", curves={"multihop": [[x - 1 for x in c] for c in CURVES["multihop"]]})
     return root
 
 

@@ -292,3 +292,24 @@ def test_runs_of_different_dtypes_are_never_paired(tmp_path):
     flip = {(c.config, c.metric): c for c in cells if c.task == "cf_flip"}
     assert flip[("bnb-nf4-4b-bfloat16", "flip_rate")].baseline == pytest.approx(0.75)  # INT8's, the bf16 FP
     assert flip[("fp-bfloat16", "flip_rate")].diff is None and flip[("fp", "flip_rate")].diff is None
+
+
+def test_a_curve_whose_logged_answer_does_not_read_is_left_out_with_a_note(results_dir):
+    samples = next((results_dir / "fp").glob("samples_multihop_*.jsonl"))
+    lines = samples.read_text().splitlines()
+    row = json.loads(lines[1])
+    row["filtered_resps"] = [row["filtered_resps"][0].replace('"cnst": 0.0, ', "")]  # a key missing
+    lines[1] = json.dumps(row)
+    row = json.loads(lines[2])
+    row["filtered_resps"] = [row["filtered_resps"][0].replace("qxbench-result/1", "qxbench-result/9")]
+    lines[2] = json.dumps(row)
+    samples.write_text("\n".join(lines) + "\n")
+    runs, notes = read_runs(results_dir, load_display().curve_keys)
+    fp = next(r for r in runs if r.config == "fp" and r.model == "qx-tiny")
+    assert sorted(fp.tasks["multihop"].curves) == [0, 3]  # the others' curves and every metric kept
+    assert sorted(fp.tasks["multihop"].per_doc) == [0, 1, 2, 3]
+    assert [n for n in notes if "curve" in n] == [
+        f"{samples.name}:2: multihop: per-layer curve left out: value: expected the fields of MultiHopResult, "
+        "found list",
+        f"{samples.name}:3: multihop: per-layer curve left out: schema: expected 'qxbench-result/1', "
+        "found 'qxbench-result/9'"]

@@ -9,6 +9,7 @@ import pytest
 from lm_eval_tasks.memorize.utils import load_lre, lre_rows, process_results
 from qxbench.errors import QxError
 from qxbench.probes.attribution import Attribution
+from qxbench.probes.logged import plain, read_result
 from qxbench.probes.results import MemorizeResult
 from tests.conftest import shared_path
 
@@ -56,7 +57,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert res["recall,none"] == 1.0 and res["gold_rank,none"] == 1.0
     # its own reference: its top 300 all survive (more where neurons tie with the 300th score)
     assert res["surviving_top300,none"] >= 300.0 and res["top300_overlap,none"] == 1.0
-    logged = json.loads(str(out["samples"]["memorize"][0]["filtered_resps"][0]))  # as logged
+    logged = plain(read_result(str(out["samples"]["memorize"][0]["filtered_resps"][0])))  # as logged (schema 1)
     assert len(logged["attn_imp"]) == len(logged["ffn_imp"]) == 4 and logged["completion"].strip()
     assert len(logged["top300"]) == 300 and logged["top300"][0][2] >= logged["top300"][-1][2] == logged["tau"]
     assert logged["options"] == {"norm": "fixed", "target": "top", "method": "bounded"}
@@ -69,7 +70,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
 
 def test_options_reach_the_probe_and_a_bad_one_stops_the_run(qx_lm):
     out = evaluate(qx_lm, ["memorize"], limit=2, log_samples=True, metadata={"target": "gold", "method": "dense"})
-    logged = json.loads(str(out["samples"]["memorize"][0]["filtered_resps"][0]))
+    logged = plain(read_result(str(out["samples"]["memorize"][0]["filtered_resps"][0])))
     assert logged["options"] == {"norm": "fixed", "target": "gold", "method": "dense"}
     assert logged["scored"] == 4 * 768 and logged["target"] == logged["gold"]
     with pytest.raises(QxError, match="Unknown memorize norm 'rms'"):
@@ -130,7 +131,7 @@ def test_lre_relations_option_reaches_the_loader_through_lm_eval(qx_lm, tmp_path
 
 
 def _samples(out: dict) -> list[dict]:
-    return [json.loads(str(s["filtered_resps"][0])) for s in out["samples"]["memorize"]]
+    return [plain(read_result(str(s["filtered_resps"][0]))) for s in out["samples"]["memorize"]]
 
 
 @pytest.fixture(scope="module")

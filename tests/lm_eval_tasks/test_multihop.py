@@ -9,6 +9,7 @@ import pytest
 
 from lm_eval_tasks.multihop.utils import COLUMNS, parse_aliases, process_results
 from qxbench.errors import QxError
+from qxbench.probes.logged import plain, read_result
 from qxbench.probes.results import MultiHopResult
 from qxbench.world.data import read_rows
 
@@ -36,7 +37,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     res = out["results"]["multihop"]
     assert res["acc_r1,none"] == 1.0 and res["acc_r2,none"] == 1.0
     assert res["entrec_max,none"] < 0 and res["cnst,none"] < 0
-    logged = json.loads(str(out["samples"]["multihop"][0]["filtered_resps"][0]))  # as logged
+    logged = plain(read_result(str(out["samples"]["multihop"][0]["filtered_resps"][0])))  # as logged (schema 1)
     assert len(logged["entrec"]) == 4  # one value per layer
 
 

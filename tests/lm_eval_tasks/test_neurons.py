@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 import pytest
@@ -10,6 +9,7 @@ import torch
 
 from lm_eval_tasks.neurons.utils import corpus_value, nanmean, process_results
 from qxbench.errors import QxError
+from qxbench.probes.logged import plain, read_result
 from qxbench.probes.metrics import CorpusValue
 from qxbench.probes.neurons import CorpusStats, NeuronResult
 from qxbench.probes.salient import Salient
@@ -52,7 +52,7 @@ def test_end_to_end_with_options(qx_lm):
     assert {"salient_top,none", "salient_mean,none"}.isdisjoint(res)
     # the options that change a definition are on record: in the task config and in every logged sample
     assert {k: out["configs"]["neurons"]["metadata"][k] for k in metadata} == metadata
-    logged = json.loads(str(out["samples"]["neurons"][0]["resps"][0][0]))
+    logged = plain(read_result(str(out["samples"]["neurons"][0]["resps"][0][0])))
     assert logged["options"] == metadata and logged["target"] and set(logged["salient"]) == {"0", "3"}
 
 

@@ -26,7 +26,7 @@ from qxbench.probes.answers import (
     read_rewrite,
 )
 from qxbench.probes.classify import normalise
-from qxbench.study.samples import parse_response
+from qxbench.probes.logged import plain, read_result
 
 RUNS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "runs" / "smollm2-135m" / "explain"
 SST2 = Path("/work/shared/data/explain/sst2_validation.jsonl")
@@ -58,7 +58,7 @@ def logged(config: str, task: str, doc_id: int) -> tuple[dict, dict]:
     doc = normalise(datasets.Dataset.from_list([RAW[adapter](row["doc"])]), adapter)[0]
     assert {k: doc[k] for k in ("text", "context", "choices", "label")} == \
         {k: row["doc"][k] for k in ("text", "context", "choices", "label")}
-    return doc, parse_response(row["resps"][0][0])
+    return doc, plain(read_result(row["resps"][0][0]))
 
 
 REWRITES = [  # (config, task, doc_id, the logged rewrite, its kind)

@@ -177,10 +177,11 @@ def test_only_insertions_that_changed_the_prediction_are_re_explained(monkeypatc
     assert all(i.explanation for i in changed) and all(i.explanation is None for i in ex.insertions if i not in changed)
     assert len(asked) == 1 + len(changed)
     assert ex.inserted == "never" and ex.inserted_pred != ex.pred and ex.inserted_explanation  # the first change
-    from qxbench.study.samples import parse_response
+    from qxbench.probes.logged import read_result
 
-    logged = parse_response(str(ex))  # the logged repr reads back with literals only
-    assert logged["inserted"] == "never" and len(logged["insertions"]) == 6 and logged["prompts"] == "instruct-1"
+    logged = read_result(str(ex))  # what lm-eval logs reads back as the same answer
+    assert logged == ex and logged.inserted == "never" and len(logged.insertions) == 6
+    assert logged.prompts == "instruct-1"
 
 
 def test_a_capped_row_stops_at_its_cap_and_the_others_at_their_rule():
@@ -279,10 +280,10 @@ def test_an_explanation_is_read_with_whether_generation_hit_its_cap(monkeypatch,
                          PromptSet("instruct-1"), words=1, positions=1)
     assert (ex.explanation, ex.kind, ex.capped) == (said, kind, capped)
     assert ex.explain_prompt.endswith("Answer with the explanation only.\nExplanation:")
-    from qxbench.study.samples import parse_response
+    from qxbench.probes.logged import read_result
 
-    logged = parse_response(repr(ex))
-    assert (logged["kind"], logged["capped"], logged["explain_prompt"]) == (kind, capped, ex.explain_prompt)
+    logged = read_result(str(ex))
+    assert (logged.kind, logged.capped, logged.explain_prompt) == (kind, capped, ex.explain_prompt)
 
 
 class Letters:
