@@ -129,14 +129,22 @@ def top_k_overlap(mine: Sequence[tuple[int, int, float]], reference: Sequence[tu
 
 
 class Lens:
-    """Log-probabilities of a residual-stream vector read at the last position of one prompt."""
+    """Log-probabilities of a residual-stream vector read at the last position of one prompt.
 
-    def __init__(self, model: torch.nn.Module, norm: str, final_resid: torch.Tensor) -> None:
+    ``unembed_weight``: the unembedding as a float32 [vocab, hidden] matrix (:func:`dense_weight`). A model
+    that computes in 16 bits then has its fixed-scale lens computed in float32 over its own weights: the
+    bounded search's exactness margin (:data:`MARGIN`) holds for float32 rounding, and a bfloat16 product
+    through a 151,936-token unembedding rounds by more (``benchmarks/bf16_attribution.py``: bounded and
+    dense top 300 shared 0.88 of their neurons in bfloat16 before). A float32 model uses its own head."""
+
+    def __init__(self, model: torch.nn.Module, norm: str, final_resid: torch.Tensor,
+                 unembed_weight: torch.Tensor | None = None) -> None:
         spec = arch_of(model)
         self.model = model
         self.norm = model.get_submodule(spec.final_norm)
         self.unembed = model.get_submodule(spec.unembed)
         self.dtype = compute_dtype(model)
+        self.weight = unembed_weight if norm == "fixed" and self.dtype != torch.float32 else None
         self.device = next(self.unembed.parameters()).device
         self.fixed = norm == "fixed"
         if self.fixed:
@@ -152,6 +160,10 @@ class Lens:
         """Unembedded ``v`` ([..., hidden]) as float32 on the CPU (soft-capped as the model's head)."""
         if self.fixed:
             x = (v.float() * self.scale) * self.gamma
+            if self.weight is not None:  # a 16-bit model: the product in float32 (see the class docstring)
+                bias = getattr(self.unembed, "bias", None)
+                out = x @ self.weight.T + (bias.detach().float().cpu() if bias is not None else 0.0)
+                return softcap(self.model, out)
         else:
             x = self.norm(v.to(device=self.device, dtype=self.dtype))
         return softcap(self.model, self.unembed(x.to(device=self.device, dtype=self.dtype)).float()).cpu()
@@ -261,12 +273,14 @@ def attribute(model: torch.nn.Module, prompts: Sequence[Sequence[int]], gold: Se
                       f"soft-caps its logits (final_logit_softcapping={logit_cap(model)}): use method=dense")
     weights = down_weights(model) if weights is None else weights
     reads: LastToken = read_last_token(model, prompts, pad_id)
-    w_unembed = dense_weight(model.get_submodule(arch_of(model).unembed)) if options.bounded else None
+    sixteen_bit = compute_dtype(model) != torch.float32
+    w_unembed = (dense_weight(model.get_submodule(arch_of(model).unembed))
+                 if options.bounded or sixteen_bit else None)
     out = []
     for b, gold_token in enumerate(gold):
         logprobs = torch.log_softmax(reads.logits[b], -1)
         target = int(logprobs.argmax()) if options.target == "top" else int(gold_token)
-        lens = Lens(model, options.norm, reads.resid_out[b, -1])
+        lens = Lens(model, options.norm, reads.resid_out[b, -1], w_unembed)
         h, mid = reads.resid_in[b], reads.resid_mid[b]
         # Imp of each sublayer, log p(bs(h + v))[t] - log p(bs(h))[t], all layers in one product
         z = lens.logits(torch.cat([h, h + reads.attn[b], mid, mid + (reads.resid_out[b] - mid)])).view(4, len(h), -1)
@@ -274,7 +288,8 @@ def attribute(model: torch.nn.Module, prompts: Sequence[Sequence[int]], gold: Se
         attn, ffn = lp[1] - lp[0], lp[3] - lp[2]
         asked = [t for t in (thresholds[b] if thresholds else ()) if not math.isnan(t)]
         acts = reads.act[b] * ffn_scales(model, reads.mlp[b])[:, None]  # the effective activations a_k s_l
-        top, counts, own, scored = _neurons(lens, mid, z[2], acts, weights, target, asked, w_unembed)
+        top, counts, own, scored = _neurons(lens, mid, z[2], acts, weights, target, asked,
+                                            w_unembed if options.bounded else None)
         out.append(Attribution(
             target=target, gold=int(gold_token), gold_logprob=float(logprobs[gold_token]),
             gold_rank=int((logprobs > logprobs[gold_token]).sum()) + 1, attn_imp=attn.tolist(), ffn_imp=ffn.tolist(),
