@@ -1,7 +1,8 @@
 """What each committed cf_flip rewrite and nle_sim explanation is (issue 38): counts of answer kinds.
 
 Reads every committed ``samples_cf_flip*`` and ``samples_nle_sim*`` file under the runs folder,
-reads each logged rewrite (``Counterfactual.rewrite``, already cleaned by ``PromptSet.rewritten``)
+reads each logged rewrite (3.x: ``Counterfactual.rewrite``, already cleaned by 3.x's ``PromptSet.rewritten``;
+4.0 runs log the kind their reader gave the raw answer, which is used as it is)
 with :func:`qxbench.probes.answers.read_rewrite` and each explanation (``Explanation.explanation``,
 of the predicted label) with :func:`~qxbench.probes.answers.read_explanation`, and counts the kinds
 per data set and config. No model runs.
@@ -43,7 +44,9 @@ def config_of(path: Path, runs: Path) -> str:
 def kind_of(row: dict, where: str = "sample") -> str:
     """The kind of one logged sample's answer (a rewrite or an explanation)."""
     result = plain(read_logged(row["resps"][0][0], where))
-    if "rewrite" in result:
+    if result.get("kind"):  # cf_flip / nle_sim 4.0 logged the kind their reader gave the raw answer
+        return result["kind"]
+    if "rewrite" in result:  # 3.x: the logged rewrite, already cleaned by 3.x's PromptSet.rewritten
         return read_rewrite(result["rewrite"], row["doc"]).kind
     text = result["explanation"]
     return read_explanation(text, row["doc"], result["pred"], capped=len(words(text)) >= CAPPED_WORDS).kind

@@ -2,7 +2,8 @@
 trusted": hostile results files for ``leaderboard build`` and ``gate``), rerun as a user would type it.
 
     python benchmarks/bad_input.py > benchmarks/results/bad_input.txt     # ~6 min on 2 cores
-    python benchmarks/bad_input.py leaderboard                            # issue 39's cases only, ~1 min
+    python benchmarks/bad_input.py leaderboard                            # issue 39's results files, ~1 min
+    python benchmarks/bad_input.py trust                                  # issue 39's resume store, dtype, home
 
 One line per case: the exit status, the status expected, ``ok`` or ``UNEXPECTED``, the case, and the
 last line the command printed on stderr (or what was checked). Every command runs the installed
@@ -141,6 +142,38 @@ def leaderboard(tmp: Path, env: dict[str, str]) -> None:
     line(code, 0, "leaderboard build --skip-invalid with one bad run", said)
 
 
+def trust(tmp: Path, env: dict[str, str]) -> None:
+    """Issue 39: a pickle planted in the resume store runs no code; dtype= names its choices; $QXBENCH_HOME
+    holds a run's log."""
+    import pickle
+    import sqlite3
+
+    cache = tmp / "trust" / "cache"
+    args = ["lm_eval", *EVAL[1:], "--use_cache", str(cache)]
+    code, said = run(args, tmp, env)
+    line(code, 0, "a run with --use_cache (answers kept for resume)", said)
+    marker = tmp / "trust" / "PWNED"
+
+    class Planted:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    stores = sorted((tmp / "trust").glob("*.qxprobes.db"))
+    for store in stores:
+        with sqlite3.connect(store) as db:
+            db.execute("UPDATE answers SET value = ?", (pickle.dumps(Planted()),))
+    code, said = run(args, tmp, env)
+    line(code, 0, f"a pickle planted in {len(stores)} answer store(s), run again: no code runs",
+         f"marker file created: {marker.exists()}; {said}")
+    code, said = run(["lm_eval", *EVAL[1:], "--model_args", "dtype=nonsense"], tmp, env)
+    line(code, 2, "lm_eval --model_args dtype=nonsense", said)
+    home = tmp / "trust" / "home"
+    code, said = run(EVAL, tmp, {**env, "QXBENCH_HOME": str(home)})
+    logs = sorted(p.name for p in (home / "logs").glob("*.log")) if (home / "logs").is_dir() else []
+    line(code, 0, "a run without --output_path under QXBENCH_HOME=DIR: its log in DIR/logs",
+         f"{len(logs)} log(s) in $QXBENCH_HOME/logs")
+
+
 def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="qx-bad-input-"))
     env = {**os.environ, "QXBENCH_CACHE": str(tmp / "cache"), "QX_VERBOSE": "", "COLUMNS": "200"}
@@ -149,8 +182,8 @@ def main() -> None:
     start = time.time()
     print(f"# benchmarks/bad_input.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{os.cpu_count()} CPUs; commands run in a scratch directory")
-    if sys.argv[1:] == ["leaderboard"]:
-        leaderboard(tmp, env)
+    if sys.argv[1:] in (["leaderboard"], ["trust"]):
+        (leaderboard if sys.argv[1] == "leaderboard" else trust)(tmp, env)
         print(f"# {time.time() - start:.0f} s in all")
         shutil.rmtree(tmp, ignore_errors=True)
         return
@@ -237,6 +270,7 @@ def main() -> None:
     said = text[text.find("train the embedded"):].split(")")[0] + ")"
     line(done.returncode, 0, "qxbench world --help: the time train claims", said)
     leaderboard(tmp, env)
+    trust(tmp, env)
     print(f"# {time.time() - start:.0f} s in all")
     shutil.rmtree(tmp, ignore_errors=True)
 

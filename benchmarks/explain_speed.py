@@ -1,6 +1,7 @@
 """Benchmark: seconds per document of the explainability probes (cf_flip, nle_sim) on SmolLM2-135M-Instruct
-(its "full precision" = the GGUF Q4_1 weights dequantized to float32) over the real data in
-../shared/data/explain, through the chat template, batch 16, and each document's answer.
+(its "full precision" = the GGUF Q4_1 weights dequantized to float32; ``--model`` for the Qwen2.5-Coder
+models) over the real data in ../shared/data/explain, through the chat template, batch 16, and each
+document's answer.
 
     python benchmarks/explain_speed.py --limit 16 --label before --out benchmarks/results/explain_speed.json
         [--tasks cf_flip_sst2,nle_sim_esnli] [--metadata '{"prompts": "v1"}'] [--model_args quant=rtn,bits=4]
@@ -27,6 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from probes import _number  # noqa: E402
 
+from qxbench.errors import QxError  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("QXBENCH_SHARED") or REPO.parent / "shared")
 EXPLAIN = SHARED / "data" / "explain"
@@ -39,12 +42,19 @@ def data_file(task: str) -> str:
     return str(EXPLAIN / FILES[task.split("_", 2)[-1] if not task.endswith("ag_news") else "ag_news"])
 
 
-def run_task(task: str, limit: int, batch: int, extra: dict, model_args: str = "") -> dict:
+MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized",
+          "qwen2.5-coder-0.5b": "Qwen2.5-Coder-0.5B-Instruct; full precision = GGUF Q4_K_M (from Qwen's AWQ 4-bit "
+                                "checkpoint) dequantized",
+          "qwen2.5-coder-1.5b": "Qwen2.5-Coder-1.5B-Instruct; full precision = GGUF Q4_K_M dequantized"}
+
+
+def run_task(task: str, limit: int, batch: int, extra: dict, model_args: str = "",
+             model: str = "smollm2-135m") -> dict:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
     metadata = {"data_path": data_file(task), **extra}
-    out = simple_evaluate(model="qx", model_args=",".join(filter(None, ["pretrained=smollm2-135m", model_args])),
+    out = simple_evaluate(model="qx", model_args=",".join(filter(None, [f"pretrained={model}", model_args])),
                           tasks=[task], device="cpu",
                           batch_size=batch, limit=limit, log_samples=True, apply_chat_template=True,
                           task_manager=TaskManager(include_defaults=False, metadata=metadata))
@@ -58,10 +68,11 @@ def run_task(task: str, limit: int, batch: int, extra: dict, model_args: str = "
             "per_doc": {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in samples}}
 
 
-def _fields(answer: str) -> dict:
-    from qxbench.study.samples import parse_response
+def _fields(answer: str, where: str) -> dict:
+    """A logged answer's fields as plain values (:func:`qxbench.probes.logged.read_logged`)."""
+    from qxbench.probes.logged import plain, read_logged
 
-    return parse_response(answer)
+    return plain(read_logged(answer, where))
 
 
 def compare(now: dict, then: dict) -> dict:
@@ -74,7 +85,10 @@ def compare(now: dict, then: dict) -> dict:
         old = then[task]
         answers = 0
         for d, a in run["answers"].items():
-            new, was = _fields(a), _fields(old["answers"].get(str(d), old["answers"].get(d, "{}")))
+            if str(d) not in old["answers"] and d not in old["answers"]:
+                continue  # that document was not run then
+            new = _fields(a, f"{task} doc {d}")
+            was = _fields(old["answers"].get(str(d), old["answers"].get(d)), f"{task} doc {d} (earlier label)")
             answers += any(new[k] != was[k] and new[k] == new[k] for k in set(new) & set(was))
         worst = 0.0
         for d, m in run["per_doc"].items():
@@ -94,7 +108,9 @@ def main() -> None:
     parser.add_argument("--tasks", default=TASKS)
     parser.add_argument("--label")
     parser.add_argument("--metadata", default="{}", help="extra probe options (JSON), e.g. the prompt set")
-    parser.add_argument("--model_args", default="", help="added to pretrained=smollm2-135m, e.g. quant=rtn,bits=4")
+    parser.add_argument("--model", default="smollm2-135m", choices=list(MODELS))
+    parser.add_argument("--model_args", default="",
+                        help="added to pretrained=MODEL, e.g. quant=rtn,bits=4,dtype=bfloat16")
     parser.add_argument("--compare", help="an earlier label in --out to compare the answers with")
     parser.add_argument("--recompare", nargs=2, metavar=("LABEL", "EARLIER"),
                         help="only recompute LABEL's comparison with EARLIER from --out (no run)")
@@ -113,11 +129,11 @@ def main() -> None:
         return
     runs = {}
     for task in args.tasks.split(","):
-        runs[task] = run_task(task, args.limit, args.batch_size, json.loads(args.metadata), args.model_args)
+        runs[task] = run_task(task, args.limit, args.batch_size, json.loads(args.metadata), args.model_args, args.model)
         print(f"{args.label} {task}: {runs[task]['seconds_per_doc']} s/doc", flush=True)
     entry = {"qxbench": __version__, "python": platform.python_version(), "cpus": os.cpu_count(),
              "machine": "shared 2-core CPU (noisy: compare ratios within one file)",
-             "model": "smollm2-135m (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized)",
+             "model": f"{args.model} ({MODELS[args.model]})",
              "model_args": args.model_args, "limit": args.limit, "batch_size": args.batch_size,
              "chat_template": True, "tasks": runs}
     if args.compare:
@@ -129,4 +145,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except QxError as err:  # a logged answer that does not read: one line
+        sys.stderr.write(f"{Path(__file__).name}: error: {err}\n")
+        raise SystemExit(2) from None

@@ -255,6 +255,7 @@ def build_cells(runs: list[Run], display: Display, *, iters: int = 2000) -> tupl
                 notes += [f"{run.model} {run.config}: {task}/{m} is missing (full precision has it)"
                           for m in sorted(set(base.metrics) - set(result.metrics))]
             note = why or (missing if base_run is None else "")
+            refused = why or (missing if base_run is None and other else "")  # another dtype's FP: n/c, not values
             new = compare_task(run.model, run.config, task, result, base, display, note=note, iters=iters)
-            cells += [replace(c, not_comparable=why) for c in new] if why else new  # shown n/c, never marked
+            cells += [replace(c, not_comparable=refused) for c in new] if refused else new  # shown n/c, never marked
     return apply_fdr(cells), notes

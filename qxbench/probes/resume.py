@@ -55,7 +55,8 @@ def store_path(lm: Any) -> Path | None:
 
 @contextlib.contextmanager
 def _open(path: Path) -> Iterator[sqlite3.Connection]:
-    """The answer file, made if missing; one that is not one (another database, not SQLite) is one line."""
+    """The answer file, made if missing; one that is not one (another database, not SQLite), or one that
+    cannot be read or written (locked past the timeout, a full disk, read-only) is one line."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = sqlite3.connect(path, timeout=60)
@@ -68,7 +69,10 @@ def _open(path: Path) -> Iterator[sqlite3.Connection]:
         except sqlite3.DatabaseError as err:
             raise QxError(f"{path} is not a qxbench probe answer file ({err}); remove it, and the answers are "
                           "made again") from None
-        yield db
+        try:
+            yield db
+        except sqlite3.Error as err:  # reading or storing answers, after the file opened
+            raise QxError(f"The probe answer file {path} cannot be used: {err}") from None
     finally:
         db.close()
 

@@ -42,10 +42,13 @@ def resolve_dtype(path: str, dtype: str) -> str:
 
     try:
         declared = getattr(AutoConfig.from_pretrained(path), "dtype", None)
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # the load that follows says what is wrong with the checkpoint
         return "float32"
     name = str(declared).removeprefix("torch.") if declared is not None else "float32"
-    return name if name in DTYPES else "float32"
+    if name not in DTYPES:
+        raise QxError(f"dtype=auto: '{path}' declares dtype {name}, which qxbench does not run; "
+                      f"pass dtype= one of {', '.join(DTYPES[1:])}")
+    return name
 
 
 def torch_dtype(name: str):  # noqa: ANN201 - a torch.dtype

@@ -35,7 +35,10 @@ def ratings_path(study_dir: Path, out: Path | None, study_id: str) -> Path:
     name = f"{RATINGS_PREFIX}{study_id}.json"
     if out is None:
         return study_dir / name
-    return out / name if out.is_dir() else out
+    if out.suffix.lower() == ".json" and not out.is_dir():
+        return out
+    out.mkdir(parents=True, exist_ok=True)  # a folder, new or not (a run folder the leaderboard reads)
+    return out / name
 
 
 def write_new(path: Path, text: str, *, force: bool) -> None:

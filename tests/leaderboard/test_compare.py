@@ -284,7 +284,7 @@ def test_runs_of_different_dtypes_are_never_paired(tmp_path):
     cells, notes = build_cells(runs, load_display(), iters=200)
     quantized = [c for c in cells if c.config == "bnb-nf4-4b-bfloat16"]
     assert quantized and all(c.diff is None and "dtypes differ (full precision float32 vs bfloat16)" in c.note
-                             for c in quantized)
+                             and c.not_comparable == c.note for c in quantized)
     assert any("only in float32: runs of different dtypes are not paired" in n for n in notes)
     write_run(root / "fp-bf16", per_doc=INT8, stamp="2026-11-23T10-07-00.0", dtype="bfloat16")
     runs, _ = read_runs(root)

@@ -182,6 +182,14 @@ def test_an_aggregate_unlike_its_samples_is_a_note_on_the_page_and_in_the_gate(t
     assert said in (tmp_path / "site" / "index.html").read_text()
 
 
+def test_a_count_whose_aggregate_is_the_sum_of_its_samples_is_no_note(tmp_path, capsys):
+    """nle_sim's insertions_n and cf_flip's n_valid_flips aggregate by sum (utils.total), not by mean."""
+    fp, q = pair(tmp_path)
+    edit(q, lambda d: d["results"]["cf_flip"].__setitem__("flip_rate,none", 1.0))  # the sum of 1, 0, 0, 0
+    assert gate(fp, q) == 0
+    assert "in the results, but the mean" not in capsys.readouterr().out
+
+
 def test_notes_are_folded_after_the_table_and_model_names_do_not_wrap(tmp_path):
     fp, q = pair(tmp_path)
     edit(q, lambda d: d["results"]["cf_flip"].__setitem__("flip_rate,none", float("nan")))

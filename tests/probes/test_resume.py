@@ -197,3 +197,19 @@ def test_an_answer_file_that_is_not_one_is_one_line(db, content):
     with pytest.raises(QxError, match=f"{path} is not a qxbench probe answer file") as err:
         resume.answer(FakeLM({"model": "a"}, db), "qx_x", _requests(2), Counting(), chunk=2)
     assert "\n" not in str(err.value)
+
+
+def test_an_answer_file_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    """A store that fails while answers are stored (locked, full disk, read-only) is one line naming it."""
+    import sqlite3
+
+    from qxbench.errors import QxError
+    from qxbench.probes import resume
+
+    def failing(db, rows):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(resume, "_write", failing)
+    with pytest.raises(QxError, match=r"^The probe answer file .*qxprobes\.db cannot be used: database is locked$"):
+        with resume._open(tmp_path / "x.qxprobes.db") as db:
+            resume._write(db, [("k", 1)])
