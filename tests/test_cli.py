@@ -190,8 +190,8 @@ def test_a_run_says_it_loads_and_where_its_results_went(cf_flip_run):
     assert f"qxbench: results -> {results}" in run.stderr
     assert f"qxbench: samples -> {results.parent}/samples_*_{stamp}.jsonl (1 file)" in run.stderr
     assert f"qxbench: log     -> {out / 'qxbench.log'}" in run.stderr
-    agree = json.loads(results.read_text())["results"]["cf_flip"]["agree_fp,none"]  # cf_flip 4.0's headline
-    assert any(line.split()[:3] == ["cf_flip", "agree_fp", f"{agree:.4f}"] and "full-precision" in line
+    flips = json.loads(results.read_text())["results"]["cf_flip"]["flip_rate,none"]  # full precision: not agree_fp
+    assert any(line.split()[:3] == ["cf_flip", "flip_rate", f"{flips:.4f}"] and "own label" in line
                for line in run.stderr.splitlines()), run.stderr[-1500:]
 
 

@@ -13,6 +13,14 @@ def test_cf_flip_shows_agree_fp_and_falls_back_to_the_flip_rate_without_a_refere
     assert headline_lines({"results": {"cf_flip": {"acc,none": 1.0}}}) == []
 
 
+def test_a_full_precision_run_reports_its_flip_rate_not_its_agreement_with_itself():
+    """At full precision agree_fp is 1 by construction: the report shows the next headline."""
+    values = {"cf_flip": {"agree_fp,none": 1.0, "flip_rate,none": 0.25}}
+    (line,) = headline_lines({"results": values, "config": {"qx": {"quant": "none"}}})
+    assert line.split()[:3] == ["cf_flip", "flip_rate", "0.2500"]
+    (line,) = headline_lines({"results": values, "config": {"qx": {"quant": "bnb-nf4"}}})
+    assert line.split()[:3] == ["cf_flip", "agree_fp", "1.0000"]
+
 
 def test_the_headlines_their_order_and_directions_are_display_yaml_s():
     """The run report and the leaderboard's index show the same metric: display.yaml's `headline` list
