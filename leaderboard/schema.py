@@ -40,6 +40,7 @@ class _Open(BaseModel):
 class QxConfig(_Open):
     """``config.qx``: what qxbench's adapter recorded (:meth:`qxbench.adapter.QxLM.get_model_info`)."""
 
+    schema_: Literal["qxbench-config/1"] | None = Field(None, alias="schema")  # None: before it was written
     model: str = Field(min_length=1)
     quant: str = Field(min_length=1)
     bits: Annotated[int, Field(ge=1, le=64)] | None = None

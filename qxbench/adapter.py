@@ -62,9 +62,12 @@ def _device(device: object) -> str:
     return "cuda" if gpus else "cpu"
 
 
+CONFIG_SCHEMA = "qxbench-config/1"  # config.qx's version; leaderboard/schema.py reads it
+
+
 @dataclass(frozen=True)
 class QxRunInfo:
-    """Recorded as ``config.qx`` in lm-eval's results JSON."""
+    """Recorded as ``config.qx`` in lm-eval's results JSON, with ``schema`` (:data:`CONFIG_SCHEMA`)."""
 
     model: str
     path: str
@@ -82,7 +85,7 @@ class QxRunInfo:
     processes: list[dict[str, object]] | None = None  # `accelerate launch`: each rank's load (qxbench.distributed)
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        out = {"schema": CONFIG_SCHEMA, **asdict(self)}
         out["summary"] = self.summary.as_dict()
         return out
 

@@ -49,6 +49,7 @@ def test_model_info_records_the_qx_block(pair, embedded_path):
     info = pair[0].get_model_info()["qx"]
     assert info["model"] == "qx-tiny" and info["path"] == embedded_path and info["quant"] == "none"
     assert info["dtype"] == "float32"  # the default, whatever HFLM's own default ("auto") would pick
+    assert info["schema"] == "qxbench-config/1"  # what leaderboard/schema.py accepts
     assert info["reference"] == "auto"
     assert info["summary"]["quantized_linear_layers"] == 0
     assert info["summary"]["linear_layers"] == 4 * 7 + 1  # q,k,v,o,gate,up,down per layer + lm_head
