@@ -31,6 +31,7 @@ from qxbench.errors import QxError, first_line
 from qxbench.model_checks import check_model_args, loading
 from qxbench.models import DEFAULT_MODEL, EMBEDDED_MODELS
 from qxbench.models.gguf import provenance
+from qxbench.probes import resume
 from qxbench.probes.requests import ProbeRequests
 from qxbench.quant import QuantRequest, get_quantizer
 from qxbench.quant.calibration import Calibration, default_source
@@ -206,6 +207,12 @@ class QXLM(ProbeRequests, HFLM):
         was given; the default model is written there so that a run without it is named ``qx-tiny``."""
         arg_dict.setdefault("pretrained", DEFAULT_MODEL)
         return super().create_from_arg_obj(arg_dict, additional_config)
+
+    def set_cache_hook(self, cache_hook: Any) -> None:
+        """``--use_cache``: lm-eval's store is made to hold JSON, never pickles (:func:`resume.json_only`)."""
+        if getattr(cache_hook, "dbdict", None) is not None:
+            resume.json_only(cache_hook.dbdict)
+        super().set_cache_hook(cache_hook)
 
     def _loglikelihood_tokens(self, requests: Any, disable_tqdm: bool = False, override_bs: Any = None) -> Any:
         """Inside a probe phase lm-eval's own bar is off; its answered requests advance the phase's bar."""

@@ -141,3 +141,23 @@ def answer(lm: Any, request_type: str, requests: Sequence[Any], run: Callable[[l
                 _write(db, [(keys[i], out[i]) for i in index])
                 bar.update(len(index))
     return out
+
+
+def json_only(db: Any) -> None:
+    """lm-eval's own ``--use_cache`` store (an SqliteDict, ``lm.cache_hook.dbdict``) made to hold JSON text:
+    sqlitedict pickles by default, and lm-eval unpickles what it reads back for its own request types
+    (loglikelihood, generate_until), so a planted value would run code. Its values (numbers, text, a
+    ``(float, bool)`` pair, read back as a list) are JSON; one that is not (a pickle from another program
+    or an older qxbench) is refused in one line, never unpickled."""
+    path = getattr(db, "filename", "the --use_cache store")
+
+    def decode(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                pass
+        raise QxError(f"{path} holds a value that is not JSON text (a pickle from another program or an older "
+                      "qxbench?); qxbench never unpickles: remove the file, and the answers are made again")
+
+    db.encode, db.decode = json.dumps, decode

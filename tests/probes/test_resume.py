@@ -213,3 +213,28 @@ def test_an_answer_file_that_cannot_be_written_is_one_line(tmp_path, monkeypatch
     with pytest.raises(QxError, match=r"^The probe answer file .*qxprobes\.db cannot be used: database is locked$"):
         with resume._open(tmp_path / "x.qxprobes.db") as db:
             resume._write(db, [("k", 1)])
+
+
+def test_lm_eval_s_own_store_never_unpickles_what_it_reads(tmp_path):
+    """lm-eval's CachingLM reads its own request types' answers from its SqliteDict: under the qx model that
+    store holds JSON, and a planted pickle (sqlitedict's default encoder) is refused in one line, never
+    unpickled (no marker file)."""
+    from lm_eval.api.instance import Instance
+    from lm_eval.api.model import CachingLM, hash_args
+    from sqlitedict import SqliteDict
+
+    from qxbench.adapter import QXLM
+    from qxbench.errors import QxError
+
+    lm = QXLM(device="cpu", batch_size=2, reference="none")
+    path = tmp_path / "cache_rank0.db"
+    requests = [Instance("loglikelihood", {}, ("The capital of Aurelia is", " Veloris"), 0)]
+    first = CachingLM(lm, str(path)).loglikelihood(requests)
+    again = CachingLM(lm, str(path)).loglikelihood(requests)  # read back from the store, as JSON
+    assert again[0][0] == pytest.approx(first[0][0])
+    marker = tmp_path / "MARKER"
+    with SqliteDict(str(path), autocommit=True) as raw:  # plant a pickle under the request's own key
+        raw[hash_args("loglikelihood", requests[0].args)] = Planted(marker)
+    with pytest.raises(QxError, match=r"holds a value that is not JSON text .* qxbench never unpickles"):
+        CachingLM(lm, str(path)).loglikelihood(requests)
+    assert not marker.exists()
