@@ -77,7 +77,8 @@ def test_brier_and_per_document_results():
     r = NextToken("free", "A", 49, 0.75, True, {"mode": "free"})
     out = process_results({"index": 4}, [r])
     assert out == {"acc": 1.0, "ace": (0.75, 1.0, 4), "ece": (0.75, 1.0, 4), "brier": 0.0625, "confidence": 0.75}
-    assert json.loads(str(r))["prediction"] == "A"
+    logged = json.loads(str(r))  # the versioned per-document schema (qxbench.probes.logged)
+    assert logged["schema"] == "qxbench-result/1" and logged["value"]["prediction"] == "A"
 
 
 # -- the answer rule and the options ----------------------------------------------------------------

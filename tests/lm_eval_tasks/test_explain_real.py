@@ -10,6 +10,7 @@ import math
 
 import pytest
 
+from qxbench.probes.logged import read_result
 from tests.conftest import shared_path
 
 from .conftest import evaluate
@@ -51,7 +52,9 @@ def test_counterfactual_variants_run_on_their_files(fp_lm, task):
         assert doc["text"] and doc["text"] in prompt
         if doc["context"]:  # two-part inputs: the fixed part is in the prompt, the rewrite is of the edited part
             assert f"{doc['context_name']}: {doc['context']}" in prompt
-            assert doc["context"] not in str(sample["resps"])
+            cf = sample["resps"][0][0]  # in process the result itself (4.0 logs the prompts too)
+            assert read_result(str(cf)).rewrite == cf.rewrite  # and its logged text reads back
+            assert doc["context"] not in cf.rewrite and doc["context"] in cf.rewrite_prompt
 
 
 @pytest.mark.parametrize("task", [t for t in FILES if t.startswith("nle_sim")])
