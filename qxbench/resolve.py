@@ -7,11 +7,11 @@ Hugging Face id.
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
 from qxbench.errors import QxError
+from qxbench.lazy import attribute
 from qxbench.models import EMBEDDED_MODELS, INSTALLED_MODELS
 
 WEIGHTS = ("*.safetensors", "*.safetensors.index.json", "pytorch_model*.bin", "*.gguf")
@@ -28,8 +28,7 @@ def resolve_pretrained(name: str) -> str:
             raise QxError(f"Embedded model '{name}' has no weights at {path}; rebuild it with `qxbench world train`")
         return str(path)
     if name in INSTALLED_MODELS:
-        module, _, function = INSTALLED_MODELS[name].partition(":")
-        return str(getattr(importlib.import_module(module), function or "ensure")())
+        return str(attribute(INSTALLED_MODELS[name], "ensure")())
     path = Path(name).expanduser()
     if path.exists():
         if not (path / "config.json").is_file():

@@ -30,12 +30,12 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-import importlib
 import json
 import math
 from typing import Any
 
 from qxbench.errors import QxError
+from qxbench.lazy import attribute
 from qxbench.probes.codec import Invalid, encode, from_json
 
 SCHEMA = "qxbench-result/1"
@@ -60,8 +60,7 @@ INSERTED = ("word", "at", "pred", "explanation")  # the fields of a plain insert
 
 @functools.cache
 def _type(spec: str) -> type:
-    module, attr = spec.split(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return attribute(spec)  # type: ignore[no-any-return]
 
 
 def log_text(record: Any) -> str:
