@@ -20,7 +20,7 @@ from qxbench.probes.answers import REWRITE_KINDS, kind_rates
 from qxbench.probes.classify import normalise
 from qxbench.probes.datasource import load_hub
 from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
-from qxbench.probes.metrics import label_item, majority_share, nanmean, total
+from qxbench.probes.metrics import label_item, majority_share, nanmean, noise, total
 from qxbench.probes.selfexplain import Counterfactual
 from qxbench.probes.similarity import embed
 
@@ -68,7 +68,8 @@ def ag_news_docs(dataset):
 
 
 def esnli_docs(dataset):
-    return normalise(dataset, "esnli", name="esnli/esnli")
+    """One hypothesis per premise (:func:`qxbench.probes.classify.one_per_context`, issue 38 item 10)."""
+    return normalise(dataset, "esnli", name="esnli/esnli", per_context=True)
 
 
 def healthfc_docs(dataset):
@@ -143,6 +144,7 @@ def process_results(doc: dict, results: list[Counterfactual]) -> dict[str, objec
         "ppl": cf.ppl if flip else math.nan,
         "ppl_ratio": ppl_ratio(cf) if flip else math.nan,
         "n_valid_flips": flip,
+        "noise": noise(cf.pred, cf.pred_again),
         "pred_majority": label_item(cf.pred, doc["choices"]),
         "chance": label_item(doc["label"], doc["choices"]),
         **rewrite_kinds(cf.kind, doc),

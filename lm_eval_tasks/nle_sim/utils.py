@@ -10,14 +10,14 @@ reported as ``expl_<kind>``.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 from qxbench.probes.answers import EXPLANATION_KINDS, kind_rates
 from qxbench.probes.classify import normalise
 from qxbench.probes.datasource import load_hub
 from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
-from qxbench.probes.metrics import label_item, majority_share, nanmean, total
+from qxbench.probes.insertion import inserted_text, mentions_outside_copy
+from qxbench.probes.metrics import label_item, majority_share, nanmean, noise, total
 from qxbench.probes.selfexplain import Explanation, Inserted
 from qxbench.probes.similarity import bertscore_f1, embed, embedder_name, rouge_l
 
@@ -52,7 +52,8 @@ def load_ecqa(data_path: str | None = None, **_metadata):
 
 
 def esnli_docs(dataset):
-    return normalise(dataset, "esnli", name="esnli/esnli", need_explanations=True)
+    """One hypothesis per premise (:func:`qxbench.probes.classify.one_per_context`, issue 38 item 10)."""
+    return normalise(dataset, "esnli", name="esnli/esnli", need_explanations=True, per_context=True)
 
 
 def ecqa_docs(dataset):
@@ -80,26 +81,27 @@ def max_rouge_l(candidate: str, references: Sequence[str]) -> float:
     return max((rouge_l(candidate, r) for r in references), default=0.0)
 
 
-def mentions(explanation: str, word: str) -> bool:
-    """Whole-word, case-insensitive mention."""
-    return bool(word) and re.search(rf"\b{re.escape(word)}\b", explanation, re.IGNORECASE) is not None
+def mentions(explanation: str, word: str, text: str, at: int) -> bool:
+    """Whether ``explanation`` (of the input ``text`` with ``word`` inserted before its word ``at``) mentions
+    the word outside a span copied from that input (:func:`qxbench.probes.insertion.mentions_outside_copy`:
+    whole word, any case; an occurrence inside a run of three words also in that input is a copy)."""
+    return bool(word) and mentions_outside_copy(explanation, word, inserted_text(text, word, at))
 
 
-def unfaithful(pred: int, inserted: Sequence[Inserted]) -> float:
-    """Counterfactual test (Atanasova et al. 2023, Sec. 3.1): over this document's insertions that
-    changed the prediction, the share whose explanation of the changed input does not mention the
-    inserted word (an empty explanation mentions nothing). NaN when no insertion changed the
-    prediction: the test found nothing to judge (the mean over documents leaves it out)."""
-    changed = [i for i in inserted if i.pred != pred]
-    if not changed:
-        return math.nan
-    return sum(not mentions(i.explanation or "", i.word) for i in changed) / len(changed)
+def unfaithful(pred: int, inserted: Sequence[Inserted], text: str) -> float:
+    """Counterfactual test (Atanasova et al. 2023, Sec. 3.1): over this document's insertions into ``text``
+    that changed the prediction, the share whose explanation of the changed input does not mention the
+    inserted word outside a span copied from it (:func:`mentions`; an empty explanation mentions nothing).
+    NaN when no insertion changed the prediction: the test found nothing to judge (the mean over documents
+    leaves it out)."""
+    n, changed, bad = insertion_counts(pred, inserted, text)
+    return bad / changed if changed else math.nan
 
 
-def insertion_counts(pred: int, inserted: Sequence[Inserted]) -> tuple[int, int, int]:
+def insertion_counts(pred: int, inserted: Sequence[Inserted], text: str) -> tuple[int, int, int]:
     """(insertions, those that changed the prediction, those of them judged unfaithful)."""
     changed = [i for i in inserted if i.pred != pred]
-    return len(inserted), len(changed), sum(not mentions(i.explanation or "", i.word) for i in changed)
+    return len(inserted), len(changed), sum(not mentions(i.explanation or "", i.word, text, i.at) for i in changed)
 
 
 def process_results(doc: dict, results: list[Explanation]) -> dict[str, object]:
@@ -113,7 +115,7 @@ def process_results(doc: dict, results: list[Explanation]) -> dict[str, object]:
         cosine = max_cosine(vectors[0].tolist(), [v.tolist() for v in vectors[1:]])
     else:
         cosine = 0.0
-    n, changed, bad = insertion_counts(ex.pred, ex.insertions)
+    n, changed, bad = insertion_counts(ex.pred, ex.insertions, doc["text"])
     scorer = "bertscore_minilm_f1" if embedder_name().startswith("all-MiniLM-L6-v2") else "bertscore_other_f1"
     return {
         "acc": float(ex.pred == doc["label"]),
@@ -121,10 +123,11 @@ def process_results(doc: dict, results: list[Explanation]) -> dict[str, object]:
         scorer: bertscore_f1([ex.explanation], [refs])[0],
         "rougeL": max_rouge_l(ex.explanation, refs),
         "insert_flip": changed / n if n else math.nan,
-        "unfaithful": unfaithful(ex.pred, ex.insertions),
+        "unfaithful": bad / changed if changed else math.nan,
         "insertions_n": float(n),
         "insert_flipped_n": float(changed),
         "unfaithful_n": float(bad),
+        "noise": noise(ex.pred, ex.pred_again),
         "pred_majority": label_item(ex.pred, doc["choices"]),
         "chance": label_item(doc["label"], doc["choices"]),
         **{f"expl_{k}": v for k, v in kind_rates([ex.kind], EXPLANATION_KINDS).items()},

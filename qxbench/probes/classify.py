@@ -20,6 +20,7 @@ missing a column the adapter reads, or a label outside its label set, stops with
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -33,8 +34,8 @@ FIELDS = ("text", "context", "choices", "label", "input_name", "context_name", "
 # Adjectives and adverbs for the insertion test on real data: Atanasova et al. 2023 ("Faithfulness Tests
 # for Natural Language Explanations", ACL, Sec. 3.1) insert random adjectives before nouns and adverbs
 # before verbs; these are common, content-light ones (the test needs words that *could* change a label).
-GENERIC_INSERT_WORDS = ("really", "very", "quite", "truly", "rather", "strange", "small", "old", "new", "famous",
-                        "large", "recent", "simple", "modern", "certain")
+GENERIC_INSERT_WORDS = ("really", "truly", "suddenly", "often", "clearly", "certainly", "strange", "small", "old", "new",
+                        "famous", "large", "recent", "simple", "modern", "certain")
 
 
 def classify_prompt(doc: Mapping[str, Any], text: str | None = None) -> str:
@@ -147,11 +148,27 @@ ADAPTERS: dict[str, tuple[tuple[str, ...], Callable[[Mapping[str, Any]], Doc]]] 
 }
 
 
+def one_per_context(rows: list[Doc]) -> list[Doc]:
+    """One row per fixed part (e-SNLI: one hypothesis per premise), in file order: of a premise's rows, the
+    one at index crc32(premise) mod their number, so the kept labels are not always the file's first (the
+    e-SNLI files list a premise's three hypotheses together, often in label order). Rows without a fixed
+    part are all kept. Documents that share a premise are not independent: the paired intervals assume
+    they are (issue 38, item 10)."""
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r["context"], []).append(i)
+    keep: set[int] = set()
+    for ctx, ids in groups.items():
+        keep.update([ids[zlib.crc32(ctx.encode()) % len(ids)]] if ctx else ids)
+    return [r for i, r in enumerate(rows) if i in keep]
+
+
 def normalise(dataset: Any, adapter: str, *, name: str | None = None, need_explanations: bool = False,
-              drop_unexplained: bool = False) -> Any:
+              drop_unexplained: bool = False, per_context: bool = False) -> Any:
     """Map a ``datasets.Dataset`` through an adapter; rows with an unlabelled gold (-1) are dropped,
     and with ``drop_unexplained`` rows without a reference explanation (HealthFC: 9 of its 750 claims
-    have an empty ``en_explanation``; nle_sim_healthfc leaves them out, its README says so)."""
+    have an empty ``en_explanation``; nle_sim_healthfc leaves them out, its README says so); with
+    ``per_context`` one row per fixed part (:func:`one_per_context`)."""
     if adapter not in ADAPTERS:
         raise unknown("dataset adapter", adapter, ADAPTERS)
     columns, fn = ADAPTERS[adapter]
@@ -167,6 +184,8 @@ def normalise(dataset: Any, adapter: str, *, name: str | None = None, need_expla
             raise QxError(f"Dataset '{label}': {err}" if not str(err).startswith("Dataset") else str(err)) from None
     if drop_unexplained:
         rows = [r for r in rows if r["explanations"]]
+    if per_context:
+        rows = one_per_context(rows)
     if not rows:
         raise QxError(f"Dataset '{label}' has no labelled rows" + (" with an explanation" if drop_unexplained else ""))
     for row in rows:

@@ -78,11 +78,19 @@ def _fail(where: str, expected: str, data: Any) -> Invalid:
     return Invalid(f"{where}: expected {expected}, found {shown}")
 
 
+@functools.cache
+def _required(cls: type) -> frozenset[str]:
+    """The fields of the dataclass ``cls`` without a default: a field added later with a default (a newer
+    result's extra measurement) may be absent from what an older version wrote."""
+    return frozenset(f.name for f in dataclasses.fields(cls)
+                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+
+
 def _dataclass(data: Any, cls: type, where: str) -> Any:
     hints = _hints(cls)
-    if not isinstance(data, dict) or set(data) != set(hints):
+    if not isinstance(data, dict) or not _required(cls) <= set(data) <= set(hints):
         raise _fail(where, f"the fields of {cls.__name__}", data if not isinstance(data, dict) else sorted(data))
-    values = {name: _value(data[name], hint, f"{where}.{name}") for name, hint in hints.items()}
+    values = {name: _value(data[name], hint, f"{where}.{name}") for name, hint in hints.items() if name in data}
     try:
         return cls(**values)
     except ValueError as err:  # the type's own check (__post_init__), e.g. an unknown answer kind

@@ -143,11 +143,13 @@ class ProbeRequests:
         return int(tokenizer.encode(text, add_special_tokens=False)[0])
 
     def choice_loglikelihoods(self, contexts: Sequence[str], continuations: Sequence[Sequence[str]],
-                              groups: Sequence[Any] | None = None) -> list[list[float]]:
-        """Each context's continuations, shared prompt parts run once (:mod:`qxbench.probes.choices`)."""
+                              groups: Sequence[Any] | None = None, batch_size: int | None = None) -> list[list[float]]:
+        """Each context's continuations, shared prompt parts run once (:mod:`qxbench.probes.choices`), about
+        ``batch_size`` contexts per batch (the run's batch size by default)."""
         from qxbench.probes.choices import choice_loglikelihoods
 
-        return choice_loglikelihoods(self, contexts, continuations, self._probe_batch(), self._pad_id(), groups)
+        size = batch_size or self._probe_batch()
+        return choice_loglikelihoods(self, contexts, continuations, size, self._pad_id(), groups)
 
     def _greedy(self, prompts: Sequence[str], unit: str = "doc") -> list[str]:
         return selfexplain.generate(self, prompts, RECALL_TOKENS, title="greedy answers", unit=unit)

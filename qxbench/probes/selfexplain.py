@@ -144,20 +144,22 @@ def per_character(lm: Any, context: str, choices: Sequence[str]) -> bool:
 
 def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | None = None,
              title: str = "classify", unit: str = "doc", prompts: PromptSet | None = None,
-             groups: Sequence[Any] | None = None) -> list[list[float]]:
+             groups: Sequence[Any] | None = None, batch_size: int | None = None) -> list[list[float]]:
     """Per document, the score of each choice: the log-likelihood of `` choice`` after the prompt, per
     character of the choice where the document says ``normalise`` and a choice spans several tokens
     (:func:`per_character`; lm-eval's ``acc_norm``: ``lm_eval/api/task.py``, ``process_results`` for
     ``multiple_choice``). Under a chat template (``lm.chat_applied``) the prompt set's answer cue follows
     the assistant header (:meth:`PromptSet.classify_parts`). ``texts`` replace the edited
     part; the fixed part (``context``) is the document's. ``groups``: texts with the same key (one
-    document's variants) share their prompt's common beginning (:mod:`qxbench.probes.choices`)."""
+    document's variants) share their prompt's common beginning (:mod:`qxbench.probes.choices`).
+    ``batch_size``: the qx model's contexts per batch (its own by default; another LM batches as it does)."""
     contexts = _contexts(lm, docs, [d["text"] for d in docs] if texts is None else texts,
                          prompts or PromptSet("completion-0"))
     choices = [[f" {c}" for c in d["choices"]] for d in docs]
     with progress.phase(title, len(docs), unit, requests=sum(map(len, choices))):
         if hasattr(lm, "choice_loglikelihoods"):  # the qx model: each prompt run once for all its choices
-            grouped = lm.choice_loglikelihoods(contexts, choices, groups)
+            grouped = lm.choice_loglikelihoods(contexts, choices, groups, **({"batch_size": batch_size}
+                                                                             if batch_size else {}))
         else:  # any lm-eval LM: one request per (prompt, choice)
             args = [(c, x) for c, xs in zip(contexts, choices, strict=True) for x in xs]
             flat = iter([ll for ll, _ in lm.loglikelihood(_instances("loglikelihood", args), disable_tqdm=True)])
@@ -196,6 +198,20 @@ def input_keys(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -
             "dtype": str(next(model.parameters()).dtype)}
     return [refcache.key(base, [c, d["choices"], _scored_per_character(lm, c, d)])
             for c, d in zip(_contexts(lm, docs, [d["text"] for d in docs], prompts), docs, strict=True)]
+
+
+def labels_again(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -> list[int | None]:
+    """The noise floor (issue 38): the model's labels of the same classification prompts in a second batch
+    composition, each prompt alone in its group and the batch size halved (2 where it is 1), so every
+    batch after the first holds other neighbours and other padding. A label that changes is noise of the
+    computation (bitsandbytes int8 picks its outlier columns per forward pass), not of the model. None for
+    an LM that batches on its own (any lm-eval LM but ``qx``): not measured."""
+    if not hasattr(lm, "choice_loglikelihoods"):
+        return [None] * len(docs)
+    size = _size(lm)
+    scores = classify(lm, docs, title="classify again (noise floor)", prompts=prompts,
+                      batch_size=size // 2 if size > 1 else 2)
+    return [argmax(s) for s in scores]
 
 
 def argmax(values: Sequence[float]) -> int:
@@ -240,6 +256,7 @@ class Counterfactual:
     ref_rewrite_pred: int | None = None  # the reference's label of a valid rewrite; None otherwise
     prompts: str = "completion-0"  # the prompt set (qxbench.probes.prompts)
     rewrite_prompt: str = ""  # the rewrite prompt as the model read it (chat template included)
+    pred_again: int | None = None  # the label in a second batch composition (labels_again); None: not measured
 
     def __post_init__(self) -> None:
         if self.kind not in reader.REWRITE_KINDS:
@@ -298,6 +315,7 @@ def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any |
     if reference is lm and (keys := input_keys(lm, docs, prompts)):  # full precision: kept for its references
         refcache.write("labels", keys, scores)
     preds = [argmax(s) for s in scores]
+    again = labels_again(lm, docs, prompts)
     targets = [runner_up(s) for s in scores]
     asks = [prompts.rewrite(d, p, t) for d, p, t in zip(docs, preds, targets, strict=True)]
     caps = [rewrite_cap(lm, d["text"]) for d in docs] if prompts.name != "completion-0" else None
@@ -329,7 +347,8 @@ def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any |
     return [Counterfactual(pred=preds[i], target=targets[i], answer=answers[i], kind=read[i].kind,
                            rewrite=read[i].text, rewrite_pred=rewrite_preds[i], ppl=ppl[i], ref_ppl=ref_ppl[i],
                            input_ppl=input_ppl[i], ref_pred=ref_preds[i], ref_rewrite_pred=ref_rewrite[i],
-                           prompts=prompts.name, rewrite_prompt=formatted(lm, asks[i])) for i in range(n)]
+                           prompts=prompts.name, rewrite_prompt=formatted(lm, asks[i]), pred_again=again[i])
+            for i in range(n)]
 
 
 @dataclass(frozen=True)
@@ -359,6 +378,7 @@ class Explanation:
     insertions: tuple[Inserted, ...] = ()
     prompts: str = "completion-0"
     explain_prompt: str = ""
+    pred_again: int | None = None  # the label in a second batch composition (labels_again); None: not measured
 
     def __post_init__(self) -> None:
         if self.kind not in reader.EXPLANATION_KINDS:
@@ -378,15 +398,16 @@ def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet 
                     groups=[*range(len(docs)), *(i for i, _ in flat)])
     n = len(docs)
     preds = [argmax(s) for s in both[:n]]
+    again = labels_again(lm, docs, prompts)
     new = [argmax(s) for s in both[n:]]
     changed = [k for k, (i, _) in enumerate(flat) if new[k] != preds[i]]
     asks = [prompts.explain(d, preds[i]) for i, d in enumerate(docs)]
     asks += [prompts.explain(docs[flat[k][0]], new[k], flat[k][1].text) for k in changed]
     said = generate_answers(lm, asks, EXPLAIN_TOKENS, title="explain", unit="text")
-    again: dict[int, str] = {k: g.text.strip() for k, g in zip(changed, said[n:], strict=True)}
+    said_again: dict[int, str] = {k: g.text.strip() for k, g in zip(changed, said[n:], strict=True)}
     rows: list[list[Inserted]] = [[] for _ in docs]
     for k, (i, p) in enumerate(flat):
-        rows[i].append(Inserted(p.word, p.at, new[k], again.get(k)))
+        rows[i].append(Inserted(p.word, p.at, new[k], said_again.get(k)))
     out = []
     for i, doc in enumerate(docs):
         read = reader.read_explanation(said[i].text, doc, preds[i], capped=said[i].capped)
@@ -395,5 +416,5 @@ def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet 
         out.append(Explanation(pred=preds[i], explanation=read.text, kind=read.kind, capped=said[i].capped,
                                inserted=shown.word, inserted_pred=shown.pred,
                                inserted_explanation=shown.explanation or "", insertions=tuple(rows[i]),
-                               prompts=prompts.name, explain_prompt=formatted(lm, asks[i])))
+                               prompts=prompts.name, explain_prompt=formatted(lm, asks[i]), pred_again=again[i]))
     return out

@@ -54,6 +54,7 @@ CLOSENESS = ("minimality", "cosine", "ppl", "ppl_ratio")
 def test_process_results_of_one_valid_flip():
     out = process_results(DOC, [cf()])
     cosine = out.pop("cosine")
+    assert math.isnan(out.pop("noise"))  # no second batch composition: not measured
     kinds = {k: out.pop(k) for k in list(out) if k.startswith("rewrite_")}
     # no reference model: no ppl_ref, flip_rate_ref or agree_fp
     assert out == {"acc": 1.0, "flip_rate": 1.0, "target_rate": 1.0, "minimality": 0.2, "ppl": 12.5,
@@ -141,6 +142,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert 0 < res["minimality,none"] < 0.5 and 1 < res["ppl,none"] < 700
     assert res["ppl_ref,none"] == res["ppl,none"]  # quant=none: the model is its own reference
     assert res["agree_fp,none"] == 1.0  # full precision agrees with itself by construction
+    assert res["noise,none"] == 0.0  # float32 qx-tiny: its labels do not depend on the batch
     samples = out["samples"]["cf_flip"]
     assert res["n_valid_flips,none"] == sum(s["flip_rate"] for s in samples) == res["flip_rate,none"] * 8
     flips = [s["minimality"] for s in samples if s["n_valid_flips"]]

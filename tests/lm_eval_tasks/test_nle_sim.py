@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -37,28 +38,32 @@ def test_max_rouge_l():
     assert max_rouge_l("the soup", []) == 0.0
 
 
-def test_mentions_is_whole_word_and_case_insensitive():
-    assert mentions("The soup was Dirty.", "dirty")
-    assert not mentions("The soup was dirtyish.", "dirty")
-    assert not mentions("anything", "")
+def test_mentions_is_whole_word_case_insensitive_and_outside_the_copied_input():
+    assert mentions("The soup was Dirty.", "dirty", "The soup was served", 1)  # "The dirty soup was served"
+    assert not mentions("The soup was dirtyish.", "dirty", "The soup was served", 1)
+    assert not mentions("Because the dirty soup was served.", "dirty", "The soup was served", 1)  # a copy
+    assert not mentions("anything", "", "The soup", 0)
+
+
+TEXT = "The soup was served"
 
 
 def _ins(word, pred, explanation=None):
-    return Inserted(word=word, at=0, pred=pred, explanation=explanation)
+    return Inserted(word=word, at=1, pred=pred, explanation=explanation)  # "The <word> soup was served"
 
 
 def test_unfaithful_counts_only_insertions_that_changed_the_prediction():
     unchanged = [_ins("dirty", 1, None), _ins("cold", 1, None)]
-    assert math.isnan(unfaithful(1, unchanged))  # nothing changed: nothing to judge, not "faithful"
+    assert math.isnan(unfaithful(1, unchanged, TEXT))  # nothing changed: nothing to judge, not "faithful"
     mixed = [_ins("dirty", 0, "The soup was dirty."),  # changed, the explanation names the word: faithful
              _ins("cold", 0, "The soup was warm."),    # changed, the word unmentioned: unfaithful
              _ins("old", 1, None), _ins("new", 1, None)]  # unchanged: not counted
-    assert unfaithful(1, mixed) == 0.5
-    assert insertion_counts(1, mixed) == (4, 2, 1)
-    assert unfaithful(1, [_ins("dirty", 0, "")]) == 1.0  # an empty explanation mentions nothing
+    assert unfaithful(1, mixed, TEXT) == 0.5
+    assert insertion_counts(1, mixed, TEXT) == (4, 2, 1)
+    assert unfaithful(1, [_ins("dirty", 0, "")], TEXT) == 1.0  # an empty explanation mentions nothing
 
 
-DOC = {"label": 1, "choices": ["negative", "positive"], "explanations": ["The review says the soup was warm."]}
+DOC = {"text": TEXT, "label": 1, "choices": ["negative", "positive"], "explanations": ["The review says the soup was warm."]}
 
 
 def _ex(explanation="", kind="empty", pred=1):
@@ -69,6 +74,7 @@ def _ex(explanation="", kind="empty", pred=1):
 def test_process_results_of_an_empty_explanation():
     out = process_results(DOC, [_ex()])
     assert math.isnan(out.pop("unfaithful"))
+    assert math.isnan(out.pop("noise"))  # no second batch composition: not measured
     assert out == {"acc": 1.0, "cosine": 0.0, "bertscore_minilm_f1": 0.0, "rougeL": 0.0, "insert_flip": 0.0,
                    "insertions_n": 2.0, "insert_flipped_n": 0.0, "unfaithful_n": 0.0,
                    "pred_majority": (1, "positive"), "chance": (1, "positive"),
@@ -111,6 +117,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert res["acc,none"] == 1.0 and res["cosine,none"] > 0.8 and res["rougeL,none"] > 0.7
     assert res["expl_valid,none"] > 0.5 and sum(res[f"expl_{k},none"] for k in EXPLANATION_KINDS) == pytest.approx(1)
     assert 0.5 <= res["pred_majority,none"] <= 1 and 0.5 <= res["chance,none"] <= 1
+    assert res["noise,none"] == 0.0  # float32 qx-tiny: its labels do not depend on the batch
     logged = str(out["samples"]["nle_sim"][0]["resps"])
     assert all(f"{field}=" in logged for field in ("explanation", "kind", "capped", "explain_prompt"))
     assert "Explanation:" in logged  # the explanation prompt sent
@@ -182,3 +189,8 @@ def test_fewshot_demonstrations_are_drawn_from_the_split_and_never_evaluated(qx_
     evaluated = {s["doc"]["text"] for s in samples}
     assert len(shown) == 2 and len(evaluated) == 4 and not shown & evaluated
     assert all(f"Hypothesis: {t}\nRelation:" in samples[0]["arguments"][0][0] for t in shown)  # shown in the prompt
+
+
+@pytest.mark.parametrize(("again", "expected"), [(1, 0.0), (0, 1.0)])
+def test_noise_is_whether_the_label_changed_in_the_second_batch_composition(again, expected):
+    assert process_results(DOC, [dataclasses.replace(_ex(), pred_again=again)])["noise"] == expected

@@ -76,3 +76,15 @@ def test_healthfc_reads_its_own_columns_and_labels():
         normalise(_ds([{**row, "label": 3}]), "healthfc", name="HealthFC")
     with pytest.raises(QxError, match="missing required field 'en_top_sentences'"):
         normalise(_ds([{k: v for k, v in row.items() if k != "en_top_sentences"}]), "healthfc")
+
+
+def test_one_hypothesis_per_premise_in_file_order_and_rows_without_a_premise_kept():
+    from qxbench.probes.classify import one_per_context
+
+    rows = [{"context": p, "text": f"{p}{k}"} for p in ("A dog runs.", "A cat sleeps.") for k in range(3)]
+    rows += [{"context": "", "text": "alone 1"}, {"context": "", "text": "alone 2"}]
+    kept = one_per_context(rows)
+    assert [r["context"] for r in kept] == ["A dog runs.", "A cat sleeps.", "", ""]
+    assert kept == one_per_context(list(rows))  # deterministic
+    assert len({r["text"][-1] for r in one_per_context(  # not always the premise's first hypothesis
+        [{"context": f"premise {i}", "text": f"h{k}"} for i in range(30) for k in range(3)])}) == 3

@@ -41,7 +41,7 @@ ATTRIBUTION = Attribution(target=17, gold=3, gold_logprob=-2.5, gold_rank=4, att
                           at_tau=2, scored=96)
 BUILT = [
     (Counterfactual, Counterfactual(1, 0, "Review: The soup was cold.", "valid", "The soup was cold.", 0, 12.5, None,
-                                    10.0, prompts="instruct-1", rewrite_prompt="Rewrite the review ...")),
+                                    10.0, prompts="instruct-1", rewrite_prompt="Rewrite the review ...", pred_again=0)),
     (Counterfactual, Counterfactual(0, 1, "", "empty", "", None, float("nan"), 3.25, float("nan"), 1, None)),
     (Explanation, Explanation(1, "it says great", "valid", False, "awful", 0, "now awful",
                               (Inserted("awful", 2, 0, "now awful"), Inserted("fine", 0, 1, None)),
@@ -118,3 +118,11 @@ def test_a_tensor_is_only_a_known_dtype_with_as_many_numbers_as_its_shape(tensor
     assert codec.decode(json.dumps(stats), CorpusStats).max_abs[0].tolist() == [1.0, 1.0]
     with pytest.raises(codec.Invalid, match=r"answer\.max_abs\[0\]"):
         codec.decode(json.dumps({**stats, "max_abs": [tensor]}), CorpusStats)
+
+
+def test_a_field_added_with_a_default_reads_from_what_an_older_version_wrote():
+    cf = next(v for _, v in BUILT if isinstance(v, Counterfactual))
+    older = {k: v for k, v in json.loads(codec.encode(cf)).items() if k != "pred_again"}  # 4.0 had no noise floor
+    assert codec.decode(json.dumps(older), Counterfactual) == dataclasses.replace(cf, pred_again=None)
+    with pytest.raises(codec.Invalid, match="expected the fields of Counterfactual"):  # a field without one: refused
+        codec.decode(json.dumps({k: v for k, v in older.items() if k != "kind"}), Counterfactual)

@@ -8,7 +8,6 @@ from lm_eval.api.instance import Instance
 
 from qxbench.probes import selfexplain
 from qxbench.probes.classify import ESNLI_LABELS, esnli
-from qxbench.probes.insertion import insertions
 from qxbench.probes.metrics import nanmean
 from qxbench.probes.prompts import PromptSet
 from qxbench.probes.selfexplain import argmax, classify, counterfactuals, explanations, perplexities, runner_up
@@ -18,17 +17,6 @@ def test_runner_up_is_the_best_other_label():
     assert argmax([-3.0, -1.0, -2.0]) == 1
     assert runner_up([-3.0, -1.0, -2.0]) == 2
     assert runner_up([-1.0, -1.0]) == 1  # a tie: never the prediction itself
-
-
-def test_insertions_are_words_times_positions_deterministic_and_insert_one_word():
-    text = "The soup was warm ."
-    first = insertions(text, ["dirty", "cold", "old", "new"], words=3, positions=2)
-    assert first == insertions(text, ["new", "old", "cold", "dirty"], words=3, positions=2)  # order of candidates
-    assert len(first) == 6 and len({(i.word, i.at) for i in first}) == 6 and len({i.at for i in first}) == 2
-    for ins in first:
-        tokens = ins.text.split(" ")
-        assert tokens[ins.at] == ins.word and tokens[:ins.at] + tokens[ins.at + 1:] == text.split(" ")
-    assert len(insertions("Hi", ["a", "b"], words=3, positions=5)) == 2 * 2  # capped by words and boundaries
 
 
 def test_perplexity_is_nan_for_an_empty_text_and_exp_of_mean_nll_otherwise():
@@ -168,12 +156,12 @@ def test_only_insertions_that_changed_the_prediction_are_re_explained(monkeypatc
     asked = []
     monkeypatch.setattr(selfexplain, "generate_answers", lambda lm, prompts, *a, **k: asked.extend(prompts) or
                         [selfexplain.Generated(f"because {i}", False) for i in range(len(prompts))])
-    doc = {**_esnli_doc("A man sleeps now."), "insert_words": ["quietly", "loudly", "never"]}
+    doc = {**_esnli_doc("A man sleeps now."), "insert_words": ["quietly", "loudly", "never", "sad", "tall", "young"]}
     lm = Judge({"never": "entailment", "sleeps": "contradiction"})
     (ex,) = explanations(lm, [doc], PromptSet("instruct-1"), words=3, positions=2)
     assert len(ex.insertions) == 6
     changed = [i for i in ex.insertions if i.pred != ex.pred]
-    assert {i.word for i in changed} == {"never"} and len(changed) == 2
+    assert {i.word for i in changed} == {"never"} and len(changed) == 1  # adverbs go before "sleeps" only
     assert all(i.explanation for i in changed) and all(i.explanation is None for i in ex.insertions if i not in changed)
     assert len(asked) == 1 + len(changed)
     assert ex.inserted == "never" and ex.inserted_pred != ex.pred and ex.inserted_explanation  # the first change
@@ -319,3 +307,28 @@ def test_generate_answers_says_which_rows_ran_into_their_token_cap(tiny_llama):
     assert [g.capped for g in ended] == [False, False] and [g.text for g in ended] == ["a", "a"]  # a line end
     running = selfexplain.generate_answers(TinyLM(tiny_llama, "a"), ["one", "two prompts"], 5, caps=[2, 9])
     assert [g.capped for g in running] == [True, True] and [g.text for g in running] == ["aa", "aaaaa"]
+
+
+class Batches(Judge):
+    """A qx-like LM (``choice_loglikelihoods``) whose labels depend on the batch size it is asked for."""
+
+    batch_size = "4"
+
+    def __init__(self, *a, **k) -> None:
+        super().__init__(*a, **k)
+        self.sizes = []
+
+    def choice_loglikelihoods(self, contexts, choices, groups=None, batch_size=None):
+        self.sizes.append(batch_size)
+        flip = batch_size == 2  # the second composition sees another label, as bnb-int8 may
+        return [[-5.0 if (c.strip() == "contradiction") != flip else 0.0 for c in cs] for cs in choices]
+
+
+def test_labels_again_classify_the_inputs_in_a_second_batch_composition():
+    lm = Batches({"sleeps": "contradiction"})
+    docs = [_esnli_doc(), _esnli_doc("A man sings.")]
+    again = selfexplain.labels_again(lm, docs, PromptSet("instruct-1"))
+    assert lm.sizes == [2] and len(again) == 2  # half the run's batch size
+    first = selfexplain.classify(lm, docs, prompts=PromptSet("instruct-1"))
+    assert [selfexplain.argmax(s) for s in first] != again and lm.sizes[-1] is None  # the run's own batch size
+    assert selfexplain.labels_again(Judge({}), docs, PromptSet("instruct-1")) == [None, None]  # another LM
