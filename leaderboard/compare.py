@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, replace
 
-from leaderboard.display import Display
+from leaderboard.display import Display, twin
 from leaderboard.guards import apply_guards, note_guards
+from leaderboard.labels import AGREE_FP, agreeing_docs, agreement, mark_noise, restrict
 from leaderboard.runs import Run, TaskResult
 from qxbench.stats import FDR, bh_adjust, paired_diff
 
@@ -38,6 +39,8 @@ class Cell:
     log_ratio: float | None = None
     log_low: float | None = None
     log_high: float | None = None
+    # the config's task reports `noise` and |diff| is at most its rate (display.yaml `noise_floor`; labels.mark_noise)
+    within_noise: bool = False
 
     @property
     def degradation(self) -> float | None:
@@ -76,9 +79,10 @@ class Cell:
 
     @property
     def significant(self) -> bool:
-        """Marked: its Benjamini–Hochberg q-value is at most FDR (5 %) and the difference is comparable.
+        """Marked: its Benjamini–Hochberg q-value is at most FDR (5 %), the difference is comparable and not
+        :attr:`within_noise` (within the config's noise floor: never marked, though its p and q are kept).
         The interval is reported as it is; it does not decide the mark."""
-        return not self.not_comparable and self.q is not None and self.q <= FDR
+        return not self.not_comparable and not self.within_noise and self.q is not None and self.q <= FDR
 
     @property
     def verdict(self) -> str:
@@ -207,7 +211,48 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
         cells.append(_sparse(cell, own, cand))
     if base is None:  # shown as values: a guard on the run's own value can only say so in a note
         return note_guards(cells, display.guards(task))
-    return apply_guards(cells, display.guards(task), display.chance(task), set(base.metrics))
+    cells += label_cells(model, config, task, cand, base, display, cells, iters)
+    cells = apply_guards(cells, display.guards(task), display.chance(task), set(base.metrics))
+    return mark_noise(cells, cand, display.noise_floor(task))
+
+
+def label_cells(model: str, config: str, task: str, cand: TaskResult, base: TaskResult, display: Display,
+                cells: list[Cell], iters: int) -> list[Cell]:
+    """What the logged labels add (:mod:`leaderboard.labels`): the twin of each paired cell of display.yaml's
+    ``agreeing`` metrics, and ``agree_fp`` where neither run reports it; none without both runs' labels."""
+    listed = display.agreeing(task)
+    agree = agreeing_docs(base, cand) if listed else None  # _pair leaves out documents whose doc_hash differs
+    if agree is None:
+        return []
+    out = [_twin(c, restrict(cand, agree), restrict(base, agree), iters)
+           for c in cells if c.metric in listed and c.paired]
+    sides = agreement(base, cand)
+    if sides is not None:
+        hib = display.higher_is_better(task, AGREE_FP, None)
+        out.append(_pair(Cell(model, config, task, AGREE_FP, math.nan, hib), *sides, 1.0, iters))
+    return out
+
+
+def _twin(cell: Cell, cand: TaskResult, base: TaskResult, iters: int) -> Cell:
+    """``cell``'s comparison again over the documents ``cand`` and ``base`` are restricted to (the label-agreeing
+    ones); n_value and n_baseline stay those of every document, so the coverage guard makes it not comparable
+    when fewer than half of full precision's are left."""
+    start = Cell(cell.model, cell.config, cell.task, cell.metric, math.nan, cell.higher_is_better,
+                 relative=cell.relative)
+    out = _pair(start, cand, base, math.nan, iters)
+    if not out.paired:  # no label-agreeing document has a value in either run
+        out = replace(start, baseline=math.nan, diff=math.nan, n=0, paired=True,
+                      note="no document whose label equals full precision's has a value in both runs")
+    return replace(out, metric=twin(cell.metric), n_value=cell.n_value, n_baseline=cell.n_baseline)
+
+
+def _own(fp: Run, task: str, display: Display) -> list[Cell]:
+    """Full precision's ``agree_fp``, 1 by definition, where the leaderboard derives it (:func:`label_cells`)."""
+    result = fp.tasks[task]
+    if result.preds is None or AGREE_FP in result.metrics or not display.agreeing(task):
+        return []
+    hib, n = display.higher_is_better(task, AGREE_FP, None), len(result.preds)
+    return [Cell(fp.model, fp.config, task, AGREE_FP, 1.0, hib, n=n, n_value=n, note="its own labels: 1 by definition")]
 
 
 def tested(cell: Cell) -> bool:
@@ -236,7 +281,7 @@ def build_cells(runs: list[Run], display: Display, *, iters: int = 2000) -> tupl
         base_run = fp.get((run.model, run.dtype))
         if run.is_fp:  # full precision is shown as values, not as a difference to itself
             for task, result in run.tasks.items():
-                cells += compare_task(run.model, run.config, task, result, None, display)
+                cells += compare_task(run.model, run.config, task, result, None, display) + _own(run, task, display)
             continue
         other = sorted(d for m, d in fp if m == run.model and d != run.dtype)
         missing = (f"dtypes differ (full precision {', '.join(other)} vs {run.dtype})" if other

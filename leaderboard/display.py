@@ -1,5 +1,6 @@
-"""Display names, metric directions, headline metrics and validity guards, read from ``display.yaml``
-(never from code)."""
+"""Display names, metric directions, headline metrics, validity guards, the metrics compared again over the
+label-agreeing documents (``agreeing``: their twins ``<metric>@agree``) and the shares of labels marked
+within the noise floor (``noise_floor``), read from ``display.yaml`` (never from code)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,18 @@ if TYPE_CHECKING:
     from leaderboard.guards import Guard
 
 DISPLAY_FILE = Path(__file__).with_name("display.yaml")
+AGREE = "@agree"  # a metric's twin over the documents whose label equals full precision's (display.yaml `agreeing`)
+AGREE_NAME = " (label = FP's)"
+
+
+def twin(metric: str) -> str:
+    """The name of ``metric``'s comparison over the label-agreeing documents: ``flip_rate@agree``."""
+    return metric + AGREE
+
+
+def twin_of(metric: str) -> str | None:
+    """The metric a twin (:func:`twin`) restricts; None for any other metric."""
+    return metric.removesuffix(AGREE) if metric.endswith(AGREE) else None
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,8 @@ class Display:
     curves: dict[str, dict[str, str]] = field(default_factory=dict)
     guard_entries: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # family -> YAML entries
     chances: dict[str, float] = field(default_factory=dict)  # task -> chance level of its accuracy
+    agreeing_entries: dict[str, list[str]] = field(default_factory=dict)  # family -> metrics with an @agree twin
+    noise_entries: dict[str, list[str]] = field(default_factory=dict)  # family -> shares of labels (noise_floor)
 
     @property
     def curve_keys(self) -> dict[str, str]:
@@ -37,7 +52,11 @@ class Display:
         return self.probes.get(task, {}).get("name", task)
 
     def _metric(self, task: str, metric: str) -> dict[str, Any]:
-        """The YAML entry of a metric: the task's own, else its family's (``calib_piqa`` -> ``calib``)."""
+        """The YAML entry of a metric: the task's own, else its family's (``calib_piqa`` -> ``calib``); a twin
+        (:func:`twin`) has its metric's, its name marked :data:`AGREE_NAME`."""
+        if (of := twin_of(metric)) is not None:
+            entry = self._metric(task, of)
+            return {**entry, "name": entry.get("name", of) + AGREE_NAME}
         if metric in self.metrics.get(task, {}):
             return self.metrics[task][metric]
         family = _family(task, [t for t in self.metrics if metric in self.metrics[t]])
@@ -60,6 +79,19 @@ class Display:
 
         family = _family(task, list(self.guard_entries))
         return tuple(parse_guard(e, family) for e in self.guard_entries.get(family, [])) if family else ()
+
+    def agreeing(self, task: str) -> tuple[str, ...]:
+        """The metrics of the task (its own entry, else its family's) compared again over the documents whose
+        label equals full precision's (``agreeing``); () without any."""
+        family = _family(task, list(self.agreeing_entries))
+        return tuple(self.agreeing_entries[family]) if family else ()
+
+    def noise_floor(self, task: str) -> tuple[str, ...]:
+        """The task's metrics that are shares of documents by label (``noise_floor``; its own entry, else its
+        family's), and their twins: a difference within the config's noise rate is marked as such."""
+        family = _family(task, list(self.noise_entries))
+        listed = tuple(self.noise_entries[family]) if family else ()
+        return listed + tuple(twin(m) for m in listed if m in self.agreeing(task))
 
     def chance(self, task: str) -> float | None:
         """The chance level of the task's accuracy: the task's own entry only (a variant's data has its own
@@ -96,7 +128,10 @@ class Display:
 def load_display(path: Path = DISPLAY_FILE) -> Display:
     data = yaml.safe_load(path.read_text()) or {}
     display = Display(probes=data.get("probes", {}), metrics=data.get("metrics", {}), curves=data.get("curves", {}),
-                      guard_entries=data.get("guards", {}), chances=data.get("chance", {}))
+                      guard_entries=data.get("guards", {}), chances=data.get("chance", {}),
+                      agreeing_entries=data.get("agreeing") or {}, noise_entries=data.get("noise_floor") or {})
+    for key, entries in (("agreeing", display.agreeing_entries), ("noise_floor", display.noise_entries)):
+        _metric_lists(display, key, entries, path.name)
     for task in display.guard_entries:
         for guard in display.guards(task):  # a broken guard is an error when the file is read, not when met
             for metric in guard.affects:
@@ -116,6 +151,17 @@ def load_display(path: Path = DISPLAY_FILE) -> Display:
         if isinstance(chance, bool) or not isinstance(chance, int | float) or not 0 <= chance < 1:
             raise QxError(f"{path.name}: chance of {task} must be a number in [0, 1), not {chance!r}")
     return display
+
+
+def _metric_lists(display: Display, key: str, entries: object, file: str) -> None:
+    """``agreeing`` / ``noise_floor``: task family -> a list of its declared metrics; else an error naming it."""
+    if not isinstance(entries, dict):
+        raise QxError(f"{file}: {key} must map task families to lists of metrics, not {entries!r}")
+    for family, metrics in entries.items():
+        if not isinstance(metrics, list) or not all(isinstance(m, str) and m for m in metrics):
+            raise QxError(f"{file}: {key} of {family} must be a list of metric names, not {metrics!r}")
+        for metric in metrics:
+            _declared(display, family, metric, f"metric in {key}: of {family} in {file}")
 
 
 def _names(value: object) -> tuple[str, ...]:

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass
 
 from leaderboard.compare import Cell, compare_task, mismatches
-from leaderboard.display import Display
+from leaderboard.display import Display, twin
+from leaderboard.labels import AGREE_FP
 from leaderboard.runs import Run
 from qxbench.errors import QxError, unknown
 
@@ -95,10 +96,21 @@ def _row(cell: Cell, limit: float | None, missing: bool = False) -> GateRow:
     return GateRow(cell, limit)
 
 
+def _from_labels(display: Display, present: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The (task, metric) compare_task may add from the logged labels (leaderboard.labels): each ``agreeing``
+    metric's twin, and ``agree_fp``."""
+    found: set[tuple[str, str]] = set()
+    for task, metric in present:
+        listed = display.agreeing(task)
+        found |= ({(task, AGREE_FP)} if listed else set()) | ({(task, twin(metric))} if metric in listed else set())
+    return found
+
+
 def run_gate(base: Run, cand: Run, thresholds: dict[str, float], display: Display, *,
              allow_mismatch: bool = False) -> GateResult:
     present = {(t, m) for run in (base, cand) for t, r in run.tasks.items() for m in r.metrics}
-    known = {m for _, m in present} | {f"{t}/{m}" for t, m in present}
+    derived = _from_labels(display, present) - present
+    known = {m for _, m in present | derived} | {f"{t}/{m}" for t, m in present | derived}
     if not thresholds:
         names = sorted({m for _, m in present})
         raise QxError(f"No --max-drop: a gate without a threshold checks nothing. Add one per metric to guard, "
@@ -133,4 +145,8 @@ def run_gate(base: Run, cand: Run, thresholds: dict[str, float], display: Displa
             row = _row(cell, _limit(thresholds, task, metric), missing=True)
             if row.threshold is not None:
                 rows.append(row)
+    checked = {k for r in rows if r.threshold is not None for k in (r.cell.metric, f"{r.cell.task}/{r.cell.metric}")}
+    for key in thresholds.keys() - checked:  # a twin or agree_fp that was not compared: the runs logged no labels
+        raise QxError(f"--max-drop {key}: no comparison has it (it comes from the logged labels of both runs: "
+                      "cf_flip and nle_sim 4.0 on, with --log_samples)")
     return GateResult(tuple(rows), tuple(found))

@@ -6,7 +6,7 @@ Declared in ``display.yaml`` (``guards:`` per task family, ``chance:`` per task)
 Each rule is a pure function returning the reason ('' when the comparison stands):
 
 - coverage (every metric, :func:`coverage_reason`): fewer than half of the documents on which full
-  precision has a defined value still have one in both runs;
+  precision has a defined value still have one in both runs (a twin ``<metric>@agree``: and the same label);
 - ``collapse: chance_or_zero`` (:func:`collapse_reason`): the guard metric (accuracy) falls to 0, or to
   the task's chance level or below (from above it), or, where no chance level is declared, below half
   of full precision;
@@ -19,7 +19,8 @@ Each rule is a pure function returning the reason ('' when the comparison stands
 
 A guard's own metric is compared normally; every other metric of the task (an ``at_least`` guard:
 its ``affects``) is not comparable when a guard fires, or when it cannot be checked (its metric is
-missing or not comparable in a run that the other run reports it for).
+missing or not comparable in a run that the other run reports it for). A twin over the label-agreeing
+documents (:func:`leaderboard.display.twin`) is guarded as its metric is.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from leaderboard.display import fmt
+from leaderboard.display import fmt, twin_of
 from qxbench.errors import QxError, unknown
 
 if TYPE_CHECKING:
@@ -90,11 +91,13 @@ def _g(x: float) -> str:
     return fmt(x)
 
 
-def coverage_reason(n_paired: int, n_baseline: int) -> str:
-    """Not comparable when the documents defined in both runs are fewer than half of those full precision
-    defines. '' when full precision defines it on no document (a corpus-level metric: nothing was lost)."""
+def coverage_reason(n_paired: int, n_baseline: int, agreeing: bool = False) -> str:
+    """Not comparable when the documents defined in both runs (``agreeing``, a twin: and whose label equals
+    full precision's) are fewer than half of those full precision defines. '' when full precision defines it
+    on no document (a corpus-level metric: nothing was lost)."""
     if n_baseline > 0 and 2 * n_paired < n_baseline:
-        return f"defined on {n_paired} of the {n_baseline} documents full precision has a value for"
+        labelled = " with full precision's label" if agreeing else ""
+        return f"defined{labelled} on {n_paired} of the {n_baseline} documents full precision has a value for"
     return ""
 
 
@@ -147,8 +150,11 @@ def apply_guards(cells: list[Cell], guards: tuple[Guard, ...], chance: float | N
                  baseline_has: Collection[str]) -> list[Cell]:
     """One task's cells of one run compared with full precision (which reports ``baseline_has``), with
     ``not_comparable`` set where a rule fires. Cells that were not compared are returned unchanged."""
-    cells = [replace(c, not_comparable=coverage_reason(c.n, c.n_baseline))
-             if c.diff is not None and c.paired and coverage_reason(c.n, c.n_baseline) else c for c in cells]
+    def covered(c: Cell) -> str:
+        return coverage_reason(c.n, c.n_baseline, twin_of(c.metric) is not None)
+
+    cells = [replace(c, not_comparable=covered(c)) if c.diff is not None and c.paired and covered(c) else c
+             for c in cells]
     by_metric = {c.metric: c for c in cells}
     own = {g.metric for g in guards}
     reasons: dict[str | None, list[str]] = {}  # metric it makes not comparable (None: every other) -> reasons
@@ -160,6 +166,7 @@ def apply_guards(cells: list[Cell], guards: tuple[Guard, ...], chance: float | N
         return cells
 
     def why(metric: str) -> list[str]:
+        metric = twin_of(metric) or metric  # a twin: guarded as its metric
         return (reasons.get(None, []) if metric not in own else []) + reasons.get(metric, [])
 
     return [replace(c, not_comparable="; ".join(filter(None, [c.not_comparable, *why(c.metric)])))

@@ -4,8 +4,8 @@
 Nothing read is trusted (:mod:`leaderboard.schema` types it): a broken file, samples line or key is a
 one-line :class:`~qxbench.errors.QxError` naming the file and the key; a value that is not a number, a
 task that cannot be named on disk, a date that is not one or a run without results is left out with a
-note (:attr:`Run.problems`), and so is a document's per-layer curve when its logged answer does not read
-(:func:`qxbench.probes.logged.read_result`).
+note (:attr:`Run.problems`), and so is a document's per-layer curve or label when its logged answer does not
+read (:func:`qxbench.probes.logged.read_result`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from leaderboard.schema import ResultsFile, clip, number, read_results, run_times, sample_row, task_name_problem
+from leaderboard.schema import ResultsFile, clip, labels, number, read_results, run_times, sample_row, task_name_problem
 from qxbench.errors import QxError, first_line
 
 
@@ -34,6 +34,7 @@ class TaskResult:
     curves: dict[int, list[float]] | None  # doc_id -> per-layer curve (see display.yaml `curves`)
     doc_hashes: dict[int, str] | None = None  # doc_id -> lm-eval's doc_hash; None without it (older files)
     task_hash: str | None = None  # the results' task_hashes[task]: its documents, prompts and targets
+    preds: dict[int, int] | None = None  # doc_id -> the model's label of the input (schema.logged_pred); None: none
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Samples:
     curves: dict[int, list[float]] | None
     hashes: dict[int, str] | None  # None when no line has a doc_hash
     problems: list[str]
+    preds: dict[int, int] | None = None  # None when no line's logged answer holds a label
 
 
 def _sample_lines(path: Path, task: str) -> tuple[Path, list[str]] | None:
@@ -96,11 +98,13 @@ def _samples(path: Path, task: str, curve_key: str | None) -> Samples | None:
     curves: dict[int, list[float]] = {}
     hashes: dict[int, str] = {}
     problems: list[str] = []  # one note per document whose curve is left out
+    rows: list[tuple[int, int, dict]] = []  # (line number, doc_id, line): their labels are read at the end
     for number_, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            doc, doc_hash, values, curve = sample_row(json.loads(line), curve_key)
+            row = json.loads(line)
+            doc, doc_hash, values, curve = sample_row(row, curve_key)
         except (ValueError, TypeError, RecursionError) as err:  # JSONDecodeError is a ValueError
             raise QxError(f"{file}:{number_}: broken sample line: {first_line(err)}") from None
         per_doc[doc] = values
@@ -110,8 +114,10 @@ def _samples(path: Path, task: str, curve_key: str | None) -> Samples | None:
             curves[doc] = curve
         if doc_hash is not None:
             hashes[doc] = doc_hash
+        rows.append((number_, doc, row))
     per_doc, clipped = clip(per_doc, f"{file.name}: {task}")
-    return Samples(per_doc, curves or None, hashes or None, problems + clipped)
+    preds, unread = labels(rows, file.name, task)
+    return Samples(per_doc, curves or None, hashes or None, problems + clipped + unread, preds)
 
 
 def _disagree(metrics: dict[str, float], per_doc: dict[int, dict[str, float]], where: str) -> list[str]:
@@ -164,7 +170,7 @@ def _task(path: Path, file: ResultsFile, task: str, curve_key: str | None) -> tu
         version=str(version), limit=limit, n=n, metrics=metrics, stderr=stderr,
         higher_is_better=dict(file.higher_is_better.get(task, {})), per_doc=samples and samples.per_doc,
         curves=samples and samples.curves, doc_hashes=samples and samples.hashes,
-        task_hash=file.task_hashes.get(task)), problems
+        task_hash=file.task_hashes.get(task), preds=samples and samples.preds), problems
 
 
 def read_run(path: Path, curve_keys: dict[str, str] | None = None) -> Run:

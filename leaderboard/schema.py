@@ -25,6 +25,7 @@ from qxbench.probes.logged import read_result
 LATEST = 253402300799.0  # 9999-12-31 23:59:59 UTC: the last moment a date can be shown
 LARGEST = 1e100  # a per-document value beyond ± this is not finite to the statistics (sums of it overflow)
 MAX_TASK_BYTES = 200  # a task name is part of file names (samples_<task>_<stamp>.jsonl.gz): 255 bytes at most
+LABELLED = ("Counterfactual", "Explanation")  # logged records whose ``pred`` is the model's label of the input
 
 WANTED = {"dict_type": "an object", "int_type": "an integer", "int_from_float": "an integer", "string_type": "a string",
           "bool_type": "true or false", "float_type": "a number", "list_type": "a list"}  # pydantic error -> "not ..."
@@ -180,13 +181,48 @@ def sample_row(row: Any, curve_key: str | None) -> tuple[int, str | None, dict[s
     return doc, doc_hash, per_doc, _curve(row, curve_key) if curve_key else None
 
 
-def _curve(row: dict[str, Any], key: str) -> list[float] | str:
-    """The per-layer curve ``key`` of a line's logged answer, or why there is none (one line)."""
+def _answer(row: dict[str, Any]) -> Any:
+    """A line's logged answer (:func:`qxbench.probes.logged.read_result`); :class:`Invalid` when it does not read."""
     resps = row.get("filtered_resps")
     if not isinstance(resps, list) or not resps:
-        return "no filtered_resps"
+        raise Invalid("no filtered_resps")
+    return read_result(resps[0])
+
+
+def logged_pred(row: dict[str, Any]) -> int | str | None:
+    """The model's label of the input in a line's logged answer: the ``pred`` of a :data:`LABELLED` record
+    (cf_flip, nle_sim 4.0 on); None for any other record, protocol 3's included (``Counterfactual3``: 3.x runs
+    get no comparison by label); why, when the answer does not read (one line)."""
     try:
-        answer = read_result(resps[0])
+        answer = _answer(row)
+    except Invalid as err:
+        return str(err)
+    pred = getattr(answer, "pred", None) if type(answer).__name__ in LABELLED else None
+    return pred if isinstance(pred, int) and not isinstance(pred, bool) else None
+
+
+def labels(rows: list[tuple[int, int, dict[str, Any]]], file: str,
+           task: str) -> tuple[dict[int, int] | None, list[str]]:
+    """doc_id -> the model's label of the input (:func:`logged_pred`) from a task's samples lines (line number,
+    doc_id, line), and a note per line whose label is left out; (None, []) when no answer holds one. The first
+    answer that reads decides: one without a label (another probe's record, or protocol 3's) ends the reading."""
+    preds: dict[int, int] = {}
+    unread: list[str] = []
+    for line, doc, row in rows:
+        pred = logged_pred(row)
+        if isinstance(pred, int):
+            preds[doc] = pred
+        elif pred is None and not preds:
+            break
+        else:
+            unread.append(f"{file}:{line}: {task}: label left out: {pred or 'the answer holds none'}")
+    return (preds, unread) if preds else (None, [])
+
+
+def _curve(row: dict[str, Any], key: str) -> list[float] | str:
+    """The per-layer curve ``key`` of a line's logged answer, or why there is none (one line)."""
+    try:
+        answer = _answer(row)
     except Invalid as err:
         return str(err)
     curve = getattr(answer, key, None) if dataclasses.is_dataclass(answer) else None

@@ -21,13 +21,16 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from leaderboard.charts import CAPTION, probe_charts
 from leaderboard.compare import Cell, tested
-from leaderboard.display import TINY_NOTE, Display, fmt, fmt_p, fmt_relative, is_tiny
+from leaderboard.display import TINY_NOTE, Display, fmt, fmt_p, fmt_relative, is_tiny, twin, twin_of
 from leaderboard.human import find_files, read_blocks
 from leaderboard.runs import Run
 from leaderboard.summary import ProbeSummary, limit_text, summarize
 
 HERE = Path(__file__).parent
 STATIC = ("style.css", "sort.js")
+NOISE_MARK = "≈"  # after a difference within the config's noise floor (Cell.within_noise): never marked
+NOISE_NOTE = ("≈: within the noise floor, the difference is at most the share of the config's labels that change "
+              "with the batch composition (never marked).")
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,8 @@ class View:
 
 
 def _columns(cells: list[Cell], display: Display) -> list[tuple[str, str]]:
-    present = {(c.task, c.metric) for c in cells}
-    ordered = [(t, m) for t, ms in display.metrics.items() for m in ms if (t, m) in present]
+    present = {(c.task, c.metric) for c in cells}  # a twin (label = FP's) right after its metric
+    ordered = [(t, n) for t, ms in display.metrics.items() for m in ms for n in (m, twin(m)) if (t, n) in present]
     return ordered + sorted(present - set(ordered))
 
 
@@ -76,10 +79,11 @@ def cell_markdown(cell: Cell) -> str:
     """A compared cell as every Markdown table of the project writes it (the README's, the task READMEs',
     the benchmarks'): the difference (:func:`diff_text`), bold when marked (:attr:`Cell.significant`: BH
     q <= 5 %), then its interval, or "(corpus)" for a corpus-level difference without one; " n/c" after
-    a difference that is not comparable; without a difference, "(note)" or "n/c"."""
+    a difference that is not comparable, " ≈" after one within the noise floor (:attr:`Cell.within_noise`);
+    without a difference, "(note)" or "n/c"."""
     if cell.diff is None:
         return "n/c" if cell.not_comparable or not cell.note else f"({cell.note})"
-    diff = diff_text(cell)
+    diff = diff_text(cell) + (f" {NOISE_MARK}" if cell.within_noise else "")
     text = f"**{diff}**" if cell.significant else diff
     interval = interval_text(cell)
     text = f"{text} {interval}" if interval else f"{text} (corpus)"
@@ -87,13 +91,15 @@ def cell_markdown(cell: Cell) -> str:
 
 
 def tested_text(cell: Cell) -> str:
-    """The paired test behind the mark: p, its BH q and whether it is marked; '' when not tested."""
+    """The paired test behind the mark: p, its BH q and whether it is marked (and why not, within the noise
+    floor); '' when not tested."""
     if cell.p is None:
         return ""
     if cell.q is None:
         return f"; sign-flip p = {fmt_p(cell.p)} (not in the false-discovery-rate family: not marked)"
     verdict = "marked" if cell.significant else "not marked"
-    return f"; sign-flip p = {fmt_p(cell.p)}, BH q = {fmt_p(cell.q)} ({verdict}: q <= 0.05 is marked)"
+    why = "within the noise floor, never marked" if cell.within_noise else "q <= 0.05 is marked"
+    return f"; sign-flip p = {fmt_p(cell.p)}, BH q = {fmt_p(cell.q)} ({verdict}: {why})"
 
 
 def _numbers(cell: Cell) -> str:
@@ -105,6 +111,9 @@ def _numbers(cell: Cell) -> str:
         which = (f"the same {cell.n} documents" if cell.n == cell.n_value == cell.n_baseline else
                  f"the {cell.n} documents both define (the candidate defines {cell.n_value}, full precision "
                  f"{cell.n_baseline})")
+        if twin_of(cell.metric):  # over the label-agreeing documents only
+            which = (f"the {cell.n} documents whose label equals full precision's and both define (of the "
+                     f"{cell.n_value} the candidate defines, full precision {cell.n_baseline})")
         return (f"value {fmt(cell.value)} and full precision {fmt(cell.baseline)} over {which}; difference "
                 f"{diff_text(cell)}{rel}{ci}{tested_text(cell)}{tiny}")
     return (f"value {fmt(cell.value)} on the candidate's {cell.n_value} documents, full precision "
@@ -129,9 +138,10 @@ def view(cell: Cell | None, scale: float) -> View:
     alpha *= 0.75 if cell.significant else 0.25
     colour = "214,39,40" if (deg or 0) > 0 else "44,160,44"
     fewer = f" (n={cell.n})" if cell.paired and cell.n < max(cell.n_value, cell.n_baseline) else ""
+    title = f"{cell.note}; {_numbers(cell)}" if cell.within_noise else _numbers(cell)  # the note: N of M labels
     return View(diff_text(cell) + fewer, repr(cell.diff),
-                f"background: rgba({colour},{alpha:.2f})" if alpha else "", _numbers(cell),
-                "*" if cell.significant else "")
+                f"background: rgba({colour},{alpha:.2f})" if alpha else "", title,
+                NOISE_MARK if cell.within_noise else "*" if cell.significant else "")
 
 
 def _rows(runs: list[Run], cells: list[Cell], columns: list[tuple[str, str]]) -> list[dict]:
@@ -197,7 +207,7 @@ def markdown(cells: list[Cell]) -> str:
     """The leaderboard as one Markdown table, by the site's number rule, its marks in bold."""
     md = list(MD_HEAD)
     for c in cells:
-        diff = diff_text(c) if c.diff is not None else "–"
+        diff = diff_text(c) + (f" {NOISE_MARK}" if c.within_noise else "") if c.diff is not None else "–"
         diff = f"**{diff}**" if c.significant else diff
         verdict = f"not comparable: {c.not_comparable}" if c.not_comparable else c.verdict or "–"
         text = [c.model, c.config, c.task, c.metric]
@@ -205,7 +215,9 @@ def markdown(cells: list[Cell]) -> str:
         cols = [t.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;") for t in [*text, *numbers, verdict]]
         md.append(f"| {' | '.join(cols)} |")
     tiny = any(is_tiny(x) for c in cells for x in (c.value, c.baseline, c.diff))
-    return "\n".join([*md, "", MD_NOTES + (f" {TINY_NOTE}." if tiny else "")]) + "\n"
+    noise = any(c.within_noise for c in cells)
+    notes = MD_NOTES + (f" {TINY_NOTE}." if tiny else "") + (f" {NOISE_NOTE}" if noise else "")
+    return "\n".join([*md, "", notes]) + "\n"
 
 
 def downloads(cells: list[Cell]) -> dict[str, str]:
@@ -226,7 +238,8 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
     columns = _columns(cells, display)
     tasks = list(dict.fromkeys(t for t, _ in columns))
     pages = {t: f"probe_{t}.html" for t in tasks}
-    common = {"display": display, "tasks": tasks, "pages": pages, "notes": notes}
+    common = {"display": display, "tasks": tasks, "pages": pages, "notes": notes,
+              "noise_marked": any(c.within_noise for c in cells), "twins": any(twin_of(c.metric) for c in cells)}
     scales = _scales(cells)
     human = read_blocks(find_files(runs))  # `qxbench study collect` results, where there are any
     summaries = summarize(runs, cells, tasks, display)
