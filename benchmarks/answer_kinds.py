@@ -1,4 +1,5 @@
-"""What each committed cf_flip rewrite and nle_sim explanation is (issue 38): counts of answer kinds.
+"""What each committed cf_flip rewrite and nle_sim explanation is (issue 38): counts of answer kinds, with
+the agreement with full precision's labels, the valid flips and the labels that changed with the batch.
 
 Reads every committed ``samples_cf_flip*`` and ``samples_nle_sim*`` file under the runs folder,
 reads each logged rewrite (3.x: ``Counterfactual.rewrite``, already cleaned by 3.x's ``PromptSet.rewritten``;
@@ -52,15 +53,54 @@ def kind_of(row: dict, where: str = "sample") -> str:
     return read_explanation(text, row["doc"], result["pred"], capped=len(words(text)) >= CAPPED_WORDS).kind
 
 
-def count(path: Path) -> Counter:
+def read(path: Path) -> dict:
+    """One samples file: the kinds' counts, each document's label (doc_id -> pred), the valid rewrites that
+    flipped the label (cf_flip; None for nle_sim) and the labels that changed in the second batch composition
+    (4.1's noise floor; None where no document was classified twice)."""
+    kinds: Counter = Counter()
+    preds: dict[int, int] = {}
+    flips, noisy, twice = 0, 0, 0
     with gzip.open(path, "rt") as f:
-        return Counter(kind_of(json.loads(line), f"{path}:{n}") for n, line in enumerate(f, 1))
+        for n, line in enumerate(f, 1):
+            row = json.loads(line)
+            result = plain(read_logged(row["resps"][0][0], f"{path}:{n}"))
+            kind = kind_of(row, f"{path}:{n}")
+            kinds[kind] += 1
+            preds[int(row["doc_id"])] = int(result["pred"])
+            valid = kind == "valid" and result.get("rewrite_pred") is not None  # 3.x: read again, as the counts
+            flips += valid and result["rewrite_pred"] != result["pred"]
+            if result.get("pred_again") is not None:
+                twice += 1
+                noisy += result["pred_again"] != result["pred"]
+    return {"counts": dict(kinds), "preds": preds, "valid_flips": flips if "cf_flip" in path.name else None,
+            "noise": noisy if twice else None}
+
+
+def agreement(rows: list[dict]) -> None:
+    """Each row's ``agree_fp``: the documents whose label equals full precision's (the row of the same model,
+    task and folder whose config is ``fp``), over the documents both have; None without such a row."""
+    fp = {(r["model"], r["task"]): r for r in rows if r["config"].endswith("/fp")}
+    for r in rows:
+        base = fp.get((r["model"], r["task"]))
+        shared = sorted(base["preds"].keys() & r["preds"].keys()) if base else []
+        r["agree_fp"] = sum(r["preds"][d] == base["preds"][d] for d in shared) if shared else None
+        r["agree_n"] = len(shared)
+
+
+def _count(value: int | None, of: int | None = None) -> str:
+    return "–" if value is None else f"{value}/{of}" if of is not None else str(value)
 
 
 def table(rows: list[dict], kinds: tuple[str, ...]) -> str:
-    head = f"| data set | config | n | {' | '.join(kinds)} |\n|---|---|---:|{'---:|' * len(kinds)}"
-    lines = [f"| {r['task']} | {r['config']} | {r['n']} | {' | '.join(str(r['counts'].get(k, 0)) for k in kinds)} |"
-             for r in rows]
+    """Per data set and config: n, agreement with full precision's labels, valid flips (cf_flip), labels that
+    changed with the batch (noise), then each answer kind's count: what every number rests on."""
+    flips = any(r["valid_flips"] is not None for r in rows)
+    extra = ["agree FP", *(["valid flips"] if flips else []), "noise"]
+    head = (f"| data set | config | n | {' | '.join(extra)} | {' | '.join(kinds)} |\n"
+            f"|---|---|---:|{'---:|' * (len(extra) + len(kinds))}")
+    lines = [f"| {r['task']} | {r['config']} | {r['n']} | {_count(r['agree_fp'], r['agree_n'])} | "
+             + (f"{_count(r['valid_flips'])} | " if flips else "") + f"{_count(r['noise'])} | "
+             + " | ".join(str(r["counts"].get(k, 0)) for k in kinds) + " |" for r in rows]
     return "\n".join([head, *lines])
 
 
@@ -73,9 +113,11 @@ def main() -> None:
     rows = []
     for path in files:
         task, stamp = path.name.removeprefix("samples_").split(".jsonl")[0].split("_20", 1)
-        rows.append({"task": task, "config": config_of(path, args.runs), "run": f"20{stamp}",
-                     "file": str(path), "n": 0, "counts": dict(count(path))})
+        config = config_of(path, args.runs)
+        rows.append({"task": task, "config": config, "model": config.rsplit("/", 1)[0], "run": f"20{stamp}",
+                     "file": str(path), **read(path)})
         rows[-1]["n"] = sum(rows[-1]["counts"].values())
+    agreement(rows)
     seen = Counter((r["task"], r["config"]) for r in rows)
     for r in rows:  # two runs of one task and config (the embedded world's reruns): named by their stamp
         if seen[(r["task"], r["config"])] > 1:
@@ -85,9 +127,10 @@ def main() -> None:
     explained = [r for r in rows if r["task"].startswith("nle_sim")]
     print("Rewrites (cf_flip):\n" + table(rewrites, REWRITE_KINDS))
     print(f"\nExplanations (nle_sim; capped = at least {CAPPED_WORDS} words):\n" + table(explained, EXPLANATION_KINDS))
+    kept = [{k: v for k, v in r.items() if k != "preds"} for r in rows]
     args.out.write_text(json.dumps({"rewrite_kinds": REWRITE_KINDS, "explanation_kinds": EXPLANATION_KINDS,
                                     "capped_rule": f"explanation of >= {CAPPED_WORDS} words (tokens not logged)",
-                                    "rows": rows}, indent=1) + "\n")
+                                    "rows": kept}, indent=1) + "\n")
     print(f"\nwrote {args.out}")
 
 
