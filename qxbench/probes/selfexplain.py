@@ -202,15 +202,16 @@ def input_keys(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -
 
 def labels_again(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -> list[int | None]:
     """The noise floor (issue 38): the model's labels of the same classification prompts in a second batch
-    composition, each prompt alone in its group and the batch size halved (2 where it is 1), so every
-    batch after the first holds other neighbours and other padding. A label that changes is noise of the
+    composition, each prompt alone in its group and half as many again per batch (the batch size
+    ``b + max(1, b // 2)``), so every batch holds other neighbours and other padding (halving it cost
+    the 1.5B three times the first classification: more batches, each running its common prefix). A label that changes is noise of the
     computation (bitsandbytes int8 picks its outlier columns per forward pass), not of the model. None for
     an LM that batches on its own (any lm-eval LM but ``qx``): not measured."""
     if not hasattr(lm, "choice_loglikelihoods"):
         return [None] * len(docs)
     size = _size(lm)
     scores = classify(lm, docs, title="classify again (noise floor)", prompts=prompts,
-                      batch_size=size // 2 if size > 1 else 2)
+                      batch_size=size + max(1, size // 2))
     return [argmax(s) for s in scores]
 
 

@@ -61,7 +61,7 @@ def test_counterfactual_variants_run_on_their_files(fp_lm, task):
 def test_explanation_variants_run_on_their_files(fp_lm, task):
     res = _run(fp_lm, task)["results"][task]
     assert res["expl_empty,none"] < 1 and res["bertscore_minilm_f1,none"] > 0.2 and res["cosine,none"] > 0
-    assert res["insertions_n,none"] == 2 * 6  # 3 words x 2 positions per document
+    assert 0 < res["insertions_n,none"] <= 2 * 6  # at most 3 words x 2 places (nouns, verbs) per document
     assert res["insert_flipped_n,none"] >= res["unfaithful_n,none"] >= 0
 
 

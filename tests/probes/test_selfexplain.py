@@ -320,7 +320,7 @@ class Batches(Judge):
 
     def choice_loglikelihoods(self, contexts, choices, groups=None, batch_size=None):
         self.sizes.append(batch_size)
-        flip = batch_size == 2  # the second composition sees another label, as bnb-int8 may
+        flip = batch_size == 6  # the second composition sees another label, as bnb-int8 may
         return [[-5.0 if (c.strip() == "contradiction") != flip else 0.0 for c in cs] for cs in choices]
 
 
@@ -328,7 +328,7 @@ def test_labels_again_classify_the_inputs_in_a_second_batch_composition():
     lm = Batches({"sleeps": "contradiction"})
     docs = [_esnli_doc(), _esnli_doc("A man sings.")]
     again = selfexplain.labels_again(lm, docs, PromptSet("instruct-1"))
-    assert lm.sizes == [2] and len(again) == 2  # half the run's batch size
+    assert lm.sizes == [6] and len(again) == 2  # half as many again as the run's batch size
     first = selfexplain.classify(lm, docs, prompts=PromptSet("instruct-1"))
     assert [selfexplain.argmax(s) for s in first] != again and lm.sizes[-1] is None  # the run's own batch size
     assert selfexplain.labels_again(Judge({}), docs, PromptSet("instruct-1")) == [None, None]  # another LM
