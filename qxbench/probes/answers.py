@@ -30,7 +30,9 @@ precedence order (the first that applies):
     loop          a 4-word n-gram three times or more (more often than in the input)
     leak          a label (or its plural, or its form without a final "s") announced: a label as a
                   header ("Science: ..."), after the label's name ("Sentiment: positive"), after an
-                  arrow, a copula or a change ("is now positive", "instead of"), in quotes, after a
+                  arrow, a copula whose subject is the text or its label ("the review is positive",
+                  "it is clearly negative"; not "the man is neutral" inside an edit) or a change ("is now
+                  positive", "instead of"), in quotes, after a
                   final colon, or a bare label (labels and function words only: "Businesses",
                   "Business, not sports.") or a bare class word (at most 2 words behind a header,
                   none from a 5+-word input: "Rebranded: Soccer")
@@ -76,9 +78,14 @@ _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
 _FUNCTION_WORDS = frozenset("a an the is it its not no and or but to of from instead rather than now".split())
 _REASONS = re.compile(r"\b(?:because|since|as|so|due|given|therefore|thus|hence|which|who|where|shows?|suggests?|"
                       r"indicates?|implies|means|mentions?|describes?|says|states?)\b", re.I)
-_COPULA = (r"(?:is|was|are|were|be|becomes?|became|changed\s+to|changes\s+to|turned\s+into|instead\s+of|"
-           r"rather\s+than|not)\s+(?:now\s+|still\s+|clearly\s+|indeed\s+|decidedly\s+|overwhelmingly\s+|"
-           r"predominantly\s+|definitely\s+|very\s+)?")
+_ADVERB = (r"(?:now\s+|still\s+|clearly\s+|indeed\s+|decidedly\s+|overwhelmingly\s+|predominantly\s+|"
+           r"definitely\s+|very\s+)?")
+_COPULA = r"(?:is|was|are|were|be|becomes?|became|not)\s+" + _ADVERB  # after a subject that is the text or label
+_CHANGE = r"(?:changed\s+to|changes\s+to|change\s+to|turned\s+into|instead\s+of|rather\s+than|is\s+now|was\s+now)\s+"
+# what a copula announcing a label speaks of: the text itself or its label ("the review is positive"), not a
+# thing inside an edit ("the man is neutral", "the test is positive")
+_SUBJECTS = ("it", "this", "that", "review", "text", "sentence", "article", "statement", "claim", "hypothesis",
+             "label", "answer", "result", "sentiment", "relation", "topic", "verdict", "category", "class", "tone")
 _META = r"\b(?:re-?writ\w*|rephras\w*|here\s+is|here's)\b"
 _END = re.compile(r"[.!?…][\"'”’)\]]*$")
 
@@ -177,9 +184,12 @@ def _leaks(heads: list[str], body: str, full: str, doc: Mapping[str, Any]) -> bo
     """A label announced rather than an input edited (the frames listed in the module docstring)."""
     label = _label_pattern(doc["choices"])
     name = re.escape(str(doc["label_name"]).lower())
+    names = {str(doc[k]).lower() for k in ("input_name", "label_name") if doc.get(k)} | set(_SUBJECTS)
+    subject = "|".join(re.escape(n) for n in sorted(names))
     frames = (rf"\b{name}\s*:\s*[\"'“]?{label}",  # "Sentiment: positive"
               rf"(?:→|->|=>)\s*[\"'“]?{label}",  # "→ positive"
-              rf"\b{_COPULA}[\"'“]?{label}",  # "is now positive", "instead of business"
+              rf"\b(?:{subject})\s+{_COPULA}(?:not\s+)?[\"'“]?{label}",  # "the review is positive", "the claim is not supported"
+              rf"\b{_CHANGE}{_ADVERB}[\"'“]?{label}",  # "is now positive", "instead of business"
               rf"[\"'“‘]{label}[\"'”’]",  # 'The review is "positive"'
               rf":\s*[\"'“]?{label}[\"'”]?\s*[.!]?$")  # "The article has been rewritten to: Business"
     if any(re.search(frame, full.lower()) for frame in frames):

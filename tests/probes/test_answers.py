@@ -136,6 +136,20 @@ def test_a_label_frame_or_arrow_leaks_and_a_label_word_inside_an_edit_does_not()
     assert read_rewrite("Businessman Chavez warns of possible fraud in the recall vote.", ag).kind == "valid"
 
 
+def test_a_copula_leaks_only_when_it_speaks_of_the_text_or_its_label():
+    doc, _ = logged("fp", "cf_flip_sst2", 24)
+    assert read_rewrite("seldom has a movie so closely matched the spirit of a man. The review is positive", doc).kind \
+        == "leak"
+    assert read_rewrite("seldom has a movie so closely matched the spirit of a man, it is clearly negative", doc).kind \
+        == "leak"
+    assert read_rewrite("seldom has a movie so closely matched the spirit of a man, now positive instead of negative",
+                        doc).kind == "leak"
+    nli = {**doc, "choices": ["entailment", "neutral", "contradiction"], "label_name": "Relation",
+           "input_name": "Hypothesis", "text": "The man is angry about the long wait at the station."}
+    assert read_rewrite("The man is neutral about the long wait at the station.", nli).kind == "valid"  # an edit
+    assert read_rewrite("The man is angry about the long wait. The relation is neutral.", nli).kind == "leak"
+
+
 CAPPED = ('The relation "entailment" is a logical fallacy where a conclusion is drawn from a premise that is not '
           'necessarily true. In this case, the premise is "A woman with a green headscarf, blue shirt and a very big '
           'grin" and the hypothesis is "The woman is very happy." The conclusion')  # 55 words, cut by the cap
