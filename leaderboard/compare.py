@@ -212,8 +212,16 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
     if base is None:  # shown as values: a guard on the run's own value can only say so in a note
         return note_guards(cells, display.guards(task))
     cells += label_cells(model, config, task, cand, base, display, cells, iters)
-    cells = apply_guards(cells, display.guards(task), display.chance(task), set(base.metrics))
+    cells = apply_guards(cells, display.guards(task), chance_level(display.chance(task), base), set(base.metrics))
     return mark_noise(cells, cand, display.noise_floor(task))
+
+
+def chance_level(declared: float | None, base: TaskResult) -> float | None:
+    """The accuracy a guard calls chance: display.yaml's 1 / labels, or the evaluated sample's majority rate
+    where full precision's run reports it (cf_flip / nle_sim 4.x ``chance``), whichever is higher: always
+    answering the sample's most frequent label reaches it (issue 38: majorities of 0.52-0.64 on 3 labels)."""
+    found = [v for v in (declared, base.metrics.get("chance")) if v is not None and math.isfinite(v)]
+    return max(found) if found else None
 
 
 def label_cells(model: str, config: str, task: str, cand: TaskResult, base: TaskResult, display: Display,

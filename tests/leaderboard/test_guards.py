@@ -277,3 +277,16 @@ def test_a_guard_affecting_an_unknown_metric_fails_when_read(tmp_path):
     with pytest.raises(QxError, match="Unknown metric in affects: of the guards of cf_flip in d.yaml 'flip_rat'. "
                                       "Did you mean 'flip_rate'"):
         load_display(tmp_path / "d.yaml")
+
+
+def test_chance_is_the_sample_s_majority_rate_where_full_precision_reports_it():
+    from leaderboard.compare import chance_level
+    from leaderboard.runs import TaskResult
+
+    def result(**metrics):
+        return TaskResult("4.1", None, 50, metrics, {}, {}, None, None)
+
+    assert chance_level(1 / 3, result(acc=0.6, chance=0.56)) == 0.56  # e-SNLI's sample: 56 % one label
+    assert chance_level(1 / 3, result(acc=0.6)) == 1 / 3  # 3.x: no majority rate logged
+    assert chance_level(0.5, result(chance=0.3)) == 0.5  # never below 1 / labels
+    assert chance_level(None, result(chance=float("nan"))) is None
