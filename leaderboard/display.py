@@ -5,20 +5,19 @@ within the noise floor (``noise_floor``), read from ``display.yaml`` (never from
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from qxbench import metric_facts as facts
 from qxbench.errors import QxError, unknown
+from qxbench.metric_facts import DISPLAY_FILE
 
 if TYPE_CHECKING:
     from leaderboard.guards import Guard
 
-DISPLAY_FILE = Path(__file__).with_name("display.yaml")
 AGREE = "@agree"  # a metric's twin over the documents whose label equals full precision's (display.yaml `agreeing`)
 AGREE_NAME = " (label = FP's)"
 
@@ -51,45 +50,46 @@ class Display:
     def probe_name(self, task: str) -> str:
         return self.probes.get(task, {}).get("name", task)
 
-    def _metric(self, task: str, metric: str) -> dict[str, Any]:
+    def _metric(self, task: str, metric: str) -> Mapping[str, Any]:
         """The YAML entry of a metric: the task's own, else its family's (``calib_piqa`` -> ``calib``); a twin
         (:func:`twin`) has its metric's, its name marked :data:`AGREE_NAME`."""
         if (of := twin_of(metric)) is not None:
             entry = self._metric(task, of)
             return {**entry, "name": entry.get("name", of) + AGREE_NAME}
-        if metric in self.metrics.get(task, {}):
-            return self.metrics[task][metric]
-        family = _family(task, [t for t in self.metrics if metric in self.metrics[t]])
-        return self.metrics[family][metric] if family else {}
+        return facts.entry(self.metrics, task, metric)
 
     def headlines(self, task: str) -> tuple[str, ...]:
         """The metrics the index may show for a probe, in the order tried: the task's ``headline`` (one name or
         a list), else its family's; () without one."""
-        family = _family(task, [t for t in self.probes if "headline" in self.probes[t]])
-        return _names(self.probes[family]["headline"]) if family else ()
+        return facts.headline_names(self.probes, task)
 
     def headline(self, task: str, has: Collection[str] | None = None) -> str | None:
         """The metric the index shows for a probe: the first of :meth:`headlines` that ``has`` (a run's
         metrics) holds; without ``has``, the first declared. None without one, or when ``has`` holds none."""
         return next((m for m in self.headlines(task) if has is None or m in has), None)
 
+    def about(self, task: str, metric: str) -> str:
+        """What the metric's number means, in one phrase (its ``about``: the run report prints it after a
+        headline's value); an error naming the task and metric where display.yaml has none."""
+        return facts.about(self.metrics, task, metric)
+
     def guards(self, task: str) -> tuple[Guard, ...]:
         """The task's validity guards (its own entry, else its family's); () without any."""
         from leaderboard.guards import parse_guard  # guards imports this module's number format
 
-        family = _family(task, list(self.guard_entries))
+        family = facts.family(task, list(self.guard_entries))
         return tuple(parse_guard(e, family) for e in self.guard_entries.get(family, [])) if family else ()
 
     def agreeing(self, task: str) -> tuple[str, ...]:
         """The metrics of the task (its own entry, else its family's) compared again over the documents whose
         label equals full precision's (``agreeing``); () without any."""
-        family = _family(task, list(self.agreeing_entries))
+        family = facts.family(task, list(self.agreeing_entries))
         return tuple(self.agreeing_entries[family]) if family else ()
 
     def noise_floor(self, task: str) -> tuple[str, ...]:
         """The task's metrics that are shares of documents by label (``noise_floor``; its own entry, else its
         family's), and their twins: a difference within the config's noise rate is marked as such."""
-        family = _family(task, list(self.noise_entries))
+        family = facts.family(task, list(self.noise_entries))
         listed = tuple(self.noise_entries[family]) if family else ()
         return listed + tuple(twin(m) for m in listed if m in self.agreeing(task))
 
@@ -126,7 +126,7 @@ class Display:
 
 @lru_cache(maxsize=4)
 def load_display(path: Path = DISPLAY_FILE) -> Display:
-    data = yaml.safe_load(path.read_text()) or {}
+    data = facts.read(path)
     display = Display(probes=data.get("probes", {}), metrics=data.get("metrics", {}), curves=data.get("curves", {}),
                       guard_entries=data.get("guards", {}), chances=data.get("chance", {}),
                       agreeing_entries=data.get("agreeing") or {}, noise_entries=data.get("noise_floor") or {})
@@ -138,19 +138,27 @@ def load_display(path: Path = DISPLAY_FILE) -> Display:
                 _declared(display, task, metric, f"metric in affects: of the guards of {task} in {path.name}")
     for probe, entry in display.probes.items():
         if "headline" in entry:
-            names = _names(entry["headline"])
-            if not names:
-                raise QxError(f"{path.name}: the headline of {probe} must be a metric name or a non-empty list of "
-                              f"them, not {entry['headline']!r}")
-            for metric in names:
-                _declared(display, probe, metric, f"headline metric of {probe} in {path.name}")
-                if display.metrics and display.higher_is_better(probe, metric, None) is None:
-                    raise QxError(f"{path.name}: the headline {metric} of {probe} is informational: a headline "
-                                  "needs a direction (higher_is_better)")
+            _check_headline(display, probe, entry["headline"], path.name)
     for task, chance in display.chances.items():
         if isinstance(chance, bool) or not isinstance(chance, int | float) or not 0 <= chance < 1:
             raise QxError(f"{path.name}: chance of {task} must be a number in [0, 1), not {chance!r}")
     return display
+
+
+def _check_headline(display: Display, probe: str, headline: object, file: str) -> None:
+    """A probe's ``headline``: declared metrics (where the file lists any), each with a direction and an
+    ``about`` (the run report prints both); else an error naming the probe and the metric."""
+    names = facts.names(headline)
+    if not names:
+        raise QxError(f"{file}: the headline of {probe} must be a metric name or a non-empty list of "
+                      f"them, not {headline!r}")
+    for metric in names:
+        _declared(display, probe, metric, f"headline metric of {probe} in {file}")
+        if display.metrics and display.higher_is_better(probe, metric, None) is None:
+            raise QxError(f"{file}: the headline {metric} of {probe} is informational: a headline "
+                          "needs a direction (higher_is_better)")
+        if display.metrics:
+            display.about(probe, metric)
 
 
 def _metric_lists(display: Display, key: str, entries: object, file: str) -> None:
@@ -164,27 +172,11 @@ def _metric_lists(display: Display, key: str, entries: object, file: str) -> Non
             _declared(display, family, metric, f"metric in {key}: of {family} in {file}")
 
 
-def _names(value: object) -> tuple[str, ...]:
-    """A ``headline``: one metric name, or a list of them tried in order; () when it is neither."""
-    if isinstance(value, str) and value:
-        return (value,)
-    if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
-        return tuple(value)
-    return ()
-
-
 def _declared(display: Display, task: str, metric: str, what: str) -> None:
     """``metric`` is one of ``task``'s metrics in display.yaml (where it lists any); else an error naming them."""
-    family = _family(task, list(display.metrics))
+    family = facts.family(task, list(display.metrics))
     if family and metric not in display.metrics[family]:
         raise unknown(what, metric, display.metrics[family])
-
-
-def _family(task: str, keys: list[str]) -> str | None:
-    """``task`` itself when it is a key, else the longest key it extends (``calib_piqa`` -> ``calib``)."""
-    if task in keys:
-        return task
-    return max((k for k in keys if task.startswith(f"{k}_")), key=len, default=None)
 
 
 MAX_DECIMALS = 4  # values under 0.00005 in magnitude show as 0.0000 (TINY_NOTE), never in scientific notation

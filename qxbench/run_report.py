@@ -17,41 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from qxbench import distributed, logs, preflight
-
-# Each probe family's headline metric, and what its number means, for a reader who has not read the task
-# READMEs yet. A family with fallbacks (FALLBACKS) shows the first of them its run reports: cf_flip 4.0's
-# agree_fp needs a reference model (absent with reference=none), and 3.x runs lack it. The same order and
-# directions as the leaderboard's `headline` lists in leaderboard/display.yaml (tests/test_run_report.py
-# pins them together); read here, not imported: qxbench's library never imports the leaderboard.
-HEADLINES = {
-    "cf_flip": ("agree_fp", "higher is better", "share of documents whose label equals the full-precision "
-                "model's"),
-    "nle_sim": ("cosine", "higher is better", "embedding cosine of the model's explanation with the reference "
-                "explanation"),
-    "memorize": ("recall", "higher is better", "share of facts whose greedy answer starts with an alias of "
-                 "the gold object"),
-    "multihop": ("entrec_max", "higher is better", "log-prob of the bridge entity read from a layer's residual "
-                 "(logit lens), at its best layer"),
-    "calib": ("ace", "lower is better", "adaptive calibration error of one-token answers' confidence"),
-    "neurons": ("salient_union", "lower is better", "count of MLP neurons salient (integrated gradients) for "
-                "some document, summed over layers; grows with the documents"),
-    "world": ("acc", "higher is better", "accuracy on the synthetic world's questions"),
-}
-
+from qxbench import distributed, logs, metric_facts, preflight
 
 # Headlines that say nothing of a full-precision run (its own labels agree with themselves): its report shows
 # the next one instead. The leaderboard keeps them: there a quantized run's value is paired with this 1.
 AT_FP_BY_CONSTRUCTION = {"agree_fp"}
-FALLBACKS = {
-    "cf_flip": (("flip_rate", "higher is better", "share of documents whose self-made minimal rewrite flips "
-                 "the model's own label"),),
-}
-
-
-def _family(task: str) -> str | None:
-    found = [f for f in HEADLINES if task == f or task.startswith(f"{f}_")]
-    return max(found, key=len) if found else None
 
 
 def newest_results(out: Path, since: float) -> Path | None:
@@ -61,13 +31,19 @@ def newest_results(out: Path, since: float) -> Path | None:
 
 
 def headline_lines(results: dict) -> list[str]:
+    """One line per task of a results JSON whose probe family has a headline the run reports: task, metric,
+    value, direction and meaning, as leaderboard/display.yaml declares them
+    (:func:`qxbench.metric_facts.headlines`: its ``headline`` list, the direction and ``about`` of each metric;
+    the list the leaderboard's index shows). A family with several (cf_flip: agree_fp, flip_rate) shows the
+    first its run reports: cf_flip 4.0's agree_fp needs a reference model (absent with reference=none), and
+    3.x runs lack it; at full precision never one of :data:`AT_FP_BY_CONSTRUCTION`."""
     full_precision = ((results.get("config") or {}).get("qx") or {}).get("quant") == "none"
     lines = []
     for task, values in sorted((results.get("results") or {}).items()):
-        family = _family(task)
-        if family is None or not isinstance(values, dict):
+        if not isinstance(values, dict):
             continue
-        found = [(m, d, w, values.get(f"{m},none")) for m, d, w in (HEADLINES[family], *FALLBACKS.get(family, ()))]
+        found = [(h.metric, h.direction, h.about, values.get(f"{h.metric},none"))
+                 for h in metric_facts.headlines(task)]
         found = [f for f in found if isinstance(f[3], (int, float)) and not isinstance(f[3], bool)
                  and not (full_precision and f[0] in AT_FP_BY_CONSTRUCTION)]
         if not found:
@@ -104,9 +80,10 @@ def report(argv: Sequence[str], since: float) -> None:
     if log.exists() and not logs.verbose():
         print(f"qxbench: log     -> {log}", file=sys.stderr)
     try:
-        lines = headline_lines(json.loads(found.read_text(encoding="utf-8")))
+        results = json.loads(found.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
+    lines = headline_lines(results)  # outside the try: a broken display.yaml is an error, never silence
     if lines:
         print("headline metrics (each task README defines the rest; `qxbench sweep` and `qxbench gate` compare "
               "a quantized run with full precision):", file=sys.stderr)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from qxbench.run_report import headline_lines
 
 
@@ -22,22 +24,56 @@ def test_a_full_precision_run_reports_its_flip_rate_not_its_agreement_with_itsel
     assert line.split()[:3] == ["cf_flip", "agree_fp", "1.0000"]
 
 
-def test_the_headlines_their_order_and_directions_are_display_yaml_s():
-    """The run report and the leaderboard's index show the same metric: display.yaml's `headline` list
-    (the first one the run has), kept in qxbench.run_report because qxbench's library never imports the
-    leaderboard; this pins the two together."""
+def test_the_report_prints_display_yaml_s_headlines_directions_and_abouts():
+    """Every probe's headline list (leaderboard/display.yaml ``probes``), in its order: each one shown once
+    those before it are missing, with its metric entry's direction and ``about``, read from the file itself."""
+    import yaml
+
+    from qxbench.metric_facts import DISPLAY_FILE
+
+    data = yaml.safe_load(DISPLAY_FILE.read_text())
+    probes = {p: e["headline"] for p, e in data["probes"].items() if "headline" in e}
+    assert probes["cf_flip"] == ["agree_fp", "flip_rate"] and probes["world"] == "acc"
+    for family, headline in probes.items():
+        names = [headline] if isinstance(headline, str) else headline
+        for i, metric in enumerate(names):
+            entry = data["metrics"][family][metric]
+            direction = "higher is better" if entry["higher_is_better"] else "lower is better"
+            (line,) = headline_lines({"results": {f"{family}_x": {f"{m},none": 0.5 for m in names[i:]}}})
+            assert line == f"  {family + '_x':22s} {metric:12s} {'0.5000':>8s}  ({direction}) {entry['about']}"
+
+
+def test_the_leaderboard_reads_the_same_headlines():
+    """The index (leaderboard.display) and the run report (qxbench.metric_facts) read one list."""
     from leaderboard.display import load_display
-    from qxbench.run_report import FALLBACKS, HEADLINES
+    from qxbench.metric_facts import headlines, read
 
     display = load_display()
-    assert display.headlines("cf_flip") == ("agree_fp", "flip_rate")
-    for family in display.probes:  # every probe of the leaderboard has its run-report line, in the same order
-        entries = (HEADLINES[family], *FALLBACKS.get(family, ()))
-        assert tuple(m for m, _, _ in entries) == display.headlines(family), family
-        for metric, direction, _ in entries:
-            hib = display.higher_is_better(family, metric, None)
-            assert direction == ("higher is better" if hib else "lower is better"), (family, metric)
-        for i, metric in enumerate(display.headlines(family)):  # each fallback shown once those before it are missing
-            values = {f"{m},none": 0.5 for m in display.headlines(family)[i:]}
-            (line,) = headline_lines({"results": {f"{family}_x": values}})
-            assert line.split()[1] == metric == display.headline(family, {k.split(",")[0] for k in values})
+    for family in read()["probes"]:
+        assert tuple(h.metric for h in headlines(family)) == display.headlines(family), family
+        for h in headlines(family):
+            assert (h.higher_is_better, h.about) == (display.higher_is_better(family, h.metric, None),
+                                                     display.about(family, h.metric))
+
+
+def test_a_headline_without_about_or_direction_fails_with_its_task_and_metric(monkeypatch, tmp_path):
+    """The meaning and direction printed come from display.yaml only: a headline metric without them is an
+    error when the file is read and when the report asks for it, never a line without its meaning."""
+    from leaderboard.display import load_display
+    from qxbench import metric_facts
+    from qxbench.errors import QxError
+
+    bad = tmp_path / "display.yaml"
+    text = metric_facts.DISPLAY_FILE.read_text()
+    about = ' about: "adaptive calibration error of one-token answers\' confidence"'
+    assert about in text
+    bad.write_text(text.replace("," + about, ""))
+    with pytest.raises(QxError, match=r"No about for calib/ace in display\.yaml"):
+        load_display(bad)
+    lacking = {"probes": {"calib": {"headline": "ace"}}, "metrics": {"calib": {"ace": {"higher_is_better": False}}}}
+    monkeypatch.setattr(metric_facts, "read", lambda: lacking)
+    with pytest.raises(QxError, match=r"No about for calib_piqa/ace"):
+        headline_lines({"results": {"calib_piqa": {"ace,none": 0.1}}})
+    lacking["metrics"]["calib"]["ace"] = {"informational": True, "about": "x"}
+    with pytest.raises(QxError, match=r"The headline calib_piqa/ace in display\.yaml needs a direction"):
+        headline_lines({"results": {"calib_piqa": {"ace,none": 0.1}}})

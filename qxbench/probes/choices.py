@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from qxbench.probes.hooks import accepts_logits_to_keep
+
 
 # Architectures on which one row per group with a 4D mask (:meth:`_Run.tree`) is tested to score as
 # copies of the cache do (tests/probes/test_choices.py: the embedded Llama, SmolLM2, Gemma 3 270M,
@@ -64,6 +66,7 @@ class _Run:
 
         self.model, self.cache = model, DynamicCache(config=model.config)
         self.accepts = inspect.signature(model.forward).parameters
+        self.keeps_logits = accepts_logits_to_keep(model)
         self.device = next(model.parameters()).device
         self.mask: torch.Tensor | None = None
 
@@ -110,11 +113,11 @@ class _Run:
         position = past.sum(-1, keepdim=True) + offset.to(self.device)
         extra = {"position_ids": position} if "position_ids" in self.accepts else {}
         keep = sorted({k for r in read for k in r})
-        if "logits_to_keep" in self.accepts:
+        if self.keeps_logits:
             extra["logits_to_keep"] = torch.tensor(keep, device=self.device)
         logits = self.model(input_ids=ids.to(self.device), attention_mask=mask, past_key_values=self.cache,
                             use_cache=True, **extra).logits
-        if "logits_to_keep" not in self.accepts:
+        if not self.keeps_logits:
             logits = logits[:, keep]
         where = {k: i for i, k in enumerate(keep)}
         index = torch.tensor([[where[k] for k in r] + [0] * (max(map(len, read)) - len(r)) for r in read],
@@ -128,7 +131,7 @@ class _Run:
         position = (before + mask.cumsum(-1) - 1).clamp(min=0)
         self.mask = mask if self.mask is None else torch.cat([self.mask, mask], 1)
         extra = {"position_ids": position} if "position_ids" in self.accepts else {}
-        if keep_last and "logits_to_keep" in self.accepts:
+        if keep_last and self.keeps_logits:
             extra["logits_to_keep"] = 1
         logits = self.model(input_ids=ids, attention_mask=self.mask, past_key_values=self.cache, use_cache=True,
                             **extra).logits

@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from qxbench.probes.hooks import accepts_logits_to_keep
+
 Stop = Callable[[int, int], bool]  # (row, its new token) -> whether the row stops after that token
 
 
@@ -34,7 +36,7 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, max_tokens: int, s
     if max_tokens < 1 or not len(out):
         return out
     accepts = inspect.signature(model.forward).parameters
-    keep_arg = {"logits_to_keep": 1} if "logits_to_keep" in accepts else {}
+    keep_arg = {"logits_to_keep": 1} if accepts_logits_to_keep(model) else {}
     cache = DynamicCache(config=model.config)
     rows = torch.arange(ids.shape[0], device=ids.device)
     mask = mask.long()

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 
 from qxbench.probes.arch import ArchSpec, arch_of, softcap
+from qxbench.probes.hooks import Hook, hooks
 from qxbench.summary import is_quantized_linear
 
 
@@ -55,33 +56,29 @@ def _hooks(model: torch.nn.Module, spec: ArchSpec, last: torch.Tensor) -> Iterat
     def keep(name: str, i: int, x: torch.Tensor) -> None:
         store[name][i] = x[rows, last].detach()
 
-    handles = []
-    try:
-        for i, block in enumerate(layers):
-            def pre_block(_m, args, kwargs, i=i):  # noqa: ANN001
-                keep("resid_in", i, args[0] if args else kwargs["hidden_states"])
+    def block_hooks(i: int, block: torch.nn.Module) -> list[Hook]:
+        def pre_block(_m, args, kwargs):  # noqa: ANN001
+            keep("resid_in", i, args[0] if args else kwargs["hidden_states"])
 
-            def post_block(_m, _args, out, i=i):  # noqa: ANN001
-                keep("resid_out", i, _first(out))
+        def post_block(_m, _args, out):  # noqa: ANN001
+            keep("resid_out", i, _first(out))
 
-            def post_attn(_m, _args, out, i=i):  # noqa: ANN001
-                keep("attn", i, _first(out))
+        def post_attn(_m, _args, out):  # noqa: ANN001
+            keep("attn", i, _first(out))
 
-            def pre_mlp_out(_m, args, i=i):  # noqa: ANN001
-                keep("act", i, args[0])
+        def pre_mlp_out(_m, args):  # noqa: ANN001
+            keep("act", i, args[0])
 
-            def post_mlp_out(_m, _args, out, i=i):  # noqa: ANN001
-                keep("mlp", i, _first(out))
+        def post_mlp_out(_m, _args, out):  # noqa: ANN001
+            keep("mlp", i, _first(out))
 
-            handles.append(block.register_forward_pre_hook(pre_block, with_kwargs=True))
-            handles.append(block.register_forward_hook(post_block))
-            handles.append(block.get_submodule(spec.attn_out).register_forward_hook(post_attn))
-            handles.append(block.get_submodule(spec.mlp_out).register_forward_pre_hook(pre_mlp_out))
-            handles.append(block.get_submodule(spec.mlp_out).register_forward_hook(post_mlp_out))
+        return [Hook(block, pre_block, pre=True, with_kwargs=True), Hook(block, post_block),
+                Hook(block.get_submodule(spec.attn_out), post_attn),
+                Hook(block.get_submodule(spec.mlp_out), pre_mlp_out, pre=True),
+                Hook(block.get_submodule(spec.mlp_out), post_mlp_out)]
+
+    with hooks(h for i, block in enumerate(layers) for h in block_hooks(i, block)):
         yield store
-    finally:
-        for h in handles:
-            h.remove()
 
 
 def pad_batch(batches: Sequence[Sequence[int]], pad_id: int, device: torch.device) -> tuple[torch.Tensor, ...]:

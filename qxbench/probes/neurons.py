@@ -22,7 +22,6 @@ a time (the neurons x neurons matrix is never built).
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
@@ -35,6 +34,7 @@ from qxbench.errors import QxError, unknown
 from qxbench.probes import salient as sal
 from qxbench.probes import shards
 from qxbench.probes.arch import arch_of
+from qxbench.probes.hooks import Hook, accepts_logits_to_keep, hooks
 from qxbench.probes.internals import pad_batch
 from qxbench.probes.logged import log_text
 from qxbench.probes.options import known_options
@@ -215,7 +215,7 @@ def _scan(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: Neuro
     device = next(model.parameters()).device
     starts, total_tokens = shards.layout(texts, keys)
     stride = max(1, math.ceil(total_tokens / options.redundancy_tokens))
-    keep_arg = "logits_to_keep" in inspect.signature(model.forward).parameters
+    keep_arg = accepts_logits_to_keep(model)
 
     peak: list[torch.Tensor | None] = [None] * len(layers)
     samples: list[list[torch.Tensor]] = [[] for _ in layers]  # at most ~redundancy_tokens rows each
@@ -232,8 +232,7 @@ def _scan(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: Neuro
 
     greedy: list[int | None] = [None] * len(texts)
     order = [i for i, t in enumerate(texts) if len(t)]
-    handles = [m.register_forward_hook(stats_hook(i)) for i, m in enumerate(modules)]
-    try:
+    with hooks(Hook(m, stats_hook(i)) for i, m in enumerate(modules)):
         for start in range(0, len(order), batch_size):
             part = order[start:start + batch_size]
             ids, mask, last = pad_batch([texts[i] for i in part], pad_id, device)
@@ -250,9 +249,6 @@ def _scan(model: torch.nn.Module, texts: Sequence[Sequence[int]], options: Neuro
             rows = torch.arange(len(part), device=device)
             for i, token in zip(part, out.logits[rows, column].argmax(-1).tolist(), strict=True):
                 greedy[i] = int(token)
-    finally:
-        for h in handles:
-            h.remove()
 
     max_abs, rows = shards.merge(peak, sample_index, samples)
     hists, shares = [], []

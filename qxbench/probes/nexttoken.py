@@ -40,6 +40,7 @@ import torch
 from qxbench import progress
 from qxbench.errors import QxError, unknown
 from qxbench.probes import chat
+from qxbench.probes.hooks import Hook, hooks
 from qxbench.probes.internals import pad_batch
 from qxbench.probes.options import known_options
 from qxbench.probes.results import NextToken
@@ -94,7 +95,6 @@ def _head_at(model: torch.nn.Module, last: torch.Tensor) -> Iterator[None]:
     """Feed the output head only each row's ``last`` hidden state (logits [batch, 1, vocab]): the
     full [batch, width, vocab] logits of long prompts cost far more than the model itself."""
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    handle = None
 
     def pre(_m, args):  # noqa: ANN001
         h = args[0]
@@ -102,13 +102,8 @@ def _head_at(model: torch.nn.Module, last: torch.Tensor) -> Iterator[None]:
             return None
         return (h[torch.arange(h.shape[0], device=h.device), last.to(h.device)].unsqueeze(1), *args[1:])
 
-    try:
-        if head is not None:
-            handle = head.register_forward_pre_hook(pre)
+    with hooks([Hook(head, pre, pre=True)] if head is not None else []):
         yield
-    finally:
-        if handle is not None:
-            handle.remove()
 
 
 @torch.no_grad()

@@ -27,7 +27,6 @@ document has no attribution: no salient neurons, left out of the per-document me
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from typing import Any
 import torch
 
 from qxbench.errors import QxError, first_line
+from qxbench.probes.hooks import Hook, accepts_logits_to_keep, hooks
 
 AGGREGATIONS = ("best_word", "sum", "avg", "max")
 TOKEN_KEYS = ("position", "string")
@@ -149,13 +149,9 @@ def _contiguous_head(model: torch.nn.Module) -> Iterator[None]:
     the [vocab, hidden] weight: 8x slower than one matrix product, forward and backward, for 50 rows of
     SmolLM2 (the same values up to float32 rounding)."""
     head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    handle = head.register_forward_pre_hook(
-        lambda _m, args: (args[0].contiguous(), *args[1:]) if args else None) if head is not None else None
-    try:
+    with hooks([Hook(head, lambda _m, args: (args[0].contiguous(), *args[1:]) if args else None, pre=True)]
+               if head is not None else []):
         yield
-    finally:
-        if handle is not None:
-            handle.remove()
 
 
 @contextmanager
@@ -168,22 +164,15 @@ def _run_once_before(block: torch.nn.Module | None, rows: int) -> Iterator[None]
         h = kwargs["hidden_states"]
         return args, {**kwargs, "hidden_states": h.expand(rows, *h.shape[1:]).contiguous()}
 
-    handle = block.register_forward_pre_hook(widen, with_kwargs=True) if block is not None and rows > 1 else None
-    try:
+    with hooks([Hook(block, widen, pre=True, with_kwargs=True)] if block is not None and rows > 1 else []):
         yield
-    finally:
-        if handle is not None:
-            handle.remove()
 
 
 @contextmanager
 def _replaced(module: torch.nn.Module, value: torch.Tensor) -> Iterator[None]:
     """``module`` outputs ``value`` instead of what it computes (the point on the integration path)."""
-    handle = module.register_forward_hook(lambda _m, _args, _out: value)
-    try:
+    with hooks([Hook(module, lambda _m, _args, _out: value)]):
         yield
-    finally:
-        handle.remove()
 
 
 def _outputs(model: torch.nn.Module, modules: Sequence[torch.nn.Module], ids: torch.Tensor,
@@ -194,13 +183,8 @@ def _outputs(model: torch.nn.Module, modules: Sequence[torch.nn.Module], ids: to
     def record(i: int):
         return lambda _m, _args, out: found.__setitem__(i, out.detach())
 
-    handles = [m.register_forward_hook(record(i)) for i, m in enumerate(modules)]
-    try:
-        with torch.no_grad():
-            model(input_ids=ids, use_cache=False, **keep)
-    finally:
-        for h in handles:
-            h.remove()
+    with hooks(Hook(m, record(i)) for i, m in enumerate(modules)), torch.no_grad():
+        model(input_ids=ids, use_cache=False, **keep)
     return found  # type: ignore[return-value]
 
 
@@ -244,7 +228,7 @@ def layer_integrated_gradients(model: torch.nn.Module, layers: Sequence[tuple[to
 
     device = next(model.parameters()).device
     x = torch.tensor([list(ids)], dtype=torch.long, device=device)
-    keep = {"logits_to_keep": 1} if "logits_to_keep" in inspect.signature(model.forward).parameters else {}
+    keep = {"logits_to_keep": 1} if accepts_logits_to_keep(model) else {}
     out: list[list[torch.Tensor]] = [[] for _ in layers]
     with _no_parameter_grads(model), _contiguous_head(model):
         for k, token in enumerate(targets):
