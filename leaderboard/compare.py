@@ -34,6 +34,7 @@ class Cell:
     p: float | None = None  # two-sided paired sign-flip permutation p-value of diff (qxbench.stats.sign_flip_p)
     q: float | None = None  # Benjamini–Hochberg adjusted p across the table's comparisons (apply_fdr)
     relative: bool = False  # shown as a relative change (display.yaml `relative`; see relative_diff)
+    count: bool = False  # a count (display.yaml `count`): value, baseline and diff are sums over the paired docs
     # relative and paired over positive values: mean log(candidate / baseline) per document, its CI (and
     # then p tests it): the change of the geometric mean, robust to the few huge perplexities of garbage text
     log_ratio: float | None = None
@@ -168,6 +169,9 @@ def _pair(cell: Cell, cand: TaskResult, base: TaskResult, reference: float, iter
     if not docs:  # the guards' coverage rule makes this not comparable
         return replace(unpaired, n=0, n_value=len(own), paired=True, note="no document with a value in both runs")
     b, c = [theirs[d] for d in docs], [own[d] for d in docs]
+    if cell.count:  # sums over the same documents, as full precision's row shows a count; no interval
+        return replace(cell, value=math.fsum(c), baseline=math.fsum(b), diff=math.fsum(c) - math.fsum(b),
+                       n=len(docs), n_value=len(own), n_baseline=n_base, paired=True)
     paired = paired_diff(b, c, iters=iters)
     out = replace(cell, value=_mean(c), baseline=_mean(b), diff=paired.mean, low=paired.low, high=paired.high,
                   n=paired.n, n_value=len(own), n_baseline=n_base, paired=True, p=paired.p)
@@ -198,7 +202,7 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
         own = _defined(cand, metric)
         n_value = len(own) if own else (cand.n or 0)
         cell = Cell(model, config, task, metric, value, hib, n=n_value, n_value=n_value,
-                    relative=display.relative(task, metric))
+                    relative=display.relative(task, metric), count=display.count(task, metric))
         if not math.isfinite(value):
             cell = replace(cell, note=f"{value} in the results: not compared")
         elif base is None or metric not in base.metrics:

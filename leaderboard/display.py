@@ -104,6 +104,11 @@ class Display:
         by orders of magnitude across models, like perplexity)."""
         return bool(self._metric(task, metric).get("relative"))
 
+    def count(self, task: str, metric: str) -> bool:
+        """A count aggregated by its sum (``count: true``: ``n_valid_flips``, ``insertions_n``): compared as the
+        sums over the paired documents, as full precision's own row shows it, never as a per-document mean."""
+        return bool(self._metric(task, metric).get("count"))
+
     def metric_name(self, task: str, metric: str) -> str:
         return self._metric(task, metric).get("name", metric)
 

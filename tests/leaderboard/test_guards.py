@@ -30,9 +30,12 @@ def _cells(tmp_path, task: str, fp: dict[str, list[float]], cand: dict[str, list
 
 def _shown_as_not_comparable(cell, reason: str) -> None:
     assert reason in cell.not_comparable
-    assert cell.verdict == "not comparable" and cell.degradation is None and not cell.significant
+    assert cell.verdict == "not comparable"
+    assert cell.degradation is None
+    assert not cell.significant
     shown = view(cell, 1.0)
-    assert (shown.text, shown.style, shown.mark) == ("≠", "", "") and shown.title.startswith("not comparable: ")
+    assert (shown.text, shown.style, shown.mark) == ("≠", "", "")
+    assert shown.title.startswith("not comparable: ")
 
 
 def test_nf4_on_piqa_stops_answering_its_brier_score_is_not_an_improvement(tmp_path):
@@ -40,10 +43,13 @@ def test_nf4_on_piqa_stops_answering_its_brier_score_is_not_an_improvement(tmp_p
     fp = {"acc": [1.0] * 14 + [0.0] * 16, "brier": [0.35] * 30, "confidence": [0.6] * 30}
     nf4 = {"acc": [0.0] * 30, "brier": [0.1] * 30, "confidence": [0.3] * 30}
     cells = _cells(tmp_path, "calib_piqa", fp, nf4)
-    assert cells["brier"].diff == pytest.approx(-0.25) and cells["brier"].low < 0  # it would read "better"
+    assert cells["brier"].diff == pytest.approx(-0.25)
+    assert cells["brier"].low < 0  # it would read "better"
     _shown_as_not_comparable(cells["brier"], "acc fell to 0 (full precision 0.467)")
-    assert cells["confidence"].not_comparable and view(cells["confidence"], 1.0).style == ""
-    assert cells["acc"].verdict == "worse" and not cells["acc"].not_comparable  # the guard's own metric: compared
+    assert cells["confidence"].not_comparable
+    assert view(cells["confidence"], 1.0).style == ""
+    assert cells["acc"].verdict == "worse"
+    assert not cells["acc"].not_comparable  # the guard's own metric: compared
     summary = probe_summary(list(cells.values()), "brier", 30)
     assert (summary.worse, summary.better, summary.not_comparable) == (("acc",), (), ("brier",))
 
@@ -65,9 +71,11 @@ def test_more_empty_rewrites_make_a_better_flip_rate_not_comparable(tmp_path):
     fp = {"acc": [1.0] * 20, "flip_rate": [1.0] * 8 + [0.0] * 12, "empty_rate": [0.0] * 20}
     cand = {"acc": [1.0] * 20, "flip_rate": [1.0] * 18 + [0.0] * 2, "empty_rate": [1.0] * 10 + [0.0] * 10}
     cells = _cells(tmp_path, "cf_flip", fp, cand)
-    assert cells["flip_rate"].diff == pytest.approx(0.5) and cells["flip_rate"].low > 0
+    assert cells["flip_rate"].diff == pytest.approx(0.5)
+    assert cells["flip_rate"].low > 0
     _shown_as_not_comparable(cells["flip_rate"], "empty_rate rose by more than 0.1 (0 -> 0.500)")
-    assert cells["empty_rate"].verdict == "worse" and cells["acc"].verdict == "unchanged"
+    assert cells["empty_rate"].verdict == "worse"
+    assert cells["acc"].verdict == "unchanged"
 
 
 def test_a_metric_defined_on_fewer_than_half_of_the_documents_is_not_comparable(tmp_path):
@@ -81,7 +89,9 @@ def test_half_of_the_documents_is_still_comparable(tmp_path):
     fp = {"acc": [1.0] * 20, "ppl": [500.0] * 20}
     cand = {"acc": [1.0] * 20, "ppl": [76.0] * 10 + [NAN] * 10}
     cell = _cells(tmp_path, "cf_flip", fp, cand)["ppl"]
-    assert cell.not_comparable == "" and cell.verdict == "better" and cell.n == 10
+    assert cell.not_comparable == ""
+    assert cell.verdict == "better"
+    assert cell.n == 10
 
 
 def test_a_guard_that_cannot_be_checked_makes_the_others_not_comparable(tmp_path):
@@ -114,7 +124,8 @@ def test_rise_and_coverage_rules():
     assert rise_reason("empty_rate", 0.11, 0.0, 0.1) == "empty_rate rose by more than 0.1 (0 -> 0.110)"
     assert rise_reason("empty_rate", 0.1, 0.0, 0.1) == ""
     assert coverage_reason(2, 50) == "defined on 2 of the 50 documents full precision has a value for"
-    assert coverage_reason(25, 50) == "" and coverage_reason(0, 0) == ""  # 0 of 0: a corpus-level metric
+    assert coverage_reason(25, 50) == ""
+    assert coverage_reason(0, 0) == ""  # 0 of 0: a corpus-level metric
 
 
 def test_the_display_file_declares_guards_chance_and_headlines():
@@ -122,9 +133,11 @@ def test_the_display_file_declares_guards_chance_and_headlines():
     assert display.guards("calib_msingh_piqa_choices") == (Guard("acc", "chance_or_zero"),)  # the family's
     assert display.guards("cf_flip_sst2")[1] == Guard("empty_rate", rises_by=0.1)
     assert display.guards("multihop") == ()
-    assert display.chance("calib_hellaswag") == 0.25 and display.chance("calib") is None
+    assert display.chance("calib_hellaswag") == 0.25
+    assert display.chance("calib") is None
     assert display.chance("cf_flip_new_data") is None  # never a family's: the label set is the data's
-    assert display.headline("calib_piqa") == "ace" and display.headline("neurons_msingh_boolq") == "salient_union"
+    assert display.headline("calib_piqa") == "ace"
+    assert display.headline("neurons_msingh_boolq") == "salient_union"
 
 
 @pytest.mark.parametrize(("entry", "message"), [
@@ -139,7 +152,8 @@ def test_the_display_file_declares_guards_chance_and_headlines():
 def test_a_broken_guard_is_one_line(entry, message):
     with pytest.raises(QxError, match=None) as err:
         parse_guard(entry, "t")
-    assert message in str(err.value) and "\n" not in str(err.value)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_a_broken_display_file_fails_when_read(tmp_path):
@@ -149,7 +163,8 @@ def test_a_broken_display_file_fails_when_read(tmp_path):
     (tmp_path / "e.yaml").write_text("chance:\n  calib_piqa: 2\n")
     with pytest.raises(QxError, match="chance of calib_piqa must be a number in"):
         load_display(tmp_path / "e.yaml")
-    assert Display().guards("calib") == () and Display().chance("calib") is None
+    assert Display().guards("calib") == ()
+    assert Display().chance("calib") is None
 
 
 # A constant classifier: pred_majority (corpus-level, the share of the most-predicted label) at or above 0.9
@@ -203,8 +218,10 @@ def test_a_full_precision_that_predicts_one_label_makes_every_config_s_flips_not
         fp = cells["fp"][metric]  # its own value is shown (there is no difference), with the reason in its note
         assert not fp.not_comparable
         assert fp.note == "predicts one label for 96 % of documents (pred_majority 0.960 >= 0.9)"
-        assert view(fp, 1.0).text == "0.500" and "predicts one label" in view(fp, 1.0).title
-    assert not cells["bnb-nf4-4b"]["minimality"].not_comparable and not cells["fp"]["minimality"].note
+        assert view(fp, 1.0).text == "0.500"
+        assert "predicts one label" in view(fp, 1.0).title
+    assert not cells["bnb-nf4-4b"]["minimality"].not_comparable
+    assert not cells["fp"]["minimality"].note
 
 
 def test_nle_sim_insertions_of_a_constant_classifier_are_not_comparable(tmp_path):
@@ -241,8 +258,8 @@ def test_the_gate_fails_on_the_flips_of_a_constant_classifier(tmp_path):
     base, cand = _majority_runs(tmp_path, "cf_flip", 0.6, 0.96)
     result = run_gate(base, cand, {"flip_rate": 0.5, "minimality": 0.5}, load_display())
     (failed,) = result.failed
-    assert failed.cell.metric == "flip_rate" and failed.reason.startswith(
-        "is not comparable: predicts one label for 96 % of documents")
+    assert failed.cell.metric == "flip_rate"
+    assert failed.reason.startswith("is not comparable: predicts one label for 96 % of documents")
 
 
 def test_the_display_file_guards_constant_classifiers():
@@ -267,7 +284,8 @@ def test_the_display_file_guards_constant_classifiers():
 def test_a_broken_majority_guard_is_one_line(entry, message):
     with pytest.raises(QxError) as err:
         parse_guard(entry, "t")
-    assert message in str(err.value) and "\n" not in str(err.value)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
 
 
 def test_a_guard_affecting_an_unknown_metric_fails_when_read(tmp_path):
@@ -290,3 +308,11 @@ def test_chance_is_the_sample_s_majority_rate_where_full_precision_reports_it():
     assert chance_level(1 / 3, result(acc=0.6)) == 1 / 3  # 3.x: no majority rate logged
     assert chance_level(0.5, result(chance=0.3)) == 0.5  # never below 1 / labels
     assert chance_level(None, result(chance=float("nan"))) is None
+
+
+def test_a_count_is_compared_as_sums_over_the_same_documents_like_full_precision_s_row(tmp_path):
+    cells = _cells(tmp_path, "cf_flip", {"n_valid_flips": [1.0, 1.0, 0.0, 1.0], "acc": [1.0] * 4},
+                   {"n_valid_flips": [0.0, 1.0, 0.0, 0.0], "acc": [1.0] * 4})
+    flips = cells["n_valid_flips"]
+    assert (flips.value, flips.baseline, flips.diff, flips.n) == (1.0, 3.0, -2.0, 4)  # counts, not 0.25 vs 0.75
+    assert flips.low is None and flips.p is None  # informational: no interval, never tested
