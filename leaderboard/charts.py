@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from leaderboard.compare import Cell
+from leaderboard.cell import Cell
 from leaderboard.display import Display
 from leaderboard.plots import Point, line_chart
 from leaderboard.runs import Run, short_names

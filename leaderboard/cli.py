@@ -50,7 +50,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from leaderboard.display import fmt, load_display
+    from leaderboard.display import load_display
+    from leaderboard.fmt import fmt
     from leaderboard.gate import parse_thresholds, run_gate
 
     thresholds = parse_thresholds(args.max_drop)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from leaderboard.compare import Cell, compare_task, mismatches
-from leaderboard.display import Display, twin
+from leaderboard.cell import Cell
+from leaderboard.compare import compare_task, mismatches
+from leaderboard.display import Display
 from leaderboard.labels import AGREE_FP
 from leaderboard.runs import Run
+from leaderboard.twins import twin
 from qxbench.errors import QxError, unknown
 
 

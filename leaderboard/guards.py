@@ -20,7 +20,7 @@ Each rule is a pure function returning the reason ('' when the comparison stands
 A guard's own metric is compared normally; every other metric of the task (an ``at_least`` guard:
 its ``affects``) is not comparable when a guard fires, or when it cannot be checked (its metric is
 missing or not comparable in a run that the other run reports it for). A twin over the label-agreeing
-documents (:func:`leaderboard.display.twin`) is guarded as its metric is.
+documents (:func:`leaderboard.twins.twin`) is guarded as its metric is.
 """
 
 from __future__ import annotations
@@ -28,13 +28,11 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-from leaderboard.display import fmt, twin_of
+from leaderboard.cell import Cell
+from leaderboard.fmt import fmt
+from leaderboard.twins import twin_of
 from qxbench.errors import QxError, unknown
-
-if TYPE_CHECKING:
-    from leaderboard.compare import Cell
 
 COLLAPSES = ("chance_or_zero",)
 KEYS = ("metric", "collapse", "rises_by", "at_least", "affects")

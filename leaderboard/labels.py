@@ -17,13 +17,10 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
-from leaderboard.display import fmt
+from leaderboard.cell import Cell
+from leaderboard.fmt import fmt
 from leaderboard.runs import TaskResult
-
-if TYPE_CHECKING:
-    from leaderboard.compare import Cell
 
 AGREE_FP = "agree_fp"  # per document 1.0 when the config's label equals full precision's
 NOISE = "noise"  # per document 1.0 when the label changes with the batch composition; its mean: the noise rate

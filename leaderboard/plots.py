@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from html import escape
 
-from leaderboard.display import fmt
+from leaderboard.fmt import fmt
 
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f")
 W, H, TOP, BOTTOM, RIGHT = 600, 320, 30, 52, 200

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from leaderboard.sweep import Job
+from leaderboard.job import Job
 from qxbench.errors import QxError, first_line
 
 # Environment a task needs from the driver (cache and log locations, verbosity, offline switches).

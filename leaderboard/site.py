@@ -19,12 +19,15 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from leaderboard.cell import Cell
 from leaderboard.charts import CAPTION, probe_charts
-from leaderboard.compare import Cell, tested
-from leaderboard.display import TINY_NOTE, Display, fmt, fmt_p, fmt_relative, is_tiny, twin, twin_of
+from leaderboard.compare import tested
+from leaderboard.display import Display
+from leaderboard.fmt import TINY_NOTE, fmt, fmt_p, fmt_relative, is_tiny
 from leaderboard.human import find_files, read_blocks
 from leaderboard.runs import Run
 from leaderboard.summary import ProbeSummary, limit_text, summarize
+from leaderboard.twins import twin, twin_of
 
 HERE = Path(__file__).parent
 STATIC = ("style.css", "sort.js")
@@ -60,7 +63,7 @@ def _scales(cells: list[Cell]) -> dict[tuple[str, str], float]:
 
 def diff_text(cell: Cell) -> str:
     """The difference as a reader compares it: the relative change for a ``relative`` metric, else in
-    the metric's units (:func:`leaderboard.display.fmt`)."""
+    the metric's units (:func:`leaderboard.fmt.fmt`)."""
     rel = cell.relative_diff
     return fmt_relative(rel[0]) if rel else fmt(cell.diff, True)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from leaderboard.compare import Cell
+from leaderboard.cell import Cell
 from leaderboard.display import Display
 from leaderboard.runs import Run
 

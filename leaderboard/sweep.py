@@ -9,12 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
+from leaderboard import ray_sweep
+from leaderboard.job import MANIFEST, Job
 from qxbench.errors import QxError
-
-MANIFEST = "qx_sweep.json"  # next to a config's results: the arguments that produced them
 
 
 def parse_configs(text: str) -> list[dict[str, str]]:
@@ -67,21 +66,6 @@ def parse_metadata(text: str | None) -> dict[str, object]:
     if not isinstance(value, dict):
         raise QxError(f"--metadata '{text}' must be a JSON object, like '{{\"data_path\": \"/data\"}}'")
     return value
-
-
-@dataclass(frozen=True)
-class Job:
-    """One config of a sweep: ``qxbench eval argv`` writing into ``out``."""
-
-    label: str
-    out: Path
-    argv: list[str]
-    manifest: dict[str, object]
-
-    def finish(self) -> None:
-        """Mark the results as complete (a later sweep with the same arguments skips this config)."""
-        self.out.mkdir(parents=True, exist_ok=True)
-        (self.out / MANIFEST).write_text(json.dumps(self.manifest, indent=2) + "\n")
 
 
 def _done(out: Path, manifest: dict[str, object]) -> Path | None:
@@ -137,8 +121,6 @@ def run_local(jobs: list[Job]) -> int:
 def run(args: argparse.Namespace) -> int:
     """0: every config done; 1: some failed (reported, the others ran); bad input raises QxError."""
     if args.executor == "ray":
-        from leaderboard import ray_sweep
-
         resources = ray_sweep.Resources.from_args(args)
         return ray_sweep.run(plan(args), args.address, resources)
     for flag in ("address", "ray_gpus", "ray_memory_gb"):

@@ -1,0 +1,162 @@
+"""The rooms of the code and the doors between them (issue 40), read from the source with ``ast`` (no
+import runs): every import of a project module, at the top of a file or inside a function (``from a
+import b`` where ``a.b`` is a module counts as ``a.b``); an import under ``if TYPE_CHECKING:`` is left out
+(it never runs).
+
+- no import circle among the modules of ``qxbench``, ``leaderboard`` and ``lm_eval_tasks``;
+- the layers: ``qxbench``'s library never imports ``leaderboard`` or ``lm_eval_tasks`` (only the program's
+  entry point ``qxbench/cli.py``, which registers every command, and the rating study ``qxbench/study/``,
+  which reads the leaderboard's runs, sit above them); ``leaderboard`` never imports ``lm_eval_tasks``;
+  ``lm_eval_tasks`` never imports ``leaderboard``; nothing imports the entry point ``qxbench.cli``;
+- lm-eval is reached through one room: today the modules that import ``lm_eval`` are
+  ``qxbench._lmeval_hook`` (start-up hook: task folder, model registration, ``lm_eval`` command),
+  ``qxbench.adapter`` (the ``qx`` model, an ``HFLM``), ``qxbench.probe`` and ``qxbench.probes.selfexplain``
+  (requests as lm-eval ``Instance``s, the task class), ``qxbench.eval_cli`` (``qxbench eval``: lm-eval's
+  command line), ``qxbench.cli`` (lm-eval's log set-up) and ``qxbench.logs`` (lm-eval's commit lookup).
+  A new module goes through these, never to lm-eval itself.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository: its packages, never a same-named folder of tests/
+PACKAGES = ("qxbench", "leaderboard", "lm_eval_tasks")
+LM_EVAL_ROOM = frozenset({"qxbench._lmeval_hook", "qxbench.adapter", "qxbench.cli", "qxbench.eval_cli",
+                          "qxbench.logs", "qxbench.probe", "qxbench.probes.selfexplain"})
+
+
+@cache
+def modules() -> dict[str, Path]:
+    """Every module of the three packages: dotted name -> file (a package: its ``__init__.py``)."""
+    found = {}
+    for package in PACKAGES:
+        root = ROOT / package
+        for path in sorted(root.rglob("*.py")):
+            parts = [package, *path.relative_to(root).with_suffix("").parts]
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def _import_nodes(node: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
+    """The import statements under ``node``, anywhere but in the body of an ``if TYPE_CHECKING:``."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, ast.Import | ast.ImportFrom):
+            yield child
+        elif isinstance(child, ast.If) and _type_checking(child.test):
+            for other in child.orelse:
+                yield from _import_nodes(ast.Module(body=[other], type_ignores=[]))
+        else:
+            yield from _import_nodes(child)
+
+
+def _known(name: str) -> str:
+    """The project module ``name`` names: itself, else its longest prefix that is one."""
+    while name not in modules() and "." in name:
+        name = name.rpartition(".")[0]
+    return name
+
+
+def _imported(tree: ast.AST, package: str) -> set[str]:
+    """The dotted names the imports of ``tree`` (a module of ``package``) load: ``from a import b`` gives ``a.b``
+    where that is a project module, else ``a``; a relative import is resolved against ``package``."""
+    names: set[str] = set()
+    for node in _import_nodes(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+            continue
+        base = node.module or ""
+        if node.level:
+            parts = package.split(".")
+            base = ".".join([*parts[: len(parts) - node.level + 1], *filter(None, [base])])
+        names |= {f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules() else base for alias in node.names}
+    return names
+
+
+@cache
+def imports(module: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(the project modules ``module`` imports, the outside top-level packages it imports)."""
+    path = modules()[module]
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    names = _imported(ast.parse(path.read_text(), str(path)), package)
+    ours = {_known(n) for n in names if n.split(".")[0] in PACKAGES}
+    return frozenset(ours - {module}), frozenset(n.split(".")[0] for n in names if n.split(".")[0] not in PACKAGES)
+
+
+def graph() -> dict[str, frozenset[str]]:
+    return {m: imports(m)[0] for m in modules()}
+
+
+def cycles(edges: dict[str, frozenset[str]], limit: int = 50) -> list[list[str]]:
+    """The simple circles of ``edges``, each as ``[a, b, ..., a]`` starting at its smallest module (at most
+    ``limit``): from each start, paths through larger modules only, so each circle is found once."""
+    found: list[list[str]] = []
+
+    def walk(start: str, path: list[str], on_path: set[str]) -> None:
+        for nxt in sorted(edges.get(path[-1], ())):
+            if len(found) >= limit:
+                return
+            if nxt == start:
+                found.append([*path, start])
+            elif nxt > start and nxt not in on_path:
+                walk(start, [*path, nxt], on_path | {nxt})
+
+    for start in sorted(edges):
+        walk(start, [start], {start})
+    return found
+
+
+def _in(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_the_reader_sees_the_packages_and_their_imports():
+    """The reader finds the modules and the imports the rules below rest on (a reader that saw none would pass)."""
+    assert sum(_in(m, "qxbench") for m in modules()) > 40 and sum(_in(m, "leaderboard") for m in modules()) >= 8
+    assert "leaderboard.cli" in imports("qxbench.cli")[0]  # the one direction kept: the entry point -> commands
+    assert "qxbench.quant" in imports("leaderboard.sweep")[0]  # inside a function
+    assert "qxbench.errors" in imports("leaderboard.guards")[0] and "lm_eval" in imports("qxbench.adapter")[1]
+    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
+                     "def f():\n    import c\n")
+    assert [alias.name for node in _import_nodes(tree) for alias in node.names] == ["TYPE_CHECKING", "b", "c"]
+    assert _imported(ast.parse("from . import sweep, parse_configs"), "leaderboard") == {"leaderboard.sweep",
+                                                                                          "leaderboard"}
+    assert _imported(ast.parse("from ..errors import QxError"), "qxbench.study") == {"qxbench.errors"}
+
+
+def test_no_import_circle():
+    """A circle makes the import order matter and hides which room depends on which: move what both sides
+    need into a third module (a lower room) instead of importing inside a function or under TYPE_CHECKING."""
+    found = cycles(graph())
+    more = " (the first 50; break these, then run again)" if len(found) == 50 else ""
+    assert not found, f"import circles{more}:\n" + "\n".join(" -> ".join(c) for c in found)
+    assert cycles({"a": frozenset({"b"}), "b": frozenset({"a", "c"}), "c": frozenset()}) == [["a", "b", "a"]]
+
+
+def test_the_layers():
+    """qxbench's library -> lm_eval_tasks and leaderboard -> the entry point (qxbench/cli.py) and the study."""
+    above = {"qxbench.cli"} | {m for m in modules() if _in(m, "qxbench.study")}
+    forbidden = {"qxbench": ("leaderboard", "lm_eval_tasks"), "leaderboard": ("lm_eval_tasks",),
+                 "lm_eval_tasks": ("leaderboard",)}
+    wrong = [f"{m} imports {d}" for m, deps in sorted(graph().items()) if m not in above for d in sorted(deps)
+             if any(_in(d, room) for room in forbidden[m.split(".")[0]])]
+    wrong += [f"{m} imports qxbench.cli (the entry point: nothing imports it)"
+              for m, deps in sorted(graph().items()) if "qxbench.cli" in deps]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_lm_eval_is_imported_only_by_its_room():
+    """The modules that import lm-eval are the ones named in this file's docstring; any other goes through them."""
+    touching = {m for m in modules() if "lm_eval" in imports(m)[1]}
+    new = sorted(touching - LM_EVAL_ROOM)
+    assert not new, (f"{', '.join(new)} import(s) lm_eval: go through the existing boundary "
+                     f"({', '.join(sorted(LM_EVAL_ROOM))}) instead")
+    assert touching == LM_EVAL_ROOM, f"no longer importing lm_eval: {sorted(LM_EVAL_ROOM - touching)}: unpin them"
