@@ -13,6 +13,15 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# pytest-xdist workers share the cores: torch's default of a thread per core in every worker oversubscribes
+# them (2 cores, -n 2: the fast tier of tests/probes and tests/quant took 84 s and 170 s with 2 threads per
+# worker, 35 s with 1, beside another job). Each worker, and the processes it starts, gets its share; an
+# OMP_NUM_THREADS of your own wins.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1 and "OMP_NUM_THREADS" not in os.environ:
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // _WORKERS))
+    if "torch" in sys.modules:  # imported before this file: its pool is sized already
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 def console_script(name: str) -> str:
@@ -36,6 +45,35 @@ def embedded_path() -> str:
     from qxbench.resolve import resolve_pretrained
 
     return resolve_pretrained("qx-tiny")
+
+
+# -- quantized models: built once per test run ----------------------------------------------------
+@pytest.fixture(scope="session")
+def shared_quant_cache(tmp_path_factory) -> Path:
+    """One quantized-model cache (``QXBENCH_CACHE``) for the whole test run, shared by the pytest-xdist
+    workers (their base temporary directories sit in one per-run directory): the first process to ask
+    for a config quantizes it under the product's own per-key lock (:mod:`qxbench.quant.cache`); the
+    others wait for that build and load the entry it made. Tests that count cache entries or assert a
+    cache miss keep a private cache instead (tests/quant/conftest.py's ``cache_dir``)."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "quantized-shared"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def quantized_tiny(shared_quant_cache: Path):
+    """``quantized_tiny(quant="rtn", bits=4, batch_size=16)``: a ``QXLM`` of the embedded model on the CPU
+    whose quantized checkpoint comes from ``shared_quant_cache`` (built on first use in this run)."""
+
+    def make(**kwargs):
+        from qxbench.adapter import QXLM
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("QXBENCH_CACHE", str(shared_quant_cache))
+            return QXLM(device="cpu", **kwargs)
+
+    return make
 
 
 # -- the real model and ../shared -----------------------------------------------------------------

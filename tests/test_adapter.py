@@ -42,12 +42,15 @@ def test_greedy_generations_are_identical_to_hf(pair):
     gen = {"until": ["."], "max_gen_toks": 12, "do_sample": False}
     args = [(r["prompt"], gen) for r in read_rows("facts")[::20]]
     qx, hf = (lm.generate_until(_requests("generate_until", args)) for lm in pair)
-    assert qx == hf and any(text.strip() for text in qx)
+    assert qx == hf
+    assert any(text.strip() for text in qx)
 
 
 def test_model_info_records_the_qx_block(pair, embedded_path):
     info = pair[0].get_model_info()["qx"]
-    assert info["model"] == "qx-tiny" and info["path"] == embedded_path and info["quant"] == "none"
+    assert info["model"] == "qx-tiny"
+    assert info["path"] == embedded_path
+    assert info["quant"] == "none"
     assert info["dtype"] == "float32"  # the default, whatever HFLM's own default ("auto") would pick
     assert info["schema"] == "qxbench-config/1"  # what leaderboard/schema.py accepts
     assert info["reference"] == "auto"
@@ -73,7 +76,8 @@ def test_bad_input_is_one_clear_line(kwargs, message):
 
     with pytest.raises(QxError) as exc:
         QXLM(device="cpu", **kwargs)
-    assert message in str(exc.value) and "\n" not in str(exc.value)
+    assert message in str(exc.value)
+    assert "\n" not in str(exc.value)
 
 
 def test_unreachable_hub_id_is_one_clear_line():
@@ -105,7 +109,9 @@ def test_reference_model_rules():
     assert QXLM(device="cpu", reference="none").reference_lm() is None
     other = QXLM(device="cpu", reference="qx-tiny")
     ref = other.reference_lm()
-    assert ref is not other and ref.qx.quant == "none" and ref is other.reference_lm()  # loaded once
+    assert ref is not other
+    assert ref.qx.quant == "none"
+    assert ref is other.reference_lm()  # loaded once
 
 
 def test_none_from_lm_eval_s_argument_parser_means_none():
@@ -114,7 +120,8 @@ def test_none_from_lm_eval_s_argument_parser_means_none():
     from lm_eval.api.registry import get_model
 
     lm = get_model("qx").create_from_arg_string("quant=none,reference=none", {"device": "cpu"})
-    assert lm.qx.quant == "none" and lm.reference_lm() is None
+    assert lm.qx.quant == "none"
+    assert lm.reference_lm() is None
 
 
 def test_an_empty_probe_answer_is_one_line():
@@ -130,12 +137,15 @@ def test_a_run_without_pretrained_is_named_after_the_default_model():
 
     model_args: dict = {}
     lm = QXLM.create_from_arg_obj(model_args, {"device": "cpu", "batch_size": None})
-    assert model_args == {"pretrained": "qx-tiny"} and lm.qx.model == "qx-tiny"
+    assert model_args == {"pretrained": "qx-tiny"}
+    assert lm.qx.model == "qx-tiny"
 
 
 def test_the_use_cache_identity_names_model_content_and_config(pair):
     identity = pair[0].cache_identity()
-    assert identity["quant"] == "none" and identity["reference"] == "auto" and identity["fingerprint"]
+    assert identity["quant"] == "none"
+    assert identity["reference"] == "auto"
+    assert identity["fingerprint"]
     assert {"qxbench", "model", "bits", "group_size", "calibration"} <= set(identity)
 
 
@@ -148,10 +158,12 @@ def test_bfloat16_is_recorded_and_computes_in_bfloat16_with_a_bfloat16_reference
 
     lm = QXLM(device="cpu", dtype="bfloat16", reference="qx-tiny")
     assert lm.model.get_input_embeddings().weight.dtype == torch.bfloat16
-    assert lm.get_model_info()["qx"]["dtype"] == "bfloat16" and lm.cache_identity()["dtype"] == "bfloat16"
+    assert lm.get_model_info()["qx"]["dtype"] == "bfloat16"
+    assert lm.cache_identity()["dtype"] == "bfloat16"
     assert lm.softmax_dtype == torch.float32
     ref = lm.reference_lm()
-    assert ref.qx.dtype == "bfloat16" and ref.model.get_input_embeddings().weight.dtype == torch.bfloat16
+    assert ref.qx.dtype == "bfloat16"
+    assert ref.model.get_input_embeddings().weight.dtype == torch.bfloat16
     assert QXLM(device="cpu", dtype="auto").qx.dtype == "float32"  # qx-tiny's config.json says float32
 
 
@@ -167,5 +179,7 @@ def test_a_quantizer_computes_in_the_dtype_asked_for(tmp_path, monkeypatch):
 
     lm = QXLM(device="cpu", quant="bnb-nf4", dtype="bfloat16", reference="none")
     layer = next(m for m in lm.model.modules() if type(m).__name__ == "Linear4bit")
-    assert layer.compute_dtype == torch.bfloat16 and lm.model.lm_head.weight.dtype == torch.bfloat16
-    assert lm.qx.dtype == "bfloat16" and lm.qx.summary.quantized_linear_layers > 0
+    assert layer.compute_dtype == torch.bfloat16
+    assert lm.model.lm_head.weight.dtype == torch.bfloat16
+    assert lm.qx.dtype == "bfloat16"
+    assert lm.qx.summary.quantized_linear_layers > 0

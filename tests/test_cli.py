@@ -35,6 +35,7 @@ def test_eval_unknown_task_suggests_and_exits_2(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_eval_unknown_model_path_is_one_line(tmp_path):
     out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--model_args", "pretrained=/no/such/model",
                    "--tasks", "world_onehop", "--limit", "1", "--device", "cpu"], cwd=tmp_path)
@@ -54,12 +55,14 @@ def test_eval_writes_results_with_the_qx_block(tmp_path):
     assert list((tmp_path / "out").rglob("samples_world_sentiment_*.jsonl"))
 
 
+@pytest.mark.slow
 def test_info_describes_the_embedded_model(tmp_path):
     out = run_cli([console_script("qxbench"), "info", "qx-tiny"], cwd=tmp_path, env={"COLUMNS": "120"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert "quantized_linear_layers" in out.stdout and "LlamaForCausalLM" in out.stdout
 
 
+@pytest.mark.slow
 def test_quantize_then_cache_ls_and_rm(tmp_path):
     env = {"QXBENCH_CACHE": str(tmp_path / "cache"), "COLUMNS": "160", "QXBENCH_LOG": str(tmp_path / "log"),
            "QX_VERBOSE": ""}
@@ -85,11 +88,12 @@ def test_quantize_without_quant_is_refused(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("quant", ["bnb-nf4", "gptq"])
-def test_eval_a_task_on_a_quantized_model(tmp_path, quant):
-    """End to end through lm-eval: the results file says what was really evaluated."""
+def test_eval_a_task_on_a_quantized_model(tmp_path, quant, shared_quant_cache):
+    """End to end through lm-eval: the results file says what was really evaluated (gptq's checkpoint is
+    tests/quant/test_prequantized_and_rtn.py's, from the run's shared cache)."""
     args = ["eval", "--model", "qx", "--model_args", f"quant={quant},calib_samples=16", "--tasks", "world_sentiment",
             "--limit", "8", "--device", "cpu", "--output_path", str(tmp_path / "out")]
-    out = run_cli([console_script("qxbench"), *args], cwd=tmp_path, env={"QXBENCH_CACHE": str(tmp_path / "c")})
+    out = run_cli([console_script("qxbench"), *args], cwd=tmp_path, env={"QXBENCH_CACHE": str(shared_quant_cache)})
     assert out.returncode == 0, out.stderr[-3000:]
     (results,) = (tmp_path / "out").rglob("results_*.json")
     data = json.loads(results.read_text())
@@ -156,6 +160,7 @@ def cf_flip_run(tmp_path_factory):
     return out, tmp / "out"
 
 
+@pytest.mark.slow
 def test_a_run_with_the_default_model_is_named_qx_tiny(cf_flip_run):
     _, out = cf_flip_run
     assert [p.name for p in out.iterdir() if p.is_dir()] == ["qx-tiny"]
@@ -163,6 +168,7 @@ def test_a_run_with_the_default_model_is_named_qx_tiny(cf_flip_run):
     assert json.loads(results.read_text())["model_name"] == "qx-tiny"
 
 
+@pytest.mark.slow
 def test_library_noise_goes_to_the_log_file_named_in_one_line(cf_flip_run):
     run, out = cf_flip_run
     log = out / "qxbench.log"
@@ -172,6 +178,7 @@ def test_library_noise_goes_to_the_log_file_named_in_one_line(cf_flip_run):
     assert "WARNING torchao" in kept and "torch.utils._pytree" in kept and "Custom kwargs can be passed" in kept
 
 
+@pytest.mark.slow
 def test_every_probe_phase_has_a_bar_counting_documents(cf_flip_run):
     run, _ = cf_flip_run
     for phase in ("classify", "rewrite", "classify rewrites", "perplexity"):
@@ -180,6 +187,7 @@ def test_every_probe_phase_has_a_bar_counting_documents(cf_flip_run):
     assert "Running loglikelihood requests" not in run.stderr  # lm-eval's inner bars are off inside a phase
 
 
+@pytest.mark.slow
 def test_a_run_says_it_loads_and_where_its_results_went(cf_flip_run):
     """A newcomer sees the load phase, then the results file, the samples, the log and what the
     headline metric means (issue 28)."""
@@ -202,6 +210,7 @@ def test_a_run_without_output_path_says_nothing_was_written(monkeypatch, capsys)
     assert "no --output_path, so nothing was written" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_reserved_metadata_key_is_one_line(tmp_path):
     out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "world_onehop", "--limit", "1",
                    "--device", "cpu", "--metadata", '{"name": "x"}'], cwd=tmp_path,
@@ -212,6 +221,7 @@ def test_a_reserved_metadata_key_is_one_line(tmp_path):
         "split, version); the probe options are listed in each task's README")
 
 
+@pytest.mark.slow
 def test_ctrl_c_ends_with_one_line_and_exit_130(tmp_path):
     import signal
     import subprocess

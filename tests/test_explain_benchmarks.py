@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 import explain_examples  # noqa: E402
@@ -52,6 +54,7 @@ def test_the_committed_examples_still_print(capsys):
     assert len(table) == 2 + 3 * 4 and all("label_leak_rate" in row for row in table[2:])  # 3.x: its own rates
 
 
+@pytest.mark.slow
 def test_label_leak_on_current_code_says_where_to_run_it():
     run = subprocess.run([sys.executable, str(BENCHMARKS / "label_leak.py")], capture_output=True, text=True,
                          cwd=BENCHMARKS.parent, timeout=300)

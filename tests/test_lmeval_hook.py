@@ -21,6 +21,7 @@ def test_pth_file_is_installed():
     assert any((d / "qxbench_lmeval.pth").is_file() for d in dirs), dirs
 
 
+@pytest.mark.slow
 def test_hook_registers_qx_and_keeps_builtin_models(tmp_path):
     out = run_cli([sys.executable, "-c", PROBE], cwd=tmp_path)
     assert out.returncode == 0, out.stderr
@@ -100,6 +101,7 @@ def test_a_reserved_metadata_key_is_one_line(key):
     _lmeval_hook.check_metadata({"data_path": "d.csv", "pretrained": "qx-tiny", "top_k": 3})  # probe options pass
 
 
+@pytest.mark.slow
 def test_python_m_lm_eval_gets_the_same_wrapper(tmp_path):
     """``python -m lm_eval`` (what ``accelerate launch -m lm_eval`` runs): runpy executes the module's code
     as ``__main__``, so the import callback alone would miss it; bad input still ends in one line."""

@@ -41,6 +41,7 @@ def probe_task_dir(tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_custom_request_type_is_answered_by_the_model(probe_task_dir):
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
@@ -58,6 +59,7 @@ def test_custom_request_type_is_answered_by_the_model(probe_task_dir):
     assert out["results"]["qx_test_probe_echo"]["tokens,none"] == pytest.approx(expected)
 
 
+@pytest.mark.slow
 def test_metadata_under_a_task_name_applies_to_that_task_only(probe_task_dir):
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager

@@ -35,15 +35,23 @@ def test_paired_differences_direction_and_missing_baseline(results_dir):
     runs, _ = read_runs(results_dir)
     cells, notes = build_cells(runs, load_display(), iters=1000)
     flip = _cell(cells, "bnb-nf4-4b", "cf_flip", "flip_rate")
-    assert flip.model == "qx-tiny" and flip.baseline == 0.75 and flip.value == 0.25 and flip.diff == -0.5
-    assert flip.degradation == 0.5 and flip.n == 4 and flip.low <= -0.5 <= flip.high
+    assert flip.model == "qx-tiny"
+    assert flip.baseline == 0.75
+    assert flip.value == 0.25
+    assert flip.diff == -0.5
+    assert flip.degradation == 0.5
+    assert flip.n == 4
+    assert flip.low <= -0.5 <= flip.high
     entrec = _cell(cells, "bnb-nf4-4b", "multihop", "entrec_max")  # every document exactly 0.5 lower
     assert (entrec.diff, entrec.low, entrec.high) == (-0.5, -0.5, -0.5)
-    assert entrec.p == 0.125 and not entrec.significant  # exact: 2 of the 16 sign flips; 4 documents cannot reach 5 %
+    assert entrec.p == 0.125
+    assert not entrec.significant  # exact: 2 of the 16 sign flips; 4 documents cannot reach 5 %
     mini = _cell(cells, "bnb-int8-8b", "cf_flip", "minimality")  # lower is better: a decrease is an improvement
-    assert mini.diff == pytest.approx(-0.025) and mini.degradation == pytest.approx(-0.025)
+    assert mini.diff == pytest.approx(-0.025)
+    assert mini.degradation == pytest.approx(-0.025)
     orphan = [c for c in cells if c.model.startswith("<script>")]
-    assert orphan and all(c.baseline is None and c.diff is None for c in orphan)
+    assert orphan
+    assert all(c.baseline is None and c.diff is None for c in orphan)
     assert any("no full-precision run" in n for n in notes)
     assert all(c.baseline is None for c in cells if c.config == "fp")
 
@@ -58,13 +66,15 @@ def test_value_baseline_and_difference_come_from_the_same_documents(tmp_path):
     runs, _ = read_runs(tmp_path)
     assert runs[1].tasks["cf_flip"].metrics["ppl"] > 2.5e5  # what the results file reports
     ppl = _cell(build_cells(runs, load_display(), iters=200)[0], "bnb-nf4-4b", "cf_flip", "ppl")
-    assert (ppl.value, ppl.baseline, ppl.diff) == (125.0, 550.0, -425.0) and ppl.value - ppl.baseline == ppl.diff
+    assert (ppl.value, ppl.baseline, ppl.diff) == (125.0, 550.0, -425.0)
+    assert ppl.value - ppl.baseline == ppl.diff
     assert (ppl.n, ppl.n_value, ppl.n_baseline, ppl.paired) == (2, 50, 2, True)
     shown = view(ppl, 1.0)
     assert shown.text == "-77.6% (n=2)"  # perplexity: the geometric mean's change, sqrt(100/600 * 150/500) - 1
     assert ("value 125 and full precision 550 over the 2 documents both define (the candidate defines 50, "
             "full precision 2); difference -77.6% (relative to full precision)") in shown.title
-    assert ppl.as_dict()["relative_diff"] == pytest.approx(0.05 ** 0.5 - 1) and ppl.as_dict()["diff"] == -425.0
+    assert ppl.as_dict()["relative_diff"] == pytest.approx(0.05 ** 0.5 - 1)
+    assert ppl.as_dict()["diff"] == -425.0
 
 
 def test_a_relative_metric_is_the_geometric_means_change_so_one_outlier_cannot_dominate(tmp_path):
@@ -79,9 +89,12 @@ def test_a_relative_metric_is_the_geometric_means_change_so_one_outlier_cannot_d
     runs, _ = read_runs(tmp_path)
     ppl = _cell(build_cells(runs, load_display(), iters=200)[0], "bnb-nf4-4b", "cf_flip", "ppl")
     change, low, high = ppl.relative_diff
-    assert change == pytest.approx(-0.1) and low == pytest.approx(-0.1) and high == pytest.approx(-0.1)
+    assert change == pytest.approx(-0.1)
+    assert low == pytest.approx(-0.1)
+    assert high == pytest.approx(-0.1)
     assert ppl.diff / ppl.baseline == pytest.approx(-0.1)  # (arithmetic, kept in the downloads)
-    assert ppl.p < 0.001 and ppl.degradation == pytest.approx(-0.1)  # lower perplexity: better, in relative units
+    assert ppl.p < 0.001
+    assert ppl.degradation == pytest.approx(-0.1)  # lower perplexity: better, in relative units
     assert ppl.degradation_interval == pytest.approx((-0.1, -0.1))
 
 
@@ -93,7 +106,8 @@ def test_a_corpus_level_metric_says_on_how_many_documents_each_side_was_computed
         path.write_text(path.read_text().replace('"ace,none": NaN', f'"ace,none": {value}'))
     ace = _cell(build_cells(read_runs(tmp_path)[0], load_display(), iters=200)[0], "bnb-nf4-4b", "calib", "ace")
     assert (ace.value, ace.baseline, ace.diff, ace.low, ace.paired) == (0.25, 0.1, 0.15, None, False)
-    assert (ace.n_value, ace.n_baseline) == (6, 6) and "corpus-level" in ace.note
+    assert (ace.n_value, ace.n_baseline) == (6, 6)
+    assert "corpus-level" in ace.note
     assert "value 0.250 on the candidate's 6 documents, full precision 0.100 on its 6" in view(ace, 1.0).title
 
 
@@ -102,7 +116,10 @@ def test_without_samples_there_is_a_difference_but_no_interval(tmp_path):
     write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc=NF4, samples=False, stamp="2026-11-23T11-00-00.000000")
     cells, _ = build_cells(read_runs(tmp_path)[0], load_display())
     flip = _cell(cells, "bnb-nf4-4b", "cf_flip", "flip_rate")
-    assert flip.diff == -0.5 and flip.low is None and not flip.significant and "--log_samples" in flip.note
+    assert flip.diff == -0.5
+    assert flip.low is None
+    assert not flip.significant
+    assert "--log_samples" in flip.note
 
 
 @pytest.mark.parametrize(("change", "reason"), [({"version": 2.0}, "task versions differ"),
@@ -111,7 +128,8 @@ def test_mismatched_runs_are_not_compared(tmp_path, change, reason):
     write_run(tmp_path / "fp", per_doc=FP)
     write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc=NF4, stamp="2026-11-23T11-00-00.000000", **change)
     cells, notes = build_cells(read_runs(tmp_path)[0], load_display())
-    assert all(c.diff is None for c in cells) and any(reason in n for n in notes)
+    assert all(c.diff is None for c in cells)
+    assert any(reason in n for n in notes)
 
 
 def test_results_files_of_one_config_are_merged_per_task(tmp_path):
@@ -119,8 +137,10 @@ def test_results_files_of_one_config_are_merged_per_task(tmp_path):
     write_run(tmp_path / "a", per_doc={"cf_flip": FP["cf_flip"]})
     write_run(tmp_path / "b", per_doc={"multihop": FP["multihop"]}, stamp="2026-11-23T12-00-00.000000")
     runs, notes = read_runs(tmp_path)
-    assert len(runs) == 1 and sorted(runs[0].tasks) == ["cf_flip", "multihop"]
-    assert runs[0].tasks["cf_flip"].metrics["flip_rate"] == 0.75 and notes == []
+    assert len(runs) == 1
+    assert sorted(runs[0].tasks) == ["cf_flip", "multihop"]
+    assert runs[0].tasks["cf_flip"].metrics["flip_rate"] == 0.75
+    assert notes == []
 
 
 def test_a_task_in_two_files_is_taken_from_the_one_that_finished_last(tmp_path):
@@ -130,7 +150,8 @@ def test_a_task_in_two_files_is_taken_from_the_one_that_finished_last(tmp_path):
     short = write_run(tmp_path / "short", per_doc=NF4, stamp="2026-11-23T10-40-00.000000", start=10.5 * 3600,
                       duration=600)
     runs, notes = read_runs(tmp_path)
-    assert len(runs) == 1 and runs[0].tasks["cf_flip"].metrics["flip_rate"] == 0.75  # FP's: the long run's
+    assert len(runs) == 1
+    assert runs[0].tasks["cf_flip"].metrics["flip_rate"] == 0.75  # FP's: the long run's
     assert len(notes) == 2  # one per task held by both files
     assert notes[0] == (f"qx-tiny fp: cf_flip from {long.name} (finished 1970-01-01 12:00:00 UTC), "
                         f"not from the older {short.name} (finished 1970-01-01 10:40:00 UTC)")
@@ -147,7 +168,10 @@ def test_bad_metric_values_are_said_never_dropped_in_silence(tmp_path):
     runs, notes = read_runs(tmp_path)
     cells, more = build_cells(runs, load_display(), iters=200)
     flip = _cell(cells, "bnb-nf4-4b", "cf_flip", "flip_rate")
-    assert math.isnan(flip.value) and flip.diff is None and flip.degradation is None and "nan" in flip.note
+    assert math.isnan(flip.value)
+    assert flip.diff is None
+    assert flip.degradation is None
+    assert "nan" in flip.note
     assert f"{q.name}: cf_flip/flip_rate is nan: shown as – and not compared" in notes
     assert f'{q.name}: cf_flip/minimality is "oops", not a number: left out' in notes
     assert f"{q.name}: multihop/cnst is null, not a number: left out" in notes
@@ -161,7 +185,8 @@ def test_a_run_without_results_is_left_out_with_a_note(tmp_path, empty):
     q = write_run(tmp_path / "q", quant="bnb-nf4", bits=4, per_doc=NF4, stamp="2026-11-23T11-00-00.000000")
     q.write_text(json.dumps({**json.loads(q.read_text()), "results": empty}))
     runs, notes = read_runs(tmp_path)
-    assert [r.config for r in runs] == ["fp"] and notes == [f"{q}: no task results: left out"]
+    assert [r.config for r in runs] == ["fp"]
+    assert notes == [f"{q}: no task results: left out"]
     (tmp_path / "fp" / next((tmp_path / "fp").glob("results_*")).name).unlink()
     with pytest.raises(QxError, match="None of the 1 results files .* holds a task result"):
         read_runs(tmp_path)
@@ -190,7 +215,8 @@ def test_a_broken_samples_line_names_the_file_and_the_line(tmp_path):
         samples.write_text("\n".join([*lines[:2], broken, *lines[2:]]) + "\n")
         with pytest.raises(QxError) as err:
             read_run(path)
-        assert str(err.value).startswith(f"{samples}:3: broken sample line: {reason}") and "\n" not in str(err.value)
+        assert str(err.value).startswith(f"{samples}:3: broken sample line: {reason}")
+        assert "\n" not in str(err.value)
 
 
 def test_gzipped_samples_read_the_same_per_document_values(tmp_path):
@@ -202,12 +228,14 @@ def test_gzipped_samples_read_the_same_per_document_values(tmp_path):
         samples.with_name(samples.name + ".gz").write_bytes(gzip.compress(samples.read_bytes()))
         samples.unlink()
     packed = read_run(path)
-    assert packed.tasks["cf_flip"].per_doc == plain.tasks["cf_flip"].per_doc and plain.tasks["cf_flip"].per_doc
+    assert packed.tasks["cf_flip"].per_doc == plain.tasks["cf_flip"].per_doc
+    assert plain.tasks["cf_flip"].per_doc
     broken = next(tmp_path.glob("samples_cf_flip_*.jsonl.gz"))
     broken.write_bytes(b"not gzip")
     with pytest.raises(QxError) as err:
         read_run(path)
-    assert str(err.value).startswith(f"Cannot read samples file {broken}") and "\n" not in str(err.value)
+    assert str(err.value).startswith(f"Cannot read samples file {broken}")
+    assert "\n" not in str(err.value)
 
 
 @pytest.mark.parametrize("task", ["../escape", "a\\b"])
@@ -244,14 +272,17 @@ def test_informational_metrics_have_no_direction_and_variants_use_their_family()
     assert display.higher_is_better("calib_piqa", "ace", None) is False
     assert display.metric_name("calib_piqa", "ace") == "ACE"
     cell = Cell("m", "q", "calib", "confidence", 0.9, None, baseline=0.8, diff=0.1, low=0.05, high=0.15, p=0.001)
-    assert cell.degradation is None and cell.degradation_interval is None and cell.verdict == ""
+    assert cell.degradation is None
+    assert cell.degradation_interval is None
+    assert cell.verdict == ""
     assert apply_fdr([cell])[0].q is None  # no direction: never marked, so not in the family
 
 
 @pytest.mark.parametrize(("hib", "interval"), [(True, (0.25, 0.75)), (False, (-0.75, -0.25))])
 def test_degradation_interval_has_the_sign_of_the_degradation(hib, interval):
     cell = Cell("m", "q", "t", "x", 0.5, hib, baseline=1.0, diff=-0.5, low=-0.75, high=-0.25)
-    assert cell.degradation == (0.5 if hib else -0.5) and cell.degradation_interval == interval
+    assert cell.degradation == (0.5 if hib else -0.5)
+    assert cell.degradation_interval == interval
 
 
 def test_short_model_names_for_legends_stay_distinct():
@@ -283,15 +314,17 @@ def test_runs_of_different_dtypes_are_never_paired(tmp_path):
     assert sorted(r.config for r in runs) == ["bnb-nf4-4b-bfloat16", "fp"]
     cells, notes = build_cells(runs, load_display(), iters=200)
     quantized = [c for c in cells if c.config == "bnb-nf4-4b-bfloat16"]
-    assert quantized and all(c.diff is None and "dtypes differ (full precision float32 vs bfloat16)" in c.note
-                             and c.not_comparable == c.note for c in quantized)
+    assert quantized
+    assert all(c.diff is None and "dtypes differ (full precision float32 vs bfloat16)" in c.note
+               and c.not_comparable == c.note for c in quantized)
     assert any("only in float32: runs of different dtypes are not paired" in n for n in notes)
     write_run(root / "fp-bf16", per_doc=INT8, stamp="2026-11-23T10-07-00.0", dtype="bfloat16")
     runs, _ = read_runs(root)
     cells, _ = build_cells(runs, load_display(), iters=200)
     flip = {(c.config, c.metric): c for c in cells if c.task == "cf_flip"}
     assert flip[("bnb-nf4-4b-bfloat16", "flip_rate")].baseline == pytest.approx(0.75)  # INT8's, the bf16 FP
-    assert flip[("fp-bfloat16", "flip_rate")].diff is None and flip[("fp", "flip_rate")].diff is None
+    assert flip[("fp-bfloat16", "flip_rate")].diff is None
+    assert flip[("fp", "flip_rate")].diff is None
 
 
 def test_a_curve_whose_logged_answer_does_not_read_is_left_out_with_a_note(results_dir):

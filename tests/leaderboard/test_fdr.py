@@ -23,8 +23,11 @@ def test_bh_adjusted_values_by_hand():
     assert bh_adjust([0.02, 0.03, 0.04]) == pytest.approx([0.04, 0.04, 0.04])
     # capped at 1; NaN (no test) stays NaN and does not count in m (m = 2 here)
     q = bh_adjust([0.9, math.nan, 0.6])
-    assert q[0] == pytest.approx(0.9) and math.isnan(q[1]) and q[2] == pytest.approx(0.9)
-    assert bh_adjust([0.7, 0.8]) == pytest.approx([0.8, 0.8]) and bh_adjust([]) == []
+    assert q[0] == pytest.approx(0.9)
+    assert math.isnan(q[1])
+    assert q[2] == pytest.approx(0.9)
+    assert bh_adjust([0.7, 0.8]) == pytest.approx([0.8, 0.8])
+    assert bh_adjust([]) == []
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         bh_adjust([1.5])
 
@@ -40,19 +43,23 @@ def test_bh_matches_scipy():
 
 def test_sign_flip_p_exact_and_resampled():
     assert sign_flip_p([1.0, 1.0, 1.0, 1.0]) == 2 / 16  # exact: only all-plus and all-minus are as extreme
-    assert sign_flip_p([1.0, -1.0]) == 1.0 and sign_flip_p([0.0, 0.0, 0.0]) == 1.0
+    assert sign_flip_p([1.0, -1.0]) == 1.0
+    assert sign_flip_p([0.0, 0.0, 0.0]) == 1.0
     # sums of the 8 assignments of [2, 1, 1]: 4, 2, 2, 0, 0, -2, -2, -4; |sum| >= 4: two; |sum| >= 2: six
-    assert sign_flip_p([2.0, 1.0, 1.0]) == 2 / 8 and sign_flip_p([2.0, 1.0, -1.0]) == 6 / 8
+    assert sign_flip_p([2.0, 1.0, 1.0]) == 2 / 8
+    assert sign_flip_p([2.0, 1.0, -1.0]) == 6 / 8
     assert math.isnan(sign_flip_p([]))
     n20 = [1.0] * 20  # 2**20 assignments: resampled, seeded; the observed one counted, so never 0
-    assert sign_flip_p(n20) == 1 / (1 + RESAMPLES) and sign_flip_p(n20, seed=5) == sign_flip_p(n20, seed=5)
+    assert sign_flip_p(n20) == 1 / (1 + RESAMPLES)
+    assert sign_flip_p(n20, seed=5) == sign_flip_p(n20, seed=5)
     rng = random.Random(1)
     noise = [rng.gauss(0.0, 1.0) for _ in range(17)]  # 17 > the exact limit: resampled ~ the exact value
     exact = sign_flip_p(noise[:16])
     assert abs(sign_flip_p(noise[:16] + [0.0], resamples=20_000) - exact) < 0.02  # a zero difference adds nothing
     with pytest.raises(ValueError, match="NaN"):
         sign_flip_p([1.0, math.nan])
-    assert paired_diff([0.0] * 4, [1.0] * 4).p == 0.125 and math.isnan(paired_diff([math.nan], [1.0]).p)
+    assert paired_diff([0.0] * 4, [1.0] * 4).p == 0.125
+    assert math.isnan(paired_diff([math.nan], [1.0]).p)
 
 
 def _table(tmp_path, seed: int = 7, n: int = 50, nulls: int = 60):
@@ -73,23 +80,29 @@ def _table(tmp_path, seed: int = 7, n: int = 50, nulls: int = 60):
 
 def test_one_true_effect_among_60_nulls_is_the_only_mark(tmp_path):
     cells = _table(tmp_path)
-    assert len(cells) == 61 and all(c.p is not None and c.q is not None for c in cells)
+    assert len(cells) == 61
+    assert all(c.p is not None and c.q is not None for c in cells)
     marked = {c.metric for c in cells if c.significant}
     assert marked == {"m00"}
     uncorrected = {c.metric for c in cells if c.p <= 0.05}  # the rule without the correction
     interval = {c.metric for c in cells if c.low > 0 or c.high < 0}  # the old rule: the interval excludes 0
-    assert "m00" in uncorrected and len(uncorrected - {"m00"}) >= 2  # nulls it would mark, by chance
+    assert "m00" in uncorrected
+    assert len(uncorrected - {"m00"}) >= 2  # nulls it would mark, by chance
     assert len(interval - {"m00"}) >= 2
     assert all(c.q > 0.05 for c in cells if c.metric in uncorrected - {"m00"})
     true = next(c for c in cells if c.metric == "m00")
-    assert true.q == pytest.approx(true.p * 61) and view(true, 1.0).mark == "*"
-    assert "BH q = " in view(true, 1.0).title and "sign-flip p = " in view(true, 1.0).title
+    assert true.q == pytest.approx(true.p * 61)
+    assert view(true, 1.0).mark == "*"
+    assert "BH q = " in view(true, 1.0).title
+    assert "sign-flip p = " in view(true, 1.0).title
 
 
 def test_q_values_are_in_the_downloads(tmp_path):
     files = downloads(_table(tmp_path, nulls=3))
-    assert '"q": ' in files["leaderboard.json"] and '"p": ' in files["leaderboard.json"]
+    assert '"q": ' in files["leaderboard.json"]
+    assert '"p": ' in files["leaderboard.json"]
     header = files["leaderboard.csv"].splitlines()[0].split(",")
     assert {"p", "q", "significant"} <= set(header)
     bold = [line for line in files["leaderboard.md"].splitlines() if "**+" in line or "**-" in line]
-    assert len(bold) == 1 and "| m00 |" in bold[0]
+    assert len(bold) == 1
+    assert "| m00 |" in bold[0]

@@ -76,11 +76,16 @@ def test_the_twin_is_the_same_comparison_over_exactly_the_label_agreeing_documen
     twin = cells[("bnb-nf4-4b", "flip_rate@agree")]
     assert twin.value == pytest.approx(sum(FLIP_NF4[d] for d in AGREEING) / 6)  # 2 / 6
     assert twin.baseline == pytest.approx(sum(FLIP_FP[d] for d in AGREEING) / 6)  # 4 / 6
-    assert twin.diff == pytest.approx(-2 / 6) and twin.n == 6 and (twin.n_value, twin.n_baseline) == (8, 8)
-    assert twin.paired and twin.higher_is_better is True and not twin.not_comparable
+    assert twin.diff == pytest.approx(-2 / 6)
+    assert twin.n == 6
+    assert (twin.n_value, twin.n_baseline) == (8, 8)
+    assert twin.paired
+    assert twin.higher_is_better is True
+    assert not twin.not_comparable
     assert twin.q is not None  # tested in the leaderboard's false-discovery-rate family
     whole = cells[("bnb-nf4-4b", "flip_rate")]
-    assert whole.n == 8 and whole.diff == pytest.approx(-3 / 8)  # the comparison over every document is kept
+    assert whole.n == 8
+    assert whole.diff == pytest.approx(-3 / 8)  # the comparison over every document is kept
     assert ("bnb-nf4-4b", "acc@agree") not in cells  # acc is not in display.yaml's `agreeing`
     assert ("fp", "flip_rate@agree") not in cells  # full precision is shown as values, not compared
     assert load_display().metric_name("cf_flip", "flip_rate@agree") == "Flip rate (label = FP's)"
@@ -99,7 +104,8 @@ def test_a_document_whose_doc_hash_differs_is_left_out_of_the_twin(tmp_path):
                                                load_display(), iters=200)}
     twin = cells["flip_rate@agree"]
     left = [0, 2, 4, 6, 7]
-    assert twin.n == 5 and twin.value == pytest.approx(sum(FLIP_NF4[d] for d in left) / 5)
+    assert twin.n == 5
+    assert twin.value == pytest.approx(sum(FLIP_NF4[d] for d in left) / 5)
     assert twin.baseline == pytest.approx(sum(FLIP_FP[d] for d in left) / 5)
 
 
@@ -110,7 +116,10 @@ def test_nle_sim_gets_agree_fp_from_the_logged_labels(tmp_path):
     cells, _ = cells_of(tmp_path)
     agree = cells[("bnb-nf4-4b", "agree_fp")]
     assert (agree.value, agree.baseline, agree.diff, agree.n) == (0.75, 1.0, -0.25, 8)
-    assert agree.higher_is_better is True and agree.paired and agree.p is not None and agree.q is not None
+    assert agree.higher_is_better is True
+    assert agree.paired
+    assert agree.p is not None
+    assert agree.q is not None
     assert cells[("bnb-nf4-4b", "cosine@agree")].n == 6
     own = cells[("fp", "agree_fp")]  # full precision's own: 1 by definition, shown as a value
     assert (own.value, own.diff, own.n_value) == (1.0, None, 8)
@@ -130,7 +139,8 @@ def test_fewer_than_half_agreeing_documents_make_the_twin_not_comparable(tmp_pat
     labelled_run(tmp_path, "cf_flip", "bnb-nf4", {"flip_rate": FLIP_NF4}, [0, 0, 1, 0, 1, 0, 0, 1])  # 3 agree
     cells, _ = cells_of(tmp_path)
     twin = cells[("bnb-nf4-4b", "flip_rate@agree")]
-    assert twin.n == 3 and twin.verdict == "not comparable"
+    assert twin.n == 3
+    assert twin.verdict == "not comparable"
     assert twin.not_comparable == ("defined with full precision's label on 3 of the 8 documents full precision has "
                                    "a value for")
     assert not cells[("bnb-nf4-4b", "flip_rate")].not_comparable
@@ -148,7 +158,8 @@ def test_3x_runs_get_no_twin_no_agree_fp_and_no_new_note(tmp_path, task):
     old, old_notes = cells_of(tmp_path / "old")
     plain, plain_notes = cells_of(tmp_path / "plain")
     assert read_runs(tmp_path / "old")[0][0].tasks[task].preds is None  # protocol 3's records: no label read
-    assert sorted(old) == sorted(plain) and old_notes == plain_notes == []
+    assert sorted(old) == sorted(plain)
+    assert old_notes == plain_notes == []
     assert not any(c.within_noise or "noise" in c.note for c in old.values())
 
 
@@ -183,20 +194,32 @@ def test_a_difference_within_the_noise_rate_is_flagged_and_never_marked(tmp_path
     noisy_runs(tmp_path, flipped=10, noisy=10)  # noise rate 10 / 200 = 0.05
     cells, _ = cells_of(tmp_path, iters=2000)
     acc = cells[("bnb-int8-8b", "acc")]  # -10 / 200: at the rate
-    assert acc.diff == pytest.approx(-0.05) and acc.within_noise and acc.q is not None and acc.q <= 0.05
-    assert not acc.significant and acc.verdict == "unchanged"  # its q alone would mark it
+    assert acc.diff == pytest.approx(-0.05)
+    assert acc.within_noise
+    assert acc.q is not None
+    assert acc.q <= 0.05
+    assert not acc.significant
+    assert acc.verdict == "unchanged"  # its q alone would mark it
     assert acc.note == "within the noise floor: 10 of 200 labels change with the batch composition"
     outside = cells[("bnb-int8-8b", "flip_rate")]  # -11 / 200: just outside
-    assert outside.diff == pytest.approx(-0.055) and not outside.within_noise and outside.significant
-    assert outside.note == "" and outside.verdict == "worse"
+    assert outside.diff == pytest.approx(-0.055)
+    assert not outside.within_noise
+    assert outside.significant
+    assert outside.note == ""
+    assert outside.verdict == "worse"
     twin = cells[("bnb-int8-8b", "flip_rate@agree")]  # -9 / 198 over the documents labelled alike: within
-    assert twin.diff == pytest.approx(-9 / 198) and twin.within_noise and not twin.significant
+    assert twin.diff == pytest.approx(-9 / 198)
+    assert twin.within_noise
+    assert not twin.significant
     agree = cells[("bnb-int8-8b", "agree_fp")]  # derived (the runs report none): 198 / 200
-    assert agree.diff == pytest.approx(-0.01) and agree.within_noise
+    assert agree.diff == pytest.approx(-0.01)
+    assert agree.within_noise
     assert cells[("bnb-int8-8b", "target_rate")].within_noise  # ±0
     noise = cells[("bnb-int8-8b", "noise")]
-    assert noise.value == 0.05 and not noise.within_noise  # not a share of labels compared against it
-    assert cells[("fp", "noise")].value == 0.0 and cells[("fp", "noise")].diff is None  # shown as a value
+    assert noise.value == 0.05
+    assert not noise.within_noise  # not a share of labels compared against it
+    assert cells[("fp", "noise")].value == 0.0
+    assert cells[("fp", "noise")].diff is None  # shown as a value
 
 
 def test_the_site_shows_a_within_noise_cell_with_its_marker_and_legend(tmp_path):
@@ -205,7 +228,8 @@ def test_the_site_shows_a_within_noise_cell_with_its_marker_and_legend(tmp_path)
     cells, more = build_cells(runs, load_display(), iters=2000)
     acc = next(c for c in cells if (c.config, c.metric) == ("bnb-int8-8b", "acc"))
     shown = view(acc, 0.05)  # the largest degradation of its column: full colour if it were marked
-    assert shown.mark == "≈" and shown.style.endswith(",0.25)")  # faint: not marked
+    assert shown.mark == "≈"
+    assert shown.style.endswith(",0.25)")  # faint: not marked
     assert shown.title.startswith("within the noise floor: 10 of 200 labels change with the batch composition; ")
     assert "not marked: within the noise floor" in shown.title
     outside = next(c for c in cells if (c.config, c.metric) == ("bnb-int8-8b", "flip_rate"))
@@ -213,7 +237,8 @@ def test_the_site_shows_a_within_noise_cell_with_its_marker_and_legend(tmp_path)
     build_site(runs, cells, notes + more, load_display(), tmp_path / "site")
     page = (tmp_path / "site" / "probe_cf_flip.html").read_text()
     assert ">-0.0500≈</td>" in page
-    assert "≈ = within the noise floor" in page and "(label = FP's) = the same comparison" in page
+    assert "≈ = within the noise floor" in page
+    assert "(label = FP's) = the same comparison" in page
     assert "-0.0500 ≈ |" in markdown(cells)
 
 
@@ -237,7 +262,9 @@ def test_a_gate_can_threshold_a_twin(tmp_path):
     cand = read_run(labelled_run(tmp_path, "cf_flip", "bnb-nf4", {"flip_rate": FLIP_NF4}, NF4_PREDS))
     result = run_gate(base, cand, {"flip_rate@agree": 0.5}, load_display())
     row = next(r for r in result.rows if r.threshold is not None)
-    assert row.cell.metric == "flip_rate@agree" and row.cell.degradation == pytest.approx(2 / 6) and not row.failed
+    assert row.cell.metric == "flip_rate@agree"
+    assert row.cell.degradation == pytest.approx(2 / 6)
+    assert not row.failed
     assert run_gate(base, cand, {"cf_flip/flip_rate@agree": 0.1}, load_display()).failed
     unlabelled = read_run(write_run(tmp_path / "plain", quant="bnb-nf4", bits=4, version=4.1,
                                     per_doc={"cf_flip": {"flip_rate": FLIP_NF4}}))

@@ -50,7 +50,8 @@ def test_untrusted_names_are_escaped_everywhere(results_dir, tmp_path):
     build(results_dir, tmp_path / "site")
     for page in ("index.html", "probe_cf_flip.html", "probe_multihop.html"):
         html = (tmp_path / "site" / page).read_text()
-        assert "<script>alert" not in html and "&lt;script&gt;alert(" in html
+        assert "<script>alert" not in html
+        assert "&lt;script&gt;alert(" in html
     assert "<script>" not in (tmp_path / "site" / "leaderboard.md").read_text()
 
 
@@ -58,7 +59,8 @@ def test_no_network_resources(results_dir, tmp_path):
     build(results_dir, tmp_path / "site")
     for page in (tmp_path / "site").glob("*.html"):
         html = page.read_text()
-        assert "http://" not in html.replace("http://www.w3.org/2000/svg", "") and "https://" not in html
+        assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")
+        assert "https://" not in html
 
 
 def test_missing_baseline_is_said_and_the_row_kept(results_dir, tmp_path, capsys):
@@ -100,7 +102,8 @@ def test_an_informational_metric_gets_no_direction_colour(tmp_path):
                   per_doc={name: {"confidence": [0.5, 0.4, 0.5], "ace": [0.3, 0.4, 0.3]}})
         cells, _ = build_cells(read_runs(tmp_path / name)[0], load_display(), iters=200)
         quant = {c.metric: c for c in cells if c.config == "bnb-nf4-4b"}
-        assert quant["confidence"].diff == pytest.approx(-0.4) and quant["confidence"].degradation is None
+        assert quant["confidence"].diff == pytest.approx(-0.4)
+        assert quant["confidence"].degradation is None
         assert view(quant["confidence"], 1.0).style == ""
         assert view(quant["ace"], 1.0).style.startswith("background: rgba(214,39,40,")  # worse: red
 
@@ -109,15 +112,19 @@ def test_full_precision_is_labelled_fp_in_the_bits_charts(results_dir, tmp_path)
     runs, _ = read_runs(results_dir)
     cells, _ = build_cells(runs, load_display(), iters=200)
     series, fp_x = bits_series(runs, cells, "cf_flip", "flip_rate")
-    assert fp_x == 16.0 and series["qx-tiny bnb-nf4"][0] == Point(16.0, 0.75, note="full precision")
+    assert fp_x == 16.0
+    assert series["qx-tiny bnb-nf4"][0] == Point(16.0, 0.75, note="full precision")
     svg = line_chart("t", series, "bits", "y", {fp_x: "FP"})
-    assert ">FP</text>" in svg and ">16</text>" not in svg and ">4</text>" in svg
+    assert ">FP</text>" in svg
+    assert ">16</text>" not in svg
+    assert ">4</text>" in svg
     write_run(results_dir / "w", quant="hqq", bits=16, per_doc=NF4, stamp="2026-11-23T10-20-00.000000")
     runs, _ = read_runs(results_dir)
     assert bits_series(runs, build_cells(runs, load_display(), iters=10)[0], "cf_flip", "flip_rate")[1] == 32.0
     build(results_dir, tmp_path / "site")
     page = (tmp_path / "site" / "probe_cf_flip.html").read_text()
-    assert ">FP</text>" in page and "16 = full precision" not in page
+    assert ">FP</text>" in page
+    assert "16 = full precision" not in page
 
 
 def test_chart_legends_tell_models_and_configs_apart(wide_results_dir):
@@ -131,7 +138,8 @@ def test_chart_legends_tell_models_and_configs_apart(wide_results_dir):
     assert [p.x for p in series["SmolLM2-135M-Instruct gptq g128"]] == [16.0, 3.0, 4.0]
     svg = line_chart("t", series, "bits", "y", {16.0: "FP"})
     legend = re.findall(r'class="legend">([^<]*)<title>', svg)
-    assert len(legend) == len(set(legend)) == 6 and not any(name.startswith(WIDE_MODELS[0][:12]) for name in legend)
+    assert len(legend) == len(set(legend)) == 6
+    assert not any(name.startswith(WIDE_MODELS[0][:12]) for name in legend)
 
 
 def test_points_carry_their_intervals(results_dir):
@@ -142,14 +150,16 @@ def test_points_carry_their_intervals(results_dir):
     assert (fp.low, fp.high) == (None, None)
     assert (nf4.y, nf4.low, nf4.high) == (-2.5, -2.5, -2.5)  # the difference's CI [-0.5, -0.5] + full precision -2
     svg = line_chart("t", series, "bits", "y")
-    assert svg.count('class="bar"') == 2 and "[-2.50, -2.50]</title>" in svg  # both quantized points; never on FP
+    assert svg.count('class="bar"') == 2
+    assert "[-2.50, -2.50]</title>" in svg  # both quantized points; never on FP
 
 
 def test_axis_titles_leave_room_for_long_tick_labels():
     svg = line_chart("t", {"s": [Point(4.0, -0.000123456), Point(8.0, -0.000123457)]}, "bits", "y")
     ticks = re.findall(r'<text x="([\d.]+)" y="[\d.]+" class="tick" text-anchor="end">([^<]*)<', svg)
     widest = max(len(label) for _, label in ticks)
-    assert widest >= 9 and all(float(x) - 7 * widest > 20 for x, _ in ticks)  # the y title ends at x = 20
+    assert widest >= 9
+    assert all(float(x) - 7 * widest > 20 for x, _ in ticks)  # the y title ends at x = 20
 
 
 def test_the_index_summarises_each_model_and_config(tmp_path):
@@ -164,19 +174,29 @@ def test_the_index_summarises_each_model_and_config(tmp_path):
     assert [(r.config, r.limit) for r in rows] == [("fp", "30"), ("bnb-nf4-4b", "30")]
     piqa = rows[1].probes[0]
     assert (piqa.worse, piqa.better, piqa.not_comparable) == (("acc",), (), ("ace", "brier"))  # confidence: no count
-    assert piqa.headline.metric == "ace" and piqa.n == 30 and piqa.compared
-    assert rows[0].probes[0].headline.value == 0.3 and not rows[0].probes[0].compared
+    assert piqa.headline.metric == "ace"
+    assert piqa.n == 30
+    assert piqa.compared
+    assert rows[0].probes[0].headline.value == 0.3
+    assert not rows[0].probes[0].compared
     assert main(["leaderboard", "build", str(tmp_path), "-o", str(tmp_path / "site"), "--bootstrap_iters", "200"]) == 0
     index = (tmp_path / "site" / "index.html").read_text()
-    assert index.count("<tbody>") == 1 and index.count("</tr>\n<tr>") == 1  # one row per model x config
-    assert ">--limit</th>" in index and ">30</td>" in index and "n=30" in index and ">≠2</span>" in index
+    assert index.count("<tbody>") == 1
+    assert index.count("</tr>\n<tr>") == 1  # one row per model x config
+    assert ">--limit</th>" in index
+    assert ">30</td>" in index
+    assert "n=30" in index
+    assert ">≠2</span>" in index
     page = (tmp_path / "site" / "probe_calib_piqa.html").read_text()
-    assert 'title="calib_piqa/brier"' in page and 'title="calib_piqa/brier"' not in index  # tables: probe pages
+    assert 'title="calib_piqa/brier"' in page
+    assert 'title="calib_piqa/brier"' not in index  # tables: probe pages
     assert "qx-tiny bnb-nf4-4b: ACE, Brier, Mean confidence: acc fell to 0 (full precision 0.467)" in page
 
 
 def test_limit_text():
-    assert limit_text([None]) == "all" and limit_text([50.0, 50.0]) == "50" and limit_text([0.5, None]) == "0.5, all"
+    assert limit_text([None]) == "all"
+    assert limit_text([50.0, 50.0]) == "50"
+    assert limit_text([0.5, None]) == "0.5, all"
     assert limit_text([]) == ""
 
 
@@ -192,7 +212,8 @@ def test_bad_samples_line_and_bad_task_name_through_the_cli(results_dir, tmp_pat
     samples.write_text(samples.read_text() + "{not json\n")
     assert build(results_dir, tmp_path / "site2") == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"qxbench: error: {samples}:5: broken sample line: ") and "\n" not in err
+    assert err.startswith(f"qxbench: error: {samples}:5: broken sample line: ")
+    assert "\n" not in err
 
 
 def test_the_index_says_what_a_models_full_precision_is(tmp_path):
@@ -235,8 +256,10 @@ def test_a_probe_page_lists_only_the_runs_that_ran_the_probe(tmp_path):
                  "--bootstrap_iters", "50"]) == 0
     cf_flip = (tmp_path / "site" / "probe_cf_flip.html").read_text()
     nle_sim = (tmp_path / "site" / "probe_nle_sim.html").read_text()
-    assert '<td data-v="qx-tiny">' in cf_flip and '<td data-v="other-model">' not in cf_flip
-    assert '<td data-v="other-model">' in nle_sim and '<td data-v="qx-tiny">' not in nle_sim
+    assert '<td data-v="qx-tiny">' in cf_flip
+    assert '<td data-v="other-model">' not in cf_flip
+    assert '<td data-v="other-model">' in nle_sim
+    assert '<td data-v="qx-tiny">' not in nle_sim
 
 
 def test_a_headline_list_shows_the_first_metric_each_run_has(tmp_path):
@@ -253,24 +276,28 @@ def test_a_headline_list_shows_the_first_metric_each_run_has(tmp_path):
     display = load_display()
     cells, _ = build_cells(runs, display, iters=200)
     rows = {(r.model, r.config): r.probes[0] for r in summarize(runs, cells, ["cf_flip"], display)}
-    assert rows[("new", "fp")].headline.metric == "agree_fp" and rows[("new", "fp")].headline.value == 1.0
+    assert rows[("new", "fp")].headline.metric == "agree_fp"
+    assert rows[("new", "fp")].headline.value == 1.0
     assert rows[("new", "bnb-nf4-4b")].headline.metric == "agree_fp"
     assert rows[("new", "bnb-nf4-4b")].headline.diff == pytest.approx(-0.25)
-    assert rows[("old", "fp")].headline.metric == "flip_rate" and rows[("old", "bnb-nf4-4b")].headline.metric == \
-        "flip_rate"
+    assert rows[("old", "fp")].headline.metric == "flip_rate"
+    assert rows[("old", "bnb-nf4-4b")].headline.metric == "flip_rate"
     assert main(["leaderboard", "build", str(tmp_path), "-o", str(tmp_path / "site"), "--bootstrap_iters", "200"]) == 0
     index = (tmp_path / "site" / "index.html").read_text()
     assert 'title="cf_flip: headline cf_flip/agree_fp, else cf_flip/flip_rate"' in index
     assert "<small>Label = full precision&#39;s / Flip rate</small>" in index
-    assert 'title="Label = full precision&#39;s: value' in index and 'title="Flip rate: value' in index  # which metric
-    assert "-0.250" in index and ">–</span>" not in index  # no run without its headline
+    assert 'title="Label = full precision&#39;s: value' in index
+    assert 'title="Flip rate: value' in index  # which metric
+    assert "-0.250" in index
+    assert ">–</span>" not in index  # no run without its headline
 
 
 def test_one_headline_metric_in_a_column_is_named_alone(tmp_path):
     write_run(tmp_path / "fp", per_doc=FP, version=3.1)
     assert main(["leaderboard", "build", str(tmp_path), "-o", str(tmp_path / "site"), "--bootstrap_iters", "200"]) == 0
     index = (tmp_path / "site" / "index.html").read_text()
-    assert 'title="cf_flip: headline cf_flip/flip_rate"' in index and "<small>Flip rate</small>" in index
+    assert 'title="cf_flip: headline cf_flip/flip_rate"' in index
+    assert "<small>Flip rate</small>" in index
     assert 'title="Flip rate: ' not in index
 
 
@@ -280,7 +307,8 @@ def test_the_display_file_headlines_are_tried_in_order():
     assert display.headline("cf_flip_esnli") == "agree_fp"  # without a run: the first declared
     assert display.headline("cf_flip_esnli", {"acc", "flip_rate"}) == "flip_rate"  # a 3.x run, or reference=none
     assert display.headline("cf_flip_esnli", {"acc"}) is None
-    assert display.headlines("calib_piqa") == ("ace",) and display.headlines("nope") == ()
+    assert display.headlines("calib_piqa") == ("ace",)
+    assert display.headlines("nope") == ()
 
 
 @pytest.mark.parametrize(("headline", "message"), [
@@ -297,4 +325,5 @@ def test_a_broken_headline_fails_when_read(tmp_path, headline, message):
 
     with pytest.raises(QxError) as err:
         load_display(tmp_path / "d.yaml")
-    assert message in str(err.value) and "\n" not in str(err.value)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)

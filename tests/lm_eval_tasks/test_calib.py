@@ -203,6 +203,7 @@ def test_multi_token_choices_score_like_lm_eval_loglikelihood(qx_lm):
     assert mine == pytest.approx(theirs, abs=1e-4)
 
 
+@pytest.mark.slow
 def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["calib"], limit=8)
     res = out["results"]["calib"]
@@ -213,6 +214,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
         (2.0, "free", "first_token", "model")
 
 
+@pytest.mark.slow
 def test_both_modes_in_one_run_on_a_study_csv(qx_lm, tmp_path):
     _csv(tmp_path / "boolq.csv", "prompt,gold\nis water wet,True\nis fire cold,False\nis ice cold,True\n")
     out = evaluate(qx_lm, ["calib_msingh_boolq", "calib_msingh_boolq_choices"], metadata={"data_path": str(tmp_path)},
@@ -227,6 +229,7 @@ def test_both_modes_in_one_run_on_a_study_csv(qx_lm, tmp_path):
     assert out["configs"]["calib_msingh_boolq_choices"]["metadata"]["mode"] == "choices"
 
 
+@pytest.mark.slow
 def test_answer_set_mode_credits_a_model_that_knows_the_answers(qx_lm):
     out = evaluate(qx_lm, ["calib"], limit=8, metadata={"mode": "choices"}, log_samples=True)  # 8 reviews
     answers = [s["resps"][0][0] for s in out["samples"]["calib"]]

@@ -133,6 +133,7 @@ def test_the_metric_list_aggregates_closeness_over_defined_values_and_is_on_the_
     check_display("cf_flip", metrics)
 
 
+@pytest.mark.slow
 def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["cf_flip"], limit=8, log_samples=True)
     res = out["results"]["cf_flip"]
@@ -154,6 +155,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert "Rewrite as " in logged  # the rewrite prompt sent (completion-0 on the embedded world)
 
 
+@pytest.mark.slow
 def test_sst2_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path):
     rows = [{"idx": 0, "sentence": "The soup was warm.", "label": 1},
             {"idx": 1, "sentence": "The bath was dirty.", "label": 0}]

@@ -66,8 +66,14 @@ def test_explanation_variants_run_on_their_files(fp_lm, task):
 
 
 def test_esnli_rewrite_is_reclassified_with_its_premise_by_the_full_precision_judge(fp_lm):
-    rows = [json.loads(line) for line in shared_path("data", "explain", FILES["cf_flip_esnli"]).read_text()
-            .splitlines()[:2]]
+    lines = shared_path("data", "explain", FILES["cf_flip_esnli"]).read_text().splitlines()
+    rows = [json.loads(line) for line in lines[:30]]
+    by_premise = {}
+    for row in rows:  # 4.1: one hypothesis per premise, so the first two documents are two premises
+        by_premise.setdefault(row["premise"], []).append(row)
     out = _run(fp_lm, "cf_flip_esnli")
+    assert [s["doc"]["context"] for s in out["samples"]["cf_flip_esnli"]] == list(by_premise)[:2]
+    rows = [next(r for r in by_premise[s["doc"]["context"]] if r["hypothesis"] == s["doc"]["text"])
+            for s in out["samples"]["cf_flip_esnli"]]
     for row, sample in zip(rows, out["samples"]["cf_flip_esnli"], strict=True):
         assert sample["doc"]["context"] == row["premise"] and sample["doc"]["text"] == row["hypothesis"]

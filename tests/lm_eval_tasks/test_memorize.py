@@ -51,6 +51,7 @@ def test_process_results_with_and_without_a_reference():
     assert paired["recall"] == 0.0 and paired["surviving_top300"] == 280.0 and paired["top300_overlap"] == 0.9
 
 
+@pytest.mark.slow
 def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["memorize"], limit=6, log_samples=True)
     res = out["results"]["memorize"]
@@ -68,6 +69,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert sum(phases.values()) <= seconds["memorize"]
 
 
+@pytest.mark.slow
 def test_options_reach_the_probe_and_a_bad_one_stops_the_run(qx_lm):
     out = evaluate(qx_lm, ["memorize"], limit=2, log_samples=True, metadata={"target": "gold", "method": "dense"})
     logged = plain(read_result(str(out["samples"]["memorize"][0]["filtered_resps"][0])))
@@ -77,6 +79,7 @@ def test_options_reach_the_probe_and_a_bad_one_stops_the_run(qx_lm):
         evaluate(qx_lm, ["memorize"], limit=1, metadata={"norm": "rms"})
 
 
+@pytest.mark.slow
 def test_lre_variant_reads_relation_files(qx_lm, tmp_path):
     (tmp_path / "country_capital_city.json").write_text(json.dumps(RELATION))
     out = evaluate(qx_lm, ["memorize_lre"], metadata={"lre_path": str(tmp_path)})
@@ -121,6 +124,7 @@ def test_lre_real_capital_file_gives_brasilia():
     assert not any("\\u" in obj for obj in rows["object"])
 
 
+@pytest.mark.slow
 def test_lre_relations_option_reaches_the_loader_through_lm_eval(qx_lm, tmp_path):
     _relation_file(tmp_path / "factual" / "country_capital_city.json", RELATION)
     _relation_file(tmp_path / "bias" / "name_gender.json", GENDER)
@@ -135,12 +139,11 @@ def _samples(out: dict) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def rtn_lm():
-    from qxbench.adapter import QXLM
-
-    return QXLM(quant="rtn", bits=4, device="cpu", batch_size=32)
+def rtn_lm(quantized_tiny):
+    return quantized_tiny(quant="rtn", bits=4, batch_size=32)
 
 
+@pytest.mark.slow
 def test_a_quantized_config_reads_the_full_precision_run_s_attributions(qx_lm, rtn_lm, tmp_path, monkeypatch):
     monkeypatch.setenv("QXBENCH_HOME", str(tmp_path / "computed"))
     computed = _samples(evaluate(rtn_lm, ["memorize"], limit=5, log_samples=True))

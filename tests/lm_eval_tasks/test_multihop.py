@@ -32,6 +32,7 @@ def test_process_results_reads_the_right_aliases():
                                            "acc_twohop": 0.0}
 
 
+@pytest.mark.slow
 def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["multihop"], limit=8, log_samples=True)
     res = out["results"]["multihop"]
@@ -41,6 +42,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert len(logged["entrec"]) == 4  # one value per layer
 
 
+@pytest.mark.slow
 def test_twohopfact_variant_reads_the_csv_schema(qx_lm, tmp_path):
     rows = [r for r in read_rows("twohop") if r["split"] == "train"][:3]
     data = tmp_path / "twohopfact.csv"
@@ -76,6 +78,7 @@ def _world_relations(directory):
     return directory
 
 
+@pytest.mark.slow
 def test_lre_variant_runs_on_composed_chains(qx_lm, tmp_path):
     from qxbench.data.lre import read_relations
     from qxbench.data.twohop import compose, to_csv

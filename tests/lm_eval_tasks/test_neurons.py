@@ -42,6 +42,7 @@ def test_corpus_values_are_not_per_document_numbers():
     assert nanmean([out["salient_sum"], empty["salient_sum"]]) == 3.0  # left out of the mean
 
 
+@pytest.mark.slow
 def test_end_to_end_with_options(qx_lm):
     metadata = {"ig_steps": 4, "layers": "first,last", "token_keys": "string"}
     out = evaluate(qx_lm, ["neurons"], limit=4, metadata=metadata, log_samples=True)

@@ -111,6 +111,7 @@ def test_the_metric_list_has_the_kinds_and_label_shares_and_is_on_the_leaderboar
     check_display("nle_sim", metrics)
 
 
+@pytest.mark.slow
 def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["nle_sim"], limit=8, log_samples=True)
     res = out["results"]["nle_sim"]
@@ -123,6 +124,7 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert "Explanation:" in logged  # the explanation prompt sent
 
 
+@pytest.mark.slow
 def test_esnli_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path):
     rows = [{"premise": "A man plays a guitar.", "hypothesis": "A man makes music.", "label": 0,
              "explanation_1": "Playing a guitar makes music.", "explanation_2": "", "explanation_3": ""},
@@ -134,6 +136,7 @@ def test_esnli_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_pat
     assert 0 <= res["rougeL,none"] <= 1 and -1 <= res["cosine,none"] <= 1
 
 
+@pytest.mark.slow
 def test_ecqa_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path):
     row = {"q_no": "1", "q_concept": "x", "q_text": "Where is soup kept warm?", "q_op1": "pot", "q_op2": "sky",
            "q_op3": "shoe", "q_op4": "road", "q_op5": "cloud", "q_ans": "pot", "taskA_pos": "", "taskA_neg": "",
@@ -174,6 +177,7 @@ def test_bad_data_files_are_one_line(qx_lm, tmp_path):
         evaluate(qx_lm, ["nle_sim_healthfc"], limit=1)
 
 
+@pytest.mark.slow
 def test_fewshot_demonstrations_are_drawn_from_the_split_and_never_evaluated(qx_lm, tmp_path):
     from qxbench.probes.explaintask import fewshot_split
 

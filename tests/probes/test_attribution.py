@@ -77,6 +77,7 @@ def qx_tiny(embedded_path):
     return AutoModelForCausalLM.from_pretrained(embedded_path).eval(), AutoTokenizer.from_pretrained(embedded_path)
 
 
+@pytest.mark.slow
 def test_bounded_search_equals_scoring_every_neuron(qx_tiny, monkeypatch):
     from qxbench.probes import attribution
     from qxbench.world.data import read_rows

@@ -35,8 +35,10 @@ def test_histogram_of_pairwise_correlations_matches_a_direct_count():
     expected = [0] * 10
     for r in pairs:
         expected[min(int(r * 10), 9)] += 1
-    assert counts == expected and sum(counts) == 15  # 21 pairs minus the 6 of the constant neuron
-    assert share == pytest.approx(sum(r > 0.9 for r in pairs) / len(pairs)) and share > 0
+    assert counts == expected
+    assert sum(counts) == 15  # 21 pairs minus the 6 of the constant neuron
+    assert share == pytest.approx(sum(r > 0.9 for r in pairs) / len(pairs))
+    assert share > 0
 
 
 # -- the reference's aggregations on hand-made arrays ---------------------------------------------
@@ -59,7 +61,8 @@ def test_key_rows_per_position_and_per_token_string():
 
 def test_aggregations_by_position():
     found, seq, best = sal.vectors(ATTR, sal.key_rows(IDS, "position"), [0])
-    assert seq.tolist() == [5.0, -1.0, 2.0, 0.0] and best == 0  # the largest sequence attribution
+    assert seq.tolist() == [5.0, -1.0, 2.0, 0.0]
+    assert best == 0  # the largest sequence attribution
     assert found["best_word"].tolist() == [4.0, 0.0, 1.0]
     assert found["sum"].tolist() == [6.0, 3.5, 4.5]  # sum of |v| over the four positions
     assert found["avg"].tolist() == [1.5, 0.875, 1.125]
@@ -67,21 +70,25 @@ def test_aggregations_by_position():
     s = sal.aggregate(ATTR, [0, 1, 2, 3], [0], 0.7)
     # |v|/max: best [1, 0, .25] -> {0}; sum [1, .583, .75] -> {0, 2}; avg as sum; max [1, .5, .25] -> {0}
     assert s.neurons == {"best_word": (0,), "sum": (0, 2), "avg": (0, 2), "max": (0,)}
-    assert s.scores["sum"] == pytest.approx((1.0, 0.75)) and s.keys == 4 and s.best_key == 0
+    assert s.scores["sum"] == pytest.approx((1.0, 0.75))
+    assert s.keys == 4
+    assert s.best_key == 0
 
 
 def test_aggregations_by_token_string_reproduce_the_reference_collapse():
     """Token 5's first row (the best position above) is overwritten by its last: the best word moves to
     token 5 = row 2 (seq 2) and the sum loses row 0; avg divides by 3 keys."""
     found, seq, best = sal.vectors(ATTR, sal.key_rows(IDS, "string"), [0])
-    assert seq.tolist() == [2.0, -1.0, 0.0] and best == 0
+    assert seq.tolist() == [2.0, -1.0, 0.0]
+    assert best == 0
     assert found["best_word"].tolist() == [1.0, 1.0, 0.0]
     assert found["sum"].tolist() == [2.0, 3.5, 3.5]
     assert found["avg"].tolist() == pytest.approx([2 / 3, 3.5 / 3, 3.5 / 3])
     assert found["max"].tolist() == [1.0, 2.0, 0.5]
     s = sal.aggregate(ATTR, [2, 1, 3], [0], 0.7)
     assert s.neurons == {"best_word": (0, 1), "sum": (1, 2), "avg": (1, 2), "max": (1,)}
-    assert s.keys == 3 and s.best_key == 2
+    assert s.keys == 3
+    assert s.best_key == 2
 
 
 def test_threshold_is_strict_and_zero_or_nan_vectors_have_no_salient_neuron():
@@ -89,7 +96,8 @@ def test_threshold_is_strict_and_zero_or_nan_vectors_have_no_salient_neuron():
     assert sal.salient_indices(torch.zeros(4), 0.7) == ((), ())
     assert sal.salient_indices(torch.tensor([float("nan"), 1.0]), 0.7) == ((), ())
     s = sal.aggregate(torch.zeros(1, 3, 5), [0, 1, 2], [0], 0.7)
-    assert s.neurons == {a: () for a in sal.AGGREGATIONS} and s.union() == set()
+    assert s.neurons == {a: () for a in sal.AGGREGATIONS}
+    assert s.union() == set()
     assert sal.aggregate(torch.zeros(1, 0, 5), [], [0], 0.7).keys == 0  # an empty prompt: no keys, no neurons
 
 
@@ -100,7 +108,8 @@ def test_multi_token_targets_sum_rows_and_string_keys_collapse_repeated_targets(
     # under string keys the neuron vectors keep the last of the repeated target string (rows 1, 2: -2 + 3),
     # while the sequence attribution still sums all three (llm_attr.py:561 and the attr.sum(0) after it)
     found_s, seq_s, _ = sal.vectors(two, [0, 1, 2, 3], [2, 1])
-    assert torch.equal(found_s["best_word"], ATTR[0, 0].double()) and torch.equal(seq_s, seq)
+    assert torch.equal(found_s["best_word"], ATTR[0, 0].double())
+    assert torch.equal(seq_s, seq)
 
 
 def test_targets_are_the_stripped_generated_text_re_encoded(embedded_path):
@@ -136,16 +145,21 @@ def test_dead_neurons_are_read_on_the_act_fn_output_with_the_strict_rule(tiny_ll
     threshold = float(peaks[23] + peaks[24]) / 2  # halfway between two neurons' maxima: no tie at the threshold
     stats = corpus_stats(tiny_llama, TEXTS, NeuronOptions(layers="1", dead_threshold=threshold), batch_size=3)
     dead = ((act > -threshold) & (act < threshold)).all(0)  # 5_dead_neurons.py: -thr < a < thr on every token
-    assert stats.layers == [1] and stats.neurons == [48] and stats.tokens == sum(map(len, TEXTS))
-    assert stats.dead_indices() == [dead.nonzero().squeeze(1).tolist()] and 0 < stats.dead[0] < 48
-    assert stats.dead_indices(0.0) == [[]] and stats.dead_fraction == stats.dead[0] / 48
+    assert stats.layers == [1]
+    assert stats.neurons == [48]
+    assert stats.tokens == sum(map(len, TEXTS))
+    assert stats.dead_indices() == [dead.nonzero().squeeze(1).tolist()]
+    assert 0 < stats.dead[0] < 48
+    assert stats.dead_indices(0.0) == [[]]
+    assert stats.dead_fraction == stats.dead[0] / 48
     assert sum(stats.redundancy_hist[0]) == 48 * 47 // 2
 
 
 def test_act_modules_find_llama_and_gpt2_activations_and_refuse_a_shared_one(tiny_llama, tiny_gpt2, tiny_gemma):
     assert act_modules(tiny_gemma, [1])[0][1] is tiny_gemma.model.layers[1].mlp.act_fn  # GELU-tanh of the gate
     (block, act), = act_modules(tiny_llama, [2])
-    assert block is tiny_llama.model.layers[2] and act is tiny_llama.model.layers[2].mlp.act_fn
+    assert block is tiny_llama.model.layers[2]
+    assert act is tiny_llama.model.layers[2].mlp.act_fn
     assert act_modules(tiny_gpt2, [1])[0][1] is tiny_gpt2.transformer.h[1].mlp.act
     from transformers import LlamaConfig, LlamaForCausalLM
 
@@ -191,7 +205,8 @@ def test_integrated_gradients_match_a_direct_gauss_legendre_sum_and_are_complete
     seq, target, module = TEXTS[0], 17, tiny_llama.model.layers[0].mlp.act_fn
     attr = sal.integrated_gradients(tiny_llama, module, seq, [target], steps=16)
     direct, real, base = _direct_ig(tiny_llama, module, seq, [], target, 16)
-    assert attr.shape == (1, len(seq), 48) and torch.allclose(attr[0], direct, rtol=1e-4, atol=1e-7)
+    assert attr.shape == (1, len(seq), 48)
+    assert torch.allclose(attr[0], direct, rtol=1e-4, atol=1e-7)
     gain = _log_p(tiny_llama, seq, module, real, target) - _log_p(tiny_llama, seq, module, base, target)
     assert float(attr.sum()) == pytest.approx(gain, abs=1e-3)  # completeness
     assert all(p.requires_grad for p in tiny_llama.parameters())  # parameters' flags restored
@@ -213,8 +228,10 @@ def test_running_the_earlier_blocks_once_and_splitting_the_steps_change_nothing(
     full = sal.integrated_gradients(model, act, TEXTS[2], [3, 9], steps=8)
     once = sal.integrated_gradients(model, act, TEXTS[2], [3, 9], steps=8, block=block)
     split = sal.integrated_gradients(model, act, TEXTS[2], [3, 9], steps=8, batch_tokens=20, block=block)
-    assert full.shape[:2] == (2, len(TEXTS[2])) and full.abs().sum() > 0
-    assert torch.allclose(full, once, atol=1e-6) and torch.allclose(full, split, atol=1e-6)
+    assert full.shape[:2] == (2, len(TEXTS[2]))
+    assert full.abs().sum() > 0
+    assert torch.allclose(full, once, atol=1e-6)
+    assert torch.allclose(full, split, atol=1e-6)
 
 
 def test_the_attributions_are_captum_s_layer_integrated_gradients_bit_for_bit(tiny_llama):
@@ -265,7 +282,9 @@ def test_a_layer_without_a_backward_pass_is_one_line(tiny_llama):
         blocker.remove()
     ids, mask, last = pad_batch(TEXTS[:2], 0, torch.device("cpu"))  # the batched entry point answers too
     attr, targets = integrated_gradients(tiny_llama, module, ids, mask, last, steps=2)
-    assert attr.shape == (2, 6, 48) and float(attr[1, 3:].abs().sum()) == 0.0 and targets.shape == (2,)
+    assert attr.shape == (2, 6, 48)
+    assert float(attr[1, 3:].abs().sum()) == 0.0
+    assert targets.shape == (2,)
 
 
 class _GeneratedIsSpecial:
@@ -290,16 +309,22 @@ def test_analyse_end_to_end_and_an_empty_target_gives_no_salient_neurons(embedde
     texts = [tok.encode(t, add_special_tokens=False) for t in ("Review: great great film\nSentiment:", "")]
     options = NeuronOptions(layers="first,last", ig_steps=4)
     first, empty = analyse(model, tok, texts, options, batch_size=2, pad_id=0)
-    assert first.target and first.salient is not None and len(first.salient) == 2
+    assert first.target
+    assert first.salient is not None
+    assert len(first.salient) == 2
     assert first.corpus.salient_union == [len(s.union()) for s in first.salient]
-    assert empty.target == () and empty.salient is None and math.isnan(empty.counts("sum"))
+    assert empty.target == ()
+    assert empty.salient is None
+    assert math.isnan(empty.counts("sum"))
     assert first.options == {"layers": "first,last", "ig_steps": 4}
     assert '"options": {"layers": "first,last", "ig_steps": 4}' in str(first)
 
     with torch.no_grad():
         greedy = int(model(torch.tensor([texts[0]])).logits[0, -1].argmax())
     (res,) = analyse(model, _GeneratedIsSpecial(tok, greedy), texts[:1], options, batch_size=1)
-    assert res.target == () and res.salient is None and res.corpus.salient_union == [0, 0]  # no crash
+    assert res.target == ()
+    assert res.salient is None
+    assert res.corpus.salient_union == [0, 0]  # no crash
     assert math.isnan(res.counts("best_word"))
 
 
@@ -307,9 +332,13 @@ def test_options_and_layers():
     assert NeuronOptions().layer_indices(4) == [0, 2, 3]
     assert NeuronOptions(layers="0,-1,last").layer_indices(4) == [0, 3]
     opts = NeuronOptions.from_metadata({"layers": "first", "ig_steps": "8", "token_keys": "string", "version": 1.0})
-    assert opts.ig_steps == 8 and opts.layers == "first" and opts.token_keys == "string"
+    assert opts.ig_steps == 8
+    assert opts.layers == "first"
+    assert opts.token_keys == "string"
     assert opts.changed() == {"layers": "first", "ig_steps": 8, "token_keys": "string"}
-    assert NeuronOptions().ig_steps == 50 and NeuronOptions().token_keys == "position" and not NeuronOptions().changed()
+    assert NeuronOptions().ig_steps == 50
+    assert NeuronOptions().token_keys == "position"
+    assert not NeuronOptions().changed()
     with pytest.raises(QxError, match="Unknown neurons option 'ig_step'. Did you mean 'ig_steps'"):
         NeuronOptions.from_metadata({"ig_step": 8})
     with pytest.raises(QxError, match="Unknown neurons token_keys 'strings'. Did you mean 'string'"):
@@ -335,5 +364,7 @@ def test_the_salient_phase_counts_documents_one_by_one(tiny_llama, monkeypatch):
 
     monkeypatch.setattr(neurons, "_salient", one_document)
     results = neurons.analyse(tiny_llama, None, TEXTS, NeuronOptions(layers="1"), batch_size=3)
-    assert [n for _, n in seen] == list(range(len(TEXTS))) and len(results) == len(TEXTS)
-    assert all("salient" in desc for desc, _ in seen) and progress.active() is None
+    assert [n for _, n in seen] == list(range(len(TEXTS)))
+    assert len(results) == len(TEXTS)
+    assert all("salient" in desc for desc, _ in seen)
+    assert progress.active() is None

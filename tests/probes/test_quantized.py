@@ -19,8 +19,9 @@ BACKENDS = [
                                                      reason="bitsandbytes not installed")),
     pytest.param("rtn", marks=pytest.mark.skipif(importlib.util.find_spec("llmcompressor") is None,
                                                  reason="llmcompressor not installed")),
-    pytest.param("awq", marks=pytest.mark.skipif(importlib.util.find_spec("gptqmodel") is None,
-                                                 reason="gptqmodel not installed")),
+    pytest.param("awq", marks=[pytest.mark.slow,  # quantizing with 128 calibration samples takes seconds
+                               pytest.mark.skipif(importlib.util.find_spec("gptqmodel") is None,
+                                                  reason="gptqmodel not installed")]),
 ]
 
 
@@ -32,13 +33,8 @@ def fp():
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def quantized(request, tmp_path_factory):
-    from qxbench.adapter import QXLM
-
-    mp = pytest.MonkeyPatch()
-    mp.setenv("QXBENCH_CACHE", str(tmp_path_factory.mktemp("qxcache")))
-    yield QXLM(quant=request.param, bits=4, device="cpu", batch_size=16)
-    mp.undo()
+def quantized(request, quantized_tiny):
+    return quantized_tiny(quant=request.param, bits=4, batch_size=16)
 
 
 @torch.no_grad()

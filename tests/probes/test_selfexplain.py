@@ -28,12 +28,15 @@ def test_perplexity_is_nan_for_an_empty_text_and_exp_of_mean_nll_otherwise():
             return text.split()
 
     out = perplexities(Fake(), ["a b c", "", "   "])
-    assert out[0] == math.exp(2.0) and math.isnan(out[1]) and math.isnan(out[2])
+    assert out[0] == math.exp(2.0)
+    assert math.isnan(out[1])
+    assert math.isnan(out[2])
 
 
 def test_nanmean_skips_undefined_values():
     assert nanmean([1.0, math.nan, 3.0]) == 2.0
-    assert math.isnan(nanmean([math.nan])) and math.isnan(nanmean([]))
+    assert math.isnan(nanmean([math.nan]))
+    assert math.isnan(nanmean([]))
 
 
 class Judge:
@@ -70,11 +73,14 @@ def test_esnli_counterfactual_rewrites_the_hypothesis_and_keeps_the_premise(monk
                         ["A man plays music."] * len(prompts))
     lm = Judge({"sleeps": "contradiction", "music": "entailment"})
     (cf,) = counterfactuals(lm, [doc], prompts=PromptSet("instruct-1"))
-    assert cf.rewrite == "A man plays music." and ESNLI_LABELS[cf.rewrite_pred] == "entailment"
-    assert "rewrite only the hypothesis" in asked[0] and "Premise: A man plays a guitar on stage." in asked[0]
+    assert cf.rewrite == "A man plays music."
+    assert ESNLI_LABELS[cf.rewrite_pred] == "entailment"
+    assert "rewrite only the hypothesis" in asked[0]
+    assert "Premise: A man plays a guitar on stage." in asked[0]
     rewrite_prompts = [p for p in lm.seen if "Hypothesis: A man plays music." in p]
-    assert rewrite_prompts and all("Premise: A man plays a guitar on stage.\nHypothesis: A man plays music." in p
-                                   for p in rewrite_prompts)  # re-classified with the premise, unchanged
+    assert rewrite_prompts
+    assert all("Premise: A man plays a guitar on stage.\nHypothesis: A man plays music." in p
+               for p in rewrite_prompts)  # re-classified with the premise, unchanged
 
 
 def test_flip_rate_ref_is_judged_by_the_reference_not_the_quantized_model(monkeypatch):
@@ -83,7 +89,8 @@ def test_flip_rate_ref_is_judged_by_the_reference_not_the_quantized_model(monkey
     reference = Judge({"sleeps": "contradiction", "music": "entailment"})
     (cf,) = counterfactuals(quantized, [_esnli_doc()], reference=reference, prompts=PromptSet("instruct-1"))
     assert cf.rewrite_pred == cf.pred  # self-judged: no flip
-    assert cf.ref_pred == ESNLI_LABELS.index("contradiction") and cf.ref_rewrite_pred == ESNLI_LABELS.index("entailment")
+    assert cf.ref_pred == ESNLI_LABELS.index("contradiction")
+    assert cf.ref_rewrite_pred == ESNLI_LABELS.index("entailment")
     (same,) = counterfactuals(reference, [_esnli_doc()], reference=reference, prompts=PromptSet("instruct-1"))
     assert same.ref_rewrite_pred == same.rewrite_pred  # full precision judges itself
 
@@ -135,7 +142,9 @@ def test_acc_norm_divides_by_the_choice_length_where_a_label_spans_several_token
     doc = {**_esnli_doc(), "choices": ["a", "bb bb bb"]}  # Judge's tokens are words: the second is 3 tokens
     raw = classify(Lengthy({}), [{**doc, "normalise": False}])[0]
     norm = classify(Lengthy({}), [doc])[0]
-    assert argmax(raw) == 0 and norm[0] == pytest.approx(-2.0) and norm[1] == pytest.approx(-9 / 8)
+    assert argmax(raw) == 0
+    assert norm[0] == pytest.approx(-2.0)
+    assert norm[1] == pytest.approx(-9 / 8)
 
 
 def test_single_token_labels_are_scored_by_their_plain_log_likelihood():
@@ -161,14 +170,20 @@ def test_only_insertions_that_changed_the_prediction_are_re_explained(monkeypatc
     (ex,) = explanations(lm, [doc], PromptSet("instruct-1"), words=3, positions=2)
     assert len(ex.insertions) == 6
     changed = [i for i in ex.insertions if i.pred != ex.pred]
-    assert {i.word for i in changed} == {"never"} and len(changed) == 1  # adverbs go before "sleeps" only
-    assert all(i.explanation for i in changed) and all(i.explanation is None for i in ex.insertions if i not in changed)
+    assert {i.word for i in changed} == {"never"}
+    assert len(changed) == 1  # adverbs go before "sleeps" only
+    assert all(i.explanation for i in changed)
+    assert all(i.explanation is None for i in ex.insertions if i not in changed)
     assert len(asked) == 1 + len(changed)
-    assert ex.inserted == "never" and ex.inserted_pred != ex.pred and ex.inserted_explanation  # the first change
+    assert ex.inserted == "never"
+    assert ex.inserted_pred != ex.pred
+    assert ex.inserted_explanation  # the first change
     from qxbench.probes.logged import read_result
 
     logged = read_result(str(ex))  # what lm-eval logs reads back as the same answer
-    assert logged == ex and logged.inserted == "never" and len(logged.insertions) == 6
+    assert logged == ex
+    assert logged.inserted == "never"
+    assert len(logged.insertions) == 6
     assert logged.prompts == "instruct-1"
 
 
@@ -178,7 +193,8 @@ def test_a_capped_row_stops_at_its_cap_and_the_others_at_their_rule():
     stop = _Capped(lambda row, token: token == 0, [2, 5])
     assert [stop(0, 7), stop(0, 7)] == [False, True]  # row 0: its cap of 2 tokens
     assert [stop(1, 7), stop(1, 0)] == [False, True]  # row 1: its own rule first
-    assert rewrite_cap(Judge({}), "a b c") == 2 * 3 + 16 and rewrite_cap(Judge({}), "w " * 90) == 96
+    assert rewrite_cap(Judge({}), "a b c") == 2 * 3 + 16
+    assert rewrite_cap(Judge({}), "w " * 90) == 96
 
 
 def test_under_a_chat_template_the_answer_cue_follows_the_assistant_header():
@@ -225,8 +241,10 @@ def test_every_rewrite_is_read_and_only_valid_rewrites_are_classified(monkeypatc
     lm, reference = Fluent(CUES), Fluent(CUES, nll=2.0)
     cfs = counterfactuals(lm, docs, reference=reference, prompts=PromptSet("instruct-1"))
     assert [cf.kind for cf in cfs] == ["valid", "valid", "leak"]
-    assert [cf.answer for cf in cfs] == ANSWERS and cfs[0].rewrite == "A man plays music."  # the cue dropped
-    assert cfs[2].rewrite_pred is None and cfs[2].ref_rewrite_pred is None  # a leak is not classified ...
+    assert [cf.answer for cf in cfs] == ANSWERS
+    assert cfs[0].rewrite == "A man plays music."  # the cue dropped
+    assert cfs[2].rewrite_pred is None
+    assert cfs[2].ref_rewrite_pred is None  # a leak is not classified ...
     for judge in (lm, reference):  # ... by either judge
         assert not [p for p in judge.seen if "Hypothesis: entailment" in p]
         assert [p for p in judge.seen if "Hypothesis: A man plays music." in p]
@@ -238,14 +256,19 @@ def test_perplexities_are_measured_on_valid_flips_only_the_input_under_the_judge
     docs = _three(monkeypatch)
     lm, reference = Fluent(CUES), Fluent(CUES, nll=2.0)
     flip, same, leak = counterfactuals(lm, docs, reference=reference, prompts=PromptSet("instruct-1"))
-    assert flip.ppl == pytest.approx(math.e) and flip.ref_ppl == pytest.approx(math.e ** 2)
+    assert flip.ppl == pytest.approx(math.e)
+    assert flip.ref_ppl == pytest.approx(math.e ** 2)
     assert flip.input_ppl == pytest.approx(math.e ** 2)  # the reference judges the input too
-    assert lm.scored == ["A man plays music."] and reference.scored == ["A man plays music.", "A man sleeps."]
+    assert lm.scored == ["A man plays music."]
+    assert reference.scored == ["A man plays music.", "A man sleeps."]
     for cf in (same, leak):
-        assert math.isnan(cf.ppl) and math.isnan(cf.ref_ppl) and math.isnan(cf.input_ppl)
+        assert math.isnan(cf.ppl)
+        assert math.isnan(cf.ref_ppl)
+        assert math.isnan(cf.input_ppl)
     alone = Fluent(CUES)  # no reference: the model judges the input
     (flip, *_) = counterfactuals(alone, docs, reference=None, prompts=PromptSet("instruct-1"))
-    assert flip.ref_ppl is None and flip.input_ppl == pytest.approx(math.e)
+    assert flip.ref_ppl is None
+    assert flip.input_ppl == pytest.approx(math.e)
     assert alone.scored == ["A man plays music.", "A man sleeps."]
 
 
@@ -304,9 +327,11 @@ class TinyLM:
 
 def test_generate_answers_says_which_rows_ran_into_their_token_cap(tiny_llama):
     ended = selfexplain.generate_answers(TinyLM(tiny_llama, "a\n"), ["one", "two prompts"], 5)
-    assert [g.capped for g in ended] == [False, False] and [g.text for g in ended] == ["a", "a"]  # a line end
+    assert [g.capped for g in ended] == [False, False]
+    assert [g.text for g in ended] == ["a", "a"]  # a line end
     running = selfexplain.generate_answers(TinyLM(tiny_llama, "a"), ["one", "two prompts"], 5, caps=[2, 9])
-    assert [g.capped for g in running] == [True, True] and [g.text for g in running] == ["aa", "aaaaa"]
+    assert [g.capped for g in running] == [True, True]
+    assert [g.text for g in running] == ["aa", "aaaaa"]
 
 
 class Batches(Judge):
@@ -328,7 +353,9 @@ def test_labels_again_classify_the_inputs_in_a_second_batch_composition():
     lm = Batches({"sleeps": "contradiction"})
     docs = [_esnli_doc(), _esnli_doc("A man sings.")]
     again = selfexplain.labels_again(lm, docs, PromptSet("instruct-1"))
-    assert lm.sizes == [6] and len(again) == 2  # half as many again as the run's batch size
+    assert lm.sizes == [6]
+    assert len(again) == 2  # half as many again as the run's batch size
     first = selfexplain.classify(lm, docs, prompts=PromptSet("instruct-1"))
-    assert [selfexplain.argmax(s) for s in first] != again and lm.sizes[-1] is None  # the run's own batch size
+    assert [selfexplain.argmax(s) for s in first] != again
+    assert lm.sizes[-1] is None  # the run's own batch size
     assert selfexplain.labels_again(Judge({}), docs, PromptSet("instruct-1")) == [None, None]  # another LM

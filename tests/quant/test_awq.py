@@ -12,7 +12,9 @@ import pytest
 from qxbench.errors import QxError
 from qxbench.quant import QuantRequest, get_quantizer
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("gptqmodel") is None, reason="gptqmodel not installed")
+# quantizes the embedded model (seconds to a minute): outside the fast tier
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(importlib.util.find_spec("gptqmodel") is None, reason="gptqmodel not installed")]
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,9 @@ from qxbench.world.data import read_rows
 
 from .conftest import linear_share
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("llmcompressor") is None, reason="llm-compressor missing")
+# quantizes the embedded model (seconds to a minute): outside the fast tier
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(importlib.util.find_spec("llmcompressor") is None, reason="llm-compressor missing")]
 
 
 @pytest.fixture(scope="module")

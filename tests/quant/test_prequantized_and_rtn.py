@@ -14,11 +14,9 @@ needs_bnb = pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None,
 
 
 @needs_llmc
-def test_rtn_is_data_free_and_differs_from_gptq(cache_dir):
-    from qxbench.adapter import QXLM
-
-    rtn = QXLM(quant="rtn", bits=4, device="cpu")
-    gptq = QXLM(quant="gptq", bits=4, calib_samples=16, device="cpu")
+def test_rtn_is_data_free_and_differs_from_gptq(quantized_tiny):
+    rtn = quantized_tiny(quant="rtn", bits=4)
+    gptq = quantized_tiny(quant="gptq", bits=4, calib_samples=16)
     assert rtn.qx.calibration is None and rtn.qx.summary.quantized_linear_layers == 28
     w_rtn = rtn.model.model.layers[0].mlp.down_proj.weight_packed
     w_gptq = gptq.model.model.layers[0].mlp.down_proj.weight_packed
@@ -26,23 +24,21 @@ def test_rtn_is_data_free_and_differs_from_gptq(cache_dir):
 
 
 @needs_llmc
-def test_rtn_eight_bit_stays_closer_to_full_precision_than_four_bit(cache_dir):
+def test_rtn_eight_bit_stays_closer_to_full_precision_than_four_bit(quantized_tiny):
     import torch
-
-    from qxbench.adapter import QXLM
 
     ids = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12]])
     with torch.no_grad():
-        fp, r8, r4 = (QXLM(device="cpu", **kw).model(ids).logits for kw in
+        fp, r8, r4 = (quantized_tiny(**kw).model(ids).logits for kw in
                       ({}, {"quant": "rtn", "bits": 8}, {"quant": "rtn", "bits": 4}))
     assert 0 < (r8 - fp).abs().max() < (r4 - fp).abs().max()
 
 
 @needs_llmc
-def test_compressed_tensors_checkpoint_loads_as_prequantized(cache_dir, tmp_path):
+def test_compressed_tensors_checkpoint_loads_as_prequantized(quantized_tiny, tmp_path):
     from qxbench.adapter import QXLM
 
-    source = QXLM(quant="rtn", bits=8, device="cpu")
+    source = quantized_tiny(quant="rtn", bits=8)
     ckpt = tmp_path / "ct"
     shutil.copytree(source.qx.cache_path, ckpt)
     lm = QXLM(pretrained=str(ckpt), quant="prequantized", device="cpu")

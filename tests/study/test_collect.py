@@ -44,17 +44,21 @@ def test_collect_unblinds_and_compares_with_full_precision(study, tmp_path, caps
     runs = study.parent / "runs"
     assert main(["study", "collect", str(study), a, b, "--bootstrap_iters", "200", "-o", str(runs)]) == 0
     out = capsys.readouterr().out
-    assert "rater ann: 72/72 ratings (complete)" in out and "rater bob: 45/72 ratings (partial)" in out
+    assert "rater ann: 72/72 ratings (complete)" in out
+    assert "rater bob: 45/72 ratings (partial)" in out
     study_id = json.loads((study / "study.json").read_text())["id"]
     result = json.loads((runs / f"qx_human_ratings_{study_id}.json").read_text())
     rows = {(r["task"], r["criterion"], r["config"]): r for r in result["rows"]}
     assert len(rows) == 2 * 3 * 3
     nf4 = rows[("nle_sim", "coherence", "bnb-nf4-4b")]
-    assert nf4["diff"] == pytest.approx(-2.0) and nf4["low"] == pytest.approx(-2.0) and nf4["pairs"] == 4
+    assert nf4["diff"] == pytest.approx(-2.0)
+    assert nf4["low"] == pytest.approx(-2.0)
+    assert nf4["pairs"] == 4
     assert rows[("cf_flip", "fluency", "rtn-4b")]["diff"] == pytest.approx(0.0)
     assert rows[("nle_sim", "coherence", "fp")]["diff"] is None
     assert 4.0 < rows[("nle_sim", "coherence", "fp")]["mean"] <= 5.0  # bob rates one higher on some items
-    assert set(result["alpha"]) == {"nle_sim", "cf_flip"} and -1 <= result["alpha"]["nle_sim"]["coherence"] <= 1
+    assert set(result["alpha"]) == {"nle_sim", "cf_flip"}
+    assert -1 <= result["alpha"]["nle_sim"]["coherence"] <= 1
 
 
 @pytest.mark.parametrize(("change", "message"), [
@@ -66,7 +70,9 @@ def test_bad_answer_files_are_one_line(study, tmp_path, capsys, change, message)
     path = write(tmp_path, "a.json", {**answers(study, "ann"), **change})
     assert main(["study", "collect", str(study), path]) == 2
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1 and path in err
+    assert message in err
+    assert err.count("\n") == 1
+    assert path in err
 
 
 @pytest.mark.parametrize("value", [6, 0, 3.5, True, "4", None])
@@ -105,7 +111,8 @@ def test_a_changed_key_is_refused(study, tmp_path, capsys):
     (study / "key.json").write_text(json.dumps(key, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     assert main(["study", "collect", str(study), path]) == 2
     err = capsys.readouterr().err
-    assert "key.json was changed after the study was made" in err and err.count("\n") == 1
+    assert "key.json was changed after the study was made" in err
+    assert err.count("\n") == 1
 
 
 def forge(study: Path, **changes) -> None:
@@ -124,7 +131,8 @@ def test_collect_writes_only_in_the_study_folder_or_where_o_says(study, tmp_path
     path = write(tmp_path, "a.json", answers(study, "ann"))
     assert main(["study", "collect", str(study), path, "--bootstrap_iters", "50"]) == 0
     study_id = json.loads((study / "study.json").read_text())["id"]
-    assert list(elsewhere.iterdir()) == [] and (study / f"qx_human_ratings_{study_id}.json").is_file()
+    assert list(elsewhere.iterdir()) == []
+    assert (study / f"qx_human_ratings_{study_id}.json").is_file()
     out = tmp_path / "site-runs"
     out.mkdir()
     assert main(["study", "collect", str(study), path, "--bootstrap_iters", "50", "-o", str(out)]) == 0
@@ -136,8 +144,10 @@ def test_a_study_id_that_is_not_hex_is_refused(study, tmp_path, capsys):
     forge(study, id="../../x")
     assert main(["study", "collect", str(study), path]) == 2
     err = capsys.readouterr().err
-    assert f"{study / 'study.json'}: id is \"../../x\", expected 12 hex digits" in err and err.count("\n") == 1
-    assert not (tmp_path / "x.json").exists() and not list(tmp_path.glob("**/*x.json"))
+    assert f"{study / 'study.json'}: id is \"../../x\", expected 12 hex digits" in err
+    assert err.count("\n") == 1
+    assert not (tmp_path / "x.json").exists()
+    assert not list(tmp_path.glob("**/*x.json"))
 
 
 def test_an_edited_study_json_is_refused(study, tmp_path, capsys):
@@ -146,7 +156,8 @@ def test_an_edited_study_json_is_refused(study, tmp_path, capsys):
     (study / "study.json").write_text(dumps({**manifest, "runs": "/etc"}))
     assert main(["study", "collect", str(study), path]) == 2
     err = capsys.readouterr().err
-    assert "study.json was changed after the study was made" in err and err.count("\n") == 1
+    assert "study.json was changed after the study was made" in err
+    assert err.count("\n") == 1
     assert not list(study.glob("qx_human_ratings_*"))
 
 
@@ -156,7 +167,8 @@ def test_a_key_made_before_study_json_was_covered_is_one_line(study, tmp_path, c
     (study / "key.json").write_text(dumps({**key, "schema": "qxbench-study-key/1"}))
     assert main(["study", "collect", str(study), path]) == 2
     err = capsys.readouterr().err
-    assert "expected 'qxbench-study-key/2' (a study made before" in err and err.count("\n") == 1
+    assert "expected 'qxbench-study-key/2' (a study made before" in err
+    assert err.count("\n") == 1
 
 
 def test_an_answer_file_without_ratings_is_refused(study, tmp_path, capsys):
@@ -164,7 +176,8 @@ def test_an_answer_file_without_ratings_is_refused(study, tmp_path, capsys):
     empty = write(tmp_path, "b.json", answers(study, "bob", keep=0))
     assert main(["study", "collect", str(study), full, empty]) == 2
     err = capsys.readouterr().err
-    assert f"answers file {empty} holds no ratings (0 of 72)" in err and err.count("\n") == 1
+    assert f"answers file {empty} holds no ratings (0 of 72)" in err
+    assert err.count("\n") == 1
     assert not list(study.glob("qx_human_ratings_*"))
 
 
@@ -176,10 +189,13 @@ def test_an_earlier_ratings_file_is_never_overwritten(study, tmp_path, capsys):
     before = ratings.read_text()
     assert main(["study", "collect", str(study), b, "--bootstrap_iters", "50"]) == 2
     err = capsys.readouterr().err
-    assert f"{ratings} already exists" in err and "--force" in err and err.count("\n") == 1
+    assert f"{ratings} already exists" in err
+    assert "--force" in err
+    assert err.count("\n") == 1
     assert ratings.read_text() == before
     assert main(["study", "collect", str(study), b, "--bootstrap_iters", "50", "--force"]) == 0
-    assert ratings.read_text() != before and [p.name for p in study.glob("*.tmp")] == []
+    assert ratings.read_text() != before
+    assert [p.name for p in study.glob("*.tmp")] == []
 
 
 def test_a_link_in_place_of_the_ratings_file_is_not_followed(study, tmp_path, capsys):
@@ -188,9 +204,11 @@ def test_a_link_in_place_of_the_ratings_file_is_not_followed(study, tmp_path, ca
     target = tmp_path / "target.json"
     (study / f"qx_human_ratings_{study_id}.json").symlink_to(target)
     assert main(["study", "collect", str(study), a, "--bootstrap_iters", "50"]) == 2
-    assert "already exists" in capsys.readouterr().err and not target.exists()
+    assert "already exists" in capsys.readouterr().err
+    assert not target.exists()
     assert main(["study", "collect", str(study), a, "--bootstrap_iters", "50", "--force"]) == 0
-    assert not target.exists() and not (study / f"qx_human_ratings_{study_id}.json").is_symlink()
+    assert not target.exists()
+    assert not (study / f"qx_human_ratings_{study_id}.json").is_symlink()
 
 
 def _no_outputs(manifest: dict) -> None:
@@ -212,4 +230,5 @@ def test_a_study_json_of_another_shape_is_one_line(study, tmp_path, capsys, edit
     (study / "study.json").write_text(dumps(manifest))
     assert main(["study", "collect", str(study), path]) == 2
     err = capsys.readouterr().err
-    assert f"{study / 'study.json'}: {message}" in err and err.count("\n") == 1
+    assert f"{study / 'study.json'}: {message}" in err
+    assert err.count("\n") == 1
