@@ -9,7 +9,6 @@ there, so ``--benchmark-compare`` compares with the committed baseline. Torch us
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,6 @@ import pytest
 HERE = Path(__file__).parent
 BASELINE = HERE / "baseline"
 DEFAULT_STORAGE = "file://./.benchmarks"  # pytest-benchmark's own default
-sys.path.insert(0, str(HERE))  # the scripts whose code the benchmarks reuse (decode_ig, adapter_overhead, ...)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -62,8 +60,3 @@ def facts():
     from qxbench.world.data import read_rows
 
     return [(f["prompt"], f["object"]) for f in read_rows("facts")]
-
-
-def once(benchmark, fn, rounds: int = 3, warmup: int = 1):
-    """``fn`` timed ``rounds`` times, one call each, after ``warmup`` untimed calls; its last result."""
-    return benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=warmup)

@@ -1,6 +1,6 @@
 """The ``qx`` adapter against lm-eval's ``hf`` on the same checkpoint (construction, and a whole
 evaluation), and the start-up of ``qxbench eval`` against the stock ``lm_eval`` command: the
-functions of benchmarks/adapter_overhead.py, reused."""
+functions of benchmarks/speed/adapter_overhead.py, reused."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from adapter_overhead import _cli, _construct, _evaluate
-from conftest import once
+
+from benchmarks.common import once
+from benchmarks.speed.adapter_overhead import _cli, _construct, _evaluate
 
 
 def _model_args(model: str) -> tuple[str, str]:

@@ -1,13 +1,14 @@
 """Greedy decoding that drops finished rows (qxbench.probes.greedy.greedy) against ``model.generate`` with
-the same stopping rule, which keeps every row until the last stops (benchmarks/decode_ig.py's
+the same stopping rule, which keeps every row until the last stops (benchmarks/speed/decode_ig.py's
 ``_generate_rows``, reused): same tokens, fewer row-steps."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from conftest import once
-from decode_ig import _generate_rows
+
+from benchmarks.common import once
+from benchmarks.speed.decode_ig import _generate_rows
 
 SIZES = {"tiny": (16, 24), "smollm2": (16, 32)}  # rows, most new tokens
 

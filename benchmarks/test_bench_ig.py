@@ -1,10 +1,11 @@
 """neurons' integrated gradients at three layers: one call sharing the endpoint passes
-(layer_integrated_gradients) against one call per layer, as benchmarks/decode_ig.py measures on ten prompts."""
+(layer_integrated_gradients) against one call per layer, as benchmarks/speed/decode_ig.py measures on ten prompts."""
 
 from __future__ import annotations
 
 import pytest
-from conftest import once
+
+from benchmarks.common import once
 
 
 def _setup(model, tokenizer, prompt, n_targets):

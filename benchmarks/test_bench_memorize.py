@@ -1,10 +1,11 @@
 """memorize's attribution per fact: the exact bounded search against scoring every neuron (dense), the
-speed-up benchmarks/fidelity_memorize_multihop.py measures at length (and checks equal)."""
+speed-up benchmarks/checks/fidelity_memorize_multihop.py measures at length (and checks equal)."""
 
 from __future__ import annotations
 
 import pytest
-from conftest import once
+
+from benchmarks.common import once
 
 FACTS = 4  # one batch of the embedded world's facts (qx-tiny); SmolLM2: 4, bounded only (dense ~30 s a fact)
 

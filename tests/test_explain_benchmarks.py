@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.studies import explain_real
+from benchmarks.tables import explain_examples
+
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-import explain_examples  # noqa: E402
-import explain_real  # noqa: E402
 
 V3 = {"doc_id": 0, "context": "", "text": "it 's a charming and often affecting journey .", "context_name": "",
       "choices": ["negative", "positive"], "gold": "positive",
@@ -56,7 +56,7 @@ def test_the_committed_examples_still_print(capsys):
 
 @pytest.mark.slow
 def test_label_leak_on_current_code_says_where_to_run_it():
-    run = subprocess.run([sys.executable, str(BENCHMARKS / "label_leak.py")], capture_output=True, text=True,
+    run = subprocess.run([sys.executable, "-m", "benchmarks.studies.label_leak"], capture_output=True, text=True,
                          cwd=BENCHMARKS.parent, timeout=300)
     assert run.returncode == 2 and run.stdout == ""
     (line,) = run.stderr.splitlines()

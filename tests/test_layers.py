@@ -160,3 +160,11 @@ def test_lm_eval_is_imported_only_by_its_room():
     assert not new, (f"{', '.join(new)} import(s) lm_eval: go through the existing boundary "
                      f"({', '.join(sorted(LM_EVAL_ROOM))}) instead")
     assert touching == LM_EVAL_ROOM, f"no longer importing lm_eval: {sorted(LM_EVAL_ROOM - touching)}: unpin them"
+
+
+def test_benchmarks_import_as_a_package():
+    """benchmarks/ is run as ``python -m benchmarks.<kind>.<name>`` and shares benchmarks/common.py: no script
+    puts a folder on sys.path (a bare ``probes`` once shadowed qxbench.probes)."""
+    found = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "benchmarks").rglob("*.py"))
+             if "results" not in p.parts and "sys.path.insert" in p.read_text()]
+    assert not found, f"sys.path.insert in {found}"

@@ -134,7 +134,7 @@ class Lens:
     ``unembed_weight``: the unembedding as a float32 [vocab, hidden] matrix (:func:`dense_weight`). A model
     that computes in 16 bits then has its fixed-scale lens computed in float32 over its own weights: the
     bounded search's exactness margin (:data:`MARGIN`) holds for float32 rounding, and a bfloat16 product
-    through a 151,936-token unembedding rounds by more (``benchmarks/bf16_attribution.py``: bounded and
+    through a 151,936-token unembedding rounds by more (``benchmarks/studies/bf16_attribution.py``: bounded and
     dense top 300 shared 0.88 of their neurons in bfloat16 before). A float32 model uses its own head."""
 
     def __init__(self, model: torch.nn.Module, norm: str, final_resid: torch.Tensor,

@@ -20,7 +20,7 @@ from qxbench.quant.registry import Loaded, QuantRequest
 MAX_SEQ_LEN = 256
 # How ``oneshot`` calibrates (part of the cache key). llm-compressor shuffles the calibration texts
 # with torch's global RNG by default, so the same config gave different weights from run to run
-# (benchmarks/gptq_profile.py: perplexity 641 vs 741); qxbench has already chosen the texts, so they
+# (benchmarks/speed/gptq_profile.py: perplexity 641 vs 741); qxbench has already chosen the texts, so they
 # are fed in llm-compressor's length-aware order instead: the same weights every time.
 ONESHOT: dict[str, object] = {"shuffle_calibration_samples": False}
 
@@ -30,7 +30,7 @@ def quantize_to(modifier: str, path: str, out: Path, bits: int, group_size: int,
     """Apply ``modifier`` (an llm-compressor quantization modifier class name) to the full-precision
     checkpoint at ``path``, loaded in ``dtype``; save it compressed into ``out``. ``cal`` is None for data-free
     methods.
-    ``oneshot_options``: more arguments for llm-compressor's ``oneshot`` (``benchmarks/gptq_profile.py``)."""
+    ``oneshot_options``: more arguments for llm-compressor's ``oneshot`` (``benchmarks/speed/gptq_profile.py``)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -25,7 +25,7 @@ class Answers:
     rater: str
     ratings: tuple[Rating, ...]
     expected: int  # ratings a complete file holds
-    simulated: bool  # written by a simulation (benchmarks/simulate_raters.py), not a person
+    simulated: bool  # written by a simulation (benchmarks/checks/simulate_raters.py), not a person
 
     @property
     def complete(self) -> bool:

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
+from benchmarks.tables import readme_tables
 from leaderboard.compare import Cell
 from leaderboard.display import TINY_NOTE, fmt, fmt_p, fmt_relative, is_tiny
 from leaderboard.site import cell_markdown, markdown, view
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-import readme_tables  # noqa: E402
 
 
 @pytest.mark.parametrize(("x", "plain", "signed"), [

@@ -1,7 +1,7 @@
 """Answer kinds (qxbench.probes.answers) on real answers from the committed explanation runs.
 
 Each case quotes an answer SmolLM2-135M-Instruct gave in ``benchmarks/results/runs/smollm2-135m/
-explain/<config>/`` (``python benchmarks/explain_real.py --limit 50``) and checks the quote against
+explain/<config>/`` (``python -m benchmarks.studies.explain_real --limit 50``) and checks the quote against
 the logged sample; its document is rebuilt through the classification normaliser from the logged
 row, as the probes build it.
 """

@@ -3,7 +3,7 @@ unembedding, on the real model's effective activations (a_i times the FFN norm's
 
 Scoring all 36,864 neurons of one fact takes ~2 min on 2 cores, so CI scores the last four layers'
 8,192 densely (the search runs on the same code path, on any subset of layers); the whole model,
-dense vs bounded, is measured by ``python benchmarks/fidelity_memorize_multihop.py --model gemma3-270m``
+dense vs bounded, is measured by ``python -m benchmarks.checks.fidelity_memorize_multihop --model gemma3-270m``
 (``benchmarks/results/fidelity_memorize_multihop_gemma3-270m.json``: same top 300, same scores and count).
 """
 

@@ -1,6 +1,6 @@
 """memorize_lre's recall per LRE relation: how often a model's greedy answer starts with the gold object.
 
-    python benchmarks/lre_recall.py --model gemma3-270m [--per_relation 20] [--relations a,b] [--template 0|all]
+    python -m benchmarks.studies.lre_recall --model gemma3-270m [--per_relation 20] [--relations a,b] [--template 0|all]
                                     [--seed 0] [--full] [--out FILE.json]
 
 Which relations a model completes, so that a memorize_lre / multihop_lre comparison is run on facts
@@ -32,7 +32,9 @@ from pathlib import Path
 
 import torch
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from benchmarks.common import REPO, RESULTS
+
+SHARED = REPO.parent / "shared"
 LRE = SHARED / "data" / "lre" / "factual"
 
 
@@ -140,11 +142,11 @@ def main() -> None:
     from qxbench.data.lre import parse_names, read_relations
 
     relations = read_relations(args.lre_path, parse_names(args.relations))
-    command = "python benchmarks/lre_recall.py " + " ".join(
+    command = "python -m benchmarks.studies.lre_recall " + " ".join(
         f"--{k} {v}" for k, v in (("model", args.model), ("per_relation", args.per_relation),
                                   ("relations", args.relations), ("template", args.template), ("seed", args.seed))
         if v != "") + (" --full" if args.full else "")
-    out = Path(args.out or Path(__file__).parent / "results" / f"lre_recall_{args.model}.json")
+    out = Path(args.out or RESULTS / f"lre_recall_{args.model}.json")
     start, stamp = time.perf_counter(), time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     lm = QXLM(pretrained=args.model, device="cpu", batch_size=args.batch_size, reference="none")
     load_s = time.perf_counter() - start

@@ -1,6 +1,6 @@
 """Benchmark: every CPU-capable quantizer config on the embedded model.
 
-    python benchmarks/quantizers.py [--repeats 3] [--out benchmarks/results/quantizers.json]
+    python -m benchmarks.speed.quantizers [--repeats 3] [--out benchmarks/results/quantizers.json]
 
 Per config: seconds to quantize (model load included; a fresh cache each repeat), seconds to load
 the same config again from the quantized-model cache (cache-backed backends), their ratio (goal
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lm_eval.api.instance import Instance
 
+from benchmarks.common import RESULTS
 from qxbench.adapter import QXLM
 from qxbench.world.data import read_rows
 
@@ -38,7 +39,7 @@ def _requests() -> list[Instance]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quantizers.json")
+    p.add_argument("--out", type=Path, default=RESULTS / "quantizers.json")
     args = p.parse_args()
 
     fp = QXLM(device="cpu", batch_size=32)

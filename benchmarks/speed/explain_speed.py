@@ -3,7 +3,7 @@
 models) over the real data in ../shared/data/explain, through the chat template, batch 16, and each
 document's answer.
 
-    python benchmarks/explain_speed.py --limit 16 --label before --out benchmarks/results/explain_speed.json
+    python -m benchmarks.speed.explain_speed --limit 16 --label before --out benchmarks/results/explain_speed.json
         [--tasks cf_flip_sst2,nle_sim_esnli] [--metadata '{"prompts": "v1"}'] [--model_args quant=rtn,bits=4]
 
 ``--model_args`` are added to ``pretrained=smollm2-135m``: a quantized config also runs the
@@ -25,12 +25,8 @@ import platform
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from probes import _number  # noqa: E402
+from benchmarks.common import REPO, number, run
 
-from qxbench.errors import QxError  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("QXBENCH_SHARED") or REPO.parent / "shared")
 EXPLAIN = SHARED / "data" / "explain"
 FILES = {"sst2": "sst2_validation.jsonl", "ag_news": "ag_news_test.jsonl", "esnli": "esnli_test.jsonl",
@@ -65,7 +61,7 @@ def run_task(task: str, limit: int, batch: int, extra: dict, model_args: str = "
             "phase_seconds": out["config"]["qx"].get("phase_seconds") or {},
             "results": {k: v for k, v in out["results"][task].items() if k != "alias"},
             "answers": {s["doc_id"]: str(s["resps"][0][0]) for s in samples},
-            "per_doc": {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in samples}}
+            "per_doc": {s["doc_id"]: {k: number(s[k]) for k in s["metrics"]} for s in samples}}
 
 
 def _fields(answer: str, where: str) -> dict:
@@ -145,8 +141,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except QxError as err:  # a logged answer that does not read: one line
-        sys.stderr.write(f"{Path(__file__).name}: error: {err}\n")
-        raise SystemExit(2) from None
+    run(main)

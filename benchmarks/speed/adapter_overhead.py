@@ -1,6 +1,7 @@
 """Benchmark: does the `qx` adapter cost anything over `hf`, and what does `qxbench eval` save at start-up?
 
-    python benchmarks/adapter_overhead.py [--repeats 20] [--threads 1] [--out benchmarks/results/adapter_overhead.json]
+    python -m benchmarks.speed.adapter_overhead [--repeats 20] [--threads 1]
+        [--out benchmarks/results/adapter_overhead.json]
 
 1. In-process wall time of lm-eval's ``simple_evaluate`` on the same tasks with ``--model qx``
    (quant=none) and ``--model hf`` on the same checkpoint, after one warm-up run of each,
@@ -22,6 +23,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from benchmarks.common import RESULTS
 
 TASKS = ["world_onehop", "world_twohop", "world_sentiment"]  # ~900 generations + 800 loglikelihoods
 
@@ -56,7 +59,7 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads; 1 leaves a core for the rest of the machine, which steadies wall times")
-    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "adapter_overhead.json")
+    p.add_argument("--out", type=Path, default=RESULTS / "adapter_overhead.json")
     args = p.parse_args()
 
     import torch

@@ -1,7 +1,7 @@
 """Benchmark: do memorize's attributions survive bfloat16? The same facts attributed in float32 and in
 bfloat16 (Yu & Ananiadou's log-probability increase, qxbench.probes.attribution.attribute), compared.
 
-    python benchmarks/bf16_attribution.py [--model qwen2.5-coder-0.5b] [--limit 20]
+    python -m benchmarks.studies.bf16_attribution [--model qwen2.5-coder-0.5b] [--limit 20]
 
 ``memorize``'s own ``top300_overlap`` cannot show this: a bfloat16 run with ``quant=none`` is its own
 reference (the full-precision judge loads in the run's dtype), so its overlap is 1 by construction. Here
@@ -21,7 +21,8 @@ import statistics
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmarks.common import REPO
+
 SHARED = Path(os.environ.get("QXBENCH_SHARED") or REPO.parent / "shared")
 RELATIONS = "country_capital_city,country_language"
 
@@ -92,7 +93,7 @@ def main() -> None:
     }
     print(json.dumps(summary, indent=1))
     target = REPO / "benchmarks" / "results" / f"bf16_attribution_{args.model}.json"
-    target.write_text(json.dumps({"command": f"python benchmarks/bf16_attribution.py --model {args.model} "
+    target.write_text(json.dumps({"command": f"python -m benchmarks.studies.bf16_attribution --model {args.model} "
                                              f"--limit {args.limit} --dense {args.dense}",
                                   "relations": RELATIONS, "summary": summary, "facts": rows}, indent=1) + "\n")
 

@@ -2,7 +2,7 @@
 
 cf_flip 3.1 counts a rewrite that names a label its input does not name ("Sports", 'The review is
 "positive" instead of "negative"') as no flip (``lm_eval_tasks/cf_flip/utils.py``, ``leaks_label``).
-The committed runs scored by 3.0 (``benchmarks/explain_real.py``'s, and SmolLM2's six-probe runs on
+The committed runs scored by 3.0 (``benchmarks/studies/explain_real.py``'s, and SmolLM2's six-probe runs on
 the embedded world's reviews) are found by the version in their results files. This script
 re-applies 3.1's metric functions to their logged results (each sample's logged ``Counterfactual`` and document:
 the rule reads only the rewrite, the input and the labels, so no model runs) and writes, per config
@@ -12,15 +12,15 @@ sentence embeddings of ``cosine`` are recomputed in float32). It is a measuremen
 of the rule's effect, not a substitute for rerunning the benchmark at 3.1.
 
 The explanation runs it read (``benchmarks/results/label_leak.json``) were since replaced by the
-3.1 rerun of ``benchmarks/explain_real.py`` (commit 587a15d); to read them again, ``git worktree add
+3.1 rerun of ``benchmarks/studies/explain_real.py`` (commit 587a15d); to read them again, ``git worktree add
 /tmp/b8 b8696b9`` and pass ``--runs /tmp/b8/benchmarks/results/runs``.
 
-    python benchmarks/label_leak.py [--runs benchmarks/results/runs] [--out benchmarks/results/label_leak.json]
+    python -m benchmarks.studies.label_leak [--runs benchmarks/results/runs] [--out benchmarks/results/label_leak.json]
 
 It needs cf_flip 3.1's code (``leaks_label``, the 3.x ``Counterfactual``), removed in 4.0 (protocol 4:
 ``rewrite_leak`` is its broader successor). On later code it says in one line (exit 2) how to run it at
 a249d11, the last revision at cf_flip 3.1, in a worktree of its own (it reads that revision's committed
-runs and writes its JSON there):
+runs and writes its JSON there; the script was ``benchmarks/label_leak.py`` then):
 
     git worktree add /tmp/v31 a249d11 && cd /tmp/v31 && PYTHONPATH=/tmp/v31 python benchmarks/label_leak.py
 """
@@ -37,7 +37,7 @@ from pathlib import Path
 
 REVISION = "a249d11"  # the last revision at cf_flip 3.1
 AT_REVISION = (f"git worktree add /tmp/v31 {REVISION} && cd /tmp/v31 && PYTHONPATH=/tmp/v31 python "
-               "benchmarks/label_leak.py")
+               "benchmarks/label_leak.py")  # its path at that revision
 
 try:
     from lm_eval_tasks.cf_flip.utils import leaks_label, process_results  # noqa: F401 (3.1's rule)
@@ -96,7 +96,8 @@ def main() -> None:
         task = path.name.removeprefix("samples_").split("_20")[0]
         if version_of(path, task) == "3.0":  # runs made since 3.1 apply the rule themselves
             table.setdefault(config_of(path, args.runs), {})[task] = rescore(path)
-    out = {"command": "python benchmarks/label_leak.py", "machine": f"{platform.machine()}, {platform.system()}",
+    out = {"command": "python -m benchmarks.studies.label_leak",
+           "machine": f"{platform.machine()}, {platform.system()}",
            "rule": "lm_eval_tasks/cf_flip/utils.py leaks_label (cf_flip 3.1)", "configs": table}
     args.out.write_text(json.dumps(out, indent=1) + "\n")
     for config, tasks in table.items():

@@ -1,6 +1,6 @@
 """Benchmark: the all-layer multihop probe pass vs a plain forward pass over the same prompts.
 
-    python benchmarks/probe_cost.py [--repeats 10] [--threads 2] [--out benchmarks/results/probe_cost.json]
+    python -m benchmarks.speed.probe_cost [--repeats 10] [--threads 2] [--out benchmarks/results/probe_cost.json]
 
 For each model, over all 320 two-hop chains of the embedded world (3 prompts per chain: the
 subject-cut prompt, the two-hop prompt and the one-hop prompt), batches of 32 chains:

@@ -1,6 +1,6 @@
-"""Write the paired-difference tables of benchmarks/probes.py results into the task READMEs.
+"""Write the paired-difference tables of benchmarks/studies/embedded_probes.py results into the task READMEs.
 
-    python benchmarks/readme_tables.py benchmarks/results/probes.json [more.json ...]
+    python -m benchmarks.tables.readme_tables benchmarks/results/probes.json [more.json ...]
 
 Each task README holds a block between ``<!-- numbers:begin ... -->`` and ``<!-- numbers:end -->``;
 it is replaced by a table: the full-precision value and, per config, the mean paired difference
@@ -8,7 +8,7 @@ to full precision with its 95 % bootstrap CI, by the leaderboard's one number ru
 (:func:`leaderboard.display.fmt`; perplexity as the relative change). **Bold**: marked, i.e. the
 Benjamini–Hochberg q-value of its paired sign-flip p-value is at most 0.05 across the comparisons of
 that table (every config x metric of the task). Rows need the p-values (``"p"``, written by
-benchmarks/probes.py); a results file without them is refused (rerun the benchmark).
+benchmarks/studies/embedded_probes.py); a results file without them is refused (rerun the benchmark).
 """
 
 from __future__ import annotations
@@ -19,12 +19,11 @@ import re
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from leaderboard.compare import Cell  # noqa: E402
-from leaderboard.display import TINY_NOTE, fmt, is_tiny, load_display  # noqa: E402
-from leaderboard.site import cell_markdown  # noqa: E402
-from qxbench.stats import bh_adjust  # noqa: E402
+from benchmarks.common import REPO
+from leaderboard.compare import Cell
+from leaderboard.display import TINY_NOTE, fmt, is_tiny, load_display
+from leaderboard.site import cell_markdown
+from qxbench.stats import bh_adjust
 
 TASKS = REPO / "lm_eval_tasks"
 LABELS = {"random": "random init"}
@@ -48,7 +47,7 @@ def with_q(rows: list[dict], configs: list[str], source: str) -> list[dict]:
     missing = [f"{rows[i]['task']}/{rows[i]['metric']} {c}" for i, c in tested if "p" not in rows[i][c]]
     if missing:
         raise SystemExit(f"{source}: no p-values ({', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}): "
-                         "rerun the benchmark that wrote it (benchmarks/probes.py records them)")
+                         "rerun the benchmark that wrote it (benchmarks/studies/embedded_probes.py records them)")
     q = bh_adjust([rows[i][c]["p"] for i, c in tested])
     out = [dict(r) for r in rows]
     for (i, c), value in zip(tested, q, strict=True):
@@ -81,7 +80,7 @@ def main(files: list[str]) -> None:
         for task, rows in by_task.items():
             readme = TASKS / task / "README.md"
             text = readme.read_text()
-            block = (f"<!-- numbers:begin (written by benchmarks/readme_tables.py from {Path(file).name}) -->\n"
+            block = (f"<!-- numbers:begin (written by benchmarks/tables/readme_tables.py from {Path(file).name}) -->\n"
                      + table(with_q(rows, configs, file), configs) + "<!-- numbers:end -->")
             new, count = re.subn(r"<!-- numbers:begin.*?-->\n.*?<!-- numbers:end -->", lambda _, b=block: b, text,
                                  flags=re.S)

@@ -6,7 +6,7 @@ precision with 95 % bootstrap intervals and the not-comparable marks, both from 
 comparison (``leaderboard.compare``); accuracy against each dataset's chance level; the seconds per
 probe and config.
 
-    python benchmarks/explain_real.py --limit 50 [--quants none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4]
+    python -m benchmarks.studies.explain_real --limit 50 [--quants none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4]
         [--tasks cf_flip_sst2,...] [--floor-tasks ...] [--no-random] [--out benchmarks/results/explain_real.json]
 
 ``--tasks`` are the ones run (by the sweep and, unless ``--floor-tasks`` says otherwise, the floor);
@@ -42,10 +42,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from probes import random_init_checkpoint  # noqa: E402
+from benchmarks.common import REPO, random_init_checkpoint
 
-REPO = Path(__file__).resolve().parents[1]
 MODEL = "smollm2-135m"
 RUNS = Path("benchmarks/results/runs")
 DATA = "../shared/data/explain"

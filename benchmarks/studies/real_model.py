@@ -3,7 +3,8 @@ is its GGUF Q4_1 weights dequantized to float32, or Gemma 3 270M base, GGUF Q4_K
 real data from ../shared/data, full precision vs a random-init model of the same shape vs quantized
 configs, as paired differences against full precision.
 
-    python benchmarks/real_model.py --limit 20 [--model gemma3-270m] [--configs fp,random,bnb-int8,...] [--tasks ...]
+    python -m benchmarks.studies.real_model --limit 20 [--model gemma3-270m] [--configs fp,random,bnb-int8,...]
+        [--tasks ...]
 
 Documents per probe (the first ``--limit`` of each):
   cf_flip, nle_sim     the embedded world's reviews (plain prompts; --chat: through the chat template)
@@ -28,10 +29,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from probes import markdown, paired_table, random_init_checkpoint, run  # noqa: E402
+from benchmarks.common import REPO, evaluate, markdown, paired_table, random_init_checkpoint
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("QXBENCH_SHARED") or REPO.parent / "shared")
 MODEL = "smollm2-135m"
 MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized",
@@ -126,7 +125,7 @@ def main() -> None:
             for task in tasks:
                 metadata = task_metadata(task, chains, args.relations)
                 try:
-                    results, per_doc, seconds, load = run(model_args, args.limit, [task], metadata=metadata,
+                    results, per_doc, seconds, load = evaluate(model_args, args.limit, [task], metadata=metadata,
                                                           chat=task in chat)
                 except Exception as err:  # noqa: BLE001 - a config that cannot run a probe is reported, not hidden
                     entry.setdefault("errors", {})[task] = f"{type(err).__name__}: {err}".splitlines()[0]

@@ -13,7 +13,8 @@ are not here, so it is estimated: an explanation of at least ``CAPPED_WORDS`` wo
 capped (on these runs the explanations that do not end a sentence have either at most 25 words or
 at least 40; 64 SmolLM2 tokens are 45-60 words of this English).
 
-    python benchmarks/answer_kinds.py [--runs benchmarks/results/runs] [--out benchmarks/results/answer_kinds.json]
+    python -m benchmarks.studies.answer_kinds [--runs benchmarks/results/runs]
+        [--out benchmarks/results/answer_kinds.json]
 """
 
 from __future__ import annotations
@@ -21,11 +22,10 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
-from qxbench.errors import QxError
+from benchmarks.common import run
 from qxbench.probes.answers import EXPLANATION_KINDS, REWRITE_KINDS, read_explanation, read_rewrite, words
 from qxbench.probes.logged import plain, read_logged
 
@@ -35,7 +35,7 @@ CAPPED_WORDS = 40
 def config_of(path: Path, runs: Path) -> str:
     """``smollm2-135m/explain/gptq-4b/...`` -> ``smollm2-135m/explain/gptq-4b``; the random floor's
     folder (``smollm2-135m-random/explain/<model>/...``) -> ``smollm2-135m/explain/random-init``
-    (as ``benchmarks/label_leak.py``)."""
+    (as ``benchmarks/studies/label_leak.py``)."""
     parts = path.relative_to(runs).parts
     if parts[0].endswith("-random"):
         return f"{parts[0].removesuffix('-random')}/{parts[1]}/random-init"
@@ -135,8 +135,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except QxError as err:  # a logged answer that does not read: one line
-        sys.stderr.write(f"{Path(__file__).name}: error: {err}\n")
-        raise SystemExit(2) from None
+    run(main)

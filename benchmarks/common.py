@@ -1,33 +1,34 @@
-"""Benchmark: the four probes on the embedded model, full precision vs a random-init model of the
-same shape vs quantized configs, each reported as a paired difference against full precision.
+"""What the benchmark scripts share: the repository's paths, one lm-eval run of the ``qx`` model with its
+per-document values, a random-init checkpoint (the floor), the paired-difference table the READMEs quote,
+and the one-line error exit of a script (:func:`run`).
 
-    python benchmarks/probes.py [--limit N] [--configs fp,random,bnb-nf4,...] [--out benchmarks/results/probes.json]
-
-Every number is per-document paired: the mean of (config - fp) over the same documents with a 95 %
-bootstrap CI (qxbench.stats.paired_diff). The Markdown table printed at the end is what the task
-READMEs quote.
+Scripts are run from the repository root as ``python -m benchmarks.<kind>.<name>``; see docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import platform
 import shutil
-import tempfile
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-TASKS = ["cf_flip", "nle_sim", "memorize", "multihop"]
-CONFIGS = {
-    "fp": "",
-    "random": None,  # filled in with a random-init checkpoint
-    "bnb-int8": "quant=bnb-int8",
-    "bnb-nf4": "quant=bnb-nf4",
-    "gptq-4": "quant=gptq,bits=4",
-    "rtn-4": "quant=rtn,bits=4",
-}
+from qxbench.errors import QxError
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def run(main: Callable[[], object]) -> None:
+    """``main()``; a :class:`~qxbench.errors.QxError` (a logged answer that does not read, a bad input) is
+    one line on stderr, named by the running script, and exit status 2."""
+    try:
+        main()
+    except QxError as err:
+        name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "benchmark"
+        sys.stderr.write(f"{name}: error: {err}\n")
+        raise SystemExit(2) from None
 
 
 def random_init_checkpoint(directory: Path, model: str = "qx-tiny") -> str:
@@ -46,8 +47,8 @@ def random_init_checkpoint(directory: Path, model: str = "qx-tiny") -> str:
     return str(directory)
 
 
-def run(model_args: str, limit: int | None, tasks: list[str], *, metadata: dict | None = None,
-        chat: bool = False) -> tuple[dict, dict, float, dict]:
+def evaluate(model_args: str, limit: int | None, tasks: list[str], *, metadata: dict | None = None,
+             chat: bool = False) -> tuple[dict, dict, float, dict]:
     """lm-eval's results, per-document metric values, seconds (whole call: load, quantize, probes) and
     ``config.qx`` (quantize_seconds, cache_hit: what loading and quantizing took)."""
     from lm_eval import simple_evaluate
@@ -57,49 +58,15 @@ def run(model_args: str, limit: int | None, tasks: list[str], *, metadata: dict 
     out = simple_evaluate(model="qx", model_args=model_args, tasks=tasks, device="cpu", batch_size=32, limit=limit,
                           log_samples=True, task_manager=TaskManager(include_defaults=False, metadata=metadata),
                           apply_chat_template=chat)
-    per_doc = {t: {s["doc_id"]: {k: _number(s[k]) for k in s["metrics"]} for s in out["samples"][t]} for t in tasks}
+    per_doc = {t: {s["doc_id"]: {k: number(s[k]) for k in s["metrics"]} for s in out["samples"][t]} for t in tasks}
     qx = out["config"].get("qx") or {}
     load = {k: qx.get(k) for k in ("quant", "dtype", "quantize_seconds", "cache_hit", "phase_seconds")}
     return out["results"], per_doc, time.perf_counter() - start, load
 
 
-def _number(value: object) -> float:
+def number(value: object) -> float:
     """Per-document metric values; corpus-level ones (pairs, corpus statistics) are not numbers."""
     return float(value) if isinstance(value, int | float) else math.nan
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=None)
-    parser.add_argument("--configs", default=",".join(CONFIGS))
-    parser.add_argument("--tasks", default=",".join(TASKS))
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/probes.json"))
-    args = parser.parse_args()
-
-    from qxbench import __version__
-
-    names = args.configs.split(",")
-    tasks = args.tasks.split(",")
-    assert names[0] == "fp", "the first config must be fp (the baseline)"
-    runs: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            model_args = CONFIGS[name] if name != "random" else f"pretrained={random_init_checkpoint(Path(tmp))}"
-            results, per_doc, seconds, _ = run(model_args, args.limit, tasks)
-            runs[name] = {"model_args": model_args, "seconds": round(seconds, 1), "results": results,
-                          "per_doc": per_doc}
-            print(f"{name}: {seconds:.0f} s", flush=True)
-
-    table = paired_table(runs, names, tasks)
-
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "qxbench": __version__, "python": platform.python_version(), "machine": platform.machine(),
-        "limit": args.limit, "configs": {n: {k: v for k, v in r.items() if k != "per_doc"} for n, r in runs.items()},
-        "paired": table,
-    }, indent=1, default=str))
-
-    print(markdown(table, names))
 
 
 def paired_table(runs: dict[str, dict], names: list[str], tasks: list[str]) -> list[dict]:
@@ -133,13 +100,13 @@ def paired_table(runs: dict[str, dict], names: list[str], tasks: list[str]) -> l
 
 def markdown(table: list[dict], names: list[str]) -> str:
     """The table the READMEs quote: full precision's value, then each config's paired difference, by the
-    one Markdown cell rule (:func:`readme_tables.cell`: bold = BH q <= 0.05 across this table)."""
-    from readme_tables import cell, with_q
-
+    one Markdown cell rule (:func:`benchmarks.tables.readme_tables.cell`: bold = BH q <= 0.05 across this table)."""
     from leaderboard.display import fmt, load_display
 
+    from benchmarks.tables.readme_tables import cell, with_q
+
     display = load_display()
-    rows = with_q(table, names[1:], "benchmarks/probes.py")
+    rows = with_q(table, names[1:], "benchmarks/studies/embedded_probes.py")
     lines = ["| task | metric | fp | " + " | ".join(f"{n} − fp [95% CI]" for n in names[1:]) + " |",
              "|---|---|---:|" + "---:|" * (len(names) - 1)]
     for row in rows:
@@ -150,5 +117,7 @@ def markdown(table: list[dict], names: list[str]) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    main()
+def once(benchmark, fn, rounds: int = 3, warmup: int = 1):
+    """For the pytest-benchmark guards (benchmarks/test_bench_*.py): ``fn`` timed ``rounds`` times, one call
+    each, after ``warmup`` untimed calls; its last result."""
+    return benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=warmup)

@@ -1,7 +1,7 @@
 """Benchmark: does a prompt's output depend on the other rows of its batch? SmolLM2-135M-Instruct
 ("full precision" = its GGUF Q4_1 weights dequantized) at full precision, bnb-int8 and bnb-nf4.
 
-    python benchmarks/bnb_int8_batch.py [--out benchmarks/results/bnb_int8_batch.json]
+    python -m benchmarks.checks.bnb_int8_batch [--out benchmarks/results/bnb_int8_batch.json]
 
 For one prompt, the largest |logit difference| at its last position between the prompt alone and the
 prompt in a batch of two beside each of three other prompts of the same length (no padding). bitsandbytes'

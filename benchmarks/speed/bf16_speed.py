@@ -2,7 +2,7 @@
 (a batch of prompts run once, as classification and logit-lens reads do) and batched greedy generation
 (rewrites, explanations), with the model loaded as the adapter loads it (``dtype=``).
 
-    python benchmarks/bf16_speed.py [--model qwen2.5-coder-0.5b] [--repeats 3]
+    python -m benchmarks.speed.bf16_speed [--model qwen2.5-coder-0.5b] [--repeats 3]
 
 Both dtypes run in one process, alternately, ``--repeats`` times each (the first pass of each dtype is a
 warm-up and not counted); the median of the rest is reported as tokens per second, with the ratio
@@ -85,7 +85,7 @@ def main() -> None:
     target = Path(f"benchmarks/results/bf16_speed_{args.model}.json")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps({
-        "command": f"python benchmarks/bf16_speed.py --model {args.model} --repeats {args.repeats}",
+        "command": f"python -m benchmarks.speed.bf16_speed --model {args.model} --repeats {args.repeats}",
         "machine": {**cpu_features(), "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
                     "torch": torch.__version__},
         "batch": args.batch, "prompt_tokens": prompt_tokens, "new_tokens": args.new_tokens, "repeats": args.repeats,

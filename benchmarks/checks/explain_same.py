@@ -1,4 +1,4 @@
-"""Benchmark check: do two runs of ``benchmarks/explain_real.py`` give the same outputs? A speed-up of
+"""Benchmark check: do two runs of ``benchmarks/studies/explain_real.py`` give the same outputs? A speed-up of
 the explainability probes promises identical outputs; this reads the committed runs at a git revision
 (default HEAD) and the runs in the working tree, pairs each config's and task's documents by
 ``doc_id`` and ``doc_hash``, and counts the documents whose answer differs (any field of the logged
@@ -6,7 +6,7 @@ the explainability probes promises identical outputs; this reads the committed r
 the largest difference of a float field (perplexities) relative to its size, and of a per-document
 metric.
 
-    python benchmarks/explain_same.py [--rev HEAD] [--out benchmarks/results/explain_same.json]
+    python -m benchmarks.checks.explain_same [--rev HEAD] [--out benchmarks/results/explain_same.json]
 """
 
 from __future__ import annotations
@@ -17,16 +17,11 @@ import io
 import json
 import math
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from probes import _number  # noqa: E402
+from benchmarks.common import REPO, number, run
 
-from qxbench.errors import QxError  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
 FOLDERS = ("benchmarks/results/runs/smollm2-135m/explain", "benchmarks/results/runs/smollm2-135m-random/explain")
 
 
@@ -96,7 +91,7 @@ def compare(then: dict[int, dict], now: dict[int, dict]) -> dict:
         if not same:
             differing.append(doc)
         for k in sample["metrics"]:
-            x, y = _number(old.get(k)), _number(sample.get(k))
+            x, y = number(old.get(k)), number(sample.get(k))
             if isinstance(x, float) and isinstance(y, float) and x == x and y == y:
                 worst_metric = max(worst_metric, abs(x - y))
     return {"documents": shared, "differing_answers": len(differing), "differing_doc_ids": differing,
@@ -120,8 +115,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except QxError as err:  # a logged answer that does not read: one line
-        sys.stderr.write(f"{Path(__file__).name}: error: {err}\n")
-        raise SystemExit(2) from None
+    run(main)

@@ -1,6 +1,6 @@
 """The README's real-model table, from the committed runs the published leaderboard is built from.
 
-    python benchmarks/readme_real_table.py [--runs benchmarks/results/runs/smollm2-135m/probes]
+    python -m benchmarks.tables.readme_real_table [--runs benchmarks/results/runs/smollm2-135m/probes]
         [--metrics cf_flip/acc,nle_sim/cosine,...] [--out benchmarks/results/readme_real_table.json]
 
 The cells are the leaderboard's own (:func:`leaderboard.compare.build_cells`: paired differences to
@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from leaderboard.compare import apply_fdr, build_cells  # noqa: E402
-from leaderboard.display import fmt, load_display  # noqa: E402
-from leaderboard.runs import read_runs  # noqa: E402
-from leaderboard.site import cell_markdown  # noqa: E402
-from qxbench.stats import FDR  # noqa: E402
+from leaderboard.compare import apply_fdr, build_cells
+from leaderboard.display import fmt, load_display
+from leaderboard.runs import read_runs
+from leaderboard.site import cell_markdown
+from qxbench.stats import FDR
 
 METRICS = ("cf_flip/acc,cf_flip/flip_rate,cf_flip/minimality,nle_sim/cosine,nle_sim/rougeL,memorize_lre/recall,"
            "memorize_lre/gold_logprob,memorize_lre/attn_imp,memorize_lre/ffn_imp,memorize_lre/top300_overlap,"

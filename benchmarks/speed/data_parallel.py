@@ -1,7 +1,7 @@
 """Benchmark: one probe in one process against the same run under ``accelerate launch`` with 2 CPU
 processes (gloo), on the machine it runs on.
 
-    python benchmarks/data_parallel.py [--task neurons] [--limit 40] [--repeats 2]
+    python -m benchmarks.speed.data_parallel [--task neurons] [--limit 40] [--repeats 2]
         [--out benchmarks/results/data_parallel.json]
 
 Each repeat runs the single-process command and the 2-process command back to back (alternating which

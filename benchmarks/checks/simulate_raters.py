@@ -9,7 +9,7 @@ from simple text features, plus its own noise:
   minimality: 1 - token edit distance / longer length (cf_flip's minimality);
   label flip: the rewrite differs from the input and names no word of the original label.
 
-    python benchmarks/simulate_raters.py STUDY_DIR -o ANSWERS_DIR [--raters 3 --noise 0.6 --seed 0 --partial 1]
+    python -m benchmarks.checks.simulate_raters STUDY_DIR -o ANSWERS_DIR [--raters 3 --noise 0.6 --seed 0 --partial 1]
 """
 
 from __future__ import annotations

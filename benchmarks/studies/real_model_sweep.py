@@ -3,14 +3,14 @@ the GGUF Q4_1 weights dequantized to float32; or Gemma 3 270M base, GGUF Q4_K_M 
 probes over real data from ../shared/data, full precision + quantized configs, timed: the whole command,
 each config's quantize (or load) seconds and each probe's seconds.
 
-    python benchmarks/real_model_sweep.py --limit 50 [--model gemma3-270m] [--quants none,bnb-int8,...]
+    python -m benchmarks.studies.real_model_sweep --limit 50 [--model gemma3-270m] [--quants none,bnb-int8,...]
         [--compare benchmarks/results/real_model_limit50.json] [--out benchmarks/results/real_model_sweep.json]
 
 The sweep runs as a user would run it (the command is recorded in the results) with an empty
 quantized-model cache and an empty attribution cache (temporary ``QXBENCH_CACHE`` and ``QXBENCH_HOME``;
 the converted model is linked in), so every quantized config quantizes and memorize's full-precision
-reference comes from the sweep's own full-precision run. Documents as in ``benchmarks/real_model.py``.
-``--compare``: an earlier ``real_model.py`` results file of the same documents; the largest difference
+reference comes from the sweep's own full-precision run. Documents as in ``benchmarks/studies/real_model.py``.
+``--compare``: an earlier ``benchmarks.studies.real_model`` results file of the same documents; the largest difference
 of each config's aggregated metrics against it is recorded (the speed work must not move a number).
 """
 
@@ -27,9 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from probes import _number, markdown, paired_table  # noqa: E402
-from real_model import CALIBRATION, MODEL, MODELS, SHARED, TASKS, compose_chains  # noqa: E402
+from benchmarks.common import markdown, number, paired_table
+from benchmarks.studies.real_model import CALIBRATION, MODEL, MODELS, SHARED, TASKS, compose_chains
 
 QUANTS = "none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4"
 LABELS = {"none": "fp", "bnb-int8": "bnb-int8", "bnb-nf4": "bnb-nf4", "gptq-4": "gptq-4", "rtn-4": "rtn-4"}
@@ -52,7 +51,7 @@ def read_config(folder: Path) -> dict:
     for task in data["results"]:
         (samples,) = sorted(results.parent.glob(f"samples_{task}_*.jsonl"))
         rows = [json.loads(line) for line in samples.read_text().splitlines()]
-        per_doc[task] = {r["doc_id"]: {k: _number(r[k]) for k in r["metrics"]} for r in rows}
+        per_doc[task] = {r["doc_id"]: {k: number(r[k]) for k in r["metrics"]} for r in rows}
     qx = data["config"]["qx"]
     return {"results": data["results"], "per_doc": per_doc, "probe_seconds": qx["probe_seconds"],
             "load": {"quant": qx["quant"], "quantize_seconds": qx["quantize_seconds"], "cache_hit": qx["cache_hit"]},

@@ -1,8 +1,8 @@
 """memorize and multihop against the reference implementations' golden values, and the cost of
 memorize's exact bounded search against scoring every neuron.
 
-    python benchmarks/fidelity_memorize_multihop.py [--dense-facts 1] [--out FILE.json]
-    python benchmarks/fidelity_memorize_multihop.py --model gemma3-270m [--facts 8] [--dense-facts 1]
+    python -m benchmarks.checks.fidelity_memorize_multihop [--dense-facts 1] [--out FILE.json]
+    python -m benchmarks.checks.fidelity_memorize_multihop --model gemma3-270m [--facts 8] [--dense-facts 1]
 
 Needs ../shared/golden (computed by zepingyu0512/neuron-attribution and
 google-deepmind/latent-multi-hop-reasoning on SmolLM2-135M-Instruct) and the smollm2 extra. Writes,
@@ -28,7 +28,9 @@ from pathlib import Path
 
 import torch
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+from benchmarks.common import REPO, RESULTS
+
+SHARED = REPO.parent / "shared"
 
 
 def _max(pairs) -> float:
@@ -166,20 +168,21 @@ def main() -> None:
     from qxbench.adapter import QXLM
 
     if args.model != "smollm2-135m":
-        results = Path(__file__).parent / "results"
+        results = RESULTS
         out = Path(args.out or results / f"fidelity_memorize_multihop_{args.model}.json")
         lm = QXLM(pretrained=args.model, device="cpu", batch_size=8, reference="none")
         report = {
             "machine": f"{platform.machine()}, {args.threads} torch threads, torch {torch.__version__}",
             "model": f"{args.model} ({lm.qx.provenance['full_precision']}), float32 CPU",
-            "command": f"python benchmarks/fidelity_memorize_multihop.py --model {args.model} --facts {args.facts} "
+            "command": f"python -m benchmarks.checks.fidelity_memorize_multihop --model {args.model} "
+                       f"--facts {args.facts} "
                        f"--dense-facts {args.dense_facts}",
             f"memorize_{args.model}_lre": lre_timing(lm, args.dense_facts, args.facts),
         }
         out.write_text(json.dumps(report, indent=1) + "\n")
         print(json.dumps(report, indent=1))
         return
-    args.out = args.out or str(Path(__file__).parent / "results" / "fidelity_memorize_multihop.json")
+    args.out = args.out or str(RESULTS / "fidelity_memorize_multihop.json")
 
     lm = QXLM(pretrained="smollm2-135m", device="cpu", batch_size=8, reference="none")
     mem_rows = json.loads((SHARED / "golden" / "memorize.json").read_text())["rows"]

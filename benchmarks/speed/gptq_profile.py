@@ -1,7 +1,7 @@
 """Benchmark: where GPTQ's quantize time goes on SmolLM2-135M (2 CPU cores) and what llm-compressor's
 options change, each variant with the quality it buys.
 
-    python benchmarks/gptq_profile.py [--variants default,samples16,...] [--profile]
+    python -m benchmarks.speed.gptq_profile [--variants default,samples16,...] [--profile]
 
 Every variant quantizes SmolLM2 (its "full precision" = the GGUF Q4_1 weights dequantized) to int4,
 group 64 (the size qxbench picks for hidden 576), calibrating on the calibration study's PIQA prompts
@@ -23,13 +23,11 @@ import math
 import os
 import platform
 import pstats
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-from real_model import MODEL, SHARED  # noqa: E402
+from benchmarks.studies.real_model import MODEL, SHARED
 
 SAMPLES = 64
 VARIANTS = {  # name: (calibration samples, extra oneshot arguments)

@@ -1,9 +1,9 @@
 """Every case of issue 28 ("Bad input never costs work") and of issue 39 ("Nothing read from disk is
 trusted": hostile results files for ``leaderboard build`` and ``gate``), rerun as a user would type it.
 
-    python benchmarks/bad_input.py > benchmarks/results/bad_input.txt     # ~6 min on 2 cores
-    python benchmarks/bad_input.py leaderboard                            # issue 39's results files, ~1 min
-    python benchmarks/bad_input.py trust                                  # issue 39's resume store, dtype, home
+    python -m benchmarks.checks.bad_input > benchmarks/results/bad_input.txt     # ~6 min on 2 cores
+    python -m benchmarks.checks.bad_input leaderboard                            # issue 39's results files, ~1 min
+    python -m benchmarks.checks.bad_input trust                                  # issue 39's resume store, dtype, home
 
 One line per case: the exit status, the status expected, ``ok`` or ``UNEXPECTED``, the case, and the
 last line the command printed on stderr (or what was checked). Every command runs the installed
@@ -21,7 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import REPO
+
+ROOT = REPO
 BIN = Path(sys.executable).parent
 EVAL = ["eval", "--model", "qx", "--tasks", "memorize", "--device", "cpu", "--limit", "1"]
 
@@ -180,7 +182,7 @@ def main() -> None:
     env.pop("QXBENCH_LOG", None)
     f = files(tmp)
     start = time.time()
-    print(f"# benchmarks/bad_input.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+    print(f"# benchmarks/checks/bad_input.py, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
           f"{os.cpu_count()} CPUs; commands run in a scratch directory")
     if sys.argv[1:] in (["leaderboard"], ["trust"]):
         (leaderboard if sys.argv[1] == "leaderboard" else trust)(tmp, env)

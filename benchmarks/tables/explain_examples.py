@@ -1,8 +1,8 @@
 """The task READMEs' "Real examples" tables: the first three documents of each real-data variant from
-the full-precision run that ``benchmarks/explain_real.py`` committed (its ``examples`` in
+the full-precision run that ``benchmarks/studies/explain_real.py`` committed (its ``examples`` in
 ``benchmarks/results/explain_real.json``), as Markdown, one table per probe.
 
-    python benchmarks/explain_examples.py [--results benchmarks/results/explain_real.json] [--probe cf_flip]
+    python -m benchmarks.tables.explain_examples [--results benchmarks/results/explain_real.json] [--probe cf_flip]
 
 Runs of either protocol: cf_flip and nle_sim 3.x (the committed runs: ``label_leak_rate``,
 ``unchanged_rate``) and 4.0 (each answer's kind from its logged result, ``kind valid``, and
@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-from qxbench.errors import QxError
+from benchmarks.common import run
 from qxbench.probes.logged import plain, read_logged
 
 # the metrics shown where a document has them: label_leak_rate and unchanged_rate are 3.x's, ppl_ratio 4.0's
@@ -66,7 +66,7 @@ def main() -> None:
     parser.add_argument("--probe", choices=sorted(SHOWN), action="append")
     args = parser.parse_args()
     if not args.results.is_file():
-        sys.exit(f"{args.results} is absent: run benchmarks/explain_real.py first")
+        sys.exit(f"{args.results} is absent: run benchmarks/studies/explain_real.py first")
     data = json.loads(args.results.read_text())
     examples = data.get("examples") or {}
     for probe in args.probe or sorted(SHOWN):
@@ -74,8 +74,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except QxError as err:  # a logged answer that does not read: one line
-        sys.stderr.write(f"{Path(__file__).name}: error: {err}\n")
-        raise SystemExit(2) from None
+    run(main)

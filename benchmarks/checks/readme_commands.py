@@ -2,7 +2,7 @@
 real-model ``memorize_lre`` example (SmolLM2-135M-Instruct, a dequantized Q4_1 GGUF as its "full
 precision", on the LRE relation it knows: ``country_capital_city``).
 
-    python benchmarks/readme_commands.py     # ~2.5 min on 2 cores; writes benchmarks/results/readme_commands.json
+    python -m benchmarks.checks.readme_commands   # ~2.5 min on 2 cores; writes benchmarks/results/readme_commands.json
 
 Each command runs from the repository root (its ``runs/`` is gitignored, and removed first so that
 nothing is resumed); the JSON records its wall time, exit status, what it printed about its outputs,
@@ -17,9 +17,10 @@ import platform
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import REPO
+
+ROOT = REPO
 COMMANDS = {
     "main": "lm_eval --model qx --tasks cf_flip,nle_sim,memorize,multihop --device cpu --batch_size 32 "
             "--output_path runs/first --log_samples",

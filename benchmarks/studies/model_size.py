@@ -1,6 +1,6 @@
 """Model size: SmolLM2-135M-Instruct (Llama) beside Gemma 3 270M on the same documents.
 
-    python benchmarks/model_size.py [--out benchmarks/results/model_size.json]
+    python -m benchmarks.studies.model_size [--out benchmarks/results/model_size.json]
 
 Reads the committed six-probe runs of both models (``benchmarks/results/runs/<model>/probes``, all at
 ``--limit 50``) and SmolLM2's ``memorize_lre`` rerun on Gemma's two LRE relations
@@ -30,11 +30,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-from leaderboard.display import fmt  # noqa: E402
-from leaderboard.runs import Run, read_runs  # noqa: E402
-from qxbench.stats import FDR, bh_adjust, paired_diff  # noqa: E402
+from benchmarks.common import REPO
+from leaderboard.display import fmt
+from leaderboard.runs import Run, read_runs
+from qxbench.stats import FDR, bh_adjust, paired_diff
 
 SMALL, LARGE = "smollm2-135m", "gemma3-270m"
 RUNS = REPO / "benchmarks/results/runs"
@@ -151,7 +150,8 @@ def main() -> None:
                          f"{cell(r['fp']['gap'])} | "
                          + " | ".join(cell(r[q]["gap"]) for q in QUANTS) + " |")
     print("\n".join(lines))
-    args.out.write_text(json.dumps({"command": "python benchmarks/model_size.py" + (" --run" if args.run else ""),
+    invocation = "python -m benchmarks.studies.model_size" + (" --run" if args.run else "")
+    args.out.write_text(json.dumps({"command": invocation,
                                     "rerun": command, "machine": f"{platform.machine()}, 2-core CPU",
                                     "group_sizes": {SMALL: 64, LARGE: 128}, "rows": rows, "markdown": "\n".join(lines)},
                                    indent=1, default=str) + "\n")

@@ -2,7 +2,7 @@
 ("full precision" = its GGUF Q4_1 weights dequantized), each against the computation it replaced,
 in one run.
 
-    python benchmarks/decode_ig.py [--limit 50] [--docs 10] [--out benchmarks/results/decode_ig.json]
+    python -m benchmarks.speed.decode_ig [--limit 50] [--docs 10] [--out benchmarks/results/decode_ig.json]
 
 1. Generation. The four generating probes (cf_flip's rewrites, nle_sim's explanations, memorize's and
    multihop's greedy answers) run on their sweep documents (``--limit``) with every batch that
@@ -35,9 +35,8 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from probes import run  # noqa: E402
-from real_model import MODEL, SHARED, compose_chains, task_metadata  # noqa: E402
+from benchmarks.common import evaluate
+from benchmarks.studies.real_model import MODEL, SHARED, compose_chains, task_metadata
 
 GENERATING = ("cf_flip", "nle_sim", "memorize_lre", "multihop_lre")
 
@@ -95,7 +94,7 @@ def generation(limit: int) -> dict:
             compose_chains(chains)
             for task in GENERATING:
                 recorded.clear()
-                run(f"pretrained={MODEL},reference=none", limit, [task], metadata=task_metadata(
+                evaluate(f"pretrained={MODEL},reference=none", limit, [task], metadata=task_metadata(
                     task, chains, "country_capital_city,country_language"))
                 entry = {"batches": len(recorded), "rows": 0, "rows_differing": 0, "tokens": 0,
                          "greedy_s": 0.0, "generate_s": 0.0, "generate_steps_x_rows": 0}

@@ -1,0 +1,2 @@
+"""The benchmark scripts, by kind (docs/benchmarks.md); run from the repository root as
+``python -m benchmarks.<kind>.<name>``."""

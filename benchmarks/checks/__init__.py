@@ -1,0 +1,1 @@
+"""Checks: one-off verifications, bad input, same-output checks (docs/benchmarks.md)."""

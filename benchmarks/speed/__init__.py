@@ -1,0 +1,1 @@
+"""Speed benchmarks: timings (docs/benchmarks.md)."""

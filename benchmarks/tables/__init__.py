@@ -1,0 +1,1 @@
+"""Tables: print the README and docs tables from committed results (docs/benchmarks.md)."""
