@@ -13,10 +13,10 @@ benchmarks/studies/embedded_probes.py); a results file without them is refused (
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import re
-import sys
 from pathlib import Path
 
 from benchmarks.common import REPO
@@ -90,5 +90,12 @@ def main(files: list[str]) -> None:
             print(readme)
 
 
+def cli(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", nargs="+", help="results JSON of benchmarks/studies/embedded_probes.py "
+                                                 "(e.g. benchmarks/results/probes.json)")
+    main(parser.parse_args(argv).files)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    cli()
