@@ -8,6 +8,7 @@ probe and config.
 
     python -m benchmarks.studies.explain_real --limit 50 [--quants none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4]
         [--tasks cf_flip_sst2,...] [--floor-tasks ...] [--no-random] [--out benchmarks/results/explain_real.json]
+        [--model qwen2.5-coder-1.5b --dtype bfloat16]   # another installed model: its own folders and JSON
 
 ``--tasks`` are the ones run (by the sweep and, unless ``--floor-tasks`` says otherwise, the floor);
 the table covers every variant with runs in the folders (the newest run of each task), and an
@@ -51,9 +52,27 @@ FILES = {"cf_flip_sst2": "sst2_validation.jsonl", "cf_flip_ag_news": "ag_news_te
          "cf_flip_esnli": "esnli_test.jsonl", "cf_flip_healthfc": "healthfc.csv",
          "nle_sim_esnli": "esnli_test.jsonl", "nle_sim_ecqa": "ecqa_validation.csv",
          "nle_sim_healthfc": "healthfc.csv"}
-RANDOM_NAME = f"{MODEL}-random-init"  # the random floor's model name and run folder
+RANDOM_NAME = f"{MODEL}-random-init"  # the random floor's model name and run folder (SmolLM2's; see random_name)
 QUANTS = "none,bnb-int8,bnb-nf4,gptq:bits=4,rtn:bits=4"
 CALIBRATION = "calibration=../shared/data/msingh/piqa.csv,calib_column=prompt,calib_samples=64"
+
+
+def random_name(model: str) -> str:
+    return f"{model}-random-init"
+
+
+def model_args(args: argparse.Namespace, extra: str) -> str:
+    """``extra`` plus ``dtype=`` where the run asks for another than float32 (recorded in config.qx)."""
+    return ",".join([extra, *([f"dtype={args.dtype}"] if args.dtype != "float32" else [])])
+
+
+def layout(args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """The runs' folder, the floor's and the default results JSON: SmolLM2 in float32 keeps the committed
+    names (``runs/smollm2-135m/explain``, ``explain_real.json``); another model or dtype gets its own."""
+    suffix = "" if args.dtype == "float32" else f"-{args.dtype}"
+    out = Path("benchmarks/results") / ("explain_real.json" if (args.model, suffix) == (MODEL, "")
+                                        else f"explain_real_{args.model}{suffix}.json")
+    return RUNS / args.model / f"explain{suffix}", RUNS / f"{args.model}-random" / f"explain{suffix}", out
 
 
 def metadata(tasks: list[str]) -> dict:
@@ -62,24 +81,25 @@ def metadata(tasks: list[str]) -> dict:
 
 
 def sweep(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:
-    command = [sys.executable, "-m", "qxbench.cli", "sweep", "--model", MODEL, "--quants", args.quants,
+    command = [sys.executable, "-m", "qxbench.cli", "sweep", "--model", args.model, "--quants", args.quants,
                "--tasks", ",".join(tasks), "--limit", str(args.limit), "--batch_size", str(args.batch_size),
-               "--model_args", CALIBRATION, "--metadata", json.dumps(metadata(tasks)), "--output_path", str(out)]
+               "--model_args", model_args(args, CALIBRATION), "--metadata", json.dumps(metadata(tasks)), "--output_path", str(out)]
     subprocess.run(command + (["--force"] if args.force else []), check=True, cwd=REPO)
     return command
 
 
 def random_floor(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:
-    """The random-init model of SmolLM2's shape and tokenizer, evaluated as its own reference. It is
-    run from a temporary folder as ``pretrained=smollm2-135m-random-init`` (a relative path), so the
+    """The random-init model of the model's shape and tokenizer, evaluated as its own reference. It is
+    run from a temporary folder as ``pretrained=<model>-random-init`` (a relative path), so the
     run names the model that, not a temporary path (``config.qx.model`` pairs the leaderboard's rows)."""
     data = {t: {"data_path": str((REPO / v["data_path"]).resolve())} if isinstance(v, dict) else v
             for t, v in metadata(tasks).items()}
     target = (REPO / out).resolve()  # one folder, whatever the caller's working directory
     with tempfile.TemporaryDirectory() as tmp:
-        random_init_checkpoint(Path(tmp) / RANDOM_NAME, MODEL)
+        name = random_name(args.model)
+        random_init_checkpoint(Path(tmp) / name, args.model)
         command = [sys.executable, "-m", "qxbench.cli", "eval", "--model", "qx", "--model_args",
-                   f"pretrained={RANDOM_NAME},reference=none", "--tasks", ",".join(tasks), "--limit",
+                   model_args(args, f"pretrained={name},reference=none"), "--tasks", ",".join(tasks), "--limit",
                    str(args.limit), "--batch_size", str(args.batch_size), "--device", "cpu", "--log_samples",
                    "--output_path", str(target), "--metadata", json.dumps(data)]
         if target.exists():
@@ -111,7 +131,7 @@ def chance(tasks: list[str]) -> dict[str, float]:
     return {t: round(1 / labels[t.split("_", 2)[2]], 4) for t in tasks}
 
 
-def table(runs: list, floor: list, tasks: list[str]) -> list[dict]:
+def table(runs: list, floor: list, tasks: list[str], model: str = MODEL) -> list[dict]:
     """The leaderboard's cells: every quantized config (and the random floor) against full precision.
     The marks control the false discovery rate across the quantized configs' comparisons; the floor's
     (a reference point, not a hypothesis: nearly all of them differ) are adjusted as a family of their own."""
@@ -122,7 +142,7 @@ def table(runs: list, floor: list, tasks: list[str]) -> list[dict]:
     cells, _ = build_cells(runs, display)
     fp = next(r for r in runs if r.config == "fp")
     floors = [c for run in floor for task, result in run.tasks.items() if task in fp.tasks
-              for c in compare_task(MODEL, "random-init", task, result, fp.tasks[task], display)]
+              for c in compare_task(model, "random-init", task, result, fp.tasks[task], display)]
     return by_family([c for c in cells + floors if c.task in tasks])
 
 
@@ -224,14 +244,19 @@ def main() -> None:
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--batch_size", type=int, default=32, help="the sweep's default (decoding is faster in "
                         "larger batches on the CPU: each step reads every weight once)")
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/explain_real.json"))
+    parser.add_argument("--model", default=MODEL, help="an installed model (pretrained=), e.g. qwen2.5-coder-1.5b")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                        help="full precision's and every config's compute dtype")
+    parser.add_argument("--out", type=Path, default=None, help="default: benchmarks/results/explain_real.json "
+                        "(SmolLM2, float32), else explain_real_<model>[-<dtype>].json")
     args = parser.parse_args()
     os.chdir(REPO)
     if not Path(DATA).is_dir():
         sys.exit(f"{DATA} is absent (run from the repository beside ../shared)")
     tasks = args.tasks.split(",")
     floor_tasks = list(FILES) if args.floor_tasks == "all" else (args.floor_tasks or args.tasks).split(",")
-    folder, floor_folder = RUNS / MODEL / "explain", RUNS / f"{MODEL}-random" / "explain"
+    folder, floor_folder, out = layout(args)
+    args.out = args.out or out
     before = json.loads(args.out.read_text()) if args.out.is_file() else {}
     if args.report_only:  # the runs are there: recompute the table, keep the commands and times that made them
         commands, wall = before["commands"], before["wall_seconds"]
@@ -239,7 +264,7 @@ def main() -> None:
         start = time.perf_counter()
         commands = {"sweep": sweep(args, tasks, folder)}
         swept = time.perf_counter() - start
-        if not args.no_random and not (args.skip_random_if_done and (floor_folder / RANDOM_NAME).is_dir()):
+        if not args.no_random and not (args.skip_random_if_done and (floor_folder / random_name(args.model)).is_dir()):
             commands["random-init"] = random_floor(args, floor_tasks, floor_folder)
         wall = {"sweep": round(swept, 1), "total": round(time.perf_counter() - start, 1)}
     runs = read(folder)
@@ -247,7 +272,7 @@ def main() -> None:
     ran = set() if args.report_only else set(tasks)
     tasks = [t for t in FILES if any(t in r.tasks for r in runs)]  # every variant run, the newest of each
     chances = chance(tasks)
-    cells = table(runs, floor, tasks)
+    cells = table(runs, floor, tasks, args.model)
     shown = examples(folder, tasks)
     for f in (folder, floor_folder):
         gzip_samples(f)
@@ -256,7 +281,9 @@ def main() -> None:
     args.out.write_text(json.dumps({
         "qxbench": __version__, "python": platform.python_version(), "cpus": os.cpu_count(),
         "machine": "shared 2-core CPU (other jobs running: seconds are noisy)",
-        "model": f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized), chat template",
+        "model": (f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized), chat template"
+                  if args.model == MODEL else f"{args.model} (full precision: as config.qx.provenance says), "
+                  "chat template"), "dtype": args.dtype,
         "limit": args.limit, "batch_size": args.batch_size, "tasks": tasks, "commands": commands, "chance": chances,
         "wall_seconds": wall, **earlier(before, commands, wall, ran >= set(FILES)),
         "probe_seconds": {**seconds(folder), **{f"random-init/{k}": v for k, v in seconds(floor_folder).items()}},
