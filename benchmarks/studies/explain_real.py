@@ -140,7 +140,7 @@ def table(runs: list, floor: list, tasks: list[str], model: str = MODEL) -> list
 
     display = load_display()
     cells, _ = build_cells(runs, display)
-    fp = next(r for r in runs if r.config == "fp")
+    fp = next(r for r in runs if r.is_fp)  # "fp", or "fp-bfloat16" with --dtype
     floors = [c for run in floor for task, result in run.tasks.items() if task in fp.tasks
               for c in compare_task(model, "random-init", task, result, fp.tasks[task], display)]
     return by_family([c for c in cells + floors if c.task in tasks])
@@ -171,8 +171,9 @@ def markdown(cells: list[dict], tasks: list[str], chances: dict[str, float]) -> 
     from leaderboard.site import cell_markdown
 
     found = {x["config"] for x in cells}
-    configs = [c for c in ("fp", "random-init") if c in found] + sorted(found - {"fp", "random-init"})
-    lines = ["| task | metric | chance | " + " | ".join(f"{c}" if c == "fp" else f"{c} − fp" for c in configs) + " |",
+    fp = next((c for c in sorted(found) if c == "fp" or c.startswith("fp-")), "fp")  # fp-bfloat16 with --dtype
+    configs = [c for c in (fp, "random-init") if c in found] + sorted(found - {fp, "random-init"})
+    lines = ["| task | metric | chance | " + " | ".join(f"{c}" if c == fp else f"{c} − fp" for c in configs) + " |",
              "|---|---|---:|" + "---:|" * len(configs)]
     for task in tasks:
         for metric in sorted({c["metric"] for c in cells if c["task"] == task}):
@@ -182,7 +183,7 @@ def markdown(cells: list[dict], tasks: list[str], chances: dict[str, float]) -> 
                 if cell is None:
                     row.append("")
                 else:
-                    row.append(fmt(cell["value"]) if config == "fp" else cell_markdown(Cell(**cell)))
+                    row.append(fmt(cell["value"]) if config == fp else cell_markdown(Cell(**cell)))
             lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
 
