@@ -128,7 +128,7 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
         return note_guards(cells, display.guards(task))
     cells += label_cells(model, config, task, cand, base, display, cells, iters)
     cells = apply_guards(cells, display.guards(task), chance_level(display.chance(task), base), set(base.metrics))
-    return mark_noise(cells, cand, display.noise_floor(task))
+    return mark_noise(cells, cand, display.noise_floor(task), base)
 
 
 def chance_level(declared: float | None, base: TaskResult) -> float | None:
@@ -161,7 +161,7 @@ def _twin(cell: Cell, cand: TaskResult, base: TaskResult, iters: int) -> Cell:
     ones); n_value and n_baseline stay those of every document, so the coverage guard makes it not comparable
     when fewer than half of full precision's are left."""
     start = Cell(cell.model, cell.config, cell.task, cell.metric, math.nan, cell.higher_is_better,
-                 relative=cell.relative)
+                 relative=cell.relative, count=cell.count)
     out = _pair(start, cand, base, math.nan, iters)
     if not out.paired:  # no label-agreeing document has a value in either run
         out = replace(start, baseline=math.nan, diff=math.nan, n=0, paired=True,

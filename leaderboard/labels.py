@@ -63,14 +63,16 @@ def noise_floor(result: TaskResult) -> tuple[float, str] | None:
     return rate, f"within the noise floor: {labels} change with the batch composition"
 
 
-def mark_noise(cells: list[Cell], result: TaskResult, metrics: Collection[str]) -> list[Cell]:
+def mark_noise(cells: list[Cell], result: TaskResult, metrics: Collection[str],
+               base: TaskResult | None = None) -> list[Cell]:
     """One task's cells of a config compared with full precision, with ``within_noise`` and the note of
     :func:`noise_floor` set on each comparable cell of ``metrics`` whose |difference| is at most the
-    config's noise rate; unchanged without a rate."""
-    floor = noise_floor(result)
-    if floor is None:
+    larger noise rate of the config and of full precision (``base``: its labels can depend on the batch
+    too); unchanged without a rate."""
+    floors = [f for f in (noise_floor(result), noise_floor(base) if base is not None else None) if f]
+    if not floors:
         return cells
-    rate, note = floor
+    rate, note = max(floors, key=lambda f: f[0])
 
     def within(c: Cell) -> bool:
         return (c.metric in metrics and c.diff is not None and not c.not_comparable and math.isfinite(c.diff)

@@ -81,27 +81,29 @@ def max_rouge_l(candidate: str, references: Sequence[str]) -> float:
     return max((rouge_l(candidate, r) for r in references), default=0.0)
 
 
-def mentions(explanation: str, word: str, text: str, at: int) -> bool:
+def mentions(explanation: str, word: str, text: str, at: int, context: str = "") -> bool:
     """Whether ``explanation`` (of the input ``text`` with ``word`` inserted before its word ``at``) mentions
     the word outside a span copied from that input (:func:`qxbench.probes.insertion.mentions_outside_copy`:
     whole word, any case; an occurrence inside a run of three words also in that input is a copy)."""
-    return bool(word) and mentions_outside_copy(explanation, word, inserted_text(text, word, at))
+    return bool(word) and mentions_outside_copy(explanation, word, f"{context} {inserted_text(text, word, at)}")
 
 
-def unfaithful(pred: int, inserted: Sequence[Inserted], text: str) -> float:
+def unfaithful(pred: int, inserted: Sequence[Inserted], text: str, context: str = "") -> float:
     """Counterfactual test (Atanasova et al. 2023, Sec. 3.1): over this document's insertions into ``text``
     that changed the prediction, the share whose explanation of the changed input does not mention the
     inserted word outside a span copied from it (:func:`mentions`; an empty explanation mentions nothing).
     NaN when no insertion changed the prediction: the test found nothing to judge (the mean over documents
     leaves it out)."""
-    n, changed, bad = insertion_counts(pred, inserted, text)
+    n, changed, bad = insertion_counts(pred, inserted, text, context)
     return bad / changed if changed else math.nan
 
 
-def insertion_counts(pred: int, inserted: Sequence[Inserted], text: str) -> tuple[int, int, int]:
-    """(insertions, those that changed the prediction, those of them judged unfaithful)."""
+def insertion_counts(pred: int, inserted: Sequence[Inserted], text: str, context: str = "") -> tuple[int, int, int]:
+    """(insertions, those that changed the prediction, those of them judged unfaithful); ``context``: the
+    fixed part the model also read (e-SNLI's premise: a span copied from it is a copy too)."""
     changed = [i for i in inserted if i.pred != pred]
-    return len(inserted), len(changed), sum(not mentions(i.explanation or "", i.word, text, i.at) for i in changed)
+    return len(inserted), len(changed), sum(not mentions(i.explanation or "", i.word, text, i.at, context)
+                                            for i in changed)
 
 
 def process_results(doc: dict, results: list[Explanation]) -> dict[str, object]:
@@ -115,7 +117,7 @@ def process_results(doc: dict, results: list[Explanation]) -> dict[str, object]:
         cosine = max_cosine(vectors[0].tolist(), [v.tolist() for v in vectors[1:]])
     else:
         cosine = 0.0
-    n, changed, bad = insertion_counts(ex.pred, ex.insertions, doc["text"])
+    n, changed, bad = insertion_counts(ex.pred, ex.insertions, doc["text"], doc.get("context", ""))
     scorer = "bertscore_minilm_f1" if embedder_name().startswith("all-MiniLM-L6-v2") else "bertscore_other_f1"
     return {
         "acc": float(ex.pred == doc["label"]),

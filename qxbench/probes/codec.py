@@ -78,12 +78,15 @@ def _fail(where: str, expected: str, data: Any) -> Invalid:
     return Invalid(f"{where}: expected {expected}, found {shown}")
 
 
+ADDED = "added"  # field metadata: the version that added the field; what an older version wrote lacks it
+
+
 @functools.cache
 def _required(cls: type) -> frozenset[str]:
-    """The fields of the dataclass ``cls`` without a default: a field added later with a default (a newer
-    result's extra measurement) may be absent from what an older version wrote."""
-    return frozenset(f.name for f in dataclasses.fields(cls)
-                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+    """The fields of the dataclass ``cls`` that stored JSON must hold: all but those declared as added later
+    (``field(default=..., metadata={ADDED: "4.1"})``), which a log written before them lacks. Any other
+    missing field is a value of another shape, refused."""
+    return frozenset(f.name for f in dataclasses.fields(cls) if ADDED not in f.metadata)
 
 
 def _dataclass(data: Any, cls: type, where: str) -> Any:

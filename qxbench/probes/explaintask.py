@@ -115,5 +115,6 @@ class ExplainTask(ProbeTask):
         self.test_docs()
         prompts = PromptSet(options["prompts"], self._demos)
         request = {"prompts": options["prompts"], "demos": [dict(d) for d in self._demos],
-                   "insert_words": options["insertion_words"], "insert_positions": options["insertion_positions"]}
+                   "insert_words": options["insertion_words"], "insert_positions": options["insertion_positions"],
+                   "version": str((self.config.metadata or {}).get("version", ""))}  # resume: never another version's answer
         return (prompts.classify(doc), doc, request)

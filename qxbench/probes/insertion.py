@@ -57,14 +57,18 @@ def _tagger():  # noqa: ANN202
 def tags(text: str) -> list[str]:
     """The part-of-speech tag (Penn Treebank) of each space-separated word of ``text``: its core, without
     leading and trailing punctuation, tagged in the sentence (punctuation is its own token, so the tagger
-    sees the sentence as written); "" for a word with no letters or digits."""
+    sees the sentence as written; a line break inside a word splits it for the tagger, and the word takes
+    the tag of its first piece); "" for a word with no letters or digits."""
     parts = [_EDGES.match(w).groups() for w in text.split(" ")]  # type: ignore[union-attr]
-    tokens = [t for lead, core, trail in parts for t in (lead, core, trail) if t]
-    tagged = iter(_tagger()(" ".join(tokens), tokenize=False)) if tokens else iter(())
-    out = []
-    for lead, core, trail in parts:
-        found = [next(tagged)[1] for t in (lead, core, trail) if t]
-        out.append(found[1 if lead else 0] if core else "")
+    pieces = [(lead.split(), core.split(), trail.split()) for lead, core, trail in parts]
+    tokens = [t for word in pieces for part in word for t in part]
+    tagged = [tag for _, tag in _tagger()(" ".join(tokens), tokenize=False)] if tokens else []
+    if len(tagged) != len(tokens):  # the tagger split a token of its own: the places would shift
+        raise QxError(f"the part-of-speech tagger read {len(tagged)} tokens in {len(tokens)}: {text[:60]!r}")
+    out, at = [], 0
+    for lead, core, trail in pieces:
+        out.append(tagged[at + len(lead)] if core else "")
+        at += len(lead) + len(core) + len(trail)
     return out
 
 
@@ -137,13 +141,14 @@ def _grams(words: Sequence[str], n: int) -> set[tuple[str, ...]]:
 
 def mentions_outside_copy(explanation: str, word: str, perturbed: str) -> bool:
     """Whether ``explanation`` mentions ``word`` (whole word, any case) at least once outside a span copied
-    from ``perturbed``: an occurrence is copied when a run of three words of the explanation that contains
-    it (two in an explanation of two words) also appears in ``perturbed``. A pair is too short: "playing a
-    strange guitar" shares the pair "a strange" with "A strange man playing guitar" and is no copy.
-    False for an empty explanation."""
-    said, target = _words(explanation), word.lower()
-    n = min(3, len(said))
-    copied = _grams(_words(perturbed), n)
+    from ``perturbed`` (the input as the model read it: the changed part and the fixed part): an occurrence
+    is copied when a run of three words of the explanation that contains it (two where the explanation or
+    the input has only two) also appears in ``perturbed``. A pair is too short: "playing a strange guitar"
+    shares the pair "a strange" with "A strange man playing guitar" and is no copy. A one-word explanation
+    that is the word copies nothing. False for an empty explanation."""
+    said, source, target = _words(explanation), _words(perturbed), word.lower()
+    n = max(2, min(3, len(said), len(source)))
+    copied = _grams(source, n)
     for j, w in enumerate(said):
         starts = range(max(0, j - n + 1), min(j, len(said) - n) + 1)
         if w == target and not any(tuple(said[k:k + n]) in copied for k in starts):

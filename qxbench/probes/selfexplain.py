@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lm_eval.api.instance import Instance
@@ -31,6 +31,7 @@ from qxbench.errors import unknown
 from qxbench.probes import answers as reader
 from qxbench.probes import greedy, refcache
 from qxbench.probes.chat import cut_answer
+from qxbench.probes.codec import ADDED
 from qxbench.probes.insertion import POSITIONS, WORDS, insertions
 from qxbench.probes.logged import log_text
 from qxbench.probes.prompts import PromptSet
@@ -204,14 +205,16 @@ def labels_again(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet)
     """The noise floor (issue 38): the model's labels of the same classification prompts in a second batch
     composition, each prompt alone in its group and half as many again per batch (the batch size
     ``b + max(1, b // 2)``), so every batch holds other neighbours and other padding (halving it cost
-    the 1.5B three times the first classification: more batches, each running its common prefix). A label that changes is noise of the
+    the 1.5B three times the first classification: more batches, each running its common prefix);
+    where all ``n`` documents fit one batch of ``b``, two batches of ``n // 2`` (the same batch again
+    would compute the same thing). A label that changes is noise of the
     computation (bitsandbytes int8 picks its outlier columns per forward pass), not of the model. None for
     an LM that batches on its own (any lm-eval LM but ``qx``): not measured."""
-    if not hasattr(lm, "choice_loglikelihoods"):
+    if not hasattr(lm, "choice_loglikelihoods") or len(docs) < 2:  # one document has no other composition
         return [None] * len(docs)
     size = _size(lm)
-    scores = classify(lm, docs, title="classify again (noise floor)", prompts=prompts,
-                      batch_size=size + max(1, size // 2))
+    second = size + max(1, size // 2) if len(docs) > size else max(1, len(docs) // 2)  # one batch: split it
+    scores = classify(lm, docs, title="classify again (noise floor)", prompts=prompts, batch_size=second)
     return [argmax(s) for s in scores]
 
 
@@ -257,7 +260,7 @@ class Counterfactual:
     ref_rewrite_pred: int | None = None  # the reference's label of a valid rewrite; None otherwise
     prompts: str = "completion-0"  # the prompt set (qxbench.probes.prompts)
     rewrite_prompt: str = ""  # the rewrite prompt as the model read it (chat template included)
-    pred_again: int | None = None  # the label in a second batch composition (labels_again); None: not measured
+    pred_again: int | None = field(default=None, metadata={ADDED: "4.1"})  # labels_again; None: not measured
 
     def __post_init__(self) -> None:
         if self.kind not in reader.REWRITE_KINDS:
@@ -379,7 +382,7 @@ class Explanation:
     insertions: tuple[Inserted, ...] = ()
     prompts: str = "completion-0"
     explain_prompt: str = ""
-    pred_again: int | None = None  # the label in a second batch composition (labels_again); None: not measured
+    pred_again: int | None = field(default=None, metadata={ADDED: "4.1"})  # labels_again; None: not measured
 
     def __post_init__(self) -> None:
         if self.kind not in reader.EXPLANATION_KINDS:

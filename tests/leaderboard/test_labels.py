@@ -288,3 +288,13 @@ def test_a_twin_is_guarded_as_its_metric(tmp_path):
     cells, _ = cells_of(tmp_path)
     assert cells[("bnb-nf4-4b", "flip_rate@agree")].not_comparable.startswith("predicts one label for 95 %")
     assert not cells[("bnb-nf4-4b", "minimality@agree")].not_comparable  # not in the guard's affects
+
+
+def test_full_precision_s_own_noise_is_a_floor_too(tmp_path):
+    fp = {"acc": [1.0] * N, "noise": [1.0] * 12 + [0.0] * (N - 12)}  # full precision relabels 12 with the batch
+    int8 = {"acc": [0.0] * 10 + [1.0] * (N - 10), "noise": [0.0] * N}
+    labelled_run(tmp_path, "cf_flip", "none", fp, [0] * N)
+    labelled_run(tmp_path, "cf_flip", "bnb-int8", int8, [0] * N)
+    acc = cells_of(tmp_path, iters=2000)[0][("bnb-int8-8b", "acc")]  # -0.05, within full precision's 0.06
+    assert acc.within_noise
+    assert acc.note == "within the noise floor: 12 of 200 labels change with the batch composition"

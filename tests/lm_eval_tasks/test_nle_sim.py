@@ -43,6 +43,9 @@ def test_mentions_is_whole_word_case_insensitive_and_outside_the_copied_input():
     assert not mentions("The soup was dirtyish.", "dirty", "The soup was served", 1)
     assert not mentions("Because the dirty soup was served.", "dirty", "The soup was served", 1)  # a copy
     assert not mentions("anything", "", "The soup", 0)
+    premise = "A dirty bowl stood on the table."  # the fixed part the model also read: a copy from it is a copy
+    assert not mentions("because a dirty bowl stood there", "dirty", "The soup was served", 1, premise)
+    assert mentions("because a dirty bowl stood there", "dirty", "The soup was served", 1)
 
 
 TEXT = "The soup was served"

@@ -126,3 +126,5 @@ def test_a_field_added_with_a_default_reads_from_what_an_older_version_wrote():
     assert codec.decode(json.dumps(older), Counterfactual) == dataclasses.replace(cf, pred_again=None)
     with pytest.raises(codec.Invalid, match="expected the fields of Counterfactual"):  # a field without one: refused
         codec.decode(json.dumps({k: v for k, v in older.items() if k != "kind"}), Counterfactual)
+    with pytest.raises(codec.Invalid, match="expected the fields of Counterfactual"):  # a default is not enough:
+        codec.decode(json.dumps({k: v for k, v in older.items() if k != "prompts"}), Counterfactual)  # not added

@@ -60,6 +60,11 @@ def test_insertions_are_deterministic_and_independent_of_the_candidates_order():
         assert tokens[ins.at] == ins.word and tokens[:ins.at] + tokens[ins.at + 1:] == text.split(" ")
 
 
+def test_a_line_break_inside_a_word_does_not_shift_the_tags():
+    assert tags("A man is here.\nThe dog runs")[-2:] == ["NN", "VBZ"]  # committed HealthFC claims have them
+    assert len(tags("Does it help:\nDevil's Tongue, really?")) == 5
+
+
 def test_no_noun_or_verb_no_insertion():
     assert insertions("", ADJECTIVES) == [] and insertions("very very", ADJECTIVES) == []
 
@@ -73,6 +78,13 @@ def test_a_mention_inside_a_copy_of_the_input_does_not_count():
     assert not mentions_outside_copy("It is quitely unclear.", "quite", perturbed)  # whole words only
     assert not mentions_outside_copy("", "quite", perturbed)
     assert not mentions_outside_copy("quite store", "quite", perturbed)  # two words: the pair decides
+
+
+def test_a_copy_of_the_fixed_part_is_a_copy_and_a_one_word_explanation_a_mention():
+    seen = "A man with a large dog walks. A large man walks."  # premise and changed hypothesis, as the model read them
+    assert not mentions_outside_copy("the premise mentions a large dog", "large", seen)
+    assert mentions_outside_copy("Large.", "large", "An large man")
+    assert not mentions_outside_copy("old man", "old", "old man")  # both two words: the pair decides
 
 
 def test_a_paraphrase_sharing_only_a_pair_with_the_input_is_a_mention():

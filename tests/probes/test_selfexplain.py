@@ -351,11 +351,19 @@ class Batches(Judge):
 
 def test_labels_again_classify_the_inputs_in_a_second_batch_composition():
     lm = Batches({"sleeps": "contradiction"})
-    docs = [_esnli_doc(), _esnli_doc("A man sings.")]
+    docs = [_esnli_doc(), _esnli_doc("A man sings."), *(_esnli_doc(f"A man sings {k}.") for k in range(3))]
     again = selfexplain.labels_again(lm, docs, PromptSet("instruct-1"))
-    assert lm.sizes == [6]
-    assert len(again) == 2  # half as many again as the run's batch size
+    assert lm.sizes == [6]  # more documents than a batch (4): half as many again as the run's batch size
+    assert len(again) == 5
     first = selfexplain.classify(lm, docs, prompts=PromptSet("instruct-1"))
     assert [selfexplain.argmax(s) for s in first] != again
     assert lm.sizes[-1] is None  # the run's own batch size
-    assert selfexplain.labels_again(Judge({}), docs, PromptSet("instruct-1")) == [None, None]  # another LM
+    assert selfexplain.labels_again(Judge({}), docs[:2], PromptSet("instruct-1")) == [None, None]  # another LM
+    assert selfexplain.labels_again(lm, docs[:1], PromptSet("instruct-1")) == [None]  # one document: no other
+
+
+def test_labels_again_split_a_single_batch_in_two():
+    lm = Batches({"sleeps": "contradiction"})
+    lm.batch_size = "32"  # every document fits the first batch: the same batch again would compute the same
+    selfexplain.labels_again(lm, [_esnli_doc(), _esnli_doc("A man sings."), _esnli_doc("A cat.")], PromptSet("instruct-1"))
+    assert lm.sizes == [1]
