@@ -117,8 +117,8 @@ class ProbeRequests:
 
     # -- helpers ------------------------------------------------------------------------------
     def _probe_batch(self) -> int:
-        size = str(getattr(self, "batch_size", 1))
-        return int(size) if size.isdigit() and int(size) > 0 else 8
+        """The run's batch size as the probes read it (one parse: :func:`selfexplain.rows_per_batch`)."""
+        return selfexplain.rows_per_batch(self)
 
     def _pad_id(self) -> int:
         pad = self.tokenizer.pad_token_id  # type: ignore[attr-defined]

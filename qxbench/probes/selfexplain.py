@@ -53,7 +53,9 @@ def options_of(args: Sequence[Any]) -> tuple[PromptSet, tuple[int, int]]:
                                                                                   POSITIONS))))
 
 
-def _size(lm: Any) -> int:
+def rows_per_batch(lm: Any) -> int:
+    """``lm.batch_size`` as a number of rows: 8 where it is missing, not a positive integer, or "auto"
+    (the qx model's batching and the noise floor's second composition both read it here)."""
     size = str(getattr(lm, "batch_size", 8))
     return int(size) if size.isdigit() and int(size) > 0 else 8
 
@@ -100,7 +102,7 @@ def generate_answers(lm: Any, prompts: Sequence[str], max_tokens: int, title: st
     One progress bar, ``title``, counts prompts in ``unit``s. Each answer says whether its row ran into
     its cap (``max_tokens`` or its ``caps`` entry) without a line end or an end of turn."""
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
-    size = _size(lm)
+    size = rows_per_batch(lm)
     eos = getattr(lm.tokenizer, "eos_token_id", None)
     texts = [fmt(p) for p in prompts]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -212,7 +214,7 @@ def labels_again(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet)
     an LM that batches on its own (any lm-eval LM but ``qx``): not measured."""
     if not hasattr(lm, "choice_loglikelihoods") or len(docs) < 2:  # one document has no other composition
         return [None] * len(docs)
-    size = _size(lm)
+    size = rows_per_batch(lm)
     second = size + max(1, size // 2) if len(docs) > size else max(1, len(docs) // 2)  # one batch: split it
     scores = classify(lm, docs, title="classify again (noise floor)", prompts=prompts, batch_size=second)
     return [argmax(s) for s in scores]
