@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from qxbench.probes.greedy import LineEnd, greedy, split_prefix
+from qxbench.probes.greedy import LineEnd, greedy, split_prefix, stream
 
 PROMPTS = ["The capital of France is", "Paris is the capital of", "A", "The language spoken in Germany is called",
            "One, two, three,", "The weather today"]
@@ -144,3 +144,82 @@ def test_line_end_stops_after_text_not_at_a_leading_newline():
         [[False, False, True], [False, False, True], [True]]
     assert LineEnd(Tok(), 1, 9)(0, 9) is True  # end of turn
     assert LineEnd(Tok(), 1, None)(0, 9) is False  # no end-of-turn token: only line breaks stop
+
+
+# --- stream: continuous batching -------------------------------------------------------------------
+
+STREAM_PROMPTS = [[5, 6, 7], [1, 2, 3, 4, 5], [9, 8, 7, 6], [3, 3], [11, 12, 13, 14, 15, 16], [2], [7, 7, 7, 8],
+                  [20, 21, 22]]
+
+
+def each_alone(model, prompts, max_tokens, length):
+    """Every prompt decoded on its own (one row), stopped after ``length[i]`` tokens."""
+    out = []
+    for i, p in enumerate(prompts):
+        ids = torch.tensor([p])
+        out += greedy(model, ids, torch.ones_like(ids), max_tokens, lambda r, t, i=i: len_stop(length, i))
+    return out
+
+
+def len_stop(length, i, counts={}):  # noqa: B006 - a per-call counter keyed by (id(length), i)
+    key = (id(length), i)
+    counts[key] = counts.get(key, 0) + 1
+    return counts[key] >= length[i]
+
+
+def check_stream(model, prompts, rows, max_tokens=9):
+    """``stream``'s tokens are each prompt's own (decoded alone), no forward pass runs more than ``rows``
+    rows, and prompts joined running rows (a pass over fewer rows than are running is a join)."""
+    length = [2 + (3 * i) % 7 for i in range(len(prompts))]
+    alone = each_alone(model, prompts, max_tokens, length)
+    count = [0] * len(prompts)
+    finished: list[int] = []
+
+    def stop(i, t):
+        count[i] += 1
+        return count[i] >= length[i]
+
+    sizes, handle = rows_per_step(model)
+    try:
+        mine = stream(model, prompts, max_tokens, stop, rows, pad=0, done=finished.append)
+    finally:
+        handle.remove()
+    assert mine == alone, "stream's tokens differ from each prompt decoded alone"
+    assert sorted(finished) == list(range(len(prompts))), "done() was not called once per prompt"
+    assert max(sizes) <= rows, f"a pass ran {max(sizes)} rows, more than rows={rows}"
+    return sizes
+
+
+def test_stream_keeps_each_prompt_s_tokens_with_rows_joining(tiny_llama):
+    sizes = check_stream(tiny_llama, STREAM_PROMPTS, rows=3)
+    assert len(sizes) < sum(2 + (3 * i) % 7 for i in range(len(STREAM_PROMPTS))), "no row ran beside another"
+
+
+def test_stream_keeps_each_prompt_s_tokens_on_gpt2_absolute_positions(tiny_gpt2):
+    check_stream(tiny_gpt2, STREAM_PROMPTS, rows=4)
+
+
+def test_stream_runs_a_common_beginning_once(tiny_llama):
+    head = [4, 5, 6, 7, 8, 9]
+    prompts = [head + p for p in STREAM_PROMPTS]
+    sizes = check_stream(tiny_llama, prompts, rows=4)
+    assert sizes[0] == 1, "the common beginning did not run once, in one row, first"
+
+
+def test_stream_runs_a_sliding_window_model_batch_by_batch(tiny_gemma):
+    from qxbench.probes.greedy import _joinable
+
+    assert not _joinable(tiny_gemma)
+    check_stream(tiny_gemma, STREAM_PROMPTS[:5], rows=2)
+
+
+def test_stream_with_nothing_to_do(tiny_llama):
+    assert stream(tiny_llama, [], 5, lambda i, t: False, 4, 0) == []
+    assert stream(tiny_llama, [[1, 2]], 0, lambda i, t: False, 4, 0) == [[]]
+
+
+@pytest.mark.parametrize("rows", [1, 2, 5])
+def test_the_embedded_model_streams_its_own_tokens(embedded, rows):
+    model, tokenizer = embedded
+    prompts = [tokenizer(p).input_ids for p in SHARED]
+    check_stream(model, prompts, rows=rows, max_tokens=10)
