@@ -95,30 +95,36 @@ class _Ended:
 def generate_answers(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
                      unit: str = "doc", caps: Sequence[int] | None = None) -> list[Generated]:
     """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
-    batched by the model's batch size; the prompts are formatted as ``lm.format_prompt`` says
-    (the chat template under ``--apply_chat_template``). ``caps``: a smaller token cap per prompt.
-    Batches hold prompts of similar length (less padding; answers come back in order), and a batch's
-    common beginning (the chat header, the instruction) runs once (``greedy``'s ``prefix``).
-    One progress bar, ``title``, counts prompts in ``unit``s. Each answer says whether its row ran into
-    its cap (``max_tokens`` or its ``caps`` entry) without a line end or an end of turn."""
+    at most the model's batch size decoding at once (:func:`greedy.stream`: a stopped row's place goes
+    to the next prompt); the prompts are formatted as ``lm.format_prompt`` says (the chat template under
+    ``--apply_chat_template``) and taken shortest first (less padding; answers come back in order);
+    their common beginning (the chat header, the instruction) runs once. ``caps``: a smaller token cap
+    per prompt. One progress bar, ``title``, counts prompts in ``unit``s. Each answer says whether its
+    row ran into its cap (``max_tokens`` or its ``caps`` entry) without a line end or an end of turn."""
     fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
     size = rows_per_batch(lm)
     eos = getattr(lm.tokenizer, "eos_token_id", None)
     texts = [fmt(p) for p in prompts]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out: list[Generated] = [Generated("", False)] * len(texts)
+    tokens = _encoded(lm, [texts[i] for i in order], max_tokens, size)
+    ended = _Ended(greedy.LineEnd(lm.tokenizer, len(order), eos), len(order))
+    stop: Any = ended if caps is None else _Capped(ended, [min(max_tokens, caps[i]) for i in order])
+    pad = getattr(lm.tokenizer, "pad_token_id", None) or 0  # masked either way
     with progress.phase(title, len(prompts), unit) as bar:
-        for start in range(0, len(order), size):
-            batch = order[start:start + size]
-            ids, mask = lm.tok_batch_encode([texts[i] for i in batch], left_truncate_len=lm.max_length - max_tokens)
-            prefix, ids, mask = greedy.split_prefix(ids, mask)
-            ids, mask = ids.to(lm.device), mask.to(lm.device)
-            ended = _Ended(greedy.LineEnd(lm.tokenizer, len(batch), eos), len(batch))
-            stop: Any = ended if caps is None else _Capped(ended, [min(max_tokens, caps[i]) for i in batch])
-            rows = greedy.greedy(lm.model, ids, mask, max_tokens, stop, prefix)
-            for row, (i, text) in enumerate(zip(batch, greedy.decode(lm.tokenizer, rows), strict=True)):
-                out[i] = Generated(cut_answer(text), not ended.ended[row])
-            bar.advance(len(batch))
+        rows = greedy.stream(lm.model, tokens, max_tokens, stop, size, pad, done=lambda _: bar.advance(1))
+    out: list[Generated] = [Generated("", False)] * len(texts)
+    for j, (i, text) in enumerate(zip(order, greedy.decode(lm.tokenizer, rows), strict=True)):
+        out[i] = Generated(cut_answer(text), not ended.ended[j])
+    return out
+
+
+def _encoded(lm: Any, texts: Sequence[str], max_tokens: int, size: int) -> list[list[int]]:
+    """Each text's tokens as the model's batch encoding gives them (``tok_batch_encode``, left-truncated to
+    leave ``max_tokens`` of the context), without the padding."""
+    out: list[list[int]] = []
+    for start in range(0, len(texts), size):
+        ids, mask = lm.tok_batch_encode(list(texts[start:start + size]), left_truncate_len=lm.max_length - max_tokens)
+        out += [row[m.bool()].tolist() for row, m in zip(ids, mask, strict=True)]
     return out
 
 
@@ -363,6 +369,9 @@ class Inserted:
     at: int
     pred: int
     explanation: str | None  # the explanation of the changed input; None where the prediction did not change
+    # the re-explanation prompt as the model read it (chat template included); "" where none was sent. Logged
+    # since protocol 4.1's second release (no number changed): a 4.1 log written before lacks it
+    prompt: str = field(default="", metadata={ADDED: "4.1"})
 
 
 @dataclass(frozen=True)
@@ -411,9 +420,10 @@ def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet 
     asks += [prompts.explain(docs[flat[k][0]], new[k], flat[k][1].text) for k in changed]
     said = generate_answers(lm, asks, EXPLAIN_TOKENS, title="explain", unit="text")
     said_again: dict[int, str] = {k: g.text.strip() for k, g in zip(changed, said[n:], strict=True)}
+    sent_again = {k: formatted(lm, a) for k, a in zip(changed, asks[n:], strict=True)}
     rows: list[list[Inserted]] = [[] for _ in docs]
     for k, (i, p) in enumerate(flat):
-        rows[i].append(Inserted(p.word, p.at, new[k], said_again.get(k)))
+        rows[i].append(Inserted(p.word, p.at, new[k], said_again.get(k), sent_again.get(k, "")))
     out = []
     for i, doc in enumerate(docs):
         read = reader.read_explanation(said[i].text, doc, preds[i], capped=said[i].capped)

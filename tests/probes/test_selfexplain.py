@@ -175,6 +175,9 @@ def test_only_insertions_that_changed_the_prediction_are_re_explained(monkeypatc
     assert all(i.explanation for i in changed)
     assert all(i.explanation is None for i in ex.insertions if i not in changed)
     assert len(asked) == 1 + len(changed)
+    assert [i.prompt for i in changed] == asked[1:], "a re-explanation prompt is not logged as sent"
+    assert "never" in changed[0].prompt, "the logged re-explanation prompt is not the changed input's"
+    assert all(i.prompt == "" for i in ex.insertions if i not in changed), "a prompt logged that was never sent"
     assert ex.inserted == "never"
     assert ex.inserted_pred != ex.pred
     assert ex.inserted_explanation  # the first change
