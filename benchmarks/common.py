@@ -101,7 +101,8 @@ def paired_table(runs: dict[str, dict], names: list[str], tasks: list[str]) -> l
 def markdown(table: list[dict], names: list[str]) -> str:
     """The table the READMEs quote: full precision's value, then each config's paired difference, by the
     one Markdown cell rule (:func:`benchmarks.tables.readme_tables.cell`: bold = BH q <= 0.05 across this table)."""
-    from leaderboard.display import fmt, load_display
+    from leaderboard.display import load_display
+    from leaderboard.fmt import fmt
 
     from benchmarks.tables.readme_tables import cell, with_q
 

@@ -3,7 +3,9 @@ imports this module: this module never imports qxbench.cli).
 
 Imports run one way: qxbench's library (errors, preflight, eval_cli, quant ...) <- leaderboard <- the
 program's entry point ``qxbench.cli``, which only composes the commands. No module of qxbench's library
-imports the leaderboard (``tests/leaderboard/test_sweep.py`` checks both directions)."""
+imports the leaderboard (``tests/leaderboard/test_sweep.py`` checks both directions). Inside the leaderboard
+this module sits on top of the rooms (read -> compare -> render and the gate; sweep apart), which never import
+it (``tests/test_layers.py``)."""
 
 from __future__ import annotations
 
@@ -17,10 +19,10 @@ GATE_PASS, GATE_FAIL = 0, 1
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from leaderboard.compare import build_cells
+    from leaderboard.compare.pairing import build_cells
     from leaderboard.display import load_display
-    from leaderboard.runs import group_notes, read_runs
-    from leaderboard.site import build_site
+    from leaderboard.read.runs import group_notes, read_runs
+    from leaderboard.render.site import build_site
     from qxbench.preflight import check_output_dir
 
     check_output_dir(args.out, "-o")  # before the results are read and bootstrapped
@@ -37,7 +39,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 def _one_run(target: Path, role: str):
     from leaderboard.display import load_display
-    from leaderboard.runs import find_results, read_run
+    from leaderboard.read.results import find_results, read_run
 
     files = find_results(target)
     if len(files) > 1:
@@ -86,12 +88,12 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from leaderboard import sweep
+    from leaderboard.sweep import execute
     from qxbench.preflight import check_output_dir
 
     if args.site:
         check_output_dir(args.site, "--site")  # before the configs run, not after
-    code = sweep.run(args)  # 0, or 1 when a config failed (bad input raises before anything runs)
+    code = execute.run(args)  # 0, or 1 when a config failed (bad input raises before anything runs)
     if args.site:  # the site of what finished
         built = cmd_build(argparse.Namespace(results=args.output_path, out=args.site, bootstrap_iters=2000,
                                              skip_invalid=False))

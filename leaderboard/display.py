@@ -1,23 +1,75 @@
-"""Display names, metric directions, headline metrics, validity guards, the metrics compared again over the
-label-agreeing documents (``agreeing``: their twins ``<metric>@agree``) and the shares of labels marked
-within the noise floor (``noise_floor``), read from ``display.yaml`` (never from code)."""
+"""Display names, metric directions, headline metrics, validity guards (:class:`Guard`, applied by
+:mod:`leaderboard.compare.guards`), the metrics compared again over the label-agreeing documents (``agreeing``:
+their twins ``<metric>@agree``) and the shares of labels marked within the noise floor (``noise_floor``), read
+from ``display.yaml`` (never from code).
+
+Every room of the leaderboard reads these declarations (and qxbench's run report reads the same file through
+:mod:`qxbench.metric_facts`): this module imports none of the rooms."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from leaderboard.fmt import MAX_DECIMALS, TINY_NOTE, fmt, fmt_p, fmt_relative, is_tiny  # noqa: F401 - old home
-from leaderboard.guards import Guard, parse_guard
-from leaderboard.twins import AGREE, twin, twin_of  # noqa: F401 - old home
+from leaderboard.twins import twin, twin_of
 from qxbench import metric_facts as facts
 from qxbench.errors import QxError, unknown
 from qxbench.metric_facts import DISPLAY_FILE
 
 AGREE_NAME = " (label = FP's)"
+COLLAPSES = ("chance_or_zero",)
+KEYS = ("metric", "collapse", "rises_by", "at_least", "affects")
+RULES = "collapse: chance_or_zero, rises_by: NUMBER and at_least: NUMBER (with affects: [METRIC, ...])"
+
+
+@dataclass(frozen=True)
+class Guard:
+    metric: str  # what the task's other metrics depend on
+    collapse: str = ""  # "chance_or_zero" or ""
+    rises_by: float | None = None  # the largest rise that still leaves the other metrics comparable
+    at_least: float | None = None  # the guard metric's value, in the config or full precision, that fires it
+    affects: tuple[str, ...] = ()  # at_least: the metrics it makes not comparable (the others are left alone)
+
+
+def _number(value: object) -> bool:
+    """A finite number >= 0 (a YAML boolean is not one)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value) and value >= 0
+
+
+def parse_guard(entry: object, where: str) -> Guard:
+    """One ``guards:`` entry of ``display.yaml``: ``{metric: acc, collapse: chance_or_zero}``,
+    ``{metric: empty_rate, rises_by: 0.1}`` or
+    ``{metric: pred_majority, at_least: 0.9, affects: [flip_rate, target_rate]}``."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("metric"), str):
+        raise QxError(f"display.yaml guards of {where}: {entry!r} is not {{metric: NAME, collapse: chance_or_zero}}, "
+                      "{metric: NAME, rises_by: NUMBER} or {metric: NAME, at_least: NUMBER, affects: [METRIC, ...]}")
+    for key in entry:
+        if key not in KEYS:
+            raise unknown(f"key in display.yaml guards of {where}", key, KEYS)
+    collapse, rises, least = entry.get("collapse", ""), entry.get("rises_by"), entry.get("at_least")
+    if collapse and collapse not in COLLAPSES:
+        raise unknown(f"collapse rule in display.yaml guards of {where}", collapse, COLLAPSES)
+    for key, value in (("rises_by", rises), ("at_least", least)):
+        if value is not None and not _number(value):
+            raise QxError(f"display.yaml guards of {where}: {key} must be a finite number >= 0, not {value!r}")
+    if sum((bool(collapse), rises is not None, least is not None)) != 1:
+        raise QxError(f"display.yaml guards of {where}: the guard of {entry['metric']} needs exactly one of {RULES}")
+    affects = entry.get("affects")
+    if least is None and affects is not None:
+        raise QxError(f"display.yaml guards of {where}: affects is for at_least only (the guard of "
+                      f"{entry['metric']}: collapse and rises_by make every other metric not comparable)")
+    if least is not None and (not isinstance(affects, list) or not affects
+                              or not all(isinstance(m, str) and m for m in affects)):
+        raise QxError(f"display.yaml guards of {where}: the at_least guard of {entry['metric']} needs affects: "
+                      f"[METRIC, ...], a non-empty list of the metrics it makes not comparable, not {affects!r}")
+    if least is not None and entry["metric"] in affects:
+        raise QxError(f"display.yaml guards of {where}: the guard of {entry['metric']} cannot affect itself")
+    return Guard(entry["metric"], collapse, None if rises is None else float(rises),
+                 None if least is None else float(least), tuple(affects or ()))
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from leaderboard.cell import Cell
-from leaderboard.compare import compare_task, mismatches
+from leaderboard.compare.cell import Cell
+from leaderboard.compare.labels import AGREE_FP
+from leaderboard.compare.pairing import compare_task, mismatches
 from leaderboard.display import Display
-from leaderboard.labels import AGREE_FP
-from leaderboard.runs import Run
+from leaderboard.read.results import Run
 from leaderboard.twins import twin
 from qxbench.errors import QxError, unknown
 
@@ -99,7 +99,7 @@ def _row(cell: Cell, limit: float | None, missing: bool = False) -> GateRow:
 
 
 def _from_labels(display: Display, present: set[tuple[str, str]]) -> set[tuple[str, str]]:
-    """The (task, metric) compare_task may add from the logged labels (leaderboard.labels): each ``agreeing``
+    """The (task, metric) compare_task may add from the logged labels (leaderboard.compare.labels): each ``agreeing``
     metric's twin, and ``agree_fp``."""
     found: set[tuple[str, str]] = set()
     for task, metric in present:

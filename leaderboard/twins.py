@@ -1,5 +1,5 @@
 """A metric's twin: its comparison again over the documents whose label equals full precision's
-(display.yaml ``agreeing``; :func:`leaderboard.labels.agreeing_docs`), named ``<metric>@agree``."""
+(display.yaml ``agreeing``; :func:`leaderboard.compare.labels.agreeing_docs`), named ``<metric>@agree``."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ def _device(device: object) -> str:
     return "cuda" if gpus else "cpu"
 
 
-CONFIG_SCHEMA = "qxbench-config/1"  # config.qx's version; leaderboard/schema.py reads it
+CONFIG_SCHEMA = "qxbench-config/1"  # config.qx's version; leaderboard/read/schema.py reads it
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def test_model_info_records_the_qx_block(pair, embedded_path):
     assert info["path"] == embedded_path
     assert info["quant"] == "none"
     assert info["dtype"] == "float32"  # the default, whatever HFLM's own default ("auto") would pick
-    assert info["schema"] == "qxbench-config/1"  # what leaderboard/schema.py accepts
+    assert info["schema"] == "qxbench-config/1"  # what leaderboard/read/schema.py accepts
     assert info["reference"] == "auto"
     assert info["summary"]["quantized_linear_layers"] == 0
     assert info["summary"]["linear_layers"] == 4 * 7 + 1  # q,k,v,o,gate,up,down per layer + lm_head

@@ -38,7 +38,7 @@ def test_examples_of_3x_runs_show_their_rates_and_4_0_runs_the_answer_s_kind():
 def test_the_readme_table_keeps_3x_and_4_0_names():
     from dataclasses import asdict
 
-    from leaderboard.compare import Cell
+    from leaderboard.compare.cell import Cell
 
     names = [("cf_flip_sst2", "label_leak_rate"), ("cf_flip_sst2", "rewrite_leak"), ("cf_flip_sst2", "agree_fp"),
              ("cf_flip_sst2", "rewrite_copy"), ("nle_sim_esnli", "insert_flip"), ("nle_sim_esnli", "expl_copy")]

@@ -8,6 +8,10 @@ import b`` where ``a.b`` is a module counts as ``a.b``); an import under ``if TY
   entry point ``qxbench/cli.py``, which registers every command, and the rating study ``qxbench/study/``,
   which reads the leaderboard's runs, sit above them); ``leaderboard`` never imports ``lm_eval_tasks``;
   ``lm_eval_tasks`` never imports ``leaderboard``; nothing imports the entry point ``qxbench.cli``;
+- the leaderboard's rooms (:data:`LEADERBOARD_ROOMS`): ``read`` (results, samples and ratings files) ->
+  ``compare`` (paired differences, guards, FDR marks) -> ``render`` (the site) and ``gate``; ``sweep`` (runs the
+  configs) apart, importing none of them and imported by none; ``cli`` on top; the declarations every room reads
+  (``display`` and display.yaml, ``twins``, ``fmt``) import no room;
 - lm-eval is reached through one room: today the modules that import ``lm_eval`` are
   ``qxbench._lmeval_hook`` (start-up hook: task folder, model registration, ``lm_eval`` command),
   ``qxbench.adapter`` (the ``qx`` model, an ``HFLM``), ``qxbench.probe`` and ``qxbench.probes.selfexplain``
@@ -27,6 +31,19 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository: its packages, neve
 PACKAGES = ("qxbench", "leaderboard", "lm_eval_tasks")
 LM_EVAL_ROOM = frozenset({"qxbench._lmeval_hook", "qxbench.adapter", "qxbench.cli", "qxbench.eval_cli",
                           "qxbench.logs", "qxbench.probe", "qxbench.probes.selfexplain"})
+DECLARATIONS = ("leaderboard.display", "leaderboard.fmt", "leaderboard.twins")  # what every room reads
+REPORT = ("leaderboard.read", "leaderboard.compare", *DECLARATIONS)  # what render and gate build on
+LEADERBOARD_ROOMS = {  # room -> the other rooms it may import (the leaderboard's own __init__: none)
+    "leaderboard.fmt": (),
+    "leaderboard.twins": (),
+    "leaderboard.display": ("leaderboard.twins",),
+    "leaderboard.read": (),
+    "leaderboard.compare": ("leaderboard.read", *DECLARATIONS),
+    "leaderboard.render": REPORT,
+    "leaderboard.gate": REPORT,  # never render: its report is the command's, with fmt
+    "leaderboard.sweep": (),
+    "leaderboard.cli": (*REPORT, "leaderboard.render", "leaderboard.gate", "leaderboard.sweep"),
+}
 
 
 @cache
@@ -122,8 +139,9 @@ def test_the_reader_sees_the_packages_and_their_imports():
     """The reader finds the modules and the imports the rules below rest on (a reader that saw none would pass)."""
     assert sum(_in(m, "qxbench") for m in modules()) > 40 and sum(_in(m, "leaderboard") for m in modules()) >= 8
     assert "leaderboard.cli" in imports("qxbench.cli")[0]  # the one direction kept: the entry point -> commands
-    assert "qxbench.quant" in imports("leaderboard.sweep")[0]  # inside a function
-    assert "qxbench.errors" in imports("leaderboard.guards")[0] and "lm_eval" in imports("qxbench.adapter")[1]
+    assert "qxbench.quant" in imports("leaderboard.sweep.plan")[0]  # inside a function
+    assert "qxbench.errors" in imports("leaderboard.display")[0] and "lm_eval" in imports("qxbench.adapter")[1]
+    assert {"leaderboard.compare.cell", "leaderboard.read.results"} <= imports("leaderboard.compare.pairing")[0]
     tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
                      "def f():\n    import c\n")
     assert [alias.name for node in _import_nodes(tree) for alias in node.names] == ["TYPE_CHECKING", "b", "c"]
@@ -151,6 +169,25 @@ def test_the_layers():
     wrong += [f"{m} imports qxbench.cli (the entry point: nothing imports it)"
               for m, deps in sorted(graph().items()) if "qxbench.cli" in deps]
     assert not wrong, "\n".join(wrong)
+
+
+def _room(module: str) -> str | None:
+    """The leaderboard room that holds ``module`` (None: the leaderboard's own ``__init__``, or no room holds it)."""
+    return next((room for room in LEADERBOARD_ROOMS if _in(module, room)), None)
+
+
+def test_the_leaderboard_rooms():
+    """Each leaderboard module is in one room and imports only its own room and the rooms LEADERBOARD_ROOMS lets
+    it: the data flows read -> compare -> render and the gate; sweep stays apart; cli composes them."""
+    board = {m: deps for m, deps in graph().items() if _in(m, "leaderboard")}
+    homeless = sorted(m for m in board if m != "leaderboard" and _room(m) is None)
+    assert not homeless, f"in no room of LEADERBOARD_ROOMS (add it there, with what it may import): {homeless}"
+    wrong = [f"{m} imports {d} ({_room(m)} may import {', '.join(LEADERBOARD_ROOMS.get(_room(m) or '', ())) or 'none'})"
+             for m, deps in sorted(board.items()) for d in sorted(deps) if _in(d, "leaderboard")
+             and _room(d) != _room(m) and _room(d) not in LEADERBOARD_ROOMS.get(_room(m) or "", ())]
+    assert not wrong, "\n".join(wrong)
+    assert (_room("leaderboard.read.schema"), _room("leaderboard.gate"), _room("leaderboard")) == (
+        "leaderboard.read", "leaderboard.gate", None)
 
 
 def test_lm_eval_is_imported_only_by_its_room():

@@ -116,7 +116,7 @@ def gzip_samples(folder: Path) -> None:
 
 
 def read(folder: Path) -> list:
-    from leaderboard.runs import read_runs
+    from leaderboard.read.runs import read_runs
 
     runs, _ = read_runs(folder)
     return runs
@@ -135,7 +135,7 @@ def table(runs: list, floor: list, tasks: list[str], model: str = MODEL) -> list
     """The leaderboard's cells: every quantized config (and the random floor) against full precision.
     The marks control the false discovery rate across the quantized configs' comparisons; the floor's
     (a reference point, not a hypothesis: nearly all of them differ) are adjusted as a family of their own."""
-    from leaderboard.compare import build_cells, compare_task
+    from leaderboard.compare.pairing import build_cells, compare_task
     from leaderboard.display import load_display
 
     display = load_display()
@@ -148,7 +148,7 @@ def table(runs: list, floor: list, tasks: list[str], model: str = MODEL) -> list
 
 def by_family(cells: list) -> list[dict]:
     """The cells with their BH q-values: the quantized configs' comparisons one family, the floor's another."""
-    from leaderboard.compare import apply_fdr
+    from leaderboard.compare.pairing import apply_fdr
 
     floor = [c for c in cells if c.config == "random-init"]
     return [asdict(c) for c in apply_fdr([c for c in cells if c.config != "random-init"]) + apply_fdr(floor)]
@@ -166,9 +166,9 @@ def seconds(folder: Path, key: str = "probe_seconds") -> dict[str, dict[str, flo
 
 
 def markdown(cells: list[dict], tasks: list[str], chances: dict[str, float]) -> str:
-    from leaderboard.compare import Cell
-    from leaderboard.display import fmt
-    from leaderboard.site import cell_markdown
+    from leaderboard.compare.cell import Cell
+    from leaderboard.fmt import fmt
+    from leaderboard.render.text import cell_markdown
 
     found = {x["config"] for x in cells}
     fp = next((c for c in sorted(found) if c == "fp" or c.startswith("fp-")), "fp")  # fp-bfloat16 with --dtype
@@ -197,7 +197,7 @@ README_METRICS = {"cf_flip": ("acc", "agree_fp", "flip_rate_ref", "label_leak_ra
 def condensed(cells: list[dict]) -> list[dict]:
     """The README's table: the headline metrics only, the marks' BH family being the shown quantized
     comparisons (the floor's again a family of its own)."""
-    from leaderboard.compare import Cell
+    from leaderboard.compare.cell import Cell
 
     return by_family([Cell(**c) for c in cells if c["metric"] in README_METRICS["_".join(c["task"].split("_")[:2])]])
 

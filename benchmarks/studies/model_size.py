@@ -31,8 +31,9 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import REPO
-from leaderboard.display import fmt
-from leaderboard.runs import Run, read_runs
+from leaderboard.fmt import fmt
+from leaderboard.read.results import Run
+from leaderboard.read.runs import read_runs
 from qxbench.stats import FDR, bh_adjust, paired_diff
 
 SMALL, LARGE = "smollm2-135m", "gemma3-270m"

@@ -31,7 +31,7 @@ def _cell(text: str, width: int = 160) -> str:
 
 
 def _number(value: object) -> str:
-    from leaderboard.display import fmt
+    from leaderboard.fmt import fmt
 
     return fmt(value) if isinstance(value, (int, float)) else str(value)
 

@@ -3,11 +3,11 @@
     python -m benchmarks.tables.readme_real_table [--runs benchmarks/results/runs/smollm2-135m/probes]
         [--metrics cf_flip/acc,nle_sim/cosine,...] [--out benchmarks/results/readme_real_table.json]
 
-The cells are the leaderboard's own (:func:`leaderboard.compare.build_cells`: paired differences to
+The cells are the leaderboard's own (:func:`leaderboard.compare.pairing.build_cells`: paired differences to
 full precision over the same documents, 95 % paired-bootstrap intervals, sign-flip p-values, the
 not-comparable guards of display.yaml). **Bold**: Benjamini–Hochberg q <= 0.05 across the comparisons
-of the printed table (:func:`leaderboard.compare.apply_fdr` on the shown cells: the table is the
-family); perplexity-like metrics as relative change; every number by :func:`leaderboard.display.fmt`.
+of the printed table (:func:`leaderboard.compare.pairing.apply_fdr` on the shown cells: the table is the
+family); perplexity-like metrics as relative change; every number by :func:`leaderboard.fmt.fmt`.
 Prints the Markdown table and writes the cells (with p and q) as JSON.
 """
 
@@ -18,10 +18,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from leaderboard.compare import apply_fdr, build_cells
-from leaderboard.display import fmt, load_display
-from leaderboard.runs import read_runs
-from leaderboard.site import cell_markdown
+from leaderboard.compare.pairing import apply_fdr, build_cells
+from leaderboard.display import load_display
+from leaderboard.fmt import fmt
+from leaderboard.read.runs import read_runs
+from leaderboard.render.text import cell_markdown
 from qxbench.stats import FDR
 
 METRICS = ("cf_flip/acc,cf_flip/flip_rate,cf_flip/minimality,nle_sim/cosine,nle_sim/rougeL,memorize_lre/recall,"

@@ -5,7 +5,7 @@
 Each task README holds a block between ``<!-- numbers:begin ... -->`` and ``<!-- numbers:end -->``;
 it is replaced by a table: the full-precision value and, per config, the mean paired difference
 to full precision with its 95 % bootstrap CI, by the leaderboard's one number rule
-(:func:`leaderboard.display.fmt`; perplexity as the relative change). **Bold**: marked, i.e. the
+(:func:`leaderboard.fmt.fmt`; perplexity as the relative change). **Bold**: marked, i.e. the
 Benjamini–Hochberg q-value of its paired sign-flip p-value is at most 0.05 across the comparisons of
 that table (every config x metric of the task). Rows need the p-values (``"p"``, written by
 benchmarks/studies/embedded_probes.py); a results file without them is refused (rerun the benchmark).
@@ -20,9 +20,10 @@ import re
 from pathlib import Path
 
 from benchmarks.common import REPO
-from leaderboard.compare import Cell
-from leaderboard.display import TINY_NOTE, fmt, is_tiny, load_display
-from leaderboard.site import cell_markdown
+from leaderboard.compare.cell import Cell
+from leaderboard.display import load_display
+from leaderboard.fmt import TINY_NOTE, fmt, is_tiny
+from leaderboard.render.text import cell_markdown
 from qxbench.stats import bh_adjust
 
 TASKS = REPO / "lm_eval_tasks"
@@ -32,7 +33,7 @@ NOTE = ("**Bold**: Benjamini–Hochberg q <= 0.05 across this table's comparison
 
 
 def cell(r: dict, baseline: float | None = None) -> str:
-    """One config's difference, as the leaderboard's Markdown writes it (:func:`leaderboard.site.cell_markdown`);
+    """One config's difference, as the leaderboard's Markdown writes it (:func:`leaderboard.render.text.cell_markdown`);
     ``baseline`` given: a relative change (diff / |baseline|). A row with ``n`` = 0 is corpus-level."""
     corpus = r["n"] == 0
     baseline = baseline if isinstance(baseline, int | float) else None

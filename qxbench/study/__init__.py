@@ -3,5 +3,5 @@ counterfactuals (``cf_flip``) of full-precision and quantized models.
 
 ``make`` (runs -> study directory: items, key, rating pages) -> raters' answer files ->
 ``collect`` (answers + key -> per-config ratings, paired differences, agreement) -> the leaderboard's
-"human ratings" block (:mod:`leaderboard.human`, which reads the collect output and nothing else).
+"human ratings" block (:mod:`leaderboard.read.human`, which reads the collect output and nothing else).
 """

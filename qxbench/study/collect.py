@@ -92,7 +92,7 @@ def _json_safe(value: object) -> object:
 
 
 def collect(study_dir: Path, answer_files: list[Path], *, iters: int = 2000) -> dict:
-    """The results document the leaderboard reads (:mod:`leaderboard.human`)."""
+    """The results document the leaderboard reads (:mod:`leaderboard.read.human`)."""
     manifest, key = load_study(study_dir)
     if not answer_files:
         raise QxError("qxbench study collect needs at least one answers file")

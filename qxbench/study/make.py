@@ -47,7 +47,7 @@ class Study:
 def candidates(runs_dir: Path, families: tuple[Family, ...]) -> tuple[list[Candidate], list[str]]:
     """Every (task, model, document) that full precision and at least one quantized config answered, with
     the configs that answered it; tasks without rating criteria are skipped."""
-    from leaderboard.runs import read_runs
+    from leaderboard.read.runs import read_runs
 
     runs, _ = read_runs(runs_dir)
     notes: list[str] = []

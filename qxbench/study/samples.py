@@ -1,6 +1,6 @@
 """What a rater sees of one model's answer to one document, read from lm-eval's ``--log_samples``.
 
-Runs (model, config, results file) come from :mod:`leaderboard.runs`; this module reads only the
+Runs (model, config, results file) come from :mod:`leaderboard.read.runs`; this module reads only the
 per-sample response, lm-eval's ``str()`` of the probe's answer, through the one reader of logged answers
 (:func:`qxbench.probes.logged.read_result`: schema 1, and the reprs of the committed runs by migration).
 """

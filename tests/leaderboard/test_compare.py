@@ -7,10 +7,13 @@ import math
 
 import pytest
 
-from leaderboard.compare import Cell, apply_fdr, build_cells
+from leaderboard.compare.cell import Cell
+from leaderboard.compare.pairing import apply_fdr, build_cells
 from leaderboard.display import Display, load_display
-from leaderboard.runs import read_run, read_runs, short_names
-from leaderboard.site import view
+from leaderboard.read.results import read_run
+from leaderboard.read.runs import read_runs
+from leaderboard.render.charts import short_names
+from leaderboard.render.site import view
 from qxbench.errors import QxError
 
 from .conftest import FP, INT8, NF4, write_run
@@ -292,7 +295,7 @@ def test_short_model_names_for_legends_stay_distinct():
 
 
 def test_group_notes_one_line_per_metric_across_runs():
-    from leaderboard.runs import group_notes
+    from leaderboard.read.runs import group_notes
 
     notes = [f"results_{i}.json: nle_sim_esnli/unfaithful is nan: shown as – and not compared" for i in range(5)]
     notes += ["results_0.json: cf_flip/minimality is \"oops\", not a number: left out",

@@ -7,10 +7,11 @@ import random
 
 import pytest
 
-from leaderboard.compare import build_cells
+from leaderboard.compare.pairing import build_cells
 from leaderboard.display import load_display
-from leaderboard.runs import read_runs
-from leaderboard.site import downloads, view
+from leaderboard.read.runs import read_runs
+from leaderboard.render.site import view
+from leaderboard.render.text import downloads
 from qxbench.stats import RESAMPLES, bh_adjust, paired_diff, sign_flip_p
 
 from .conftest import write_run

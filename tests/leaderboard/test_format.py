@@ -7,9 +7,10 @@ import math
 import pytest
 
 from benchmarks.tables import readme_tables
-from leaderboard.compare import Cell
-from leaderboard.display import TINY_NOTE, fmt, fmt_p, fmt_relative, is_tiny
-from leaderboard.site import cell_markdown, markdown, view
+from leaderboard.compare.cell import Cell
+from leaderboard.fmt import TINY_NOTE, fmt, fmt_p, fmt_relative, is_tiny
+from leaderboard.render.site import view
+from leaderboard.render.text import cell_markdown, markdown
 
 
 @pytest.mark.parametrize(("x", "plain", "signed"), [
@@ -74,7 +75,7 @@ def test_readme_tables_mark_by_bh_across_the_table_and_refuse_results_without_p(
 
 
 def test_chart_ticks_of_values_apart_by_rounding_only_are_not_18_digits():
-    from leaderboard.plots import Point, line_chart
+    from leaderboard.render.plots import Point, line_chart
 
     svg = line_chart("t", {"a": [Point(4.0, 0.18274699511911788, None, None, "", False),
                                  Point(16.0, 0.182746995119117905, None, None, "", False)]}, "bits", "y")

@@ -7,13 +7,13 @@ import math
 
 import pytest
 
-from leaderboard.compare import build_cells
-from leaderboard.display import Display, load_display
+from leaderboard.compare.guards import collapse_reason, coverage_reason, majority_reason, rise_reason
+from leaderboard.compare.pairing import build_cells
+from leaderboard.compare.summary import probe_summary
+from leaderboard.display import Display, Guard, load_display, parse_guard
 from leaderboard.gate import run_gate
-from leaderboard.guards import Guard, collapse_reason, coverage_reason, majority_reason, parse_guard, rise_reason
-from leaderboard.runs import read_runs
-from leaderboard.site import view
-from leaderboard.summary import probe_summary
+from leaderboard.read.runs import read_runs
+from leaderboard.render.site import view
 from qxbench.errors import QxError
 
 from .conftest import write_run
@@ -298,8 +298,8 @@ def test_a_guard_affecting_an_unknown_metric_fails_when_read(tmp_path):
 
 
 def test_chance_is_the_sample_s_majority_rate_where_full_precision_reports_it():
-    from leaderboard.compare import chance_level
-    from leaderboard.runs import TaskResult
+    from leaderboard.compare.pairing import chance_level
+    from leaderboard.read.results import TaskResult
 
     def result(**metrics):
         return TaskResult("4.1", None, 50, metrics, {}, {}, None, None)

@@ -1,4 +1,4 @@
-"""What the logged labels add (leaderboard/labels.py): comparisons over the documents whose label equals full
+"""What the logged labels add (leaderboard/compare/labels.py): comparisons over the documents whose label equals full
 precision's (`<metric>@agree`), nle_sim's agree_fp, and the noise-floor marks; silent for 3.x runs."""
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.compare import Cell, build_cells, compare_task
+from leaderboard.compare.cell import Cell
+from leaderboard.compare.pairing import build_cells, compare_task
 from leaderboard.display import DISPLAY_FILE, load_display
 from leaderboard.gate import run_gate
-from leaderboard.runs import read_run, read_runs
-from leaderboard.site import build_site, markdown, view
+from leaderboard.read.results import read_run
+from leaderboard.read.runs import read_runs
+from leaderboard.render.site import build_site, view
+from leaderboard.render.text import markdown
 from qxbench.errors import QxError
 from qxbench.probes.selfexplain import Counterfactual, Explanation
 

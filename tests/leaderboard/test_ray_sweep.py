@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from leaderboard.ray_sweep import Resources, check_reachable
+from leaderboard.sweep.ray_executor import Resources, check_reachable
 from qxbench.errors import QxError
 from tests.conftest import console_script, run_cli
 

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.charts import bits_series
-from leaderboard.compare import build_cells
+from leaderboard.compare.pairing import build_cells
+from leaderboard.compare.summary import limit_text, summarize
 from leaderboard.display import load_display
-from leaderboard.plots import Point, line_chart
-from leaderboard.runs import read_runs
-from leaderboard.site import view
-from leaderboard.summary import limit_text, summarize
+from leaderboard.read.runs import read_runs
+from leaderboard.render.charts import bits_series
+from leaderboard.render.plots import Point, line_chart
+from leaderboard.render.site import view
 from qxbench.cli import main
 
 from .conftest import FP, NF4, WIDE_MODELS, write_run

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from leaderboard.compare import build_cells
+from leaderboard.compare.pairing import build_cells
 from leaderboard.display import load_display
-from leaderboard.runs import read_run, read_runs
+from leaderboard.read.results import read_run
+from leaderboard.read.runs import read_runs
 from qxbench.cli import main
 from qxbench.errors import QxError
 

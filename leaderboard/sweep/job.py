@@ -1,5 +1,5 @@
-"""One config of a sweep, as both executors run it: the local one (:mod:`leaderboard.sweep`) and Ray's
-(:mod:`leaderboard.ray_sweep`)."""
+"""One config of a sweep, as both executors run it: the local one (:func:`leaderboard.sweep.execute.run_local`) and
+Ray's (:mod:`leaderboard.sweep.ray_executor`)."""
 
 from __future__ import annotations
 

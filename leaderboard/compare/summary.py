@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from leaderboard.cell import Cell
+from leaderboard.compare.cell import Cell
 from leaderboard.display import Display
-from leaderboard.runs import Run
+from leaderboard.read.results import Run
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,24 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from leaderboard.cell import Cell
+from leaderboard.compare.cell import Cell
 from leaderboard.display import Display
-from leaderboard.plots import Point, line_chart
-from leaderboard.runs import Run, short_names
+from leaderboard.read.results import Run
+from leaderboard.render.plots import Point, line_chart
 
 CAPTION = ("Metric-vs-bits charts: one line per model and quantizer, from full precision (FP, drawn right of "
            "the widest bit width) to each of its bit widths. Error bars: the 95 % paired-bootstrap interval of "
            "the difference to full precision, drawn around the quantized value (full precision + interval); none "
            "without per-sample logs, and none on FP. Open circles: not comparable (hover a point for the reason). "
            "Per-layer curves: the mean over documents, one line per model and config; no intervals.")
+
+
+def short_names(models: list[str]) -> dict[str, str]:
+    """model -> the last component of its path or Hub id (``HuggingFaceTB/SmolLM2-135M`` -> ``SmolLM2-135M``),
+    for chart legends; the whole name where two models would share one, or where nothing is left."""
+    short = {m: m.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1] or m for m in models}
+    taken = [short[m] for m in set(models)]
+    return {m: s if taken.count(s) == 1 else m for m, s in short.items()}
 
 
 def _line(run: Run) -> str:

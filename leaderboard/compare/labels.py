@@ -1,9 +1,9 @@
 """What the logged labels add to a comparison with full precision. cf_flip and nle_sim log the model's label of
-each input (:func:`leaderboard.schema.logged_pred`, :attr:`leaderboard.runs.TaskResult.preds`); display.yaml
-says which metrics use them (``agreeing``, ``noise_floor``):
+each input (:func:`leaderboard.read.schema.logged_pred`, :attr:`leaderboard.read.results.TaskResult.preds`);
+display.yaml says which metrics use them (``agreeing``, ``noise_floor``):
 
 - :func:`agreeing_docs`: the documents whose label equals full precision's, over which each ``agreeing`` metric
-  is compared again (its twin ``<metric>@agree``, :func:`leaderboard.compare.label_cells`);
+  is compared again (its twin ``<metric>@agree``, :func:`leaderboard.compare.pairing.label_cells`);
 - :func:`agreement`: ``agree_fp`` per document, for a task that does not report it (nle_sim);
 - :func:`mark_noise`: a share of labels whose difference to full precision is within the config's noise
   rate (the mean of its ``noise``: labels that change with the batch composition) is marked, never better or
@@ -18,9 +18,9 @@ import math
 from collections.abc import Collection
 from dataclasses import replace
 
-from leaderboard.cell import Cell
+from leaderboard.compare.cell import Cell
 from leaderboard.fmt import fmt
-from leaderboard.runs import TaskResult
+from leaderboard.read.results import TaskResult
 
 AGREE_FP = "agree_fp"  # per document 1.0 when the config's label equals full precision's
 NOISE = "noise"  # per document 1.0 when the label changes with the batch composition; its mean: the noise rate
@@ -29,7 +29,7 @@ SLACK = 1e-9  # relative: a difference equal to the rate, up to rounding, is wit
 
 def agreeing_docs(base: TaskResult, cand: TaskResult) -> set[int] | None:
     """The documents both runs labelled under one doc_id on which the config's label equals full precision's
-    (the pairing, :func:`leaderboard.compare.changed_docs`, leaves out those whose doc_hash differs); None
+    (the pairing, :func:`leaderboard.compare.pairing.changed_docs`, leaves out those whose doc_hash differs); None
     when either run logged no labels."""
     if base.preds is None or cand.preds is None:
         return None

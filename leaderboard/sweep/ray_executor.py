@@ -10,7 +10,7 @@ needs qxbench installed in the same environment. Without ``--address`` a local R
 (the CPUs of this machine) and shut down at the end.
 
 A config that fails is reported with the last line it printed and the others go on; the sweep then
-exits 1. A finished config is skipped on re-run (:func:`leaderboard.sweep.plan`). Bad input (an
+exits 1. A finished config is skipped on re-run (:func:`leaderboard.sweep.plan.plan`). Bad input (an
 unreachable address, a resource no node has) ends in one line before any task is submitted: Ray itself
 would wait forever for a task that asks for a GPU the cluster lacks.
 """
@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from leaderboard.job import Job
+from leaderboard.sweep.job import Job
 from qxbench.errors import QxError, first_line
 
 # Environment a task needs from the driver (cache and log locations, verbosity, offline switches).

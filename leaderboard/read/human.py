@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from leaderboard.runs import Run
+from leaderboard.read.results import Run
 from qxbench.errors import QxError, first_line
 
 SCHEMA = "qxbench-human-ratings/1"

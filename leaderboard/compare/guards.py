@@ -1,9 +1,10 @@
 """Validity guards: when what a metric depends on collapses, its difference to full precision is
 shown as *not comparable*, with the reason, never as better or worse (and a gate fails on it).
 
-Declared in ``display.yaml`` (``guards:`` per task family, ``chance:`` per task); applied by
-:func:`leaderboard.compare.compare_task` to one task's cells of one run against full precision.
-Each rule is a pure function returning the reason ('' when the comparison stands):
+Declared in ``display.yaml`` (``guards:`` per task family, ``chance:`` per task; each entry read into a
+:class:`~leaderboard.display.Guard`); applied by :func:`leaderboard.compare.pairing.compare_task` to one
+task's cells of one run against full precision. Each rule is a pure function returning the reason ('' when
+the comparison stands):
 
 - coverage (every metric, :func:`coverage_reason`): fewer than half of the documents on which full
   precision has a defined value still have one in both runs (a twin ``<metric>@agree``: and the same label);
@@ -27,62 +28,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from leaderboard.cell import Cell
+from leaderboard.compare.cell import Cell
+from leaderboard.display import Guard
 from leaderboard.fmt import fmt
 from leaderboard.twins import twin_of
-from qxbench.errors import QxError, unknown
-
-COLLAPSES = ("chance_or_zero",)
-KEYS = ("metric", "collapse", "rises_by", "at_least", "affects")
-RULES = "collapse: chance_or_zero, rises_by: NUMBER and at_least: NUMBER (with affects: [METRIC, ...])"
-
-
-@dataclass(frozen=True)
-class Guard:
-    metric: str  # what the task's other metrics depend on
-    collapse: str = ""  # "chance_or_zero" or ""
-    rises_by: float | None = None  # the largest rise that still leaves the other metrics comparable
-    at_least: float | None = None  # the guard metric's value, in the config or full precision, that fires it
-    affects: tuple[str, ...] = ()  # at_least: the metrics it makes not comparable (the others are left alone)
-
-
-def _number(value: object) -> bool:
-    """A finite number >= 0 (a YAML boolean is not one)."""
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value) and value >= 0
-
-
-def parse_guard(entry: object, where: str) -> Guard:
-    """One ``guards:`` entry of ``display.yaml``: ``{metric: acc, collapse: chance_or_zero}``,
-    ``{metric: empty_rate, rises_by: 0.1}`` or
-    ``{metric: pred_majority, at_least: 0.9, affects: [flip_rate, target_rate]}``."""
-    if not isinstance(entry, dict) or not isinstance(entry.get("metric"), str):
-        raise QxError(f"display.yaml guards of {where}: {entry!r} is not {{metric: NAME, collapse: chance_or_zero}}, "
-                      "{metric: NAME, rises_by: NUMBER} or {metric: NAME, at_least: NUMBER, affects: [METRIC, ...]}")
-    for key in entry:
-        if key not in KEYS:
-            raise unknown(f"key in display.yaml guards of {where}", key, KEYS)
-    collapse, rises, least = entry.get("collapse", ""), entry.get("rises_by"), entry.get("at_least")
-    if collapse and collapse not in COLLAPSES:
-        raise unknown(f"collapse rule in display.yaml guards of {where}", collapse, COLLAPSES)
-    for key, value in (("rises_by", rises), ("at_least", least)):
-        if value is not None and not _number(value):
-            raise QxError(f"display.yaml guards of {where}: {key} must be a finite number >= 0, not {value!r}")
-    if sum((bool(collapse), rises is not None, least is not None)) != 1:
-        raise QxError(f"display.yaml guards of {where}: the guard of {entry['metric']} needs exactly one of {RULES}")
-    affects = entry.get("affects")
-    if least is None and affects is not None:
-        raise QxError(f"display.yaml guards of {where}: affects is for at_least only (the guard of "
-                      f"{entry['metric']}: collapse and rises_by make every other metric not comparable)")
-    if least is not None and (not isinstance(affects, list) or not affects
-                              or not all(isinstance(m, str) and m for m in affects)):
-        raise QxError(f"display.yaml guards of {where}: the at_least guard of {entry['metric']} needs affects: "
-                      f"[METRIC, ...], a non-empty list of the metrics it makes not comparable, not {affects!r}")
-    if least is not None and entry["metric"] in affects:
-        raise QxError(f"display.yaml guards of {where}: the guard of {entry['metric']} cannot affect itself")
-    return Guard(entry["metric"], collapse, None if rises is None else float(rises),
-                 None if least is None else float(least), tuple(affects or ()))
 
 
 def _g(x: float) -> str:

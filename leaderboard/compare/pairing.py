@@ -6,11 +6,11 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from leaderboard.cell import Cell
+from leaderboard.compare.cell import Cell
+from leaderboard.compare.guards import apply_guards, note_guards
+from leaderboard.compare.labels import AGREE_FP, agreeing_docs, agreement, mark_noise, restrict
 from leaderboard.display import Display
-from leaderboard.guards import apply_guards, note_guards
-from leaderboard.labels import AGREE_FP, agreeing_docs, agreement, mark_noise, restrict
-from leaderboard.runs import Run, TaskResult
+from leaderboard.read.results import Run, TaskResult
 from leaderboard.twins import twin
 from qxbench.stats import bh_adjust, paired_diff
 
@@ -105,7 +105,7 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
                  *, note: str = "", iters: int = 2000) -> list[Cell]:
     """One cell per candidate metric; with ``base``, its difference to it, value and baseline over the
     same documents (paired per document when both runs logged samples), and the validity guards of
-    display.yaml applied (without ``base``: only the notes of :func:`leaderboard.guards.note_guards`). A
+    display.yaml applied (without ``base``: only the notes of :func:`leaderboard.compare.guards.note_guards`). A
     value that is not finite on either side is shown, never compared."""
     cells = []
     for metric, value in sorted(cand.metrics.items()):
@@ -141,7 +141,7 @@ def chance_level(declared: float | None, base: TaskResult) -> float | None:
 
 def label_cells(model: str, config: str, task: str, cand: TaskResult, base: TaskResult, display: Display,
                 cells: list[Cell], iters: int) -> list[Cell]:
-    """What the logged labels add (:mod:`leaderboard.labels`): the twin of each paired cell of display.yaml's
+    """What the logged labels add (:mod:`leaderboard.compare.labels`): the twin of each paired cell of display.yaml's
     ``agreeing`` metrics, and ``agree_fp`` where neither run reports it; none without both runs' labels."""
     listed = display.agreeing(task)
     agree = agreeing_docs(base, cand) if listed else None  # _pair leaves out documents whose doc_hash differs

@@ -1,7 +1,6 @@
-"""``qxbench sweep``: one ``qxbench eval`` per config into ``OUTPUT_PATH/<config>/``, where ``leaderboard
-build`` reads them. The executor runs the planned jobs: ``local`` one after another in this process
-(default), ``ray`` each as a Ray task (:mod:`leaderboard.ray_sweep`). A config whose results exist from
-the same arguments (``qx_sweep.json``, written when its run ends) is skipped; ``--force`` redoes it.
+"""The plan of ``qxbench sweep``: its configs (``--quants``), each a :class:`~leaderboard.sweep.job.Job` running
+``qxbench eval`` into ``OUTPUT_PATH/<config>/``, where ``leaderboard build`` reads them. A config whose results
+exist from the same arguments (``qx_sweep.json``, written when its run ends) is left out; ``--force`` redoes it.
 """
 
 from __future__ import annotations
@@ -11,8 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from leaderboard import ray_sweep
-from leaderboard.job import MANIFEST, Job
+from leaderboard.sweep.job import MANIFEST, Job
 from qxbench.errors import QxError
 
 
@@ -46,7 +44,7 @@ def parse_configs(text: str) -> list[dict[str, str]]:
 
 
 def folder_name(config: dict[str, str]) -> str:
-    """A config's folder, named as the leaderboard names its column (:attr:`leaderboard.runs.Run.config`):
+    """A config's folder, named as the leaderboard names its column (:attr:`leaderboard.read.results.Run.config`):
     ``fp``, ``rtn-8b``, ``rtn-g8``, ``gptq-4b-g128``; every option given is in the name."""
     if config["quant"] == "none":
         return "fp"
@@ -105,25 +103,3 @@ def plan(args: argparse.Namespace) -> list[Job]:
             continue
         jobs.append(Job(label, out, argv, manifest))
     return jobs
-
-
-def run_local(jobs: list[Job]) -> int:
-    """One config after another in this process; the first failure ends the sweep (its one line)."""
-    from qxbench.eval_cli import cmd_eval  # never qxbench.cli: it imports the leaderboard's commands
-
-    for job in jobs:
-        print(f"== {job.label}: qxbench eval {' '.join(job.argv)}", flush=True)
-        cmd_eval(job.argv)
-        job.finish()
-    return 0
-
-
-def run(args: argparse.Namespace) -> int:
-    """0: every config done; 1: some failed (reported, the others ran); bad input raises QxError."""
-    if args.executor == "ray":
-        resources = ray_sweep.Resources.from_args(args)
-        return ray_sweep.run(plan(args), args.address, resources)
-    for flag in ("address", "ray_gpus", "ray_memory_gb"):
-        if getattr(args, flag, None) is not None:
-            raise QxError(f"--{flag} is for --executor ray (got --executor {args.executor})")
-    return run_local(plan(args))
