@@ -22,11 +22,10 @@ from typing import Any, ClassVar
 
 from qxbench.errors import QxError
 from qxbench.probe import ProbeTask
-from qxbench.probes import insertion
 from qxbench.probes.chat import Chat
 from qxbench.probes.classify import ECQA_OPTIONS
 from qxbench.probes.datasource import DATA_OPTION, load_local
-from qxbench.probes.options import known_options
+from qxbench.probes.options import ExplainOptions, known_options
 from qxbench.probes.prompts import PROMPT_SETS, PromptSet
 
 FEWSHOT_SEED = 1234
@@ -84,14 +83,15 @@ class ExplainTask(ProbeTask):
     def options(self) -> dict[str, Any]:
         metadata = dict(self.config.metadata or {})
         found = known_options(metadata, OPTIONS, self.PROBE, ignore=("version",))
-        prompts = str(found.get("prompts", "instruct-1"))
+        default = ExplainOptions()
+        prompts = str(found.get("prompts", default.prompts))
         if prompts not in PROMPT_SETS:
             PromptSet(prompts)  # raises the one line naming the choices
         shots = found.get("num_fewshot", self.config.num_fewshot or 0)
         return {"prompts": prompts, "num_fewshot": _count("num_fewshot", shots, 0),
-                "insertion_words": _count("insertion_words", found.get("insertion_words", insertion.WORDS), 1),
+                "insertion_words": _count("insertion_words", found.get("insertion_words", default.insertion_words), 1),
                 "insertion_positions": _count("insertion_positions",
-                                              found.get("insertion_positions", insertion.POSITIONS), 1),
+                                              found.get("insertion_positions", default.insertion_positions), 1),
                 "apply_chat_template": _flag("apply_chat_template", found.get("apply_chat_template", False))}
 
     def chat_settings(self, apply: bool, system: str | None) -> Chat:
@@ -110,11 +110,14 @@ class ExplainTask(ProbeTask):
         """The probe builds its own prompts (demonstrations included): lm-eval's context stays empty."""
         return ""
 
-    def probe_arguments(self, doc: dict, ctx: str) -> tuple:
+    def request_options(self) -> ExplainOptions:
+        """What every request of this task carries: its options, demonstrations and version."""
         options = self.options()
         self.test_docs()
-        prompts = PromptSet(options["prompts"], self._demos)
-        request = {"prompts": options["prompts"], "demos": [dict(d) for d in self._demos],
-                   "insert_words": options["insertion_words"], "insert_positions": options["insertion_positions"],
-                   "version": str((self.config.metadata or {}).get("version", ""))}  # resume: never another version's answer
-        return (prompts.classify(doc), doc, request)
+        return ExplainOptions(options["prompts"], tuple(dict(d) for d in self._demos), options["insertion_words"],
+                              options["insertion_positions"], str((self.config.metadata or {}).get("version", "")))
+
+    def probe_arguments(self, doc: dict, ctx: str) -> tuple:
+        """(the classification prompt, the document, :meth:`request_options` as plain JSON)."""
+        request = self.request_options()
+        return (request.prompt_set().classify(doc), doc, request.as_args())

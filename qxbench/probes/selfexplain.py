@@ -34,6 +34,7 @@ from qxbench.probes.chat import cut_answer
 from qxbench.probes.codec import ADDED
 from qxbench.probes.insertion import POSITIONS, WORDS, insertions
 from qxbench.probes.logged import log_text
+from qxbench.probes.options import ExplainOptions
 from qxbench.probes.prompts import PromptSet
 
 REWRITE_TOKENS = 96
@@ -45,12 +46,10 @@ def _instances(kind: str, args: Sequence[tuple]) -> list[Instance]:
 
 
 def options_of(args: Sequence[Any]) -> tuple[PromptSet, tuple[int, int]]:
-    """A cf_flip/nle_sim request's options (``args[2]``, built by :mod:`qxbench.probes.explaintask`): the
-    prompt set, its demonstrations, and the insertion test's words x positions."""
-    options = args[2] if len(args) > 2 else {}
-    return (PromptSet(options.get("prompts", "completion-0"), tuple(options.get("demos", ()))),
-            (int(options.get("insert_words", WORDS)), int(options.get("insert_positions",
-                                                                                  POSITIONS))))
+    """A cf_flip/nle_sim request's options (:class:`~qxbench.probes.options.ExplainOptions`, ``args[2]``): the
+    prompt set with its demonstrations, and the insertion test's words x positions."""
+    options = ExplainOptions.of(args)
+    return options.prompt_set(), (options.insertion_words, options.insertion_positions)
 
 
 def rows_per_batch(lm: Any) -> int:
