@@ -12,6 +12,7 @@ before. qxbench's own warnings, lm-eval's other messages and every error are nev
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -189,37 +190,56 @@ def quiet(path: Path, *, announce: bool = True) -> Iterator[Path | None]:
         stream.close()
 
 
-_loguru_sink: int | None = None
+_loguru_sink: int | None = None  # the log file's loguru sink while quiet() is active
+_loguru_stdout: int | None = None  # the terminal sink _unroute_loguru() put back in llm-compressor's place
+
+
+def _last_loguru_id() -> int:
+    """The id of loguru's newest sink (it numbers sinks 0, 1, 2, ... as they are added): a sink added
+    later has a larger one."""
+    from loguru import logger
+
+    probe = logger.add(lambda _: None)
+    logger.remove(probe)
+    return probe
 
 
 @contextmanager
 def importing_llmcompressor() -> Iterator[None]:
     """Wrap the import of llm-compressor: on import it points its loguru logger at stdout and logs
     (``No accelerator available!``). While :func:`quiet` is active the import sees the log file as
-    stdout, and afterwards its logs go on to the log file (``qxbench -v``: nothing changes)."""
-    global _loguru_sink
+    stdout, and afterwards its logs go on to the log file (``qxbench -v``: nothing changes).
+    Only the sinks that import added, and the one qxbench put back after an earlier run, are removed, by
+    id: a sink the user added stays (llm-compressor's own first import calls ``logger.remove()`` itself)."""
+    global _loguru_sink, _loguru_stdout
     if _stream is None or _loguru_sink is not None:
         yield
         return
+    from loguru import logger
+
+    before = _last_loguru_id()
     saved = sys.stdout
     sys.stdout = _stream
     try:
         yield
     finally:
         sys.stdout = saved
-    from loguru import logger
-
-    logger.remove()
+    ours = [*range(before + 1, _last_loguru_id()), *([] if _loguru_stdout is None else [_loguru_stdout])]
+    for sink in ours:
+        with contextlib.suppress(ValueError):  # gone already (the import removed it again)
+            logger.remove(sink)
+    _loguru_stdout = None
     _loguru_sink = logger.add(_stream, level="INFO",
                               format="{time:YYYY-MM-DD HH:mm:ss} {level} llmcompressor.{function}: {message}")
 
 
 def _unroute_loguru() -> None:
-    global _loguru_sink
+    global _loguru_sink, _loguru_stdout
     if _loguru_sink is None:
         return
     from loguru import logger
 
     logger.remove(_loguru_sink)
     _loguru_sink = None
-    logger.add(sys.stdout, level="INFO", format="{time:YYYY-MM-DDTHH:mm:ss.SSSS} | {function} | {level} - {message}")
+    _loguru_stdout = logger.add(sys.stdout, level="INFO",
+                                format="{time:YYYY-MM-DDTHH:mm:ss.SSSS} | {function} | {level} - {message}")

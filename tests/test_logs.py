@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -99,6 +100,33 @@ def test_llm_compressor_logs_go_to_the_file(tmp_path, monkeypatch, capsys):
     kept, out = path.read_text(), capsys.readouterr().out
     assert "Quantizing 1 module" in kept and "No accelerator available" in kept
     assert "Quantizing 1 module" not in out and "No accelerator" not in out
+
+
+def test_a_users_own_loguru_sinks_survive_the_log_set_up(tmp_path, monkeypatch, capsys):
+    """qxbench removes only the loguru sinks llm-compressor's import added and the one qxbench put back, by
+    their ids: a sink the user added before or between runs keeps receiving messages."""
+    import pytest
+
+    loguru = pytest.importorskip("loguru")
+    monkeypatch.delenv(logs.ENV_VERBOSE, raising=False)
+    seen: dict[str, list[str]] = {"before": [], "between": []}
+    users = [loguru.logger.add(lambda m: seen["before"].append(m.record["message"]), level="INFO")]
+    try:
+        for run in ("first", "second"):  # the second run finds llm-compressor imported already
+            with logs.quiet(tmp_path / "qxbench.log", announce=False):
+                with logs.importing_llmcompressor():
+                    if run == "first":
+                        loguru.logger.add(sys.stdout)  # what llm-compressor's import adds
+                loguru.logger.info(f"{run} run")
+            if run == "first":
+                users.append(loguru.logger.add(lambda m: seen["between"].append(m.record["message"]), level="INFO"))
+        loguru.logger.info("after")
+    finally:
+        for sink in users:
+            with contextlib.suppress(ValueError):  # already gone: the assertion below says so
+                loguru.logger.remove(sink)
+    assert seen == {"before": ["first run", "second run", "after"], "between": ["second run", "after"]}
+    assert capsys.readouterr().out.count("after") == 1  # one terminal sink in llm-compressor's place, not one a run
 
 
 def test_lm_evals_git_hash_outside_a_repository_prints_nothing(tmp_path, monkeypatch, capfd):
