@@ -19,11 +19,12 @@ edited part and, in the rewrite prompt, says to rewrite only the edited part.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from qxbench.errors import unknown
+from qxbench.probes.chat import Chat
 from qxbench.probes.classify import classify_prompt
 
 PROMPT_SETS = ("instruct-1", "completion-0")
@@ -41,14 +42,22 @@ def _input(doc: Mapping[str, Any], text: str | None = None) -> str:
 @dataclass(frozen=True)
 class PromptSet:
     """``demos``: labelled documents shown before the instruction (never evaluated; see
-    ``lm_eval_tasks/cf_flip/utils.py::fewshot_split``); ignored by ``completion-0``."""
+    ``lm_eval_tasks/cf_flip/utils.py::fewshot_split``); ignored by ``completion-0``. ``chat``: how this
+    run's prompts reach a model (:class:`~qxbench.probes.chat.Chat`: the chat template under
+    ``--apply_chat_template``, else plain text), set per request batch and passed with the prompts: each
+    model formats them with its own tokenizer (:meth:`formatter`), never state kept on the model."""
 
     name: str = "instruct-1"
     demos: tuple[Mapping[str, Any], ...] = ()
+    chat: Chat = Chat()
 
     def __post_init__(self) -> None:
         if self.name not in PROMPT_SETS:
             raise unknown("prompt set", self.name, PROMPT_SETS)
+
+    def formatter(self, lm: Any) -> Callable[[str], str]:
+        """``prompt -> text lm reads`` under this run's chat settings (one line where lm has no template)."""
+        return self.chat.formatter(lm)
 
     def _examples(self, with_explanation: bool) -> str:
         if not self.demos:

@@ -92,8 +92,6 @@ class ProbeRequests:
     """Needs the HFLM attributes ``model``, ``tokenizer``, ``tok_encode``, ``_encode_pair``,
     ``batch_size``, ``max_length``, and ``reference_lm()`` and ``cache_identity()`` methods."""
 
-    format_prompt: Callable[[str], str] | None = None  # set per request batch (chat.Chat.formatter)
-    chat_applied: bool = False  # the same batch's prompts go through the chat template
     _probe_seconds: dict[str, float] | None = None  # seconds per request type's task names, since last taken
 
     def reference_lm(self) -> Any | None:  # overridden by QXLM
@@ -108,12 +106,6 @@ class ProbeRequests:
         """The seconds each probe request type took since the last call, keyed by its tasks' names."""
         counted, self._probe_seconds = self._probe_seconds or {}, None
         return counted
-
-    def _use_chat(self, requests: Sequence[Any]) -> None:
-        """Format the prompts this batch builds as its task asked (``--apply_chat_template``,
-        ``--system_instruction``). The reference model never generates, so it needs none."""
-        self.format_prompt = chat.of(requests).formatter(self)
-        self.chat_applied = chat.of(requests).apply
 
     # -- helpers ------------------------------------------------------------------------------
     def _probe_batch(self) -> int:
@@ -151,8 +143,9 @@ class ProbeRequests:
         size = batch_size or self._probe_batch()
         return choice_loglikelihoods(self, contexts, continuations, size, self._pad_id(), groups)
 
-    def _greedy(self, prompts: Sequence[str], unit: str = "doc") -> list[str]:
-        return selfexplain.generate(self, prompts, RECALL_TOKENS, title="greedy answers", unit=unit)
+    def _greedy(self, prompts: Sequence[str], settings: chat.Chat, unit: str = "doc") -> list[str]:
+        """Greedy answers to ``prompts`` under the requests' chat ``settings`` (:mod:`qxbench.probes.chat`)."""
+        return selfexplain.generate(self, prompts, RECALL_TOKENS, title="greedy answers", unit=unit, chat=settings)
 
     # -- request types ---------------------------------------------------------------------------
     @request_type()
@@ -161,13 +154,10 @@ class ProbeRequests:
         return _grouped(requests, _options_key, self._counterfactual)
 
     def _counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
-        self._use_chat(requests)
-        reference = self.reference_lm()
-        if reference is not None and reference is not self:  # the judge reads the prompts as this model does
-            reference.format_prompt = chat.of(requests).formatter(reference)
-            reference.chat_applied = chat.of(requests).apply
-        prompts, _ = selfexplain.options_of(requests[0].args)
-        return selfexplain.counterfactuals(self, [r.args[1] for r in requests], reference, prompts)
+        """The prompts carry the requests' chat settings: the judge (reference) reads them as this model does,
+        each through its own tokenizer's template."""
+        prompts, _ = selfexplain.options_of(requests[0].args, chat.of(requests))
+        return selfexplain.counterfactuals(self, [r.args[1] for r in requests], self.reference_lm(), prompts)
 
     @request_type()
     def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
@@ -175,8 +165,7 @@ class ProbeRequests:
         return _grouped(requests, _options_key, self._explain)
 
     def _explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
-        self._use_chat(requests)
-        prompts, (words, positions) = selfexplain.options_of(requests[0].args)
+        prompts, (words, positions) = selfexplain.options_of(requests[0].args, chat.of(requests))
         return selfexplain.explanations(self, [r.args[1] for r in requests], prompts, words, positions)
 
     def _attributions(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
@@ -222,8 +211,7 @@ class ProbeRequests:
         answers = [r.args[1] for r in requests]
         options = attribution.AttributionOptions.from_metadata(requests[0].args[2] if requests and
                                                                 len(requests[0].args) > 2 else None)
-        self._use_chat(requests)  # the greedy answers; the attribution reads the raw prompt (see chat.py)
-        completions = self._greedy(prompts)
+        completions = self._greedy(prompts, chat.of(requests))  # the attribution reads the raw prompt (chat.py)
         reference = self.reference_lm()
         cached: list[bool | None] = [None] * len(prompts)
         if reference is None:
@@ -249,7 +237,6 @@ class ProbeRequests:
     @torch.no_grad()
     def qx_multihop(self, requests: list[Any]) -> list[MultiHopResult]:
         rows = [r.args[1] for r in requests]
-        self._use_chat(requests)  # the greedy answers; EntRec and CnstScore read the raw prompts (see chat.py)
         probes: list[multihop.MultiHop] = []
         with progress.phase("EntRec, CnstScore", len(rows)) as bar:
             for part in _chunks(len(rows), self._probe_batch()):
@@ -265,7 +252,8 @@ class ProbeRequests:
                 )
                 bar.advance(len(batch))
         columns = ("r1(e1).prompt", "r2(e2).prompt", "r2(r1(e1)).prompt")
-        texts = self._greedy([r[c] for c in columns for r in rows], unit="prompt")
+        texts = self._greedy([r[c] for c in columns for r in rows], chat.of(requests), unit="prompt")  # EntRec and
+        # CnstScore above read the raw prompts (chat.py)
         n = len(rows)
         keys = [c.removesuffix(".prompt") for c in columns]
         return [MultiHopResult(p.entrec, p.cnst, {key: texts[k * n + i] for k, key in enumerate(keys)})

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lm_eval.api.instance import Instance
@@ -30,7 +30,7 @@ from qxbench import progress
 from qxbench.errors import unknown
 from qxbench.probes import answers as reader
 from qxbench.probes import greedy, refcache
-from qxbench.probes.chat import cut_answer
+from qxbench.probes.chat import Chat, cut_answer
 from qxbench.probes.codec import ADDED
 from qxbench.probes.insertion import POSITIONS, WORDS, insertions
 from qxbench.probes.logged import log_text
@@ -45,11 +45,12 @@ def _instances(kind: str, args: Sequence[tuple]) -> list[Instance]:
     return [Instance(request_type=kind, doc={}, arguments=a, idx=0) for a in args]
 
 
-def options_of(args: Sequence[Any]) -> tuple[PromptSet, tuple[int, int]]:
+def options_of(args: Sequence[Any], settings: Chat = Chat()) -> tuple[PromptSet, tuple[int, int]]:
     """A cf_flip/nle_sim request's options (:class:`~qxbench.probes.options.ExplainOptions`, ``args[2]``): the
-    prompt set with its demonstrations, and the insertion test's words x positions."""
+    prompt set with its demonstrations and the requests' chat ``settings``, and the insertion test's words x
+    positions."""
     options = ExplainOptions.of(args)
-    return options.prompt_set(), (options.insertion_words, options.insertion_positions)
+    return replace(options.prompt_set(), chat=settings), (options.insertion_words, options.insertion_positions)
 
 
 def rows_per_batch(lm: Any) -> int:
@@ -92,15 +93,15 @@ class _Ended:
 
 
 def generate_answers(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
-                     unit: str = "doc", caps: Sequence[int] | None = None) -> list[Generated]:
+                     unit: str = "doc", caps: Sequence[int] | None = None, chat: Chat = Chat()) -> list[Generated]:
     """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
     at most the model's batch size decoding at once (:func:`greedy.stream`: a stopped row's place goes
-    to the next prompt); the prompts are formatted as ``lm.format_prompt`` says (the chat template under
+    to the next prompt); the prompts are formatted as ``chat`` says (the chat template under
     ``--apply_chat_template``) and taken shortest first (less padding; answers come back in order);
     their common beginning (the chat header, the instruction) runs once. ``caps``: a smaller token cap
     per prompt. One progress bar, ``title``, counts prompts in ``unit``s. Each answer says whether its
     row ran into its cap (``max_tokens`` or its ``caps`` entry) without a line end or an end of turn."""
-    fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
+    fmt = chat.formatter(lm)
     size = rows_per_batch(lm)
     eos = getattr(lm.tokenizer, "eos_token_id", None)
     texts = [fmt(p) for p in prompts]
@@ -128,16 +129,15 @@ def _encoded(lm: Any, texts: Sequence[str], max_tokens: int, size: int) -> list[
 
 
 def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
-             unit: str = "doc", caps: Sequence[int] | None = None) -> list[str]:
+             unit: str = "doc", caps: Sequence[int] | None = None, chat: Chat = Chat()) -> list[str]:
     """The texts of :func:`generate_answers`."""
-    return [g.text for g in generate_answers(lm, prompts, max_tokens, title, unit, caps)]
+    return [g.text for g in generate_answers(lm, prompts, max_tokens, title, unit, caps, chat)]
 
 
-def formatted(lm: Any, prompt: str) -> str:
-    """``prompt`` as the model reads it (``lm.format_prompt``: the chat template under
+def formatted(lm: Any, prompts: PromptSet, prompt: str) -> str:
+    """``prompt`` as ``lm`` reads it under the run's chat settings (the chat template under
     ``--apply_chat_template``): what the logged results record as sent."""
-    fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
-    return fmt(prompt)
+    return prompts.formatter(lm)(prompt)
 
 
 def per_character(lm: Any, context: str, choices: Sequence[str]) -> bool:
@@ -156,7 +156,7 @@ def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | 
     """Per document, the score of each choice: the log-likelihood of `` choice`` after the prompt, per
     character of the choice where the document says ``normalise`` and a choice spans several tokens
     (:func:`per_character`; lm-eval's ``acc_norm``: ``lm_eval/api/task.py``, ``process_results`` for
-    ``multiple_choice``). Under a chat template (``lm.chat_applied``) the prompt set's answer cue follows
+    ``multiple_choice``). Under a chat template (``prompts.chat``) the prompt set's answer cue follows
     the assistant header (:meth:`PromptSet.classify_parts`). ``texts`` replace the edited
     part; the fixed part (``context``) is the document's. ``groups``: texts with the same key (one
     document's variants) share their prompt's common beginning (:mod:`qxbench.probes.choices`).
@@ -183,8 +183,7 @@ def _scored_per_character(lm: Any, context: str, doc: Mapping[str, Any]) -> bool
 
 def _contexts(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str], prompts: PromptSet) -> list[str]:
     """The text each classification prompt is, as the model reads it (before `` choice``)."""
-    fmt = getattr(lm, "format_prompt", None) or (lambda p: p)
-    chat = bool(getattr(lm, "chat_applied", False))
+    fmt, chat = prompts.formatter(lm), prompts.chat.apply
     contexts = []
     for d, t in zip(docs, texts, strict=True):
         user, cue = prompts.classify_parts(d, t)
@@ -330,7 +329,7 @@ def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any |
     targets = [runner_up(s) for s in scores]
     asks = [prompts.rewrite(d, p, t) for d, p, t in zip(docs, preds, targets, strict=True)]
     caps = [rewrite_cap(lm, d["text"]) for d in docs] if prompts.name != "completion-0" else None
-    answers = generate(lm, asks, REWRITE_TOKENS, title="rewrite", caps=caps)
+    answers = generate(lm, asks, REWRITE_TOKENS, title="rewrite", caps=caps, chat=prompts.chat)
     read = [reader.read_rewrite(a, d) for a, d in zip(answers, docs, strict=True)]
     valid = [i for i, r in enumerate(read) if r.kind == "valid"]
     re_scores = classify(lm, [docs[i] for i in valid], [read[i].text for i in valid],
@@ -358,7 +357,7 @@ def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any |
     return [Counterfactual(pred=preds[i], target=targets[i], answer=answers[i], kind=read[i].kind,
                            rewrite=read[i].text, rewrite_pred=rewrite_preds[i], ppl=ppl[i], ref_ppl=ref_ppl[i],
                            input_ppl=input_ppl[i], ref_pred=ref_preds[i], ref_rewrite_pred=ref_rewrite[i],
-                           prompts=prompts.name, rewrite_prompt=formatted(lm, asks[i]), pred_again=again[i])
+                           prompts=prompts.name, rewrite_prompt=formatted(lm, prompts, asks[i]), pred_again=again[i])
             for i in range(n)]
 
 
@@ -417,9 +416,9 @@ def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet 
     changed = [k for k, (i, _) in enumerate(flat) if new[k] != preds[i]]
     asks = [prompts.explain(d, preds[i]) for i, d in enumerate(docs)]
     asks += [prompts.explain(docs[flat[k][0]], new[k], flat[k][1].text) for k in changed]
-    said = generate_answers(lm, asks, EXPLAIN_TOKENS, title="explain", unit="text")
+    said = generate_answers(lm, asks, EXPLAIN_TOKENS, title="explain", unit="text", chat=prompts.chat)
     said_again: dict[int, str] = {k: g.text.strip() for k, g in zip(changed, said[n:], strict=True)}
-    sent_again = {k: formatted(lm, a) for k, a in zip(changed, asks[n:], strict=True)}
+    sent_again = {k: formatted(lm, prompts, a) for k, a in zip(changed, asks[n:], strict=True)}
     rows: list[list[Inserted]] = [[] for _ in docs]
     for k, (i, p) in enumerate(flat):
         rows[i].append(Inserted(p.word, p.at, new[k], said_again.get(k), sent_again.get(k, "")))
@@ -431,5 +430,5 @@ def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet 
         out.append(Explanation(pred=preds[i], explanation=read.text, kind=read.kind, capped=said[i].capped,
                                inserted=shown.word, inserted_pred=shown.pred,
                                inserted_explanation=shown.explanation or "", insertions=tuple(rows[i]),
-                               prompts=prompts.name, explain_prompt=formatted(lm, asks[i]), pred_again=again[i]))
+                               prompts=prompts.name, explain_prompt=formatted(lm, prompts, asks[i]), pred_again=again[i]))
     return out

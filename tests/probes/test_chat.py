@@ -48,10 +48,9 @@ def test_chat_model_prompts_go_through_its_template(smollm2_dir):
     text = Chat(True, "You are terse.").formatter(lm)("The capital of France is")
     assert text.startswith("<|im_start|>system\nYou are terse.<|im_end|>")
     assert text.endswith("<|im_start|>user\nThe capital of France is<|im_end|>\n<|im_start|>assistant\n")
-    lm.format_prompt = Chat(True).formatter(lm)
     from qxbench.probes.selfexplain import generate
 
-    (answer,) = generate(lm, ["What is the capital of France? Answer in one word."], 16)
+    (answer,) = generate(lm, ["What is the capital of France? Answer in one word."], 16, chat=Chat(True))
     assert "Paris" in answer and "\n" not in answer
 
 

@@ -7,6 +7,7 @@ import torch
 from lm_eval.api.instance import Instance
 
 from qxbench.probes import selfexplain
+from qxbench.probes.chat import Chat
 from qxbench.probes.classify import ESNLI_LABELS, esnli
 from qxbench.probes.metrics import nanmean
 from qxbench.probes.prompts import PromptSet
@@ -200,19 +201,44 @@ def test_a_capped_row_stops_at_its_cap_and_the_others_at_their_rule():
     assert rewrite_cap(Judge({}), "w " * 90) == 96
 
 
+class Templated(Judge):
+    """A Judge with a chat template: ``<user>...</user><assistant>``."""
+
+    class tokenizer:  # noqa: N801 - the attribute lm-eval's HFLM has
+        chat_template = "<user>{{ content }}</user><assistant>"
+
+    def apply_chat_template(self, messages):
+        return f"<user>{messages[-1]['content']}</user><assistant>"
+
+
 def test_under_a_chat_template_the_answer_cue_follows_the_assistant_header():
-    lm = Judge({"sleeps": "contradiction"})
-    lm.format_prompt = lambda user: f"<user>{user}</user><assistant>"
-    lm.chat_applied = True
-    classify(lm, [_esnli_doc()], prompts=PromptSet("instruct-1"))
-    assert all(p.endswith("Answer with the label only.</user><assistant>Relation:") for p in lm.seen)
-    plain = Judge({"sleeps": "contradiction"})
-    classify(plain, [_esnli_doc()], prompts=PromptSet("instruct-1"))
-    assert all(p == PromptSet("instruct-1").classify(_esnli_doc()) for p in plain.seen)
-    old = Judge({})
-    old.format_prompt, old.chat_applied = lm.format_prompt, True
-    classify(old, [_esnli_doc()], prompts=PromptSet("completion-0"))  # the earlier templates: unchanged
-    assert all(p.endswith("Relation:</user><assistant>") for p in old.seen)
+    lm = Templated({"sleeps": "contradiction"})
+    classify(lm, [_esnli_doc()], prompts=PromptSet("instruct-1", chat=Chat(True)))
+    assert lm.seen and all(p.endswith("Answer with the label only.</user><assistant>Relation:") for p in lm.seen)
+    plain = Templated({"sleeps": "contradiction"})
+    classify(plain, [_esnli_doc()], prompts=PromptSet("instruct-1"))  # the run did not ask for the template
+    assert plain.seen and all(p == PromptSet("instruct-1").classify(_esnli_doc()) for p in plain.seen)
+    old = Templated({})
+    classify(old, [_esnli_doc()], prompts=PromptSet("completion-0", chat=Chat(True)))  # the earlier templates
+    assert old.seen and all(p.endswith("Relation:</user><assistant>") for p in old.seen)
+
+
+def test_the_judge_formats_the_prompts_with_its_own_template_and_no_model_keeps_chat_state(monkeypatch):
+    """Per-run state passed explicitly (issue 40): the chat settings travel with the prompt set, each model
+    formats them with its own template, and nothing is set on either model object."""
+    class Other(Templated):
+        def apply_chat_template(self, messages):
+            return f"[judge]{messages[-1]['content']}[/judge]"
+
+    monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: ["A man plays music."] * len(prompts))
+    model, judge = Templated({"sleeps": "contradiction"}), Other({"sleeps": "contradiction"})
+    before = (dict(vars(model)), dict(vars(judge)))
+    (cf,) = counterfactuals(model, [_esnli_doc()], reference=judge, prompts=PromptSet("instruct-1", chat=Chat(True)))
+    assert model.seen and all(p.startswith("<user>") for p in model.seen), "the model did not read its own template"
+    assert judge.seen and all(p.startswith("[judge]") for p in judge.seen), "the judge did not read its own template"
+    assert cf.rewrite_prompt.startswith("<user>") and cf.rewrite_prompt.endswith("</user><assistant>")
+    assert {k: v for k, v in vars(model).items() if k != "seen"} == {k: v for k, v in before[0].items() if k != "seen"}
+    assert {k: v for k, v in vars(judge).items() if k != "seen"} == {k: v for k, v in before[1].items() if k != "seen"}
 
 
 # -- protocol 4: every answer read (qxbench.probes.answers) -------------------------------------------------
