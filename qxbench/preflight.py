@@ -117,12 +117,17 @@ def check_metadata(values: Sequence[str]) -> None:
                 pass  # lm-eval keeps a value it cannot evaluate as the string itself
 
 
+def output_path(argv: Sequence[str]) -> Path | None:
+    """The path ``--output_path`` gives (the last one), or None."""
+    values = _values(argv, "--output_path", "-o")
+    return Path(values[-1]).expanduser() if values else None
+
+
 def output_dir(argv: Sequence[str]) -> Path | None:
     """The directory ``--output_path`` names (lm-eval writes ``x.json`` paths' results beside them)."""
-    values = _values(argv, "--output_path", "-o")
-    if not values:
+    path = output_path(argv)
+    if path is None:
         return None
-    path = Path(values[-1]).expanduser()
     return path.parent if path.suffix == ".json" else path
 
 

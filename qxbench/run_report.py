@@ -24,9 +24,21 @@ from qxbench import distributed, logs, metric_facts, preflight
 AT_FP_BY_CONSTRUCTION = {"agree_fp"}
 
 
-def newest_results(out: Path, since: float) -> Path | None:
-    """The results file this run wrote under ``out`` (modified after ``since``), or None."""
-    files = [p for p in out.rglob("results_*.json") if p.stat().st_mtime >= since] if out.is_dir() else []
+def results_prefix(argv: Sequence[str]) -> str:
+    """How the results file's name begins: ``results_`` in the folder ``--output_path`` names (under the model's
+    subfolder), ``<stem>_`` beside a ``--output_path <stem>.json`` (lm-eval 0.4.13's EvaluationTracker
+    ``save_results_aggregated``: ``path.with_name(f"{path.stem}_{date_id}.json")``)."""
+    path = preflight.output_path(argv)
+    return f"{path.stem}_" if path is not None and path.suffix == ".json" else "results_"
+
+
+def newest_results(out: Path, since: float, prefix: str = "results_") -> Path | None:
+    """The results file this run wrote under ``out`` (modified after ``since``), or None. ``prefix``:
+    :func:`results_prefix`; a ``<stem>_`` file lies in ``out`` itself."""
+    if not out.is_dir():
+        return None
+    found = out.rglob(f"{prefix}*.json") if prefix == "results_" else out.glob(f"{prefix}*.json")
+    files = [p for p in found if p.stat().st_mtime >= since]
     return max(files, key=lambda p: p.stat().st_mtime) if files else None
 
 
@@ -63,11 +75,12 @@ def report(argv: Sequence[str], since: float) -> None:
         print("qxbench: no --output_path, so nothing was written; add --output_path runs/NAME --log_samples "
               "to keep the results and the per-document samples", file=sys.stderr)
         return
-    found = newest_results(out, since)
+    prefix = results_prefix(argv)
+    found = newest_results(out, since, prefix)
     if found is None:
         print(f"qxbench: no results file was written under {out}", file=sys.stderr)
         return
-    stamp = found.stem.removeprefix("results_")
+    stamp = found.stem.removeprefix(prefix)
     samples = sorted(found.parent.glob(f"samples_*_{stamp}.jsonl"))
     print(f"qxbench: results -> {found}", file=sys.stderr)
     if samples:

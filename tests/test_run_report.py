@@ -77,3 +77,25 @@ def test_a_headline_without_about_or_direction_fails_with_its_task_and_metric(mo
     lacking["metrics"]["calib"]["ace"] = {"informational": True, "about": "x"}
     with pytest.raises(QxError, match=r"The headline calib_piqa/ace in display\.yaml needs a direction"):
         headline_lines({"results": {"calib_piqa": {"ace,none": 0.1}}})
+
+
+def test_the_report_finds_the_results_beside_an_output_path_ending_in_json(tmp_path, capsys):
+    """lm-eval writes ``--output_path runs/x.json``'s results as ``runs/x_<stamp>.json`` and its samples beside
+    it: the report names them (it said no results file was written)."""
+    import json
+    import time
+
+    from qxbench.run_report import report
+
+    since = time.time() - 1
+    (tmp_path / "x_2026-12-06T07-00-00.json").write_text(json.dumps({"results": {"cf_flip": {"flip_rate,none": 0.25}}}))
+    (tmp_path / "samples_cf_flip_2026-12-06T07-00-00.jsonl").write_text("{}\n")
+    report(["--output_path", str(tmp_path / "x.json")], since)
+    err = capsys.readouterr().err
+    assert f"results -> {tmp_path / 'x_2026-12-06T07-00-00.json'}" in err, err
+    assert "samples -> " in err and "(1 file)" in err, err
+    assert "cf_flip" in err and "flip_rate" in err, "the headline was not read from the found file"
+    (tmp_path / "sub" / "model").mkdir(parents=True)
+    (tmp_path / "sub" / "model" / "results_2026-12-06T07-00-01.json").write_text(json.dumps({"results": {}}))
+    report(["--output_path", str(tmp_path / "sub")], since)
+    assert "results -> " in capsys.readouterr().err, "a folder's results_*.json is no longer found"
