@@ -1,5 +1,5 @@
 """Bad input never costs work (issue 28): every case ends in one line naming the value, before any
-model work. The data-file cases (``qxbench.probes.datasource.load_local``) are here; the command-line
+model work. The data-file cases (``qxbench.data.datasource.load_local``) are here; the command-line
 cases are in the second half of this file."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from qxbench.data.datasource import load_hub, load_local
 from qxbench.errors import QxError
-from qxbench.probes.datasource import load_hub, load_local
 
 COLUMNS = {"sentence": str, "label": int}
 

@@ -84,7 +84,7 @@ def answers_for(lm, rows: list[dict], full: bool) -> tuple[list[str], int]:
 
 
 def measure(lm, rows: list[dict], full: bool) -> dict:
-    from qxbench.probes.metrics import alias_prefix_match
+    from qxbench.metrics.shared import alias_prefix_match
 
     start = time.perf_counter()
     answers, again = answers_for(lm, rows, full)

@@ -1,6 +1,6 @@
 """What the probe tasks ask of a model, beyond lm-eval's three request types.
 
-- :mod:`~qxbench.probes.classify`: the classification-document schema shared by ``cf_flip`` and
+- :mod:`~qxbench.data.classify`: the classification-document schema shared by ``cf_flip`` and
   ``nle_sim``, its prompts, and the adapters from real datasets (SST-2, AG News, e-SNLI).
 - :mod:`~qxbench.probes.selfexplain`: self-generated counterfactuals and explanations, built on
   the model's own loglikelihood / generation requests.

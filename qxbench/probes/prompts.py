@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qxbench.data.classify import classify_prompt
 from qxbench.errors import unknown
 from qxbench.probes.chat import Chat
-from qxbench.probes.classify import classify_prompt
 
 PROMPT_SETS = ("instruct-1", "completion-0")
 

@@ -12,7 +12,7 @@ at once; each method here returns one result per request, in order. The probe ta
     qx_neurons          args (text, options)   -> neurons.NeuronResult
 
 The first argument is always the request's prompt (lm-eval hashes it into each logged sample);
-``doc`` is a normalised classification document (:mod:`qxbench.probes.classify`).
+``doc`` is a normalised classification document (:mod:`qxbench.data.classify`).
 """
 
 from __future__ import annotations

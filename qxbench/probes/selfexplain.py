@@ -1,7 +1,7 @@
 """Self-generated counterfactuals and explanations, built from lm-eval's own request types.
 
 Each function takes an lm-eval ``LM`` (the ``qx`` model) and a list of normalised classification
-documents (:mod:`qxbench.probes.classify`) and runs its passes over all documents at once, so every
+documents (:mod:`qxbench.data.classify`) and runs its passes over all documents at once, so every
 pass is batched by the model as usual. Prompts come from a :class:`~qxbench.probes.prompts.PromptSet`.
 
 counterfactuals: classify -> generate a rewrite of the edited part (``text``) towards the runner-up

@@ -8,8 +8,8 @@ import math
 import pytest
 
 from lm_eval_tasks.cf_flip.utils import flipped, minimality, ppl_ratio, process_results, reached_target, words
+from qxbench.metrics.shared import majority_share
 from qxbench.probes.answers import REWRITE_KINDS
-from qxbench.probes.metrics import majority_share
 from qxbench.probes.selfexplain import Counterfactual
 
 from .conftest import TASKS, check_display, evaluate, metric_list
@@ -105,7 +105,7 @@ def test_pred_majority_and_chance_hand_their_aggregation_the_labels():
 
 
 def test_context_copy_is_reported_only_where_the_input_has_a_fixed_part():
-    from qxbench.probes.classify import esnli
+    from qxbench.data.classify import esnli
 
     doc = esnli({"premise": "A man plays a guitar on stage.", "hypothesis": "A man sleeps.", "label": 2,
                  "explanation_1": "x"})
@@ -115,7 +115,7 @@ def test_context_copy_is_reported_only_where_the_input_has_a_fixed_part():
 
 
 def test_minimality_is_measured_on_the_edited_part_only():
-    from qxbench.probes.classify import esnli
+    from qxbench.data.classify import esnli
 
     doc = esnli({"premise": "A man plays a guitar on stage.", "hypothesis": "A man sleeps.", "label": 2,
                  "explanation_1": "x"})

@@ -6,10 +6,10 @@ import pytest
 import torch
 from lm_eval.api.instance import Instance
 
+from qxbench.data.classify import ESNLI_LABELS, esnli
+from qxbench.metrics.shared import nanmean
 from qxbench.probes import selfexplain
 from qxbench.probes.chat import Chat
-from qxbench.probes.classify import ESNLI_LABELS, esnli
-from qxbench.probes.metrics import nanmean
 from qxbench.probes.prompts import PromptSet
 from qxbench.probes.selfexplain import argmax, classify, counterfactuals, explanations, perplexities, runner_up
 

@@ -1,10 +1,10 @@
-"""Metric helpers shared by the probe tasks (qxbench.probes.metrics)."""
+"""Metric helpers shared by the probe tasks (qxbench.metrics.shared)."""
 
 from __future__ import annotations
 
 import math
 
-from qxbench.probes.metrics import label_item, majority_share, total
+from qxbench.metrics.shared import label_item, majority_share, total
 
 
 def test_majority_share_is_the_share_of_the_most_frequent_label_compared_by_index():

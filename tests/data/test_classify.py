@@ -3,9 +3,9 @@ from __future__ import annotations
 import datasets
 import pytest
 
+from qxbench.data.classify import classify_prompt, normalise
 from qxbench.errors import QxError
 from qxbench.probes.answers import Rewrite, read_rewrite
-from qxbench.probes.classify import classify_prompt, normalise
 from qxbench.probes.prompts import PromptSet
 
 
@@ -79,7 +79,7 @@ def test_healthfc_reads_its_own_columns_and_labels():
 
 
 def test_one_hypothesis_per_premise_in_file_order_and_rows_without_a_premise_kept():
-    from qxbench.probes.classify import one_per_context
+    from qxbench.data.classify import one_per_context
 
     rows = [{"context": p, "text": f"{p}{k}"} for p in ("A dog runs.", "A cat sleeps.") for k in range(3)]
     rows += [{"context": "", "text": "alone 1"}, {"context": "", "text": "alone 2"}]
