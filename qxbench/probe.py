@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 from lm_eval.api.instance import Instance
 from lm_eval.api.task import ConfigurableTask
 
+from qxbench.engine.chat import Chat
 from qxbench.errors import QxError
-from qxbench.probes.chat import Chat
 from qxbench.probes.options import for_task
 
 

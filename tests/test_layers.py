@@ -14,7 +14,7 @@ import b`` where ``a.b`` is a module counts as ``a.b``); an import under ``if TY
   (``display`` and display.yaml, ``twins``, ``fmt``) import no room;
 - lm-eval is reached through one room: today the modules that import ``lm_eval`` are
   ``qxbench._lmeval_hook`` (start-up hook: task folder, model registration, ``lm_eval`` command),
-  ``qxbench.adapter`` (the ``qx`` model, an ``HFLM``), ``qxbench.probe`` and ``qxbench.probes.selfexplain``
+  ``qxbench.adapter`` (the ``qx`` model, an ``HFLM``), ``qxbench.probe`` and ``qxbench.lmeval.calls``
   (requests as lm-eval ``Instance``s, the task class), ``qxbench.eval_cli`` (``qxbench eval``: lm-eval's
   command line), ``qxbench.cli`` (lm-eval's log set-up) and ``qxbench.logs`` (lm-eval's commit lookup).
   A new module goes through these, never to lm-eval itself.
@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]  # the repository: its packages, never a same-named folder of tests/
 PACKAGES = ("qxbench", "leaderboard", "lm_eval_tasks")
 LM_EVAL_ROOM = frozenset({"qxbench._lmeval_hook", "qxbench.adapter", "qxbench.cli", "qxbench.eval_cli",
-                          "qxbench.logs", "qxbench.probe", "qxbench.probes.selfexplain"})
+                          "qxbench.lmeval.calls", "qxbench.logs", "qxbench.probe"})
 DECLARATIONS = ("leaderboard.display", "leaderboard.fmt", "leaderboard.twins")  # what every room reads
 REPORT = ("leaderboard.read", "leaderboard.compare", *DECLARATIONS)  # what render and gate build on
 LEADERBOARD_ROOMS = {  # room -> the other rooms it may import (the leaderboard's own __init__: none)

@@ -62,13 +62,13 @@ lm-eval's warning texts
 ``HFLM._rank`` / ``_world_size`` / ``accelerator``
     adapter.py:QXLM.__init__ (data parallelism) -> rank, world_size, barrier(), all_gather()
 ``HFLM._encode_pair(context, continuation)``
-    probes/choices.py:choice_loglikelihoods; probes/selfexplain.py:per_character
+    engine/choices.py:choice_loglikelihoods, per_character
       -> the whole text split after the context; trailing space moved
 ``LM.create_from_arg_obj(arg_dict, additional_config)``
     adapter.py:QXLM.create_from_arg_obj (sets ``pretrained`` in lm-eval's dict)
       -> parameters; that dict is logged and names the run
 HFLM keywords (``tok_encode``, ``tok_batch_encode``, ...)
-    probes/nexttoken.py; probes/selfexplain.py; probes/chat.py -> each keyword qxbench passes is accepted
+    probes/nexttoken.py, scoring.py; engine/generate.py, chat.py -> each keyword qxbench passes is accepted
 ``evaluate`` calls ``getattr(lm, request_type)(requests)``
     adapter.py; probes/requests.py (probe request types are QXLM methods) -> that call in ``evaluate``
 ``evaluate`` pads ranks per ``task.OUTPUT_TYPE``
@@ -538,7 +538,7 @@ def test_rank_and_world_size_come_from_the_private_fields_we_set():
 
 
 def test_encode_pair_splits_the_whole_text(tiny_hflm):
-    user = "qxbench/probes/choices.py:choice_loglikelihoods and probes/selfexplain.py:per_character"
+    user = "qxbench/engine/choices.py:choice_loglikelihoods and per_character"
     assert params(tiny_hflm._encode_pair) == ["context", "continuation"], broke(
         f"HFLM._encode_pair(context, continuation) (parameters now {params(tiny_hflm._encode_pair)})", user)
     context, continuation = tiny_hflm._encode_pair("The cat", " sat")
@@ -581,10 +581,10 @@ def test_create_from_arg_obj_gets_the_dict_lm_eval_names_the_run_from(tmp_path):
 
 @pytest.mark.parametrize(("method", "keyword", "user"), [
     ("tok_encode", "add_special_tokens", "qxbench/probes/nexttoken.py"),
-    ("tok_batch_encode", "left_truncate_len", "qxbench/probes/selfexplain.py (batch encoding)"),
-    ("loglikelihood", "disable_tqdm", "qxbench/probes/selfexplain.py:classify"),
-    ("loglikelihood_rolling", "disable_tqdm", "qxbench/probes/selfexplain.py (fluency)"),
-    ("apply_chat_template", "chat_history", "qxbench/probes/chat.py:Chat.formatter (first positional)"),
+    ("tok_batch_encode", "left_truncate_len", "qxbench/engine/generate.py:_encoded (batch encoding)"),
+    ("loglikelihood", "disable_tqdm", "qxbench/probes/scoring.py:classify"),
+    ("loglikelihood_rolling", "disable_tqdm", "qxbench/probes/scoring.py:perplexities (fluency)"),
+    ("apply_chat_template", "chat_history", "qxbench/engine/chat.py:Chat.formatter (first positional)"),
 ])
 def test_hflm_methods_take_the_keywords_we_pass(method, keyword, user):
     from lm_eval.models.huggingface import HFLM

@@ -29,7 +29,7 @@ def total(values: list[float]) -> float:
 
 def noise(pred: int, again: int | None) -> float:
     """The noise floor of one document (issue 38): 1.0 when the model's label of the same prompt changed in a
-    second batch composition (:func:`qxbench.probes.selfexplain.labels_again`), 0.0 when it did not, NaN when
+    second batch composition (:func:`qxbench.probes.scoring.labels_again`), 0.0 when it did not, NaN when
     it was not measured (another LM; results of 4.0, which had no second pass)."""
     return math.nan if again is None else float(again != pred)
 

@@ -1,7 +1,6 @@
-"""What a probe's forward pass through the model needs, written once: its forward hooks, registered
-together and all removed in ``finally`` (:func:`hooks`; lm-eval's ``models/hf_steered.py`` and
-TransformerLens' hook context manager do the same), and whether the model's forward takes
-``logits_to_keep`` (:func:`accepts_logits_to_keep`).
+"""A probe's forward hooks, written once: registered together and all removed in ``finally`` (:func:`hooks`;
+lm-eval's ``models/hf_steered.py`` and TransformerLens' hook context manager do the same). Whether the model's
+forward takes ``logits_to_keep`` is :func:`qxbench.engine.forward.accepts_logits_to_keep`.
 
     with hooks([Hook(block, record), Hook(head, contiguous, pre=True)]):
         model(input_ids=ids, **({"logits_to_keep": 1} if accepts_logits_to_keep(model) else {}))
@@ -9,7 +8,6 @@ TransformerLens' hook context manager do the same), and whether the model's forw
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,8 +48,3 @@ def hooks(specs: Iterable[Hook]) -> Iterator[None]:
         for handle in handles:
             handle.remove()
 
-
-def accepts_logits_to_keep(model: Any) -> bool:
-    """Whether ``model.forward`` takes ``logits_to_keep`` (transformers' causal LMs: the head runs on the
-    kept positions only); a model without it computes logits at every position."""
-    return "logits_to_keep" in inspect.signature(model.forward).parameters

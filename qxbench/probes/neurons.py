@@ -30,11 +30,12 @@ from typing import Any
 import torch
 
 from qxbench import distributed, progress
+from qxbench.engine.forward import accepts_logits_to_keep
 from qxbench.errors import QxError, unknown
 from qxbench.probes import salient as sal
 from qxbench.probes import shards
 from qxbench.probes.arch import arch_of
-from qxbench.probes.hooks import Hook, accepts_logits_to_keep, hooks
+from qxbench.probes.hooks import Hook, hooks
 from qxbench.probes.internals import pad_batch
 from qxbench.probes.logged import log_text
 from qxbench.probes.options import known_options

@@ -27,8 +27,11 @@ from typing import Any, TypeVar
 import torch
 
 from qxbench import progress
+from qxbench.engine import chat
+from qxbench.engine.forward import rows_per_batch
+from qxbench.engine.generate import generate
 from qxbench.errors import QxError
-from qxbench.probes import attribution, chat, multihop, neurons, nexttoken, refcache, resume, selfexplain
+from qxbench.probes import attribution, multihop, neurons, nexttoken, refcache, resume, selfexplain
 from qxbench.probes.attribution import Attribution
 from qxbench.probes.internals import compute_dtype
 from qxbench.probes.results import MemorizeResult, MultiHopResult, NextToken
@@ -109,8 +112,8 @@ class ProbeRequests:
 
     # -- helpers ------------------------------------------------------------------------------
     def _probe_batch(self) -> int:
-        """The run's batch size as the probes read it (one parse: :func:`selfexplain.rows_per_batch`)."""
-        return selfexplain.rows_per_batch(self)
+        """The run's batch size as the probes read it (one parse: :func:`~qxbench.engine.forward.rows_per_batch`)."""
+        return rows_per_batch(self)
 
     def _pad_id(self) -> int:
         pad = self.tokenizer.pad_token_id  # type: ignore[attr-defined]
@@ -136,16 +139,16 @@ class ProbeRequests:
 
     def choice_loglikelihoods(self, contexts: Sequence[str], continuations: Sequence[Sequence[str]],
                               groups: Sequence[Any] | None = None, batch_size: int | None = None) -> list[list[float]]:
-        """Each context's continuations, shared prompt parts run once (:mod:`qxbench.probes.choices`), about
+        """Each context's continuations, shared prompt parts run once (:mod:`qxbench.engine.choices`), about
         ``batch_size`` contexts per batch (the run's batch size by default)."""
-        from qxbench.probes.choices import choice_loglikelihoods
+        from qxbench.engine.choices import choice_loglikelihoods
 
         size = batch_size or self._probe_batch()
         return choice_loglikelihoods(self, contexts, continuations, size, self._pad_id(), groups)
 
     def _greedy(self, prompts: Sequence[str], settings: chat.Chat, unit: str = "doc") -> list[str]:
-        """Greedy answers to ``prompts`` under the requests' chat ``settings`` (:mod:`qxbench.probes.chat`)."""
-        return selfexplain.generate(self, prompts, RECALL_TOKENS, title="greedy answers", unit=unit, chat=settings)
+        """Greedy answers to ``prompts`` under the requests' chat ``settings`` (:mod:`qxbench.engine.chat`)."""
+        return generate(self, prompts, RECALL_TOKENS, title="greedy answers", unit=unit, chat=settings)
 
     # -- request types ---------------------------------------------------------------------------
     @request_type()

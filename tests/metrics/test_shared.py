@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from qxbench.metrics.shared import label_item, majority_share, total
+from qxbench.metrics.shared import label_item, majority_share, nanmean, total
 
 
 def test_majority_share_is_the_share_of_the_most_frequent_label_compared_by_index():
@@ -16,3 +16,9 @@ def test_majority_share_is_the_share_of_the_most_frequent_label_compared_by_inde
 
 def test_total_sums_a_count():
     assert total([1.0, 0.0, 1.0]) == 2.0 and total([]) == 0.0
+
+
+def test_nanmean_skips_undefined_values():
+    assert nanmean([1.0, math.nan, 3.0]) == 2.0
+    assert math.isnan(nanmean([math.nan]))
+    assert math.isnan(nanmean([]))

@@ -16,8 +16,9 @@ from qxbench.probes.attribution import (
     rank_top,
     top_k_overlap,
 )
+from tests.reference_pass import lens_logprob, manual_llama
 
-from .conftest import assert_same_top, lens_logprob, manual_llama
+from .conftest import assert_same_top
 
 PROMPTS = [[1, 5, 9, 3, 7, 2], [4, 4, 8], [11, 2, 30, 31, 6, 6, 6, 1, 9]]
 GOLD = [17, 3, 40]

@@ -1,12 +1,12 @@
 """The one hook context manager (qxbench.probes.hooks): every hook fires inside, none is left outside,
-also when the body or a registration raises; and the one ``logits_to_keep`` check."""
+also when the body or a registration raises."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from qxbench.probes.hooks import Hook, accepts_logits_to_keep, hooks
+from qxbench.probes.hooks import Hook, hooks
 
 
 def _hook_count(module: torch.nn.Module) -> int:
@@ -52,10 +52,3 @@ def test_a_registration_that_fails_leaves_none_of_those_before_it():
         pass
     assert _hook_count(model) == 0
 
-
-def test_accepts_logits_to_keep_reads_the_forward_signature(tiny_llama):
-    class Plain(torch.nn.Module):
-        def forward(self, input_ids):  # noqa: ANN001
-            return input_ids
-
-    assert accepts_logits_to_keep(tiny_llama) and not accepts_logits_to_keep(Plain())

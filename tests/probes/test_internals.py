@@ -9,8 +9,7 @@ import torch
 
 from qxbench.probes.arch import arch_of
 from qxbench.probes.internals import dense_weight, logit_lens, read_last_token
-
-from .conftest import manual_llama
+from tests.reference_pass import manual_llama
 
 PROMPTS = [[1, 5, 9, 3, 7, 2], [4, 4, 8], [11, 2, 30, 31, 6, 6, 6, 1, 9]]
 

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from qxbench.engine.chat import Chat
 from qxbench.probes import resume
-from qxbench.probes.chat import Chat
 
 
 @dataclass

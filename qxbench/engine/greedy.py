@@ -6,7 +6,7 @@ with one long one pays for all its rows at every step. Here each step runs only 
 going; their key/value cache rows are kept with ``Cache.batch_select_indices``. The inputs of each
 step are those ``generate`` builds (left padding, position ids from the attention mask, a
 ``DynamicCache``, logits of the last position only, the float32 argmax), so a row's tokens are
-``generate``'s (``tests/probes/test_greedy.py`` compares the two on the embedded model and SmolLM2).
+``generate``'s (``tests/engine/test_greedy.py`` compares the two on the embedded model and SmolLM2).
 Prompts that begin alike (one task's chat header and instruction) can run their common beginning
 once (``prefix``, :func:`split_prefix`): the same tokens, tested on both models too.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from qxbench.probes.hooks import accepts_logits_to_keep
+from qxbench.engine.forward import accepts_logits_to_keep
 
 Stop = Callable[[int, int], bool]  # (row, its new token) -> whether the row stops after that token
 
@@ -130,7 +130,7 @@ def _joinable(model: Any) -> bool:
 
 def _batch_by_batch(model: Any, prompts: Sequence[Sequence[int]], max_tokens: int, stop: Stop, rows: int,
                     pad: int, done: Callable[[int], None]) -> list[list[int]]:
-    from qxbench.probes.choices import padded
+    from qxbench.engine.choices import padded
 
     out: list[list[int]] = []
     device = next(model.parameters()).device
@@ -150,7 +150,7 @@ class _Running:
     are cached once (``head``) and copied for every prompt that starts."""
 
     def __init__(self, model: Any, prompts: Sequence[Sequence[int]], pad: int) -> None:
-        from qxbench.probes.choices import common_prefix
+        from qxbench.engine.choices import common_prefix
 
         self.model, self.prompts, self.pad = model, prompts, pad
         self.device = next(model.parameters()).device
@@ -178,7 +178,7 @@ class _Running:
 
     def start(self, joining: list[int]) -> tuple[_Running, list[int]]:
         """The prompts ``joining`` run on copies of the head's cache up to their first new token."""
-        from qxbench.probes.choices import padded
+        from qxbench.engine.choices import padded
 
         fresh = copy.copy(self)
         fresh.live, fresh.cache = list(joining), copy.deepcopy(self.head)
@@ -258,7 +258,7 @@ class LineEnd:
 def split_prefix(ids: torch.Tensor, mask: torch.Tensor) -> tuple[list[int], torch.Tensor, torch.Tensor]:
     """Left-padded prompts -> (their common first tokens, the rests left-padded): for :func:`greedy`'s
     ``prefix``. Every rest keeps at least one token (the first step reads its last position)."""
-    from qxbench.probes.choices import common_prefix, padded
+    from qxbench.engine.choices import common_prefix, padded
 
     rows = [r[m.bool()].tolist() for r, m in zip(ids, mask, strict=True)]
     k = common_prefix(rows) if len(rows) > 1 else 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from qxbench.probes.greedy import LineEnd, greedy, split_prefix, stream
+from qxbench.engine.greedy import LineEnd, greedy, split_prefix, stream
 
 PROMPTS = ["The capital of France is", "Paris is the capital of", "A", "The language spoken in Germany is called",
            "One, two, three,", "The weather today"]
@@ -207,7 +207,7 @@ def test_stream_runs_a_common_beginning_once(tiny_llama):
 
 
 def test_stream_runs_a_sliding_window_model_batch_by_batch(tiny_gemma):
-    from qxbench.probes.greedy import _joinable
+    from qxbench.engine.greedy import _joinable
 
     assert not _joinable(tiny_gemma)
     check_stream(tiny_gemma, STREAM_PROMPTS[:5], rows=2)

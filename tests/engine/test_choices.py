@@ -40,7 +40,7 @@ def test_variants_sharing_a_prompt_beginning_score_as_on_their_own(lm):
 
 
 def test_common_prefix_leaves_every_row_a_token():
-    from qxbench.probes.choices import common_prefix
+    from qxbench.engine.choices import common_prefix
 
     assert common_prefix([[1, 2, 3, 4], [1, 2, 5]]) == 2
     assert common_prefix([[1, 2, 3], [1, 2, 3]]) == 2  # identical rows: each keeps its last token
@@ -114,7 +114,7 @@ def test_a_group_s_contexts_and_their_choices_run_in_one_row_and_score_as_lm_eva
 
 
 def test_on_other_architectures_copies_of_the_cache_score_the_same(lm, monkeypatch):
-    from qxbench.probes import choices as module
+    from qxbench.engine import choices as module
 
     contexts, choices, groups = tree_case()
     tree = lm.choice_loglikelihoods(contexts, choices, groups=groups)
@@ -133,7 +133,7 @@ def test_the_one_row_pass_stays_within_a_sliding_window():
     """Gemma 3's sliding layers see 512 tokens: a longer row would need their mask, so it takes copies."""
     from types import SimpleNamespace
 
-    from qxbench.probes.choices import _Run
+    from qxbench.engine.choices import _Run
 
     run = object.__new__(_Run)
     run.mask = torch.ones((2, 500))
@@ -157,7 +157,7 @@ def alone(model, ids: list[int], cont: list[int]) -> float:
 def test_real_models_score_the_one_row_pass_as_each_sequence_alone(name, request):
     """SmolLM2 (Llama), Gemma 3 (sliding-window layers, 4 query heads per key) and Qwen2.5 (biases on q/k/v,
     7 query heads per key): the 4D-masked pass equals each (context, choice) run alone, and it is the pass taken."""
-    from qxbench.probes.choices import _batch, common_prefix
+    from qxbench.engine.choices import _batch, common_prefix
 
     model, tokenizer = request.getfixturevalue(name)
     contexts, choices, groups = tree_case()

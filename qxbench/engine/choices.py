@@ -16,7 +16,7 @@ on HealthFC's evidence, more time than the tokens themselves.) Groups are batche
 ids count real tokens only, so each row sees exactly its own sequence. Tokens are
 lm-eval's own (``HFLM._encode_pair``: the context encoded alone, the continuation as the rest of the
 whole text); the log-softmax is taken in float32. The sums equal ``lm.loglikelihood``'s up to float
-rounding (``tests/probes/test_choices.py``; 1.2e-5 on SmolLM2's e-SNLI prompts).
+rounding (``tests/engine/test_choices.py``; 1.2e-5 on SmolLM2's e-SNLI prompts).
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from typing import Any
 
 import torch
 
-from qxbench.probes.hooks import accepts_logits_to_keep
+from qxbench.engine.forward import accepts_logits_to_keep
 
 
 # Architectures on which one row per group with a 4D mask (:meth:`_Run.tree`) is tested to score as
-# copies of the cache do (tests/probes/test_choices.py: the embedded Llama, SmolLM2, Gemma 3 270M,
+# copies of the cache do (tests/engine/test_choices.py: the embedded Llama, SmolLM2, Gemma 3 270M,
 # Qwen2.5-Coder 0.5B); any other runs stages 2 and 3 on copies (:func:`_copies`).
 TREE_TYPES = ("llama", "gemma3_text", "qwen2")
 
@@ -240,3 +240,13 @@ def choice_loglikelihoods(lm: Any, contexts: Sequence[str], continuations: Seque
     if batch:
         flush()
     return out
+
+
+def per_character(lm: Any, context: str, choices: Sequence[str]) -> bool:
+    """Whether a document's choices are compared per character of the choice (lm-eval's ``acc_norm``):
+    when one of them is more than one token after ``context`` (lm-eval's own tokens,
+    ``_encode_pair``; ``tok_encode`` of `` choice`` for an LM without it). Where every choice is one
+    token, dividing by its characters is a pure length prior, so the plain log-likelihood is used."""
+    encode = getattr(lm, "_encode_pair", None)
+    counts = [len(encode(context, f" {c}")[1]) if encode else len(lm.tok_encode(f" {c}")) for c in choices]
+    return any(n > 1 for n in counts)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from qxbench.engine.chat import Chat, cut_answer, of
 from qxbench.errors import QxError
-from qxbench.probes.chat import Chat, cut_answer, of
 
 
 def test_cut_answer_keeps_the_first_non_blank_line():
@@ -48,7 +48,7 @@ def test_chat_model_prompts_go_through_its_template(smollm2_dir):
     text = Chat(True, "You are terse.").formatter(lm)("The capital of France is")
     assert text.startswith("<|im_start|>system\nYou are terse.<|im_end|>")
     assert text.endswith("<|im_start|>user\nThe capital of France is<|im_end|>\n<|im_start|>assistant\n")
-    from qxbench.probes.selfexplain import generate
+    from qxbench.engine.generate import generate
 
     (answer,) = generate(lm, ["What is the capital of France? Answer in one word."], 16, chat=Chat(True))
     assert "Paris" in answer and "\n" not in answer
