@@ -80,7 +80,7 @@ def lmeval(lm, rows) -> float:
 
 @torch.no_grad()
 def plain_texts(model, texts, size=32) -> float:
-    from qxbench.probes.internals import pad_batch
+    from qxbench.interp.internals import pad_batch
 
     start = time.perf_counter()
     for i in range(0, len(texts), size):

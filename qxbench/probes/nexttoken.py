@@ -40,8 +40,8 @@ import torch
 from qxbench import progress
 from qxbench.engine import chat
 from qxbench.errors import QxError, unknown
-from qxbench.probes.hooks import Hook, hooks
-from qxbench.probes.internals import pad_batch
+from qxbench.interp.hooks import Hook, hooks
+from qxbench.interp.internals import pad_batch
 from qxbench.probes.options import known_options
 from qxbench.probes.results import NextToken
 

@@ -31,9 +31,9 @@ from qxbench.engine import chat
 from qxbench.engine.forward import rows_per_batch
 from qxbench.engine.generate import generate
 from qxbench.errors import QxError
+from qxbench.interp.internals import compute_dtype
 from qxbench.probes import attribution, multihop, neurons, nexttoken, refcache, resume, selfexplain
 from qxbench.probes.attribution import Attribution
-from qxbench.probes.internals import compute_dtype
 from qxbench.probes.results import MemorizeResult, MultiHopResult, NextToken
 
 RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)

@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from qxbench.interp.internals import last_logits
 from qxbench.probes import salient as sal
-from qxbench.probes.internals import last_logits
 from qxbench.probes.neurons import NeuronOptions, act_modules, corpus_stats
 from tests.conftest import golden
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from qxbench.errors import QxError
-from qxbench.probes.arch import ARCHS, arch_of
+from qxbench.interp.arch import ARCHS, arch_of
 
 
 def test_known_architectures_map_to_modules_that_exist(tiny_llama, tiny_gpt2, tiny_gemma, tiny_gemma2):
@@ -17,7 +17,7 @@ def test_known_architectures_map_to_modules_that_exist(tiny_llama, tiny_gpt2, ti
 
 
 def test_gemma_entries_name_its_sandwich_norms_gelu_gate_and_soft_cap(tiny_gemma, tiny_gemma2):
-    from qxbench.probes.arch import logit_cap
+    from qxbench.interp.arch import logit_cap
 
     spec = arch_of(tiny_gemma)
     assert (spec.attn_out, spec.ffn_norm, spec.norm_offset) == ("post_attention_layernorm",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import inspect
-
 import pytest
 import torch
 
-from qxbench.probes.arch import arch_of
-from qxbench.probes.internals import dense_weight, logit_lens, read_last_token
-from tests.reference_pass import manual_llama
+from qxbench.interp.arch import arch_of
+from qxbench.interp.internals import dense_weight, logit_lens, read_last_token
+from tests.reference_pass import manual_gemma, manual_llama
 
 PROMPTS = [[1, 5, 9, 3, 7, 2], [4, 4, 8], [11, 2, 30, 31, 6, 6, 6, 1, 9]]
 
@@ -52,41 +50,6 @@ def test_logit_lens_of_the_last_residual_is_the_models_output(tiny_llama):
     reads = read_last_token(tiny_llama, PROMPTS)
     lens = logit_lens(tiny_llama, reads.resid_out[:, -1])
     assert torch.allclose(lens, torch.log_softmax(reads.logits, -1), atol=1e-5)
-
-
-@torch.no_grad()
-def manual_gemma(model, ids: list[int]) -> dict[str, list[torch.Tensor] | torch.Tensor]:
-    """Gemma 2/3 by hand for one unpadded prompt: scaled embedding, a sliding-window causal mask on the
-    sliding layers, each sublayer's output normed before the residual add, (1 + w) norms, soft-cap."""
-    core = model.model
-    x = torch.tensor([ids])
-    h = core.embed_tokens.weight[x] * model.config.hidden_size ** 0.5
-    pos = torch.arange(len(ids))
-    ahead = pos[None, :] > pos[:, None]
-    window = pos[:, None] - pos[None, :] >= model.config.sliding_window
-    out: dict[str, list] = {"resid_in": [], "attn": [], "act": [], "mlp": [], "resid_out": []}
-    for i, layer in enumerate(core.layers):
-        kind = model.config.layer_types[i]
-        blocked = ahead | window if kind == "sliding_attention" else ahead
-        mask = torch.zeros(len(ids), len(ids)).masked_fill(blocked, float("-inf"))[None, None]
-        per_kind = "layer_type" in inspect.signature(core.rotary_emb.forward).parameters  # Gemma 3: two RoPE bases
-        cos_sin = core.rotary_emb(h, pos[None], kind) if per_kind else core.rotary_emb(h, pos[None])
-        a, _ = layer.self_attn(hidden_states=layer.input_layernorm(h), position_embeddings=cos_sin,
-                               attention_mask=mask)
-        attn = layer.post_attention_layernorm(a)
-        mid = h + attn
-        y = layer.pre_feedforward_layernorm(mid)
-        act = layer.mlp.act_fn(layer.mlp.gate_proj(y)) * layer.mlp.up_proj(y)
-        mlp = layer.mlp.down_proj(act)
-        new = mid + layer.post_feedforward_layernorm(mlp)
-        for key, value in (("resid_in", h), ("attn", attn), ("act", act), ("mlp", mlp), ("resid_out", new)):
-            out[key].append(value[0, -1])
-        h = new
-    w = 1 + core.norm.weight
-    z = model.lm_head(h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + core.norm.eps) * w)[0, -1]
-    cap = model.config.final_logit_softcapping
-    out["logits"] = z if cap is None else torch.tanh(z / cap) * cap
-    return out
 
 
 @pytest.mark.parametrize("name", ["tiny_gemma", "tiny_gemma2"])

@@ -1,4 +1,4 @@
-"""The one hook context manager (qxbench.probes.hooks): every hook fires inside, none is left outside,
+"""The one hook context manager (qxbench.interp.hooks): every hook fires inside, none is left outside,
 also when the body or a registration raises."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from qxbench.probes.hooks import Hook, hooks
+from qxbench.interp.hooks import Hook, hooks
 
 
 def _hook_count(module: torch.nn.Module) -> int:

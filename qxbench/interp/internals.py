@@ -5,7 +5,7 @@ on the attention sublayer's contribution (``ArchSpec.attn_out``: the output proj
 norm after it) and on the MLP down projection (its input: the neuron activations; its output),
 keeps only the last non-padding position of each row, and removes every hook in ``finally``.
 :func:`logit_lens` reads any residual vector through the final norm, the unembedding and the
-model's logit soft-cap (:mod:`qxbench.probes.arch`); :func:`dense_weight` recovers the dense matrix
+model's logit soft-cap (:mod:`qxbench.interp.arch`); :func:`dense_weight` recovers the dense matrix
 of any linear layer, quantized or not.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
-from qxbench.probes.arch import ArchSpec, arch_of, softcap
-from qxbench.probes.hooks import Hook, hooks
+from qxbench.interp.arch import ArchSpec, arch_of, softcap
+from qxbench.interp.hooks import Hook, hooks
 from qxbench.summary import is_quantized_linear
 
 
