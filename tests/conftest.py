@@ -67,7 +67,7 @@ def quantized_tiny(shared_quant_cache: Path):
     whose quantized checkpoint comes from ``shared_quant_cache`` (built on first use in this run)."""
 
     def make(**kwargs):
-        from qxbench.adapter import QXLM
+        from qxbench.lmeval.adapter import QXLM
 
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("QXBENCH_CACHE", str(shared_quant_cache))

@@ -12,12 +12,11 @@ import b`` where ``a.b`` is a module counts as ``a.b``); an import under ``if TY
   ``compare`` (paired differences, guards, FDR marks) -> ``render`` (the site) and ``gate``; ``sweep`` (runs the
   configs) apart, importing none of them and imported by none; ``cli`` on top; the declarations every room reads
   (``display`` and display.yaml, ``twins``, ``fmt``) import no room;
-- lm-eval is reached through one room: today the modules that import ``lm_eval`` are
-  ``qxbench._lmeval_hook`` (start-up hook: task folder, model registration, ``lm_eval`` command),
-  ``qxbench.adapter`` (the ``qx`` model, an ``HFLM``), ``qxbench.probe`` and ``qxbench.lmeval.calls``
-  (requests as lm-eval ``Instance``s, the task class), ``qxbench.eval_cli`` (``qxbench eval``: lm-eval's
-  command line), ``qxbench.cli`` (lm-eval's log set-up) and ``qxbench.logs`` (lm-eval's commit lookup).
-  A new module goes through these, never to lm-eval itself.
+- lm-eval is reached through one room: the modules that import ``lm_eval`` are ``qxbench._lmeval_hook``
+  (start-up hook: task folder, model registration, ``lm_eval`` command) and ``qxbench.lmeval``'s
+  ``adapter`` (the ``qx`` model, an ``HFLM``), ``probe`` (the task class), ``calls`` (requests as lm-eval
+  ``Instance``s), ``eval_cli`` (``qxbench eval``: lm-eval's command line) and ``logsetup`` (lm-eval's log
+  set-up and commit lookup). A new module goes through these, never to lm-eval itself.
 """
 
 from __future__ import annotations
@@ -29,8 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository: its packages, never a same-named folder of tests/
 PACKAGES = ("qxbench", "leaderboard", "lm_eval_tasks")
-LM_EVAL_ROOM = frozenset({"qxbench._lmeval_hook", "qxbench.adapter", "qxbench.cli", "qxbench.eval_cli",
-                          "qxbench.lmeval.calls", "qxbench.logs", "qxbench.probe"})
+LM_EVAL_ROOM = frozenset({"qxbench._lmeval_hook", "qxbench.lmeval.adapter", "qxbench.lmeval.calls",
+                          "qxbench.lmeval.eval_cli", "qxbench.lmeval.logsetup", "qxbench.lmeval.probe"})
 DECLARATIONS = ("leaderboard.display", "leaderboard.fmt", "leaderboard.twins")  # what every room reads
 REPORT = ("leaderboard.read", "leaderboard.compare", *DECLARATIONS)  # what render and gate build on
 LEADERBOARD_ROOMS = {  # room -> the other rooms it may import (the leaderboard's own __init__: none)
@@ -140,7 +139,7 @@ def test_the_reader_sees_the_packages_and_their_imports():
     assert sum(_in(m, "qxbench") for m in modules()) > 40 and sum(_in(m, "leaderboard") for m in modules()) >= 8
     assert "leaderboard.cli" in imports("qxbench.cli")[0]  # the one direction kept: the entry point -> commands
     assert "qxbench.quant" in imports("leaderboard.sweep.plan")[0]  # inside a function
-    assert "qxbench.errors" in imports("leaderboard.display")[0] and "lm_eval" in imports("qxbench.adapter")[1]
+    assert "qxbench.errors" in imports("leaderboard.display")[0] and "lm_eval" in imports("qxbench.lmeval.adapter")[1]
     assert {"leaderboard.compare.cell", "leaderboard.read.results"} <= imports("leaderboard.compare.pairing")[0]
     tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
                      "def f():\n    import c\n")

@@ -68,7 +68,7 @@ def answers_for(lm, rows: list[dict], full: bool) -> tuple[list[str], int]:
     generated again at ``RECALL_TOKENS``. A longer answer only extends the capped one, so the prefix
     rule decides the same; the number regenerated is reported."""
     from qxbench.engine.generate import generate
-    from qxbench.probes.requests import RECALL_TOKENS
+    from qxbench.lmeval.requests import RECALL_TOKENS
 
     prompts = [r["prompt"] for r in rows]
     if full:
@@ -113,7 +113,7 @@ def write(out: Path, args, lm, command: str, load_s: float, start: float, stamp:
                    f"torch {torch.__version__}",
         "model": f"{args.model} (full precision = {lm.qx.provenance.get('full_precision', 'n/a')}), float32 CPU",
         "facts": "per relation: [prompt, gold, answer, recall, gold first-token rank]",
-        "rule": "recall = alias_prefix_match(engine.generate.generate(prompt, RECALL_TOKENS), [object]): memorize_lre's",
+        "rule": "recall = alias_prefix_match(engine.generate(prompt, RECALL_TOKENS), [object]): memorize_lre's",
     }
     runs = [r for r in report.get("runs", []) if r.get("started") != stamp]
     report["runs"] = [*runs, {"command": command, "started": stamp, "load_s": round(load_s, 1),
@@ -138,8 +138,8 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="default: benchmarks/results/lre_recall_<model>.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from qxbench.adapter import QXLM
     from qxbench.data.lre import parse_names, read_relations
+    from qxbench.lmeval.adapter import QXLM
 
     relations = read_relations(args.lre_path, parse_names(args.relations))
     command = "python -m benchmarks.studies.lre_recall " + " ".join(

@@ -18,10 +18,10 @@ from nltk.metrics.distance import edit_distance
 
 from qxbench.data.classify import normalise
 from qxbench.data.datasource import load_hub
+from qxbench.lmeval.explaintask import COLUMNS, ExplainTask, load_healthfc
 from qxbench.metrics.shared import label_item, majority_share, nanmean, noise, total
 from qxbench.metrics.similarity import embed
 from qxbench.probes.answers import REWRITE_KINDS, kind_rates
-from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
 from qxbench.probes.selfexplain import Counterfactual
 
 __all__ = ["load_sst2", "load_ag_news", "load_esnli", "load_healthfc", "CounterfactualProbe", "nanmean", "total",

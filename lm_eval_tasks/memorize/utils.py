@@ -8,8 +8,8 @@ from typing import Any
 from qxbench.data.classify import require_fields
 from qxbench.data.lre import decode_escapes, parse_names, read_json, relation_files
 from qxbench.errors import QxError
+from qxbench.lmeval.probe import ProbeTask
 from qxbench.metrics.shared import alias_prefix_match
-from qxbench.probe import ProbeTask
 from qxbench.probes.attribution import AttributionOptions
 from qxbench.probes.results import MemorizeResult
 

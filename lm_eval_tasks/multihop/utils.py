@@ -10,8 +10,8 @@ from typing import Any
 from qxbench.data.classify import require_fields
 from qxbench.data.datasource import load_hub, read_csv
 from qxbench.errors import QxError
+from qxbench.lmeval.probe import ProbeTask
 from qxbench.metrics.shared import alias_prefix_match
-from qxbench.probe import ProbeTask
 from qxbench.probes.results import MultiHopResult
 
 __all__ = ["load_twohopfact", "MultiHopProbe", "COLUMNS", "load_world", "load_world_seen", "load_lre_chains",

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 from qxbench.data.classify import normalise
 from qxbench.data.datasource import load_hub
+from qxbench.lmeval.explaintask import COLUMNS, ExplainTask, load_healthfc
 from qxbench.metrics.shared import label_item, majority_share, nanmean, noise, total
 from qxbench.metrics.similarity import bertscore_f1, embed, embedder_name, rouge_l
 from qxbench.probes.answers import EXPLANATION_KINDS, kind_rates
-from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
 from qxbench.probes.insertion import inserted_text, mentions_outside_copy
 from qxbench.probes.selfexplain import Explanation, Inserted
 

@@ -1,5 +1,5 @@
 """How a probe's own prompts reach a chat model: lm-eval's ``--apply_chat_template`` and
-``--system_instruction``, carried by every probe request (:class:`qxbench.probe.ProbeTask`).
+``--system_instruction``, carried by every probe request (:class:`qxbench.lmeval.probe.ProbeTask`).
 
 lm-eval formats a task's context itself, but a probe builds its prompts inside the model (rewrite,
 explain, re-classify ...), so each request carries a :class:`Chat` and the model formats every

@@ -30,7 +30,7 @@ def test_requests_carry_the_settings_and_default_to_none():
 
 
 def test_a_model_without_a_chat_template_is_one_line_from_the_task_too():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
     from tests.lm_eval_tasks.conftest import evaluate
 
     lm = QXLM(device="cpu", batch_size=8, reference="none")
@@ -42,7 +42,7 @@ def test_a_model_without_a_chat_template_is_one_line_from_the_task_too():
 
 @pytest.mark.real
 def test_chat_model_prompts_go_through_its_template(smollm2_dir):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     lm = QXLM(pretrained="smollm2-135m", device="cpu", batch_size=4, reference="none")
     text = Chat(True, "You are terse.").formatter(lm)("The capital of France is")

@@ -9,7 +9,7 @@ from lm_eval.api.instance import Instance
 
 @pytest.fixture(scope="module")
 def lm():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(device="cpu", batch_size=4)
 

@@ -180,7 +180,7 @@ def test_the_chat_template_option_reaches_the_model(qx_lm, tmp_path):
 
 
 def test_a_request_carries_its_task_version_so_no_other_version_s_answer_is_resumed():
-    """The resume store keys an answer by the request's arguments (qxbench.probes.resume.key): the task
+    """The resume store keys an answer by the request's arguments (qxbench.lmeval.resume.key): the task
     version is one of them, so a 4.0 answer kept by --use_cache is never read by a 4.1 run."""
     from lm_eval.tasks import TaskManager, get_task_dict
 

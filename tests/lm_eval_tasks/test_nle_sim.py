@@ -182,7 +182,7 @@ def test_bad_data_files_are_one_line(qx_lm, tmp_path):
 
 @pytest.mark.slow
 def test_fewshot_demonstrations_are_drawn_from_the_split_and_never_evaluated(qx_lm, tmp_path):
-    from qxbench.probes.explaintask import fewshot_split
+    from qxbench.lmeval.explaintask import fewshot_split
 
     demos, kept = fewshot_split(10, 3)
     assert demos == fewshot_split(10, 3)[0] and not set(demos) & set(kept) and sorted(demos + kept) == list(range(10))

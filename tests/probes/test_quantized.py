@@ -27,7 +27,7 @@ BACKENDS = [
 
 @pytest.fixture(scope="module")
 def fp():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(device="cpu", batch_size=16)
 

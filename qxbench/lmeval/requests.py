@@ -1,8 +1,8 @@
-"""The probe request types the ``qx`` model answers (mixed into :class:`qxbench.adapter.QXLM`).
+"""The probe request types the ``qx`` model answers (mixed into :class:`qxbench.lmeval.adapter.QXLM`).
 
 lm-eval's evaluator calls ``getattr(lm, request_type)(requests)`` with every request of that type
 at once; each method here returns one result per request, in order. The probe tasks in
-``lm_eval_tasks/`` emit them through :class:`qxbench.probe.ProbeTask`:
+``lm_eval_tasks/`` emit them through :class:`qxbench.lmeval.probe.ProbeTask`:
 
     qx_counterfactual   args (prompt, doc, options) -> selfexplain.Counterfactual
     qx_explain          args (prompt, doc, options) -> selfexplain.Explanation
@@ -32,7 +32,8 @@ from qxbench.engine.forward import rows_per_batch
 from qxbench.engine.generate import generate
 from qxbench.errors import QxError
 from qxbench.interp.internals import compute_dtype
-from qxbench.probes import attribution, multihop, neurons, nexttoken, refcache, resume, selfexplain
+from qxbench.lmeval import resume
+from qxbench.probes import attribution, multihop, neurons, nexttoken, refcache, selfexplain
 from qxbench.probes.attribution import Attribution
 from qxbench.probes.results import MemorizeResult, MultiHopResult, NextToken
 
@@ -66,7 +67,7 @@ Method = TypeVar("Method", bound=Callable[..., list[Any]])
 
 def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
     """A probe request type: its phases' bars are titled with the requests' task names, under
-    ``--use_cache`` its answers are cached and resumed by document (:mod:`qxbench.probes.resume`)
+    ``--use_cache`` its answers are cached and resumed by document (:mod:`qxbench.lmeval.resume`)
     (``per_document=False`` where an answer depends on the other documents: cached whole; a kept answer
     must fit the method's declared ``list[X]`` return type), and its
     seconds are counted under those task names (:meth:`ProbeRequests.take_probe_seconds`)."""

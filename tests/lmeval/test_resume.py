@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from qxbench.engine.chat import Chat
-from qxbench.probes import resume
+from qxbench.lmeval import resume
 
 
 @dataclass
@@ -108,7 +108,7 @@ def test_answers_that_depend_on_every_document_are_cached_whole(db):
 
 @pytest.mark.slow
 def test_a_second_run_with_use_cache_does_not_probe_again(tmp_path, monkeypatch):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
     from qxbench.probes import selfexplain
     from tests.lm_eval_tasks.conftest import evaluate
 
@@ -204,7 +204,7 @@ def test_an_answer_file_that_cannot_be_written_is_one_line(tmp_path, monkeypatch
     import sqlite3
 
     from qxbench.errors import QxError
-    from qxbench.probes import resume
+    from qxbench.lmeval import resume
 
     def failing(db, rows):
         raise sqlite3.OperationalError("database is locked")
@@ -223,8 +223,8 @@ def test_lm_eval_s_own_store_never_unpickles_what_it_reads(tmp_path):
     from lm_eval.api.model import CachingLM, hash_args
     from sqlitedict import SqliteDict
 
-    from qxbench.adapter import QXLM
     from qxbench.errors import QxError
+    from qxbench.lmeval.adapter import QXLM
 
     lm = QXLM(device="cpu", batch_size=2, reference="none")
     path = tmp_path / "cache_rank0.db"

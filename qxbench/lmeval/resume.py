@@ -11,7 +11,7 @@ line. No value is ever unpickled. Each answer is keyed by
 
 * the request type and the request's arguments (prompt, document, the probe options from ``--metadata``),
 * the chat settings (``--apply_chat_template``, ``--system_instruction``),
-* the model's identity (:meth:`qxbench.adapter.QXLM.cache_identity`: checkpoint content, quantization
+* the model's identity (:meth:`qxbench.lmeval.adapter.QXLM.cache_identity`: checkpoint content, quantization
   config, reference model, qxbench version),
 
 so a different model, config or option never reads another's entry. Missing documents are answered in

@@ -24,7 +24,7 @@ from qxbench.data.classify import ECQA_OPTIONS
 from qxbench.data.datasource import DATA_OPTION, load_local
 from qxbench.engine.chat import Chat
 from qxbench.errors import QxError
-from qxbench.probe import ProbeTask
+from qxbench.lmeval.probe import ProbeTask
 from qxbench.probes.options import ExplainOptions, known_options
 from qxbench.probes.prompts import PROMPT_SETS, PromptSet
 

@@ -6,9 +6,9 @@ With ``quant=none`` (the default) the checkpoint is handed to HFLM unchanged, so
 generations are exactly those of ``--model hf``. Other backends come from :mod:`qxbench.quant`;
 their model instance is handed to HFLM the same way.
 
-Probe tasks (see :mod:`qxbench.probe`) emit ``Instance(request_type=NAME)``; lm-eval's evaluator
+Probe tasks (see :mod:`qxbench.lmeval.probe`) emit ``Instance(request_type=NAME)``; lm-eval's evaluator
 then calls ``getattr(lm, NAME)(requests)``, so each probe request type is a method of this class
-(all in :class:`qxbench.probes.requests.ProbeRequests`).
+(all in :class:`qxbench.lmeval.requests.ProbeRequests`).
 
 ``reference`` names the full-precision model that some probe metrics compare against (fluency of
 counterfactuals under the reference, surviving top-300 neurons): ``auto`` (default) is the same
@@ -28,11 +28,11 @@ from lm_eval.models.huggingface import HFLM
 
 from qxbench import distributed, progress
 from qxbench.errors import QxError, first_line
+from qxbench.lmeval import resume
+from qxbench.lmeval.requests import ProbeRequests
 from qxbench.model_checks import check_model_args, loading
 from qxbench.models import DEFAULT_MODEL, EMBEDDED_MODELS
 from qxbench.models.gguf import provenance
-from qxbench.probes import resume
-from qxbench.probes.requests import ProbeRequests
 from qxbench.quant import QuantRequest, get_quantizer
 from qxbench.quant.calibration import Calibration, default_source
 from qxbench.quant.registry import check_dtype, resolve_dtype
@@ -227,7 +227,7 @@ class QXLM(ProbeRequests, HFLM):
             self.cache_hook = hook
 
     def cache_identity(self) -> dict[str, Any]:
-        """What a probe result depends on besides its request (``--use_cache`` keys, :mod:`qxbench.probes.resume`):
+        """What a probe result depends on besides its request (``--use_cache`` keys, :mod:`qxbench.lmeval.resume`):
         the checkpoint's content, the quantization config and the reference model."""
         from qxbench import __version__
         from qxbench.quant.cache import model_fingerprint

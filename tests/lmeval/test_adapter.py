@@ -17,7 +17,7 @@ def _requests(kind: str, args: list[tuple]) -> list[Instance]:
 def pair(embedded_path):
     from lm_eval.models.huggingface import HFLM
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(device="cpu", batch_size=4), HFLM(pretrained=embedded_path, device="cpu", batch_size=4)
 
@@ -72,7 +72,7 @@ def test_model_info_records_the_qx_block(pair, embedded_path):
     ],
 )
 def test_bad_input_is_one_clear_line(kwargs, message):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     with pytest.raises(QxError) as exc:
         QXLM(device="cpu", **kwargs)
@@ -81,7 +81,7 @@ def test_bad_input_is_one_clear_line(kwargs, message):
 
 
 def test_unreachable_hub_id_is_one_clear_line():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     with pytest.raises(QxError, match=r"^Could not load model 'qxbench-test/does-not-exist': "):
         QXLM(pretrained="qxbench-test/does-not-exist", device="cpu")
@@ -90,7 +90,7 @@ def test_unreachable_hub_id_is_one_clear_line():
 def test_corrupt_full_precision_checkpoint_is_one_line(tmp_path):
     import shutil
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
     from qxbench.models import EMBEDDED_MODEL_DIR
 
     bad = tmp_path / "corrupt"
@@ -102,7 +102,7 @@ def test_corrupt_full_precision_checkpoint_is_one_line(tmp_path):
 
 
 def test_reference_model_rules():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     fp = QXLM(device="cpu")
     assert fp.reference_lm() is fp  # quant=none: the model is its own full-precision reference
@@ -125,7 +125,7 @@ def test_none_from_lm_eval_s_argument_parser_means_none():
 
 
 def test_an_empty_probe_answer_is_one_line():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     with pytest.raises(QxError, match="The answer to 'The capital of X is' is empty"):
         QXLM(device="cpu")._first_token("The capital of X is", "  ")
@@ -133,7 +133,7 @@ def test_an_empty_probe_answer_is_one_line():
 
 def test_a_run_without_pretrained_is_named_after_the_default_model():
     """lm-eval names the run (output folder, model_name) after `pretrained` in the model args it passed."""
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     model_args: dict = {}
     lm = QXLM.create_from_arg_obj(model_args, {"device": "cpu", "batch_size": None})
@@ -154,7 +154,7 @@ def test_bfloat16_is_recorded_and_computes_in_bfloat16_with_a_bfloat16_reference
     ``--use_cache`` identity all say bfloat16; lm-eval's log-softmax stays float32."""
     import torch
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     lm = QXLM(device="cpu", dtype="bfloat16", reference="qx-tiny")
     assert lm.model.get_input_embeddings().weight.dtype == torch.bfloat16
@@ -175,7 +175,7 @@ def test_a_quantizer_computes_in_the_dtype_asked_for(tmp_path, monkeypatch):
 
     if importlib.util.find_spec("bitsandbytes") is None:
         pytest.skip("bitsandbytes is not installed (pip install 'qxbench[bnb]')")
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     lm = QXLM(device="cpu", quant="bnb-nf4", dtype="bfloat16", reference="none")
     layer = next(m for m in lm.model.modules() if type(m).__name__ == "Linear4bit")

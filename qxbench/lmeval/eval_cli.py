@@ -50,12 +50,12 @@ def _name_the_parser(harness: object) -> None:
 
 def cmd_eval(argv: Sequence[str]) -> int:
     from qxbench import _lmeval_hook, logs, preflight, run_report
+    from qxbench.lmeval.logsetup import quiet, setup_logging
 
     _lmeval_hook.install(only_qx_tasks=True)
     check_tasks(argv)
-    import lm_eval.evaluator  # noqa: F401 - imported now so that logs.quiet() can quiet its `git describe`
+    import lm_eval.evaluator  # noqa: F401 - imported now so that quiet() can quiet its `git describe`
     from lm_eval._cli import HarnessCLI
-    from lm_eval.utils import setup_logging
 
     setup_logging()
     saved = sys.argv
@@ -67,7 +67,7 @@ def cmd_eval(argv: Sequence[str]) -> int:
             preflight.check_eval_argv(argv)  # before lm-eval parses --metadata, loads a model or data
         args = parser.parse_args()
         started = time.time()
-        with logs.quiet(logs.log_path(logs.output_path(list(argv)))):
+        with quiet(logs.log_path(logs.output_path(list(argv)))):
             parser.execute(args)
         run_report.report(argv, started)
     finally:

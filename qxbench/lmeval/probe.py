@@ -2,7 +2,7 @@
 
 lm-eval's evaluator groups requests by ``Instance.request_type`` and calls
 ``getattr(lm, request_type)(requests)``. A probe task therefore subclasses :class:`ProbeTask`, sets
-``REQUEST_TYPE`` (the name of a :class:`~qxbench.adapter.QXLM` method) and builds the arguments
+``REQUEST_TYPE`` (the name of a :class:`~qxbench.lmeval.adapter.QXLM` method) and builds the arguments
 that method expects; ``process_results`` receives that method's answer for the document.
 
 A probe's YAML names its class with ``class: !function utils.MyProbe``. lm-eval 0.4.13's task

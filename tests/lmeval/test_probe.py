@@ -24,7 +24,7 @@ def probe_task_dir(tmp_path):
         """))
     (tmp_path / "probe_echo.py").write_text(textwrap.dedent("""\
         import datasets
-        from qxbench.probe import ProbeTask
+        from qxbench.lmeval.probe import ProbeTask
 
         def load(prompt=None, **_):
             rows = [{"prompt": "The capital of"}, {"prompt": "Review: The tea was warm."}]
@@ -46,7 +46,7 @@ def test_custom_request_type_is_answered_by_the_model(probe_task_dir):
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     class CountingQX(QXLM):
         def qx_test_token_count(self, requests):
@@ -64,7 +64,7 @@ def test_metadata_under_a_task_name_applies_to_that_task_only(probe_task_dir):
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     class CountingQX(QXLM):
         def qx_test_token_count(self, requests):
@@ -91,7 +91,7 @@ def test_for_task_scopes_object_entries_by_task_name():
 
 
 def test_probe_task_without_request_type_is_rejected():
-    from qxbench.probe import ProbeTask
+    from qxbench.lmeval.probe import ProbeTask
 
     with pytest.raises(TypeError, match="must set REQUEST_TYPE"):
         ProbeTask(config={"task": "x"})
