@@ -7,7 +7,8 @@ user; all of it is kept, with a time stamp, in one log file whose path one stder
 ``<--output_path>/qxbench.log`` beside the run's results, else a file of this run's own,
 ``$QXBENCH_HOME/logs/qxbench-<date>-<time>-<pid>.log`` (default home ``~/.cache/qxbench``;
 ``$QXBENCH_LOG`` sets the file). ``qxbench -v`` or ``QX_VERBOSE=1`` leaves everything on the terminal as
-before. qxbench's own warnings, lm-eval's other messages and every error are never diverted.
+before. qxbench's own warnings, lm-eval's other messages and every error are never diverted. lm-eval's side
+(its log set-up, its ``git describe`` kept quiet) is :mod:`qxbench.lmeval.logsetup`: this module imports no lm-eval.
 """
 
 from __future__ import annotations
