@@ -1,4 +1,4 @@
-"""Greedy decoding that drops finished rows (qxbench.probes.greedy.greedy) against ``model.generate`` with
+"""Greedy decoding that drops finished rows (qxbench.engine.greedy.greedy) against ``model.generate`` with
 the same stopping rule, which keeps every row until the last stops (benchmarks/speed/decode_ig.py's
 ``_generate_rows``, reused): same tokens, fewer row-steps."""
 
@@ -22,7 +22,7 @@ def _prompts(tokenizer, facts, rows):
 
 
 def _greedy(model, tokenizer, ids, mask, max_tokens):
-    from qxbench.probes.greedy import LineEnd, greedy
+    from qxbench.engine.greedy import LineEnd, greedy
 
     return greedy(model, ids, mask, max_tokens, LineEnd(tokenizer, len(ids), tokenizer.eos_token_id))
 

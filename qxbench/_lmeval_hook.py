@@ -5,7 +5,7 @@ lm-eval has no plugin mechanism for models or task folders, so the installed fil
 meta-path finder (no lm-eval, no torch import). When, and only when, lm-eval itself imports
 
 * ``lm_eval.models`` (which fills the model registry with lazy entries), the finder adds the lazy
-  entry ``qx -> qxbench.adapter:QXLM``. Registering *after* that module runs matters: lm-eval only
+  entry ``qx -> qxbench.lmeval.adapter:QXLM``. Registering *after* that module runs matters: lm-eval only
   imports it while its registry is empty, so an earlier entry would hide every built-in model.
 * ``lm_eval.tasks.manager``, it replaces ``TaskManager`` with a subclass that adds qxbench's task
   folder to ``include_path`` (no ``--include_path`` needed). ``qxbench eval`` also drops lm-eval's
@@ -31,7 +31,7 @@ from typing import Any
 
 ENV_DISABLE = "QXBENCH_NO_LMEVAL_HOOK"
 MODEL_NAME = "qx"
-MODEL_TARGET = "qxbench.adapter:QXLM"
+MODEL_TARGET = "qxbench.lmeval.adapter:QXLM"
 
 _only_qx_tasks = False
 
@@ -172,15 +172,15 @@ def _wrap_cli(module: ModuleType) -> None:
                 if not {"-h", "--help"} & set(sys.argv):
                     preflight.check_eval_argv(sys.argv[1:])  # bad input refused before any model loads
                 import lm_eval.evaluator  # noqa: F401 - so that quiet() reaches its `git describe`
-                from lm_eval.utils import setup_logging
 
                 from qxbench import logs
+                from qxbench.lmeval.logsetup import quiet, setup_logging
 
                 setup_logging()  # lm-eval's handler exists before quiet() filters it (idempotent)
                 from qxbench import run_report
 
                 started = time.time()
-                with logs.quiet(logs.log_path(logs.output_path(sys.argv))):
+                with quiet(logs.log_path(logs.output_path(sys.argv))):
                     inner()
                 run_report.report(sys.argv[1:], started)
             else:

@@ -17,7 +17,7 @@ from pathlib import Path
 from qxbench import __version__
 from qxbench._lmeval_hook import qx_task_index
 from qxbench.errors import QxError
-from qxbench.eval_cli import cmd_eval
+from qxbench.lmeval.eval_cli import cmd_eval
 from qxbench.logs import ENV_VERBOSE
 
 
@@ -36,15 +36,15 @@ def _model_args(text: str) -> dict[str, str]:
 
 
 def cmd_info(args: argparse.Namespace, title: str = "qxbench info") -> int:
-    from lm_eval.utils import setup_logging
     from rich.console import Console
     from rich.table import Table
 
     from qxbench import logs
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
+    from qxbench.lmeval.logsetup import quiet, setup_logging
 
     setup_logging("WARNING")  # lm-eval's handler exists, so that quiet() sends its warnings to the log file too
-    with logs.quiet(logs.log_path(None)):  # torch's and llm-compressor's messages: to the log file
+    with quiet(logs.log_path(None)):  # torch's and llm-compressor's messages: to the log file
         lm = QXLM(pretrained=args.model, device=args.device, **_model_args(args.model_args))
     table = Table(title=f"{title} {args.model}")
     table.add_column("field")

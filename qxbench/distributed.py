@@ -5,7 +5,7 @@ lm-eval shards each task's documents by rank (document ``i`` goes to rank ``i % 
 ranks to the same number of requests with copies of their last request, calls each request type on
 every rank, then gathers the per-document metrics to rank 0, which alone aggregates and writes the
 results. Its HF model only takes a rank when there is more than one CUDA device; the ``qx`` model
-takes it from accelerate on any device (:meth:`qxbench.adapter.QXLM.__init__`), so CPU processes share
+takes it from accelerate on any device (:meth:`qxbench.lmeval.adapter.QXLM.__init__`), so CPU processes share
 the work too.
 
 What the ``qx`` model adds (single process: every helper here is a no-op):
@@ -16,7 +16,7 @@ What the ``qx`` model adds (single process: every helper here is a no-op):
   rank, as each process needs its own model;
 * the probe answers that depend on every document (the neurons probe's corpus statistics) combine
   the ranks' partial statistics with :func:`all_gather` (:mod:`qxbench.probes.neurons`);
-* padding copies are answered once (:func:`qxbench.probes.requests.request_type`);
+* padding copies are answered once (:func:`qxbench.lmeval.requests.request_type`);
 * library logs and progress bars come from rank 0 only (:func:`is_main`).
 """
 

@@ -7,7 +7,8 @@ user; all of it is kept, with a time stamp, in one log file whose path one stder
 ``<--output_path>/qxbench.log`` beside the run's results, else a file of this run's own,
 ``$QXBENCH_HOME/logs/qxbench-<date>-<time>-<pid>.log`` (default home ``~/.cache/qxbench``;
 ``$QXBENCH_LOG`` sets the file). ``qxbench -v`` or ``QX_VERBOSE=1`` leaves everything on the terminal as
-before. qxbench's own warnings, lm-eval's other messages and every error are never diverted.
+before. qxbench's own warnings, lm-eval's other messages and every error are never diverted. lm-eval's side
+(its log set-up, its ``git describe`` kept quiet) is :mod:`qxbench.lmeval.logsetup`: this module imports no lm-eval.
 """
 
 from __future__ import annotations
@@ -108,19 +109,6 @@ def _preload() -> None:
     hf_logging.get_logger("transformers")
 
 
-def _git_hash_quietly() -> str | None:
-    """lm-eval's ``get_git_commit_hash`` (``lm_eval/loggers/utils.py``, lm-eval 0.4.13) with git's
-    complaint about a directory outside a repository kept off the terminal; same value, same fallback."""
-    import subprocess
-
-    try:
-        return subprocess.check_output(["git", "describe", "--always"], stderr=subprocess.DEVNULL).strip().decode()
-    except (subprocess.CalledProcessError, FileNotFoundError):
-        from lm_eval.loggers.utils import get_commit_from_path
-
-        return get_commit_from_path(os.getcwd())
-
-
 @contextmanager
 def quiet(path: Path, *, announce: bool = True) -> Iterator[Path | None]:
     """Divert third-party warnings and logs to ``path`` (appended) for the duration; yields the path,
@@ -166,10 +154,6 @@ def quiet(path: Path, *, announce: bool = True) -> Iterator[Path | None]:
             stream.flush()
 
     warnings.showwarning = showwarning
-    evaluator = sys.modules.get("lm_eval.evaluator")
-    git_hash = getattr(evaluator, "get_git_commit_hash", None)
-    if git_hash is not None:  # lm-eval's `git describe` prints "fatal: not a git repository" outside one
-        evaluator.get_git_commit_hash = _git_hash_quietly  # type: ignore[union-attr]
     _stream = stream
     if announce and distributed.is_main():
         print(f"qxbench: library warnings and logs -> {path} (qxbench -v or {ENV_VERBOSE}=1 shows them here)",
@@ -179,8 +163,6 @@ def quiet(path: Path, *, announce: bool = True) -> Iterator[Path | None]:
     finally:
         _stream = None
         warnings.showwarning = show
-        if git_hash is not None:
-            evaluator.get_git_commit_hash = git_hash  # type: ignore[union-attr]
         for h in lm_eval_handlers:
             h.removeFilter(divert)
         for logger, handlers, propagate in saved:

@@ -8,7 +8,7 @@ rewrite, re-classify, perplexity ...), each over every document, so each pass ge
 
 While a phase runs, lm-eval's own bars of the loglikelihood calls it makes are off: their requests
 advance the phase's bar instead (``requests`` of them make up the phase). When documents are answered
-chunk by chunk (``--use_cache``, see :mod:`qxbench.probes.resume`), one bar counts documents for the
+chunk by chunk (``--use_cache``, see :mod:`qxbench.lmeval.resume`), one bar counts documents for the
 whole request type and each chunk's phase bars vanish when done.
 """
 

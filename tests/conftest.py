@@ -67,7 +67,7 @@ def quantized_tiny(shared_quant_cache: Path):
     whose quantized checkpoint comes from ``shared_quant_cache`` (built on first use in this run)."""
 
     def make(**kwargs):
-        from qxbench.adapter import QXLM
+        from qxbench.lmeval.adapter import QXLM
 
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv("QXBENCH_CACHE", str(shared_quant_cache))
@@ -182,3 +182,26 @@ def tiny_gemma2():
     from transformers import Gemma2Config, Gemma2ForCausalLM
 
     return _tiny_gemma(Gemma2Config, Gemma2ForCausalLM, final_logit_softcapping=2.0)
+
+
+# -- tiny random models (the reference forward pass by hand: tests/reference_pass.py) --------------------
+@pytest.fixture(scope="session")
+def tiny_llama():
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=3,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                         attn_implementation="eager")
+    return LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt2():
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=64, n_embd=32, n_layer=2, n_head=4, n_positions=64, attn_implementation="eager")
+    return GPT2LMHeadModel(config).eval()

@@ -1,5 +1,5 @@
 """Bad input never costs work (issue 28): every case ends in one line naming the value, before any
-model work. The data-file cases (``qxbench.probes.datasource.load_local``) are here; the command-line
+model work. The data-file cases (``qxbench.data.datasource.load_local``) are here; the command-line
 cases are in the second half of this file."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from qxbench.data.datasource import load_hub, load_local
 from qxbench.errors import QxError
-from qxbench.probes.datasource import load_hub, load_local
 
 COLUMNS = {"sentence": str, "label": int}
 
@@ -132,12 +132,12 @@ EVAL = ["eval", "--model", "qx", "--tasks", "memorize", "--device", "cpu"]
     (["--output_path", "{file}/runs"], "is a file, not a directory"),
 ])
 def test_eval_bad_arguments_are_one_line_before_the_model_loads(tmp_path, monkeypatch, capsys, flags, words):
-    import qxbench.adapter
+    import qxbench.lmeval.adapter
 
     def never(*_args, **_kwargs):
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr(qxbench.adapter.QXLM, "__init__", never)
+    monkeypatch.setattr(qxbench.lmeval.adapter.QXLM, "__init__", never)
     file = _write(tmp_path, "results.json.bak", "last week's results")
     code, line = _main([*EVAL, *[f.replace("{file}", str(file)) for f in flags]], capsys)
     assert code == 2, line
@@ -177,7 +177,7 @@ def test_study_make_under_a_file_is_one_line(tmp_path, capsys):
 
 
 def test_an_unknown_model_arg_lists_the_valid_keys(capsys):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     with pytest.raises(QxError) as err:
         QXLM(pretrained="qx-tiny", bitz="4")
@@ -189,7 +189,7 @@ def test_an_unknown_model_arg_lists_the_valid_keys(capsys):
 def test_weights_that_do_not_fit_the_config_name_the_parameter_and_shapes(tmp_path):
     import shutil
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
     from qxbench.models import EMBEDDED_MODELS
 
     broken = tmp_path / "model"

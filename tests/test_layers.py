@@ -12,12 +12,15 @@ import b`` where ``a.b`` is a module counts as ``a.b``); an import under ``if TY
   ``compare`` (paired differences, guards, FDR marks) -> ``render`` (the site) and ``gate``; ``sweep`` (runs the
   configs) apart, importing none of them and imported by none; ``cli`` on top; the declarations every room reads
   (``display`` and display.yaml, ``twins``, ``fmt``) import no room;
-- lm-eval is reached through one room: today the modules that import ``lm_eval`` are
-  ``qxbench._lmeval_hook`` (start-up hook: task folder, model registration, ``lm_eval`` command),
-  ``qxbench.adapter`` (the ``qx`` model, an ``HFLM``), ``qxbench.probe`` and ``qxbench.probes.selfexplain``
-  (requests as lm-eval ``Instance``s, the task class), ``qxbench.eval_cli`` (``qxbench eval``: lm-eval's
-  command line), ``qxbench.cli`` (lm-eval's log set-up) and ``qxbench.logs`` (lm-eval's commit lookup).
-  A new module goes through these, never to lm-eval itself.
+- qxbench's rooms (:data:`QXBENCH_ROOMS`): ``lmeval`` (everything that touches lm-eval) -> ``probes`` (the
+  algorithms and their records) -> ``engine`` (model passes), ``interp`` (model internals), ``metrics`` and
+  ``data``, which import no room; the probes may import ``qxbench.lmeval.calls`` (lm-eval ``Instance``s, it
+  imports lm-eval only), nothing else of ``lmeval``. The start-up hook ``qxbench._lmeval_hook`` (its path is
+  fixed by the installed ``.pth`` file) counts as ``lmeval``. The modules outside the rooms (``errors``,
+  ``progress``, ``distributed``, ``logs``, ``quant``, ``models``, ``world`` ...) import no room; only the entry
+  point ``qxbench.cli`` and the rating study ``qxbench.study`` sit above them;
+- lm-eval is reached through one room (:data:`LM_EVAL_ROOM`): only ``qxbench.lmeval``'s modules and
+  ``qxbench._lmeval_hook`` import ``lm_eval``. A new module goes through them, never to lm-eval itself.
 """
 
 from __future__ import annotations
@@ -29,8 +32,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]  # the repository: its packages, never a same-named folder of tests/
 PACKAGES = ("qxbench", "leaderboard", "lm_eval_tasks")
-LM_EVAL_ROOM = frozenset({"qxbench._lmeval_hook", "qxbench.adapter", "qxbench.cli", "qxbench.eval_cli",
-                          "qxbench.logs", "qxbench.probe", "qxbench.probes.selfexplain"})
+LM_EVAL_ROOM = ("qxbench.lmeval", "qxbench._lmeval_hook")  # the modules under these, and only they, import lm_eval
+LOWER_ROOMS = ("qxbench.engine", "qxbench.interp", "qxbench.metrics", "qxbench.data")
+QXBENCH_ROOMS = {  # room -> the other rooms (or modules of them) it may import; a room imports its own freely
+    "qxbench.lmeval": ("qxbench.probes", *LOWER_ROOMS),  # the top: the qx model, the task side, qxbench eval
+    "qxbench.probes": (*LOWER_ROOMS, "qxbench.lmeval.calls"),  # calls: lm-eval Instances, nothing else of lmeval
+    "qxbench.engine": (),
+    "qxbench.interp": (),
+    "qxbench.metrics": (),
+    "qxbench.data": (),
+}
+HOOK = "qxbench._lmeval_hook"  # lm-eval's start-up hook: in the lmeval room, at the path the .pth file names
+QXBENCH_ABOVE = ("qxbench.cli", "qxbench.study")  # the entry point and the rating study: above every room
 DECLARATIONS = ("leaderboard.display", "leaderboard.fmt", "leaderboard.twins")  # what every room reads
 REPORT = ("leaderboard.read", "leaderboard.compare", *DECLARATIONS)  # what render and gate build on
 LEADERBOARD_ROOMS = {  # room -> the other rooms it may import (the leaderboard's own __init__: none)
@@ -140,7 +153,7 @@ def test_the_reader_sees_the_packages_and_their_imports():
     assert sum(_in(m, "qxbench") for m in modules()) > 40 and sum(_in(m, "leaderboard") for m in modules()) >= 8
     assert "leaderboard.cli" in imports("qxbench.cli")[0]  # the one direction kept: the entry point -> commands
     assert "qxbench.quant" in imports("leaderboard.sweep.plan")[0]  # inside a function
-    assert "qxbench.errors" in imports("leaderboard.display")[0] and "lm_eval" in imports("qxbench.adapter")[1]
+    assert "qxbench.errors" in imports("leaderboard.display")[0] and "lm_eval" in imports("qxbench.lmeval.adapter")[1]
     assert {"leaderboard.compare.cell", "leaderboard.read.results"} <= imports("leaderboard.compare.pairing")[0]
     tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import a\nelse:\n    import b\n"
                      "def f():\n    import c\n")
@@ -190,13 +203,37 @@ def test_the_leaderboard_rooms():
         "leaderboard.read", "leaderboard.gate", None)
 
 
+def _qx_room(module: str) -> str | None:
+    """The qxbench room that holds ``module`` (None: a module outside the rooms, or the package's ``__init__``)."""
+    if module == HOOK:
+        return "qxbench.lmeval"
+    return next((room for room in QXBENCH_ROOMS if _in(module, room)), None)
+
+
+def test_the_qxbench_rooms():
+    """Each module of a qxbench room imports only its own room and the rooms QXBENCH_ROOMS lets it: the data flows
+    lmeval -> probes -> engine, interp, metrics, data. The modules outside the rooms import none of them, but the
+    entry point and the rating study, which sit above."""
+    ours = {m: deps for m, deps in graph().items() if _in(m, "qxbench")}
+    wrong = [f"{m} imports {d} ({room} may import {', '.join(QXBENCH_ROOMS[room]) or 'no other room'})"
+             for m, deps in sorted(ours.items()) if (room := _qx_room(m) or "") for d in sorted(deps)
+             if _qx_room(d) not in (None, room) and not any(_in(d, a) for a in QXBENCH_ROOMS[room])]
+    wrong += [f"{m} imports {d}: a module outside the rooms imports none of them (or it belongs in a room)"
+              for m, deps in sorted(ours.items()) if _qx_room(m) is None and not any(_in(m, a) for a in QXBENCH_ABOVE)
+              for d in sorted(deps) if _qx_room(d)]
+    assert not wrong, "\n".join(wrong)
+    assert all(room in modules() for room in QXBENCH_ROOMS), "a room of QXBENCH_ROOMS is no package"
+    assert (_qx_room("qxbench.engine.greedy"), _qx_room(HOOK), _qx_room("qxbench.quant.awq"), _qx_room("qxbench")) == (
+        "qxbench.engine", "qxbench.lmeval", None, None)
+
+
 def test_lm_eval_is_imported_only_by_its_room():
-    """The modules that import lm-eval are the ones named in this file's docstring; any other goes through them."""
+    """The modules that import lm-eval are qxbench.lmeval's and the start-up hook; any other goes through them."""
     touching = {m for m in modules() if "lm_eval" in imports(m)[1]}
-    new = sorted(touching - LM_EVAL_ROOM)
-    assert not new, (f"{', '.join(new)} import(s) lm_eval: go through the existing boundary "
-                     f"({', '.join(sorted(LM_EVAL_ROOM))}) instead")
-    assert touching == LM_EVAL_ROOM, f"no longer importing lm_eval: {sorted(LM_EVAL_ROOM - touching)}: unpin them"
+    outside = sorted(m for m in touching if not any(_in(m, room) for room in LM_EVAL_ROOM))
+    assert not outside, (f"{', '.join(outside)} import(s) lm_eval: go through the lm-eval room "
+                         f"({', '.join(LM_EVAL_ROOM)}) instead")
+    assert {HOOK, "qxbench.lmeval.adapter", "qxbench.lmeval.calls", "qxbench.lmeval.probe"} <= touching  # read
 
 
 def test_benchmarks_import_as_a_package():

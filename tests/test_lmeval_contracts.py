@@ -29,62 +29,64 @@ console script ``lm_eval.__main__:cli_evaluate``
     _lmeval_hook.py:_LoaderWithCallback.get_code (replaces ``python -m lm_eval``'s code)
       -> the module's top-level statements
 ``lm_eval._cli.HarnessCLI`` ``parse_args()`` / ``execute(args)``
-    eval_cli.py:cmd_eval -> reads ``sys.argv``; ``run`` gives ``args.func``
+    lmeval/eval_cli.py:cmd_eval -> reads ``sys.argv``; ``run`` gives ``args.func``
 ``HarnessCLI._subparsers.choices["run"]``
-    eval_cli.py:_name_the_parser -> an ``argparse.ArgumentParser``
+    lmeval/eval_cli.py:_name_the_parser -> an ``argparse.ArgumentParser``
 ``lm_eval.utils.setup_logging(level)``
-    logs.py:quiet (filters the ``lm_eval`` logger's handlers); eval_cli.cmd_eval; cli.cmd_info
+    logs.py:quiet (filters the ``lm_eval`` logger's handlers); lmeval/logsetup.py:setup_logging (eval_cli, cli.cmd_info)
       -> takes a level name; its handler is on the ``lm_eval`` logger
 lm-eval's warning texts
     logs.py:LM_EVAL_NOISE / _Divert -> each text is still in lm-eval's source
 ``lm_eval.evaluator.get_git_commit_hash``
-    logs.py:quiet (swapped while quiet) -> a module global, called by that name
+    lmeval/logsetup.py:quiet (swapped while quiet) -> a module global, called by that name
 ``get_git_commit_hash``'s body, ``get_commit_from_path(path)``
-    logs.py:_git_hash_quietly (a copy of it) -> ``git describe --always``, the same fallback
+    lmeval/logsetup.py:_git_hash_quietly (a copy of it) -> ``git describe --always``, the same fallback
 ``HFLM.__init__`` keywords
-    adapter.py:QXLM.__init__; model_checks.py:check_model_args
+    lmeval/adapter.py:QXLM.__init__; model_checks.py:check_model_args
       -> pretrained, dtype, softmax_dtype, tokenizer, device, batch_size
 ``HFLM._get_config``
-    adapter.py:QXLM._get_config (override) -> called as ``(pretrained, **keywords)``
+    lmeval/adapter.py:QXLM._get_config (override) -> called as ``(pretrained, **keywords)``
 ``HFLM._create_model``
-    adapter.py:QXLM._create_model (override) -> called with the model name as ``pretrained``
+    lmeval/adapter.py:QXLM._create_model (override) -> called with the model name as ``pretrained``
 ``HFLM._loglikelihood_tokens``
-    adapter.py:QXLM._loglikelihood_tokens (override) -> the override's parameters
+    lmeval/adapter.py:QXLM._loglikelihood_tokens (override) -> the override's parameters
 ``lm.cache_hook`` swapped; ``add_partial("loglikelihood", ...)``
-    adapter.py:QXLM._loglikelihood_tokens; progress.py:CountingHook
+    lmeval/adapter.py:QXLM._loglikelihood_tokens; progress.py:CountingHook
       -> the hook is read per answer; one call per request
 ``CachingLM`` -> ``set_cache_hook(CacheHook)``; ``cache_hook.dbdict``
-    adapter.py:QXLM.set_cache_hook; probes/resume.py:store_path -> ``.dbdict.filename`` is the ``--use_cache`` file
+    lmeval/adapter.py:QXLM.set_cache_hook; lmeval/resume.py:store_path
+      -> ``.dbdict.filename`` is the ``--use_cache`` file
 ``dbdict`` (an SqliteDict) ``encode`` / ``decode`` attributes
-    probes/resume.py:json_only -> JSON text is stored and read back through them
+    lmeval/resume.py:json_only -> JSON text is stored and read back through them
 ``CachingLM.__getattr__`` passes other attributes through
-    probes/requests.py:request_type -> ``qx_*`` methods reach the model unchanged
+    lmeval/requests.py:request_type -> ``qx_*`` methods reach the model unchanged
 ``HFLM._rank`` / ``_world_size`` / ``accelerator``
-    adapter.py:QXLM.__init__ (data parallelism) -> rank, world_size, barrier(), all_gather()
+    lmeval/adapter.py:QXLM.__init__ (data parallelism) -> rank, world_size, barrier(), all_gather()
 ``HFLM._encode_pair(context, continuation)``
-    probes/choices.py:choice_loglikelihoods; probes/selfexplain.py:per_character
+    engine/choices.py:choice_loglikelihoods, per_character
       -> the whole text split after the context; trailing space moved
 ``LM.create_from_arg_obj(arg_dict, additional_config)``
-    adapter.py:QXLM.create_from_arg_obj (sets ``pretrained`` in lm-eval's dict)
+    lmeval/adapter.py:QXLM.create_from_arg_obj (sets ``pretrained`` in lm-eval's dict)
       -> parameters; that dict is logged and names the run
 HFLM keywords (``tok_encode``, ``tok_batch_encode``, ...)
-    probes/nexttoken.py; probes/selfexplain.py; probes/chat.py -> each keyword qxbench passes is accepted
+    probes/nexttoken.py, scoring.py; engine/generate.py, chat.py -> each keyword qxbench passes is accepted
 ``evaluate`` calls ``getattr(lm, request_type)(requests)``
-    adapter.py; probes/requests.py (probe request types are QXLM methods) -> that call in ``evaluate``
+    lmeval/adapter.py; lmeval/requests.py (probe request types are QXLM methods) -> that call in ``evaluate``
 ``evaluate`` pads ranks per ``task.OUTPUT_TYPE``
-    probe.py:ProbeTask.__init__ (sets it to the request type) -> ``task.OUTPUT_TYPE`` is read there
+    lmeval/probe.py:ProbeTask.__init__ (sets it to the request type) -> ``task.OUTPUT_TYPE`` is read there
 ``evaluate`` passes ``chat_template=getattr(lm, "apply_chat_template")``
-    probe.py:ProbeTask.build_all_requests (its ``__self__`` is the model) -> that keyword and the others it passes
+    lmeval/probe.py:ProbeTask.build_all_requests (its ``__self__`` is the model)
+      -> that keyword and the others it passes
 ``build_all_requests`` / ``doc_iterator`` keywords
-    probe.py:ProbeTask.build_all_requests -> the keywords it reads and passes on
+    lmeval/probe.py:ProbeTask.build_all_requests -> the keywords it reads and passes on
 ``construct_requests`` keywords
-    probe.py:ProbeTask.construct_requests -> Instance fields, but the two it pops
+    lmeval/probe.py:ProbeTask.construct_requests -> Instance fields, but the two it pops
 ``Instance``: any ``request_type``, extra attributes
-    probe.py; probes/requests.py; probes/resume.py:key -> ``.args``, ``task_name``, ``doc_id``, ``instance.chat``
+    lmeval/probe.py; lmeval/requests.py; lmeval/resume.py:key -> ``.args``, ``task_name``, ``doc_id``, ``instance.chat``
 a YAML ``class:`` task is built as ``cls(config=...)``
-    probe.py:ProbeTask.__init__ (drops ``class``) -> that keyword and the YAML's keys in it
+    lmeval/probe.py:ProbeTask.__init__ (drops ``class``) -> that keyword and the YAML's keys in it
 ``ConfigurableTask.fewshot_context(doc, num_fewshot, ...)``
-    probes/explaintask.py:ExplainTask.fewshot_context (override) -> its first parameters
+    lmeval/explaintask.py:ExplainTask.fewshot_context (override) -> its first parameters
 ``<out>/<model>/results_<t>.json``, ``samples_<task>_<t>.jsonl``
     run_report.py:newest_results / report -> the names; one stamp for both
 the samples log holds ``str()`` of each answer
@@ -177,7 +179,7 @@ def test_task_index_builds_our_task_folder():
 def test_model_registry_takes_a_lazy_target():
     from lm_eval.api.registry import model_registry
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     user = "qxbench/_lmeval_hook.py:_register_model"
     register = inspect.signature(model_registry.register).parameters
@@ -314,7 +316,7 @@ def test_setup_logging_puts_its_handler_on_the_lm_eval_logger(monkeypatch):
     lm_eval.utils.setup_logging("WARNING")
     assert logger.handlers and logger.level == logging.WARNING, broke(
         "lm_eval.utils.setup_logging('WARNING') takes a level name and adds its handler to the 'lm_eval' logger",
-        "qxbench/logs.py:quiet (filters the 'lm_eval' logger's handlers), eval_cli.cmd_eval, cli.cmd_info")
+        "qxbench/logs.py:quiet (filters the 'lm_eval' logger's handlers), lmeval/logsetup.py:setup_logging")
 
 
 @pytest.mark.parametrize("text", [pytest.param(t, id=t[:24]) for t in LM_EVAL_NOISE])
@@ -328,7 +330,7 @@ def test_get_git_commit_hash_is_an_evaluator_global_called_by_name():
     import lm_eval.evaluator as evaluator
     from lm_eval.loggers.utils import get_git_commit_hash
 
-    user = "qxbench/logs.py:quiet (swaps lm_eval.evaluator.get_git_commit_hash while a run is quiet)"
+    user = "qxbench/lmeval/logsetup.py:quiet (swaps lm_eval.evaluator.get_git_commit_hash while a run is quiet)"
     assert getattr(evaluator, "get_git_commit_hash", None) is get_git_commit_hash, broke(
         "lm_eval.evaluator imports get_git_commit_hash as a module global", user)
     called = [n for n in ast.walk(ast.parse(Path(evaluator.__file__).read_text(encoding="utf-8")))
@@ -339,7 +341,7 @@ def test_get_git_commit_hash_is_an_evaluator_global_called_by_name():
 def test_get_git_commit_hash_is_what_our_quiet_copy_copies():
     from lm_eval.loggers import utils
 
-    user = "qxbench/logs.py:_git_hash_quietly (lm-eval's function with git's stderr silenced)"
+    user = "qxbench/lmeval/logsetup.py:_git_hash_quietly (lm-eval's function with git's stderr silenced)"
     body = inspect.getsource(utils.get_git_commit_hash)
     assert '["git", "describe", "--always"]' in body and "get_commit_from_path(os.getcwd())" in body, broke(
         "get_git_commit_hash runs `git describe --always`, falling back to get_commit_from_path(os.getcwd())", user)
@@ -348,7 +350,7 @@ def test_get_git_commit_hash_is_what_our_quiet_copy_copies():
         user)
 
 
-# -- qxbench/eval_cli.py -------------------------------------------------------------------------------------
+# -- qxbench/lmeval/eval_cli.py -------------------------------------------------------------------------------------
 
 
 def test_harness_cli_parses_sys_argv_into_a_runnable_command(monkeypatch):
@@ -360,12 +362,12 @@ def test_harness_cli_parses_sys_argv_into_a_runnable_command(monkeypatch):
     try:
         args = parser.parse_args()
     except (TypeError, SystemExit) as err:
-        pytest.fail(broke(f"{contract} ({err!r})", "qxbench/eval_cli.py:cmd_eval"))
+        pytest.fail(broke(f"{contract} ({err!r})", "qxbench/lmeval/eval_cli.py:cmd_eval"))
     got = (getattr(args, "command", None), getattr(args, "model", None), callable(getattr(args, "func", None)))
-    assert got == ("run", "qx", True), broke(f"{contract} (got {args})", "qxbench/eval_cli.py:cmd_eval")
+    assert got == ("run", "qx", True), broke(f"{contract} (got {args})", "qxbench/lmeval/eval_cli.py:cmd_eval")
     execute = getattr(HarnessCLI, "execute", None)
     assert execute is not None and params(execute) == ["self", "args"], broke(
-        "HarnessCLI.execute(args) runs the parsed command", "qxbench/eval_cli.py:cmd_eval")
+        "HarnessCLI.execute(args) runs the parsed command", "qxbench/lmeval/eval_cli.py:cmd_eval")
 
 
 def test_harness_cli_keeps_its_run_parser_in_subparsers():
@@ -374,10 +376,10 @@ def test_harness_cli_keeps_its_run_parser_in_subparsers():
     run = getattr(getattr(HarnessCLI(), "_subparsers", None), "choices", {}).get("run")
     assert isinstance(run, argparse.ArgumentParser), broke(
         "HarnessCLI()._subparsers.choices['run'] is the `run` subcommand's ArgumentParser",
-        "qxbench/eval_cli.py:_name_the_parser (renames it `qxbench eval`)")
+        "qxbench/lmeval/eval_cli.py:_name_the_parser (renames it `qxbench eval`)")
 
 
-# -- qxbench/adapter.py: HFLM --------------------------------------------------------------------------------
+# -- qxbench/lmeval/adapter.py: HFLM --------------------------------------------------------------------------------
 
 
 def test_hflm_init_takes_the_keywords_qxlm_passes():
@@ -385,7 +387,7 @@ def test_hflm_init_takes_the_keywords_qxlm_passes():
 
     missing = {"pretrained", "dtype", "softmax_dtype", "tokenizer", "device", "batch_size"} - set(params(HFLM.__init__))
     assert not missing, broke(f"HFLM.__init__ takes these keywords (missing now: {sorted(missing)})",
-                              "qxbench/adapter.py:QXLM.__init__ and model_checks.py:check_model_args")
+                              "qxbench/lmeval/adapter.py:QXLM.__init__ and model_checks.py:check_model_args")
 
 
 class _Stop(Exception):
@@ -406,7 +408,7 @@ def test_hflm_calls_get_config_with_the_name_first():
         Probe(pretrained="org/some-model", device="cpu")
     assert seen == [("org/some-model",)], broke(
         f"HFLM.__init__ calls self._get_config(pretrained, **keywords) (got positional {seen})",
-        "qxbench/adapter.py:QXLM._get_config (override: (pretrained, **kwargs), load errors in one line)")
+        "qxbench/lmeval/adapter.py:QXLM._get_config (override: (pretrained, **kwargs), load errors in one line)")
 
 
 def test_hflm_calls_create_model_with_pretrained(embedded_path):
@@ -424,17 +426,18 @@ def test_hflm_calls_create_model_with_pretrained(embedded_path):
     args, name = seen[0] if seen else ((), None)
     assert (name or (args[0] if args else None)) == embedded_path, broke(
         f"HFLM.__init__ calls self._create_model with the model name as pretrained (got {seen})",
-        "qxbench/adapter.py:QXLM._create_model (override: (pretrained, *args, **kwargs))")
+        "qxbench/lmeval/adapter.py:QXLM._create_model (override: (pretrained, *args, **kwargs))")
 
 
 def test_loglikelihood_tokens_has_the_parameters_of_our_override():
     from lm_eval.models.huggingface import HFLM
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     assert params(HFLM._loglikelihood_tokens) == params(QXLM._loglikelihood_tokens), broke(
         f"HFLM._loglikelihood_tokens{inspect.signature(HFLM._loglikelihood_tokens)} has the parameters "
-        f"(self, requests, disable_tqdm, override_bs)", "qxbench/adapter.py:QXLM._loglikelihood_tokens (override)")
+        f"(self, requests, disable_tqdm, override_bs)",
+        "qxbench/lmeval/adapter.py:QXLM._loglikelihood_tokens (override)")
 
 
 def test_each_loglikelihood_answer_goes_to_the_cache_hook_of_the_moment(tiny_hflm):
@@ -455,7 +458,8 @@ def test_each_loglikelihood_answer_goes_to_the_cache_hook_of_the_moment(tiny_hfl
         tiny_hflm.cache_hook = saved
     assert seen == ["loglikelihood", "loglikelihood"], broke(
         f"HFLM reads self.cache_hook per answer and calls add_partial('loglikelihood', ...) once per request "
-        f"(got {seen})", "qxbench/adapter.py:QXLM._loglikelihood_tokens and progress.py:CountingHook (phase bars)")
+        f"(got {seen})",
+        "qxbench/lmeval/adapter.py:QXLM._loglikelihood_tokens and progress.py:CountingHook (phase bars)")
 
 
 def _fake_lm() -> Any:
@@ -475,9 +479,9 @@ def _fake_lm() -> Any:
 def test_use_cache_hands_the_model_a_cache_hook_with_its_dbdict(tmp_path):
     from lm_eval.api.model import LM, CacheHook, CachingLM
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
-    user = "qxbench/adapter.py:QXLM.set_cache_hook and probes/resume.py:store_path"
+    user = "qxbench/lmeval/adapter.py:QXLM.set_cache_hook and lmeval/resume.py:store_path"
     assert params(LM.set_cache_hook) == params(QXLM.set_cache_hook) == ["self", "cache_hook"], broke(
         f"LM.set_cache_hook(cache_hook) (now {params(LM.set_cache_hook)})", user)
     lm = _fake_lm()
@@ -491,7 +495,7 @@ def test_use_cache_hands_the_model_a_cache_hook_with_its_dbdict(tmp_path):
 def test_the_cache_store_honours_our_encode_and_decode(tmp_path):
     from lm_eval.api.model import CachingLM
 
-    from qxbench.probes import resume
+    from qxbench.lmeval import resume
 
     lm = _fake_lm()
     CachingLM(lm, str(tmp_path / "cache_rank0.db"))
@@ -502,9 +506,9 @@ def test_the_cache_store_honours_our_encode_and_decode(tmp_path):
     rows = sqlite3.connect(tmp_path / "cache_rank0.db").execute("SELECT value FROM unnamed").fetchall()
     assert rows and all(isinstance(v, str) and json.loads(v) == [-1.5, True] for (v,) in rows), broke(
         f"the --use_cache store (SqliteDict) writes through its .encode attribute: JSON text, not a pickle "
-        f"(rows {rows})", "qxbench/probes/resume.py:json_only")
+        f"(rows {rows})", "qxbench/lmeval/resume.py:json_only")
     assert [hook.dbdict[k] for k in hook.dbdict] == [[-1.5, True]], broke(
-        "the --use_cache store reads through its .decode attribute", "qxbench/probes/resume.py:json_only")
+        "the --use_cache store reads through its .decode attribute", "qxbench/lmeval/resume.py:json_only")
 
 
 def test_use_cache_passes_probe_request_types_to_the_model(tmp_path):
@@ -514,7 +518,7 @@ def test_use_cache_passes_probe_request_types_to_the_model(tmp_path):
     cached = CachingLM(lm, str(tmp_path / "cache_rank0.db"))
     assert getattr(cached, "qx_memorize", None) == lm.qx_memorize, broke(
         "CachingLM hands attributes other than its three request types to the model unchanged",
-        "qxbench/probes/requests.py:request_type (probe answers are resumed by qxbench's own store)")
+        "qxbench/lmeval/requests.py:request_type (probe answers are resumed by qxbench's own store)")
 
 
 def test_rank_and_world_size_come_from_the_private_fields_we_set():
@@ -534,11 +538,11 @@ def test_rank_and_world_size_come_from_the_private_fields_we_set():
     lm.barrier()
     assert (lm.rank, lm.world_size, lm.accelerator.waited, lm.all_gather("t")) == (2, 3, True, ("gathered", "t")), \
         broke("HFLM.rank / world_size read self._rank / self._world_size; barrier() and all_gather() use "
-              "self.accelerator", "qxbench/adapter.py:QXLM.__init__ (accelerate launch on any device)")
+              "self.accelerator", "qxbench/lmeval/adapter.py:QXLM.__init__ (accelerate launch on any device)")
 
 
 def test_encode_pair_splits_the_whole_text(tiny_hflm):
-    user = "qxbench/probes/choices.py:choice_loglikelihoods and probes/selfexplain.py:per_character"
+    user = "qxbench/engine/choices.py:choice_loglikelihoods and per_character"
     assert params(tiny_hflm._encode_pair) == ["context", "continuation"], broke(
         f"HFLM._encode_pair(context, continuation) (parameters now {params(tiny_hflm._encode_pair)})", user)
     context, continuation = tiny_hflm._encode_pair("The cat", " sat")
@@ -554,9 +558,9 @@ def test_create_from_arg_obj_gets_the_dict_lm_eval_names_the_run_from(tmp_path):
     from lm_eval.api.model import LM
     from lm_eval.loggers import EvaluationTracker
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
-    user = "qxbench/adapter.py:QXLM.create_from_arg_obj (sets pretrained in lm-eval's dict: the run's name)"
+    user = "qxbench/lmeval/adapter.py:QXLM.create_from_arg_obj (sets pretrained in lm-eval's dict: the run's name)"
     assert params(LM.create_from_arg_obj) == params(QXLM.create_from_arg_obj) == ["arg_dict", "additional_config"], \
         broke(f"LM.create_from_arg_obj(arg_dict, additional_config) (now {params(LM.create_from_arg_obj)})", user)
     tree = tree_of(evaluator.simple_evaluate)
@@ -581,10 +585,10 @@ def test_create_from_arg_obj_gets_the_dict_lm_eval_names_the_run_from(tmp_path):
 
 @pytest.mark.parametrize(("method", "keyword", "user"), [
     ("tok_encode", "add_special_tokens", "qxbench/probes/nexttoken.py"),
-    ("tok_batch_encode", "left_truncate_len", "qxbench/probes/selfexplain.py (batch encoding)"),
-    ("loglikelihood", "disable_tqdm", "qxbench/probes/selfexplain.py:classify"),
-    ("loglikelihood_rolling", "disable_tqdm", "qxbench/probes/selfexplain.py (fluency)"),
-    ("apply_chat_template", "chat_history", "qxbench/probes/chat.py:Chat.formatter (first positional)"),
+    ("tok_batch_encode", "left_truncate_len", "qxbench/engine/generate.py:_encoded (batch encoding)"),
+    ("loglikelihood", "disable_tqdm", "qxbench/probes/scoring.py:classify"),
+    ("loglikelihood_rolling", "disable_tqdm", "qxbench/probes/scoring.py:perplexities (fluency)"),
+    ("apply_chat_template", "chat_history", "qxbench/engine/chat.py:Chat.formatter (first positional)"),
 ])
 def test_hflm_methods_take_the_keywords_we_pass(method, keyword, user):
     from lm_eval.models.huggingface import HFLM
@@ -593,7 +597,7 @@ def test_hflm_methods_take_the_keywords_we_pass(method, keyword, user):
         f"HFLM.{method} takes {keyword!r} (parameters now {params(getattr(HFLM, method))})", user)
 
 
-# -- qxbench/probe.py and probes: the evaluator and tasks ----------------------------------------------------
+# -- qxbench/lmeval/probe.py and probes: the evaluator and tasks ----------------------------------------------------
 
 
 def test_the_evaluator_calls_the_lm_method_named_by_the_request_type():
@@ -605,7 +609,7 @@ def test_the_evaluator_calls_the_lm_method_named_by_the_request_type():
     reads = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "request_type"]
     assert dispatch and reads, broke(
         "lm_eval.evaluator.evaluate groups instances by .request_type and calls getattr(lm, request_type)(requests)",
-        "qxbench/adapter.py / probes/requests.py (each probe request type is a QXLM method) and "
+        "qxbench/lmeval/adapter.py / lmeval/requests.py (each probe request type is a QXLM method) and "
         "_lmeval_hook.py:_probe_model_line")
 
 
@@ -615,7 +619,7 @@ def test_the_evaluator_pads_ranks_by_the_tasks_output_type():
     reads = [n for n in ast.walk(tree_of(evaluator.evaluate))
              if isinstance(n, ast.Attribute) and n.attr == "OUTPUT_TYPE" and ast.unparse(n.value) == "task"]
     assert reads, broke("lm_eval.evaluator.evaluate pads a data-parallel run's ranks per task.OUTPUT_TYPE",
-                        "qxbench/probe.py:ProbeTask.__init__ (sets OUTPUT_TYPE to the probe's request type)")
+                        "qxbench/lmeval/probe.py:ProbeTask.__init__ (sets OUTPUT_TYPE to the probe's request type)")
 
 
 def test_the_evaluator_hands_tasks_the_lms_chat_template_method():
@@ -626,17 +630,18 @@ def test_the_evaluator_hands_tasks_the_lms_chat_template_method():
     given = {k.arg: ast.unparse(k.value) for c in calls for k in c.keywords}
     assert "getattr(lm, 'apply_chat_template'" in given.get("chat_template", ""), broke(
         f"evaluate calls task.build_all_requests(chat_template=getattr(lm, 'apply_chat_template', ...)) "
-        f"(got {given.get('chat_template')!r})", "qxbench/probe.py:ProbeTask.build_all_requests (its __self__ is "
-        "the model whose chat template is checked)")
+        f"(got {given.get('chat_template')!r})",
+        "qxbench/lmeval/probe.py:ProbeTask.build_all_requests (its __self__ is the model whose chat template is "
+        "checked)")
     missing = {"limit", "samples", "world_size", "system_instruction", "apply_chat_template"} - set(given)
     assert not missing, broke(f"evaluate passes these keywords to build_all_requests (missing: {sorted(missing)})",
-                              "qxbench/probe.py:ProbeTask.build_all_requests")
+                              "qxbench/lmeval/probe.py:ProbeTask.build_all_requests")
 
 
 def test_build_all_requests_and_doc_iterator_take_our_keywords():
     from lm_eval.api.task import ConfigurableTask
 
-    user = "qxbench/probe.py:ProbeTask.build_all_requests"
+    user = "qxbench/lmeval/probe.py:ProbeTask.build_all_requests"
     missing = {"limit", "samples", "world_size", "system_instruction", "apply_chat_template", "chat_template"} - \
         set(params(ConfigurableTask.build_all_requests))
     assert not missing, broke(f"ConfigurableTask.build_all_requests keywords (missing: {sorted(missing)})", user)
@@ -657,13 +662,13 @@ def test_construct_requests_gets_instance_fields_and_two_chat_keywords():
     assert calls and extra <= fields, broke(
         f"Task.build_all_requests calls construct_requests(doc=, ctx=, <Instance fields>, apply_chat_template=, "
         f"chat_template=); not Instance fields now: {sorted(extra - fields)}",
-        "qxbench/probe.py:ProbeTask.construct_requests (pops the two, hands the rest to Instance)")
+        "qxbench/lmeval/probe.py:ProbeTask.construct_requests (pops the two, hands the rest to Instance)")
 
 
 def test_an_instance_takes_any_request_type_and_our_attributes():
     from lm_eval.api.instance import Instance
 
-    user = "qxbench/probe.py:ProbeTask.construct_requests, probes/requests.py, probes/resume.py:key"
+    user = "qxbench/lmeval/probe.py:ProbeTask.construct_requests, lmeval/requests.py, lmeval/resume.py:key"
     instance = Instance(request_type="qx_memorize", doc={"q": 1}, arguments=("prompt", "answer"), idx=0,
                         metadata=("memorize", 7, 1))
     try:
@@ -689,7 +694,7 @@ def test_a_yaml_class_task_is_built_with_its_config(tmp_path):
     config, kwargs = task.received
     assert isinstance(config, dict) and config.get("task") == "qx_contract_probe" and "metadata" in config \
         and not kwargs, broke(f"a YAML `class:` task is built as cls(config=<the YAML's keys>) (got {task.received})",
-                              "qxbench/probe.py:ProbeTask.__init__ (drops the `class` key TaskConfig rejects)")
+                              "qxbench/lmeval/probe.py:ProbeTask.__init__ (drops the `class` key TaskConfig rejects)")
 
 
 def test_fewshot_context_takes_doc_and_num_fewshot_first():
@@ -697,7 +702,7 @@ def test_fewshot_context_takes_doc_and_num_fewshot_first():
 
     assert params(ConfigurableTask.fewshot_context)[:3] == ["self", "doc", "num_fewshot"], broke(
         f"ConfigurableTask.fewshot_context(doc, num_fewshot, ...) (now {params(ConfigurableTask.fewshot_context)})",
-        "qxbench/probes/explaintask.py:ExplainTask.fewshot_context (override)")
+        "qxbench/lmeval/explaintask.py:ExplainTask.fewshot_context (override)")
 
 
 # -- qxbench/run_report.py and probes/logged.py: lm-eval's output files ---------------------------------------

@@ -127,18 +127,3 @@ def test_a_users_own_loguru_sinks_survive_the_log_set_up(tmp_path, monkeypatch, 
                 loguru.logger.remove(sink)
     assert seen == {"before": ["first run", "second run", "after"], "between": ["second run", "after"]}
     assert capsys.readouterr().out.count("after") == 1  # one terminal sink in llm-compressor's place, not one a run
-
-
-def test_lm_evals_git_hash_outside_a_repository_prints_nothing(tmp_path, monkeypatch, capfd):
-    import lm_eval.evaluator as evaluator
-
-    original = evaluator.get_git_commit_hash
-    monkeypatch.delenv(logs.ENV_VERBOSE, raising=False)
-    monkeypatch.chdir(tmp_path)  # no repository here: plain `git describe` says "fatal: not a git repository"
-    with logs.quiet(tmp_path / "qxbench.log", announce=False):
-        assert evaluator.get_git_commit_hash() is None
-    assert "fatal" not in capfd.readouterr().err
-    assert evaluator.get_git_commit_hash is original
-    monkeypatch.chdir(logs.__file__.rsplit("/qxbench/", 1)[0])  # inside the repository: the same hash as lm-eval's
-    with logs.quiet(tmp_path / "qxbench.log", announce=False):
-        assert evaluator.get_git_commit_hash() == original()

@@ -49,8 +49,8 @@ def test_a_directory_with_only_config_json_is_one_line(tmp_path, embedded_path):
 
 
 def test_an_unreachable_hub_id_under_a_quantizer_is_one_line(monkeypatch):
-    from qxbench.adapter import QXLM
     from qxbench.errors import QxError
+    from qxbench.lmeval.adapter import QXLM
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(QxError, match=r"^Could not load model 'qxbench-test/no-such-model': "):

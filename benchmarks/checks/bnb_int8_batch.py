@@ -25,7 +25,7 @@ OTHERS = ("Quantum chromodynamics explains why quarks are", "My favourite breakf
 
 
 def largest_differences(quant: str) -> list[float]:
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     lm = QXLM(pretrained="smollm2-135m", quant=quant, device="cpu", batch_size=2, reference="none")
     ids = lm.tokenizer(PROMPT, return_tensors="pt").input_ids

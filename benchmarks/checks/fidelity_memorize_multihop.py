@@ -165,7 +165,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="default: results/fidelity_memorize_multihop[_MODEL].json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     if args.model != "smollm2-135m":
         results = RESULTS

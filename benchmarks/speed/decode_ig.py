@@ -6,9 +6,9 @@ in one run.
 
 1. Generation. The four generating probes (cf_flip's rewrites, nle_sim's explanations, memorize's and
    multihop's greedy answers) run on their sweep documents (``--limit``) with every batch that
-   :func:`qxbench.probes.greedy.greedy` decodes recorded; each recorded batch is then decoded again
+   :func:`qxbench.engine.greedy.greedy` decodes recorded; each recorded batch is then decoded again
    by ``model.generate`` with the same stopping rule (a ``StoppingCriteria`` over
-   :class:`~qxbench.probes.greedy.LineEnd`), which keeps every row until the last one stops. Reported:
+   :class:`~qxbench.engine.greedy.LineEnd`), which keeps every row until the last one stops. Reported:
    rows, rows whose tokens differ (must be 0) and seconds of each, per probe.
 2. Integrated gradients. ``neurons``' attribution of ``--docs`` BoolQ prompts at layers 0, 15 and 29
    (the probe's default first, middle, last), each document's greedy target: one
@@ -45,7 +45,7 @@ def _generate_rows(model, tokenizer, ids, mask, max_tokens: int) -> list[list[in
     """``model.generate`` with the probes' stopping rule: each row's tokens up to its stop."""
     from transformers import StoppingCriteria, StoppingCriteriaList
 
-    from qxbench.probes.greedy import LineEnd
+    from qxbench.engine.greedy import LineEnd
 
     eos = tokenizer.eos_token_id
 
@@ -70,7 +70,7 @@ def _generate_rows(model, tokenizer, ids, mask, max_tokens: int) -> list[list[in
 
 
 def generation(limit: int) -> dict:
-    import qxbench.probes.greedy as greedy_module
+    import qxbench.engine.greedy as greedy_module
 
     recorded: list[tuple] = []
     real = greedy_module.greedy

@@ -80,7 +80,7 @@ def lmeval(lm, rows) -> float:
 
 @torch.no_grad()
 def plain_texts(model, texts, size=32) -> float:
-    from qxbench.probes.internals import pad_batch
+    from qxbench.interp.internals import pad_batch
 
     start = time.perf_counter()
     for i in range(0, len(texts), size):
@@ -125,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
     from qxbench.probes.attribution import attribute, down_weights
     from qxbench.world.data import read_rows
 

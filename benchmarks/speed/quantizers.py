@@ -21,7 +21,7 @@ from pathlib import Path
 from lm_eval.api.instance import Instance
 
 from benchmarks.common import RESULTS
-from qxbench.adapter import QXLM
+from qxbench.lmeval.adapter import QXLM
 from qxbench.world.data import read_rows
 
 CONFIGS = [

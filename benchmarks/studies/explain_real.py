@@ -124,7 +124,7 @@ def read(folder: Path) -> list:
 
 def chance(tasks: list[str]) -> dict[str, float]:
     """1 / the number of labels of each task's first document (every document has the same count)."""
-    from qxbench.probes.classify import ADAPTERS
+    from qxbench.data.classify import ADAPTERS
 
     labels = {"sst2": 2, "ag_news": 4, "esnli": 3, "ecqa": 5, "healthfc": 3}
     assert set(labels) <= set(ADAPTERS)

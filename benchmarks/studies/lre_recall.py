@@ -6,7 +6,7 @@
 Which relations a model completes, so that a memorize_lre / multihop_lre comparison is run on facts
 the model knows. The prompts and the rule are memorize_lre's own: each relation's
 ``prompt_templates[t].format(subject)`` (``lm_eval_tasks/memorize/utils.py: lre_rows``), answered by
-the probe's greedy generator (``qxbench.probes.selfexplain.generate``: up to ``RECALL_TOKENS`` new
+the probe's greedy generator (``qxbench.engine.generate.generate``: up to ``RECALL_TOKENS`` new
 tokens, cut at the first line break), scored by ``alias_prefix_match`` (the stripped answer starts
 with the object, case-sensitive): ``recall``. Beside it, not task metrics: the gold first token's
 rank at the answer position (memorize's ``gold_rank``: 1 = the model's top token). By default the
@@ -67,8 +67,8 @@ def answers_for(lm, rows: list[dict], full: bool) -> tuple[list[str], int]:
     match (the stripped capped answer a proper prefix of the gold, or ending in a split character)
     generated again at ``RECALL_TOKENS``. A longer answer only extends the capped one, so the prefix
     rule decides the same; the number regenerated is reported."""
-    from qxbench.probes.requests import RECALL_TOKENS
-    from qxbench.probes.selfexplain import generate
+    from qxbench.engine.generate import generate
+    from qxbench.lmeval.requests import RECALL_TOKENS
 
     prompts = [r["prompt"] for r in rows]
     if full:
@@ -84,7 +84,7 @@ def answers_for(lm, rows: list[dict], full: bool) -> tuple[list[str], int]:
 
 
 def measure(lm, rows: list[dict], full: bool) -> dict:
-    from qxbench.probes.metrics import alias_prefix_match
+    from qxbench.metrics.shared import alias_prefix_match
 
     start = time.perf_counter()
     answers, again = answers_for(lm, rows, full)
@@ -113,7 +113,7 @@ def write(out: Path, args, lm, command: str, load_s: float, start: float, stamp:
                    f"torch {torch.__version__}",
         "model": f"{args.model} (full precision = {lm.qx.provenance.get('full_precision', 'n/a')}), float32 CPU",
         "facts": "per relation: [prompt, gold, answer, recall, gold first-token rank]",
-        "rule": "recall = alias_prefix_match(selfexplain.generate(prompt, RECALL_TOKENS), [object]): memorize_lre's",
+        "rule": "recall = alias_prefix_match(engine.generate(prompt, RECALL_TOKENS), [object]): memorize_lre's",
     }
     runs = [r for r in report.get("runs", []) if r.get("started") != stamp]
     report["runs"] = [*runs, {"command": command, "started": stamp, "load_s": round(load_s, 1),
@@ -138,8 +138,8 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="default: benchmarks/results/lre_recall_<model>.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from qxbench.adapter import QXLM
     from qxbench.data.lre import parse_names, read_relations
+    from qxbench.lmeval.adapter import QXLM
 
     relations = read_relations(args.lre_path, parse_names(args.relations))
     command = "python -m benchmarks.studies.lre_recall " + " ".join(

@@ -39,7 +39,7 @@ class _Open(BaseModel):
 
 
 class QxConfig(_Open):
-    """``config.qx``: what qxbench's adapter recorded (:meth:`qxbench.adapter.QxLM.get_model_info`)."""
+    """``config.qx``: what qxbench's adapter recorded (:meth:`qxbench.lmeval.adapter.QxLM.get_model_info`)."""
 
     schema_: Literal["qxbench-config/1"] | None = Field(None, alias="schema")  # None: before it was written
     model: str = Field(min_length=1)

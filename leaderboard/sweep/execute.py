@@ -15,7 +15,7 @@ from qxbench.errors import QxError
 
 def run_local(jobs: list[Job]) -> int:
     """One config after another in this process; the first failure ends the sweep (its one line)."""
-    from qxbench.eval_cli import cmd_eval  # never qxbench.cli: it imports the leaderboard's commands
+    from qxbench.lmeval.eval_cli import cmd_eval  # never qxbench.cli: it imports the leaderboard's commands
 
     for job in jobs:
         print(f"== {job.label}: qxbench eval {' '.join(job.argv)}", flush=True)

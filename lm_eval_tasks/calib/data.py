@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from qxbench.data.datasource import DATA_OPTION, LOCAL_FORMATS, dataset_dict, load_hub, read_csv
+from qxbench.data.datasource import local_file as _local_file
 from qxbench.errors import QxError, unknown
-from qxbench.probes.datasource import DATA_OPTION, LOCAL_FORMATS, dataset_dict, load_hub, read_csv
-from qxbench.probes.datasource import local_file as _local_file
 
 __all__ = ["MSINGH", "MsinghSet", "read_msingh", "load_msingh", "load_hub", "dataset_dict", "DATA_OPTION",
            "LOCAL_FORMATS"]

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 from lm_eval_tasks.calib.data import dataset_dict, load_hub, load_msingh
 from lm_eval_tasks.calib.metrics import ace, brier, ece
+from qxbench.data.classify import require_fields
 from qxbench.errors import QxError
-from qxbench.probe import ProbeTask
-from qxbench.probes.classify import require_fields
+from qxbench.lmeval.probe import ProbeTask
 from qxbench.probes.nexttoken import NextTokenOptions
 from qxbench.probes.results import NextToken
 

@@ -16,13 +16,13 @@ import re
 
 from nltk.metrics.distance import edit_distance
 
+from qxbench.data.classify import normalise
+from qxbench.data.datasource import load_hub
+from qxbench.lmeval.explaintask import COLUMNS, ExplainTask, load_healthfc
+from qxbench.metrics.shared import label_item, majority_share, nanmean, noise, total
+from qxbench.metrics.similarity import embed
 from qxbench.probes.answers import REWRITE_KINDS, kind_rates
-from qxbench.probes.classify import normalise
-from qxbench.probes.datasource import load_hub
-from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
-from qxbench.probes.metrics import label_item, majority_share, nanmean, noise, total
 from qxbench.probes.selfexplain import Counterfactual
-from qxbench.probes.similarity import embed
 
 __all__ = ["load_sst2", "load_ag_news", "load_esnli", "load_healthfc", "CounterfactualProbe", "nanmean", "total",
            "majority_share", "load_world", "sst2_docs", "ag_news_docs", "esnli_docs", "healthfc_docs", "words",
@@ -45,17 +45,17 @@ def load_world(**_metadata):
 
 
 def load_sst2(data_path: str | None = None, **_metadata):
-    """stanfordnlp/sst2 (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    """stanfordnlp/sst2 (validation), or a local copy through ``data_path`` (:mod:`qxbench.data.datasource`)."""
     return load_hub("stanfordnlp/sst2", "validation", "sst2", data_path, columns=COLUMNS["sst2"])
 
 
 def load_ag_news(data_path: str | None = None, **_metadata):
-    """fancyzhx/ag_news (test), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    """fancyzhx/ag_news (test), or a local copy through ``data_path`` (:mod:`qxbench.data.datasource`)."""
     return load_hub("fancyzhx/ag_news", "test", "ag_news", data_path, columns=COLUMNS["ag_news"])
 
 
 def load_esnli(data_path: str | None = None, **_metadata):
-    """esnli/esnli (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    """esnli/esnli (validation), or a local copy through ``data_path`` (:mod:`qxbench.data.datasource`)."""
     return load_hub("esnli/esnli", "validation", "esnli", data_path, columns=COLUMNS["esnli"])
 
 
@@ -68,7 +68,7 @@ def ag_news_docs(dataset):
 
 
 def esnli_docs(dataset):
-    """One hypothesis per premise (:func:`qxbench.probes.classify.one_per_context`, issue 38 item 10)."""
+    """One hypothesis per premise (:func:`qxbench.data.classify.one_per_context`, issue 38 item 10)."""
     return normalise(dataset, "esnli", name="esnli/esnli", per_context=True)
 
 
@@ -105,7 +105,7 @@ def reached_target(target: int, rewrite_pred: int | None) -> float:
 
 
 def similarity(original: str, rewrite: str) -> float:
-    """Cosine of the sentence embeddings (:mod:`qxbench.probes.similarity`) of input and rewrite;
+    """Cosine of the sentence embeddings (:mod:`qxbench.metrics.similarity`) of input and rewrite;
     0.0 for an empty rewrite (nothing of the input kept)."""
     if not rewrite.strip() or not original.strip():
         return 0.0

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from qxbench.data.classify import require_fields
 from qxbench.data.lre import decode_escapes, parse_names, read_json, relation_files
 from qxbench.errors import QxError
-from qxbench.probe import ProbeTask
+from qxbench.lmeval.probe import ProbeTask
+from qxbench.metrics.shared import alias_prefix_match
 from qxbench.probes.attribution import AttributionOptions
-from qxbench.probes.classify import require_fields
-from qxbench.probes.metrics import alias_prefix_match
 from qxbench.probes.results import MemorizeResult
 
 __all__ = ["MemorizeProbe", "load_world", "load_lre", "lre_rows", "alias_prefix_match", "process_results"]

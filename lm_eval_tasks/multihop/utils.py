@@ -7,11 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from qxbench.data.classify import require_fields
+from qxbench.data.datasource import load_hub, read_csv
 from qxbench.errors import QxError
-from qxbench.probe import ProbeTask
-from qxbench.probes.classify import require_fields
-from qxbench.probes.datasource import load_hub, read_csv
-from qxbench.probes.metrics import alias_prefix_match
+from qxbench.lmeval.probe import ProbeTask
+from qxbench.metrics.shared import alias_prefix_match
 from qxbench.probes.results import MultiHopResult
 
 __all__ = ["load_twohopfact", "MultiHopProbe", "COLUMNS", "load_world", "load_world_seen", "load_lre_chains",
@@ -61,7 +61,7 @@ def parse_aliases(value: Any, field: str) -> list[str]:
 
 
 def load_twohopfact(data_path: str | None = None, **_metadata):
-    """soheeyang/TwoHopFact (train), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    """soheeyang/TwoHopFact (train), or a local copy through ``data_path`` (:mod:`qxbench.data.datasource`)."""
     return load_hub("soheeyang/TwoHopFact", "train", "twohopfact", data_path, columns=dict.fromkeys(COLUMNS, object))
 
 def twohopfact_docs(dataset):

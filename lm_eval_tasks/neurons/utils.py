@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from qxbench.probe import ProbeTask
-from qxbench.probes.datasource import dataset_dict
-from qxbench.probes.metrics import CorpusValue, nanmean
+from qxbench.data.datasource import dataset_dict
+from qxbench.lmeval.probe import ProbeTask
+from qxbench.metrics.shared import CorpusValue, nanmean
 from qxbench.probes.neurons import NeuronOptions, NeuronResult
 
 __all__ = ["NeuronProbe", "load_world", "load_msingh_boolq", "load_msingh_piqa", "load_msingh_hellaswag",

@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from qxbench.data.classify import normalise
+from qxbench.data.datasource import load_hub
+from qxbench.lmeval.explaintask import COLUMNS, ExplainTask, load_healthfc
+from qxbench.metrics.shared import label_item, majority_share, nanmean, noise, total
+from qxbench.metrics.similarity import bertscore_f1, embed, embedder_name, rouge_l
 from qxbench.probes.answers import EXPLANATION_KINDS, kind_rates
-from qxbench.probes.classify import normalise
-from qxbench.probes.datasource import load_hub
-from qxbench.probes.explaintask import COLUMNS, ExplainTask, load_healthfc
 from qxbench.probes.insertion import inserted_text, mentions_outside_copy
-from qxbench.probes.metrics import label_item, majority_share, nanmean, noise, total
 from qxbench.probes.selfexplain import Explanation, Inserted
-from qxbench.probes.similarity import bertscore_f1, embed, embedder_name, rouge_l
 
 __all__ = ["load_esnli", "load_ecqa", "load_healthfc", "ExplanationProbe", "load_world", "esnli_docs", "ecqa_docs",
            "healthfc_docs", "max_cosine", "max_rouge_l", "mentions", "unfaithful", "insertion_counts", "total",
@@ -42,17 +42,17 @@ def load_world(**_metadata):
 
 
 def load_esnli(data_path: str | None = None, **_metadata):
-    """esnli/esnli (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    """esnli/esnli (validation), or a local copy through ``data_path`` (:mod:`qxbench.data.datasource`)."""
     return load_hub("esnli/esnli", "validation", "esnli", data_path, columns=COLUMNS["esnli_nle"])
 
 
 def load_ecqa(data_path: str | None = None, **_metadata):
-    """tasksource/ecqa (validation), or a local copy through ``data_path`` (:mod:`qxbench.probes.datasource`)."""
+    """tasksource/ecqa (validation), or a local copy through ``data_path`` (:mod:`qxbench.data.datasource`)."""
     return load_hub("tasksource/ecqa", "validation", "ecqa", data_path, columns=COLUMNS["ecqa"])
 
 
 def esnli_docs(dataset):
-    """One hypothesis per premise (:func:`qxbench.probes.classify.one_per_context`, issue 38 item 10)."""
+    """One hypothesis per premise (:func:`qxbench.data.classify.one_per_context`, issue 38 item 10)."""
     return normalise(dataset, "esnli", name="esnli/esnli", need_explanations=True, per_context=True)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from qxbench.probes.metrics import alias_prefix_match
+from qxbench.metrics.shared import alias_prefix_match
 from qxbench.world.data import load_dataset
 
 

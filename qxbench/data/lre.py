@@ -59,7 +59,7 @@ def relation_files(path: str | Path, names: Iterable[str] = (), option: str = "l
 
 
 def read_json(file: Path) -> dict[str, Any]:
-    from qxbench.probes.datasource import read_text
+    from qxbench.data.datasource import read_text
 
     try:
         data = json.loads(read_text(file, "lre_path"))

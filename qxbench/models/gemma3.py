@@ -22,7 +22,7 @@ place at the end (:mod:`qxbench.models.gguf`):
    "full precision" here is the dequantized Q4_K_M model, not Google's bf16 weights.
 
 Loading afterwards takes seconds. The base model has no chat template: ``--apply_chat_template``
-stops with one line (:mod:`qxbench.probes.chat`).
+stops with one line (:mod:`qxbench.engine.chat`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ answer as if it were a counterfactual or an explanation. These readers give ever
 **kind**, so that each kind's rate can be reported beside the metrics (:func:`kind_rates`).
 
 The rules are pure functions of the answer and the normalised classification document
-(:mod:`qxbench.probes.classify`: ``text`` the edited part, ``context`` the fixed part, ``choices``,
+(:mod:`qxbench.data.classify`: ``text`` the edited part, ``context`` the fixed part, ``choices``,
 ``input_name``, ``context_name``, ``label_name``). Words are compared as lower-cased ``\\w+`` runs
 (case and punctuation ignored; ``it 's`` = ``it's``). Label leaks follow cf_flip's
 ``label_leak_rate`` (a counterfactual that names the target label is no edit; Wang et al. 2025,

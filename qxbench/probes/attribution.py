@@ -28,7 +28,7 @@ provably scores lower. ``method="dense"`` scores every neuron.
 "Surviving neurons": with tau the lowest score among a reference (full-precision) model's top-300
 for a prompt, the count of the evaluated model's neurons scoring >= tau.
 
-Architectures beyond the reference's Llama (:mod:`qxbench.probes.arch`; qxbench's definitions, no
+Architectures beyond the reference's Llama (:mod:`qxbench.interp.arch`; qxbench's definitions, no
 reference code):
 
 - Gemma's final norm weighs by ``(1 + w)``: ``gamma = 1 + norm.weight`` in ``bs``; a final-logit
@@ -54,8 +54,8 @@ from typing import Any
 import torch
 
 from qxbench.errors import QxError, unknown
-from qxbench.probes.arch import arch_of, logit_cap, softcap
-from qxbench.probes.internals import LastToken, compute_dtype, dense_weight, read_last_token
+from qxbench.interp.arch import arch_of, logit_cap, softcap
+from qxbench.interp.internals import LastToken, compute_dtype, dense_weight, read_last_token
 from qxbench.probes.options import known_options
 
 TOP_K = 300

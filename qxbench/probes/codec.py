@@ -1,4 +1,4 @@
-"""Probe answers as JSON text and back, for the resume store (:mod:`qxbench.probes.resume`).
+"""Probe answers as JSON text and back, for the resume store (:mod:`qxbench.lmeval.resume`).
 
 The probe answers are frozen dataclasses of plain values (:mod:`qxbench.probes.results`,
 :class:`~qxbench.probes.selfexplain.Counterfactual`, :class:`~qxbench.probes.neurons.NeuronResult`, ...).

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from qxbench.probes.internals import logit_lens, read_last_token
+from qxbench.interp.internals import logit_lens, read_last_token
 
 
 def cross_entropy(p_log: torch.Tensor, q_log: torch.Tensor) -> torch.Tensor:

@@ -1,5 +1,5 @@
 """Neuron-level statistics after Sajjad & Singh 2025, on the output of each analysed layer's MLP
-activation function (``ArchSpec.act`` in :mod:`qxbench.probes.arch`: ``mlp.act_fn``, i.e.
+activation function (``ArchSpec.act`` in :mod:`qxbench.interp.arch`: ``mlp.act_fn``, i.e.
 ``SiLU(gate_proj(x))`` for Llama-style MLPs and ``GELU-tanh(gate_proj(x))`` for Gemma's gated MLP,
 both before the product with ``up_proj``; GPT-2's ``mlp.act``), the module the reference hooks
 (``src/config.py:41-48``).
@@ -30,12 +30,13 @@ from typing import Any
 import torch
 
 from qxbench import distributed, progress
+from qxbench.engine.forward import accepts_logits_to_keep
 from qxbench.errors import QxError, unknown
+from qxbench.interp.arch import arch_of
+from qxbench.interp.hooks import Hook, hooks
+from qxbench.interp.internals import pad_batch
 from qxbench.probes import salient as sal
 from qxbench.probes import shards
-from qxbench.probes.arch import arch_of
-from qxbench.probes.hooks import Hook, accepts_logits_to_keep, hooks
-from qxbench.probes.internals import pad_batch
 from qxbench.probes.logged import log_text
 from qxbench.probes.options import known_options
 from qxbench.probes.salient import AGGREGATIONS, TOKEN_KEYS, Salient

@@ -38,10 +38,10 @@ from typing import Any, ClassVar
 import torch
 
 from qxbench import progress
+from qxbench.engine import chat
 from qxbench.errors import QxError, unknown
-from qxbench.probes import chat
-from qxbench.probes.hooks import Hook, hooks
-from qxbench.probes.internals import pad_batch
+from qxbench.interp.hooks import Hook, hooks
+from qxbench.interp.internals import pad_batch
 from qxbench.probes.options import known_options
 from qxbench.probes.results import NextToken
 
@@ -129,7 +129,7 @@ def _logprobs(model: torch.nn.Module, batches: Sequence[Sequence[int]], pad_id: 
 def answer(lm: Any, requests: Sequence[Any]) -> list[NextToken]:
     """``qx_next_token``: requests grouped by their options and chat settings, results in request
     order. With ``--apply_chat_template`` / ``--system_instruction`` the prompt is formatted as one
-    user turn plus the generation prompt (:mod:`qxbench.probes.chat`; the reference uses the raw prompt)."""
+    user turn plus the generation prompt (:mod:`qxbench.engine.chat`; the reference uses the raw prompt)."""
     groups: dict[tuple[NextTokenOptions, chat.Chat], list[int]] = {}
     for i, r in enumerate(requests):
         opts = NextTokenOptions.from_metadata(r.args[3] if len(r.args) > 3 else None)

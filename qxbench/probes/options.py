@@ -43,8 +43,8 @@ def for_task(metadata: Mapping[str, Any] | None, task: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class ExplainOptions:
     """What a ``cf_flip``/``nle_sim`` request carries besides its prompt and document: built once by the task
-    (:meth:`qxbench.probes.explaintask.ExplainTask.request_options`, from its YAML and ``--metadata``), read by
-    the model (:mod:`qxbench.probes.requests`). The defaults are stated here only (the real-data variants';
+    (:meth:`qxbench.lmeval.explaintask.ExplainTask.request_options`, from its YAML and ``--metadata``), read by
+    the model (:mod:`qxbench.lmeval.requests`). The defaults are stated here only (the real-data variants';
     the embedded world's YAML sets ``prompts: completion-0``).
 
     ``prompts``: the prompt set (:mod:`qxbench.probes.prompts`); ``demos``: its labelled demonstrations

@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qxbench.data.classify import classify_prompt
+from qxbench.engine.chat import Chat
 from qxbench.errors import unknown
-from qxbench.probes.chat import Chat
-from qxbench.probes.classify import classify_prompt
 
 PROMPT_SETS = ("instruct-1", "completion-0")
 
@@ -43,7 +43,7 @@ def _input(doc: Mapping[str, Any], text: str | None = None) -> str:
 class PromptSet:
     """``demos``: labelled documents shown before the instruction (never evaluated; see
     ``lm_eval_tasks/cf_flip/utils.py::fewshot_split``); ignored by ``completion-0``. ``chat``: how this
-    run's prompts reach a model (:class:`~qxbench.probes.chat.Chat`: the chat template under
+    run's prompts reach a model (:class:`~qxbench.engine.chat.Chat`: the chat template under
     ``--apply_chat_template``, else plain text), set per request batch and passed with the prompts: each
     model formats them with its own tokenizer (:meth:`formatter`), never state kept on the model."""
 

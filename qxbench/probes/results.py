@@ -1,5 +1,5 @@
 """The answers of the probe request types that are not explainability answers (those are in
-:mod:`qxbench.probes.selfexplain`): what :class:`qxbench.probes.requests.ProbeRequests` returns and
+:mod:`qxbench.probes.selfexplain`): what :class:`qxbench.lmeval.requests.ProbeRequests` returns and
 lm-eval logs per sample (``str()``: schema-1 JSON, :mod:`qxbench.probes.logged`), and what the tasks'
 ``process_results`` read.
 """

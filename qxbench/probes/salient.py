@@ -34,8 +34,9 @@ from typing import Any
 
 import torch
 
+from qxbench.engine.forward import accepts_logits_to_keep
 from qxbench.errors import QxError, first_line
-from qxbench.probes.hooks import Hook, accepts_logits_to_keep, hooks
+from qxbench.interp.hooks import Hook, hooks
 
 AGGREGATIONS = ("best_word", "sum", "avg", "max")
 TOKEN_KEYS = ("position", "string")

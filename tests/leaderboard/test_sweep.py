@@ -87,10 +87,10 @@ def _fake_eval(calls: list[list[str]]):
 
 
 def test_a_sweep_skips_configs_whose_results_exist_from_the_same_arguments(tmp_path, monkeypatch, capsys):
-    import qxbench.eval_cli
+    import qxbench.lmeval.eval_cli
 
     calls: list[list[str]] = []
-    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     sweep = ["sweep", "--quants", "none", "--tasks", "memorize", "--limit", "2", "--output_path", str(tmp_path)]
     assert main(sweep) == 0 and len(calls) == 1
     manifest = json.loads((tmp_path / "fp" / "qx_sweep.json").read_text())
@@ -104,14 +104,14 @@ def test_a_sweep_skips_configs_whose_results_exist_from_the_same_arguments(tmp_p
 
 def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
     """No manifest is written for a run that did not end: its partial results are never taken as done."""
-    import qxbench.eval_cli
+    import qxbench.lmeval.eval_cli
 
     def interrupted(argv):
         (tmp_path / "fp" / "qx-tiny").mkdir(parents=True)
         (tmp_path / "fp" / "qx-tiny" / "results_0.json").write_text("{}")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", interrupted)
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", interrupted)
     sweep = ["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path)]
     try:
         assert main(sweep) == 130
@@ -119,15 +119,15 @@ def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
         pytest.fail("KeyboardInterrupt escaped qxbench.cli.main")
     assert capsys.readouterr().err.strip() == "qxbench: interrupted"
     calls: list[list[str]] = []
-    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     assert main(sweep) == 0 and len(calls) == 1
 
 
 def test_metadata_reaches_every_config_and_bad_metadata_is_one_line(tmp_path, monkeypatch, capsys):
-    import qxbench.eval_cli
+    import qxbench.lmeval.eval_cli
 
     calls: list[list[str]] = []
-    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     metadata = {"data_path": "d/", "multihop_lre": {"data_path": "chains.csv"}}
     sweep = ["sweep", "--quants", "none,rtn:bits=4", "--tasks", "memorize", "--output_path", str(tmp_path)]
     assert main([*sweep, "--metadata", json.dumps(metadata)]) == 0 and len(calls) == 2
@@ -143,10 +143,10 @@ def test_metadata_reaches_every_config_and_bad_metadata_is_one_line(tmp_path, mo
 
 def test_two_configs_never_share_a_folder(tmp_path, monkeypatch):
     """rtn:bits=8 and rtn:group_size=8 were both `rtn-8`: the second overwrote the first's manifest."""
-    import qxbench.eval_cli
+    import qxbench.lmeval.eval_cli
 
     calls: list[list[str]] = []
-    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     sweep = ["sweep", "--quants", "none,rtn:bits=8,rtn:group_size=8,gptq:bits=4:group_size=64", "--tasks", "memorize",
              "--output_path", str(tmp_path)]
     assert main(sweep) == 0 and len(calls) == 4
@@ -165,11 +165,11 @@ def test_a_config_given_twice_is_refused(capsys):
 @pytest.mark.parametrize(("where", "message"), [("file", "is a file, not a directory"),
                                                 ("file/runs", "'{tmp}/file' is a file, not a directory")])
 def test_a_bad_output_path_is_refused_before_any_config_runs(tmp_path, monkeypatch, capsys, where, message):
-    import qxbench.eval_cli
+    import qxbench.lmeval.eval_cli
 
     (tmp_path / "file").write_text("results of last week")
     calls: list[list[str]] = []
-    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     code = main(["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path / where)])
     err = capsys.readouterr().err
     assert code == 2 and calls == [] and message.format(tmp=tmp_path) in err
@@ -178,9 +178,9 @@ def test_a_bad_output_path_is_refused_before_any_config_runs(tmp_path, monkeypat
 
 @pytest.mark.parametrize(("flag", "value"), [("--limit", "0"), ("--limit", "-1"), ("--batch_size", "0")])
 def test_a_bad_limit_or_batch_size_is_refused_before_any_config_runs(tmp_path, monkeypatch, capsys, flag, value):
-    import qxbench.eval_cli
+    import qxbench.lmeval.eval_cli
 
     calls: list[list[str]] = []
-    monkeypatch.setattr(qxbench.eval_cli, "cmd_eval", _fake_eval(calls))
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     code = main(["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path), flag, value])
     assert code == 2 and calls == [] and f"{flag} " in capsys.readouterr().err

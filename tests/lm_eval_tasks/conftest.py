@@ -11,7 +11,7 @@ TASKS = Path(__file__).resolve().parents[2] / "lm_eval_tasks"
 
 @pytest.fixture(scope="session")
 def qx_lm():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(device="cpu", batch_size=32)
 

@@ -33,7 +33,7 @@ def test_ace_of_the_golden_confidences():
 @pytest.fixture(scope="module")
 def smollm2_run(smollm2_dir):
     """calib_msingh_boolq and calib_msingh_piqa on smollm2-135m, first 30 rows each, as lm-eval runs them."""
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     lm = QXLM(pretrained="smollm2-135m", device="cpu", batch_size=16)
     data = shared_path("data", "msingh")

@@ -8,8 +8,8 @@ import math
 import pytest
 
 from lm_eval_tasks.cf_flip.utils import flipped, minimality, ppl_ratio, process_results, reached_target, words
+from qxbench.metrics.shared import majority_share
 from qxbench.probes.answers import REWRITE_KINDS
-from qxbench.probes.metrics import majority_share
 from qxbench.probes.selfexplain import Counterfactual
 
 from .conftest import TASKS, check_display, evaluate, metric_list
@@ -105,7 +105,7 @@ def test_pred_majority_and_chance_hand_their_aggregation_the_labels():
 
 
 def test_context_copy_is_reported_only_where_the_input_has_a_fixed_part():
-    from qxbench.probes.classify import esnli
+    from qxbench.data.classify import esnli
 
     doc = esnli({"premise": "A man plays a guitar on stage.", "hypothesis": "A man sleeps.", "label": 2,
                  "explanation_1": "x"})
@@ -115,7 +115,7 @@ def test_context_copy_is_reported_only_where_the_input_has_a_fixed_part():
 
 
 def test_minimality_is_measured_on_the_edited_part_only():
-    from qxbench.probes.classify import esnli
+    from qxbench.data.classify import esnli
 
     doc = esnli({"premise": "A man plays a guitar on stage.", "hypothesis": "A man sleeps.", "label": 2,
                  "explanation_1": "x"})
@@ -180,7 +180,7 @@ def test_the_chat_template_option_reaches_the_model(qx_lm, tmp_path):
 
 
 def test_a_request_carries_its_task_version_so_no_other_version_s_answer_is_resumed():
-    """The resume store keys an answer by the request's arguments (qxbench.probes.resume.key): the task
+    """The resume store keys an answer by the request's arguments (qxbench.lmeval.resume.key): the task
     version is one of them, so a 4.0 answer kept by --use_cache is never read by a 4.1 run."""
     from lm_eval.tasks import TaskManager, get_task_dict
 

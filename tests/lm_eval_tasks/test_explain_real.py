@@ -25,7 +25,7 @@ FILES = {"cf_flip_sst2": "sst2_validation.jsonl", "cf_flip_ag_news": "ag_news_te
 
 @pytest.fixture(scope="module")
 def fp_lm(smollm2_dir):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(pretrained="smollm2-135m", device="cpu", batch_size=8)
 

@@ -9,8 +9,8 @@ import torch
 
 from lm_eval_tasks.neurons.utils import corpus_value, nanmean, process_results
 from qxbench.errors import QxError
+from qxbench.metrics.shared import CorpusValue
 from qxbench.probes.logged import plain, read_result
-from qxbench.probes.metrics import CorpusValue
 from qxbench.probes.neurons import CorpusStats, NeuronResult
 from qxbench.probes.salient import Salient
 

@@ -16,8 +16,8 @@ from lm_eval_tasks.nle_sim.utils import (
     process_results,
     unfaithful,
 )
+from qxbench.metrics.shared import majority_share
 from qxbench.probes.answers import EXPLANATION_KINDS
-from qxbench.probes.metrics import majority_share
 from qxbench.probes.selfexplain import Explanation, Inserted
 
 from .conftest import TASKS, check_display, evaluate, metric_list
@@ -99,7 +99,7 @@ def test_pred_majority_and_chance_hand_their_aggregation_the_labels():
 
 
 def test_bertscore_uses_the_offline_encoder_and_ranks_a_paraphrase_above_an_unrelated_text():
-    from qxbench.probes.similarity import bertscore_f1
+    from qxbench.metrics.similarity import bertscore_f1
 
     ref = ["A man is playing a guitar."]
     same, close, far = bertscore_f1(["A man is playing a guitar.", "A person plays the guitar.",
@@ -153,8 +153,8 @@ def test_ecqa_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path
 def test_ecqa_answer_outside_the_options_is_one_line():
     import datasets
 
+    from qxbench.data.classify import normalise
     from qxbench.errors import QxError
-    from qxbench.probes.classify import normalise
 
     row = {"q_text": "Q", "q_op1": "a", "q_op2": "b", "q_op3": "c", "q_op4": "d", "q_op5": "e", "q_ans": "z",
            "taskB": "because"}
@@ -182,7 +182,7 @@ def test_bad_data_files_are_one_line(qx_lm, tmp_path):
 
 @pytest.mark.slow
 def test_fewshot_demonstrations_are_drawn_from_the_split_and_never_evaluated(qx_lm, tmp_path):
-    from qxbench.probes.explaintask import fewshot_split
+    from qxbench.lmeval.explaintask import fewshot_split
 
     demos, kept = fewshot_split(10, 3)
     assert demos == fewshot_split(10, 3)[0] and not set(demos) & set(kept) and sorted(demos + kept) == list(range(10))

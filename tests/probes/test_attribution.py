@@ -16,8 +16,9 @@ from qxbench.probes.attribution import (
     rank_top,
     top_k_overlap,
 )
+from tests.reference_pass import lens_logprob, manual_llama
 
-from .conftest import assert_same_top, lens_logprob, manual_llama
+from .conftest import assert_same_top
 
 PROMPTS = [[1, 5, 9, 3, 7, 2], [4, 4, 8], [11, 2, 30, 31, 6, 6, 6, 1, 9]]
 GOLD = [17, 3, 40]
@@ -103,8 +104,8 @@ def test_bounded_search_equals_scoring_every_neuron(qx_tiny, monkeypatch):
 
 
 def test_jensen_bound_is_above_every_exact_score(qx_tiny):
+    from qxbench.interp.internals import read_last_token
     from qxbench.probes.attribution import Lens, _bounds, _exact, dense_weight, down_weights
-    from qxbench.probes.internals import read_last_token
 
     model, tok = qx_tiny
     weights = down_weights(model)
@@ -161,7 +162,7 @@ def _gemma_lp(model, v: torch.Tensor, final: torch.Tensor, token: int) -> float:
 def test_gemma_neurons_are_scored_through_the_norm_after_the_ffn_and_add_up_to_it(name, request):
     """Neuron k adds a_k s_l (1 + w_post) W_down[:, k], s_l = rsqrt(mean(m_l^2) + eps) of the actual down
     projection output m_l: the contributions sum to what the FFN adds, and each is scored by the formula."""
-    from .test_internals import manual_gemma
+    from tests.reference_pass import manual_gemma
 
     model = request.getfixturevalue(name)
     method = "bounded" if model.config.final_logit_softcapping is None else "dense"
@@ -189,8 +190,8 @@ def test_gemma_neurons_are_scored_through_the_norm_after_the_ffn_and_add_up_to_i
 
 
 def test_gemma_jensen_bound_holds_on_the_effective_activations(tiny_gemma):
+    from qxbench.interp.internals import read_last_token
     from qxbench.probes.attribution import Lens, _bounds, _exact, dense_weight, down_weights, ffn_scales
-    from qxbench.probes.internals import read_last_token
 
     model = tiny_gemma
     weights = down_weights(model)

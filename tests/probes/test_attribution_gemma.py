@@ -13,8 +13,8 @@ import time
 
 import pytest
 
+from qxbench.interp.internals import read_last_token
 from qxbench.probes.attribution import Lens, _neurons, dense_weight, down_weights, ffn_scales
-from qxbench.probes.internals import read_last_token
 
 from .conftest import assert_same_top
 

@@ -10,13 +10,13 @@ import math
 import pytest
 import torch
 
-from qxbench.probes import codec, resume
+from qxbench.lmeval import resume
+from qxbench.probes import codec
 from qxbench.probes.attribution import Attribution, AttributionOptions, attribute
 from qxbench.probes.neurons import NeuronOptions, NeuronResult, analyse
 from qxbench.probes.results import MemorizeResult, MultiHopResult, NextToken
 from qxbench.probes.selfexplain import Counterfactual, Explanation, Inserted
-
-from .test_resume import Counting, FakeLM, _requests
+from tests.lmeval.test_resume import Counting, FakeLM, _requests
 
 
 def same(a, b) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from qxbench.probes.classify import GENERIC_INSERT_WORDS
+from qxbench.data.classify import GENERIC_INSERT_WORDS
 from qxbench.probes.insertion import insertions, mentions_outside_copy, part_of_speech, places, tags
 
 ADJECTIVES = ["strange", "small", "old", "new", "famous", "large"]

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from qxbench.probes.multihop import cnst_score, cross_entropy, probe
-
-from .conftest import lens_logprob, manual_llama
+from tests.reference_pass import lens_logprob, manual_llama
 
 CUT = [[1, 5, 9, 3], [4, 4, 8, 20, 21]]
 TWO = [[1, 5, 9, 3, 7, 2], [4, 4, 8, 20, 21, 13]]

@@ -14,7 +14,7 @@ TOL = 1e-4  # ../shared/golden/README.md: scores at |d| < 1e-4
 
 @pytest.fixture(scope="module")
 def lm(smollm2_dir):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(pretrained="smollm2-135m", device="cpu", batch_size=4, reference="none")
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from qxbench.errors import QxError
+from qxbench.interp.internals import pad_batch
 from qxbench.probes import salient as sal
-from qxbench.probes.internals import pad_batch
 from qxbench.probes.neurons import (
     NeuronOptions,
     abs_corr_histogram,

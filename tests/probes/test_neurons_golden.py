@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from qxbench.interp.internals import last_logits
 from qxbench.probes import salient as sal
-from qxbench.probes.internals import last_logits
 from qxbench.probes.neurons import NeuronOptions, act_modules, corpus_stats
 from tests.conftest import golden
 
@@ -130,7 +130,7 @@ def test_default_position_keys_are_the_reference_where_no_token_repeats(smollm2_
     ``qx_neurons`` request with default options (but one layer)."""
     from lm_eval.api.instance import Instance
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     unique = [d for d in range(10) if len(set(texts[d])) == len(texts[d])]
     assert unique == [0, 1, 4]

@@ -9,9 +9,9 @@ import pytest
 import torch
 from lm_eval.api.instance import Instance
 
-from qxbench.probes.arch import arch_of
+from qxbench.interp.arch import arch_of
+from qxbench.interp.internals import compute_dtype
 from qxbench.probes.attribution import down_weights
-from qxbench.probes.internals import compute_dtype
 from qxbench.world.data import read_rows
 
 BACKENDS = [
@@ -27,7 +27,7 @@ BACKENDS = [
 
 @pytest.fixture(scope="module")
 def fp():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return QXLM(device="cpu", batch_size=16)
 
@@ -72,7 +72,7 @@ def test_integrated_gradients_flow_through_quantized_layers_or_say_why_not(quant
     """bnb 4-bit on CPU must not switch to its inference-only kernel (no gradient to the input);
     gptqmodel's CPU AWQ kernel has no backward after its first inference: one line, no fallback."""
     from qxbench.errors import QxError
-    from qxbench.probes.internals import pad_batch
+    from qxbench.interp.internals import pad_batch
     from qxbench.probes.neurons import integrated_gradients
 
     texts = [quantized._ids(f["prompt"]) for f in read_rows("facts")[:2]]

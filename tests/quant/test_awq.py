@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.slow,
 
 @pytest.fixture(scope="module")
 def awq(cache_dir, tmp_path_factory):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     cwd = tmp_path_factory.mktemp("cwd")
     mp = pytest.MonkeyPatch()
@@ -45,7 +45,7 @@ def test_awq_checkpoint_is_packed_gemm_and_recorded(awq):
 def test_awq_answers_and_differs_from_full_precision(awq):
     from lm_eval.api.instance import Instance
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     req = [Instance("loglikelihood", {}, ("Review: I stayed in Rikia. The tea was warm.\nSentiment:", " positive"), 0)]
     (q_ll, _), (fp_ll, _) = awq.loglikelihood(req)[0], QXLM(device="cpu").loglikelihood(req)[0]
@@ -53,7 +53,7 @@ def test_awq_answers_and_differs_from_full_precision(awq):
 
 
 def test_awq_files_load_as_prequantized(awq, tmp_path):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     shutil.copytree(awq.qx.cache_path, tmp_path / "awq")
     lm = QXLM(pretrained=str(tmp_path / "awq"), quant="prequantized", device="cpu")

@@ -26,7 +26,7 @@ def _loglikelihoods(lm) -> list[float]:
 
 @pytest.fixture(scope="module")
 def runs():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return {q: QXLM(quant=q, device="cpu", batch_size=16) for q in ("none", "bnb-int8", "bnb-nf4", "bnb-fp4")}
 
@@ -49,7 +49,7 @@ def test_eight_bit_stays_closer_to_full_precision_than_four_bit(runs):
 
 
 def test_unsupported_bits_and_group_size_are_refused():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     with pytest.raises(QxError, match=r"'bnb-nf4' does not support bits=8\. Supported: 4"):
         get_quantizer(QuantRequest("bnb-nf4", bits=8))
@@ -61,7 +61,7 @@ def test_a_backend_that_returns_an_unquantized_model_is_refused(monkeypatch):
     """No silent fallback: a load that yields plain float layers must raise, not evaluate full precision."""
     from transformers import AutoModelForCausalLM
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
     from qxbench.quant.bnb import BitsAndBytes
 
     def load_full_precision(self, path, request, **kwargs):
@@ -76,7 +76,7 @@ def test_lm_eval_default_device_falls_back_like_hflm():
     """lm-eval's CLI passes device='cuda:0' by default; on a CPU-only machine HFLM then uses the CPU."""
     import torch
 
-    from qxbench.adapter import _device
+    from qxbench.lmeval.adapter import _device
 
     if torch.cuda.device_count() == 0:
         assert _device("cuda:0") == "cpu" and _device(None) == "cpu"

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow,
 
 @pytest.fixture(scope="module")
 def runs(cache_dir):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return {name: QXLM(device="cpu", batch_size=16, **kw) for name, kw in {
         "fp": {}, "w4": {"quant": "gptq", "bits": 4, "calib_samples": 32},
@@ -54,7 +54,7 @@ def test_four_and_eight_bit_differ_and_eight_is_closer(runs):
 
 
 def test_second_load_hits_the_cache(runs, cache_dir):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     again = QXLM(quant="gptq", bits=4, calib_samples=32, device="cpu")
     assert again.qx.cache_hit is True and again.qx.cache_path == runs["w4"].qx.cache_path
@@ -64,7 +64,7 @@ def test_second_load_hits_the_cache(runs, cache_dir):
 
 
 def test_bad_group_size_raises_and_writes_nothing(cache_dir, runs):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     before = {e.key for e in entries()}
     with pytest.raises(QxError, match=r"group_size=100 does not divide in_features=256 of 'model.layers.0"):

@@ -26,7 +26,7 @@ def test_backend_quantizes_and_runs_on_cuda(quant, module, tmp_path, monkeypatch
     monkeypatch.setenv("QXBENCH_CACHE", str(tmp_path))
     from lm_eval.api.instance import Instance
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     lm = QXLM(quant=quant, device="cuda", calib_samples=16)
     assert lm.qx.summary.quantized_linear_layers == 28

@@ -36,7 +36,7 @@ def test_rtn_eight_bit_stays_closer_to_full_precision_than_four_bit(quantized_ti
 
 @needs_llmc
 def test_compressed_tensors_checkpoint_loads_as_prequantized(quantized_tiny, tmp_path):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     source = quantized_tiny(quant="rtn", bits=8)
     ckpt = tmp_path / "ct"
@@ -49,7 +49,7 @@ def test_compressed_tensors_checkpoint_loads_as_prequantized(quantized_tiny, tmp
 
 @needs_bnb
 def test_bnb_serialized_checkpoint_loads_as_prequantized(tmp_path):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
     from qxbench.models import EMBEDDED_MODEL_DIR
 
     QXLM(quant="bnb-nf4", device="cpu").model.save_pretrained(tmp_path / "nf4")
@@ -60,7 +60,7 @@ def test_bnb_serialized_checkpoint_loads_as_prequantized(tmp_path):
 
 
 def test_prequantized_refuses_a_full_precision_checkpoint():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     with pytest.raises(QxError, match=r"is not a quantized checkpoint \(no quantization_config\)"):
         QXLM(quant="prequantized", device="cpu")
@@ -68,7 +68,7 @@ def test_prequantized_refuses_a_full_precision_checkpoint():
 
 @needs_llmc
 def test_corrupt_checkpoint_is_one_line_and_caches_nothing(cache_dir, tmp_path):
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
     from qxbench.models import EMBEDDED_MODEL_DIR
     from qxbench.quant.cache import entries
 
@@ -91,7 +91,7 @@ def test_gptq_format_checkpoint_loads_as_prequantized(tmp_path, monkeypatch):
     import torch
     from gptqmodel import GPTQConfig, GPTQModel
 
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
     from qxbench.models import EMBEDDED_MODEL_DIR
     from qxbench.quant.calibration import Calibration, calibration_texts
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("torchao") is None, rea
 
 @pytest.fixture(scope="module")
 def runs():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     return {q: QXLM(quant=q, device="cpu") for q in ("none", "torchao-int8", "torchao-int4")}
 
@@ -35,7 +35,7 @@ def test_int8_closer_to_full_precision_than_int4(runs):
 
 
 def test_int8_takes_no_group_size():
-    from qxbench.adapter import QXLM
+    from qxbench.lmeval.adapter import QXLM
 
     with pytest.raises(QxError, match="per channel and takes no group_size"):
         QXLM(quant="torchao-int8", group_size=64, device="cpu")

@@ -1,0 +1,283 @@
+"""The probe request types the ``qx`` model answers (mixed into :class:`qxbench.lmeval.adapter.QXLM`).
+
+lm-eval's evaluator calls ``getattr(lm, request_type)(requests)`` with every request of that type
+at once; each method here returns one result per request, in order. The probe tasks in
+``lm_eval_tasks/`` emit them through :class:`qxbench.lmeval.probe.ProbeTask`:
+
+    qx_counterfactual   args (prompt, doc, options) -> selfexplain.Counterfactual
+    qx_explain          args (prompt, doc, options) -> selfexplain.Explanation
+    qx_memorize         args (prompt, answer, options) -> MemorizeResult
+    qx_multihop         args (prompt, row)     -> MultiHopResult   (row: the TwoHopFact columns)
+    qx_next_token       args (prompt, gold, choices, options) -> NextToken
+    qx_neurons          args (text, options)   -> neurons.NeuronResult
+
+The first argument is always the request's prompt (lm-eval hashes it into each logged sample);
+``doc`` is a normalised classification document (:mod:`qxbench.data.classify`).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+import typing
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
+
+import torch
+
+from qxbench import progress
+from qxbench.engine import chat
+from qxbench.engine.forward import rows_per_batch
+from qxbench.engine.generate import generate
+from qxbench.errors import QxError
+from qxbench.interp.internals import compute_dtype
+from qxbench.lmeval import resume
+from qxbench.probes import attribution, multihop, neurons, nexttoken, refcache, selfexplain
+from qxbench.probes.attribution import Attribution
+from qxbench.probes.results import MemorizeResult, MultiHopResult, NextToken
+
+RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)
+
+
+def _options_key(request: Any) -> tuple[str, Any]:
+    args = request.args
+    return json.dumps(args[2] if len(args) > 2 else {}, sort_keys=True, default=str), chat.of([request])
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, start + size)
+
+
+def _grouped(requests: Sequence[Any], key: Callable[[Any], Any], run: Callable[[list[Any]], list[Any]]) -> list[Any]:
+    """``run`` on each group of requests with the same ``key``; the results back in request order."""
+    groups: dict[Any, list[int]] = {}
+    for i, r in enumerate(requests):
+        groups.setdefault(key(r), []).append(i)
+    out: list[Any] = [None] * len(requests)
+    for index in groups.values():
+        for i, result in zip(index, run([requests[i] for i in index]), strict=True):
+            out[i] = result
+    return out
+
+
+Method = TypeVar("Method", bound=Callable[..., list[Any]])
+
+
+def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
+    """A probe request type: its phases' bars are titled with the requests' task names, under
+    ``--use_cache`` its answers are cached and resumed by document (:mod:`qxbench.lmeval.resume`)
+    (``per_document=False`` where an answer depends on the other documents: cached whole; a kept answer
+    must fit the method's declared ``list[X]`` return type), and its
+    seconds are counted under those task names (:meth:`ProbeRequests.take_probe_seconds`)."""
+    def wrap(method: Method) -> Method:
+        (result,) = typing.get_args(typing.get_type_hints(method)["return"])  # list[X]: a kept answer must be an X
+
+        @functools.wraps(method)
+        def answer(self: Any, requests: list[Any]) -> list[Any]:
+            label = ", ".join(sorted({str(getattr(r, "task_name", None) or method.__name__) for r in requests}))
+            # Under data parallelism lm-eval pads a rank's requests with copies of its last one: answered once
+            unique = list({id(r): r for r in requests}.values())
+            start = time.perf_counter()
+            with progress.scope(label):
+                results = resume.answer(self, method.__name__, unique, lambda part: method(self, part),
+                                        chunk=self._probe_batch() if per_document else None, result=result)
+            self._count_seconds(label, time.perf_counter() - start)
+            by_request = {id(r): result for r, result in zip(unique, results, strict=True)}
+            return [by_request[id(r)] for r in requests]
+
+        return answer  # type: ignore[return-value]
+
+    return wrap
+
+
+class ProbeRequests:
+    """Needs the HFLM attributes ``model``, ``tokenizer``, ``tok_encode``, ``_encode_pair``,
+    ``batch_size``, ``max_length``, and ``reference_lm()`` and ``cache_identity()`` methods."""
+
+    _probe_seconds: dict[str, float] | None = None  # seconds per request type's task names, since last taken
+
+    def reference_lm(self) -> Any | None:  # overridden by QXLM
+        return None
+
+    def _count_seconds(self, label: str, seconds: float) -> None:
+        counted = self._probe_seconds or {}
+        counted[label] = round(counted.get(label, 0.0) + seconds, 3)
+        self._probe_seconds = counted
+
+    def take_probe_seconds(self) -> dict[str, float]:
+        """The seconds each probe request type took since the last call, keyed by its tasks' names."""
+        counted, self._probe_seconds = self._probe_seconds or {}, None
+        return counted
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _probe_batch(self) -> int:
+        """The run's batch size as the probes read it (one parse: :func:`~qxbench.engine.forward.rows_per_batch`)."""
+        return rows_per_batch(self)
+
+    def _pad_id(self) -> int:
+        pad = self.tokenizer.pad_token_id  # type: ignore[attr-defined]
+        return int(pad if pad is not None else self.eot_token_id)  # type: ignore[attr-defined]
+
+    def _ids(self, prompt: str) -> list[int]:
+        return self.tok_encode(prompt)[-self.max_length:]  # type: ignore[attr-defined]
+
+    def _first_token(self, prompt: str, answer: str) -> int:
+        """The first token of the answer tokenized on its own, with a leading space, as the references
+        do (latent-multi-hop-reasoning ``src/tokenization_utils.py:87-101`` after
+        ``inspect_latent_reasoning.py:187-196``; neuron-attribution's gold token): never a bare space
+        when the prompt ends in whitespace. A SentencePiece tokenizer that already marks a word start
+        (``▁Rome``) gets no extra space (the reference's ``requires_prepending_space``)."""
+        if not answer.strip():
+            raise QxError(f"The answer to {prompt!r} is empty ({answer!r}): a probe needs a non-empty answer")
+        text = answer.strip()
+        tokenizer = self.tokenizer  # type: ignore[attr-defined]
+        bare = tokenizer.convert_ids_to_tokens(tokenizer.encode("Rome", add_special_tokens=False)[:1])
+        if not (bare and bare[0].startswith("▁")):
+            text = " " + text
+        return int(tokenizer.encode(text, add_special_tokens=False)[0])
+
+    def choice_loglikelihoods(self, contexts: Sequence[str], continuations: Sequence[Sequence[str]],
+                              groups: Sequence[Any] | None = None, batch_size: int | None = None) -> list[list[float]]:
+        """Each context's continuations, shared prompt parts run once (:mod:`qxbench.engine.choices`), about
+        ``batch_size`` contexts per batch (the run's batch size by default)."""
+        from qxbench.engine.choices import choice_loglikelihoods
+
+        size = batch_size or self._probe_batch()
+        return choice_loglikelihoods(self, contexts, continuations, size, self._pad_id(), groups)
+
+    def _greedy(self, prompts: Sequence[str], settings: chat.Chat, unit: str = "doc") -> list[str]:
+        """Greedy answers to ``prompts`` under the requests' chat ``settings`` (:mod:`qxbench.engine.chat`)."""
+        return generate(self, prompts, RECALL_TOKENS, title="greedy answers", unit=unit, chat=settings)
+
+    # -- request types ---------------------------------------------------------------------------
+    @request_type()
+    def qx_counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
+        """args (prompt, doc[, options]): options as :func:`selfexplain.options_of` reads them."""
+        return _grouped(requests, _options_key, self._counterfactual)
+
+    def _counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
+        """The prompts carry the requests' chat settings: the judge (reference) reads them as this model does,
+        each through its own tokenizer's template."""
+        prompts, _ = selfexplain.options_of(requests[0].args, chat.of(requests))
+        return selfexplain.counterfactuals(self, [r.args[1] for r in requests], self.reference_lm(), prompts)
+
+    @request_type()
+    def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
+        """args (prompt, doc[, options]): options as :func:`selfexplain.options_of` reads them."""
+        return _grouped(requests, _options_key, self._explain)
+
+    def _explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
+        prompts, (words, positions) = selfexplain.options_of(requests[0].args, chat.of(requests))
+        return selfexplain.explanations(self, [r.args[1] for r in requests], prompts, words, positions)
+
+    def _attributions(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
+                      thresholds: Sequence[Sequence[float]] | None = None, title: str = "attribution"
+                      ) -> list[Attribution]:
+        ids = [self._ids(p) for p in prompts]
+        gold = [self._first_token(p, a) for p, a in zip(prompts, answers, strict=True)]
+        return self._attribute_ids(ids, gold, options, thresholds, title)
+
+    def _attribute_ids(self, ids: Sequence[list[int]], gold: Sequence[int], options: attribution.AttributionOptions,
+                       thresholds: Sequence[Sequence[float]] | None = None, title: str = "attribution"
+                       ) -> list[Attribution]:
+        model = self.model  # type: ignore[attr-defined]
+        weights = attribution.down_weights(model)
+        out: list[Attribution] = []
+        with progress.phase(title, len(ids)) as bar:
+            for part in _chunks(len(ids), self._probe_batch()):
+                out += attribution.attribute(model, ids[part], gold[part], options, weights, self._pad_id(),
+                                             thresholds[part] if thresholds else None)
+                bar.advance(len(ids[part]))
+        return out
+
+    def _full_precision(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
+                        read: bool, title: str) -> tuple[list[Attribution], list[bool]]:
+        """This full-precision model's attributions, kept in :mod:`qxbench.probes.refcache` for the other
+        configs of a sweep; ``read``: as a reference, read back where kept (and whether each one was)."""
+        identity = self.cache_identity()  # type: ignore[attr-defined]
+        identity = {"qxbench": identity["qxbench"], "model": identity["model"], "fingerprint": identity["fingerprint"],
+                    "dtype": str(compute_dtype(self.model)), "options": options.as_dict()}  # type: ignore[attr-defined]
+        ids = [self._ids(p) for p in prompts]
+        gold = [self._first_token(p, a) for p, a in zip(prompts, answers, strict=True)]
+        return refcache.cached(identity, ids, gold, read, lambda index: self._attribute_ids(
+            [ids[i] for i in index], [gold[i] for i in index], options, title=title))
+
+    @request_type()
+    def qx_memorize(self, requests: list[Any]) -> list[MemorizeResult]:
+        """Requests of tasks with different options or chat settings are answered group by group."""
+        return _grouped(requests, lambda r: (json.dumps(r.args[2] if len(r.args) > 2 else {}, sort_keys=True,
+                                                        default=str), chat.of([r])), self._memorize)
+
+    def _memorize(self, requests: list[Any]) -> list[MemorizeResult]:
+        prompts = [r.args[0] for r in requests]
+        answers = [r.args[1] for r in requests]
+        options = attribution.AttributionOptions.from_metadata(requests[0].args[2] if requests and
+                                                                len(requests[0].args) > 2 else None)
+        completions = self._greedy(prompts, chat.of(requests))  # the attribution reads the raw prompt (chat.py)
+        reference = self.reference_lm()
+        cached: list[bool | None] = [None] * len(prompts)
+        if reference is None:
+            refs: list[Attribution | None] = [None] * len(prompts)
+            mine = self._attributions(prompts, answers, options)
+        elif reference is self:  # its own tau: surviving counts its own neurons >= its 300th score
+            mine, _ = self._full_precision(prompts, answers, options, read=False, title="attribution")
+            refs = list(mine)
+        else:  # the reference first: its tau is a threshold this model's neurons are counted against
+            found, hits = reference._full_precision(prompts, answers, options, read=True,
+                                                    title="reference attribution")
+            refs, cached = list(found), list(hits)
+            mine = self._attributions(prompts, answers, options, [[r.tau] for r in found])
+        return [
+            MemorizeResult(c, a, *((None, None) if r is None else (
+                (a.at_tau if r is a else a.at_least.get(r.tau)) if r.top else None,
+                attribution.top_k_overlap(a.top, r.top))),
+                options.as_dict(), hit)
+            for c, a, r, hit in zip(completions, mine, refs, cached, strict=True)
+        ]
+
+    @request_type()
+    @torch.no_grad()
+    def qx_multihop(self, requests: list[Any]) -> list[MultiHopResult]:
+        rows = [r.args[1] for r in requests]
+        probes: list[multihop.MultiHop] = []
+        with progress.phase("EntRec, CnstScore", len(rows)) as bar:
+            for part in _chunks(len(rows), self._probe_batch()):
+                batch = rows[part]
+                cut = [r["r2(r1(e1)).subject_cut.prompt"] for r in batch]
+                probes += multihop.probe(
+                    self.model,  # type: ignore[attr-defined]
+                    [self._ids(p) for p in cut],
+                    [self._ids(r["r2(r1(e1)).prompt"]) for r in batch],
+                    [self._ids(r["r2(e2).prompt"]) for r in batch],
+                    [self._first_token(p, r["e2.value"]) for p, r in zip(cut, batch, strict=True)],
+                    self._pad_id(),
+                )
+                bar.advance(len(batch))
+        columns = ("r1(e1).prompt", "r2(e2).prompt", "r2(r1(e1)).prompt")
+        texts = self._greedy([r[c] for c in columns for r in rows], chat.of(requests), unit="prompt")  # EntRec and
+        # CnstScore above read the raw prompts (chat.py)
+        n = len(rows)
+        keys = [c.removesuffix(".prompt") for c in columns]
+        return [MultiHopResult(p.entrec, p.cnst, {key: texts[k * n + i] for k, key in enumerate(keys)})
+                for i, p in enumerate(probes)]
+
+    @request_type()
+    def qx_next_token(self, requests: list[Any]) -> list[NextToken]:
+        """args (prompt, gold, choices, options): the calib probe (:mod:`qxbench.probes.nexttoken`)."""
+        return nexttoken.answer(self, requests)
+
+    @request_type(per_document=False)
+    def qx_neurons(self, requests: list[Any]) -> list[neurons.NeuronResult]:
+        """Corpus statistics are per task (its documents, on every rank under data parallelism)."""
+        def run(group: list[Any]) -> list[neurons.NeuronResult]:
+            options = neurons.NeuronOptions.from_metadata(group[0].args[1])
+            texts = [self._ids(r.args[0]) for r in group]
+            return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
+                                   self._probe_batch(), self._pad_id(),  # two phases, one step per document
+                                   keys=[i if getattr(r, "doc_id", None) is None else r.doc_id
+                                         for i, r in enumerate(group)])
+
+        return _grouped(requests, lambda r: (str(getattr(r, "task_name", "")),
+                                             json.dumps(r.args[1], sort_keys=True, default=str)), run)
