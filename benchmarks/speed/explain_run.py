@@ -1,12 +1,12 @@
 """Benchmark: the whole explanation run (cf_flip and nle_sim on their seven real data sets) for one config,
-before and after continuous batching (``qxbench.probes.greedy.stream``), in one run.
+before and after continuous batching (``qxbench.engine.greedy.stream``), in one run.
 
     python -m benchmarks.speed.explain_run --model qwen2.5-coder-1.5b --model_args dtype=bfloat16 --limit 16
         [--tasks cf_flip_sst2,...] [--out benchmarks/results/explain_run_<model>.json]
 
 "before" is the generation as it was up to this benchmark's commit: each batch of prompts decoded to its
 end, its stopped rows leaving it (``greedy.greedy``), the next batch started only then; it is run by
-making :func:`qxbench.probes.greedy._joinable` say no, the switch ``stream`` itself takes for a model whose
+making :func:`qxbench.engine.greedy._joinable` say no, the switch ``stream`` itself takes for a model whose
 cache cannot join rows. "after" keeps the batch full. Per task the two run back to back (before, then
 after), so that a change in the machine's load falls on both; each is its own lm-eval call
 (``benchmarks.speed.explain_speed.run_task``: the probe's own seconds, model load excluded, every answer
@@ -33,7 +33,7 @@ TASKS = ("cf_flip_sst2,cf_flip_ag_news,cf_flip_esnli,cf_flip_healthfc,"
 
 
 def timed(task: str, args: argparse.Namespace, joined: bool) -> dict:
-    from qxbench.probes import greedy
+    from qxbench.engine import greedy
 
     original = greedy._joinable
     if not joined:
