@@ -24,7 +24,8 @@ import importlib.util
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -249,10 +250,21 @@ class _Finder(importlib.abc.MetaPathFinder):
         return None
 
 
-def install(*, only_qx_tasks: bool = False) -> None:
-    """Install the finder (idempotent); apply at once to modules lm-eval already imported."""
+@contextmanager
+def qx_tasks_only() -> Iterator[None]:
+    """While open, lm-eval's task index holds qxbench's task folder only (``qxbench eval``: fast, and a name
+    outside it is refused); closed, the setting is what it was, so a later run in the same process indexes
+    lm-eval's own tasks again."""
     global _only_qx_tasks
-    _only_qx_tasks = _only_qx_tasks or only_qx_tasks
+    saved, _only_qx_tasks = _only_qx_tasks, True
+    try:
+        yield
+    finally:
+        _only_qx_tasks = saved
+
+
+def install() -> None:
+    """Install the finder (idempotent); apply at once to modules lm-eval already imported."""
     if not any(isinstance(f, _Finder) for f in sys.meta_path):
         sys.meta_path.insert(0, _Finder())
     for name, callback in _AFTER_IMPORT.items():

@@ -110,3 +110,19 @@ def test_python_m_lm_eval_gets_the_same_wrapper(tmp_path):
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("lm_eval: error: Tasks not found: cf_flp. Did you mean 'cf_flip'")
     assert "Traceback" not in out.stderr
+
+
+def test_qxbench_eval_limits_the_task_index_for_its_own_call_only():
+    """``qxbench eval`` indexes qxbench's task folder only, and only while it runs (issue 40: the setting was
+    a global never cleared, so a later run in the same process lost lm-eval's own tasks)."""
+    from qxbench import _lmeval_hook
+    from qxbench.errors import QxError
+    from qxbench.lmeval.eval_cli import cmd_eval
+
+    assert _lmeval_hook._only_qx_tasks is False
+    with _lmeval_hook.qx_tasks_only():
+        assert _lmeval_hook._only_qx_tasks is True, "the index is not limited while qxbench eval runs"
+    assert _lmeval_hook._only_qx_tasks is False, "the limit outlived its call"
+    with pytest.raises(QxError, match="cf_flop"):  # an unknown task: refused by check_tasks, inside the call
+        cmd_eval(["--model", "qx", "--tasks", "cf_flop"])
+    assert _lmeval_hook._only_qx_tasks is False, "a failed qxbench eval left the index limited"

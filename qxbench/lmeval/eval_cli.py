@@ -49,10 +49,19 @@ def _name_the_parser(harness: object) -> None:
 
 
 def cmd_eval(argv: Sequence[str]) -> int:
-    from qxbench import _lmeval_hook, logs, preflight, run_report
+    """``qxbench eval``: lm-eval's ``run`` with qxbench's tasks only (for this call only)."""
+    from qxbench import _lmeval_hook
+
+    _lmeval_hook.install()
+    with _lmeval_hook.qx_tasks_only():
+        return _run(argv)
+
+
+def _run(argv: Sequence[str]) -> int:
+    """The body of :func:`cmd_eval`, run while the task index holds qxbench's tasks only."""
+    from qxbench import logs, preflight, run_report
     from qxbench.lmeval.logsetup import quiet, setup_logging
 
-    _lmeval_hook.install(only_qx_tasks=True)
     check_tasks(argv)
     import lm_eval.evaluator  # noqa: F401 - imported now so that quiet() can quiet its `git describe`
     from lm_eval._cli import HarnessCLI
