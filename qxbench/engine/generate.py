@@ -13,6 +13,7 @@ from qxbench import progress
 from qxbench.engine import greedy
 from qxbench.engine.chat import Chat, cut_answer
 from qxbench.engine.forward import rows_per_batch
+from qxbench.engine.lm import GeneratingLM
 
 
 class _Capped:
@@ -47,7 +48,7 @@ class _Ended:
         return done
 
 
-def generate_answers(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
+def generate_answers(lm: GeneratingLM, prompts: Sequence[str], max_tokens: int, title: str = "generate",
                      unit: str = "doc", caps: Sequence[int] | None = None, chat: Chat = Chat()) -> list[Generated]:
     """Greedy answers, each cut at the first line break after non-blank text (:func:`chat.cut_answer`),
     at most the model's batch size decoding at once (:func:`greedy.stream`: a stopped row's place goes
@@ -73,7 +74,7 @@ def generate_answers(lm: Any, prompts: Sequence[str], max_tokens: int, title: st
     return out
 
 
-def _encoded(lm: Any, texts: Sequence[str], max_tokens: int, size: int) -> list[list[int]]:
+def _encoded(lm: GeneratingLM, texts: Sequence[str], max_tokens: int, size: int) -> list[list[int]]:
     """Each text's tokens as the model's batch encoding gives them (``tok_batch_encode``, left-truncated to
     leave ``max_tokens`` of the context), without the padding."""
     out: list[list[int]] = []
@@ -83,7 +84,7 @@ def _encoded(lm: Any, texts: Sequence[str], max_tokens: int, size: int) -> list[
     return out
 
 
-def generate(lm: Any, prompts: Sequence[str], max_tokens: int, title: str = "generate",
+def generate(lm: GeneratingLM, prompts: Sequence[str], max_tokens: int, title: str = "generate",
              unit: str = "doc", caps: Sequence[int] | None = None, chat: Chat = Chat()) -> list[str]:
     """The texts of :func:`generate_answers`."""
     return [g.text for g in generate_answers(lm, prompts, max_tokens, title, unit, caps, chat)]

@@ -14,12 +14,13 @@ from typing import Any
 from qxbench import progress
 from qxbench.engine.choices import per_character
 from qxbench.engine.forward import rows_per_batch
+from qxbench.engine.lm import ScoringLM
 from qxbench.lmeval.calls import instances
 from qxbench.probes import refcache
 from qxbench.probes.prompts import PromptSet
 
 
-def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | None = None,
+def classify(lm: ScoringLM, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | None = None,
              title: str = "classify", unit: str = "doc", prompts: PromptSet | None = None,
              groups: Sequence[Any] | None = None, batch_size: int | None = None) -> list[list[float]]:
     """Per document, the score of each choice: the log-likelihood of `` choice`` after the prompt, per
@@ -46,11 +47,11 @@ def classify(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str] | 
             for lls, ctx, d in zip(grouped, contexts, docs, strict=True)]
 
 
-def _scored_per_character(lm: Any, context: str, doc: Mapping[str, Any]) -> bool:
+def _scored_per_character(lm: ScoringLM, context: str, doc: Mapping[str, Any]) -> bool:
     return bool(doc.get("normalise")) and per_character(lm, context, doc["choices"])
 
 
-def _contexts(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str], prompts: PromptSet) -> list[str]:
+def _contexts(lm: ScoringLM, docs: Sequence[Mapping[str, Any]], texts: Sequence[str], prompts: PromptSet) -> list[str]:
     """The text each classification prompt is, as the model reads it (before `` choice``)."""
     fmt, chat = prompts.formatter(lm), prompts.chat.apply
     contexts = []
@@ -60,7 +61,7 @@ def _contexts(lm: Any, docs: Sequence[Mapping[str, Any]], texts: Sequence[str], 
     return contexts
 
 
-def input_keys(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -> list[str] | None:
+def input_keys(lm: ScoringLM, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -> list[str] | None:
     """Where a full-precision model's scores of the inputs are kept (:mod:`qxbench.probes.refcache`,
     ``labels``): the checkpoint, its dtype, each prompt as the model reads it, its choices and whether
     they are scored per character (:func:`per_character`). None for
@@ -76,7 +77,7 @@ def input_keys(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -
             for c, d in zip(_contexts(lm, docs, [d["text"] for d in docs], prompts), docs, strict=True)]
 
 
-def labels_again(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -> list[int | None]:
+def labels_again(lm: ScoringLM, docs: Sequence[Mapping[str, Any]], prompts: PromptSet) -> list[int | None]:
     """The noise floor (issue 38): the model's labels of the same classification prompts in a second batch
     composition, each prompt alone in its group and half as many again per batch (the batch size
     ``b + max(1, b // 2)``), so every batch holds other neighbours and other padding (halving it cost
@@ -103,7 +104,7 @@ def runner_up(values: Sequence[float]) -> int:
     return max((i for i in range(len(values)) if i != best), key=values.__getitem__)
 
 
-def perplexities(lm: Any, texts: Sequence[str], title: str = "perplexity") -> list[float]:
+def perplexities(lm: ScoringLM, texts: Sequence[str], title: str = "perplexity") -> list[float]:
     """Token-level perplexity of each text (rolling loglikelihood); NaN for an empty text. The bar
     counts one request per text (a text longer than the model's context sends more: it waits at the end)."""
     todo = [i for i, t in enumerate(texts) if t.strip()]

@@ -27,6 +27,7 @@ from typing import Any
 
 from qxbench.engine.chat import Chat
 from qxbench.engine.generate import generate, generate_answers
+from qxbench.engine.lm import GeneratingLM, ProbeLM, ScoringLM
 from qxbench.errors import unknown
 from qxbench.probes import answers as reader
 from qxbench.probes import refcache
@@ -49,7 +50,7 @@ def options_of(args: Sequence[Any], settings: Chat = Chat()) -> tuple[PromptSet,
     return replace(options.prompt_set(), chat=settings), (options.insertion_words, options.insertion_positions)
 
 
-def formatted(lm: Any, prompts: PromptSet, prompt: str) -> str:
+def formatted(lm: GeneratingLM, prompts: PromptSet, prompt: str) -> str:
     """``prompt`` as ``lm`` reads it under the run's chat settings (the chat template under
     ``--apply_chat_template``): what the logged results record as sent."""
     return prompts.formatter(lm)(prompt)
@@ -84,14 +85,14 @@ class Counterfactual:
         return log_text(self)  # what lm-eval logs (schema 1)
 
 
-def rewrite_cap(lm: Any, text: str) -> int:
+def rewrite_cap(lm: ScoringLM, text: str) -> int:
     """instruct-1's cap on a rewrite: twice the edited part's tokens plus 16 (at most ``REWRITE_TOKENS``).
     A minimal edit is about as long as its input; the cap binds only on answers that run on (a
     rewrite twice as long as its input is scored near minimality 1 either way)."""
     return min(REWRITE_TOKENS, 2 * len(lm.tok_encode(text)) + 16)
 
 
-def _labels(lm: Any, docs: Sequence[Mapping[str, Any]], rewrites: Sequence[str], prompts: PromptSet,
+def _labels(lm: ScoringLM, docs: Sequence[Mapping[str, Any]], rewrites: Sequence[str], prompts: PromptSet,
             who: str) -> tuple[list[int], list[int | None]]:
     """The full-precision ``lm``'s labels of the inputs and of the non-empty rewrites (context kept), in
     one pass in which a document's input and rewrite share their prompt's beginning (the fixed part
@@ -125,7 +126,7 @@ def _spread(n: int, at: Sequence[int], values: Sequence[float]) -> list[float]:
     return out
 
 
-def counterfactuals(lm: Any, docs: Sequence[Mapping[str, Any]], reference: Any | None = None,
+def counterfactuals(lm: ProbeLM, docs: Sequence[Mapping[str, Any]], reference: ProbeLM | None = None,
                     prompts: PromptSet | None = None) -> list[Counterfactual]:
     prompts = prompts or PromptSet("completion-0")
     n = len(docs)
@@ -209,7 +210,7 @@ class Explanation:
         return log_text(self)  # what lm-eval logs (schema 1)
 
 
-def explanations(lm: Any, docs: Sequence[Mapping[str, Any]], prompts: PromptSet | None = None,
+def explanations(lm: ProbeLM, docs: Sequence[Mapping[str, Any]], prompts: PromptSet | None = None,
                  words: int = WORDS, positions: int = POSITIONS) -> list[Explanation]:
     prompts = prompts or PromptSet("completion-0")
     perturbed = [insertions(d["text"], d["insert_words"], words, positions) for d in docs]
