@@ -173,11 +173,15 @@ class QXLM(ProbeRequests, HFLM):
             # Never evaluate full precision under a quantized name.
             raise QxError(f"quant={request.backend} was requested but the loaded model has no quantized linear layer")
 
+    def is_own_reference(self) -> bool:
+        """Full precision with ``reference=auto``: this model is its own reference and judge."""
+        return self._reference_name == "auto" and self.qx.quant == "none"
+
     def reference_lm(self) -> QXLM | None:
         """The full-precision reference model (see the module docstring), loaded on first use."""
         if self._reference_name == "none":
             return None
-        if self._reference_name == "auto" and self.qx.quant == "none":
+        if self.is_own_reference():
             return self
         if self._reference is None:
             source = self.qx.path if self._reference_name == "auto" else self._reference_name

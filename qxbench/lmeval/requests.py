@@ -101,6 +101,14 @@ class ProbeRequests:
     def reference_lm(self) -> Any | None:  # overridden by QXLM
         return None
 
+    def is_own_reference(self) -> bool:  # overridden by QXLM
+        """Whether this model is its own full-precision reference (then ``reference_lm()`` returns it)."""
+        return False
+
+    def reference(self) -> selfexplain.Reference:
+        """The reference as the probes take it: the model and whether it is this one (stated, not inferred)."""
+        return selfexplain.Reference(self.reference_lm(), self.is_own_reference())
+
     def _count_seconds(self, label: str, seconds: float) -> None:
         counted = self._probe_seconds or {}
         counted[label] = round(counted.get(label, 0.0) + seconds, 3)
@@ -161,7 +169,7 @@ class ProbeRequests:
         """The prompts carry the requests' chat settings: the judge (reference) reads them as this model does,
         each through its own tokenizer's template."""
         prompts, _ = selfexplain.options_of(requests[0].args, chat.of(requests))
-        return selfexplain.counterfactuals(self, [r.args[1] for r in requests], self.reference_lm(), prompts)
+        return selfexplain.counterfactuals(self, [r.args[1] for r in requests], self.reference(), prompts)
 
     @request_type()
     def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
@@ -216,12 +224,13 @@ class ProbeRequests:
         options = attribution.AttributionOptions.from_metadata(requests[0].args[2] if requests and
                                                                 len(requests[0].args) > 2 else None)
         completions = self._greedy(prompts, chat.of(requests))  # the attribution reads the raw prompt (chat.py)
-        reference = self.reference_lm()
+        judge = self.reference()
+        reference = judge.lm
         cached: list[bool | None] = [None] * len(prompts)
         if reference is None:
             refs: list[Attribution | None] = [None] * len(prompts)
             mine = self._attributions(prompts, answers, options)
-        elif reference is self:  # its own tau: surviving counts its own neurons >= its 300th score
+        elif judge.is_config:  # its own tau: surviving counts its own neurons >= its 300th score
             mine, _ = self._full_precision(prompts, answers, options, read=False, title="attribution")
             refs = list(mine)
         else:  # the reference first: its tau is a threshold this model's neurons are counted against

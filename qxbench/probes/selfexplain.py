@@ -126,12 +126,22 @@ def _spread(n: int, at: Sequence[int], values: Sequence[float]) -> list[float]:
     return out
 
 
-def counterfactuals(lm: ProbeLM, docs: Sequence[Mapping[str, Any]], reference: ProbeLM | None = None,
+@dataclass(frozen=True)
+class Reference:
+    """Who judges a config's counterfactuals, stated by the caller (issue 40: never read from object identity):
+    ``lm``, the full-precision reference (None: no reference, ``reference=none``), and ``is_config``: the config
+    is its own reference (full precision: its scores are the references' numbers, kept for the other configs)."""
+
+    lm: ProbeLM | None = None
+    is_config: bool = False
+
+
+def counterfactuals(lm: ProbeLM, docs: Sequence[Mapping[str, Any]], reference: Reference = Reference(),
                     prompts: PromptSet | None = None) -> list[Counterfactual]:
     prompts = prompts or PromptSet("completion-0")
     n = len(docs)
     scores = classify(lm, docs, prompts=prompts)
-    if reference is lm and (keys := input_keys(lm, docs, prompts)):  # full precision: kept for its references
+    if reference.is_config and (keys := input_keys(lm, docs, prompts)):  # full precision: kept for its references
         refcache.write("labels", keys, scores)
     preds = [argmax(s) for s in scores]
     again = labels_again(lm, docs, prompts)
@@ -148,21 +158,21 @@ def counterfactuals(lm: ProbeLM, docs: Sequence[Mapping[str, Any]], reference: P
         rewrite_preds[i] = argmax(s)
     flips = [i for i in valid if rewrite_preds[i] != preds[i]]
     texts, inputs = [read[i].text for i in flips], [docs[i]["text"] for i in flips]
-    judge = lm if reference is None or reference is lm else reference
-    own = perplexities(lm, texts + inputs if judge is lm else texts)
+    other = None if reference.is_config else reference.lm  # a judge other than the config itself, if any
+    own = perplexities(lm, texts + inputs if other is None else texts)
     ppl = _spread(n, flips, own[:len(flips)])
-    judged = own if judge is lm else perplexities(reference, texts + inputs, title="reference perplexity")
+    judged = own if other is None else perplexities(other, texts + inputs, title="reference perplexity")
     input_ppl = _spread(n, flips, judged[len(flips):])
     ref_ppl: list[float | None] = [None] * n
     ref_preds: list[int | None] = [None] * n
     ref_rewrite: list[int | None] = [None] * n
-    if reference is lm:  # full precision is its own reference and judge: the same numbers
+    if reference.is_config:  # full precision is its own reference and judge: the same numbers
         ref_ppl, ref_preds, ref_rewrite = list(ppl), list(preds), list(rewrite_preds)
-    elif reference is not None:
+    elif other is not None:
         ref_ppl = list(_spread(n, flips, judged[:len(flips)]))
         chosen = set(valid)
         only_valid = [read[i].text if i in chosen else "" for i in range(n)]  # the others are not classified
-        ref_preds, ref_rewrite = _labels(reference, docs, only_valid, prompts, "reference ")
+        ref_preds, ref_rewrite = _labels(other, docs, only_valid, prompts, "reference ")
     return [Counterfactual(pred=preds[i], target=targets[i], answer=answers[i], kind=read[i].kind,
                            rewrite=read[i].text, rewrite_pred=rewrite_preds[i], ppl=ppl[i], ref_ppl=ref_ppl[i],
                            input_ppl=input_ppl[i], ref_pred=ref_preds[i], ref_rewrite_pred=ref_rewrite[i],

@@ -112,6 +112,11 @@ def test_reference_model_rules():
     assert ref is not other
     assert ref.qx.quant == "none"
     assert ref is other.reference_lm()  # loaded once
+    # what the probes are told (selfexplain.Reference): stated by the adapter, never inferred from identity
+    assert (fp.reference().lm, fp.reference().is_config) == (fp, True), "full precision is not its own reference"
+    assert (other.reference().lm, other.reference().is_config) == (ref, False), "a named reference is the config"
+    none = QXLM(device="cpu", reference="none").reference()
+    assert (none.lm, none.is_config) == (None, False)
 
 
 def test_none_from_lm_eval_s_argument_parser_means_none():

@@ -10,7 +10,7 @@ from qxbench.engine.chat import Chat
 from qxbench.engine.generate import Generated
 from qxbench.probes import selfexplain
 from qxbench.probes.prompts import PromptSet
-from qxbench.probes.selfexplain import counterfactuals, explanations
+from qxbench.probes.selfexplain import Reference, counterfactuals, explanations
 from tests.probes.fakes import Judge, Templated, esnli_doc
 
 
@@ -35,11 +35,12 @@ def test_flip_rate_ref_is_judged_by_the_reference_not_the_quantized_model(monkey
     monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: ["A man plays music."] * len(prompts))
     quantized = Judge({"sleeps": "contradiction", "music": "contradiction"})  # misses the rewrite's entailment
     reference = Judge({"sleeps": "contradiction", "music": "entailment"})
-    (cf,) = counterfactuals(quantized, [esnli_doc()], reference=reference, prompts=PromptSet("instruct-1"))
+    (cf,) = counterfactuals(quantized, [esnli_doc()], reference=Reference(reference), prompts=PromptSet("instruct-1"))
     assert cf.rewrite_pred == cf.pred  # self-judged: no flip
     assert cf.ref_pred == ESNLI_LABELS.index("contradiction")
     assert cf.ref_rewrite_pred == ESNLI_LABELS.index("entailment")
-    (same,) = counterfactuals(reference, [esnli_doc()], reference=reference, prompts=PromptSet("instruct-1"))
+    (same,) = counterfactuals(reference, [esnli_doc()], reference=Reference(reference, is_config=True),
+                             prompts=PromptSet("instruct-1"))
     assert same.ref_rewrite_pred == same.rewrite_pred  # full precision judges itself
 
 
@@ -59,24 +60,24 @@ def test_the_reference_reads_the_inputs_labels_full_precision_kept_and_classifie
     monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: ["A man plays music."] * len(prompts))
     cues = {"sleeps": "contradiction", "music": "entailment"}
     docs, prompts = [esnli_doc()], PromptSet("instruct-1")
-    counterfactuals(KeptJudge(cues), docs, reference=None, prompts=prompts)  # no reference: nothing kept
+    counterfactuals(KeptJudge(cues), docs, reference=Reference(), prompts=prompts)  # no reference: nothing kept
     assert not (tmp_path / "labels").exists()
     fp = KeptJudge(cues)
-    counterfactuals(fp, docs, reference=fp, prompts=prompts)  # the full-precision config keeps its input scores
+    counterfactuals(fp, docs, reference=Reference(fp, is_config=True), prompts=prompts)  # the full-precision config keeps its input scores
     assert len(list((tmp_path / "labels").iterdir())) == 1
     quantized, reference = Judge({"sleeps": "neutral"}), KeptJudge(cues)  # the quantized config's reference
-    (cf,) = counterfactuals(quantized, docs, reference=reference, prompts=prompts)
+    (cf,) = counterfactuals(quantized, docs, reference=Reference(reference), prompts=prompts)
     assert not [p for p in reference.seen if "Hypothesis: A man sleeps." in p]  # read back, not classified
     assert [p for p in reference.seen if "Hypothesis: A man plays music." in p]
     assert (cf.ref_pred, cf.ref_rewrite_pred) == (ESNLI_LABELS.index("contradiction"), ESNLI_LABELS.index("entailment"))
     for kept in (tmp_path / "labels").iterdir():
         kept.write_text("[0.0]")  # not one score per label: classified again
     again = KeptJudge(cues)
-    counterfactuals(quantized, docs, reference=again, prompts=prompts)
+    counterfactuals(quantized, docs, reference=Reference(again), prompts=prompts)
     assert [p for p in again.seen if "Hypothesis: A man sleeps." in p]
     other = KeptJudge(cues)
     other.fingerprint = "another checkpoint"
-    (again,) = counterfactuals(quantized, docs, reference=other, prompts=prompts)
+    (again,) = counterfactuals(quantized, docs, reference=Reference(other), prompts=prompts)
     assert [p for p in other.seen if "Hypothesis: A man sleeps." in p]  # nothing kept for it: classified
     assert (again.ref_pred, again.ref_rewrite_pred) == (cf.ref_pred, cf.ref_rewrite_pred)
 
@@ -120,7 +121,8 @@ def test_the_judge_formats_the_prompts_with_its_own_template_and_no_model_keeps_
     monkeypatch.setattr(selfexplain, "generate", lambda lm, prompts, *a, **k: ["A man plays music."] * len(prompts))
     model, judge = Templated({"sleeps": "contradiction"}), Other({"sleeps": "contradiction"})
     before = (dict(vars(model)), dict(vars(judge)))
-    (cf,) = counterfactuals(model, [esnli_doc()], reference=judge, prompts=PromptSet("instruct-1", chat=Chat(True)))
+    (cf,) = counterfactuals(model, [esnli_doc()], reference=Reference(judge),
+                           prompts=PromptSet("instruct-1", chat=Chat(True)))
     assert model.seen and all(p.startswith("<user>") for p in model.seen), "the model did not read its own template"
     assert judge.seen and all(p.startswith("[judge]") for p in judge.seen), "the judge did not read its own template"
     assert cf.rewrite_prompt.startswith("<user>") and cf.rewrite_prompt.endswith("</user><assistant>")
@@ -162,7 +164,7 @@ def _three(monkeypatch):
 def test_every_rewrite_is_read_and_only_valid_rewrites_are_classified(monkeypatch):
     docs = _three(monkeypatch)
     lm, reference = Fluent(CUES), Fluent(CUES, nll=2.0)
-    cfs = counterfactuals(lm, docs, reference=reference, prompts=PromptSet("instruct-1"))
+    cfs = counterfactuals(lm, docs, reference=Reference(reference), prompts=PromptSet("instruct-1"))
     assert [cf.kind for cf in cfs] == ["valid", "valid", "leak"]
     assert [cf.answer for cf in cfs] == ANSWERS
     assert cfs[0].rewrite == "A man plays music."  # the cue dropped
@@ -178,7 +180,7 @@ def test_every_rewrite_is_read_and_only_valid_rewrites_are_classified(monkeypatc
 def test_perplexities_are_measured_on_valid_flips_only_the_input_under_the_judge(monkeypatch):
     docs = _three(monkeypatch)
     lm, reference = Fluent(CUES), Fluent(CUES, nll=2.0)
-    flip, same, leak = counterfactuals(lm, docs, reference=reference, prompts=PromptSet("instruct-1"))
+    flip, same, leak = counterfactuals(lm, docs, reference=Reference(reference), prompts=PromptSet("instruct-1"))
     assert flip.ppl == pytest.approx(math.e)
     assert flip.ref_ppl == pytest.approx(math.e ** 2)
     assert flip.input_ppl == pytest.approx(math.e ** 2)  # the reference judges the input too
@@ -189,7 +191,7 @@ def test_perplexities_are_measured_on_valid_flips_only_the_input_under_the_judge
         assert math.isnan(cf.ref_ppl)
         assert math.isnan(cf.input_ppl)
     alone = Fluent(CUES)  # no reference: the model judges the input
-    (flip, *_) = counterfactuals(alone, docs, reference=None, prompts=PromptSet("instruct-1"))
+    (flip, *_) = counterfactuals(alone, docs, reference=Reference(), prompts=PromptSet("instruct-1"))
     assert flip.ref_ppl is None
     assert flip.input_ppl == pytest.approx(math.e)
     assert alone.scored == ["A man plays music.", "A man sleeps."]
