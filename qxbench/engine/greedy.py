@@ -155,6 +155,7 @@ class _Running:
         self.model, self.prompts, self.pad = model, prompts, pad
         self.device = next(model.parameters()).device
         self.keep_arg = {"logits_to_keep": 1} if accepts_logits_to_keep(model) else {}
+        self.takes_positions = "position_ids" in inspect.signature(model.forward).parameters  # read once, not per step
         self.k = common_prefix(prompts) if len(prompts) > 1 else 0
         self.head = self._cache()
         if self.k:
@@ -170,8 +171,7 @@ class _Running:
         return DynamicCache(config=self.model.config)
 
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, position: torch.Tensor, cache: Any) -> list[int]:
-        accepts = inspect.signature(self.model.forward).parameters
-        positions = {"position_ids": position} if "position_ids" in accepts else {}
+        positions = {"position_ids": position} if self.takes_positions else {}
         logits = self.model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True,
                             **positions, **self.keep_arg).logits[:, -1]
         return logits.to(torch.float32).argmax(-1).tolist()
