@@ -2,23 +2,24 @@
 
 lm-eval's evaluator calls ``getattr(lm, request_type)(requests)`` with every request of that type
 at once; each method here returns one result per request, in order. The probe tasks in
-``lm_eval_tasks/`` emit them through :class:`qxbench.lmeval.probe.ProbeTask`:
+``lm_eval_tasks/`` emit them through :class:`qxbench.lmeval.probe.ProbeTask`; each request type reads
+lm-eval's ``Instance`` s once, at the door (:func:`request_type`), into its typed request
+(:mod:`qxbench.probes.typed`), and answers those:
 
-    qx_counterfactual   args (prompt, doc, options) -> selfexplain.Counterfactual
-    qx_explain          args (prompt, doc, options) -> selfexplain.Explanation
-    qx_memorize         args (prompt, answer, options) -> MemorizeResult
-    qx_multihop         args (prompt, row)     -> MultiHopResult   (row: the TwoHopFact columns)
-    qx_next_token       args (prompt, gold, choices, options) -> NextToken
-    qx_neurons          args (text, options)   -> neurons.NeuronResult
+    qx_counterfactual   ExplainRequest   -> selfexplain.Counterfactual
+    qx_explain          ExplainRequest   -> selfexplain.Explanation
+    qx_memorize         MemorizeRequest  -> MemorizeResult
+    qx_multihop         MultiHopRequest  -> MultiHopResult
+    qx_next_token       NextTokenRequest -> NextToken
+    qx_neurons          NeuronsRequest   -> neurons.NeuronResult
 
-The first argument is always the request's prompt (lm-eval hashes it into each logged sample);
-``doc`` is a normalised classification document (:mod:`qxbench.data.classify`).
+The ``Instance`` s themselves (their ``args``: what lm-eval logs and ``--use_cache`` keys) go only to
+:mod:`qxbench.lmeval.resume`.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import time
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -36,13 +37,9 @@ from qxbench.lmeval import resume
 from qxbench.probes import attribution, multihop, neurons, nexttoken, refcache, selfexplain
 from qxbench.probes.attribution import Attribution
 from qxbench.probes.results import MemorizeResult, MultiHopResult, NextToken
+from qxbench.probes.typed import ExplainRequest, MemorizeRequest, MultiHopRequest, NeuronsRequest, NextTokenRequest
 
 RECALL_TOKENS = 32  # greedy answers for recall accuracy (TwoHopFact: up to 32 new tokens)
-
-
-def _options_key(request: Any) -> tuple[str, Any]:
-    args = request.args
-    return json.dumps(args[2] if len(args) > 2 else {}, sort_keys=True, default=str), chat.of([request])
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
@@ -50,11 +47,12 @@ def _chunks(n: int, size: int) -> Iterator[slice]:
         yield slice(start, start + size)
 
 
-def _grouped(requests: Sequence[Any], key: Callable[[Any], Any], run: Callable[[list[Any]], list[Any]]) -> list[Any]:
-    """``run`` on each group of requests with the same ``key``; the results back in request order."""
+def _grouped(requests: Sequence[Any], run: Callable[[list[Any]], list[Any]]) -> list[Any]:
+    """``run`` on each group of typed requests with the same ``group`` (options and chat settings); the results
+    back in request order."""
     groups: dict[Any, list[int]] = {}
     for i, r in enumerate(requests):
-        groups.setdefault(key(r), []).append(i)
+        groups.setdefault(r.group, []).append(i)
     out: list[Any] = [None] * len(requests)
     for index in groups.values():
         for i, result in zip(index, run([requests[i] for i in index]), strict=True):
@@ -65,12 +63,14 @@ def _grouped(requests: Sequence[Any], key: Callable[[Any], Any], run: Callable[[
 Method = TypeVar("Method", bound=Callable[..., list[Any]])
 
 
-def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
-    """A probe request type: its phases' bars are titled with the requests' task names, under
+def request_type(read: Callable[[Any], Any], *, per_document: bool = True) -> Callable[[Method], Method]:
+    """A probe request type: the method takes typed requests (``read`` makes one of an ``Instance``, once per
+    answered chunk), its phases' bars are titled with the requests' task names, under
     ``--use_cache`` its answers are cached and resumed by document (:mod:`qxbench.lmeval.resume`)
     (``per_document=False`` where an answer depends on the other documents: cached whole; a kept answer
     must fit the method's declared ``list[X]`` return type), and its
-    seconds are counted under those task names (:meth:`ProbeRequests.take_probe_seconds`)."""
+    seconds and its phases' are counted on the model's clocks under those task names
+    (:meth:`ProbeRequests.take_seconds`)."""
     def wrap(method: Method) -> Method:
         (result,) = typing.get_args(typing.get_type_hints(method)["return"])  # list[X]: a kept answer must be an X
 
@@ -80,10 +80,10 @@ def request_type(*, per_document: bool = True) -> Callable[[Method], Method]:
             # Under data parallelism lm-eval pads a rank's requests with copies of its last one: answered once
             unique = list({id(r): r for r in requests}.values())
             start = time.perf_counter()
-            with progress.scope(label):
-                results = resume.answer(self, method.__name__, unique, lambda part: method(self, part),
-                                        chunk=self._probe_batch() if per_document else None, result=result)
-            self._count_seconds(label, time.perf_counter() - start)
+            with progress.scope(label, self._clocks()[1]):
+                results = resume.answer(self, method.__name__, unique,
+                                        lambda part: method(self, [read(r) for r in part]), chunk=self._probe_batch() if per_document else None, result=result)
+            self._clocks()[0].add(label, time.perf_counter() - start)
             by_request = {id(r): result for r, result in zip(unique, results, strict=True)}
             return [by_request[id(r)] for r in requests]
 
@@ -96,7 +96,7 @@ class ProbeRequests:
     """Needs the HFLM attributes ``model``, ``tokenizer``, ``tok_encode``, ``_encode_pair``,
     ``batch_size``, ``max_length``, and ``reference_lm()`` and ``cache_identity()`` methods."""
 
-    _probe_seconds: dict[str, float] | None = None  # seconds per request type's task names, since last taken
+    _run_clocks: tuple[progress.Clock, progress.Clock] | None = None  # request types', phases' (per model)
 
     def reference_lm(self) -> Any | None:  # overridden by QXLM
         return None
@@ -109,15 +109,18 @@ class ProbeRequests:
         """The reference as the probes take it: the model and whether it is this one (stated, not inferred)."""
         return selfexplain.Reference(self.reference_lm(), self.is_own_reference())
 
-    def _count_seconds(self, label: str, seconds: float) -> None:
-        counted = self._probe_seconds or {}
-        counted[label] = round(counted.get(label, 0.0) + seconds, 3)
-        self._probe_seconds = counted
+    def _clocks(self) -> tuple[progress.Clock, progress.Clock]:
+        """This model's clocks: the seconds of each request type, and of each phase (the reference's work
+        on this model's requests included), made on first use."""
+        if self._run_clocks is None:
+            self._run_clocks = (progress.Clock(), progress.Clock())
+        return self._run_clocks
 
-    def take_probe_seconds(self) -> dict[str, float]:
-        """The seconds each probe request type took since the last call, keyed by its tasks' names."""
-        counted, self._probe_seconds = self._probe_seconds or {}, None
-        return counted
+    def take_seconds(self) -> dict[str, dict[str, float]]:
+        """``probe_seconds`` (each request type's, keyed by its tasks' names) and ``phase_seconds`` (each
+        phase's, keyed by its bar's title) since the last call; the count starts again."""
+        probes, phases = self._clocks()
+        return {"probe_seconds": probes.take(), "phase_seconds": phases.take()}
 
     # -- helpers ------------------------------------------------------------------------------
     def _probe_batch(self) -> int:
@@ -160,25 +163,25 @@ class ProbeRequests:
         return generate(self, prompts, RECALL_TOKENS, title="greedy answers", unit=unit, chat=settings)
 
     # -- request types ---------------------------------------------------------------------------
-    @request_type()
-    def qx_counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
-        """args (prompt, doc[, options]): options as :func:`selfexplain.options_of` reads them."""
-        return _grouped(requests, _options_key, self._counterfactual)
+    @request_type(ExplainRequest.read)
+    def qx_counterfactual(self, requests: list[ExplainRequest]) -> list[selfexplain.Counterfactual]:
+        return _grouped(requests, self._counterfactual)
 
-    def _counterfactual(self, requests: list[Any]) -> list[selfexplain.Counterfactual]:
+    def _counterfactual(self, requests: list[ExplainRequest]) -> list[selfexplain.Counterfactual]:
         """The prompts carry the requests' chat settings: the judge (reference) reads them as this model does,
         each through its own tokenizer's template."""
-        prompts, _ = selfexplain.options_of(requests[0].args, chat.of(requests))
-        return selfexplain.counterfactuals(self, [r.args[1] for r in requests], self.reference(), prompts)
+        first = requests[0]
+        prompts = first.options.prompt_set(first.chat)
+        return selfexplain.counterfactuals(self, [r.doc for r in requests], self.reference(), prompts)
 
-    @request_type()
-    def qx_explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
-        """args (prompt, doc[, options]): options as :func:`selfexplain.options_of` reads them."""
-        return _grouped(requests, _options_key, self._explain)
+    @request_type(ExplainRequest.read)
+    def qx_explain(self, requests: list[ExplainRequest]) -> list[selfexplain.Explanation]:
+        return _grouped(requests, self._explain)
 
-    def _explain(self, requests: list[Any]) -> list[selfexplain.Explanation]:
-        prompts, (words, positions) = selfexplain.options_of(requests[0].args, chat.of(requests))
-        return selfexplain.explanations(self, [r.args[1] for r in requests], prompts, words, positions)
+    def _explain(self, requests: list[ExplainRequest]) -> list[selfexplain.Explanation]:
+        first = requests[0]
+        return selfexplain.explanations(self, [r.doc for r in requests], first.options.prompt_set(first.chat),
+                                        first.options.insertion_words, first.options.insertion_positions)
 
     def _attributions(self, prompts: Sequence[str], answers: Sequence[str], options: attribution.AttributionOptions,
                       thresholds: Sequence[Sequence[float]] | None = None, title: str = "attribution"
@@ -212,18 +215,16 @@ class ProbeRequests:
         return refcache.cached(identity, ids, gold, read, lambda index: self._attribute_ids(
             [ids[i] for i in index], [gold[i] for i in index], options, title=title))
 
-    @request_type()
-    def qx_memorize(self, requests: list[Any]) -> list[MemorizeResult]:
+    @request_type(MemorizeRequest.read)
+    def qx_memorize(self, requests: list[MemorizeRequest]) -> list[MemorizeResult]:
         """Requests of tasks with different options or chat settings are answered group by group."""
-        return _grouped(requests, lambda r: (json.dumps(r.args[2] if len(r.args) > 2 else {}, sort_keys=True,
-                                                        default=str), chat.of([r])), self._memorize)
+        return _grouped(requests, self._memorize)
 
-    def _memorize(self, requests: list[Any]) -> list[MemorizeResult]:
-        prompts = [r.args[0] for r in requests]
-        answers = [r.args[1] for r in requests]
-        options = attribution.AttributionOptions.from_metadata(requests[0].args[2] if requests and
-                                                                len(requests[0].args) > 2 else None)
-        completions = self._greedy(prompts, chat.of(requests))  # the attribution reads the raw prompt (chat.py)
+    def _memorize(self, requests: list[MemorizeRequest]) -> list[MemorizeResult]:
+        prompts = [r.prompt for r in requests]
+        answers = [r.answer for r in requests]
+        options = requests[0].options
+        completions = self._greedy(prompts, requests[0].chat)  # the attribution reads the raw prompt (chat.py)
         judge = self.reference()
         reference = judge.lm
         cached: list[bool | None] = [None] * len(prompts)
@@ -246,10 +247,10 @@ class ProbeRequests:
             for c, a, r, hit in zip(completions, mine, refs, cached, strict=True)
         ]
 
-    @request_type()
+    @request_type(MultiHopRequest.read)
     @torch.no_grad()
-    def qx_multihop(self, requests: list[Any]) -> list[MultiHopResult]:
-        rows = [r.args[1] for r in requests]
+    def qx_multihop(self, requests: list[MultiHopRequest]) -> list[MultiHopResult]:
+        rows = [r.row for r in requests]
         probes: list[multihop.MultiHop] = []
         with progress.phase("EntRec, CnstScore", len(rows)) as bar:
             for part in _chunks(len(rows), self._probe_batch()):
@@ -265,28 +266,25 @@ class ProbeRequests:
                 )
                 bar.advance(len(batch))
         columns = ("r1(e1).prompt", "r2(e2).prompt", "r2(r1(e1)).prompt")
-        texts = self._greedy([r[c] for c in columns for r in rows], chat.of(requests), unit="prompt")  # EntRec and
+        texts = self._greedy([r[c] for c in columns for r in rows], requests[0].chat, unit="prompt")  # EntRec and
         # CnstScore above read the raw prompts (chat.py)
         n = len(rows)
         keys = [c.removesuffix(".prompt") for c in columns]
         return [MultiHopResult(p.entrec, p.cnst, {key: texts[k * n + i] for k, key in enumerate(keys)})
                 for i, p in enumerate(probes)]
 
-    @request_type()
-    def qx_next_token(self, requests: list[Any]) -> list[NextToken]:
-        """args (prompt, gold, choices, options): the calib probe (:mod:`qxbench.probes.nexttoken`)."""
-        return nexttoken.answer(self, requests)
+    @request_type(NextTokenRequest.read)
+    def qx_next_token(self, requests: list[NextTokenRequest]) -> list[NextToken]:
+        """The calib probe (:mod:`qxbench.probes.nexttoken`), group by group."""
+        return _grouped(requests, lambda group: nexttoken.answer(self, group))
 
-    @request_type(per_document=False)
-    def qx_neurons(self, requests: list[Any]) -> list[neurons.NeuronResult]:
+    @request_type(NeuronsRequest.read, per_document=False)
+    def qx_neurons(self, requests: list[NeuronsRequest]) -> list[neurons.NeuronResult]:
         """Corpus statistics are per task (its documents, on every rank under data parallelism)."""
-        def run(group: list[Any]) -> list[neurons.NeuronResult]:
-            options = neurons.NeuronOptions.from_metadata(group[0].args[1])
-            texts = [self._ids(r.args[0]) for r in group]
-            return neurons.analyse(self.model, self.tokenizer, texts, options,  # type: ignore[attr-defined]
+        def run(group: list[NeuronsRequest]) -> list[neurons.NeuronResult]:
+            texts = [self._ids(r.text) for r in group]
+            return neurons.analyse(self.model, self.tokenizer, texts, group[0].options,  # type: ignore[attr-defined]
                                    self._probe_batch(), self._pad_id(),  # two phases, one step per document
-                                   keys=[i if getattr(r, "doc_id", None) is None else r.doc_id
-                                         for i, r in enumerate(group)])
+                                   keys=[i if r.doc_id is None else r.doc_id for i, r in enumerate(group)])
 
-        return _grouped(requests, lambda r: (str(getattr(r, "task_name", "")),
-                                             json.dumps(r.args[1], sort_keys=True, default=str)), run)
+        return _grouped(requests, run)

@@ -38,7 +38,6 @@ from typing import Any, ClassVar
 import torch
 
 from qxbench import progress
-from qxbench.engine import chat
 from qxbench.errors import QxError, unknown
 from qxbench.interp.hooks import Hook, hooks
 from qxbench.interp.internals import pad_batch
@@ -127,24 +126,17 @@ def _logprobs(model: torch.nn.Module, batches: Sequence[Sequence[int]], pad_id: 
 
 
 def answer(lm: Any, requests: Sequence[Any]) -> list[NextToken]:
-    """``qx_next_token``: requests grouped by their options and chat settings, results in request
-    order. With ``--apply_chat_template`` / ``--system_instruction`` the prompt is formatted as one
-    user turn plus the generation prompt (:mod:`qxbench.engine.chat`; the reference uses the raw prompt)."""
-    groups: dict[tuple[NextTokenOptions, chat.Chat], list[int]] = {}
-    for i, r in enumerate(requests):
-        opts = NextTokenOptions.from_metadata(r.args[3] if len(r.args) > 3 else None)
-        groups.setdefault((opts, chat.of([r])), []).append(i)
-    out: dict[int, NextToken] = {}
-    for (opts, settings), index in groups.items():
-        fmt = settings.formatter(lm)
-        args = [requests[i].args for i in index]
-        prompts, golds = [fmt(a[0]) for a in args], [a[1] for a in args]
-        if opts.mode == "free":
-            results = free(lm, prompts, golds, opts)
-        else:
-            results = choices(lm, prompts, golds, [list(a[2]) for a in args])
-        out.update(zip(index, results, strict=True))
-    return [out[i] for i in range(len(requests))]
+    """``qx_next_token`` on typed requests (:class:`qxbench.probes.typed.NextTokenRequest`) that share their
+    options and chat settings, results in request order. With ``--apply_chat_template`` /
+    ``--system_instruction`` the prompt is formatted as one user turn plus the generation prompt
+    (:mod:`qxbench.engine.chat`; the reference uses the raw prompt)."""
+    if not requests:
+        return []
+    opts, fmt = requests[0].options, requests[0].chat.formatter(lm)
+    prompts, golds = [fmt(r.prompt) for r in requests], [r.gold for r in requests]
+    if opts.mode == "free":
+        return free(lm, prompts, golds, opts)
+    return choices(lm, prompts, golds, [list(r.choices) for r in requests])
 
 
 def _by_length(seqs: Sequence[Sequence[int]], size: int) -> Iterator[list[int]]:

@@ -12,6 +12,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from qxbench.engine.chat import Chat
 from qxbench.errors import unknown
 from qxbench.probes.insertion import POSITIONS, WORDS
 from qxbench.probes.prompts import PromptSet
@@ -78,5 +79,6 @@ class ExplainOptions:
                 values[count] = int(values[count])
         return cls(**values)
 
-    def prompt_set(self) -> PromptSet:
-        return PromptSet(self.prompts, self.demos)
+    def prompt_set(self, chat: Chat | None = None) -> PromptSet:
+        """The prompt set with its demonstrations, under the requests' ``chat`` settings (plain text: none)."""
+        return PromptSet(self.prompts, self.demos, chat or Chat())

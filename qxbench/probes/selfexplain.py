@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from qxbench.engine.chat import Chat
 from qxbench.engine.generate import generate, generate_answers
 from qxbench.engine.lm import GeneratingLM, ProbeLM, ScoringLM
 from qxbench.errors import unknown
@@ -34,20 +33,11 @@ from qxbench.probes import refcache
 from qxbench.probes.codec import ADDED
 from qxbench.probes.insertion import POSITIONS, WORDS, insertions
 from qxbench.probes.logged import log_text
-from qxbench.probes.options import ExplainOptions
 from qxbench.probes.prompts import PromptSet
 from qxbench.probes.scoring import argmax, classify, input_keys, labels_again, perplexities, runner_up
 
 REWRITE_TOKENS = 96
 EXPLAIN_TOKENS = 64
-
-
-def options_of(args: Sequence[Any], settings: Chat = Chat()) -> tuple[PromptSet, tuple[int, int]]:
-    """A cf_flip/nle_sim request's options (:class:`~qxbench.probes.options.ExplainOptions`, ``args[2]``): the
-    prompt set with its demonstrations and the requests' chat ``settings``, and the insertion test's words x
-    positions."""
-    options = ExplainOptions.of(args)
-    return replace(options.prompt_set(), chat=settings), (options.insertion_words, options.insertion_positions)
 
 
 def formatted(lm: GeneratingLM, prompts: PromptSet, prompt: str) -> str:
