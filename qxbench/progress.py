@@ -10,6 +10,10 @@ While a phase runs, lm-eval's own bars of the loglikelihood calls it makes are o
 advance the phase's bar instead (``requests`` of them make up the phase). When documents are answered
 chunk by chunk (``--use_cache``, see :mod:`qxbench.lmeval.resume`), one bar counts documents for the
 whole request type and each chunk's phase bars vanish when done.
+
+The seconds a run reports are per-run state, never a global: each ``qx`` model owns a :class:`Clock`, passed
+to :func:`scope` when it answers a request type; the phases closed inside add their seconds to it, and the
+model's results take them (``config.qx.phase_seconds``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,23 @@ from qxbench import distributed
 _scopes: list[str] = []  # the tasks whose requests are being answered (innermost last)
 _phases: list[Phase] = []  # the open phases (innermost last)
 _outer: list[tqdm] = []  # the open document bars of chunked answers
-_seconds: dict[str, float] = {}  # wall seconds per phase label ("tasks · title"), since last taken
+_clocks: list[Clock] = []  # the clocks of the open scopes that were given one (innermost last)
+
+
+class Clock:
+    """Wall seconds per label since last taken: one run's, owned by its model and passed explicitly."""
+
+    def __init__(self) -> None:
+        self._seconds: dict[str, float] = {}
+
+    def add(self, label: str, seconds: float) -> None:
+        """``seconds`` more under ``label`` (a phase or request type run again adds up)."""
+        self._seconds[label] = round(self._seconds.get(label, 0.0) + seconds, 3)
+
+    def take(self) -> dict[str, float]:
+        """The seconds counted since the last call; the count starts again."""
+        out, self._seconds = self._seconds, {}
+        return out
 
 
 class Phase:
@@ -54,25 +74,23 @@ class Phase:
         if done:
             self.advance(self.total - self.bar.n)
         self.bar.close()
-        _seconds[self.label] = round(_seconds.get(self.label, 0.0) + time.perf_counter() - self.start, 3)
-
-
-def take_seconds() -> dict[str, float]:
-    """The wall seconds of every phase closed since the last call, keyed by its bar's label (a phase
-    run again, e.g. once per chunk, adds up); a phase nested in another is counted in both."""
-    out = dict(_seconds)
-    _seconds.clear()
-    return out
+        if _clocks:  # a phase nested in another is counted in both
+            _clocks[-1].add(self.label, time.perf_counter() - self.start)
 
 
 @contextmanager
-def scope(label: str) -> Iterator[None]:
-    """Phases opened inside are titled ``label · phase`` (label: the task names)."""
+def scope(label: str, clock: Clock | None = None) -> Iterator[None]:
+    """Phases opened inside are titled ``label · phase`` (label: the task names) and, with a ``clock``, add
+    their wall seconds to it under that title (else to the enclosing scope's clock, if any)."""
     _scopes.append(label)
+    if clock is not None:
+        _clocks.append(clock)
     try:
         yield
     finally:
         _scopes.pop()
+        if clock is not None:
+            _clocks.pop()
 
 
 @contextmanager

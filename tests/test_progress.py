@@ -42,14 +42,30 @@ def test_phases_inside_a_chunked_answer_vanish_when_done():
         assert phase.bar.leave is True
 
 
-def test_each_phase_records_its_seconds_once_taken(monkeypatch):
-    clock = iter([10.0, 12.5, 20.0, 21.0])
-    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(clock))
-    progress.take_seconds()
-    with progress.scope("cf_flip_sst2"):
+def test_each_phase_records_its_seconds_on_the_run_s_clock_once_taken(monkeypatch):
+    ticks = iter([10.0, 12.5, 20.0, 21.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(ticks))
+    clock = progress.Clock()
+    with progress.scope("cf_flip_sst2", clock):
         with progress.phase("rewrite", 4):
             pass
-        with progress.phase("rewrite", 4):
-            pass
-    assert progress.take_seconds() == {"cf_flip_sst2 · rewrite": 3.5}  # 2.5 + 1.0: a phase run again adds up
-    assert progress.take_seconds() == {}  # taken: the next run counts from zero
+        with progress.scope("inner"):  # a scope without a clock counts on the enclosing one
+            with progress.phase("rewrite", 4):
+                pass
+    assert clock.take() == {"cf_flip_sst2 · rewrite": 2.5, "inner · rewrite": 1.0}
+    assert clock.take() == {}  # taken: the next run counts from zero
+
+
+def test_two_runs_clocks_never_mix_and_no_phase_outside_a_run_is_counted(monkeypatch):
+    """Per-run state (issue 40): a model's results take its own clock's seconds, not a process global."""
+    ticks = iter([0.0, 1.0, 5.0, 10.0, 14.0])  # the phase outside a run reads the time once: its start
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(ticks))
+    first, second = progress.Clock(), progress.Clock()
+    with progress.scope("a", first), progress.phase("classify", 1):
+        pass
+    with progress.phase("classify", 1):  # outside any run's scope
+        pass
+    with progress.scope("a", second), progress.phase("classify", 1):
+        pass
+    assert first.take() == {"a · classify": 1.0} and second.take() == {"a · classify": 4.0}, \
+        "a phase was counted on another run's clock"

@@ -244,7 +244,6 @@ class QXLM(ProbeRequests, HFLM):
     def get_model_info(self) -> dict:
         """``config.qx``: :class:`QxRunInfo`, plus ``probe_seconds``: the seconds each probe request type
         took in this run, keyed by its tasks' names (the reference model's work included), and
-        ``phase_seconds``: each phase's (:func:`qxbench.progress.take_seconds`). lm-eval asks
+        ``phase_seconds``: each phase's, both from this model's clocks (:meth:`take_seconds`). lm-eval asks
         once, when a run's results are made; the count then starts again for the next run."""
-        return super().get_model_info() | {"qx": self.qx.as_dict() | {"probe_seconds": self.take_probe_seconds(),
-                                                                     "phase_seconds": progress.take_seconds()}}
+        return super().get_model_info() | {"qx": self.qx.as_dict() | self.take_seconds()}
