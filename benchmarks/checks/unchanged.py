@@ -1,0 +1,224 @@
+"""Check: the code at two revisions gives the same outputs on every committed run (issue 40's proof of
+"behaviour unchanged").
+
+Every committed lm-eval results file under ``benchmarks/results`` names its run: the model args, the tasks,
+each task's metadata (data files, chat settings), the batch size. Each distinct run is repeated at ``--limit``
+documents per task by the code of ``--before`` and of ``--after`` (``git worktree`` s, imported through
+``PYTHONPATH``), and the two outputs are compared: every task's metrics, ``config.qx`` (but seconds and paths)
+and every logged sample, field by field (a logged answer's JSON read as JSON). Values must be equal (NaN equals
+NaN); a field only one side has is listed apart (a record that gained a field). bnb-int8 runs are reported
+like the others and marked: its outlier columns depend on the batch (benchmarks/results/bnb_int8_batch.json).
+Both sides read quantized models from the one quantized-model cache ($QXBENCH_HOME): the check covers every
+pass after quantization (the quantizers have their own golden tests).
+
+    python -m benchmarks.checks.unchanged --before 8755fea --after HEAD --limit 3
+        [--only smollm2] [--out benchmarks/results/unchanged.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import REPO, RESULTS, random_init_checkpoint, run
+
+SKIP_QX = {"probe_seconds", "phase_seconds", "quantize_seconds", "path", "cache_path", "cache_hit"}
+SKIP_TOP = {"alias"}
+DIFFS_KEPT = 5  # differing fields listed per task
+
+
+def runs(only: str | None) -> list[dict[str, Any]]:
+    """The distinct runs of the committed results files: model args, tasks with their metadata, chat, batch."""
+    files = subprocess.run(["git", "ls-files", "benchmarks/results"], cwd=REPO, capture_output=True, text=True,
+                           check=True).stdout.split()
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for name in sorted(f for f in files if Path(f).name.startswith("results_") and f.endswith(".json")):
+        out = json.loads((REPO / name).read_text())
+        config = out["config"]
+        args = config["model_args"]
+        model_args = args if isinstance(args, str) else ",".join(f"{k}={v}" for k, v in args.items())
+        tasks = {t: _metadata(c.get("metadata") or {}, args) for t, c in sorted(out["configs"].items())}
+        spec = {"model_args": model_args, "tasks": tasks, "batch_size": str(config.get("batch_size") or 1),
+                "chat": bool(out.get("chat_template")), "system": out.get("system_instruction"), "files": [name]}
+        if only and only not in model_args:
+            continue
+        key = json.dumps({k: v for k, v in spec.items() if k not in {"files", "tasks"}}, sort_keys=True)
+        same = seen.setdefault(key, [])
+        into = next((s for s in same if all(s["tasks"][t] == m for t, m in tasks.items() if t in s["tasks"])), None)
+        if into is None:  # a run of the same model whose shared tasks read the same files: one run does both
+            same.append(spec)
+        else:
+            into["tasks"] = dict(sorted((into["tasks"] | tasks).items()))
+            into["files"].append(name)
+    return [spec for specs in seen.values() for spec in specs]
+
+
+def _metadata(meta: dict[str, Any], model_args: Any) -> dict[str, Any]:
+    """A task's metadata as given on the command line: lm-eval adds the version, its config file and the model
+    args; data paths are made absolute (each revision runs in its own worktree)."""
+    given = {k: v for k, v in meta.items() if k not in {"version", "config_source"}
+             and not (isinstance(model_args, dict) and k in model_args)}
+    if isinstance(given.get("data_path"), str):
+        given["data_path"] = str((REPO / given["data_path"]).resolve())
+    return given
+
+
+def command(spec: dict[str, Any], limit: int, out: Path) -> list[str]:
+    argv = [sys.executable, "-m", "lm_eval", "--model", "qx", "--model_args", spec["model_args"],
+            "--tasks", ",".join(spec["tasks"]), "--device", "cpu", "--batch_size", spec["batch_size"],
+            "--limit", str(limit), "--log_samples", "--output_path", str(out),
+            "--metadata", json.dumps(spec["tasks"])]
+    if spec["chat"]:
+        argv.append("--apply_chat_template")
+    if spec["system"]:
+        argv += ["--system_instruction", spec["system"]]
+    return argv
+
+
+def worktree(rev: str, root: Path) -> tuple[Path, str]:
+    """A detached worktree of ``rev`` under ``root`` (made once) and its commit."""
+    commit = subprocess.run(["git", "rev-parse", rev], cwd=REPO, capture_output=True, text=True,
+                            check=True).stdout.strip()
+    path = root / commit[:12]
+    if not path.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(path), commit], cwd=REPO, check=True,
+                       capture_output=True)
+    return path, commit
+
+
+def random_floor(spec: dict[str, Any], tree: Path, work: Path) -> None:
+    """A random-init floor (``pretrained=<model>-random-init``, a folder beside the run, as
+    :func:`benchmarks.studies.explain_real.random_floor` makes it: seed 0) is built once and linked into ``tree``."""
+    name = dict(kv.split("=", 1) for kv in spec["model_args"].split(","))["pretrained"]
+    if not name.endswith("-random-init") or (tree / name).exists():
+        return
+    built = work / "random" / name
+    if not built.exists():
+        built.parent.mkdir(parents=True, exist_ok=True)
+        random_init_checkpoint(built, name.removesuffix("-random-init"))
+    (tree / name).symlink_to(built)
+
+
+def execute(spec: dict[str, Any], tree: Path, limit: int, out: Path) -> tuple[dict[str, Any], float]:
+    """The run by ``tree``'s code: its results file's contents (or the error's last lines) and its seconds."""
+    env = {**os.environ, "PYTHONPATH": str(tree), "QX_VERBOSE": "0"}
+    start = time.perf_counter()
+    done = subprocess.run(command(spec, limit, out), cwd=tree, env=env, capture_output=True, text=True)
+    seconds = round(time.perf_counter() - start, 1)
+    found = sorted(out.rglob("results_*.json"))
+    if done.returncode or not found:
+        return {"error": (done.stderr or done.stdout).strip().splitlines()[-3:]}, seconds
+    return json.loads(found[-1].read_text()), seconds
+
+
+def samples(out: Path, task: str) -> dict[int, dict[str, Any]]:
+    found = sorted(out.rglob(f"samples_{task}_*.jsonl*"))
+    if not found:
+        return {}
+    opener = gzip.open if found[-1].suffix == ".gz" else open
+    with opener(found[-1], "rt") as handle:
+        return {row["doc_id"]: row for row in map(json.loads, handle)}
+
+
+def _plain(value: Any) -> Any:
+    """A logged answer's JSON text read as JSON (schema 1: ``{"schema", "type", "value"}``)."""
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def diff(a: Any, b: Any, path: str = "") -> tuple[list[str], list[str]]:
+    """(paths whose values differ, paths only one side has: ``-path`` before only, ``+path`` after only)."""
+    a, b = _plain(a), _plain(b)
+    if isinstance(a, dict) and isinstance(b, dict):
+        apart = [f"-{path}.{k}" for k in a.keys() - b.keys()] + [f"+{path}.{k}" for k in b.keys() - a.keys()]
+        changed: list[str] = []
+        for key in sorted(a.keys() & b.keys(), key=str):
+            c, d = diff(a[key], b[key], f"{path}.{key}")
+            changed, apart = changed + c, apart + d
+        return changed, apart
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        changed, apart = [], []
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            c, d = diff(x, y, f"{path}[{i}]")
+            changed, apart = changed + c, apart + d
+        return changed, apart
+    same = a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+    return ([] if same else [path]), []
+
+
+def compare(before: dict[str, Any], after: dict[str, Any], out: tuple[Path, Path]) -> dict[str, Any]:
+    """Each task's metrics and samples, and config.qx, before vs after."""
+    qx = [{k: v for k, v in side["config"].get("qx", {}).items() if k not in SKIP_QX} for side in (before, after)]
+    changed, apart = diff(*qx)
+    report: dict[str, Any] = {"config_qx": {"changed": changed, "apart": apart}, "tasks": {}}
+    for task in sorted(before["results"].keys() | after["results"].keys()):
+        metrics = [{k: v for k, v in side["results"].get(task, {}).items() if k not in SKIP_TOP}
+                   for side in (before, after)]
+        m_changed, m_apart = diff(*metrics)
+        docs = [samples(side, task) for side in out]
+        s_changed, s_apart, differing = [], set(), 0
+        for doc in sorted(docs[0].keys() | docs[1].keys()):
+            c, d = diff(docs[0].get(doc, {}), docs[1].get(doc, {}))
+            differing += bool(c)
+            s_changed += [f"doc {doc}{p}" for p in c]
+            s_apart |= {p for p in d}
+        report["tasks"][task] = {"documents": len(docs[1]), "metrics_changed": m_changed, "metrics_apart": m_apart,
+                                 "documents_changed": differing, "sample_fields_changed": s_changed[:DIFFS_KEPT],
+                                 "sample_fields_apart": sorted(s_apart)}
+    return report
+
+
+def identical(report: dict[str, Any]) -> bool:
+    """Every value both sides have is equal (fields only one side has are listed, not counted)."""
+    return not report["config_qx"]["changed"] and all(
+        not t["metrics_changed"] and not t["documents_changed"] for t in report["tasks"].values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default="8755fea", help="the code before (default: the commit before issue 40)")
+    parser.add_argument("--after", default="HEAD")
+    parser.add_argument("--limit", type=int, default=3)
+    parser.add_argument("--only", default=None, help="only runs whose model args contain this text")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/qx-unchanged"))
+    parser.add_argument("--out", type=Path, default=RESULTS / "unchanged.json")
+    args = parser.parse_args()
+    trees = {side: worktree(rev, args.work) for side, rev in (("before", args.before), ("after", args.after))}
+    rows = []
+    for i, spec in enumerate(runs(args.only)):
+        outs = {side: args.work / "out" / trees[side][1][:12] / str(i) for side in trees}
+        results, seconds = {}, {}
+        for side, (tree, _) in trees.items():
+            random_floor(spec, tree, args.work)
+            results[side], seconds[side] = execute(spec, tree, args.limit, outs[side])
+        row = {**{k: v for k, v in spec.items() if k != "tasks"}, "tasks": list(spec["tasks"]), "seconds": seconds,
+               "batch_dependent": "quant=bnb-int8" in spec["model_args"]}
+        if any("error" in r for r in results.values()):
+            row["errors"] = {side: r["error"] for side, r in results.items() if "error" in r}
+        else:
+            row |= compare(results["before"], results["after"], (outs["before"], outs["after"]))
+            row["identical"] = identical(row)
+        rows.append(row)
+        print(f"{i}: {spec['model_args'][:70]} {len(spec['tasks'])} tasks: "
+              f"{row.get('identical', 'error')} {seconds}", flush=True)
+    summary = {"before": trees["before"][1], "after": trees["after"][1], "limit": args.limit,
+               "runs": len(rows), "identical": sum(r.get("identical") is True for r in rows),
+               "errors": sum("errors" in r for r in rows), "python": sys.version.split()[0]}
+    args.out.write_text(json.dumps({"summary": summary, "runs": rows}, indent=1) + "\n")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    run(main)
