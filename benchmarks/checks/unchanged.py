@@ -44,7 +44,8 @@ def runs(only: str | None) -> list[dict[str, Any]]:
         out = json.loads((REPO / name).read_text())
         config = out["config"]
         args = config["model_args"]
-        model_args = args if isinstance(args, str) else ",".join(f"{k}={v}" for k, v in args.items())
+        model_args = ",".join(_absolute(kv) for kv in (args.split(",") if isinstance(args, str) else
+                                                        [f"{k}={v}" for k, v in args.items()]))
         tasks = {t: _metadata(c.get("metadata") or {}, args) for t, c in sorted(out["configs"].items())}
         spec = {"model_args": model_args, "tasks": tasks, "batch_size": str(config.get("batch_size") or 1),
                 "chat": bool(out.get("chat_template")), "system": out.get("system_instruction"), "files": [name]}
@@ -59,6 +60,13 @@ def runs(only: str | None) -> list[dict[str, Any]]:
             into["tasks"] = dict(sorted((into["tasks"] | tasks).items()))
             into["files"].append(name)
     return [spec for specs in seen.values() for spec in specs]
+
+
+def _absolute(arg: str) -> str:
+    """A model arg naming a file relative to the repository (``calibration=../shared/...``) made absolute: each
+    revision runs in its own worktree."""
+    key, _, value = arg.partition("=")
+    return f"{key}={(REPO / value).resolve()}" if key == "calibration" and not Path(value).is_absolute() else arg
 
 
 def _metadata(meta: dict[str, Any], model_args: Any) -> dict[str, Any]:
