@@ -12,7 +12,8 @@ def test_version_prints_the_installed_version(tmp_path):
     from importlib.metadata import version
 
     out = run_cli([console_script("qxbench"), "--version"], cwd=tmp_path)
-    assert out.returncode == 0 and out.stdout.strip() == f"qxbench {version('qxbench')}"
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"qxbench {version('qxbench')}"
 
 
 def test_tasks_lists_only_qxbench_tasks(tmp_path):
@@ -29,7 +30,9 @@ def test_eval_unknown_task_suggests_and_exits_2(tmp_path):
     from qxbench._lmeval_hook import qx_task_index
 
     available = ", ".join(sorted(qx_task_index()))
-    assert "cf_flip" in available and "qx_probes" in available and "world_onehop" in available
+    assert "cf_flip" in available
+    assert "qx_probes" in available
+    assert "world_onehop" in available
     assert out.stderr.strip() == (
         f"qxbench: error: Unknown task 'world_onehp'. Did you mean 'world_onehop'? Available: {available}"
     )
@@ -39,7 +42,8 @@ def test_eval_unknown_task_suggests_and_exits_2(tmp_path):
 def test_eval_unknown_model_path_is_one_line(tmp_path):
     out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--model_args", "pretrained=/no/such/model",
                    "--tasks", "world_onehop", "--limit", "1", "--device", "cpu"], cwd=tmp_path)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith("qxbench: error: Unknown model '/no/such/model'")
 
 
@@ -51,7 +55,8 @@ def test_eval_writes_results_with_the_qx_block(tmp_path):
     (results,) = (tmp_path / "out").rglob("results_*.json")
     data = json.loads(results.read_text())
     assert data["results"]["world_sentiment"]["acc,none"] >= 0.0
-    assert data["config"]["qx"]["quant"] == "none" and data["config"]["model"] == "qx"
+    assert data["config"]["qx"]["quant"] == "none"
+    assert data["config"]["model"] == "qx"
     assert list((tmp_path / "out").rglob("samples_world_sentiment_*.jsonl"))
 
 
@@ -59,7 +64,8 @@ def test_eval_writes_results_with_the_qx_block(tmp_path):
 def test_info_describes_the_embedded_model(tmp_path):
     out = run_cli([console_script("qxbench"), "info", "qx-tiny"], cwd=tmp_path, env={"COLUMNS": "120"})
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "quantized_linear_layers" in out.stdout and "LlamaForCausalLM" in out.stdout
+    assert "quantized_linear_layers" in out.stdout
+    assert "LlamaForCausalLM" in out.stdout
 
 
 @pytest.mark.slow
@@ -70,7 +76,8 @@ def test_quantize_then_cache_ls_and_rm(tmp_path):
     args = [qx, "quantize", "qx-tiny", "--model_args", "quant=gptq,bits=4,calib_samples=8"]
     out = run_cli(args, cwd=tmp_path, env=env)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert "cache_hit" in out.stdout and "False" in out.stdout
+    assert "cache_hit" in out.stdout
+    assert "False" in out.stdout
     assert "Quantizing 1 module(s)" not in out.stdout + out.stderr  # llm-compressor's per-module log
     assert "Quantizing 1 module(s)" in (tmp_path / "log").read_text()
     listing = run_cli([qx, "cache", "ls"], cwd=tmp_path, env=env).stdout.splitlines()
@@ -78,12 +85,14 @@ def test_quantize_then_cache_ls_and_rm(tmp_path):
     assert " gptq bits=4 group_size=128 " in listing[1]
     assert run_cli([qx, "cache", "rm", key], cwd=tmp_path, env=env).returncode == 0
     gone = run_cli([qx, "cache", "rm", key], cwd=tmp_path, env=env)
-    assert gone.returncode == 2 and gone.stderr.strip() == f"qxbench: error: No cache entry '{key}'. Entries: (none)"
+    assert gone.returncode == 2
+    assert gone.stderr.strip() == f"qxbench: error: No cache entry '{key}'. Entries: (none)"
 
 
 def test_quantize_without_quant_is_refused(tmp_path):
     out = run_cli([console_script("qxbench"), "quantize", "qx-tiny"], cwd=tmp_path)
-    assert out.returncode == 2 and "needs --model_args quant=" in out.stderr
+    assert out.returncode == 2
+    assert "needs --model_args quant=" in out.stderr
 
 
 @pytest.mark.slow
@@ -98,7 +107,9 @@ def test_eval_a_task_on_a_quantized_model(tmp_path, quant, shared_quant_cache):
     (results,) = (tmp_path / "out").rglob("results_*.json")
     data = json.loads(results.read_text())
     qx = data["config"]["qx"]
-    assert qx["quant"] == quant and qx["bits"] == 4 and qx["summary"]["quantized_linear_layers"] == 28
+    assert qx["quant"] == quant
+    assert qx["bits"] == 4
+    assert qx["summary"]["quantized_linear_layers"] == 28
     assert data["config"]["model_args"]["quant"] == quant
     assert 0.0 <= data["results"]["world_sentiment"]["acc,none"] <= 1.0
 
@@ -124,25 +135,29 @@ def test_data_twohop_writes_the_same_csv_twice(tmp_path):
     assert first.stdout.splitlines() == ["food_from_country -> country_capital_city: 2", "2 chains -> a.csv"]
     again = run_cli([qx, "data", "twohop", "--lre", str(lre), "-o", "b.csv", "--max-per-pair", "5", "--seed", "1"],
                     cwd=tmp_path)
-    assert again.returncode == 0 and (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+    assert again.returncode == 0
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     assert "The capital city of the country Pizza is from is" in (tmp_path / "a.csv").read_text()
 
 
 def test_data_twohop_bad_input_is_one_line_and_exit_2(tmp_path):
     qx = console_script("qxbench")
     missing = run_cli([qx, "data", "twohop", "--lre", "no/such/dir", "-o", "a.csv"], cwd=tmp_path)
-    assert missing.returncode == 2 and missing.stderr.strip() == (
-        "qxbench: error: --lre 'no/such/dir' is not a .json file or a directory of them")
+    assert missing.returncode == 2
+    assert (missing.stderr.strip() == (
+        "qxbench: error: --lre 'no/such/dir' is not a .json file or a directory of them"))
     lre = _lre(tmp_path / "lre", {"name_gender": ("{} is a name for a", "name", "gender", [("Lisa", "woman")])})
     none = run_cli([qx, "data", "twohop", "--lre", str(lre), "-o", "a.csv"], cwd=tmp_path)
-    assert none.returncode == 2 and len(none.stderr.strip().splitlines()) == 1
+    assert none.returncode == 2
+    assert len(none.stderr.strip().splitlines()) == 1
     assert none.stderr.startswith("qxbench: error: No composable relation pairs among name_gender: ")
     assert not (tmp_path / "a.csv").exists()
 
 
 def test_eval_help_names_itself(tmp_path):
     out = run_cli([console_script("qxbench"), "eval", "--help"], cwd=tmp_path)
-    assert out.returncode == 0 and out.stdout.startswith("usage: qxbench eval --model qx --tasks")
+    assert out.returncode == 0
+    assert out.stdout.startswith("usage: qxbench eval --model qx --tasks")
     assert "lm-eval run" not in out.stdout
 
 
@@ -175,7 +190,9 @@ def test_library_noise_goes_to_the_log_file_named_in_one_line(cf_flip_run):
     assert f"qxbench: library warnings and logs -> {log} (qxbench -v or QX_VERBOSE=1 shows them here)" in run.stderr
     assert [n for n in NOISE[:3] if n in run.stderr] == []
     kept = log.read_text()
-    assert "WARNING torchao" in kept and "torch.utils._pytree" in kept and "Custom kwargs can be passed" in kept
+    assert "WARNING torchao" in kept
+    assert "torch.utils._pytree" in kept
+    assert "Custom kwargs can be passed" in kept
 
 
 @pytest.mark.slow
@@ -215,7 +232,8 @@ def test_a_reserved_metadata_key_is_one_line(tmp_path):
     out = run_cli([console_script("qxbench"), "eval", "--model", "qx", "--tasks", "world_onehop", "--limit", "1",
                    "--device", "cpu", "--metadata", '{"name": "x"}'], cwd=tmp_path,
                   env={"QXBENCH_LOG": str(tmp_path / "log")})
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1] == (
         "qxbench: error: --metadata key 'name' is reserved by lm-eval or qxbench (reserved: config_source, name, "
         "split, version); the probe options are listed in each task's README")
@@ -241,7 +259,8 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(tmp_path):
             break
     rest = proc.stderr.read()
     assert proc.wait(60) == 130, "".join(seen) + rest
-    assert "Traceback" not in rest and rest.strip().splitlines()[-1] == "qxbench: interrupted"
+    assert "Traceback" not in rest
+    assert rest.strip().splitlines()[-1] == "qxbench: interrupted"
 
 
 def test_dash_v_keeps_library_messages_on_the_terminal(monkeypatch):

@@ -19,7 +19,8 @@ PROBES = "cf_flip,nle_sim,memorize,multihop,calib,neurons"
 
 def test_single_process_helpers_are_the_identity():
     assert distributed.all_gather({"a": 1}) == [{"a": 1}]
-    assert distributed.agree(True) and not distributed.agree(False)
+    assert distributed.agree(True)
+    assert not distributed.agree(False)
     assert distributed.accelerator() is None  # not launched: no process group
 
 
@@ -97,4 +98,5 @@ def test_fewer_documents_than_processes_is_one_line(tmp_path):
     # each rank ends with the line (the launcher then reports its failed children in its own words)
     assert out.stderr.count("lm_eval: error: neurons: 1 document(s) for 2 processes; each process needs at least "
                             "one (a larger --limit or fewer processes)") == 2, out.stderr[-3000:]
-    assert "[rank1]: Traceback" not in out.stderr and "[rank0]: Traceback" not in out.stderr
+    assert "[rank1]: Traceback" not in out.stderr
+    assert "[rank0]: Traceback" not in out.stderr

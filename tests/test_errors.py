@@ -9,4 +9,6 @@ def test_unknown_names_value_choices_and_suggestion():
 
 def test_unknown_without_close_match_is_one_line():
     msg = str(unknown("task", "zzz", ["world_onehop"]))
-    assert "Did you mean" not in msg and "\n" not in msg and "'zzz'" in msg
+    assert "Did you mean" not in msg
+    assert "\n" not in msg
+    assert "'zzz'" in msg

@@ -30,7 +30,9 @@ V4 = {**V3, "response": "Counterfactual(pred=1, target=0, answer='The movie revi
 
 def test_examples_of_3x_runs_show_their_rates_and_4_0_runs_the_answer_s_kind():
     _, _, old = explain_examples.rows("cf_flip", {"cf_flip_sst2": [V3]})
-    assert "label_leak_rate 1.00" in old and "unchanged_rate 0" in old and "kind" not in old
+    assert "label_leak_rate 1.00" in old
+    assert "unchanged_rate 0" in old
+    assert "kind" not in old
     _, _, new = explain_examples.rows("cf_flip", {"cf_flip_sst2": [V4]})
     assert new.endswith("| kind leak, acc 1.00, flip_rate 0, minimality –, ppl_ratio 2.50 |")
 
@@ -51,14 +53,17 @@ def test_the_readme_table_keeps_3x_and_4_0_names():
 def test_the_committed_examples_still_print(capsys):
     data = json.loads((BENCHMARKS / "results" / "explain_real.json").read_text())
     table = explain_examples.rows("cf_flip", data["examples"])
-    assert len(table) == 2 + 3 * 4 and all("label_leak_rate" in row for row in table[2:])  # 3.x: its own rates
+    assert len(table) == 2 + 3 * 4
+    assert all("label_leak_rate" in row for row in table[2:])  # 3.x: its own rates
 
 
 @pytest.mark.slow
 def test_label_leak_on_current_code_says_where_to_run_it():
     run = subprocess.run([sys.executable, "-m", "benchmarks.studies.label_leak"], capture_output=True, text=True,
                          cwd=BENCHMARKS.parent, timeout=300)
-    assert run.returncode == 2 and run.stdout == ""
+    assert run.returncode == 2
+    assert run.stdout == ""
     (line,) = run.stderr.splitlines()
-    assert line.endswith("git worktree add /tmp/v31 a249d11 && cd /tmp/v31 && PYTHONPATH=/tmp/v31 python "
-                         "benchmarks/label_leak.py") and "leaks_label, removed in cf_flip 4.0" in line
+    assert (line.endswith("git worktree add /tmp/v31 a249d11 && cd /tmp/v31 && PYTHONPATH=/tmp/v31 python "
+                         "benchmarks/label_leak.py"))
+    assert "leaks_label, removed in cf_flip 4.0" in line

@@ -16,7 +16,8 @@ def test_every_file_qxbench_writes_lives_under_one_home(tmp_path, monkeypatch):
     monkeypatch.setenv("QXBENCH_HOME", str(tmp_path))
     assert models_root() == tmp_path / "models"
     assert cache_root() == tmp_path / "quantized"
-    assert refcache.root("labels") == tmp_path / "labels" and refcache.root() == tmp_path / "attributions"
+    assert refcache.root("labels") == tmp_path / "labels"
+    assert refcache.root() == tmp_path / "attributions"
     assert logs.log_path(None).parent == tmp_path / "logs"
     assert logs.log_path(tmp_path / "runs") == tmp_path / "runs" / "qxbench.log"  # a run's own output folder first
 
@@ -25,7 +26,8 @@ def test_the_overrides_still_win(tmp_path, monkeypatch):
     monkeypatch.setenv("QXBENCH_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("QXBENCH_CACHE", str(tmp_path / "q"))
     monkeypatch.setenv("QXBENCH_LOG", str(tmp_path / "my.log"))
-    assert cache_root() == tmp_path / "q" and logs.log_path(None) == tmp_path / "my.log"
+    assert cache_root() == tmp_path / "q"
+    assert logs.log_path(None) == tmp_path / "my.log"
 
 
 def test_the_default_home_is_the_user_cache(monkeypatch):

@@ -288,7 +288,8 @@ def test_python_m_lm_eval_runs_only_cli_evaluate():
     """The hook hands ``python -m lm_eval`` other code: ``run_as_main()``, i.e. ``cli_evaluate()``. That is
     all lm-eval's ``__main__`` may do, or ``python -m lm_eval`` would lose the rest."""
     spec = importlib.util.find_spec("lm_eval.__main__")
-    assert spec is not None and spec.origin
+    assert spec is not None
+    assert spec.origin
     tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
     other = []
     for node in tree.body:

@@ -26,12 +26,14 @@ def test_hook_registers_qx_and_keeps_builtin_models(tmp_path):
     out = run_cli([sys.executable, "-c", PROBE], cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     count, hf = out.stdout.split()
-    assert hf == "HFLM" and int(count) > 30
+    assert hf == "HFLM"
+    assert int(count) > 30
 
 
 def test_hook_can_be_disabled(tmp_path):
     out = run_cli([sys.executable, "-c", PROBE], cwd=tmp_path, env={"QXBENCH_NO_LMEVAL_HOOK": "1"})
-    assert out.returncode != 0 and "no model for this name found" in out.stderr
+    assert out.returncode != 0
+    assert "no model for this name found" in out.stderr
 
 
 def test_hook_does_not_import_lm_eval_or_torch_at_startup(tmp_path):
@@ -44,7 +46,8 @@ def test_stock_lm_eval_cli_runs_a_qxbench_task(tmp_path):
     """The issue's exact smoke command: no --device, no --include_path, run from outside the repo."""
     out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "world_onehop", "--limit", "5"], cwd=tmp_path)
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "world_onehop" in out.stdout and "acc" in out.stdout
+    assert "world_onehop" in out.stdout
+    assert "acc" in out.stdout
 
 
 @pytest.mark.slow
@@ -55,8 +58,10 @@ def test_stock_lm_eval_cli_qx_run_is_as_quiet_as_qxbench_eval(tmp_path):
     command = [console_script("lm_eval"), "--model", "qx", "--tasks", "memorize", "--limit", "1", "--device", "cpu"]
     out = run_cli(command, cwd=tmp_path, env={"QXBENCH_LOG": str(log), "QX_VERBOSE": ""})
     assert out.returncode == 0, out.stderr[-3000:]
-    assert "recall" in out.stdout and f"qxbench: library warnings and logs -> {log}" in out.stderr
-    assert "Custom kwargs" not in out.stderr and "fatal: not a git repository" not in out.stderr
+    assert "recall" in out.stdout
+    assert f"qxbench: library warnings and logs -> {log}" in out.stderr
+    assert "Custom kwargs" not in out.stderr
+    assert "fatal: not a git repository" not in out.stderr
     assert "Custom kwargs" in log.read_text()
 
 
@@ -77,13 +82,15 @@ def test_late_install_rebinds_task_manager_everywhere():
     from qxbench import _lmeval_hook
 
     _lmeval_hook.install()
-    assert lm_eval.tasks.TaskManager._qxbench and lm_eval.evaluator.TaskManager is lm_eval.tasks.TaskManager
+    assert lm_eval.tasks.TaskManager._qxbench
+    assert lm_eval.evaluator.TaskManager is lm_eval.tasks.TaskManager
 
 
 @pytest.mark.slow
 def test_stock_lm_eval_cli_unknown_task_is_one_line(tmp_path):
     out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "world_onehp", "--limit", "1"], cwd=tmp_path)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("lm_eval: error: Tasks not found: world_onehp. Did you mean 'world_onehop'?")
 

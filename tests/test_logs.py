@@ -63,7 +63,8 @@ def test_verbose_diverts_nothing(tmp_path, monkeypatch, caplog):
     monkeypatch.setenv(logs.ENV_VERBOSE, "1")
     with logs.quiet(tmp_path / "qxbench.log") as used:
         logging.getLogger("torchao").warning("Failed to load _C_mxfp8.so")
-    assert used is None and not (tmp_path / "qxbench.log").exists()
+    assert used is None
+    assert not (tmp_path / "qxbench.log").exists()
     assert "_C_mxfp8" in caplog.text
 
 
@@ -72,7 +73,8 @@ def test_an_unwritable_log_file_is_a_note_not_an_error(tmp_path, monkeypatch, ca
     (tmp_path / "file").write_text("")
     with logs.quiet(tmp_path / "file" / "qxbench.log") as used:
         pass
-    assert used is None and "cannot write the log file" in capsys.readouterr().err
+    assert used is None
+    assert "cannot write the log file" in capsys.readouterr().err
 
 
 def test_the_log_file_is_next_to_the_results(tmp_path, monkeypatch):
@@ -80,7 +82,8 @@ def test_the_log_file_is_next_to_the_results(tmp_path, monkeypatch):
     assert logs.log_path(tmp_path / "out") == tmp_path / "out" / "qxbench.log"
     assert logs.log_path(tmp_path / "out" / "results.json") == tmp_path / "out" / "qxbench.log"
     default = logs.log_path(None)
-    assert default.parts[-3:-1] == ("qxbench", "logs") and default.name.startswith("qxbench-")
+    assert default.parts[-3:-1] == ("qxbench", "logs")
+    assert default.name.startswith("qxbench-")
     assert default.name.endswith(f"-{os.getpid()}.log")  # one file per run, not one shared by every run
     monkeypatch.setenv(logs.ENV_LOG, str(tmp_path / "x.log"))
     assert logs.log_path(tmp_path / "out") == tmp_path / "x.log"
@@ -98,8 +101,10 @@ def test_llm_compressor_logs_go_to_the_file(tmp_path, monkeypatch, capsys):
             print("2026-11-24T12:32:04.8987 | get_main_device | WARNING - No accelerator available!")
         loguru.logger.info("Quantizing 1 module(s): ['model.layers.0.self_attn.q_proj']")
     kept, out = path.read_text(), capsys.readouterr().out
-    assert "Quantizing 1 module" in kept and "No accelerator available" in kept
-    assert "Quantizing 1 module" not in out and "No accelerator" not in out
+    assert "Quantizing 1 module" in kept
+    assert "No accelerator available" in kept
+    assert "Quantizing 1 module" not in out
+    assert "No accelerator" not in out
 
 
 def test_a_users_own_loguru_sinks_survive_the_log_set_up(tmp_path, monkeypatch, capsys):

@@ -17,10 +17,12 @@ def test_a_phase_counts_documents_from_answered_requests(capsys):
             hook.add_partial("loglikelihood", ("ctx", " cont"), (-1.0, True))
         assert phase.bar.n == 2
         hook.add_partial("loglikelihood_rolling", ("text",), -3.0)  # a whole text, not a request of the phase
-        assert phase.bar.n == 2 and len(partials) == 5  # every call reaches the real hook
+        assert phase.bar.n == 2
+        assert len(partials) == 5  # every call reaches the real hook
     assert progress.active() is None
     err = capsys.readouterr().err
-    assert "cf_flip · classify: 100%" in err and "4/4" in err
+    assert "cf_flip · classify: 100%" in err
+    assert "4/4" in err
 
 
 def test_a_failed_phase_is_not_shown_complete(capsys):
@@ -30,7 +32,8 @@ def test_a_failed_phase_is_not_shown_complete(capsys):
             raise KeyboardInterrupt
     except KeyboardInterrupt:
         pass
-    assert "1/3" in capsys.readouterr().err and progress.active() is None
+    assert "1/3" in capsys.readouterr().err
+    assert progress.active() is None
 
 
 def test_phases_inside_a_chunked_answer_vanish_when_done():

@@ -24,7 +24,8 @@ def test_local_dir_without_config_is_rejected(tmp_path):
 def test_missing_path_names_value_and_options(name):
     with pytest.raises(QxError) as exc:
         resolve_pretrained(name)
-    assert f"'{name}'" in str(exc.value) and "qx-tiny" in str(exc.value)
+    assert f"'{name}'" in str(exc.value)
+    assert "qx-tiny" in str(exc.value)
 
 
 @pytest.mark.parametrize("name", ["gpt2", "EleutherAI/pythia-70m", "org/model-v1.5"])

@@ -9,9 +9,11 @@ from qxbench.run_report import headline_lines
 
 def test_cf_flip_shows_agree_fp_and_falls_back_to_the_flip_rate_without_a_reference():
     (line,) = headline_lines({"results": {"cf_flip": {"agree_fp,none": 0.875, "flip_rate,none": 0.25}}})
-    assert line.split()[:3] == ["cf_flip", "agree_fp", "0.8750"] and "full-precision" in line
+    assert line.split()[:3] == ["cf_flip", "agree_fp", "0.8750"]
+    assert "full-precision" in line
     (line,) = headline_lines({"results": {"cf_flip_sst2": {"flip_rate,none": 0.25}}})  # reference=none, or 3.x
-    assert line.split()[:3] == ["cf_flip_sst2", "flip_rate", "0.2500"] and "own label" in line
+    assert line.split()[:3] == ["cf_flip_sst2", "flip_rate", "0.2500"]
+    assert "own label" in line
     assert headline_lines({"results": {"cf_flip": {"acc,none": 1.0}}}) == []
 
 
@@ -33,7 +35,8 @@ def test_the_report_prints_display_yaml_s_headlines_directions_and_abouts():
 
     data = yaml.safe_load(DISPLAY_FILE.read_text())
     probes = {p: e["headline"] for p, e in data["probes"].items() if "headline" in e}
-    assert probes["cf_flip"] == ["agree_fp", "flip_rate"] and probes["world"] == "acc"
+    assert probes["cf_flip"] == ["agree_fp", "flip_rate"]
+    assert probes["world"] == "acc"
     for family, headline in probes.items():
         names = [headline] if isinstance(headline, str) else headline
         for i, metric in enumerate(names):

@@ -19,7 +19,9 @@ def test_counts_plain_and_quantized_linears():
     model = torch.nn.Sequential(torch.nn.Linear(8, 8), FakeInt8Linear(8), FakePacked(), torch.nn.LayerNorm(8))
     s = summarize(model)
     assert (s.linear_layers, s.quantized_linear_layers) == (3, 2)
-    assert not is_quantized_linear(model[0]) and is_quantized_linear(model[1]) and is_quantized_linear(model[2])
+    assert not is_quantized_linear(model[0])
+    assert is_quantized_linear(model[1])
+    assert is_quantized_linear(model[2])
 
 
 def test_weight_bytes_counts_every_tensor_at_its_width():
@@ -39,4 +41,5 @@ def test_tensor_subclass_counts_its_inner_storage():
 
     t = torch.zeros(4, 8).as_subclass(Packed)
     t.data_i8, t.scale = torch.zeros(4, 8, dtype=torch.int8), torch.ones(4)
-    assert tensor_bytes(t) == 32 + 16 and tensor_bytes(torch.zeros(4, 8)) == 128
+    assert tensor_bytes(t) == 32 + 16
+    assert tensor_bytes(torch.zeros(4, 8)) == 128

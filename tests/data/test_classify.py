@@ -25,10 +25,14 @@ def test_completion_prompts_follow_the_embedded_training_format():
 def test_instruction_prompts_state_task_labels_prediction_target_and_minimality():
     esnli = normalise(_ds([{"premise": "P.", "hypothesis": "H.", "label": 2, "explanation_1": "E"}]), "esnli")[0]
     ask = PromptSet("instruct-1").rewrite(esnli, 2, 0)
-    assert esnli["task"] in ask and '"entailment", "neutral", "contradiction"' in ask
-    assert "Relation: contradiction" in ask and 'becomes "entailment" instead of "contradiction"' in ask
-    assert "Change as few words as possible" in ask and "Premise: P.\nHypothesis: H." in ask
-    assert ask.endswith("Rewritten hypothesis:") and "rewrite only the hypothesis" in ask
+    assert esnli["task"] in ask
+    assert '"entailment", "neutral", "contradiction"' in ask
+    assert "Relation: contradiction" in ask
+    assert 'becomes "entailment" instead of "contradiction"' in ask
+    assert "Change as few words as possible" in ask
+    assert "Premise: P.\nHypothesis: H." in ask
+    assert ask.endswith("Rewritten hypothesis:")
+    assert "rewrite only the hypothesis" in ask
     demo = {**esnli, "text": "D.", "label": 0, "explanations": ["because"]}
     shown = PromptSet("instruct-1", (demo,)).explain(esnli, 2)
     assert "Hypothesis: D.\nRelation: entailment\nExplanation: because" in shown
@@ -40,10 +44,14 @@ def test_instruction_prompts_state_task_labels_prediction_target_and_minimality(
 
 def test_adapters_map_real_schemas():
     sst2 = normalise(_ds([{"idx": 0, "sentence": "Fine.", "label": 1}]), "sst2")[0]
-    assert sst2["choices"] == ["negative", "positive"] and sst2["label"] == 1 and sst2["text"] == "Fine."
+    assert sst2["choices"] == ["negative", "positive"]
+    assert sst2["label"] == 1
+    assert sst2["text"] == "Fine."
     esnli = normalise(_ds([{"premise": "P.", "hypothesis": "H.", "label": 2, "explanation_1": "E1",
                             "explanation_2": "", "explanation_3": "E3"}]), "esnli")[0]
-    assert esnli["text"] == "H." and esnli["context"] == "P." and esnli["explanations"] == ["E1", "E3"]
+    assert esnli["text"] == "H."
+    assert esnli["context"] == "P."
+    assert esnli["explanations"] == ["E1", "E3"]
     assert esnli["choices"][esnli["label"]] == "contradiction"
 
 
@@ -70,8 +78,11 @@ def test_healthfc_reads_its_own_columns_and_labels():
     row = {"en_claim": "Masks help?", "en_top_sentences": "Studies show they do.", "en_explanation": "They do.",
            "label": "0"}
     doc = normalise(_ds([row]), "healthfc")[0]
-    assert doc["text"] == "Masks help?" and doc["context"] == "Studies show they do." and doc["label"] == 0
-    assert doc["choices"] == ["supported", "not enough information", "refuted"] and doc["normalise"]
+    assert doc["text"] == "Masks help?"
+    assert doc["context"] == "Studies show they do."
+    assert doc["label"] == 0
+    assert doc["choices"] == ["supported", "not enough information", "refuted"]
+    assert doc["normalise"]
     with pytest.raises(QxError, match="label 3 is not an index into choices"):
         normalise(_ds([{**row, "label": 3}]), "healthfc", name="HealthFC")
     with pytest.raises(QxError, match="missing required field 'en_top_sentences'"):

@@ -75,5 +75,6 @@ def test_relation_from_json_decodes_and_checks_fields(tmp_path):
 def test_the_real_capital_file_decodes_brasilia():
     (rel,) = read_relations(shared_path("data", "lre", "factual", "country_capital_city.json"))
     capitals = dict(rel.samples)
-    assert capitals["Brazil"] == "Brasília" and capitals["Colombia"] == "Bogotá"
+    assert capitals["Brazil"] == "Brasília"
+    assert capitals["Colombia"] == "Bogotá"
     assert not any("\\u" in s or "\\u" in o for s, o in rel.samples)

@@ -51,7 +51,8 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 def test_composition_columns_prompts_and_aliases(lre_dir):
     text = to_csv(compose(read_relations(lre_dir)))
-    assert text.splitlines()[0].split(",") == list(COLUMNS) and set(PROBE_COLUMNS) <= set(COLUMNS)
+    assert text.splitlines()[0].split(",") == list(COLUMNS)
+    assert set(PROBE_COLUMNS) <= set(COLUMNS)
     rows = _rows(text)
     by = {(r["r1.type"], r["r2.type"], r["e1.value"]): r for r in rows}
     assert sorted(by) == [
@@ -77,14 +78,17 @@ def test_composition_columns_prompts_and_aliases(lre_dir):
     wii = by["product_by_company", "company_hq", "Wii"]  # a template starting with the subject: capitalised
     assert wii["r2(r1(e1)).prompt"] == "The company that created Wii is headquartered in the city of"
     sushi = by["food_from_country", "country_language", "Sushi"]
-    assert parse_aliases(sushi["e3.aliases"], "e3.aliases") == ["Japanese", "Ainu"] and sushi["e3.value"] == "Japanese"
+    assert parse_aliases(sushi["e3.aliases"], "e3.aliases") == ["Japanese", "Ainu"]
+    assert sushi["e3.value"] == "Japanese"
     for r in rows:
         assert parse_aliases(r["e1.aliases"], "e1.aliases") == [r["e1.value"]]
         assert parse_aliases(r["e2.aliases"], "e2.aliases") == [r["e2.value"]]
         cut, prompt = r["r2(r1(e1)).subject_cut.prompt"], r["r2(r1(e1)).prompt"]
-        assert prompt.startswith(cut) and len(cut) < len(prompt)
+        assert prompt.startswith(cut)
+        assert len(cut) < len(prompt)
         assert cut.lower().endswith(r["r1(e1).descriptive_mention"].lower())
-        assert r["e1.value"] in r["r1(e1).prompt"] and r["e2.value"] in r["r2(e2).prompt"]
+        assert r["e1.value"] in r["r1(e1).prompt"]
+        assert r["e2.value"] in r["r2(e2).prompt"]
 
 
 def test_skip_rules(lre_dir):
@@ -129,7 +133,8 @@ def test_bad_input_is_one_line(lre_dir):
 def test_the_real_lre_data_composes_the_golden_chains():
     chains = compose(read_relations(shared_path("data", "lre")))
     rows = {(r["r1.type"], r["r2.type"], r["e1.value"]): r for r in (c.row() for c in chains)}
-    assert len(chains) > 2000 and len({(c.r1, c.r2) for c in chains}) > 20
+    assert len(chains) > 2000
+    assert len({(c.r1, c.r2) for c in chains}) > 20
     for g in golden("multihop")["rows"]:  # composed from LRE in the same way (Pizza -> Italy -> Rome, ...)
         row = rows[g["r1"], g["r2"], g["e1.value"]]
         for col in ("r1(e1).prompt", "r2(e2).prompt", "r2(r1(e1)).prompt", "r2(r1(e1)).subject_cut.prompt",

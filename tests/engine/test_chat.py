@@ -26,7 +26,8 @@ def test_requests_carry_the_settings_and_default_to_none():
         chat = Chat(True, "sys")
 
     assert of([Req()]) == Chat(True, "sys")
-    assert of([object()]) == Chat() and of([]) == Chat()
+    assert of([object()]) == Chat()
+    assert of([]) == Chat()
 
 
 def test_a_model_without_a_chat_template_is_one_line_from_the_task_too():
@@ -51,7 +52,8 @@ def test_chat_model_prompts_go_through_its_template(smollm2_dir):
     from qxbench.engine.generate import generate
 
     (answer,) = generate(lm, ["What is the capital of France? Answer in one word."], 16, chat=Chat(True))
-    assert "Paris" in answer and "\n" not in answer
+    assert "Paris" in answer
+    assert "\n" not in answer
 
 
 @pytest.mark.real

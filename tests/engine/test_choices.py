@@ -66,7 +66,8 @@ def test_a_batch_s_common_beginning_runs_once_and_scores_as_lm_eval(lm):
     want = [ll for ll, _ in lm.loglikelihood([Instance("loglikelihood", {}, a, 0) for a in args], disable_tqdm=True)]
     assert [v for r in got for v in r] == pytest.approx(want, abs=1e-3)
     shared = len(lm.tok_encode(head.rstrip())) - 2  # about the head's tokens, whatever the tokenizer's merges
-    assert rows[0][0] == 1 and rows[0][1] >= shared  # stage 0: one row holding the instruction
+    assert rows[0][0] == 1
+    assert rows[0][1] >= shared  # stage 0: one row holding the instruction
     assert all(r[1] < rows[0][1] for r in rows[1:3])  # the documents' own parts only
 
 
@@ -109,7 +110,8 @@ def test_a_group_s_contexts_and_their_choices_run_in_one_row_and_score_as_lm_eva
         handle.remove()
     assert [v for r in got for v in r] == pytest.approx(lm_eval_scores(lm, contexts, choices), abs=1e-3)
     trees = [c for c in calls if c[2] == 4]
-    assert trees and sum(rows for rows, _, _ in trees) == 3  # the three groups, one row each
+    assert trees
+    assert sum(rows for rows, _, _ in trees) == 3  # the three groups, one row each
     assert max(rows for rows, _, _ in calls) == 3  # no pass holds a row per variant or per choice
 
 

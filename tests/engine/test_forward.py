@@ -13,7 +13,8 @@ def test_accepts_logits_to_keep_reads_the_forward_signature(tiny_llama):
         def forward(self, input_ids):  # noqa: ANN001
             return input_ids
 
-    assert accepts_logits_to_keep(tiny_llama) and not accepts_logits_to_keep(Plain())
+    assert accepts_logits_to_keep(tiny_llama)
+    assert not accepts_logits_to_keep(Plain())
 
 
 def test_rows_per_batch_reads_a_positive_whole_batch_size_else_8():

@@ -85,7 +85,8 @@ def check_prefix_once(model, ids, mask, max_tokens=10):
     eos = model.generation_config.eos_token_id
     whole = greedy(model, ids, mask, max_tokens, lambda r, t: t == eos)
     prefix, rest, rest_mask = split_prefix(ids, mask)
-    assert len(prefix) > 5 and rest.shape[1] < ids.shape[1]
+    assert len(prefix) > 5
+    assert rest.shape[1] < ids.shape[1]
     assert [prefix + r[m.bool()].tolist() for r, m in zip(rest, rest_mask, strict=True)] == \
         [r[m.bool()].tolist() for r, m in zip(ids, mask, strict=True)]  # nothing lost, nothing added
     sizes, handle = rows_per_step(model)
@@ -120,7 +121,9 @@ def test_smollm2_keeps_its_tokens(smollm2, check, prompts):
 def test_no_common_beginning_leaves_the_prompts_whole():
     ids = torch.tensor([[0, 5, 6], [7, 8, 9]])
     prefix, rest, mask = split_prefix(ids, (ids != 0).long())
-    assert prefix == [] and rest.tolist() == [[0, 5, 6], [7, 8, 9]] and mask.tolist() == [[0, 1, 1], [1, 1, 1]]
+    assert prefix == []
+    assert rest.tolist() == [[0, 5, 6], [7, 8, 9]]
+    assert mask.tolist() == [[0, 1, 1], [1, 1, 1]]
 
 
 def test_no_tokens_asked_for_gives_empty_rows(tiny_llama):

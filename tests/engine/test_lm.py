@@ -41,4 +41,5 @@ def test_a_fake_with_only_lm_eval_s_request_methods_scores_but_does_not_generate
         def tok_encode(self, string, **kwargs):
             return []
 
-    assert isinstance(Scores(), ScoringLM) and not isinstance(Scores(), GeneratingLM)
+    assert isinstance(Scores(), ScoringLM)
+    assert not isinstance(Scores(), GeneratingLM)

@@ -24,7 +24,8 @@ def test_gemma_entries_name_its_sandwich_norms_gelu_gate_and_soft_cap(tiny_gemma
                                                                 "post_feedforward_layernorm", 1.0)
     act = tiny_gemma.model.layers[0].get_submodule(spec.act)
     assert type(act).__name__ == "GELUTanh"  # the gate's activation (hidden_activation gelu_pytorch_tanh)
-    assert logit_cap(tiny_gemma) is None and logit_cap(tiny_gemma2) == 2.0
+    assert logit_cap(tiny_gemma) is None
+    assert logit_cap(tiny_gemma2) == 2.0
 
 
 def test_unknown_architecture_names_the_model_class():

@@ -26,7 +26,8 @@ def test_every_hook_fires_inside_and_none_is_left_after():
     with hooks(specs):
         assert _hook_count(model) == 4
         out = model(torch.ones(1, 2))
-    assert seen == ["pre", "post", "pre, kwargs", "post, kwargs"] and torch.equal(out, torch.zeros(1, 2))
+    assert seen == ["pre", "post", "pre, kwargs", "post, kwargs"]
+    assert torch.equal(out, torch.zeros(1, 2))
     assert _hook_count(model) == 0
     model(torch.ones(1, 2))
     assert len(seen) == 4

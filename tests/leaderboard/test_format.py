@@ -33,23 +33,36 @@ from leaderboard.render.text import cell_markdown, markdown
     (-math.inf, "-inf", "-inf"),
 ])
 def test_the_rule_on_edge_values(x, plain, signed):
-    assert fmt(x) == plain and fmt(x, True) == signed
+    assert fmt(x) == plain
+    assert fmt(x, True) == signed
     assert "e" not in fmt(x).replace("–", "") or "inf" in fmt(x)
 
 
 def test_relative_p_and_tiny():
-    assert fmt_relative(0.1234) == "+12.3%" and fmt_relative(-0.773) == "-77.3%" and fmt_relative(None) == "–"
-    assert fmt_p(0.00002) == "< 0.0001" and fmt_p(0.0123) == "0.0123" and fmt_p(1.0) == "1.00"
-    assert is_tiny(1.7e-05) and is_tiny(-1e-9) and not is_tiny(0.0) and not is_tiny(0.0001) and not is_tiny(math.nan)
+    assert fmt_relative(0.1234) == "+12.3%"
+    assert fmt_relative(-0.773) == "-77.3%"
+    assert fmt_relative(None) == "–"
+    assert fmt_p(0.00002) == "< 0.0001"
+    assert fmt_p(0.0123) == "0.0123"
+    assert fmt_p(1.0) == "1.00"
+    assert is_tiny(1.7e-05)
+    assert is_tiny(-1e-9)
+    assert not is_tiny(0.0)
+    assert not is_tiny(0.0001)
+    assert not is_tiny(math.nan)
 
 
 def test_every_renderer_uses_the_rule():
     cell = Cell("m", "q", "calib", "ace", 1.7e-05, False, baseline=0.0, diff=1.7e-05, low=0.0, high=3.4e-05, n=50,
                 n_value=50, n_baseline=50, paired=True, p=0.5, q=0.9)
     shown = view(cell, 1.0)
-    assert shown.text == "+0.0000" and TINY_NOTE in shown.title and "e-05" not in shown.title
+    assert shown.text == "+0.0000"
+    assert TINY_NOTE in shown.title
+    assert "e-05" not in shown.title
     md = markdown([cell])
-    assert "| 0.0000 | 0 | +0.0000 | [±0, +0.0000] |" in md and TINY_NOTE in md and "e-0" not in md
+    assert "| 0.0000 | 0 | +0.0000 | [±0, +0.0000] |" in md
+    assert TINY_NOTE in md
+    assert "e-0" not in md
     row = {"value": 0.5, "diff": -4.768e-09, "low": -0.02, "high": 0.0, "n": 50, "p": 1.0, "q": 1.0}
     assert readme_tables.cell(row) == "-0.0000 [-0.0200, ±0]"
     assert readme_tables.cell({**row, "diff": 12345.678, "q": 0.01}) == "**+12346** [-0.0200, ±0]"
@@ -64,7 +77,8 @@ def test_readme_tables_mark_by_bh_across_the_table_and_refuse_results_without_p(
     # three tests (the corpus-level one has none; "**" counts 2 per mark and 2 in the NOTE):
     # q = 0.03, 0.04, 0.04 -> all marked although 0.04 > 0.05 / 3
     text = readme_tables.table(readme_tables.with_q(rows, ["a", "b"], "x.json"), ["a", "b"])
-    assert text.count("**") == 2 * 3 + 2 and "`ppl` (relative) | 200 | **+0.0500%** [+0.0250%, +0.0750%]" in text
+    assert text.count("**") == 2 * 3 + 2
+    assert "`ppl` (relative) | 200 | **+0.0500%** [+0.0250%, +0.0750%]" in text
     assert "+0.0500% (corpus)" in text
     rows[0]["a"] = {**r(0.01), "p": 0.9}
     text = readme_tables.table(readme_tables.with_q(rows, ["a", "b"], "x.json"), ["a", "b"])

@@ -65,7 +65,9 @@ def test_bad_thresholds_exit_2(runs, capsys, drops, message):
     fp, nf4, _ = runs
     assert gate(fp, nf4, *drops) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("qxbench: error:") and message in err and "\n" not in err
+    assert err.startswith("qxbench: error:")
+    assert message in err
+    assert "\n" not in err
 
 
 def test_a_nan_threshold_is_refused_where_zero_fails(runs):
@@ -142,19 +144,24 @@ def test_mismatched_runs_exit_2_unless_allowed(tmp_path, capsys, change, reason)
                                          "stamp": "2026-11-23T10-09-00.0", **change})
     assert gate(fp, other, "entrec_max=1") == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("qxbench: error: Cannot compare: ") and reason in err and "\n" not in err
+    assert err.startswith("qxbench: error: Cannot compare: ")
+    assert reason in err
+    assert "\n" not in err
     assert err.endswith("(--allow-mismatch compares them anyway)")
     assert gate(fp, other, "entrec_max=1", "--allow-mismatch") == 0
     out = capsys.readouterr().out
     assert f"MISMATCH (compared anyway, --allow-mismatch): {reason.split('; ')[0]}" in out
-    assert "PASS: " in out and "despite" in out
+    assert "PASS: " in out
+    assert "despite" in out
 
 
 def test_degradation_and_its_interval_have_the_same_sign(runs, capsys):
     fp, nf4, _ = runs
     assert gate(fp, nf4, "entrec_max=1") == 0  # every document 0.5 lower: 0.5 worse, the CI is [+0.5, +0.5]
     row = next(line for line in capsys.readouterr().out.splitlines() if "entrec_max" in line)
-    assert "+0.500" in row and "[+0.500, +0.500]" in row and "-0.5" not in row
+    assert "+0.500" in row
+    assert "[+0.500, +0.500]" in row
+    assert "-0.5" not in row
 
 
 def test_ambiguous_or_missing_results_exit_2(runs, tmp_path, capsys):
@@ -176,7 +183,9 @@ def test_a_run_gated_against_itself_is_refused(runs, tmp_path, capsys):
     for candidate in (fp, copy):
         assert gate(fp, candidate, "entrec_max=0") == 2
         err = capsys.readouterr().err.strip()
-        assert "are the same run" in err and "--allow-same-run" in err and "\n" not in err
+        assert "are the same run" in err
+        assert "--allow-same-run" in err
+        assert "\n" not in err
     assert gate(fp, fp, "entrec_max=0", "--allow-same-run") == 0
     assert "PASS" in capsys.readouterr().out
 
@@ -186,4 +195,5 @@ def test_a_quantized_baseline_is_refused(runs, capsys):
     fp, nf4, _ = runs
     assert gate(nf4, fp, "entrec_max=1") == 2
     err = capsys.readouterr().err.strip()
-    assert "is bnb-nf4-4b, not full precision (quant=none)" in err and "\n" not in err
+    assert "is bnb-nf4-4b, not full precision (quant=none)" in err
+    assert "\n" not in err

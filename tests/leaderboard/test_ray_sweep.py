@@ -58,13 +58,15 @@ def test_a_local_ray_sweep_goes_on_past_a_failed_config_and_skips_finished_ones(
     assert "1 of 2 config(s) failed (rtn-g7)" in out.stderr
     assert "done fp in" in out.stdout
     results = list((tmp_path / "runs" / "fp").rglob("results_*.json"))
-    assert len(results) == 1 and json.loads(results[0].read_text())["results"]["memorize"]
+    assert len(results) == 1
+    assert json.loads(results[0].read_text())["results"]["memorize"]
     assert (tmp_path / "runs" / "fp" / "qx_sweep.json").is_file()
     assert not (tmp_path / "runs" / "rtn-g7" / "qx_sweep.json").exists()
 
     again = _sweep(tmp_path, "--quants", "none", "--site", str(tmp_path / "site"))
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "skip fp: results exist" in again.stdout and "Ray tasks" not in again.stdout
+    assert "skip fp: results exist" in again.stdout
+    assert "Ray tasks" not in again.stdout
     assert (tmp_path / "site" / "index.html").is_file()
 
 
@@ -72,9 +74,10 @@ def test_a_local_ray_sweep_goes_on_past_a_failed_config_and_skips_finished_ones(
 def test_bad_ray_input_is_one_line(tmp_path):
     port = _closed_port()
     out = _sweep(tmp_path, "--quants", "none", "--address", f"127.0.0.1:{port}")
-    assert out.returncode == 2 and out.stderr.strip().splitlines() == [
+    assert out.returncode == 2
+    assert (out.stderr.strip().splitlines() == [
         f"qxbench: error: cannot reach the Ray cluster at --address 127.0.0.1:{port} (Connection refused); start one "
-        "with `ray start --head`, or leave --address out for a local Ray instance"]
+        "with `ray start --head`, or leave --address out for a local Ray instance"])
     gpu = _sweep(tmp_path, "--quants", "none", "--ray_gpus", "1")
     assert gpu.returncode == 2, gpu.stderr[-3000:]
     assert gpu.stderr.strip().splitlines()[-1] == (

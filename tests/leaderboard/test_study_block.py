@@ -32,12 +32,14 @@ def build(results_dir, tmp_path, capsys) -> str:
 def test_the_block_shows_ratings_differences_and_agreement(results_dir, tmp_path, capsys):
     (results_dir / "qx_human_ratings_abc123def456.json").write_text(json.dumps(RATINGS))
     page = build(results_dir, tmp_path, capsys)
-    assert "<h3>Human ratings</h3>" in page and "abc123def456" in page
+    assert "<h3>Human ratings</h3>" in page
+    assert "abc123def456" in page
     assert "by 2 raters (1 partial); <strong>all of them simulated, not people</strong>" in page
     assert "Fluency 0.432, Minimality –" in page
     assert "<td>bnb-nf4-4b</td><td>Fluency</td><td>3.00</td><td>-1.25*</td><td>[-2.00, -0.500]</td><td>4</td>" in page
     assert "<td>FP</td><td>Fluency</td><td>4.25</td><td></td><td></td><td>4</td>" in page
-    assert "&lt;script&gt;alert(&#39;h&#39;)&lt;/script&gt;" in page and "<script>alert('h')" not in page
+    assert "&lt;script&gt;alert(&#39;h&#39;)&lt;/script&gt;" in page
+    assert "<script>alert('h')" not in page
     assert "Human ratings" not in (tmp_path / "site" / "probe_multihop.html").read_text()
 
 
@@ -55,5 +57,6 @@ def test_a_broken_ratings_file_is_one_line(results_dir, tmp_path, capsys, text, 
     path.write_text(text)
     assert main(["leaderboard", "build", str(results_dir), "-o", str(tmp_path / "site")]) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("note: ")]
-    assert len(errors) == 1 and errors[0].startswith(f"qxbench: error: Cannot read human ratings {path}: ")
+    assert len(errors) == 1
+    assert errors[0].startswith(f"qxbench: error: Cannot read human ratings {path}: ")
     assert message in errors[0]

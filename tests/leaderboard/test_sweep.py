@@ -43,7 +43,8 @@ def test_qxbench_s_library_never_imports_the_leaderboard():
     above = {root / "cli.py", *(root / "study").glob("*.py")}
     files = [*root.rglob("*.py"), *Path(importlib.util.find_spec("lm_eval_tasks").origin).parent.rglob("*.py")]
     offenders = [str(f) for f in files if f not in above and any(m.split(".")[0] == "leaderboard" for m in _imports(f))]
-    assert len(files) > 40 and offenders == []
+    assert len(files) > 40
+    assert offenders == []
 
 
 def test_configs_parse_and_full_precision_comes_first(capsys):
@@ -69,9 +70,11 @@ def test_one_command_from_models_to_site(tmp_path, monkeypatch):
     assert code == 0
     cells = json.loads((tmp_path / "site" / "leaderboard.json").read_text())
     nf4 = [c for c in cells if c["config"] == "bnb-nf4-4b"]
-    assert {c["task"] for c in nf4} == {"multihop", "memorize"} and all(c["n"] == 4 for c in nf4)
+    assert {c["task"] for c in nf4} == {"multihop", "memorize"}
+    assert all(c["n"] == 4 for c in nf4)
     overlap = next(c for c in nf4 if c["metric"] == "top300_overlap")
-    assert overlap["baseline"] == 1.0 and overlap["value"] < 1.0  # 4-bit moves the attribution
+    assert overlap["baseline"] == 1.0
+    assert overlap["value"] < 1.0  # 4-bit moves the attribution
 
 
 def _fake_eval(calls: list[list[str]]):
@@ -92,14 +95,20 @@ def test_a_sweep_skips_configs_whose_results_exist_from_the_same_arguments(tmp_p
     calls: list[list[str]] = []
     monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     sweep = ["sweep", "--quants", "none", "--tasks", "memorize", "--limit", "2", "--output_path", str(tmp_path)]
-    assert main(sweep) == 0 and len(calls) == 1
+    assert main(sweep) == 0
+    assert len(calls) == 1
     manifest = json.loads((tmp_path / "fp" / "qx_sweep.json").read_text())
-    assert manifest["argv"] == calls[0] and manifest["limit"] == 2 and manifest["qxbench"]
+    assert manifest["argv"] == calls[0]
+    assert manifest["limit"] == 2
+    assert manifest["qxbench"]
     capsys.readouterr()
-    assert main(sweep) == 0 and len(calls) == 1
+    assert main(sweep) == 0
+    assert len(calls) == 1
     assert "skip fp: results exist (fp/qx-tiny/results_1.json); --force to redo" in capsys.readouterr().out
-    assert main([*sweep, "--force"]) == 0 and len(calls) == 2
-    assert main([*sweep[:-4], "--limit", "3", "--output_path", str(tmp_path)]) == 0 and len(calls) == 3  # changed
+    assert main([*sweep, "--force"]) == 0
+    assert len(calls) == 2
+    assert main([*sweep[:-4], "--limit", "3", "--output_path", str(tmp_path)]) == 0
+    assert len(calls) == 3  # changed
 
 
 def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
@@ -120,7 +129,8 @@ def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == "qxbench: interrupted"
     calls: list[list[str]] = []
     monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
-    assert main(sweep) == 0 and len(calls) == 1
+    assert main(sweep) == 0
+    assert len(calls) == 1
 
 
 def test_metadata_reaches_every_config_and_bad_metadata_is_one_line(tmp_path, monkeypatch, capsys):
@@ -130,15 +140,18 @@ def test_metadata_reaches_every_config_and_bad_metadata_is_one_line(tmp_path, mo
     monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     metadata = {"data_path": "d/", "multihop_lre": {"data_path": "chains.csv"}}
     sweep = ["sweep", "--quants", "none,rtn:bits=4", "--tasks", "memorize", "--output_path", str(tmp_path)]
-    assert main([*sweep, "--metadata", json.dumps(metadata)]) == 0 and len(calls) == 2
+    assert main([*sweep, "--metadata", json.dumps(metadata)]) == 0
+    assert len(calls) == 2
     assert all(json.loads(argv[argv.index("--metadata") + 1]) == metadata for argv in calls)
     assert json.loads((tmp_path / "rtn-4b" / "qx_sweep.json").read_text())["metadata"] == metadata
-    assert main([*sweep, "--metadata", json.dumps({"data_path": "other/"})]) == 0 and len(calls) == 4  # changed
+    assert main([*sweep, "--metadata", json.dumps({"data_path": "other/"})]) == 0
+    assert len(calls) == 4  # changed
     capsys.readouterr()
     for bad, message in (("{data_path", "is not JSON"), ("[1]", "must be a JSON object")):
         assert main([*sweep, "--metadata", bad]) == 2
         err = capsys.readouterr().err.strip()
-        assert message in err and len(err.splitlines()) == 1
+        assert message in err
+        assert len(err.splitlines()) == 1
 
 
 def test_two_configs_never_share_a_folder(tmp_path, monkeypatch):
@@ -149,17 +162,20 @@ def test_two_configs_never_share_a_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     sweep = ["sweep", "--quants", "none,rtn:bits=8,rtn:group_size=8,gptq:bits=4:group_size=64", "--tasks", "memorize",
              "--output_path", str(tmp_path)]
-    assert main(sweep) == 0 and len(calls) == 4
+    assert main(sweep) == 0
+    assert len(calls) == 4
     outs = [argv[argv.index("--output_path") + 1] for argv in calls]
     assert [Path(o).name for o in outs] == ["fp", "rtn-8b", "rtn-g8", "gptq-4b-g64"]
     assert all((Path(o) / "qx_sweep.json").is_file() for o in outs)
-    assert main(sweep) == 0 and len(calls) == 4  # a rerun skips every config: none overwrote another
+    assert main(sweep) == 0
+    assert len(calls) == 4  # a rerun skips every config: none overwrote another
 
 
 def test_a_config_given_twice_is_refused(capsys):
     assert main(["sweep", "--quants", "rtn:bits=8,rtn:bits=08", "--output_path", "unused"]) == 2
     err = capsys.readouterr().err
-    assert "'rtn:bits=08' is the config rtn-8b again" in err and len(err.strip().splitlines()) == 1
+    assert "'rtn:bits=08' is the config rtn-8b again" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize(("where", "message"), [("file", "is a file, not a directory"),
@@ -172,7 +188,9 @@ def test_a_bad_output_path_is_refused_before_any_config_runs(tmp_path, monkeypat
     monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     code = main(["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path / where)])
     err = capsys.readouterr().err
-    assert code == 2 and calls == [] and message.format(tmp=tmp_path) in err
+    assert code == 2
+    assert calls == []
+    assert message.format(tmp=tmp_path) in err
     assert (tmp_path / "file").read_text() == "results of last week"
 
 
@@ -183,4 +201,6 @@ def test_a_bad_limit_or_batch_size_is_refused_before_any_config_runs(tmp_path, m
     calls: list[list[str]] = []
     monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
     code = main(["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path), flag, value])
-    assert code == 2 and calls == [] and f"{flag} " in capsys.readouterr().err
+    assert code == 2
+    assert calls == []
+    assert f"{flag} " in capsys.readouterr().err

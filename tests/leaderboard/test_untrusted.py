@@ -75,10 +75,14 @@ def test_a_bad_key_is_one_line_naming_the_file_and_the_key(tmp_path, capsys, cha
     edit(q, change)
     with pytest.raises(QxError) as err:
         read_run(q)
-    assert str(err.value).startswith(f"{q}: {key} ") and said in str(err.value) and "\n" not in str(err.value)
-    assert build(tmp_path, tmp_path / "site") == 2 and gate(fp, q) == 2
+    assert str(err.value).startswith(f"{q}: {key} ")
+    assert said in str(err.value)
+    assert "\n" not in str(err.value)
+    assert build(tmp_path, tmp_path / "site") == 2
+    assert gate(fp, q) == 2
     for line in capsys.readouterr().err.strip().splitlines():
-        assert line.startswith("qxbench: error:") and f"{q}: {key} " in line
+        assert line.startswith("qxbench: error:")
+        assert f"{q}: {key} " in line
 
 
 def test_skip_invalid_builds_the_rest_with_a_note_per_skipped_file(tmp_path, capsys):
@@ -149,7 +153,8 @@ def test_changed_documents_are_refused_by_the_gate_and_not_compared_on_the_board
     assert gate(fp, q, "--allow-mismatch") == 1  # compared anyway: no document pairs, so it cannot pass
     cells, notes = build_cells(read_runs(tmp_path)[0], load_display(), iters=100)
     flips = [c for c in cells if c.config != "fp" and c.task == "cf_flip"]
-    assert flips and all(c.not_comparable and c.diff is None and not c.significant for c in flips)
+    assert flips
+    assert all(c.not_comparable and c.diff is None and not c.significant for c in flips)
     assert any("4 of 4 doc_hash differ" in n for n in notes)
     assert build(tmp_path, tmp_path / "site") == 0
     assert "≠" in (tmp_path / "site" / "probe_cf_flip.html").read_text()
@@ -158,8 +163,9 @@ def test_changed_documents_are_refused_by_the_gate_and_not_compared_on_the_board
 def test_changed_task_hashes_are_refused(tmp_path, capsys):
     fp, q = pair(tmp_path)
     edit(q, lambda d: d["task_hashes"].__setitem__("cf_flip", "changed"))
-    assert gate(fp, q) == 2 and "cf_flip: the runs evaluated different documents: task_hashes differ" in (
-        capsys.readouterr().err)
+    assert gate(fp, q) == 2
+    assert ("cf_flip: the runs evaluated different documents: task_hashes differ" in (
+        capsys.readouterr().err))
 
 
 def test_runs_without_doc_hash_still_pair_by_doc_id(tmp_path, capsys):
@@ -199,4 +205,5 @@ def test_notes_are_folded_after_the_table_and_model_names_do_not_wrap(tmp_path):
     html = (tmp_path / "site" / "index.html").read_text()
     assert html.index("</table>") < html.index('<details class="notes"><summary>') < html.index("</main>")
     css = (tmp_path / "site" / "style.css").read_text()
-    assert "table.summary td.model { white-space: nowrap;" in css and "overflow-wrap: anywhere; max-width" not in css
+    assert "table.summary td.model { white-space: nowrap;" in css
+    assert "overflow-wrap: anywhere; max-width" not in css

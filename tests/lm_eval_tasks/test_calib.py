@@ -73,12 +73,14 @@ def test_ace_nan_confidence_is_skipped_by_the_confidence_mean_like_pandas():
 
 
 def test_brier_and_per_document_results():
-    assert brier(0.8, True) == pytest.approx(0.04) and brier(0.8, False) == pytest.approx(0.64)
+    assert brier(0.8, True) == pytest.approx(0.04)
+    assert brier(0.8, False) == pytest.approx(0.64)
     r = NextToken("free", "A", 49, 0.75, True, {"mode": "free"})
     out = process_results({"index": 4}, [r])
     assert out == {"acc": 1.0, "ace": (0.75, 1.0, 4), "ece": (0.75, 1.0, 4), "brier": 0.0625, "confidence": 0.75}
     logged = json.loads(str(r))  # the versioned per-document schema (qxbench.probes.logged)
-    assert logged["schema"] == "qxbench-result/1" and logged["value"]["prediction"] == "A"
+    assert logged["schema"] == "qxbench-result/1"
+    assert logged["value"]["prediction"] == "A"
 
 
 # -- the answer rule and the options ----------------------------------------------------------------
@@ -114,7 +116,8 @@ def test_msingh_csv_loader_applies_the_boolq_template_only(tmp_path):
     boolq = load_msingh_boolq(data_path=str(tmp_path))["test"]  # a folder: <folder>/boolq.csv
     assert boolq[0] == {"prompt": "Respond with True or False only.\nis water wet\nAnswer:", "answer": "True",
                         "choices": ["True", "False"], "index": 0}
-    assert boolq[1]["prompt"] == "Respond with True or False only.\ntwo\nlines\nAnswer:" and boolq[1]["index"] == 1
+    assert boolq[1]["prompt"] == "Respond with True or False only.\ntwo\nlines\nAnswer:"
+    assert boolq[1]["index"] == 1
     piqa = load_msingh_piqa(data_path=str(tmp_path / "piqa.csv"))["test"]  # the file itself
     assert piqa[0] == {"prompt": "Task: x\nAnswer:\n", "answer": "B", "choices": ["A", "B"], "index": 0}
 
@@ -157,7 +160,8 @@ def test_hub_variant_reads_a_local_copy(tmp_path):
     path = tmp_path / "boolq.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     docs = boolq_docs(load_boolq(data_path=str(path))["test"])
-    assert [d["answer"] for d in docs] == ["yes", "no"] and docs[1]["index"] == 1
+    assert [d["answer"] for d in docs] == ["yes", "no"]
+    assert docs[1]["index"] == 1
     with pytest.raises(QxError, match=r"^Unknown data_path format"):
         load_boolq(data_path=str(_csv(tmp_path / "boolq.txt", "x")))
     assert calib_data.LOCAL_FORMATS[".csv"] == "csv"
@@ -173,8 +177,11 @@ def test_real_data_adapters_on_local_stand_ins():
     rows = [{"ctx": "x", "endings": ["a", "b", "c", "d"], "label": ""},  # the test split has no labels
             {"ctx": "He sat", "endings": ["down", "up", "in", "out"], "label": "2"}]
     hs = hellaswag_docs(datasets.Dataset.from_list(rows))
-    assert len(hs) == 1 and hs[0]["answer"] == "C" and hs[0]["prompt"].endswith("D. out\nAnswer:")
-    assert hs[0]["choices"] == ["A", "B", "C", "D"] and hs[0]["index"] == 0
+    assert len(hs) == 1
+    assert hs[0]["answer"] == "C"
+    assert hs[0]["prompt"].endswith("D. out\nAnswer:")
+    assert hs[0]["choices"] == ["A", "B", "C", "D"]
+    assert hs[0]["index"] == 0
     with pytest.raises(QxError, match="'google/boolq' is missing required field 'passage'"):
         boolq_docs(datasets.Dataset.from_list([{"question": "q", "answer": True}]))
 
@@ -207,8 +214,10 @@ def test_multi_token_choices_score_like_lm_eval_loglikelihood(qx_lm):
 def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["calib"], limit=8)
     res = out["results"]["calib"]
-    assert res["acc,none"] == 1.0 and 0.9 < res["confidence,none"] <= 1.0
-    assert 0 <= res["ace,none"] < 0.1 and 0 <= res["ece,none"] < 0.1
+    assert res["acc,none"] == 1.0
+    assert 0.9 < res["confidence,none"] <= 1.0
+    assert 0 <= res["ace,none"] < 0.1
+    assert 0 <= res["ece,none"] < 0.1
     meta = out["configs"]["calib"]["metadata"]  # every definition is recorded with the results
     assert (meta["version"], meta["mode"], meta["match"], meta["softmax_dtype"]) == \
         (2.0, "free", "first_token", "model")
@@ -221,7 +230,8 @@ def test_both_modes_in_one_run_on_a_study_csv(qx_lm, tmp_path):
                    log_samples=True)
     free = [s["resps"][0][0] for s in out["samples"]["calib_msingh_boolq"]]
     chosen = [s["resps"][0][0] for s in out["samples"]["calib_msingh_boolq_choices"]]
-    assert [r.mode for r in free] == ["free"] * 3 and [r.mode for r in chosen] == ["choices"] * 3
+    assert [r.mode for r in free] == ["free"] * 3
+    assert [r.mode for r in chosen] == ["choices"] * 3
     assert all(r.prediction in ("True", "False") and sum(r.choice_probs) == pytest.approx(1) for r in chosen)
     assert all(r.confidence == max(r.choice_probs) >= 0.5 for r in chosen)
     assert out["results"]["calib_msingh_boolq_choices"]["acc,none"] == pytest.approx(
@@ -249,7 +259,8 @@ def test_offline_hub_variant_ends_in_one_line(tmp_path):
 
     out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "calib_boolq", "--limit", "1",
                    "--device", "cpu"], cwd=tmp_path, env={"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"})
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1].startswith(
         "lm_eval: error: Dataset 'google/boolq' could not be loaded from the Hub (")
     assert out.stderr.strip().splitlines()[-1].endswith("""--metadata '{"data_path": "/path/to/boolq.jsonl"}'""")

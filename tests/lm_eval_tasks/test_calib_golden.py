@@ -50,7 +50,8 @@ def test_smollm2_reproduces_the_reference_per_document(smollm2_run):
         assert len(samples) == len(expected) == 30
         for s, d in zip(samples, expected, strict=True):
             r = s["resps"][0][0]
-            assert s["doc"]["prompt"] == d["prompt"] and s["doc"]["answer"] == d["gold"]
+            assert s["doc"]["prompt"] == d["prompt"]
+            assert s["doc"]["answer"] == d["gold"]
             assert (r.token, r.prediction, r.correct) == (d["greedy_token_id"], d["greedy_token_text"], d["correct"])
             assert abs(r.confidence - d["confidence"]) < TOL, (ds, d["row"])
 

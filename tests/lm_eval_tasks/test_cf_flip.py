@@ -35,9 +35,12 @@ def test_words_splits_punctuation():
 
 
 def test_flip_and_target_rules():
-    assert flipped(1, 0) == 1.0 and flipped(1, 1) == 0.0
+    assert flipped(1, 0) == 1.0
+    assert flipped(1, 1) == 0.0
     assert flipped(1, None) == 0.0                     # empty rewrite: no flip
-    assert reached_target(2, 2) == 1.0 and reached_target(2, 0) == 0.0 and reached_target(2, None) == 0.0
+    assert reached_target(2, 2) == 1.0
+    assert reached_target(2, 0) == 0.0
+    assert reached_target(2, None) == 0.0
 
 
 def cf(rewrite="The soup was cold.", kind="valid", pred=1, target=0, rewrite_pred=0, ppl=12.5, ref_ppl=None,
@@ -70,7 +73,8 @@ def test_only_a_valid_rewrite_flips_by_either_judge(kind):
     answer = cf(kind=kind, rewrite="Sentiment: negative", ref_pred=1, ref_rewrite_pred=0)
     out = process_results({**DOC, "context": "The tea was hot."}, [answer])  # a fixed part: every kind can occur
     assert out["flip_rate"] == out["target_rate"] == out["flip_rate_ref"] == out["n_valid_flips"] == 0.0
-    assert out[f"rewrite_{kind}"] == 1.0 and out["rewrite_valid"] == 0.0
+    assert out[f"rewrite_{kind}"] == 1.0
+    assert out["rewrite_valid"] == 0.0
 
 
 def test_closeness_is_measured_on_valid_flips_only():
@@ -80,9 +84,12 @@ def test_closeness_is_measured_on_valid_flips_only():
         assert all(math.isnan(out[m]) for m in CLOSENESS), answer  # NaN: left out of the mean (nanmean)
         assert out["n_valid_flips"] == 0.0
     with_ref = process_results(DOC, [cf(rewrite_pred=1, ref_ppl=20.0, ref_pred=1, ref_rewrite_pred=0)])
-    assert math.isnan(with_ref["ppl_ref"]) and with_ref["flip_rate_ref"] == 1.0  # flipped for the judge only
+    assert math.isnan(with_ref["ppl_ref"])
+    assert with_ref["flip_rate_ref"] == 1.0  # flipped for the judge only
     flip = process_results(DOC, [cf(ref_ppl=20.0, ref_pred=1, ref_rewrite_pred=0)])
-    assert flip["ppl_ref"] == 20.0 and flip["minimality"] == 0.2 and flip["n_valid_flips"] == 1.0
+    assert flip["ppl_ref"] == 20.0
+    assert flip["minimality"] == 0.2
+    assert flip["n_valid_flips"] == 1.0
 
 
 def test_ppl_ratio_divides_by_the_inputs_perplexity_under_the_same_judge():
@@ -129,7 +136,8 @@ def test_the_metric_list_aggregates_closeness_over_defined_values_and_is_on_the_
         assert metrics[name]["aggregation"] == "utils.nanmean", name  # NaN off the valid flips: skipped
     assert metrics["n_valid_flips"]["aggregation"] == "utils.total"
     assert metrics["pred_majority"]["aggregation"] == metrics["chance"]["aggregation"] == "utils.majority_share"
-    assert {f"rewrite_{k}" for k in REWRITE_KINDS} <= set(metrics) and "agree_fp" in metrics
+    assert {f"rewrite_{k}" for k in REWRITE_KINDS} <= set(metrics)
+    assert "agree_fp" in metrics
     check_display("cf_flip", metrics)
 
 
@@ -137,10 +145,12 @@ def test_the_metric_list_aggregates_closeness_over_defined_values_and_is_on_the_
 def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["cf_flip"], limit=8, log_samples=True)
     res = out["results"]["cf_flip"]
-    assert res["acc,none"] == 1.0 and res["flip_rate,none"] > 0.5
+    assert res["acc,none"] == 1.0
+    assert res["flip_rate,none"] > 0.5
     # perplexity per token of the rewrite alone; qx-tiny's tokens are whole words (978), and a
     # random-init model of its shape scores about 760 (lm_eval_tasks/cf_flip/README.md)
-    assert 0 < res["minimality,none"] < 0.5 and 1 < res["ppl,none"] < 700
+    assert 0 < res["minimality,none"] < 0.5
+    assert 1 < res["ppl,none"] < 700
     assert res["ppl_ref,none"] == res["ppl,none"]  # quant=none: the model is its own reference
     assert res["agree_fp,none"] == 1.0  # full precision agrees with itself by construction
     assert res["noise,none"] == 0.0  # float32 qx-tiny: its labels do not depend on the batch
@@ -148,7 +158,9 @@ def test_end_to_end_on_the_embedded_world(qx_lm):
     assert res["n_valid_flips,none"] == sum(s["flip_rate"] for s in samples) == res["flip_rate,none"] * 8
     flips = [s["minimality"] for s in samples if s["n_valid_flips"]]
     assert res["minimality,none"] == pytest.approx(sum(flips) / len(flips))  # over the valid flips only
-    assert 0 < res["ppl_ratio,none"] < 10 and 0.5 <= res["pred_majority,none"] <= 1 and 0.5 <= res["chance,none"] <= 1
+    assert 0 < res["ppl_ratio,none"] < 10
+    assert 0.5 <= res["pred_majority,none"] <= 1
+    assert 0.5 <= res["chance,none"] <= 1
     assert sum(res[f"rewrite_{k},none"] for k in REWRITE_KINDS if k != "context_copy") == pytest.approx(1.0)
     logged = str(samples[0]["resps"])
     assert all(f"{field}=" in logged for field in ("answer", "kind", "rewrite", "rewrite_prompt"))
@@ -164,7 +176,8 @@ def test_sst2_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path
     # qx-tiny was trained on the completion format: the old templates, kept as the prompt set completion-0
     out = evaluate(qx_lm, ["cf_flip_sst2"], metadata={"data_path": str(data), "prompts": "completion-0"})
     res = out["results"]["cf_flip_sst2"]
-    assert res["acc,none"] == 1.0 and 0 <= res["flip_rate,none"] <= 1
+    assert res["acc,none"] == 1.0
+    assert 0 <= res["flip_rate,none"] <= 1
     assert out["configs"]["cf_flip_sst2"]["metadata"]["prompts"] == "completion-0"  # recorded with the results
 
 

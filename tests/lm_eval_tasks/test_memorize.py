@@ -48,24 +48,32 @@ def test_process_results_with_and_without_a_reference():
     assert alone == {"recall": 1.0, "gold_logprob": -0.5, "gold_rank": 2.0, "target_is_gold": 0.0, "attn_imp": 1.5,
                      "ffn_imp": 0.0}
     paired = process_results(doc, [MemorizeResult(" Kairtunburg", attr, 280, 0.9, {})])
-    assert paired["recall"] == 0.0 and paired["surviving_top300"] == 280.0 and paired["top300_overlap"] == 0.9
+    assert paired["recall"] == 0.0
+    assert paired["surviving_top300"] == 280.0
+    assert paired["top300_overlap"] == 0.9
 
 
 @pytest.mark.slow
 def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["memorize"], limit=6, log_samples=True)
     res = out["results"]["memorize"]
-    assert res["recall,none"] == 1.0 and res["gold_rank,none"] == 1.0
+    assert res["recall,none"] == 1.0
+    assert res["gold_rank,none"] == 1.0
     # its own reference: its top 300 all survive (more where neurons tie with the 300th score)
-    assert res["surviving_top300,none"] >= 300.0 and res["top300_overlap,none"] == 1.0
+    assert res["surviving_top300,none"] >= 300.0
+    assert res["top300_overlap,none"] == 1.0
     logged = plain(read_result(str(out["samples"]["memorize"][0]["filtered_resps"][0])))  # as logged (schema 1)
-    assert len(logged["attn_imp"]) == len(logged["ffn_imp"]) == 4 and logged["completion"].strip()
-    assert len(logged["top300"]) == 300 and logged["top300"][0][2] >= logged["top300"][-1][2] == logged["tau"]
+    assert len(logged["attn_imp"]) == len(logged["ffn_imp"]) == 4
+    assert logged["completion"].strip()
+    assert len(logged["top300"]) == 300
+    assert logged["top300"][0][2] >= logged["top300"][-1][2] == logged["tau"]
     assert logged["options"] == {"norm": "fixed", "target": "top", "method": "bounded"}
     seconds = out["config"]["qx"]["probe_seconds"]  # this run's, by task
-    assert list(seconds) == ["memorize"] and seconds["memorize"] > 0
+    assert list(seconds) == ["memorize"]
+    assert seconds["memorize"] > 0
     phases = out["config"]["qx"]["phase_seconds"]  # and each of its phases'
-    assert phases and all(k.startswith("memorize · ") and v >= 0 for k, v in phases.items())
+    assert phases
+    assert all(k.startswith("memorize · ") and v >= 0 for k, v in phases.items())
     assert sum(phases.values()) <= seconds["memorize"]
 
 
@@ -74,7 +82,8 @@ def test_options_reach_the_probe_and_a_bad_one_stops_the_run(qx_lm):
     out = evaluate(qx_lm, ["memorize"], limit=2, log_samples=True, metadata={"target": "gold", "method": "dense"})
     logged = plain(read_result(str(out["samples"]["memorize"][0]["filtered_resps"][0])))
     assert logged["options"] == {"norm": "fixed", "target": "gold", "method": "dense"}
-    assert logged["scored"] == 4 * 768 and logged["target"] == logged["gold"]
+    assert logged["scored"] == 4 * 768
+    assert logged["target"] == logged["gold"]
     with pytest.raises(QxError, match="Unknown memorize norm 'rms'"):
         evaluate(qx_lm, ["memorize"], limit=1, metadata={"norm": "rms"})
 
@@ -113,13 +122,15 @@ def test_lre_path_folder_is_read_recursively_and_lre_relations_picks_a_subset(tm
 def test_lre_literal_escapes_are_decoded(tmp_path):
     relation = {**RELATION, "samples": [{"subject": "Brazil", "object": "Bras\\u00edlia"}]}
     row = load_lre(str(_relation_file(tmp_path / "capital.json", relation)))["test"][0]
-    assert row["object"] == "Brasília" and row["aliases"] == ["Brasília"]
+    assert row["object"] == "Brasília"
+    assert row["aliases"] == ["Brasília"]
 
 
 def test_lre_real_capital_file_gives_brasilia():
     rows = load_lre(str(shared_path("data", "lre")), lre_relations="country_capital_city")["test"]
     brazil = rows[rows["subject"].index("Brazil")]
-    assert brazil["object"] == "Brasília" and brazil["prompt"] == "The capital city of Brazil is"
+    assert brazil["object"] == "Brasília"
+    assert brazil["prompt"] == "The capital city of Brazil is"
     assert rows[rows["subject"].index("Colombia")]["object"] == "Bogotá"
     assert not any("\\u" in obj for obj in rows["object"])
 

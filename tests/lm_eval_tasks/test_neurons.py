@@ -28,14 +28,17 @@ def test_corpus_values_are_not_per_document_numbers():
                         redundant_share=[0.5, float("nan")], salient_union=[3, 1])
     doc = NeuronResult((5,), (_salient((1,), (1, 2), (2,)), _salient((7,), (7,), (7, 8))), stats, {})
     out = process_results({}, [doc])
-    assert out["salient_best_word"] == 2.0 and out["salient_sum"] == 3.0 and out["salient_max"] == 3.0
+    assert out["salient_best_word"] == 2.0
+    assert out["salient_sum"] == 3.0
+    assert out["salient_max"] == 3.0
     assert "salient_avg" not in out  # the same set as salient_sum on every document
     assert corpus_value([out["dead_fraction"]]) == pytest.approx(4 / 20)
     assert corpus_value([out["redundant_share"]]) == 0.5  # the undefined layer is left out
     assert corpus_value([out["salient_union"]]) == 4.0  # union sizes summed over the layers
     assert str(out["dead_fraction"]).startswith("corpus:")  # logged as text: the leaderboard gives no CI
     assert corpus_value([]) != corpus_value([])  # NaN for no documents
-    assert isinstance(out["dead_fraction"], CorpusValue) and isinstance(out["salient_union"], CorpusValue)
+    assert isinstance(out["dead_fraction"], CorpusValue)
+    assert isinstance(out["salient_union"], CorpusValue)
 
     empty = process_results({}, [NeuronResult((), None, stats, {})])  # an empty target: nothing attributed
     assert math.isnan(empty["salient_sum"])
@@ -47,14 +50,18 @@ def test_end_to_end_with_options(qx_lm):
     metadata = {"ig_steps": 4, "layers": "first,last", "token_keys": "string"}
     out = evaluate(qx_lm, ["neurons"], limit=4, metadata=metadata, log_samples=True)
     res = out["results"]["neurons"]
-    assert 0 <= res["dead_fraction,none"] <= 1 and 0 <= res["redundant_share,none"] <= 1
+    assert 0 <= res["dead_fraction,none"] <= 1
+    assert 0 <= res["redundant_share,none"] <= 1
     assert res["salient_union,none"] >= 2  # at least one salient neuron in each of the two layers
-    assert res["salient_sum,none"] >= 2 and res["salient_best_word,none"] >= 2
+    assert res["salient_sum,none"] >= 2
+    assert res["salient_best_word,none"] >= 2
     assert {"salient_top,none", "salient_mean,none"}.isdisjoint(res)
     # the options that change a definition are on record: in the task config and in every logged sample
     assert {k: out["configs"]["neurons"]["metadata"][k] for k in metadata} == metadata
     logged = plain(read_result(str(out["samples"]["neurons"][0]["resps"][0][0])))
-    assert logged["options"] == metadata and logged["target"] and set(logged["salient"]) == {"0", "3"}
+    assert logged["options"] == metadata
+    assert logged["target"]
+    assert set(logged["salient"]) == {"0", "3"}
 
 
 def test_a_mistyped_option_stops_the_run(qx_lm):
@@ -70,7 +77,8 @@ def test_requests_with_different_options_are_answered_group_by_group(qx_lm):
     results = qx_lm.qx_neurons([Instance("qx_neurons", {}, (t, o), i)
                                 for i, (t, o) in enumerate(zip(texts, options, strict=True))])
     assert [r.corpus.layers for r in results] == [[0], [3], [0]]
-    assert results[0].corpus is results[2].corpus and results[0].corpus is not results[1].corpus
+    assert results[0].corpus is results[2].corpus
+    assert results[0].corpus is not results[1].corpus
 
 
 def test_the_study_variants_read_its_csv_prompts_verbatim():

@@ -104,12 +104,15 @@ def test_bertscore_uses_the_offline_encoder_and_ranks_a_paraphrase_above_an_unre
     ref = ["A man is playing a guitar."]
     same, close, far = bertscore_f1(["A man is playing a guitar.", "A person plays the guitar.",
                                      "Stocks fell sharply on Monday."], [ref, ref, ref])
-    assert same == pytest.approx(1.0, abs=1e-4) and 0.5 < close < same and far < close
+    assert same == pytest.approx(1.0, abs=1e-4)
+    assert 0.5 < close < same
+    assert far < close
 
 
 def test_the_metric_list_has_the_kinds_and_label_shares_and_is_on_the_leaderboard():
     metrics = metric_list(TASKS / "nle_sim" / "_nle_sim.yaml")
-    assert {f"expl_{k}" for k in EXPLANATION_KINDS} <= set(metrics) and "empty_rate" not in metrics
+    assert {f"expl_{k}" for k in EXPLANATION_KINDS} <= set(metrics)
+    assert "empty_rate" not in metrics
     assert metrics["pred_majority"]["aggregation"] == metrics["chance"]["aggregation"] == "utils.majority_share"
     check_display("nle_sim", metrics)
 
@@ -118,9 +121,13 @@ def test_the_metric_list_has_the_kinds_and_label_shares_and_is_on_the_leaderboar
 def test_end_to_end_on_the_embedded_world(qx_lm):
     out = evaluate(qx_lm, ["nle_sim"], limit=8, log_samples=True)
     res = out["results"]["nle_sim"]
-    assert res["acc,none"] == 1.0 and res["cosine,none"] > 0.8 and res["rougeL,none"] > 0.7
-    assert res["expl_valid,none"] > 0.5 and sum(res[f"expl_{k},none"] for k in EXPLANATION_KINDS) == pytest.approx(1)
-    assert 0.5 <= res["pred_majority,none"] <= 1 and 0.5 <= res["chance,none"] <= 1
+    assert res["acc,none"] == 1.0
+    assert res["cosine,none"] > 0.8
+    assert res["rougeL,none"] > 0.7
+    assert res["expl_valid,none"] > 0.5
+    assert sum(res[f"expl_{k},none"] for k in EXPLANATION_KINDS) == pytest.approx(1)
+    assert 0.5 <= res["pred_majority,none"] <= 1
+    assert 0.5 <= res["chance,none"] <= 1
     assert res["noise,none"] == 0.0  # float32 qx-tiny: its labels do not depend on the batch
     logged = str(out["samples"]["nle_sim"][0]["resps"])
     assert all(f"{field}=" in logged for field in ("explanation", "kind", "capped", "explain_prompt"))
@@ -136,7 +143,8 @@ def test_esnli_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_pat
     data = tmp_path / "esnli.jsonl"
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     res = evaluate(qx_lm, ["nle_sim_esnli"], metadata={"data_path": str(data)})["results"]["nle_sim_esnli"]
-    assert 0 <= res["rougeL,none"] <= 1 and -1 <= res["cosine,none"] <= 1
+    assert 0 <= res["rougeL,none"] <= 1
+    assert -1 <= res["cosine,none"] <= 1
 
 
 @pytest.mark.slow
@@ -147,7 +155,8 @@ def test_ecqa_variant_reads_the_hub_schema_from_a_local_stand_in(qx_lm, tmp_path
     data = tmp_path / "ecqa.jsonl"
     data.write_text(json.dumps(row) + "\n" + json.dumps({**row, "q_ans": "sky"}) + "\n")
     res = evaluate(qx_lm, ["nle_sim_ecqa"], metadata={"data_path": str(data)})["results"]["nle_sim_ecqa"]
-    assert 0 <= res["acc,none"] <= 1 and 0 <= res["rougeL,none"] <= 1
+    assert 0 <= res["acc,none"] <= 1
+    assert 0 <= res["rougeL,none"] <= 1
 
 
 def test_ecqa_answer_outside_the_options_is_one_line():
@@ -185,7 +194,9 @@ def test_fewshot_demonstrations_are_drawn_from_the_split_and_never_evaluated(qx_
     from qxbench.lmeval.explaintask import fewshot_split
 
     demos, kept = fewshot_split(10, 3)
-    assert demos == fewshot_split(10, 3)[0] and not set(demos) & set(kept) and sorted(demos + kept) == list(range(10))
+    assert demos == fewshot_split(10, 3)[0]
+    assert not set(demos) & set(kept)
+    assert sorted(demos + kept) == list(range(10))
     rows = [{"premise": f"A man number {i} stands.", "hypothesis": f"A man {i} is here.", "label": i % 3,
              "explanation_1": f"Because {i}."} for i in range(6)]
     data = tmp_path / "esnli.jsonl"
@@ -194,7 +205,9 @@ def test_fewshot_demonstrations_are_drawn_from_the_split_and_never_evaluated(qx_
     samples = out["samples"]["nle_sim_esnli"]
     shown = {d["text"] for s in samples for d in s["arguments"][0][2]["demos"]}  # (prompt, doc, options)
     evaluated = {s["doc"]["text"] for s in samples}
-    assert len(shown) == 2 and len(evaluated) == 4 and not shown & evaluated
+    assert len(shown) == 2
+    assert len(evaluated) == 4
+    assert not shown & evaluated
     assert all(f"Hypothesis: {t}\nRelation:" in samples[0]["arguments"][0][0] for t in shown)  # shown in the prompt
 
 

@@ -34,7 +34,9 @@ def test_a_dataset_missing_a_required_field_is_one_line(tmp_path):
     data = tmp_path / "sst2.jsonl"
     data.write_text(json.dumps({"idx": 0, "text": "The soup was warm.", "label": 1}) + "\n")
     last = _last_error(tmp_path, "cf_flip_sst2", data)
-    assert last.startswith("lm_eval: error: ") and "'sentence'" in last and str(data) in last
+    assert last.startswith("lm_eval: error: ")
+    assert "'sentence'" in last
+    assert str(data) in last
 
 
 def test_num_fewshot_larger_than_the_pool_is_one_line(tmp_path):
@@ -48,7 +50,8 @@ def test_num_fewshot_larger_than_the_pool_is_one_line(tmp_path):
 def test_an_offline_hub_variant_names_the_dataset_and_the_local_option(tmp_path):
     out = run_cli([console_script("lm_eval"), "--model", "qx", "--tasks", "cf_flip_sst2", "--limit", "1",
                    "--device", "cpu"], cwd=tmp_path, env={"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith("lm_eval: error: Dataset 'stanfordnlp/sst2' could not be loaded from the Hub")
     assert "--metadata '{\"data_path\": \"/path/to/sst2.jsonl\"}'" in last
@@ -57,7 +60,8 @@ def test_an_offline_hub_variant_names_the_dataset_and_the_local_option(tmp_path)
 def test_a_probe_with_another_model_is_one_line(tmp_path, embedded_path):
     out = run_cli([console_script("lm_eval"), "--model", "hf", "--model_args", f"pretrained={embedded_path}",
                    "--tasks", "calib", "--limit", "1", "--device", "cpu"], cwd=tmp_path)
-    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
     assert out.stderr.strip().splitlines()[-1] == (
         "lm_eval: error: this task sends 'qx_next_token' requests, which only `--model qx` answers "
         "(got model class HFLM); run it with --model qx")

@@ -34,7 +34,8 @@ def fp_multihop(fp_lm, chains) -> dict[str, float]:
 def test_generation_probes_answer_through_the_chat_template(fp_lm):
     out = evaluate(fp_lm, ["cf_flip", "nle_sim"], limit=2, apply_chat_template=True)
     cf, nle = _values(out, "cf_flip"), _values(out, "nle_sim")
-    assert cf["rewrite_empty"] == 0 and nle["expl_empty"] == 0  # 93 % empty before answers were cut after text
+    assert cf["rewrite_empty"] == 0
+    assert nle["expl_empty"] == 0  # 93 % empty before answers were cut after text
     # cf_flip 4.0: closeness over the valid flips only (NaN where there is none)
     assert 0 < cf["minimality"] < 1 and math.isfinite(cf["ppl"]) if cf["n_valid_flips"] else math.isnan(cf["ppl"])
     assert nle["cosine"] > 0.2  # real English explanations of the review, not noise
@@ -44,7 +45,9 @@ def test_memorize_recalls_real_facts(fp_lm):
     metadata = {"lre_path": str(shared_path("data", "lre", "factual")), "lre_relations": "country_capital_city"}
     out = evaluate(fp_lm, ["memorize_lre"], limit=3, metadata=metadata)
     v = _values(out, "memorize_lre")
-    assert v["recall"] >= 2 / 3 and v["gold_rank"] < 10 and v["ffn_imp"] > 0  # it knows the capitals
+    assert v["recall"] >= 2 / 3
+    assert v["gold_rank"] < 10
+    assert v["ffn_imp"] > 0  # it knows the capitals
 
 
 def test_multihop_reads_composed_chains(fp_multihop):
@@ -56,8 +59,10 @@ def test_calib_and_neurons_on_the_studys_csv(fp_lm):
     metadata = {"data_path": str(shared_path("data", "msingh")), "layers": "last", "ig_steps": 8}
     out = evaluate(fp_lm, ["calib_msingh_boolq_choices", "neurons_msingh_boolq"], limit=3, metadata=metadata)
     calib, neurons = _values(out, "calib_msingh_boolq_choices"), _values(out, "neurons_msingh_boolq")
-    assert 0.5 <= calib["confidence"] <= 1 and math.isfinite(calib["ace"])  # over True/False, never <|im_end|>
-    assert neurons["salient_union"] > 0 and 0 <= neurons["dead_fraction"] < 1
+    assert 0.5 <= calib["confidence"] <= 1
+    assert math.isfinite(calib["ace"])  # over True/False, never <|im_end|>
+    assert neurons["salient_union"] > 0
+    assert 0 <= neurons["dead_fraction"] < 1
 
 
 # One backend per quantizer family, with the module it needs; the calibrated ones on 4 of the
@@ -86,7 +91,8 @@ def test_each_quantizer_family_runs_a_probe_on_the_real_model(family, fp_multiho
     lm = QXLM(pretrained="smollm2-135m", device="cpu", batch_size=8, reference="none",
               **dict(kv.split("=", 1) for kv in args.format(csv=csv).split(",")))
     quant = _values(evaluate(lm, ["multihop_lre"], limit=2, metadata={"data_path": chains}), "multihop_lre")
-    assert math.isfinite(quant["entrec_max"]) and math.isfinite(quant["cnst"])
+    assert math.isfinite(quant["entrec_max"])
+    assert math.isfinite(quant["cnst"])
     assert quant["entrec_max"] != fp_multihop["entrec_max"]  # the quantized weights are really in use
 
 
@@ -111,7 +117,9 @@ def test_gemma_records_that_its_full_precision_is_dequantized(gemma_lm):
 def test_gemma_memorize_recalls_real_facts(gemma_lm):
     metadata = {"lre_path": str(shared_path("data", "lre", "factual")), "lre_relations": "country_capital_city"}
     v = _values(evaluate(gemma_lm, ["memorize_lre"], limit=2, metadata=metadata), "memorize_lre")
-    assert v["gold_rank"] < 20 and math.isfinite(v["ffn_imp"]) and math.isfinite(v["attn_imp"])
+    assert v["gold_rank"] < 20
+    assert math.isfinite(v["ffn_imp"])
+    assert math.isfinite(v["attn_imp"])
 
 
 def test_gemma_multihop_reads_composed_chains(gemma_multihop):
@@ -122,11 +130,14 @@ def test_gemma_calib_neurons_and_the_generation_probes_on_plain_prompts(gemma_lm
     metadata = {"data_path": str(shared_path("data", "msingh")), "layers": "last", "ig_steps": 4}
     out = evaluate(gemma_lm, ["calib_msingh_boolq_choices", "neurons_msingh_boolq"], limit=2, metadata=metadata)
     calib, neurons = _values(out, "calib_msingh_boolq_choices"), _values(out, "neurons_msingh_boolq")
-    assert 0.5 <= calib["confidence"] <= 1 and math.isfinite(calib["ace"])
-    assert neurons["salient_union"] > 0 and 0 <= neurons["dead_fraction"] < 1
+    assert 0.5 <= calib["confidence"] <= 1
+    assert math.isfinite(calib["ace"])
+    assert neurons["salient_union"] > 0
+    assert 0 <= neurons["dead_fraction"] < 1
     out = evaluate(gemma_lm, ["cf_flip", "nle_sim"], limit=1)
     cf = _values(out, "cf_flip")  # 4.0: perplexity on a valid flip only (Gemma 3 mostly copies its input)
-    assert math.isfinite(cf["ppl"]) == bool(cf["n_valid_flips"]) and math.isfinite(_values(out, "nle_sim")["cosine"])
+    assert math.isfinite(cf["ppl"]) == bool(cf["n_valid_flips"])
+    assert math.isfinite(_values(out, "nle_sim")["cosine"])
 
 
 def test_gemma_has_no_chat_template_and_says_so_in_one_line(gemma_lm):
@@ -159,6 +170,7 @@ def test_each_quantizer_family_runs_a_probe_on_gemma(family, gemma_multihop, cha
               **dict(kv.split("=", 1) for kv in args.format(csv=csv).split(",")))
     assert lm.qx.summary.quantized_linear_layers > 0
     quant = _values(evaluate(lm, ["multihop_lre"], limit=2, metadata={"data_path": chains}), "multihop_lre")
-    assert math.isfinite(quant["entrec_max"]) and math.isfinite(quant["cnst"])
+    assert math.isfinite(quant["entrec_max"])
+    assert math.isfinite(quant["cnst"])
     assert quant["entrec_max"] != gemma_multihop["entrec_max"]  # the quantized weights are really in use
 

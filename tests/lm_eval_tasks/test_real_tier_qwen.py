@@ -29,7 +29,8 @@ def qwen_multihop(qwen_lm, chains) -> dict[str, float]:
 
 
 def test_qwen_records_its_awq_baseline_and_bfloat16(qwen_lm):
-    assert qwen_lm.qx.provenance["awq_baseline"] is True and qwen_lm.qx.dtype == "bfloat16"
+    assert qwen_lm.qx.provenance["awq_baseline"] is True
+    assert qwen_lm.qx.dtype == "bfloat16"
     assert "AWQ 4-bit checkpoint" in qwen_lm.qx.provenance["full_precision"]
 
 
@@ -37,24 +38,30 @@ def test_qwen_probes_on_real_data(qwen_lm, qwen_multihop):
     metadata = {"lre_path": str(shared_path("data", "lre", "factual")), "lre_relations": "country_capital_city"}
     v = _values(evaluate(qwen_lm, ["memorize_lre"], limit=2, metadata=metadata), "memorize_lre")
     # "The capital city of United States is" -> "Washington D.C.", of Canada -> "known as ..." (gold third)
-    assert v["recall"] >= 0.5 and v["gold_rank"] < 5 and v["ffn_imp"] > 0
+    assert v["recall"] >= 0.5
+    assert v["gold_rank"] < 5
+    assert v["ffn_imp"] > 0
     assert all(math.isfinite(qwen_multihop[m]) for m in ("entrec_max", "cnst", "acc_r1", "acc_twohop"))
     metadata = {"data_path": str(shared_path("data", "msingh")), "layers": "last", "ig_steps": 4}
     out = evaluate(qwen_lm, ["calib_msingh_boolq_choices", "neurons_msingh_boolq"], limit=2, metadata=metadata)
     calib, neurons = _values(out, "calib_msingh_boolq_choices"), _values(out, "neurons_msingh_boolq")
-    assert 0.5 <= calib["confidence"] <= 1 and math.isfinite(calib["ace"])
-    assert neurons["salient_union"] > 0 and 0 <= neurons["dead_fraction"] < 1
+    assert 0.5 <= calib["confidence"] <= 1
+    assert math.isfinite(calib["ace"])
+    assert neurons["salient_union"] > 0
+    assert 0 <= neurons["dead_fraction"] < 1
 
 
 def test_qwen_rewrites_and_explains_through_its_chat_template(qwen_lm):
     sst2 = str(shared_path("data", "explain", "sst2_validation.jsonl"))
     out = evaluate(qwen_lm, ["cf_flip_sst2"], limit=2, apply_chat_template=True, metadata={"data_path": sst2})
     cf = _values(out, "cf_flip_sst2")
-    assert cf["rewrite_empty"] == 0 and cf["acc"] == 1
+    assert cf["rewrite_empty"] == 0
+    assert cf["acc"] == 1
     # cf_flip 4.0: closeness over the valid flips only (NaN where there is none)
     assert 0 < cf["minimality"] < 1 and math.isfinite(cf["ppl"]) if cf["n_valid_flips"] else math.isnan(cf["ppl"])
     out = evaluate(qwen_lm, ["nle_sim"], limit=2, apply_chat_template=True)
-    assert _values(out, "nle_sim")["expl_empty"] == 0 and _values(out, "nle_sim")["cosine"] > 0.2
+    assert _values(out, "nle_sim")["expl_empty"] == 0
+    assert _values(out, "nle_sim")["cosine"] > 0.2
 
 
 # One backend per library. llm-compressor's GPTQ takes 261 s on the 0.5B here (its RTN runs the same pipeline
@@ -78,7 +85,9 @@ def test_each_quantizer_family_runs_a_probe_on_qwen_in_bfloat16(family, qwen_mul
     csv = shared_path("data", "msingh", "piqa.csv")
     lm = QXLM(pretrained="qwen2.5-coder-0.5b", device="cpu", batch_size=8, reference="none", dtype="bfloat16",
               **dict(kv.split("=", 1) for kv in args.format(csv=csv).split(",")))
-    assert lm.qx.summary.quantized_linear_layers > 0 and lm.qx.dtype == "bfloat16"
+    assert lm.qx.summary.quantized_linear_layers > 0
+    assert lm.qx.dtype == "bfloat16"
     quant = _values(evaluate(lm, ["multihop_lre"], limit=2, metadata={"data_path": chains}), "multihop_lre")
-    assert math.isfinite(quant["entrec_max"]) and math.isfinite(quant["cnst"])
+    assert math.isfinite(quant["entrec_max"])
+    assert math.isfinite(quant["cnst"])
     assert quant["entrec_max"] != qwen_multihop["entrec_max"]  # the quantized weights are really in use

@@ -79,7 +79,8 @@ def test_an_interrupted_run_resumes_by_document(db):
     assert again.seen == ["prompt 4", "prompt 5", "prompt 6"]
     assert out == [f"answer to prompt {i}" for i in range(7)]
     third = Counting()
-    assert resume.answer(lm, "qx_x", requests, third, chunk=2) == out and third.seen == []
+    assert resume.answer(lm, "qx_x", requests, third, chunk=2) == out
+    assert third.seen == []
 
 
 @pytest.mark.parametrize("change", ["model", "options", "chat", "request_type"])
@@ -125,7 +126,8 @@ def test_a_second_run_with_use_cache_does_not_probe_again(tmp_path, monkeypatch)
     for _ in range(2):
         out = evaluate(QXLM(device="cpu", batch_size=4), ["cf_flip"], limit=2, use_cache=db, log_samples=True)
         runs.append(([(s["doc_id"], s["resps"]) for s in out["samples"]["cf_flip"]], out["results"]["cf_flip"]))
-    assert calls == [2] and runs[0] == runs[1]
+    assert calls == [2]
+    assert runs[0] == runs[1]
     assert kept(tmp_path / "cache_rank0.db") == 2  # qxbench's own JSON file beside lm-eval's pickle store
     evaluate(QXLM(device="cpu", batch_size=4, reference="none"), ["cf_flip"], limit=2, use_cache=db)
     assert calls == [2, 2]  # another reference model: another identity, probed again
@@ -165,9 +167,12 @@ def test_a_planted_pickle_is_never_unpickled(tmp_path, caplog):
         again = Counting()
         out = resume.answer(lm, "qx_x", requests, again, chunk=2)
     assert not marker.exists()
-    assert again.seen == ["prompt 0", "prompt 1", "prompt 2"] and out == [f"answer to prompt {i}" for i in range(3)]
+    assert again.seen == ["prompt 0", "prompt 1", "prompt 2"]
+    assert out == [f"answer to prompt {i}" for i in range(3)]
     warnings = [r.getMessage() for r in caplog.records if r.name == resume.__name__]
-    assert len(warnings) == 1 and "3 kept answer(s)" in warnings[0] and "not JSON text" in warnings[0]
+    assert len(warnings) == 1
+    assert "3 kept answer(s)" in warnings[0]
+    assert "not JSON text" in warnings[0]
 
 
 @pytest.mark.parametrize("stored", ["not json", '{"value": 1}', '"a string"', "null"])
@@ -181,7 +186,8 @@ def test_a_kept_answer_that_does_not_fit_is_answered_again_with_one_warning(db, 
                          result=int) == [2, 2]
     assert again.seen == ["prompt 0", "prompt 1"]
     warnings = [r.getMessage() for r in caplog.records if r.name == resume.__name__]
-    assert len(warnings) == 1 and all("\n" not in w for w in warnings)
+    assert len(warnings) == 1
+    assert all("\n" not in w for w in warnings)
 
 
 @pytest.mark.parametrize("content", [b"not a database at all" * 10, "other table"])

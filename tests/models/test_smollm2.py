@@ -26,7 +26,8 @@ def test_converted_weights_are_the_golden_values_weights(smollm2_dir: str) -> No
 
 def test_chat_special_tokens(smollm2) -> None:
     model, tok = smollm2
-    assert tok.eos_token == "<|im_end|>" and tok.pad_token == "<|im_end|>"
+    assert tok.eos_token == "<|im_end|>"
+    assert tok.pad_token == "<|im_end|>"
     assert model.generation_config.eos_token_id == tok.convert_tokens_to_ids("<|im_end|>") == 2
     assert tok("The capital of France is")["input_ids"][0] != tok.bos_token_id  # no BOS, as the references
 

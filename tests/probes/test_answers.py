@@ -116,7 +116,8 @@ def test_a_real_edit_of_sst2_stays_valid():
     edit = "the acting, costumes, music, cinematography and sound are all disappointing given the production's " \
            "austere locales"
     assert read_rewrite(edit, doc) == read_rewrite(f'Rewritten review: "{edit}"', doc)
-    assert read_rewrite(edit, doc).kind == "valid" and read_rewrite(edit, doc).text == edit
+    assert read_rewrite(edit, doc).kind == "valid"
+    assert read_rewrite(edit, doc).text == edit
 
 
 def test_preamble_and_a_bare_header_line_are_stripped():
@@ -187,8 +188,11 @@ def test_an_empty_explanation_and_a_bad_label_index():
 
 def test_kind_rates_are_shares_and_nan_without_answers():
     rates = kind_rates(["leak", "leak", "valid", "stub"])
-    assert rates["leak"] == 0.5 and rates["valid"] == rates["stub"] == 0.25 and rates["copy"] == 0.0
-    assert set(rates) == set(REWRITE_KINDS) and math.isclose(sum(rates.values()), 1.0)
+    assert rates["leak"] == 0.5
+    assert rates["valid"] == rates["stub"] == 0.25
+    assert rates["copy"] == 0.0
+    assert set(rates) == set(REWRITE_KINDS)
+    assert math.isclose(sum(rates.values()), 1.0)
     assert all(math.isnan(v) for v in kind_rates([], EXPLANATION_KINDS).values())
     with pytest.raises(QxError, match="Unknown answer kind 'leaks'. Did you mean 'leak'"):
         kind_rates(["leaks"])

@@ -38,7 +38,8 @@ def test_bounded_search_equals_every_neuron_on_gemma(gemma3):
     start = time.perf_counter()
     d_top, d_counts, d_own, d_scored = _neurons(lens, mid, logits, acts, w, target, [top[-1][2]], None)
     dense_s = time.perf_counter() - start
-    assert d_scored == len(LAYERS) * 2048 and scored < d_scored / 4
+    assert d_scored == len(LAYERS) * 2048
+    assert scored < d_scored / 4
     assert_same_top(top, d_top, 1e-5)
     assert own == d_own == d_counts[top[-1][2]]
     print(f"{len(LAYERS)} layers: dense {dense_s:.1f} s, bounded {bounded_s:.1f} s ({scored} of {d_scored} scored)")

@@ -22,7 +22,8 @@ LAYERS = [22, 23]
 
 def test_bounded_search_equals_every_neuron_on_qwen(qwen05):
     model, tok = qwen05
-    assert model.config.model_type == "qwen2" and not model.config.tie_word_embeddings
+    assert model.config.model_type == "qwen2"
+    assert not model.config.tie_word_embeddings
     reads = read_last_token(model, [tok("The capital of France is")["input_ids"]])
     target = int(reads.logits[0].argmax())
     assert tok.decode([target]) == " Paris"
@@ -65,6 +66,7 @@ def test_bounded_search_equals_every_neuron_on_qwen_in_bfloat16(qwen05_dir):
     logits = lens.logits(mid)
     top, _, own, scored = _neurons(lens, mid, logits, acts, w, target, [], w_unembed)
     d_top, d_counts, d_own, d_scored = _neurons(lens, mid, logits, acts, w, target, [top[-1][2]], None)
-    assert d_scored == model.config.intermediate_size and scored < d_scored
+    assert d_scored == model.config.intermediate_size
+    assert scored < d_scored
     assert_same_top(top, d_top, 1e-5)
     assert own == d_own == d_counts[top[-1][2]]

@@ -88,7 +88,8 @@ def test_computed_attributions_and_neuron_results_read_back_equal(tmp_path, tiny
     found = analyse(model, tok, texts, NeuronOptions(layers="first,last", ig_steps=2), batch_size=2)
     back = round_trip(tmp_path / "n", NeuronResult, found)
     assert all(same(b, a) for a, b in zip(found, back, strict=True))
-    assert back[0].corpus.max_abs[0].dtype == torch.float32 and back[0].salient is not None
+    assert back[0].corpus.max_abs[0].dtype == torch.float32
+    assert back[0].salient is not None
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -25,7 +25,8 @@ def test_every_generic_candidate_is_an_adjective_or_an_adverb(word):
 def test_adjectives_go_before_nouns_and_adverbs_before_verbs_never_before_function_words():
     text = "The dream was so terrible"  # the committed "The dream large was so terrible" is impossible now
     found = insertions(text, [*ADJECTIVES, *ADVERBS], words=6, positions=5)
-    assert found and {(i.at, part_of_speech(i.word)) for i in found} <= {(1, "adjective"), (2, "adverb")}
+    assert found
+    assert {(i.at, part_of_speech(i.word)) for i in found} <= {(1, "adjective"), (2, "adverb")}
     assert all(text.split(" ")[i.at] in ("dream", "was") for i in found)
 
 
@@ -42,22 +43,27 @@ def test_an_auxiliary_takes_no_adverb_its_verb_does():
 
 def test_contractions_and_possessives_are_not_places():
     found = {at for at, _ in places("it's fraud in Venezuela's economy")}
-    assert 0 not in found and 3 not in found and {1, 4} <= found
+    assert 0 not in found
+    assert 3 not in found
+    assert {1, 4} <= found
 
 
 def test_the_article_before_a_place_stays_right():
     found = insertions("I saw a film", ["old", "new", "strange", "small", "large"], words=5, positions=1)
-    assert found and all(i.word[0] not in "aeiou" for i in found)  # "a old film" is not English
+    assert found
+    assert all(i.word[0] not in "aeiou" for i in found)  # "a old film" is not English
 
 
 def test_insertions_are_deterministic_and_independent_of_the_candidates_order():
     text = "The soup was warm and the waiter smiled ."
     first = insertions(text, [*ADJECTIVES, *ADVERBS])
     assert first == insertions(text, list(reversed([*ADJECTIVES, *ADVERBS])))
-    assert len(first) == 6 and len({i.at for i in first}) == 2
+    assert len(first) == 6
+    assert len({i.at for i in first}) == 2
     for ins in first:
         tokens = ins.text.split(" ")
-        assert tokens[ins.at] == ins.word and tokens[:ins.at] + tokens[ins.at + 1:] == text.split(" ")
+        assert tokens[ins.at] == ins.word
+        assert tokens[:ins.at] + tokens[ins.at + 1:] == text.split(" ")
 
 
 def test_a_line_break_inside_a_word_does_not_shift_the_tags():
@@ -66,7 +72,8 @@ def test_a_line_break_inside_a_word_does_not_shift_the_tags():
 
 
 def test_no_noun_or_verb_no_insertion():
-    assert insertions("", ADJECTIVES) == [] and insertions("very very", ADJECTIVES) == []
+    assert insertions("", ADJECTIVES) == []
+    assert insertions("very very", ADJECTIVES) == []
 
 
 def test_a_mention_inside_a_copy_of_the_input_does_not_count():

@@ -45,10 +45,12 @@ def _record(answer):
 def test_every_answer_is_logged_as_schema_1_and_read_back_as_its_record(answer):
     text = str(answer)
     data = json.loads(text)
-    assert (data["schema"], data["type"]) == (SCHEMA, type(_record(answer)).__name__) and set(data) == {
-        "schema", "type", "value"}
+    assert (data["schema"], data["type"]) == (SCHEMA, type(_record(answer)).__name__)
+    assert (set(data) == {
+        "schema", "type", "value"})
     back = read_result(text)
-    assert type(back) is type(_record(answer)) and log_text(back) == text  # NaN-safe equality
+    assert type(back) is type(_record(answer))
+    assert log_text(back) == text  # NaN-safe equality
     if "NaN" not in text:
         assert back == _record(answer)
 
@@ -58,7 +60,9 @@ def test_every_record_has_an_answer_in_the_round_trip():
 
 def test_memorize_logs_what_it_logged_before():
     log = read_result(str(ANSWERS[3]))
-    assert isinstance(log, MemorizeLog) and log.tau == 0.4 and log.top300 == [(1, 3, 0.9), (0, 2, 0.4)]
+    assert isinstance(log, MemorizeLog)
+    assert log.tau == 0.4
+    assert log.top300 == [(1, 3, 0.9), (0, 2, 0.4)]
     neurons = read_result(str(ANSWERS[6]))
     assert isinstance(neurons, NeuronLog)
     assert neurons.salient == {"0": {"best_word": [], "sum": [1, 2], "avg": [1], "max": [2]}}
@@ -98,13 +102,17 @@ def test_a_tampered_answer_is_refused_in_one_line_naming_the_key(text, message):
 
 def test_the_reprs_of_protocol_3_and_4_read_as_their_own_types():
     old = read_result("Counterfactual(pred=1, target=0, rewrite='x', rewrite_pred=None, ppl=nan, ref_ppl=-inf)")
-    assert isinstance(old, Counterfactual3) and math.isnan(old.ppl) and old.ref_ppl == -math.inf
+    assert isinstance(old, Counterfactual3)
+    assert math.isnan(old.ppl)
+    assert old.ref_ppl == -math.inf
     four = read_result("Explanation(pred=1, explanation='e', kind='valid', capped=True, inserted='w', "
                        "inserted_pred=0, inserted_explanation='', insertions=(('w', 2, 0, None),))")
-    assert isinstance(four, Explanation) and four.insertions == (Inserted("w", 2, 0, None),)
+    assert isinstance(four, Explanation)
+    assert four.insertions == (Inserted("w", 2, 0, None),)
     three = read_result("Explanation(pred=1, explanation='e', inserted='w', inserted_pred=0, "
                         "inserted_explanation='', insertions=(('w', 2, 0, None),), prompts='instruct-1')")
-    assert isinstance(three, Explanation3) and three.prompts == "instruct-1"
+    assert isinstance(three, Explanation3)
+    assert three.prompts == "instruct-1"
 
 
 EXPECTED = {"calib": NextToken, "cf": Counterfactual3, "memorize": MemorizeLog, "multihop": MultiHopResult,

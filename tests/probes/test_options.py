@@ -22,7 +22,8 @@ def test_the_wire_format_is_4_1_s_json_byte_for_byte():
 def test_read_back_typed():
     options = ExplainOptions.of(("prompt", {}, {**LOGGED_41, "insert_words": "5"}))
     assert options.insertion_words == 5, "a count given as text is not read as a number"
-    assert options.insertion_positions == 2 and options.version == "4.1"
+    assert options.insertion_positions == 2
+    assert options.version == "4.1"
     assert options.demos == ({"text": "A dog runs.", "label": 0},), "demonstrations are not a tuple of documents"
     assert options.prompt_set() == PromptSet("instruct-1", options.demos)
 

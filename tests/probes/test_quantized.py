@@ -60,10 +60,12 @@ def test_dense_weight_reproduces_each_quantized_down_projection(quantized, fp):
 def test_memorize_on_a_quantized_model_scores_every_neuron_against_the_fp_reference(quantized):
     facts = read_rows("facts")[:3]
     results = quantized.qx_memorize([Instance("qx_memorize", {}, (f["prompt"], f["object"]), 0) for f in facts])
-    assert quantized.reference_lm() is not quantized and quantized.reference_lm().qx.quant == "none"
+    assert quantized.reference_lm() is not quantized
+    assert quantized.reference_lm().qx.quant == "none"
     for res in results:
         top = res.attribution.top
-        assert len(top) == 300 and all(0 <= layer < 4 and 0 <= n < 768 and math.isfinite(s) for layer, n, s in top)
+        assert len(top) == 300
+        assert all(0 <= layer < 4 and 0 <= n < 768 and math.isfinite(s) for layer, n, s in top)
         assert res.surviving is not None and res.surviving != 300 or res.overlap < 1.0
         assert 0.5 < res.overlap <= 1.0
 
@@ -85,4 +87,5 @@ def test_integrated_gradients_flow_through_quantized_layers_or_say_why_not(quant
             integrated_gradients(quantized.model, module, ids, mask, last, steps=2)
         return
     attr, _ = integrated_gradients(quantized.model, module, ids, mask, last, steps=2)
-    assert torch.isfinite(attr).all() and attr.abs().sum() > 0
+    assert torch.isfinite(attr).all()
+    assert attr.abs().sum() > 0

@@ -66,13 +66,16 @@ def test_single_token_labels_are_scored_by_their_plain_log_likelihood():
 def test_under_a_chat_template_the_answer_cue_follows_the_assistant_header():
     lm = Templated({"sleeps": "contradiction"})
     classify(lm, [esnli_doc()], prompts=PromptSet("instruct-1", chat=Chat(True)))
-    assert lm.seen and all(p.endswith("Answer with the label only.</user><assistant>Relation:") for p in lm.seen)
+    assert lm.seen
+    assert all(p.endswith("Answer with the label only.</user><assistant>Relation:") for p in lm.seen)
     plain = Templated({"sleeps": "contradiction"})
     classify(plain, [esnli_doc()], prompts=PromptSet("instruct-1"))  # the run did not ask for the template
-    assert plain.seen and all(p == PromptSet("instruct-1").classify(esnli_doc()) for p in plain.seen)
+    assert plain.seen
+    assert all(p == PromptSet("instruct-1").classify(esnli_doc()) for p in plain.seen)
     old = Templated({})
     classify(old, [esnli_doc()], prompts=PromptSet("completion-0", chat=Chat(True)))  # the earlier templates
-    assert old.seen and all(p.endswith("Relation:</user><assistant>") for p in old.seen)
+    assert old.seen
+    assert all(p.endswith("Relation:</user><assistant>") for p in old.seen)
 
 
 class Batches(Judge):

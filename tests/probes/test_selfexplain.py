@@ -125,7 +125,8 @@ def test_the_judge_formats_the_prompts_with_its_own_template_and_no_model_keeps_
                            prompts=PromptSet("instruct-1", chat=Chat(True)))
     assert model.seen and all(p.startswith("<user>") for p in model.seen), "the model did not read its own template"
     assert judge.seen and all(p.startswith("[judge]") for p in judge.seen), "the judge did not read its own template"
-    assert cf.rewrite_prompt.startswith("<user>") and cf.rewrite_prompt.endswith("</user><assistant>")
+    assert cf.rewrite_prompt.startswith("<user>")
+    assert cf.rewrite_prompt.endswith("</user><assistant>")
     assert {k: v for k, v in vars(model).items() if k != "seen"} == {k: v for k, v in before[0].items() if k != "seen"}
     assert {k: v for k, v in vars(judge).items() if k != "seen"} == {k: v for k, v in before[1].items() if k != "seen"}
 

@@ -53,9 +53,11 @@ def test_a_bad_option_stops_at_the_door_with_one_line_naming_it():
 
 def test_the_other_request_types_carry_their_fields():
     multihop = MultiHopRequest.read(instance("p", {"e2.value": "Rome"}))
-    assert multihop.row == {"e2.value": "Rome"} and multihop.chat == Chat()
+    assert multihop.row == {"e2.value": "Rome"}
+    assert multihop.chat == Chat()
     calib = NextTokenRequest.read(instance("p", "yes", ["yes", "no"], {"mode": "choices"}))
-    assert calib.choices == ("yes", "no") and calib.options.mode == "choices"
+    assert calib.choices == ("yes", "no")
+    assert calib.options.mode == "choices"
     neurons = NeuronsRequest.read(instance("text", {"ig_steps": 8}, task_name="neurons_wiki", doc_id=3))
     assert (neurons.task, neurons.doc_id, neurons.options.ig_steps) == ("neurons_wiki", 3, 8)
     assert NeuronsRequest.read(instance("text")).doc_id is None

@@ -34,12 +34,18 @@ def awq(cache_dir, tmp_path_factory):
 
 def test_awq_checkpoint_is_packed_gemm_and_recorded(awq):
     info = awq.qx
-    assert info.summary.quantized_linear_layers == 28 and info.bits == 4 and info.group_size == 128
+    assert info.summary.quantized_linear_layers == 28
+    assert info.bits == 4
+    assert info.group_size == 128
     # gptqmodel quantizes in bfloat16; the packed checkpoint computes in the dtype asked for (float32 by default)
-    assert info.cache_hit is False and info.summary.dtype == "float32" and info.dtype == "float32"
+    assert info.cache_hit is False
+    assert info.summary.dtype == "float32"
+    assert info.dtype == "float32"
     assert list((Path(info.cache_path) / "gptqmodel_logs").glob("*.log"))
     qc = json.loads((Path(info.cache_path) / "config.json").read_text())["quantization_config"]
-    assert qc["quant_method"] == "awq" and qc["version"] == "gemm" and qc["zero_point"] is True
+    assert qc["quant_method"] == "awq"
+    assert qc["version"] == "gemm"
+    assert qc["zero_point"] is True
 
 
 def test_awq_answers_and_differs_from_full_precision(awq):
@@ -49,7 +55,8 @@ def test_awq_answers_and_differs_from_full_precision(awq):
 
     req = [Instance("loglikelihood", {}, ("Review: I stayed in Rikia. The tea was warm.\nSentiment:", " positive"), 0)]
     (q_ll, _), (fp_ll, _) = awq.loglikelihood(req)[0], QXLM(device="cpu").loglikelihood(req)[0]
-    assert q_ll != fp_ll and abs(q_ll - fp_ll) < 1.0
+    assert q_ll != fp_ll
+    assert abs(q_ll - fp_ll) < 1.0
 
 
 def test_awq_files_load_as_prequantized(awq, tmp_path):
@@ -57,7 +64,8 @@ def test_awq_files_load_as_prequantized(awq, tmp_path):
 
     shutil.copytree(awq.qx.cache_path, tmp_path / "awq")
     lm = QXLM(pretrained=str(tmp_path / "awq"), quant="prequantized", device="cpu")
-    assert lm.qx.summary.quantized_linear_layers == 28 and lm.qx.bits == 4
+    assert lm.qx.summary.quantized_linear_layers == 28
+    assert lm.qx.bits == 4
 
 
 def test_awq_is_four_bit_only():

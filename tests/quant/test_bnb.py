@@ -35,10 +35,12 @@ def runs():
 def test_backend_really_quantizes_and_records_it(runs, quant):
     info = runs[quant].get_model_info()["qx"]
     fp = runs["none"].qx.summary
-    assert info["quant"] == quant and info["quantize_seconds"] > 0
+    assert info["quant"] == quant
+    assert info["quantize_seconds"] > 0
     assert info["summary"]["quantized_linear_layers"] == QUANTIZED_LINEARS
     limit = 0.3 if quant == "bnb-int8" else 0.16  # int8: 1/4 of float32 plus scales; 4-bit: 1/8 plus absmax
-    assert info["summary"]["weight_bytes"] < fp.weight_bytes and linear_share(runs[quant], runs["none"]) < limit
+    assert info["summary"]["weight_bytes"] < fp.weight_bytes
+    assert linear_share(runs[quant], runs["none"]) < limit
 
 
 def test_eight_bit_stays_closer_to_full_precision_than_four_bit(runs):
@@ -79,7 +81,8 @@ def test_lm_eval_default_device_falls_back_like_hflm():
     from qxbench.lmeval.adapter import _device
 
     if torch.cuda.device_count() == 0:
-        assert _device("cuda:0") == "cpu" and _device(None) == "cpu"
+        assert _device("cuda:0") == "cpu"
+        assert _device(None) == "cpu"
         with pytest.raises(QxError, match="device 'cuda' was requested"):
             _device("cuda")
     assert _device("cpu") == "cpu"

@@ -19,7 +19,9 @@ def test_miss_then_hit_builds_once():
     spec = {"model": "m", "bits": 4}
     first, hit1 = cache.get_or_create(spec, build)
     second, hit2 = cache.get_or_create(spec, build)
-    assert (hit1, hit2) == (False, True) and first == second and len(calls) == 1
+    assert (hit1, hit2) == (False, True)
+    assert first == second
+    assert len(calls) == 1
     assert [e.spec for e in cache.entries()] == [spec]
 
 
@@ -30,7 +32,8 @@ def test_failed_build_leaves_nothing():
 
     with pytest.raises(QxError, match="boom"):
         cache.get_or_create({"model": "m"}, build)
-    assert cache.entries() == [] and list(cache.cache_root().iterdir()) == []
+    assert cache.entries() == []
+    assert list(cache.cache_root().iterdir()) == []
 
 
 def test_remove_unknown_key_lists_entries():

@@ -74,7 +74,8 @@ def test_leftovers_of_a_killed_run_are_listed_and_removed_by_cache_rm(capsys):
     listing = capsys.readouterr().out
     assert f"{left.name}  stale: left by an interrupted quantization" in listing
     assert main(["cache", "rm", "--stale"]) == 0
-    assert f"removed {left} (stale)" in capsys.readouterr().out and not left.exists()
+    assert f"removed {left} (stale)" in capsys.readouterr().out
+    assert not left.exists()
 
 
 def test_the_next_quantization_removes_leftovers():
@@ -91,7 +92,9 @@ def test_a_staging_directory_whose_key_is_locked_is_not_stale():
     fd = os.open(cache.cache_root() / f"{cache.LOCK}{key}", os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        assert cache.stale() == [] and cache.remove_stale() == [] and busy.exists()
+        assert cache.stale() == []
+        assert cache.remove_stale() == []
+        assert busy.exists()
     finally:
         os.close(fd)
     assert [p for p, _ in cache.stale()] == [busy]

@@ -8,7 +8,8 @@ from qxbench.quant.calibration import Calibration, calibration_texts
 
 def test_world_calibration_is_deterministic_and_sized():
     a = calibration_texts(Calibration(samples=16))
-    assert len(a) == 16 and a == calibration_texts(Calibration(samples=16))
+    assert len(a) == 16
+    assert a == calibration_texts(Calibration(samples=16))
 
 
 @pytest.fixture()

@@ -39,7 +39,8 @@ def _lls(lm) -> list[float]:
 def test_packed_weights_are_what_is_evaluated(runs):
     for name, bits in (("w4", 4), ("w8", 8)):
         info = runs[name].qx
-        assert info.summary.quantized_linear_layers == 28 and info.cache_hit is False
+        assert info.summary.quantized_linear_layers == 28
+        assert info.cache_hit is False
         assert info.calibration == {"source": "world", "samples": 32, "split": "train", "column": "text"}
         assert info.bits == bits
     w4, w8 = (linear_share(runs[k], runs["fp"]) for k in ("w4", "w8"))
@@ -50,17 +51,21 @@ def test_four_and_eight_bit_differ_and_eight_is_closer(runs):
     fp, w4, w8 = (_lls(runs[k]) for k in ("fp", "w4", "w8"))
     d4 = sum(abs(a - b) for a, b in zip(w4, fp, strict=True))
     d8 = sum(abs(a - b) for a, b in zip(w8, fp, strict=True))
-    assert w4 != w8 and 0 < d8 < d4
+    assert w4 != w8
+    assert 0 < d8 < d4
 
 
 def test_second_load_hits_the_cache(runs, cache_dir):
     from qxbench.lmeval.adapter import QXLM
 
     again = QXLM(quant="gptq", bits=4, calib_samples=32, device="cpu")
-    assert again.qx.cache_hit is True and again.qx.cache_path == runs["w4"].qx.cache_path
+    assert again.qx.cache_hit is True
+    assert again.qx.cache_path == runs["w4"].qx.cache_path
     assert again.qx.quantize_seconds < runs["w4"].qx.quantize_seconds
     spec = json.loads((cache_dir / again.qx.cache_path.split("/")[-1] / "qx_cache.json").read_text())
-    assert spec["bits"] == 4 and spec["group_size"] == 128 and spec["backend"] == "gptq"
+    assert spec["bits"] == 4
+    assert spec["group_size"] == 128
+    assert spec["backend"] == "gptq"
 
 
 def test_bad_group_size_raises_and_writes_nothing(cache_dir, runs):
@@ -79,7 +84,8 @@ def test_unsupported_bits():
 
 
 def test_defaults_are_recorded_as_applied(runs):
-    assert runs["w4"].qx.group_size == 128 and runs["w4"].get_model_info()["qx"]["group_size"] == 128
+    assert runs["w4"].qx.group_size == 128
+    assert runs["w4"].get_model_info()["qx"]["group_size"] == 128
 
 
 def test_the_same_config_gives_the_same_weights_whatever_the_global_rng(tmp_path):
@@ -96,4 +102,5 @@ def test_the_same_config_gives_the_same_weights_whatever_the_global_rng(tmp_path
         quantize_to("GPTQModifier", resolve_pretrained("qx-tiny"), tmp_path / str(seed), 4, 128,
                     Calibration(samples=16))
     a, b = (load_file(tmp_path / str(seed) / "model.safetensors") for seed in (0, 1))
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)

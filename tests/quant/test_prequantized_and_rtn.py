@@ -17,10 +17,12 @@ needs_bnb = pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None,
 def test_rtn_is_data_free_and_differs_from_gptq(quantized_tiny):
     rtn = quantized_tiny(quant="rtn", bits=4)
     gptq = quantized_tiny(quant="gptq", bits=4, calib_samples=16)
-    assert rtn.qx.calibration is None and rtn.qx.summary.quantized_linear_layers == 28
+    assert rtn.qx.calibration is None
+    assert rtn.qx.summary.quantized_linear_layers == 28
     w_rtn = rtn.model.model.layers[0].mlp.down_proj.weight_packed
     w_gptq = gptq.model.model.layers[0].mlp.down_proj.weight_packed
-    assert w_rtn.shape == w_gptq.shape and not bool((w_rtn == w_gptq).all())
+    assert w_rtn.shape == w_gptq.shape
+    assert not bool((w_rtn == w_gptq).all())
 
 
 @needs_llmc
@@ -42,7 +44,8 @@ def test_compressed_tensors_checkpoint_loads_as_prequantized(quantized_tiny, tmp
     ckpt = tmp_path / "ct"
     shutil.copytree(source.qx.cache_path, ckpt)
     lm = QXLM(pretrained=str(ckpt), quant="prequantized", device="cpu")
-    assert lm.qx.summary.quantized_linear_layers == 28 and lm.qx.bits == 8
+    assert lm.qx.summary.quantized_linear_layers == 28
+    assert lm.qx.bits == 8
     with pytest.raises(QxError, match=r"already quantized \(compressed-tensors\); evaluate it with quant=prequantized"):
         QXLM(pretrained=str(ckpt), device="cpu")
 
@@ -56,7 +59,8 @@ def test_bnb_serialized_checkpoint_loads_as_prequantized(tmp_path):
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(EMBEDDED_MODEL_DIR / name, tmp_path / "nf4")
     lm = QXLM(pretrained=str(tmp_path / "nf4"), quant="prequantized", device="cpu")
-    assert lm.qx.summary.quantized_linear_layers == 28 and lm.qx.bits == 4
+    assert lm.qx.summary.quantized_linear_layers == 28
+    assert lm.qx.bits == 4
 
 
 def test_prequantized_refuses_a_full_precision_checkpoint():
@@ -99,4 +103,5 @@ def test_gptq_format_checkpoint_loads_as_prequantized(tmp_path, monkeypatch):
     model.quantize(calibration_texts(Calibration(samples=16)), batch_size=8)
     model.save(str(tmp_path / "gptq"))
     lm = QXLM(pretrained=str(tmp_path / "gptq"), quant="prequantized", device="cpu")
-    assert lm.qx.summary.quantized_linear_layers == 28 and lm.qx.bits == 4
+    assert lm.qx.summary.quantized_linear_layers == 28
+    assert lm.qx.bits == 4

@@ -51,10 +51,12 @@ def test_dtype_choices_auto_and_the_cache_key(embedded_path):
     from qxbench.quant._common import cache_spec
     from qxbench.quant.registry import check_dtype, resolve_dtype
 
-    assert check_dtype("torch.bfloat16") == "bfloat16" and check_dtype("auto") == "auto"
+    assert check_dtype("torch.bfloat16") == "bfloat16"
+    assert check_dtype("auto") == "auto"
     with pytest.raises(QxError, match=r"^dtype='fp8' is not a dtype qxbench runs; choices: auto, float32, "):
         check_dtype("fp8")
-    assert resolve_dtype(embedded_path, "auto") == "float32" and resolve_dtype(embedded_path, "float16") == "float16"
+    assert resolve_dtype(embedded_path, "auto") == "float32"
+    assert resolve_dtype(embedded_path, "float16") == "float16"
     spec = {"backend": "rtn", "distribution": "torch", "bits": 4, "group_size": 32, "calibration": None}
     assert "dtype" not in cache_spec(embedded_path, **spec)
     assert cache_spec(embedded_path, **spec, dtype="float32") == cache_spec(embedded_path, **spec)

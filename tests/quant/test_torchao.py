@@ -22,7 +22,8 @@ def test_weights_are_torchao_tensors_with_real_storage_bytes(runs):
     for quant in ("torchao-int8", "torchao-int4"):  # int4 values are stored unpacked, one per int8
         s = runs[quant].qx.summary
         assert s.quantized_linear_layers == 28 and linear_share(runs[quant], runs["none"]) < 0.3, (quant, s)
-    assert runs["torchao-int4"].qx.group_size == 128 and runs["torchao-int8"].qx.group_size is None
+    assert runs["torchao-int4"].qx.group_size == 128
+    assert runs["torchao-int8"].qx.group_size is None
 
 
 def test_int8_closer_to_full_precision_than_int4(runs):

@@ -13,9 +13,12 @@ def test_items_pair_every_config_on_the_same_document_and_hide_which_is_which(ru
     assert main(["study", "make", str(runs_dir), "-o", str(tmp_path / "s"), "--items", "4", "--raters", "2"]) == 0
     study = json.loads((tmp_path / "s" / "study.json").read_text())
     key = json.loads((tmp_path / "s" / "key.json").read_text())
-    assert len(study["items"]) == 8 and {i["task"] for i in study["items"]} == {"nle_sim", "cf_flip"}
+    assert len(study["items"]) == 8
+    assert {i["task"] for i in study["items"]} == {"nle_sim", "cf_flip"}
     public = (tmp_path / "s" / "study.json").read_text() + (tmp_path / "s" / "rate_r1.html").read_text()
-    assert "bnb-nf4" not in public and "rtn-4b" not in public and '"fp"' not in public
+    assert "bnb-nf4" not in public
+    assert "rtn-4b" not in public
+    assert '"fp"' not in public
     for item in study["items"]:
         slots = key["items"][item["id"]]["slots"]
         assert sorted(slots.values()) == ["bnb-nf4-4b", "fp", "rtn-4b"]
@@ -29,7 +32,8 @@ def test_items_pair_every_config_on_the_same_document_and_hide_which_is_which(ru
 def test_the_same_seed_gives_the_same_study_and_another_seed_another(runs_dir):
     a, b = (make_study(runs_dir, items=3, seed=1, raters=0) for _ in range(2))
     c = make_study(runs_dir, items=3, seed=2, raters=0)
-    assert a.manifest == b.manifest and a.key == b.key
+    assert a.manifest == b.manifest
+    assert a.key == b.key
     assert c.manifest["id"] != a.manifest["id"]
 
 

@@ -47,7 +47,8 @@ def test_rate_reload_resume_and_download(study_page, tmp_path):
     path = tmp_path / info.value.suggested_filename
     info.value.save_as(path)
     data = json.loads(path.read_text())
-    assert data["rater"] == "r1" and data["complete"] is False
+    assert data["rater"] == "r1"
+    assert data["complete"] is False
     assert sum(len(c) for slots in data["ratings"].values() for c in slots.values()) == 6
     assert main(["study", "collect", str(pg.study), str(path), "-o", str(tmp_path / "r.json")]) == 0
     assert pg.problems == []

@@ -26,7 +26,8 @@ def test_read_outputs_and_a_broken_line_is_one_line_naming_the_file(tmp_path):
     root = write_runs(tmp_path / "runs")
     results = next((root / "fp").glob("results_*.json"))
     outputs = read_outputs(results, "nle_sim", "explanation")
-    assert sorted(outputs) == list(range(6)) and outputs[1].fields[1] == ("explanation", "fp says: The bath was dirty.")
+    assert sorted(outputs) == list(range(6))
+    assert outputs[1].fields[1] == ("explanation", "fp says: The bath was dirty.")
     assert read_outputs(results, "memorize", "explanation") == {}
     samples = next((root / "fp").glob("samples_nle_sim_*.jsonl"))
     good = samples.read_text()

@@ -30,11 +30,13 @@ def test_two_hop_chains_follow_the_one_hop_facts(world):
     capital = world.facts_of("capital")
     for t in world.twohops:
         assert born[t.e1].object == t.e2
-        assert t.prompt.startswith(t.subject_cut_prompt) and t.subject_cut_prompt.endswith(t.e1)
+        assert t.prompt.startswith(t.subject_cut_prompt)
+        assert t.subject_cut_prompt.endswith(t.e1)
         if t.r2 == "capital":
             assert capital[t.e2].object == t.e3
     held = {t.e1 for t in world.twohops if t.split == "eval"}
-    assert held and held.isdisjoint({t.e1 for t in world.twohops if t.split == "train"})
+    assert held
+    assert held.isdisjoint({t.e1 for t in world.twohops if t.split == "train"})
 
 
 def test_twohop_rows_use_the_twohopfact_schema(world):
@@ -49,7 +51,8 @@ def test_counterfactuals_swap_only_polar_words_and_flip_the_label(world):
     for r in world.reviews[:300]:
         a, b = r.text.split(), r.counterfactual.split()
         changed = [(x, y) for x, y in zip(a, b, strict=False) if x != y]
-        assert len(a) == len(b) and len(changed) == len(r.polar_words)
+        assert len(a) == len(b)
+        assert len(changed) == len(r.polar_words)
         assert all(antonym[x.rstrip(".")] == y.rstrip(".") for x, y in changed)
         assert {r.label, r.cf_label} == set(LABELS)
 
@@ -57,7 +60,8 @@ def test_counterfactuals_swap_only_polar_words_and_flip_the_label(world):
 def test_eval_reviews_use_only_held_out_combinations(world):
     train_texts = {r.text for r in world.reviews if r.split == "train"}
     evals = [r for r in world.reviews if r.split == "eval"]
-    assert len(evals) == world.spec.n_reviews_eval and not train_texts & {r.text for r in evals}
+    assert len(evals) == world.spec.n_reviews_eval
+    assert not train_texts & {r.text for r in evals}
     for r in evals:
         for word in r.polar_words:
             pair = next(i for i, p in enumerate(POLAR_PAIRS) if word in p)
@@ -75,11 +79,13 @@ def test_training_corpus_never_states_held_out_two_hops(world):
 def test_review_docs_formats(world):
     docs = review_docs(world.reviews[0])
     assert docs["classify"].endswith(f"Sentiment: {world.reviews[0].label}")
-    assert "\nExplanation: " in docs["explain"] and "\nRewrite as " in docs["rewrite"]
+    assert "\nExplanation: " in docs["explain"]
+    assert "\nRewrite as " in docs["rewrite"]
 
 
 def test_load_dataset_filters_split_and_rejects_unknown_files():
     ds = load_dataset("twohop", split="eval")
-    assert set(ds) == {"test"} and all(r == "eval" for r in ds["test"]["split"])
+    assert set(ds) == {"test"}
+    assert all(r == "eval" for r in ds["test"]["split"])
     with pytest.raises(QxError, match="Unknown world file 'fact'"):
         read_rows("fact")

@@ -31,7 +31,8 @@ def test_training_is_deterministic(tmp_path):
     from safetensors.torch import load_file
 
     wa, wb = load_file(tmp_path / "a" / "model.safetensors"), load_file(tmp_path / "b" / "model.safetensors")
-    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert wa.keys() == wb.keys()
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
     assert a["final_loss"] == b["final_loss"]
 
 
@@ -41,7 +42,8 @@ def test_embedded_model_gives_every_entity_a_first_token_of_its_own():
     tok, world = AutoTokenizer.from_pretrained(EMBEDDED_MODEL_DIR), build_world()
     check_entity_tokens(tok, world)
     firsts = [ids[0] for ids in entity_tokens(tok, world).values()]
-    assert len(firsts) == 24 + 24 + 8 and len(set(firsts)) == len(firsts)
+    assert len(firsts) == 24 + 24 + 8
+    assert len(set(firsts)) == len(firsts)
 
 
 def test_a_small_vocabulary_is_refused_naming_the_entities_that_share_a_token():
