@@ -44,8 +44,7 @@ def runs(only: str | None) -> list[dict[str, Any]]:
         out = json.loads((REPO / name).read_text())
         config = out["config"]
         args = config["model_args"]
-        model_args = ",".join(_absolute(kv) for kv in (args.split(",") if isinstance(args, str) else
-                                                        [f"{k}={v}" for k, v in args.items()]))
+        model_args = args if isinstance(args, str) else ",".join(f"{k}={v}" for k, v in args.items())
         tasks = {t: _metadata(c.get("metadata") or {}, args) for t, c in sorted(out["configs"].items())}
         spec = {"model_args": model_args, "tasks": tasks, "batch_size": str(config.get("batch_size") or 1),
                 "chat": bool(out.get("chat_template")), "system": out.get("system_instruction"), "files": [name]}
@@ -62,21 +61,11 @@ def runs(only: str | None) -> list[dict[str, Any]]:
     return [spec for specs in seen.values() for spec in specs]
 
 
-def _absolute(arg: str) -> str:
-    """A model arg naming a file relative to the repository (``calibration=../shared/...``) made absolute: each
-    revision runs in its own worktree."""
-    key, _, value = arg.partition("=")
-    return f"{key}={(REPO / value).resolve()}" if key == "calibration" and not Path(value).is_absolute() else arg
-
-
 def _metadata(meta: dict[str, Any], model_args: Any) -> dict[str, Any]:
     """A task's metadata as given on the command line: lm-eval adds the version, its config file and the model
-    args; data paths are made absolute (each revision runs in its own worktree)."""
-    given = {k: v for k, v in meta.items() if k not in {"version", "config_source"}
-             and not (isinstance(model_args, dict) and k in model_args)}
-    if isinstance(given.get("data_path"), str):
-        given["data_path"] = str((REPO / given["data_path"]).resolve())
-    return given
+    args."""
+    return {k: v for k, v in meta.items() if k not in {"version", "config_source"}
+            and not (isinstance(model_args, dict) and k in model_args)}
 
 
 def command(spec: dict[str, Any], limit: int, out: Path) -> list[str]:
@@ -92,7 +81,12 @@ def command(spec: dict[str, Any], limit: int, out: Path) -> list[str]:
 
 
 def worktree(rev: str, root: Path) -> tuple[Path, str]:
-    """A detached worktree of ``rev`` under ``root`` (made once) and its commit."""
+    """A detached worktree of ``rev`` under ``root`` (made once) and its commit. The runs name their files as
+    they were given (``../shared/...``, relative to the repository: a calibration file's name is part of the
+    quantized-model cache's key), so ``shared`` beside the repository is linked beside the worktrees too."""
+    if not (root / "shared").exists() and (REPO.parent / "shared").exists():
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "shared").symlink_to(REPO.parent / "shared")
     commit = subprocess.run(["git", "rev-parse", rev], cwd=REPO, capture_output=True, text=True,
                             check=True).stdout.strip()
     path = root / commit[:12]
