@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from qxbench import distributed
-from qxbench.probes import shards
 from tests.conftest import console_script, run_cli
 
 PROBES = "cf_flip,nle_sim,memorize,multihop,calib,neurons"
@@ -22,13 +21,6 @@ def test_single_process_helpers_are_the_identity():
     assert distributed.agree(True)
     assert not distributed.agree(False)
     assert distributed.accelerator() is None  # not launched: no process group
-
-
-def test_layout_places_each_text_in_document_order():
-    texts = [[1, 2, 3], [4], [5, 6]]
-    assert shards.layout(texts, None) == ([0, 3, 4], 6)
-    # keys are lm-eval document ids: a shard's texts land where they stand in the whole set
-    assert shards.layout([[5, 6], [1, 2, 3]], [7, 2]) == ([3, 0], 5)
 
 
 def _free_port() -> int:
