@@ -22,6 +22,7 @@ import gzip
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -112,6 +113,8 @@ def random_floor(spec: dict[str, Any], tree: Path, work: Path) -> None:
 def execute(spec: dict[str, Any], tree: Path, limit: int, out: Path) -> tuple[dict[str, Any], float]:
     """The run by ``tree``'s code: its results file's contents (or the error's last lines) and its seconds."""
     env = {**os.environ, "PYTHONPATH": str(tree), "QX_VERBOSE": "0"}
+    if out.exists():  # never read an earlier run's files as this one's
+        shutil.rmtree(out)
     start = time.perf_counter()
     done = subprocess.run(command(spec, limit, out), cwd=tree, env=env, capture_output=True, text=True)
     seconds = round(time.perf_counter() - start, 1)
