@@ -31,7 +31,8 @@ def cache_spec(path: str, *, backend: str, distribution: str, bits: int, group_s
         "library": f"{distribution} {importlib.metadata.version(distribution)}",
         "bits": bits,
         "group_size": group_size,
-        "calibration": calibration.key() if calibration is not None else None,
+        "calibration": None if calibration is None else calibration.key() | (
+            {"content": content} if (content := calibration.content()) is not None else {}),
         **({"dtype": dtype} if dtype != "float32" else {}),
         **extra,
     }

@@ -13,6 +13,7 @@ Offline, a Hub id ends with one line naming the local-file option.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,27 @@ class Calibration:
     column: str = "text"
 
     def key(self) -> dict[str, object]:
+        """The calibration as given (recorded in ``config.qx.calibration``)."""
         return {"source": self.source, "samples": self.samples, "split": self.split, "column": self.column}
+
+    def content(self) -> str | None:
+        """What a local source holds, for the quantized-model cache's key (:func:`qxbench.quant._common.cache_spec`):
+        a file's sha256, a folder's files by name, size and mtime (as the model fingerprint); None for the
+        synthetic world and Hub ids. A name is not its text: an edited file, or another file of that name
+        relative to another folder, never reads a model quantized on the old text."""
+        local = Path(self.source).expanduser()
+        h = hashlib.sha256()
+        if local.is_file():
+            with local.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    h.update(block)
+        elif local.is_dir():
+            for f in sorted(p for p in local.rglob("*") if p.is_file()):
+                st = f.stat()
+                h.update(f"{f.relative_to(local)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+        else:
+            return None
+        return h.hexdigest()
 
 
 def calibration_texts(cal: Calibration) -> list[str]:

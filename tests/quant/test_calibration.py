@@ -3,6 +3,7 @@ import json
 import pytest
 
 from qxbench.errors import QxError
+from qxbench.quant import cache
 from qxbench.quant.calibration import Calibration, calibration_texts
 
 
@@ -82,3 +83,30 @@ def test_group_size_default_is_the_largest_dividing_every_layer(tmp_path, capsys
     assert group_size_for(model_dir(576, 1536), 32, "gptq") == 32  # asked for: kept
     with pytest.raises(QxError, match=r"no group size of 128, 64, 32 divides every layer's in_features \(100"):
         group_size_for(model_dir(100, 300), None, "rtn")
+
+
+def test_the_cache_key_follows_a_calibration_file_s_text_not_its_name(tmp_path, monkeypatch):
+    """An edited calibration file, or another file of the same relative name in another folder, gets its own
+    quantized model: the cache key holds the file's sha256 (config.qx keeps the calibration as given)."""
+    from qxbench.quant._common import cache_spec
+
+    def key(cal: Calibration) -> str:
+        return cache.cache_key(cache_spec("m", backend="gptq", distribution="torch", bits=4, group_size=32,
+                                          calibration=cal))
+
+    for folder, text in (("a", "one\ntwo\n"), ("b", "three\nfour\n")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "cal.txt").write_text(text)
+    cal = Calibration("cal.txt", samples=2)
+    monkeypatch.chdir(tmp_path / "a")
+    first = key(cal)
+    assert key(cal) == first, "the same file keyed twice differs"
+    monkeypatch.chdir(tmp_path / "b")
+    assert key(cal) != first, "another file of the same name read the first file's quantized model"
+    (tmp_path / "b" / "cal.txt").write_text("one\ntwo\n")
+    assert key(cal) == first, "the same text under the same name is not the same key"
+    (tmp_path / "b" / "cal.txt").write_text("one\ntwo, edited\n")
+    assert key(cal) != first, "an edited file read the quantized model of its old text"
+    assert cal.key() == {"source": "cal.txt", "samples": 2, "split": "train", "column": "text"}, \
+        "the recorded calibration changed"
+    assert Calibration("world").content() is None, "the synthetic world has no file to hash"
