@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.common import once
-from benchmarks.speed.adapter_overhead import _cli, _construct, _evaluate
+from benchmarks.speed.adapter_overhead import cli_start, construct, evaluate_world
 
 
 def _model_args(model: str) -> tuple[str, str]:
@@ -22,13 +22,13 @@ def _model_args(model: str) -> tuple[str, str]:
 @pytest.mark.benchmark(group="adapter construction (qx-tiny)")
 @pytest.mark.parametrize("model", ["qx", "hf"])
 def test_construct(benchmark, model):
-    once(benchmark, lambda: _construct(*_model_args(model)), rounds=5)
+    once(benchmark, lambda: construct(*_model_args(model)), rounds=5)
 
 
 @pytest.mark.benchmark(group="adapter evaluation (qx-tiny, world_onehop + world_twohop + world_sentiment)")
 @pytest.mark.parametrize("model", ["qx", "hf"])
 def test_evaluate(benchmark, model):
-    once(benchmark, lambda: _evaluate(*_model_args(model)), rounds=3)
+    once(benchmark, lambda: evaluate_world(*_model_args(model)), rounds=3)
 
 
 @pytest.mark.benchmark(group="start-up: a --limit 1 run from the command line")
@@ -37,4 +37,4 @@ def test_start_up(benchmark, command):
     bindir = Path(sys.executable).parent
     tiny = ["--model", "qx", "--tasks", "world_onehop", "--limit", "1", "--device", "cpu"]
     argv = [str(bindir / "qxbench"), "eval", *tiny] if command == "qxbench eval" else [str(bindir / "lm_eval"), *tiny]
-    once(benchmark, lambda: _cli(argv), rounds=2)
+    once(benchmark, lambda: cli_start(argv), rounds=2)

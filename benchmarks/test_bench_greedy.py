@@ -1,6 +1,6 @@
 """Greedy decoding that drops finished rows (qxbench.engine.greedy.greedy) against ``model.generate`` with
 the same stopping rule, which keeps every row until the last stops (benchmarks/speed/decode_ig.py's
-``_generate_rows``, reused): same tokens, fewer row-steps."""
+``generate_rows``, reused): same tokens, fewer row-steps."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from benchmarks.common import once
-from benchmarks.speed.decode_ig import _generate_rows
+from benchmarks.speed.decode_ig import generate_rows
 
 SIZES = {"tiny": (16, 24), "smollm2": (16, 32)}  # rows, most new tokens
 
@@ -39,6 +39,6 @@ def test_greedy_decoding(benchmark, request, which, how):
         if how == "greedy_drops_rows":
             rows = once(benchmark, lambda: _greedy(model, tokenizer, ids, mask, max_tokens), rounds, warmup)
         else:
-            rows = once(benchmark, lambda: _generate_rows(model, tokenizer, ids, mask, max_tokens), rounds, warmup)
+            rows = once(benchmark, lambda: generate_rows(model, tokenizer, ids, mask, max_tokens), rounds, warmup)
             assert rows == _greedy(model, tokenizer, ids, mask, max_tokens)  # the speed-up changes no token
     benchmark.extra_info.update(rows=len(rows), tokens=sum(map(len, rows)))

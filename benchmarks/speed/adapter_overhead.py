@@ -29,7 +29,7 @@ from benchmarks.common import RESULTS
 TASKS = ["world_onehop", "world_twohop", "world_sentiment"]  # ~900 generations + 800 loglikelihoods
 
 
-def _evaluate(model: str, model_args: str) -> float:
+def evaluate_world(model: str, model_args: str) -> float:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
@@ -39,7 +39,7 @@ def _evaluate(model: str, model_args: str) -> float:
     return time.perf_counter() - start
 
 
-def _construct(model: str, model_args: str) -> float:
+def construct(model: str, model_args: str) -> float:
     from lm_eval.api.registry import get_model
     from lm_eval.utils import simple_parse_args_string
 
@@ -48,7 +48,7 @@ def _construct(model: str, model_args: str) -> float:
     return time.perf_counter() - start
 
 
-def _cli(cmd: list[str]) -> float:
+def cli_start(cmd: list[str]) -> float:
     start = time.perf_counter()
     subprocess.run(cmd, check=True, capture_output=True)
     return time.perf_counter() - start
@@ -71,21 +71,21 @@ def main() -> None:
     runs = {"qx": ("qx", "pretrained=qx-tiny"), "hf": ("hf", f"pretrained={path}")}
     times: dict[str, list[float]] = {"qx": [], "hf": []}
     for name in runs:  # warm-up: imports, dataset cache
-        _evaluate(*runs[name])
+        evaluate_world(*runs[name])
     for i in range(args.repeats):  # alternate which goes first (ABBA), so drift hits both alike
         for name in ("qx", "hf") if i % 2 == 0 else ("hf", "qx"):
-            times[name].append(_evaluate(*runs[name]))
+            times[name].append(evaluate_world(*runs[name]))
     qx, hf = times["qx"], times["hf"]
     # The adapter's only extra work is at construction (resolve, registry, model summary): time it alone.
-    init = {name: statistics.median(_construct(*runs[name]) for _ in range(args.repeats)) for name in runs}
+    init = {name: statistics.median(construct(*runs[name]) for _ in range(args.repeats)) for name in runs}
     pairs = [a / b for a, b in zip(qx, hf, strict=True)]
 
     bindir = Path(sys.executable).parent
     tiny = ["--model", "qx", "--tasks", "world_onehop", "--limit", "1", "--device", "cpu"]
     ours, stock = [], []
     for _ in range(max(2, args.repeats // 2)):
-        ours.append(_cli([str(bindir / "qxbench"), "eval", *tiny]))
-        stock.append(_cli([str(bindir / "lm_eval"), *tiny]))
+        ours.append(cli_start([str(bindir / "qxbench"), "eval", *tiny]))
+        stock.append(cli_start([str(bindir / "lm_eval"), *tiny]))
 
     report = {
         "tasks": TASKS,

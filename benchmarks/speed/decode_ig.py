@@ -41,7 +41,7 @@ from benchmarks.studies.real_model import MODEL, SHARED, compose_chains, task_me
 GENERATING = ("cf_flip", "nle_sim", "memorize_lre", "multihop_lre")
 
 
-def _generate_rows(model, tokenizer, ids, mask, max_tokens: int) -> list[list[int]]:
+def generate_rows(model, tokenizer, ids, mask, max_tokens: int) -> list[list[int]]:
     """``model.generate`` with the probes' stopping rule: each row's tokens up to its stop."""
     from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -100,7 +100,7 @@ def generation(limit: int) -> dict:
                          "greedy_s": 0.0, "generate_s": 0.0, "generate_steps_x_rows": 0}
                 for model, ids, mask, max_tokens, rows, seconds in recorded:
                     start = time.perf_counter()
-                    theirs = _generate_rows(model, tokenizer, ids, mask, max_tokens)
+                    theirs = generate_rows(model, tokenizer, ids, mask, max_tokens)
                     entry["generate_s"] += time.perf_counter() - start
                     entry["greedy_s"] += seconds
                     entry["rows"] += len(rows)
