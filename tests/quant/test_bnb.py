@@ -93,3 +93,21 @@ def test_each_4bit_backend_applies_its_own_data_type(runs):
         weight = runs[quant].model.model.layers[0].mlp.down_proj.weight
         assert weight.quant_state.quant_type == expected
     assert _loglikelihoods(runs["bnb-nf4"]) != _loglikelihoods(runs["bnb-fp4"])
+
+
+def test_int8_s_float16_cast_is_stated_once_and_its_repeats_dropped(runs, capsys, caplog):
+    """bitsandbytes warns on every int8 matmul that it casts the input to float16 (thousands of lines per run);
+    qxbench says it once, at load, and a forward pass adds no such line to the log."""
+    import logging
+
+    from qxbench.quant.bnb import INT8_CAST, INT8_LOGGER, state_int8_cast
+
+    state_int8_cast("bfloat16")
+    state_int8_cast("bfloat16")  # the filter is added once, whatever the number of loads
+    line = capsys.readouterr().err
+    assert "float16 copy" in line, line
+    assert "computes in bfloat16" in line, line
+    assert sum(type(f).__name__ == "CastStatedOnce" for f in logging.getLogger(INT8_LOGGER).filters) == 1
+    with caplog.at_level(logging.WARNING, logger=INT8_LOGGER):
+        _loglikelihoods(runs["bnb-int8"])
+    assert not [r for r in caplog.records if INT8_CAST in r.getMessage()], "the per-matmul warning came through"
