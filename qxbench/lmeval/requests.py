@@ -79,11 +79,13 @@ def request_type(read: Callable[[Any], Any], *, per_document: bool = True) -> Ca
             label = ", ".join(sorted({str(getattr(r, "task_name", None) or method.__name__) for r in requests}))
             # Under data parallelism lm-eval pads a rank's requests with copies of its last one: answered once
             unique = list({id(r): r for r in requests}.values())
+            probes, phases = self._clocks()
             start = time.perf_counter()
-            with progress.scope(label, self._clocks()[1]):
+            with progress.scope(label, phases):
                 results = resume.answer(self, method.__name__, unique,
-                                        lambda part: method(self, [read(r) for r in part]), chunk=self._probe_batch() if per_document else None, result=result)
-            self._clocks()[0].add(label, time.perf_counter() - start)
+                                        lambda part: method(self, [read(r) for r in part]),
+                                        chunk=self._probe_batch() if per_document else None, result=result)
+            probes.add(label, time.perf_counter() - start)
             by_request = {id(r): result for r, result in zip(unique, results, strict=True)}
             return [by_request[id(r)] for r in requests]
 
