@@ -12,13 +12,16 @@ Both sides read quantized models from the one quantized-model cache ($QXBENCH_HO
 pass after quantization (the quantizers have their own golden tests).
 
     python -m benchmarks.checks.unchanged --before 8755fea --after HEAD --limit 3
-        [--only smollm2] [--out benchmarks/results/unchanged.json]
+        [--only smollm2] [--work /tmp/qx-unchanged] [--out benchmarks/results/unchanged.json]
+
+Each run's comparison is kept under ``--work``; the same command again redoes only the runs that failed.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -110,8 +113,22 @@ def random_floor(spec: dict[str, Any], tree: Path, work: Path) -> None:
     (tree / name).symlink_to(built)
 
 
+def done_before(spec: dict[str, Any], limit: int, out: Path) -> dict[str, Any] | None:
+    """The results already in ``out`` when they are this run's (the same model args, tasks and limit): an
+    interrupted check goes on without running them again."""
+    found = sorted(out.rglob("results_*.json"))
+    if not found:
+        return None
+    done = json.loads(found[-1].read_text())
+    args = done["config"]["model_args"]
+    same = (args if isinstance(args, str) else ",".join(f"{k}={v}" for k, v in args.items())) == spec["model_args"]
+    return done if same and set(done["configs"]) == set(spec["tasks"]) and done["config"]["limit"] == limit else None
+
+
 def execute(spec: dict[str, Any], tree: Path, limit: int, out: Path) -> tuple[dict[str, Any], float]:
     """The run by ``tree``'s code: its results file's contents (or the error's last lines) and its seconds."""
+    if (done := done_before(spec, limit, out)) is not None:
+        return done, float(done.get("total_evaluation_time_seconds") or 0.0)
     env = {**os.environ, "PYTHONPATH": str(tree), "QX_VERBOSE": "0"}
     if out.exists():  # never read an earlier run's files as this one's
         shutil.rmtree(out)
@@ -191,6 +208,48 @@ def identical(report: dict[str, Any]) -> bool:
         not t["metrics_changed"] and not t["documents_changed"] for t in report["tasks"].values())
 
 
+def chains(spec: dict[str, Any], work: Path) -> dict[str, Any]:
+    """A multihop task whose chains file is gone (they were written to /tmp by ``qxbench data twohop``) reads
+    one composed the same way (:func:`benchmarks.studies.real_model.compose_chains`), once, for both sides."""
+    tasks = dict(spec["tasks"])
+    for task, meta in tasks.items():
+        path = meta.get("data_path")
+        if task.startswith("multihop") and isinstance(path, str) and not (REPO / path).exists():
+            composed = work / "chains.csv"
+            if not composed.exists():
+                from benchmarks.studies.real_model import compose_chains
+
+                work.mkdir(parents=True, exist_ok=True)
+                compose_chains(composed)
+            tasks[task] = {**meta, "data_path": str(composed)}
+    return {**spec, "tasks": tasks}
+
+
+def check(i: int, spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args: argparse.Namespace) -> dict:
+    """One run by both revisions, compared; kept under ``--work`` so that a rerun redoes only what failed."""
+    key = hashlib.sha256(json.dumps([spec, [c for _, c in trees.values()], args.limit], sort_keys=True,
+                                    default=str).encode()).hexdigest()[:16]
+    kept = args.work / "rows" / f"{key}.json"
+    if kept.exists() and "errors" not in (row := json.loads(kept.read_text())):
+        return row
+    spec = chains(spec, args.work)
+    outs = {side: args.work / "out" / trees[side][1][:12] / str(i) for side in trees}
+    results, seconds = {}, {}
+    for side, (tree, _) in trees.items():
+        random_floor(spec, tree, args.work)
+        results[side], seconds[side] = execute(spec, tree, args.limit, outs[side])
+    row = {**{k: v for k, v in spec.items() if k != "tasks"}, "tasks": list(spec["tasks"]), "seconds": seconds,
+           "batch_dependent": "quant=bnb-int8" in spec["model_args"]}
+    if any("error" in r for r in results.values()):
+        row["errors"] = {side: r["error"] for side, r in results.items() if "error" in r}
+    else:
+        row |= compare(results["before"], results["after"], (outs["before"], outs["after"]))
+        row["identical"] = identical(row)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    kept.write_text(json.dumps(row))
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="8755fea", help="the code before (default: the commit before issue 40)")
@@ -203,21 +262,9 @@ def main() -> None:
     trees = {side: worktree(rev, args.work) for side, rev in (("before", args.before), ("after", args.after))}
     rows = []
     for i, spec in enumerate(runs(args.only)):
-        outs = {side: args.work / "out" / trees[side][1][:12] / str(i) for side in trees}
-        results, seconds = {}, {}
-        for side, (tree, _) in trees.items():
-            random_floor(spec, tree, args.work)
-            results[side], seconds[side] = execute(spec, tree, args.limit, outs[side])
-        row = {**{k: v for k, v in spec.items() if k != "tasks"}, "tasks": list(spec["tasks"]), "seconds": seconds,
-               "batch_dependent": "quant=bnb-int8" in spec["model_args"]}
-        if any("error" in r for r in results.values()):
-            row["errors"] = {side: r["error"] for side, r in results.items() if "error" in r}
-        else:
-            row |= compare(results["before"], results["after"], (outs["before"], outs["after"]))
-            row["identical"] = identical(row)
-        rows.append(row)
+        rows.append(row := check(i, spec, trees, args))
         print(f"{i}: {spec['model_args'][:70]} {len(spec['tasks'])} tasks: "
-              f"{row.get('identical', 'error')} {seconds}", flush=True)
+              f"{row.get('identical', 'error')} {row['seconds']}", flush=True)
     summary = {"before": trees["before"][1], "after": trees["after"][1], "limit": args.limit,
                "runs": len(rows), "identical": sum(r.get("identical") is True for r in rows),
                "errors": sum("errors" in r for r in rows), "python": sys.version.split()[0]}
