@@ -236,6 +236,10 @@ def check(i: int, spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args
     outs = {side: args.work / "out" / trees[side][1][:12] / str(i) for side in trees}
     results, seconds = {}, {}
     for side, (tree, _) in trees.items():
+        if args.compare_only:
+            done = done_before(spec, args.limit, outs[side])
+            results[side], seconds[side] = done or {"error": ["not run (--compare-only)"]}, 0.0
+            continue
         random_floor(spec, tree, args.work)
         results[side], seconds[side] = execute(spec, tree, args.limit, outs[side])
     row = {**{k: v for k, v in spec.items() if k != "tasks"}, "tasks": list(spec["tasks"]), "seconds": seconds,
@@ -245,6 +249,8 @@ def check(i: int, spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args
     else:
         row |= compare(results["before"], results["after"], (outs["before"], outs["after"]))
         row["identical"] = identical(row)
+    if args.compare_only and "errors" in row:
+        return row
     kept.parent.mkdir(parents=True, exist_ok=True)
     kept.write_text(json.dumps(row))
     return row
@@ -258,6 +264,8 @@ def main() -> None:
     parser.add_argument("--only", default=None, help="only runs whose model args contain this text")
     parser.add_argument("--work", type=Path, default=Path("/tmp/qx-unchanged"))
     parser.add_argument("--out", type=Path, default=RESULTS / "unchanged.json")
+    parser.add_argument("--compare-only", action="store_true", help="run nothing: compare the outputs already "
+                        "under --work, and list the runs without them as not run")
     args = parser.parse_args()
     trees = {side: worktree(rev, args.work) for side, rev in (("before", args.before), ("after", args.after))}
     rows = []
