@@ -37,6 +37,10 @@ from benchmarks.common import REPO, RESULTS, random_init_checkpoint, run
 
 SKIP_QX = {"probe_seconds", "phase_seconds", "quantize_seconds", "path", "cache_path", "cache_hit"}
 SKIP_TOP = {"alias"}
+# fields that differ by where and in which order the two sides ran, not by what the code does: the task file's
+# path (each revision's worktree) and whether memorize's reference attributions came from the shared cache
+# (qxbench.probes.refcache: the side that runs second finds the first side's)
+SKIP_FIELDS = {"config_source", "reference_cached"}
 DIFFS_KEPT = 5  # differing fields listed per task
 
 
@@ -114,22 +118,27 @@ def random_floor(spec: dict[str, Any], tree: Path, work: Path) -> None:
     (tree / name).symlink_to(built)
 
 
-def done_before(spec: dict[str, Any], limit: int, out: Path) -> dict[str, Any] | None:
-    """The results already in ``out`` when they are this run's (the same model args, tasks and limit): an
-    interrupted check goes on without running them again."""
-    found = sorted(out.rglob("results_*.json"))
-    if not found:
-        return None
-    done = json.loads(found[-1].read_text())
-    args = done["config"]["model_args"]
-    same = (args if isinstance(args, str) else ",".join(f"{k}={v}" for k, v in args.items())) == spec["model_args"]
-    return done if same and set(done["configs"]) == set(spec["tasks"]) and done["config"]["limit"] == limit else None
+def done_before(spec: dict[str, Any], limit: int, root: Path) -> tuple[Path, dict[str, Any]] | None:
+    """A folder under ``root`` (one revision's outputs) whose newest results are this run's (the same model
+    args, tasks and limit), and those results: an interrupted check goes on without running them again."""
+    for folder in sorted(p for p in root.glob("*") if p.is_dir()) if root.exists() else []:
+        found = sorted(folder.rglob("results_*.json"))
+        if not found:
+            continue
+        done = json.loads(found[-1].read_text())
+        args = done["config"]["model_args"]
+        joined = args if isinstance(args, str) else ",".join(f"{k}={v}" for k, v in args.items())
+        if joined == spec["model_args"] and set(done["configs"]) == set(spec["tasks"]) \
+                and done["config"]["limit"] == limit:
+            return folder, done
+    return None
 
 
-def execute(spec: dict[str, Any], tree: Path, limit: int, out: Path) -> tuple[dict[str, Any], float]:
-    """The run by ``tree``'s code: its results file's contents (or the error's last lines) and its seconds."""
-    if (done := done_before(spec, limit, out)) is not None:
-        return done, float(done.get("total_evaluation_time_seconds") or 0.0)
+def execute(spec: dict[str, Any], tree: Path, limit: int, out: Path) -> tuple[Path, dict[str, Any], float]:
+    """The run by ``tree``'s code, or its outputs already under ``out``'s parent: the folder, the results
+    file's contents (or the error's last lines) and the seconds."""
+    if (done := done_before(spec, limit, out.parent)) is not None:
+        return done[0], done[1], float(done[1].get("total_evaluation_time_seconds") or 0.0)
     env = {**os.environ, "PYTHONPATH": str(tree), "QX_VERBOSE": "0"}
     if out.exists():  # never read an earlier run's files as this one's
         shutil.rmtree(out)
@@ -138,8 +147,8 @@ def execute(spec: dict[str, Any], tree: Path, limit: int, out: Path) -> tuple[di
     seconds = round(time.perf_counter() - start, 1)
     found = sorted(out.rglob("results_*.json"))
     if done.returncode or not found:
-        return {"error": (done.stderr or done.stdout).strip().splitlines()[-3:]}, seconds
-    return json.loads(found[-1].read_text()), seconds
+        return out, {"error": (done.stderr or done.stdout).strip().splitlines()[-3:]}, seconds
+    return out, json.loads(found[-1].read_text()), seconds
 
 
 def samples(out: Path, task: str) -> dict[int, dict[str, Any]]:
@@ -165,6 +174,7 @@ def diff(a: Any, b: Any, path: str = "") -> tuple[list[str], list[str]]:
     """(paths whose values differ, paths only one side has: ``-path`` before only, ``+path`` after only)."""
     a, b = _plain(a), _plain(b)
     if isinstance(a, dict) and isinstance(b, dict):
+        a, b = ({k: v for k, v in side.items() if k not in SKIP_FIELDS} for side in (a, b))
         apart = [f"-{path}.{k}" for k in a.keys() - b.keys()] + [f"+{path}.{k}" for k in b.keys() - a.keys()]
         changed: list[str] = []
         for key in sorted(a.keys() & b.keys(), key=str):
@@ -226,7 +236,7 @@ def chains(spec: dict[str, Any], work: Path) -> dict[str, Any]:
     return {**spec, "tasks": tasks}
 
 
-def check(i: int, spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args: argparse.Namespace) -> dict:
+def check(spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args: argparse.Namespace) -> dict:
     """One run by both revisions, compared; kept under ``--work`` so that a rerun redoes only what failed."""
     key = hashlib.sha256(json.dumps([spec, [c for _, c in trees.values()], args.limit], sort_keys=True,
                                     default=str).encode()).hexdigest()[:16]
@@ -234,15 +244,16 @@ def check(i: int, spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args
     if kept.exists() and "errors" not in (row := json.loads(kept.read_text())):
         return row
     spec = chains(spec, args.work)
-    outs = {side: args.work / "out" / trees[side][1][:12] / str(i) for side in trees}
+    outs = {side: args.work / "out" / trees[side][1][:12] / key for side in trees}
     results, seconds = {}, {}
     for side, (tree, _) in trees.items():
         if args.compare_only:
-            done = done_before(spec, args.limit, outs[side])
-            results[side], seconds[side] = done or {"error": ["not run (--compare-only)"]}, 0.0
+            done = done_before(spec, args.limit, outs[side].parent)
+            outs[side], results[side] = done or (outs[side], {"error": ["not run (--compare-only)"]})
+            seconds[side] = 0.0
             continue
         random_floor(spec, tree, args.work)
-        results[side], seconds[side] = execute(spec, tree, args.limit, outs[side])
+        outs[side], results[side], seconds[side] = execute(spec, tree, args.limit, outs[side])
     row = {**{k: v for k, v in spec.items() if k != "tasks"}, "tasks": list(spec["tasks"]), "seconds": seconds,
            "batch_dependent": "quant=bnb-int8" in spec["model_args"]}
     if any("error" in r for r in results.values()):
@@ -271,7 +282,7 @@ def main() -> None:
     trees = {side: worktree(rev, args.work) for side, rev in (("before", args.before), ("after", args.after))}
     rows = []
     for i, spec in enumerate(runs(args.only)):
-        rows.append(row := check(i, spec, trees, args))
+        rows.append(row := check(spec, trees, args))
         print(f"{i}: {spec['model_args'][:70]} {len(spec['tasks'])} tasks: "
               f"{row.get('identical', 'error')} {row['seconds']}", flush=True)
     summary = {"before": trees["before"][1], "after": trees["after"][1], "limit": args.limit,
