@@ -14,7 +14,8 @@ pass after quantization (the quantizers have their own golden tests).
     python -m benchmarks.checks.unchanged --before 8755fea --after HEAD --limit 3
         [--only smollm2] [--work /tmp/qx-unchanged] [--out benchmarks/results/unchanged.json]
 
-Each run's comparison is kept under ``--work``; the same command again redoes only the runs that failed.
+The outputs are kept under ``--work``; the same command again runs only what is not there (``--compare-only``:
+nothing).
 """
 
 from __future__ import annotations
@@ -237,12 +238,8 @@ def chains(spec: dict[str, Any], work: Path) -> dict[str, Any]:
 
 
 def check(spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args: argparse.Namespace) -> dict:
-    """One run by both revisions, compared; kept under ``--work`` so that a rerun redoes only what failed."""
-    key = hashlib.sha256(json.dumps([spec, [c for _, c in trees.values()], args.limit], sort_keys=True,
-                                    default=str).encode()).hexdigest()[:16]
-    kept = args.work / "rows" / f"{key}.json"
-    if kept.exists() and "errors" not in (row := json.loads(kept.read_text())):
-        return row
+    """One run by both revisions (or their outputs already under ``--work``), compared."""
+    key = hashlib.sha256(json.dumps([spec, args.limit], sort_keys=True, default=str).encode()).hexdigest()[:16]
     spec = chains(spec, args.work)
     outs = {side: args.work / "out" / trees[side][1][:12] / key for side in trees}
     results, seconds = {}, {}
@@ -261,10 +258,6 @@ def check(spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args: argpar
     else:
         row |= compare(results["before"], results["after"], (outs["before"], outs["after"]))
         row["identical"] = identical(row)
-    if args.compare_only and "errors" in row:
-        return row
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    kept.write_text(json.dumps(row))
     return row
 
 
