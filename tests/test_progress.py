@@ -72,3 +72,14 @@ def test_two_runs_clocks_never_mix_and_no_phase_outside_a_run_is_counted(monkeyp
         pass
     assert first.take() == {"a · classify": 1.0} and second.take() == {"a · classify": 4.0}, \
         "a phase was counted on another run's clock"
+
+
+def test_a_phase_counts_on_the_innermost_run_s_clock(monkeypatch):
+    """A scope with its own clock inside another run's: its phases are that run's, not the outer one's."""
+    ticks = iter([0.0, 2.0])
+    monkeypatch.setattr(progress.time, "perf_counter", lambda: next(ticks))
+    outer, inner = progress.Clock(), progress.Clock()
+    with progress.scope("a", outer), progress.scope("b", inner), progress.phase("rewrite", 1):
+        pass
+    assert inner.take() == {"b · rewrite": 2.0}
+    assert outer.take() == {}, "the inner run's phase was counted on the outer run's clock"
