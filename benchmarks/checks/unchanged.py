@@ -6,7 +6,8 @@ each task's metadata (data files, chat settings), the batch size. Each distinct 
 documents per task by the code of ``--before`` and of ``--after`` (``git worktree`` s, imported through
 ``PYTHONPATH``), and the two outputs are compared: every task's metrics, ``config.qx`` (but seconds and paths)
 and every logged sample, field by field (a logged answer's JSON read as JSON). Values must be equal (NaN equals
-NaN); a field only one side has is listed apart (a record that gained a field). bnb-int8 runs are reported
+NaN); a field only one side has is listed apart (a record that gained a field); a field a deliberate change
+inside the range moves (:data:`EXPECTED`, named by its commit) is listed as expected. bnb-int8 runs are reported
 like the others and marked: its outlier columns depend on the batch (benchmarks/results/bnb_int8_batch.json).
 Both sides read quantized models from the one quantized-model cache ($QXBENCH_HOME): the check covers every
 pass after quantization (the quantizers have their own golden tests).
@@ -43,6 +44,12 @@ SKIP_TOP = {"alias"}
 # (qxbench.probes.refcache: the side that runs second finds the first side's)
 SKIP_FIELDS = {"config_source", "reference_cached"}
 DIFFS_KEPT = 5  # differing fields listed per task
+# Deliberate changes of behaviour inside a compared range: where --before lacks the commit and --after has it,
+# a difference in these fields is listed under "expected" (naming the commit), not counted as a change.
+EXPECTED = ({"commit": "0347316", "fields": ("pred_again", "noise"),
+             "why": "issue 38's review mend: the noise floor splits in two a run whose documents fit one batch "
+                    "(at --limit 3, every run); before it the same batch was classified again, so pred_again "
+                    "equalled pred by construction"},)
 
 
 def runs(only: str | None) -> list[dict[str, Any]]:
@@ -192,25 +199,52 @@ def diff(a: Any, b: Any, path: str = "") -> tuple[list[str], list[str]]:
     return ([] if same else [path]), []
 
 
-def compare(before: dict[str, Any], after: dict[str, Any], out: tuple[Path, Path]) -> dict[str, Any]:
-    """Each task's metrics and samples, and config.qx, before vs after."""
+def field_name(path: str) -> str:
+    """The last name of a differing path (``doc 2.resps[0][0].value.pred_again`` -> ``pred_again``, a metric's
+    ``.noise,none`` -> ``noise``)."""
+    return re.split(r"[.\[\]]", path.rstrip("]"))[-1].split(",")[0]
+
+
+def expected_fields(before: str, after: str) -> dict[str, str]:
+    """Field -> the deliberate change (commit) that moves it between the two commits (:data:`EXPECTED`)."""
+    def has(commit: str, rev: str) -> bool:
+        return subprocess.run(["git", "merge-base", "--is-ancestor", commit, rev], cwd=REPO).returncode == 0
+
+    return {f: e["commit"] for e in EXPECTED if has(e["commit"], after) and not has(e["commit"], before)
+            for f in e["fields"]}
+
+
+def split_expected(changed: list[str], expected: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(the changes, those that a deliberate change explains, each with its commit)."""
+    return ([p for p in changed if field_name(p) not in expected],
+            [f"{p} ({expected[field_name(p)]})" for p in changed if field_name(p) in expected])
+
+
+def compare(before: dict[str, Any], after: dict[str, Any], out: tuple[Path, Path],
+            expected: dict[str, str] | None = None) -> dict[str, Any]:
+    """Each task's metrics and samples, and config.qx, before vs after; differences in ``expected`` fields
+    (:func:`expected_fields`) are listed apart, as expected."""
+    expected = expected or {}
     qx = [{k: v for k, v in side["config"].get("qx", {}).items() if k not in SKIP_QX} for side in (before, after)]
     changed, apart = diff(*qx)
     report: dict[str, Any] = {"config_qx": {"changed": changed, "apart": apart}, "tasks": {}}
     for task in sorted(before["results"].keys() | after["results"].keys()):
         metrics = [{k: v for k, v in side["results"].get(task, {}).items() if k not in SKIP_TOP}
                    for side in (before, after)]
-        m_changed, m_apart = diff(*metrics)
+        m_all, m_apart = diff(*metrics)
+        m_changed, m_expected = split_expected(m_all, expected)
         docs = [samples(side, task) for side in out]
-        s_changed, s_apart, differing = [], set(), 0
+        s_changed, s_expected, s_apart, differing = [], [], set(), 0
         for doc in sorted(docs[0].keys() | docs[1].keys()):
             c, d = diff(docs[0].get(doc, {}), docs[1].get(doc, {}))
+            c, e = split_expected([f"doc {doc}{p}" for p in c], expected)
             differing += bool(c)
-            s_changed += [f"doc {doc}{p}" for p in c]
+            s_changed, s_expected = s_changed + c, s_expected + e
             s_apart |= {re.sub(r"\[\d+\]", "[]", p) for p in d}  # one line per field, whatever the list item
         report["tasks"][task] = {"documents": len(docs[1]), "metrics_changed": m_changed, "metrics_apart": m_apart,
                                  "documents_changed": differing, "sample_fields_changed": s_changed[:DIFFS_KEPT],
-                                 "sample_fields_apart": sorted(s_apart)}
+                                 "sample_fields_apart": sorted(s_apart),
+                                 **({"expected": m_expected + s_expected} if m_expected or s_expected else {})}
     return report
 
 
@@ -247,7 +281,7 @@ def check(spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args: argpar
         if args.compare_only:
             done = done_before(spec, args.limit, outs[side].parent)
             outs[side], results[side] = done or (outs[side], {"error": ["not run (--compare-only)"]})
-            seconds[side] = 0.0
+            seconds[side] = float(results[side].get("total_evaluation_time_seconds") or 0.0)
             continue
         random_floor(spec, tree, args.work)
         outs[side], results[side], seconds[side] = execute(spec, tree, args.limit, outs[side])
@@ -256,7 +290,8 @@ def check(spec: dict[str, Any], trees: dict[str, tuple[Path, str]], args: argpar
     if any("error" in r for r in results.values()):
         row["errors"] = {side: r["error"] for side, r in results.items() if "error" in r}
     else:
-        row |= compare(results["before"], results["after"], (outs["before"], outs["after"]))
+        row |= compare(results["before"], results["after"], (outs["before"], outs["after"]),
+                       expected_fields(trees["before"][1], trees["after"][1]))
         row["identical"] = identical(row)
     return row
 
@@ -280,7 +315,11 @@ def main() -> None:
               f"{row.get('identical', 'error')} {row['seconds']}", flush=True)
     summary = {"before": trees["before"][1], "after": trees["after"][1], "limit": args.limit,
                "runs": len(rows), "identical": sum(r.get("identical") is True for r in rows),
-               "errors": sum("errors" in r for r in rows), "python": sys.version.split()[0]}
+               "errors": sum("errors" in r for r in rows), "python": sys.version.split()[0],
+               "expected_changes": [e for e in EXPECTED if set(e["fields"]) & set(expected_fields(
+                   trees["before"][1], trees["after"][1]))],
+               "runs_with_expected_changes": sum(any("expected" in t for t in r.get("tasks", {}).values())
+                                                 for r in rows)}
     args.out.write_text(json.dumps({"summary": summary, "runs": rows}, indent=1) + "\n")
     print(json.dumps(summary))
 
