@@ -50,10 +50,9 @@ def test_four_bit_mixed_counts_directions_and_leaves_twins_out():
     both = [cell(q=0.01, diff=-0.2, config="rtn-4b"), cell("cosine", q=0.01, diff=0.2, config="rtn-4b")]
     assert claims_rules.four_bit_mixed("m", both).verdict == claims_rules.HOLDS
     one = [cell(q=0.01, diff=-0.2), cell("cosine", q=0.01, diff=-0.2)]
-    found = claims_rules.four_bit_mixed("m", one, "a note")
+    found = claims_rules.four_bit_mixed("m", one)
     assert found.verdict == claims_rules.NOT, found
-    assert found.why.startswith("2 worse, 0 better of 2")
-    assert found.why.endswith("a note")
+    assert found.why == "2 worse, 0 better of 2 differences"
     twin = [cell(q=0.01, diff=-0.2), cell("acc@agree", q=0.01, diff=0.2)]  # a twin is not a second finding
     assert claims_rules.four_bit_mixed("m", twin).verdict == claims_rules.NOT
     assert claims_rules.four_bit_mixed("m", [cell()]).verdict == claims_rules.CANNOT
@@ -120,6 +119,6 @@ def test_the_committed_runs_read_and_name_the_awq_baseline():
     assert set(found) == {"near_lossless", "four_bit_mixed", "faithfulness_size", "salient_size",
                           "explanations_first"}
     four = {v.scope: v for v in found["four_bit_mixed"].verdicts}
-    assert "AWQ 4-bit checkpoint" in four[claims_rules.SMALL].why
-    smol = {v.scope: v for v in found["near_lossless"].verdicts}["smollm2-135m"]
-    assert "protocol 3" in smol.why  # its explanation runs predate protocol 4
+    assert any("AWQ 4-bit checkpoint" in n for n in four[claims_rules.SMALL].notes)
+    assert four["smollm2-135m"].notes[0].startswith(claims.PROTOCOL3)  # its explanation runs predate protocol 4
+    assert "ᴬ" in claims.markdown(list(found.values()))

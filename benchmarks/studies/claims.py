@@ -45,6 +45,8 @@ from benchmarks.studies.claims_rules import (
     LABELS,
     MARGIN,
     MODELS,
+    PAIR,
+    SMALL,
     Claim,
     Study,
     Verdict,
@@ -87,25 +89,26 @@ def claims(study: Study) -> list[Claim]:
     def of(model: str, bits: int) -> list:
         return [c for c in study.cells if c.model == model and study.bits.get((model, c.config)) == bits]
 
-    def grid(model: str) -> str:  # the 0.5B's baseline: an AWQ checkpoint, already on a 4-bit grid
-        text = study.full_precision.get(model, "")
-        return f"full precision: {text}" if "4-bit" in text else ""
-
     def noted(verdicts: Iterable[Verdict]) -> tuple[Verdict, ...]:
-        """Each model's verdict with a note where its explanation runs are protocol 3."""
-        return tuple(replace(v, why=f"{v.why}; cf_flip/nle_sim runs of protocol 3 (answers not read, #38): "
-                                    f"{', '.join(study.protocol3[v.scope])}") if study.protocol3.get(v.scope) and
-                     v.verdict != CANNOT else v for v in verdicts)
+        """Each verdict with the notes its runs need: explanation runs of protocol 3; a full precision on a
+        4-bit grid (the 0.5B's AWQ checkpoint), wherever the 0.5B's numbers appear."""
+        return tuple(replace(v, notes=notes(v)) for v in verdicts)
+
+    def notes(v: Verdict) -> tuple[str, ...]:
+        models = [SMALL] if v.scope == PAIR else [v.scope]
+        old = [f"{PROTOCOL3}: {', '.join(study.protocol3[m])}" for m in models if study.protocol3.get(m)]
+        grid = [f"{AWQ}: {study.full_precision[m]}" for m in models if "4-bit" in study.full_precision.get(m, "")]
+        return tuple(old + grid) if v.verdict != CANNOT or grid else ()
 
     return [
         Claim("near_lossless", "8-bit is near lossless", "LLM.int8() (Dettmers et al. 2022); Yao et al. 2024",
               noted(near_lossless(m, of(m, 8), headline) for m in MODELS)),
         Claim("four_bit_mixed", "4-bit moves scores, in no consistent direction", "arXiv 2601.00282; 2508.16785",
-              noted(four_bit_mixed(m, of(m, 4), grid(m)) for m in MODELS)),
+              noted(four_bit_mixed(m, of(m, 4)) for m in MODELS)),
         Claim("faithfulness_size", "larger models keep faithfulness better", "arXiv 2601.00282",
-              (faithfulness_size(study),)),
+              noted([faithfulness_size(study)])),
         Claim("salient_size", "larger full-precision models have more salient neurons", "arXiv 2508.16785",
-              (salient_size(study),)),
+              noted([salient_size(study)])),
         Claim("explanations_first", "explanations degrade before accuracy", "arXiv 2601.00282",
               noted(explanations_first(m, [c for c in study.cells if c.model == m and c.config != "fp"
                                            and not c.config.startswith("fp-")]) for m in MODELS)),
@@ -113,14 +116,24 @@ def claims(study: Study) -> list[Claim]:
 
 
 def markdown(found: list[Claim]) -> str:
-    scopes = [*MODELS, "0.5B vs 1.5B"]
+    """One row per claim, one column per model and the pair; a note is a mark whose text follows the table."""
+    scopes = [*MODELS, PAIR]
     lines = ["| claim | source | " + " | ".join(scopes) + " |", "|---|---|" + "---|" * len(scopes)]
     for claim in found:
         by = {v.scope: v for v in claim.verdicts}
         row = [f"{claim.text} (`{claim.key}`)", claim.source]
-        row += [f"**{by[s].verdict}**: {by[s].why}" if s in by else "" for s in scopes]
+        row += [f"**{by[s].verdict}**: {by[s].why}{marks(by[s])}" if s in by else "" for s in scopes]
         lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
+    return "\n".join(lines + ["", f"{MARKS[PROTOCOL3]} {PROTOCOL3}.  {MARKS[AWQ]} {AWQ}."])
+
+
+PROTOCOL3 = "rests on cf_flip/nle_sim runs of protocol 3 (3.x: answers scored as they came, issue 38)"
+AWQ = "full precision is a dequantized AWQ 4-bit checkpoint: its configs re-quantize weights on a 4-bit grid"
+MARKS = {PROTOCOL3: "³", AWQ: "ᴬ"}
+
+
+def marks(v: Verdict) -> str:
+    return "".join(mark for text, mark in MARKS.items() if any(n.startswith(text) for n in v.notes))
 
 
 def main() -> None:

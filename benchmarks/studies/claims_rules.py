@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 MODELS = ("smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b")  # by size
 SMALL, LARGE = "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"  # one family: the size claims pair these two
+PAIR = "0.5B vs 1.5B"  # the size claims' scope
 MARGIN = 0.05
 FAITHFULNESS = ("unfaithful", "flip_rate_ref")  # nle_sim's insertion test; cf_flip's own-judged flips
 ACCURACY = "acc"
@@ -18,10 +19,11 @@ HOLDS, NOT, CANNOT = "holds", "does not hold", "cannot tell"
 
 @dataclass(frozen=True)
 class Verdict:
-    scope: str  # a model, or "0.5B vs 1.5B"
+    scope: str  # a model, or PAIR
     verdict: str  # HOLDS, NOT or CANNOT
     why: str  # one line: what the verdict rests on
     evidence: tuple[str, ...] = ()  # the cells (or paired tests) behind it, one line each
+    notes: tuple[str, ...] = ()  # what a reader must know of the runs it rests on (a baseline, a protocol)
 
 
 @dataclass(frozen=True)
@@ -98,19 +100,18 @@ def near_lossless(model: str, cells: list, headline: Callable[[str, str], bool])
                    f"±{MARGIN:g}", tuple(cell_line(c) for c in heads))
 
 
-def four_bit_mixed(model: str, cells: list, note: str = "") -> Verdict:
+def four_bit_mixed(model: str, cells: list) -> Verdict:
     cells = compared(cells)
-    tail = f"; {note}" if note else ""
     if not cells:
-        return Verdict(model, CANNOT, "no 4-bit run compared with full precision" + tail)
+        return Verdict(model, CANNOT, "no 4-bit run compared with full precision")
     marked = [c for c in cells if c.significant]
     worse = [c for c in marked if c.verdict == "worse"]
     better = [c for c in marked if c.verdict == "better"]
     lines = tuple(cell_line(c) for c in marked)
     counts = f"{len(worse)} worse, {len(better)} better of {len(cells)} differences"
     if not marked:
-        return Verdict(model, CANNOT, f"nothing marked of {len(cells)} differences" + tail)
-    return Verdict(model, HOLDS if worse and better else NOT, counts + tail, lines)
+        return Verdict(model, CANNOT, f"nothing marked of {len(cells)} differences")
+    return Verdict(model, HOLDS if worse and better else NOT, counts, lines)
 
 
 def explanations_first(model: str, cells: list) -> Verdict:

@@ -6,7 +6,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from benchmarks.studies.claims_rules import CANNOT, FAITHFULNESS, HOLDS, LARGE, MODELS, NOT, SMALL, Study, Verdict
+from benchmarks.studies.claims_rules import (
+    CANNOT,
+    FAITHFULNESS,
+    HOLDS,
+    LARGE,
+    MODELS,
+    NOT,
+    PAIR,
+    SMALL,
+    Study,
+    Verdict,
+)
 
 
 def per_doc_degradation(cell, cand, base) -> dict[int, float]:
@@ -52,7 +63,7 @@ def size_verdict(tests: list[SizeTest], want: int, what: str, none: str) -> Verd
     every marked one has the other, cannot tell if none is marked; mixed marks: does not hold."""
     from qxbench.stats import FDR, bh_adjust
 
-    scope = "0.5B vs 1.5B"
+    scope = PAIR
     if not tests:
         return Verdict(scope, CANNOT, none)
     tests = [replace(t, q=q) for t, q in zip(tests, bh_adjust([t.p for t in tests]), strict=True)]
@@ -107,7 +118,7 @@ def salient_size(study: Study, metric: str = "salient_sum") -> Verdict:
     values = tuple(f"{m} full precision, {t}: mean {metric} {mean_of(r.tasks[t], metric):.3g} ({r.dtype})"
                    for m, found in fp.items() if found for r, t in [found])
     if not (fp[SMALL] and fp[LARGE]) or fp[SMALL][1] != fp[LARGE][1]:
-        return Verdict("0.5B vs 1.5B", CANNOT, "no neurons run of both Qwen models on one data set", values)
+        return Verdict(PAIR, CANNOT, "no neurons run of both Qwen models on one data set", values)
     (a, task), (b, _) = fp[SMALL], fp[LARGE]
     small, large = (per_doc_values(r.tasks[task], metric) for r in (a, b))
     docs = same_docs(small, large, a.tasks[task], b.tasks[task])
