@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from qxbench import progress
 from qxbench.engine.forward import accepts_logits_to_keep
 
 
@@ -212,7 +213,8 @@ def choice_loglikelihoods(lm: Any, contexts: Sequence[str], continuations: Seque
     """Per context, the log-likelihood of each of its continuations (as ``lm.loglikelihood``).
     ``groups``: a key per context; contexts with the same key share their common prefix (one
     document's insertion variants); None: every context on its own. A batch holds about
-    ``batch_size`` contexts (whole groups)."""
+    ``batch_size`` contexts (whole groups). Each batch scored advances the open progress phase by its
+    (context, choice) pairs (:meth:`qxbench.progress.Phase.request_answered`): a long pass shows its progress."""
     keys = list(range(len(contexts))) if groups is None else list(groups)
     encoded: dict[Any, list[tuple[int, list[int], list[list[int]]]]] = {}
     for i, (context, conts, key) in enumerate(zip(contexts, continuations, keys, strict=True)):
@@ -231,6 +233,8 @@ def choice_loglikelihoods(lm: Any, contexts: Sequence[str], continuations: Seque
             shaped.append((members[0][1][:k], [(ctx[k:], conts) for _, ctx, conts in members]))
         for members, scores in zip([m for g in batch for m in g], _batch(lm.model, shaped, pad), strict=True):
             out[members[0]] = scores
+        if (bar := progress.active()) is not None:  # the phase's bar counts the (context, choice) pairs scored
+            bar.request_answered(sum(len(conts) for g in batch for _, _, conts in g))
         batch.clear()
 
     for members in sorted(encoded.values(), key=lambda m: max(len(ctx) for _, ctx, _ in m)):  # less padding

@@ -179,3 +179,18 @@ def test_real_models_score_the_one_row_pass_as_each_sequence_alone(name, request
     want = [[alone(model, e, c) for c in cs] for e, cs in zip(encode, conts, strict=True)]
     assert [v for r in got for v in r] == pytest.approx([v for r in want for v in r], abs=2e-3)
     assert [c for c in calls if c[2] == 4]
+
+
+def test_each_batch_scored_advances_the_open_phase(lm):
+    from qxbench import progress
+
+    contexts = [f"Review: The soup was {w}.\nSentiment:" for w in ("warm", "cold", "fine", "bland", "salty")]
+    choices = [[" negative", " positive"]] * len(contexts)
+    seen = []
+    with progress.phase("classify", len(contexts), requests=2 * len(contexts)) as bar:
+        original = bar.request_answered
+        bar.request_answered = lambda n=1: (seen.append(n), original(n))  # type: ignore[method-assign]
+        lm.choice_loglikelihoods(contexts, choices, batch_size=2)
+        before_close = bar.bar.n
+    assert seen == [4, 4, 2]  # three batches of 2, 2 and 1 contexts, two choices each
+    assert before_close == len(contexts)  # the bar is full before the phase closes
