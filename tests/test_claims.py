@@ -122,3 +122,18 @@ def test_the_committed_runs_read_and_name_the_awq_baseline():
     assert any("AWQ 4-bit checkpoint" in n for n in four[claims_rules.SMALL].notes)
     assert four["smollm2-135m"].notes[0].startswith(claims.PROTOCOL3)  # its explanation runs predate protocol 4
     assert "ᴬ" in claims.markdown(list(found.values()))
+
+
+def test_full_precision_gap_pairs_the_two_models_on_the_same_documents():
+    task = "cf_flip_sst2"
+    small = run(claims_rules.SMALL, "none", task, result({d: 0.0 for d in range(20)}, "acc"))
+    large = run(claims_rules.LARGE, "none", task, result({d: 1.0 for d in range(20)}, "acc"))
+    study = claims_rules.Study([], {}, {(claims_rules.SMALL, "e"): [small], (claims_rules.LARGE, "e"): [large]}, {}, {})
+    (gap,) = claims_size.full_precision_gap(study)
+    assert (gap.label, gap.mean, gap.n) == ("cf_flip_sst2 acc (bfloat16)", 1.0, 20)
+    assert gap.q is not None and gap.q < 0.05
+    other = run(claims_rules.LARGE, "none", task, result({d: 1.0 for d in range(20)}, "acc",
+                                                          hashes={d: "x" for d in range(20)}))
+    moved = claims_rules.Study([], {}, {(claims_rules.SMALL, "e"): [small], (claims_rules.LARGE, "e"): [other]},
+                               {}, {})
+    assert claims_size.full_precision_gap(moved) == []  # other documents under the same ids: nothing paired

@@ -54,7 +54,7 @@ from benchmarks.studies.claims_rules import (
     four_bit_mixed,
     near_lossless,
 )
-from benchmarks.studies.claims_size import faithfulness_size, salient_size
+from benchmarks.studies.claims_size import faithfulness_size, full_precision_gap, salient_size
 
 
 def load(root: Path) -> Study:
@@ -127,6 +127,17 @@ def markdown(found: list[Claim]) -> str:
     return "\n".join(lines + ["", f"{MARKS[PROTOCOL3]} {PROTOCOL3}.  {MARKS[AWQ]} {AWQ}."])
 
 
+def gap_markdown(tests: list) -> str:
+    """The two Qwen models at full precision, 1.5B − 0.5B per task and metric (bold: BH q <= 0.05)."""
+    from qxbench.stats import FDR
+
+    lines = ["| full precision, 1.5B − 0.5B | difference [95 % CI] | n | q |", "|---|---:|---:|---:|"]
+    for t in tests:
+        text = f"{t.mean:+.3g} [{t.low:+.3g}, {t.high:+.3g}]"
+        lines.append(f"| {t.label} | {f'**{text}**' if t.q is not None and t.q <= FDR else text} | {t.n} | {t.q:.3g} |")
+    return "\n".join(lines) if tests else "(no task run by both Qwen models at full precision)"
+
+
 PROTOCOL3 = "rests on cf_flip/nle_sim runs of protocol 3 (3.x: answers scored as they came, issue 38)"
 AWQ = "full precision is a dequantized AWQ 4-bit checkpoint: its configs re-quantize weights on a 4-bit grid"
 MARKS = {PROTOCOL3: "³", AWQ: "ᴬ"}
@@ -144,10 +155,13 @@ def main() -> None:
     study = load(args.runs)
     found = claims(study)
     read = sorted(f"{m}/{s}: {', '.join(r.config for r in runs)}" for (m, s), runs in study.runs.items())
-    table = markdown(found)
+    gap = full_precision_gap(study)
+    table = markdown(found) + "\n\n" + gap_markdown(gap)
     args.out.write_text(json.dumps({"command": "python -m benchmarks.studies.claims", "runs_read": read,
                                     "margin": MARGIN, "faithfulness_metrics": list(FAITHFULNESS),
-                                    "claims": [asdict(c) for c in found], "markdown": table}, indent=1) + "\n")
+                                    "claims": [asdict(c) for c in found],
+                                    "full_precision_gap": [asdict(t) for t in gap], "markdown": table},
+                                   indent=1) + "\n")
     print(table)
     print(f"\nwritten: {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out}")
 

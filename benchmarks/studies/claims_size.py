@@ -135,3 +135,31 @@ def per_doc_values(result, metric: str) -> dict[int, float]:
 def mean_of(result, metric: str) -> float:
     values = list(per_doc_values(result, metric).values())
     return math.fsum(values) / len(values) if values else math.nan
+
+
+# The explanation metrics compared between the two Qwen models at full precision (per document: 1 or 0, or a
+# value; closeness only where a flip is valid on both): the size gradient the studies' family was chosen for.
+GAP_METRICS = ("acc", "flip_rate_ref", "rewrite_valid", "rewrite_copy", "rewrite_leak", "minimality", "expl_valid",
+               "expl_restates", "expl_truncated", "insert_flip", "unfaithful", "bertscore_minilm_f1")
+
+
+def full_precision_gap(study: Study) -> list[SizeTest]:
+    """Per task both Qwen models ran at full precision in one dtype, per :data:`GAP_METRICS` metric: the 1.5B's
+    value minus the 0.5B's over the same documents, BH-adjusted across every test here."""
+    from qxbench.stats import bh_adjust, paired_diff
+
+    def fp_runs(model: str) -> dict:
+        return {(t, r.dtype): res for (m, _), runs in study.runs.items() if m == model for r in runs if r.is_fp
+                for t, res in r.tasks.items()}
+
+    small, large = fp_runs(SMALL), fp_runs(LARGE)
+    tests = []
+    for key in sorted(small.keys() & large.keys()):
+        a, b = small[key], large[key]
+        for metric in (m for m in GAP_METRICS if m in a.metrics and m in b.metrics):
+            va, vb = per_doc_values(a, metric), per_doc_values(b, metric)
+            docs = same_docs(va, vb, a, b)
+            d = paired_diff([va[x] for x in docs], [vb[x] for x in docs])
+            if d.n:
+                tests.append(SizeTest(f"{key[0]} {metric} ({key[1]})", d.mean, d.low, d.high, d.n, d.p))
+    return [replace(t, q=q) for t, q in zip(tests, bh_adjust([t.p for t in tests]), strict=True)]
