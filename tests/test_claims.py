@@ -91,6 +91,7 @@ def size_study(small_q: dict, large_q: dict, large_hashes: dict | None = None) -
     config = runs[(claims_rules.SMALL, "explain")][1].config
     cells = [cell("unfaithful", 0.1, task=task, config=config, hib=False, model=m)
              for m in (claims_rules.SMALL, claims_rules.LARGE)]
+    cells += [Cell(m, "fp-bfloat16", task, "unfaithful", 0.5, False) for m in (claims_rules.SMALL, claims_rules.LARGE)]
     return claims_rules.Study(cells, {}, runs, {}, {})
 
 
@@ -98,7 +99,8 @@ def test_faithfulness_size_pairs_the_two_models_per_document():
     small = {d: 0.9 for d in range(8)}  # the 0.5B loses 0.4 on every document, the 1.5B nothing
     found = claims_size.faithfulness_size(size_study(small, {d: 0.5 for d in range(8)}))
     assert found.verdict == claims_rules.HOLDS, found
-    assert "-0.4 [-0.4, -0.4] n=8" in found.evidence[0]
+    # one test (full precision's cells are values, not tests); its exact sign-flip p is 2/256
+    assert found.evidence == ("rtn-4b-bfloat16 nle_sim_esnli unfaithful: -0.4 [-0.4, -0.4] n=8 q=0.00781",)
     reverse = claims_size.faithfulness_size(size_study({d: 0.5 for d in range(8)}, small))
     assert reverse.verdict == claims_rules.NOT, reverse
     other_data = {d: f"other{d}" for d in range(8)}  # another data set under the same ids: nothing paired

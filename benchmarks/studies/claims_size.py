@@ -82,7 +82,8 @@ def faithfulness_size(study: Study) -> Verdict:
     tests, skipped = [], []
     for (model, config, task, metric), small in sorted(index.items()):
         large = index.get((LARGE, config, task, metric))
-        if model != SMALL or metric not in FAITHFULNESS or large is None:
+        full_precision = config == "fp" or config.startswith("fp-")  # shown as values, never compared
+        if model != SMALL or metric not in FAITHFULNESS or large is None or full_precision:
             continue
         if small.degradation is None or large.degradation is None:
             skipped.append(f"{config} {task} {metric}: not comparable on one model")
