@@ -42,7 +42,6 @@ from benchmarks.common import REPO, RESULTS, run
 from benchmarks.studies.claims_rules import (
     CANNOT,
     FAITHFULNESS,
-    LABELS,
     MARGIN,
     MODELS,
     PAIR,
@@ -84,7 +83,7 @@ def claims(study: Study) -> list[Claim]:
     display = load_display()
 
     def headline(task: str, metric: str) -> bool:
-        return metric in LABELS[:2] or metric in display.headlines(task)
+        return metric in ("acc", "agree_fp") or metric in display.headlines(task)
 
     def of(model: str, bits: int) -> list:
         return [c for c in study.cells if c.model == model and study.bits.get((model, c.config)) == bits]

@@ -22,17 +22,13 @@ from benchmarks.studies.claims_rules import (
 
 def per_doc_degradation(cell, cand, base) -> dict[int, float]:
     """doc_id -> the document's degradation (candidate − full precision, positive = worse) of ``cell``'s
-    metric, where both runs define it on the same document (doc_hash equal where logged)."""
-    if cand.per_doc is None or base.per_doc is None:
-        return {}
+    metric, where both runs define it on the same document: the leaderboard's pairing rule
+    (:func:`~leaderboard.compare.pairing.defined_values`, :func:`~leaderboard.compare.pairing.changed_docs`)."""
+    from leaderboard.compare.pairing import changed_docs
+
+    own, theirs = per_doc_values(cand, cell.metric), per_doc_values(base, cell.metric)
     sign = -1.0 if cell.higher_is_better else 1.0
-    out = {}
-    for doc, values in cand.per_doc.items():
-        a, b = values.get(cell.metric), base.per_doc.get(doc, {}).get(cell.metric)
-        same = not (cand.doc_hashes and base.doc_hashes) or cand.doc_hashes.get(doc) == base.doc_hashes.get(doc)
-        if a is not None and b is not None and math.isfinite(a) and math.isfinite(b) and same:
-            out[doc] = sign * (a - b)
-    return out
+    return {d: sign * (own[d] - theirs[d]) for d in own.keys() & theirs.keys() - changed_docs(base, cand)}
 
 
 def same_docs(small: dict, large: dict, a, b) -> list[int]:
@@ -130,7 +126,11 @@ def salient_size(study: Study, metric: str = "salient_sum") -> Verdict:
 
 
 def per_doc_values(result, metric: str) -> dict[int, float]:
-    return {d: v[metric] for d, v in (result.per_doc or {}).items() if math.isfinite(v.get(metric, math.nan))}
+    """doc_id -> the metric's finite value (the leaderboard's :func:`~leaderboard.compare.pairing.defined_values`;
+    none without per-sample logs)."""
+    from leaderboard.compare.pairing import defined_values
+
+    return defined_values(result, metric) or {}
 
 
 def mean_of(result, metric: str) -> float:

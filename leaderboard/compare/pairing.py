@@ -55,7 +55,7 @@ def mismatches(base: Run, cand: Run) -> list[str]:
     return found
 
 
-def _defined(result: TaskResult, metric: str) -> dict[int, float] | None:
+def defined_values(result: TaskResult, metric: str) -> dict[int, float] | None:
     """doc_id -> the metric's finite per-document value; None without per-sample logs."""
     if result.per_doc is None:
         return None
@@ -69,7 +69,7 @@ def _mean(values: list[float]) -> float:
 def _pair(cell: Cell, cand: TaskResult, base: TaskResult, reference: float, iters: int) -> Cell:
     """``cell`` compared with ``reference``: over the documents both runs define when both logged
     per-document values, else the two reported values side by side (no interval), each on its own documents."""
-    own, theirs = _defined(cand, cell.metric), _defined(base, cell.metric)
+    own, theirs = defined_values(cand, cell.metric), defined_values(base, cell.metric)
     n_base = len(theirs) if theirs else (base.n or 0)
     unpaired = replace(cell, baseline=reference, diff=cell.value - reference, n_baseline=n_base)
     if own is None or theirs is None:
@@ -110,7 +110,7 @@ def compare_task(model: str, config: str, task: str, cand: TaskResult, base: Tas
     cells = []
     for metric, value in sorted(cand.metrics.items()):
         hib = display.higher_is_better(task, metric, cand.higher_is_better.get(metric))
-        own = _defined(cand, metric)
+        own = defined_values(cand, metric)
         n_value = len(own) if own else (cand.n or 0)
         cell = Cell(model, config, task, metric, value, hib, n=n_value, n_value=n_value,
                     relative=display.relative(task, metric), count=display.count(task, metric))
