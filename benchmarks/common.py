@@ -101,10 +101,9 @@ def paired_table(runs: dict[str, dict], names: list[str], tasks: list[str]) -> l
 def markdown(table: list[dict], names: list[str]) -> str:
     """The table the READMEs quote: full precision's value, then each config's paired difference, by the
     one Markdown cell rule (:func:`benchmarks.tables.readme_tables.cell`: bold = BH q <= 0.05 across this table)."""
+    from benchmarks.tables.readme_tables import cell, with_q
     from leaderboard.display import load_display
     from leaderboard.fmt import fmt
-
-    from benchmarks.tables.readme_tables import cell, with_q
 
     display = load_display()
     rows = with_q(table, names[1:], "benchmarks/studies/embedded_probes.py")

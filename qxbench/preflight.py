@@ -4,7 +4,8 @@ starts, and finished work is never lost to a bad output location.
 :func:`check_eval_argv` reads an ``lm_eval run`` / ``qxbench eval`` command line (``--limit``,
 ``--batch_size``, ``--metadata``, ``--output_path``); :func:`check_output_dir` is the one rule for
 every output location (``--output_path``, ``leaderboard build -o``, ``study make -o``, sweep folders):
-a directory that exists and is writable, or that can be created (it is created then, empty). Each failure is one :class:`~qxbench.errors.QxError` naming the value.
+a directory that exists and is writable, or that can be created (it is created then, empty). Each failure
+is one :class:`~qxbench.errors.QxError` naming the value.
 """
 
 from __future__ import annotations

@@ -266,7 +266,7 @@ def test_a_probe_request_to_another_model_is_the_error_text_we_parse(wrapped, tm
         lm.set_cache_hook = lambda hook: None
         lm = CachingLM(lm, str(tmp_path / "cache_rank0.db"))
     with pytest.raises(AttributeError) as caught:
-        getattr(lm, "qx_memorize")  # what lm-eval's evaluator does with a probe's request type
+        getattr(lm, "qx_memorize")  # noqa: B009 -- what lm-eval's evaluator does with a probe's request type
     line = _lmeval_hook.error_line(caught.value)
     assert line is not None and line.startswith("this task sends 'qx_memorize' requests"), broke(
         f"a model without a probe's request type raises \"'<class>' object has no attribute 'qx_...'\"; "

@@ -75,25 +75,25 @@ def compare(now: dict, then: dict) -> dict:
     """Per task shared by both: answers whose common fields differ (a newer result type may log more
     fields: those are not compared), the largest difference of a metric both have, the speed-up."""
     out = {}
-    for task, run in now.items():
+    for task, current in now.items():
         if task not in then:
             continue
         old = then[task]
         answers = 0
-        for d, a in run["answers"].items():
+        for d, a in current["answers"].items():
             if str(d) not in old["answers"] and d not in old["answers"]:
                 continue  # that document was not run then
             new = _fields(a, f"{task} doc {d}")
             was = _fields(old["answers"].get(str(d), old["answers"].get(d)), f"{task} doc {d} (earlier label)")
             answers += any(new[k] != was[k] and new[k] == new[k] for k in set(new) & set(was))
         worst = 0.0
-        for d, m in run["per_doc"].items():
+        for d, m in current["per_doc"].items():
             for k, v in m.items():
                 w = old["per_doc"].get(str(d), old["per_doc"].get(d, {})).get(k)
                 if w is not None and v == v and w == w:
                     worst = max(worst, abs(v - w))
         out[task] = {"differing_answers": answers, "max_metric_difference": worst,
-                     "speedup": round(old["seconds_per_doc"] / run["seconds_per_doc"], 2)}
+                     "speedup": round(old["seconds_per_doc"] / current["seconds_per_doc"], 2)}
     return out
 
 

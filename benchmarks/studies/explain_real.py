@@ -83,7 +83,8 @@ def metadata(tasks: list[str]) -> dict:
 def sweep(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:
     command = [sys.executable, "-m", "qxbench.cli", "sweep", "--model", args.model, "--quants", args.quants,
                "--tasks", ",".join(tasks), "--limit", str(args.limit), "--batch_size", str(args.batch_size),
-               "--model_args", model_args(args, CALIBRATION), "--metadata", json.dumps(metadata(tasks)), "--output_path", str(out)]
+               "--model_args", model_args(args, CALIBRATION), "--metadata", json.dumps(metadata(tasks)),
+               "--output_path", str(out)]
     subprocess.run(command + (["--force"] if args.force else []), check=True, cwd=REPO)
     return command
 

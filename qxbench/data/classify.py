@@ -34,8 +34,8 @@ FIELDS = ("text", "context", "choices", "label", "input_name", "context_name", "
 # Adjectives and adverbs for the insertion test on real data: Atanasova et al. 2023 ("Faithfulness Tests
 # for Natural Language Explanations", ACL, Sec. 3.1) insert random adjectives before nouns and adverbs
 # before verbs; these are common, content-light ones (the test needs words that *could* change a label).
-GENERIC_INSERT_WORDS = ("really", "truly", "suddenly", "often", "clearly", "certainly", "strange", "small", "old", "new",
-                        "famous", "large", "recent", "simple", "modern", "certain")
+GENERIC_INSERT_WORDS = ("really", "truly", "suddenly", "often", "clearly", "certainly", "strange", "small", "old",
+                        "new", "famous", "large", "recent", "simple", "modern", "certain")
 
 
 def classify_prompt(doc: Mapping[str, Any], text: str | None = None) -> str:

@@ -113,7 +113,7 @@ def read_csv(path: Path, columns: Iterable[str] = (), option: str = DATA_OPTION)
             if len(row) != len(header):
                 raise QxError(f"{option} file '{path}': line {reader.line_num} has {len(row)} fields, "
                               f"the header {len(header)} ({', '.join(header)})")
-            rows.append((reader.line_num, dict(zip(header, row))))
+            rows.append((reader.line_num, dict(zip(header, row, strict=True))))
     except csv.Error as err:
         raise QxError(f"{option} file '{path}': line {reader.line_num} does not parse as CSV "
                       f"({first_line(err)})") from None

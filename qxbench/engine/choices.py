@@ -30,7 +30,6 @@ import torch
 from qxbench import progress
 from qxbench.engine.forward import accepts_logits_to_keep
 
-
 # Architectures on which one row per group with a 4D mask (:meth:`_Run.tree`) is tested to score as
 # copies of the cache do (tests/engine/test_choices.py: the embedded Llama, SmolLM2, Gemma 3 270M,
 # Qwen2.5-Coder 0.5B); any other runs stages 2 and 3 on copies (:func:`_copies`).

@@ -7,8 +7,9 @@ for their scoring passes, on any lm-eval LM. Three layers, each a structural typ
   (:mod:`qxbench.probes.scoring`, each request built by :mod:`qxbench.lmeval.calls`);
 - :class:`GeneratingLM`: an HFLM's model, tokenizer, batch encoding and sizes: enough for greedy answers
   (:mod:`qxbench.engine.generate`);
-- :class:`ProbeLM`: both (the explanation probes); :class:`QxModel`: the ``qx`` model's own additions, which the probes use where the model has them (each prompt
-  run once for all its choices; a checkpoint identity that keys the full-precision caches).
+- :class:`ProbeLM`: both (the explanation probes); :class:`QxModel`: the ``qx`` model's own additions,
+  which the probes use where the model has them (each prompt run once for all its choices; a checkpoint
+  identity that keys the full-precision caches).
 
 ``tests/engine/test_lm.py`` checks that ``QXLM`` has every member of the three and lm-eval's ``HFLM`` those of the
 first two.

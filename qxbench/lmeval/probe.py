@@ -41,7 +41,8 @@ class ProbeTask(ConfigurableTask):
         """Remembers ``--apply_chat_template`` / ``--system_instruction``: every request carries them
         (as ``instance.chat``), because the model builds the probe's prompts itself."""
         self._chat = self.chat_settings(bool(apply_chat_template), system_instruction or None)
-        if apply_chat_template and self._chat.apply:  # a model without a chat template: one line now, not lm-eval's traceback
+        # a model without a chat template: one line now, not lm-eval's traceback
+        if apply_chat_template and self._chat.apply:
             self._chat.formatter(getattr(kwargs.get("chat_template"), "__self__", None))
         world = int(kwargs.get("world_size") or 1)
         if world > 1:  # data parallel: lm-eval stops a rank without documents with a traceback

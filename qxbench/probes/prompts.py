@@ -97,7 +97,8 @@ class PromptSet:
         if self.name == "completion-0":
             return f"{classify_prompt(doc)} {current}\nRewrite as {wanted}:"
         part = doc["input_name"].lower()
-        keep = f" Keep the {doc['context_name'].lower()} as it is; rewrite only the {part}." if doc.get("context") else ""
+        context = doc.get("context")
+        keep = f" Keep the {doc['context_name'].lower()} as it is; rewrite only the {part}." if context else ""
         return (f"{self._head(doc)}{self._examples(False)}{_input(doc)}\n{doc['label_name']}: {current}\n\n"
                 f'Rewrite the {part} so that the {doc["label_name"].lower()} becomes "{wanted}" instead of '
                 f'"{current}". Change as few words as possible.{keep} Answer with the rewritten {part} only, '

@@ -239,5 +239,6 @@ def explanations(lm: ProbeLM, docs: Sequence[Mapping[str, Any]], prompts: Prompt
         out.append(Explanation(pred=preds[i], explanation=read.text, kind=read.kind, capped=said[i].capped,
                                inserted=shown.word, inserted_pred=shown.pred,
                                inserted_explanation=shown.explanation or "", insertions=tuple(rows[i]),
-                               prompts=prompts.name, explain_prompt=formatted(lm, prompts, asks[i]), pred_again=again[i]))
+                               prompts=prompts.name, explain_prompt=formatted(lm, prompts, asks[i]),
+                               pred_again=again[i]))
     return out

@@ -15,7 +15,8 @@ def lm():
 
 
 def test_choices_scored_once_per_prompt_equal_lm_evals_loglikelihood(lm):
-    contexts = ["Review: The soup was warm.\nSentiment:", "Review: I stayed in Zounpur. The bath was dirty.\nSentiment:",
+    contexts = ["Review: The soup was warm.\nSentiment:",
+                "Review: I stayed in Zounpur. The bath was dirty.\nSentiment:",
                 "Premise: A man sleeps.\nHypothesis: A man is awake.\nRelation:"]
     choices = [[" negative", " positive"], [" negative", " positive", " not enough information"],
                [" entailment", " neutral", " contradiction"]]

@@ -66,7 +66,8 @@ def test_unfaithful_counts_only_insertions_that_changed_the_prediction():
     assert unfaithful(1, [_ins("dirty", 0, "")], TEXT) == 1.0  # an empty explanation mentions nothing
 
 
-DOC = {"text": TEXT, "label": 1, "choices": ["negative", "positive"], "explanations": ["The review says the soup was warm."]}
+DOC = {"text": TEXT, "label": 1, "choices": ["negative", "positive"],
+       "explanations": ["The review says the soup was warm."]}
 
 
 def _ex(explanation="", kind="empty", pred=1):

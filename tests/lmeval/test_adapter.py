@@ -8,6 +8,8 @@ from lm_eval.api.instance import Instance
 from qxbench.errors import QxError
 from qxbench.world.data import read_rows
 
+DTYPE_CHOICES = "choices: auto, float32, float16, bfloat16"
+
 
 def _requests(kind: str, args: list[tuple]) -> list[Instance]:
     return [Instance(request_type=kind, doc={}, arguments=a, idx=0) for a in args]
@@ -67,8 +69,8 @@ def test_model_info_records_the_qx_block(pair, embedded_path):
         ({"bits": "four"}, "bits='four' is not a whole number"),
         ({"bits": 4}, "'none' does not support bits=4"),
         ({"reference": "/no/such/reference"}, "Unknown model '/no/such/reference'"),
-        ({"dtype": "nonsense"}, "dtype='nonsense' is not a dtype qxbench runs; choices: auto, float32, float16, bfloat16"),
-        ({"dtype": "float64"}, "dtype='float64' is not a dtype qxbench runs; choices: auto, float32, float16, bfloat16"),
+        ({"dtype": "nonsense"}, "dtype='nonsense' is not a dtype qxbench runs; " + DTYPE_CHOICES),
+        ({"dtype": "float64"}, "dtype='float64' is not a dtype qxbench runs; " + DTYPE_CHOICES),
     ],
 )
 def test_bad_input_is_one_clear_line(kwargs, message):

@@ -63,7 +63,8 @@ def test_the_reference_reads_the_inputs_labels_full_precision_kept_and_classifie
     counterfactuals(KeptJudge(cues), docs, reference=Reference(), prompts=prompts)  # no reference: nothing kept
     assert not (tmp_path / "labels").exists()
     fp = KeptJudge(cues)
-    counterfactuals(fp, docs, reference=Reference(fp, is_config=True), prompts=prompts)  # the full-precision config keeps its input scores
+    # the full-precision config keeps its input scores
+    counterfactuals(fp, docs, reference=Reference(fp, is_config=True), prompts=prompts)
     assert len(list((tmp_path / "labels").iterdir())) == 1
     quantized, reference = Judge({"sleeps": "neutral"}), KeptJudge(cues)  # the quantized config's reference
     (cf,) = counterfactuals(quantized, docs, reference=Reference(reference), prompts=prompts)

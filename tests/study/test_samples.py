@@ -34,7 +34,8 @@ def test_read_outputs_and_a_broken_line_is_one_line_naming_the_file(tmp_path):
     tampered = json.loads(good.splitlines()[0])["filtered_resps"][0].replace('"kind": "valid"', '"kind": "nonsense"')
     bad = {"doc_id": 9, "doc": {"text": "t"}, "filtered_resps": [tampered]}
     samples.write_text(good + json.dumps(bad) + "\n")
-    with pytest.raises(QxError, match=r"samples_nle_sim_.*:7: cannot read the logged response: value: Unknown explanation kind 'nonsense'"):
+    with pytest.raises(QxError, match=r"samples_nle_sim_.*:7: cannot read the logged response: "
+                                      r"value: Unknown explanation kind 'nonsense'"):
         read_outputs(results, "nle_sim", "explanation")
     samples.write_text(good + json.dumps({**bad, "filtered_resps": ["Explanation(pred=0)"]}) + "\n")
     with pytest.raises(QxError, match=r":7: cannot read the logged response: value: the keys pred fit no Explanation"):
