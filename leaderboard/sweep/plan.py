@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from leaderboard.sweep.job import MANIFEST, Job
+from leaderboard.sweep.job import Job, recorded
 from qxbench.errors import QxError
 
 
@@ -67,13 +67,10 @@ def parse_metadata(text: str | None) -> dict[str, object]:
 
 
 def _done(out: Path, manifest: dict[str, object]) -> Path | None:
-    """The results file of an earlier run of exactly these arguments, or None (run it)."""
-    try:
-        recorded = json.loads((out / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
+    """The newest results file of a config where an earlier run of exactly these arguments ended (one of the
+    manifest's records, :func:`leaderboard.sweep.job.recorded`), or None (run it)."""
     results = sorted(out.rglob("results_*.json"), key=lambda p: p.stat().st_mtime)
-    return results[-1] if recorded == manifest and results else None
+    return results[-1] if manifest in recorded(out) and results else None
 
 
 def plan(args: argparse.Namespace) -> list[Job]:

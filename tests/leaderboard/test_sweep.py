@@ -97,7 +97,7 @@ def test_a_sweep_skips_configs_whose_results_exist_from_the_same_arguments(tmp_p
     sweep = ["sweep", "--quants", "none", "--tasks", "memorize", "--limit", "2", "--output_path", str(tmp_path)]
     assert main(sweep) == 0
     assert len(calls) == 1
-    manifest = json.loads((tmp_path / "fp" / "qx_sweep.json").read_text())
+    [manifest] = json.loads((tmp_path / "fp" / "qx_sweep.json").read_text())
     assert manifest["argv"] == calls[0]
     assert manifest["limit"] == 2
     assert manifest["qxbench"]
@@ -109,6 +109,43 @@ def test_a_sweep_skips_configs_whose_results_exist_from_the_same_arguments(tmp_p
     assert len(calls) == 2
     assert main([*sweep[:-4], "--limit", "3", "--output_path", str(tmp_path)]) == 0
     assert len(calls) == 3  # changed
+
+
+def test_a_config_run_in_parts_keeps_each_part_done(tmp_path, monkeypatch, capsys):
+    """A config run as --tasks memorize, then --tasks multihop (the 1.5B's probes, to fit a session): a third
+    sweep of either part skips it, where one manifest record made the first part run again."""
+    import qxbench.lmeval.eval_cli
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
+    part = ["sweep", "--quants", "none", "--limit", "2", "--output_path", str(tmp_path), "--tasks"]
+    assert main([*part, "memorize"]) == 0
+    assert main([*part, "multihop"]) == 0
+    assert len(calls) == 2
+    assert main([*part, "memorize"]) == 0
+    assert main([*part, "multihop"]) == 0
+    assert len(calls) == 2
+    records = json.loads((tmp_path / "fp" / "qx_sweep.json").read_text())
+    assert [r["tasks"] for r in records] == ["memorize", "multihop"]
+    assert main([*part, "memorize", "--force"]) == 0  # the same part again replaces its record
+    assert [r["tasks"] for r in json.loads((tmp_path / "fp" / "qx_sweep.json").read_text())] == ["multihop", "memorize"]
+
+
+def test_an_older_single_record_manifest_is_read(tmp_path, monkeypatch, capsys):
+    """Manifests written before records were kept per part hold one object; the committed runs have them."""
+    import qxbench.lmeval.eval_cli
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
+    sweep = ["sweep", "--quants", "none", "--tasks", "memorize", "--limit", "2", "--output_path", str(tmp_path)]
+    assert main(sweep) == 0
+    path = tmp_path / "fp" / "qx_sweep.json"
+    path.write_text(json.dumps(json.loads(path.read_text())[0]))
+    assert main(sweep) == 0
+    assert len(calls) == 1
+    path.write_text("[")  # unreadable: run again, never taken as done
+    assert main(sweep) == 0
+    assert len(calls) == 2
 
 
 def test_an_interrupted_config_is_run_again(tmp_path, monkeypatch, capsys):
@@ -143,7 +180,7 @@ def test_metadata_reaches_every_config_and_bad_metadata_is_one_line(tmp_path, mo
     assert main([*sweep, "--metadata", json.dumps(metadata)]) == 0
     assert len(calls) == 2
     assert all(json.loads(argv[argv.index("--metadata") + 1]) == metadata for argv in calls)
-    assert json.loads((tmp_path / "rtn-4b" / "qx_sweep.json").read_text())["metadata"] == metadata
+    assert json.loads((tmp_path / "rtn-4b" / "qx_sweep.json").read_text())[-1]["metadata"] == metadata
     assert main([*sweep, "--metadata", json.dumps({"data_path": "other/"})]) == 0
     assert len(calls) == 4  # changed
     capsys.readouterr()
