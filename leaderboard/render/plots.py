@@ -106,7 +106,8 @@ def _point(p: Point, x: float, sy, colour: str, where: str) -> list[str]:
         top, bottom = sy(p.high), sy(p.low)
         out.append(f'<path d="M{x:.1f},{top:.1f}V{bottom:.1f}M{x - 3:.1f},{top:.1f}h6M{x - 3:.1f},{bottom:.1f}h6" '
                    f'stroke="{colour}" fill="none" class="bar"/>')
-    text = f"{where}: {fmt(p.y)}" + (f" [{fmt(p.low)}, {fmt(p.high)}]" if bar else "") + (f"; {p.note}" if p.note else "")
+    text = (f"{where}: {fmt(p.y)}" + (f" [{fmt(p.low)}, {fmt(p.high)}]" if bar else "")
+            + (f"; {p.note}" if p.note else ""))
     fill = f'fill="#fff" stroke="{colour}" stroke-width="1.5"' if p.hollow else f'fill="{colour}"'
     out.append(f'<circle cx="{x:.1f}" cy="{sy(p.y):.1f}" r="3" {fill}><title>{escape(text)}</title></circle>')
     return out
