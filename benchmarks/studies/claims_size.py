@@ -32,11 +32,11 @@ def per_doc_degradation(cell, cand, base) -> dict[int, float]:
 
 
 def same_docs(small: dict, large: dict, a, b) -> list[int]:
-    """The documents both models' values cover, with one doc_hash (the same data) where both logged it."""
-    docs = sorted(small.keys() & large.keys())
-    if a.doc_hashes and b.doc_hashes:
-        docs = [d for d in docs if a.doc_hashes.get(d) == b.doc_hashes.get(d)]
-    return docs
+    """The documents both models' values cover, with one doc_hash (the same data) where both logged it: the
+    leaderboard's rule (:func:`~leaderboard.compare.pairing.changed_docs`)."""
+    from leaderboard.compare.pairing import changed_docs
+
+    return sorted(small.keys() & large.keys() - changed_docs(a, b))
 
 
 @dataclass(frozen=True)
