@@ -139,3 +139,10 @@ def test_full_precision_gap_pairs_the_two_models_on_the_same_documents():
     moved = claims_rules.Study([], {}, {(claims_rules.SMALL, "e"): [small], (claims_rules.LARGE, "e"): [other]},
                                {}, {})
     assert claims_size.full_precision_gap(moved) == []  # other documents under the same ids: nothing paired
+
+
+def test_full_precision_is_read_from_the_run_never_from_its_name():
+    study = size_study({d: 0.9 for d in range(8)}, {d: 0.5 for d in range(8)})
+    assert study.is_fp(claims_rules.SMALL, "fp-bfloat16")
+    assert not study.is_fp(claims_rules.SMALL, "rtn-4b-bfloat16")
+    assert not study.is_fp("another-model", "fp-bfloat16")  # a config is full precision of its own model only

@@ -109,8 +109,8 @@ def claims(study: Study) -> list[Claim]:
         Claim("salient_size", "larger full-precision models have more salient neurons", "arXiv 2508.16785",
               noted([salient_size(study)])),
         Claim("explanations_first", "explanations degrade before accuracy", "arXiv 2601.00282",
-              noted(explanations_first(m, [c for c in study.cells if c.model == m and c.config != "fp"
-                                           and not c.config.startswith("fp-")]) for m in MODELS)),
+              noted(explanations_first(m, [c for c in study.cells if c.model == m
+                                           and not study.is_fp(m, c.config)]) for m in MODELS)),
     ]
 
 

@@ -44,6 +44,10 @@ class Study:
     full_precision: dict  # model -> what its full precision is (the provenance's words)
     protocol3: dict  # model -> its cf_flip/nle_sim tasks whose runs are protocol 3 (versions 3.x)
 
+    def is_fp(self, model: str, config: str) -> bool:
+        """Whether ``config`` is one of ``model``'s full-precision runs (``Run.is_fp``, never its name)."""
+        return any(r.is_fp for (m, _), runs in self.runs.items() if m == model for r in runs if r.config == config)
+
 
 def cell_line(c) -> str:
     """One cell as evidence: config, task, metric, the difference (a relative metric's as a relative change,

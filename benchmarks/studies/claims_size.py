@@ -78,8 +78,7 @@ def faithfulness_size(study: Study) -> Verdict:
     tests, skipped = [], []
     for (model, config, task, metric), small in sorted(index.items()):
         large = index.get((LARGE, config, task, metric))
-        full_precision = config == "fp" or config.startswith("fp-")  # shown as values, never compared
-        if model != SMALL or metric not in FAITHFULNESS or large is None or full_precision:
+        if model != SMALL or metric not in FAITHFULNESS or large is None or study.is_fp(model, config):
             continue
         if small.degradation is None or large.degradation is None:
             skipped.append(f"{config} {task} {metric}: not comparable on one model")
