@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from leaderboard.sweep.job import Job, recorded
+from leaderboard.sweep.job import MANIFEST, Job, recorded
 from qxbench.errors import QxError
 
 
@@ -66,11 +66,10 @@ def parse_metadata(text: str | None) -> dict[str, object]:
     return value
 
 
-def _done(out: Path, manifest: dict[str, object]) -> Path | None:
-    """The newest results file of a config where an earlier run of exactly these arguments ended (one of the
-    manifest's records, :func:`leaderboard.sweep.job.recorded`), or None (run it)."""
-    results = sorted(out.rglob("results_*.json"), key=lambda p: p.stat().st_mtime)
-    return results[-1] if manifest in recorded(out) and results else None
+def _done(out: Path, manifest: dict[str, object]) -> bool:
+    """Whether an earlier run of exactly these arguments ended in ``out`` (one of the manifest's records,
+    :func:`leaderboard.sweep.job.recorded`) and left results there; else run it."""
+    return manifest in recorded(out) and any(out.rglob("results_*.json"))
 
 
 def plan(args: argparse.Namespace) -> list[Job]:
@@ -94,9 +93,9 @@ def plan(args: argparse.Namespace) -> list[Job]:
                 *(["--metadata", json.dumps(metadata)] if metadata else [])]
         manifest = {"qxbench": __version__, "argv": argv, "model_args": model_args, "tasks": args.tasks,
                     "limit": args.limit, "metadata": metadata}
-        done = None if args.force else _done(out, manifest)
-        if done is not None:
-            print(f"skip {label}: results exist ({done.relative_to(args.output_path)}); --force to redo", flush=True)
+        if not args.force and _done(out, manifest):
+            where = (out / MANIFEST).relative_to(args.output_path)
+            print(f"skip {label}: results exist for --tasks {args.tasks} ({where}); --force to redo", flush=True)
             continue
         jobs.append(Job(label, out, argv, manifest))
     return jobs

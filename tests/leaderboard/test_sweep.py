@@ -104,7 +104,7 @@ def test_a_sweep_skips_configs_whose_results_exist_from_the_same_arguments(tmp_p
     capsys.readouterr()
     assert main(sweep) == 0
     assert len(calls) == 1
-    assert "skip fp: results exist (fp/qx-tiny/results_1.json); --force to redo" in capsys.readouterr().out
+    assert "skip fp: results exist for --tasks memorize (fp/qx_sweep.json); --force to redo" in capsys.readouterr().out
     assert main([*sweep, "--force"]) == 0
     assert len(calls) == 2
     assert main([*sweep[:-4], "--limit", "3", "--output_path", str(tmp_path)]) == 0
@@ -122,9 +122,13 @@ def test_a_config_run_in_parts_keeps_each_part_done(tmp_path, monkeypatch, capsy
     assert main([*part, "memorize"]) == 0
     assert main([*part, "multihop"]) == 0
     assert len(calls) == 2
+    capsys.readouterr()
     assert main([*part, "memorize"]) == 0
     assert main([*part, "multihop"]) == 0
     assert len(calls) == 2
+    skipped = capsys.readouterr().out  # each skip names its own part, never the other part's results
+    assert "skip fp: results exist for --tasks memorize (fp/qx_sweep.json)" in skipped
+    assert "skip fp: results exist for --tasks multihop (fp/qx_sweep.json)" in skipped
     records = json.loads((tmp_path / "fp" / "qx_sweep.json").read_text())
     assert [r["tasks"] for r in records] == ["memorize", "multihop"]
     assert main([*part, "memorize", "--force"]) == 0  # the same part again replaces its record
