@@ -18,6 +18,7 @@ checkpoint unquantized (the model itself when ``quant=none``), ``none`` turns th
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -38,6 +39,20 @@ from qxbench.quant.calibration import Calibration, default_source
 from qxbench.quant.registry import check_dtype, resolve_dtype
 from qxbench.resolve import resolve_pretrained
 from qxbench.summary import ModelSummary, summarize
+
+ONEDNN_CACHE = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
+
+
+def cap_onednn_cache(capacity: int = 16) -> None:
+    """Cap oneDNN's primitive cache (default 1,024) unless the environment sets it. bitsandbytes' CPU int8
+    matmul is ``torch._int_mm``, which oneDNN runs keeping a primitive per input shape; the continuous
+    batching and the classification passes make many, and a 0.5B explanation run at bnb-int8 grew past
+    20 GB (``benchmarks/speed/bnb_memory.py``, docs/qwen.md). oneDNN reads the variable once, at its
+    first primitive: this runs when the ``qx`` model's module is imported, before any model runs."""
+    os.environ.setdefault(ONEDNN_CACHE, str(capacity))
+
+
+cap_onednn_cache()
 
 
 def _opt_int(name: str, value: object) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from lm_eval.api.instance import Instance
 
@@ -190,3 +192,16 @@ def test_a_quantizer_computes_in_the_dtype_asked_for(tmp_path, monkeypatch):
     assert lm.model.lm_head.weight.dtype == torch.bfloat16
     assert lm.qx.dtype == "bfloat16"
     assert lm.qx.summary.quantized_linear_layers > 0
+
+
+def test_onednn_cache_is_capped_unless_the_environment_sets_it(monkeypatch):
+    """bitsandbytes' CPU int8 matmul runs in oneDNN, whose default cache of 1,024 primitives grew a 0.5B
+    explanation run past 20 GB (benchmarks/speed/bnb_memory.py); a capacity the user set is kept."""
+    from qxbench.lmeval import adapter
+
+    monkeypatch.delenv(adapter.ONEDNN_CACHE, raising=False)
+    adapter.cap_onednn_cache()
+    assert os.environ[adapter.ONEDNN_CACHE] == "16"
+    monkeypatch.setenv(adapter.ONEDNN_CACHE, "1024")
+    adapter.cap_onednn_cache()
+    assert os.environ[adapter.ONEDNN_CACHE] == "1024"
