@@ -260,5 +260,8 @@ class QXLM(ProbeRequests, HFLM):
         """``config.qx``: :class:`QxRunInfo`, plus ``probe_seconds``: the seconds each probe request type
         took in this run, keyed by its tasks' names (the reference model's work included), and
         ``phase_seconds``: each phase's, both from this model's clocks (:meth:`take_seconds`). lm-eval asks
-        once, when a run's results are made; the count then starts again for the next run."""
-        return super().get_model_info() | {"qx": self.qx.as_dict() | self.take_seconds()}
+        once, when a run's results are made; the count then starts again for the next run. ``onednn_cache``:
+        the oneDNN primitive cache capacity in the environment (:func:`cap_onednn_cache`), which bounds
+        bitsandbytes' CPU int8 memory."""
+        runtime = {"onednn_cache": os.environ.get(ONEDNN_CACHE)}
+        return super().get_model_info() | {"qx": self.qx.as_dict() | self.take_seconds() | runtime}

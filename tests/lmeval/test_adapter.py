@@ -205,3 +205,11 @@ def test_onednn_cache_is_capped_unless_the_environment_sets_it(monkeypatch):
     monkeypatch.setenv(adapter.ONEDNN_CACHE, "1024")
     adapter.cap_onednn_cache()
     assert os.environ[adapter.ONEDNN_CACHE] == "1024"
+
+
+def test_the_onednn_cache_in_effect_is_recorded_in_config_qx(monkeypatch):
+    """``config.qx.onednn_cache`` says which capacity a run had: a bnb-int8 run's memory depends on it."""
+    from qxbench.lmeval.adapter import ONEDNN_CACHE, QXLM
+
+    monkeypatch.setenv(ONEDNN_CACHE, "64")
+    assert QXLM(device="cpu", reference="none").get_model_info()["qx"]["onednn_cache"] == "64"
