@@ -121,6 +121,28 @@ def cmd_data_twohop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rescore(args: argparse.Namespace) -> int:
+    from qxbench.lmeval.rescore import STEPS, rescore, results_files
+
+    files = results_files(args.paths)
+    total = 0
+    for path in files:
+        for item in rescore(path, write=not args.check):
+            total += 1
+            kinds = ", ".join(f"doc {d}: {a} -> {b}" for d, a, b in item.changed) or "no answer changed kind"
+            moved = ", ".join(f"{m} {_short(a)} -> {_short(b)}" for m, (a, b) in sorted(item.metrics.items())
+                              if not m.endswith("_stderr"))
+            print(f"{path}: {item.task} {item.old} -> {item.new}: {kinds}" + (f"; {moved}" if moved else ""))
+    steps = ", ".join(f"{f} {a} -> {b}" for f, (a, b) in STEPS.items())
+    verb = "would be rescored (--check: nothing written)" if args.check else "rescored"
+    print(f"{total} task(s) {verb} in {len(files)} results file(s) ({steps})")
+    return 0
+
+
+def _short(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qxbench", description="Quantization x explainability benchmark (on lm-eval).")
     p.add_argument("--version", action="version", version=f"qxbench {__version__}")
@@ -163,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="at most N chains per relation pair (default: all)")
     twohop.add_argument("--seed", type=int, default=0, help="seed of the --max-per-pair draw")
     twohop.set_defaults(func=cmd_data_twohop)
+    rescore = sub.add_parser("rescore", help="rescore runs under a newer answer reader from their samples, no model "
+                                             "run (cf_flip 4.1 -> 4.2: refusals are meta)")
+    rescore.add_argument("paths", nargs="+", type=Path, help="results_*.json files, or folders searched for them")
+    rescore.add_argument("--check", action="store_true", help="say what would change; write nothing")
+    rescore.set_defaults(func=cmd_rescore)
     from leaderboard.cli import add_commands
     from qxbench.study.cli import add_commands as add_study_commands
 

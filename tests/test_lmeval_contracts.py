@@ -91,6 +91,9 @@ a YAML ``class:`` task is built as ``cls(config=...)``
     run_report.py:newest_results / report -> the names; one stamp for both
 the samples log holds ``str()`` of each answer
     probes/logged.py:read_result -> ``resps`` / ``filtered_resps``
+``lm_eval.tasks._yaml_loader.load_yaml(path)``; the evaluator's aggregates and ``stderr_for_metric``
+    lmeval/rescore.py:_task_config, _aggregate -> includes merged and ``!function`` resolved; ``metric,none``
+      is the aggregation of the documents' values, its standard error ``stderr_for_metric(fn, iters)(items)``
 """
 
 from __future__ import annotations
@@ -749,3 +752,22 @@ def test_the_samples_log_holds_str_of_each_answer(saved_run):
     assert got == [([["ANSWER-TEXT"]], ["ANSWER-TEXT"])], broke(
         f"samples_*.jsonl holds str() of each answer in resps / filtered_resps (got {got})",
         "qxbench/probes/logged.py:read_result (parses that text back)")
+
+
+def test_rescore_loads_a_task_yaml_and_aggregates_as_the_evaluator_does():
+    """A YAML's includes and ``!function`` aggregations resolve, and a mean's stderr is ``mean_stderr``."""
+    from lm_eval.api.metrics import mean, mean_stderr, stderr_for_metric
+    from lm_eval.api.registry import get_aggregation
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    from qxbench._lmeval_hook import tasks_dir
+
+    config = load_yaml(tasks_dir() / "cf_flip" / "cf_flip_sst2.yaml")
+    aggs = {m["metric"]: m["aggregation"] for m in config.get("metric_list", [])}
+    assert callable(config.get("process_results")) and aggs.get("acc") == "mean" and callable(aggs.get("minimality")), \
+        broke("load_yaml merges `include:` and resolves `!function` (process_results, aggregations)",
+              "qxbench/lmeval/rescore.py:_task_config")
+    assert get_aggregation("mean") is mean and stderr_for_metric(metric=mean, bootstrap_iters=100000) is mean_stderr \
+        and stderr_for_metric(metric=aggs["minimality"], bootstrap_iters=100000) is None, \
+        broke("a mean's stderr is mean_stderr; a custom aggregation has none (the evaluator writes N/A)",
+              "qxbench/lmeval/rescore.py:_aggregate")

@@ -39,7 +39,10 @@ precedence order (the first that applies):
     stub          headers or a cue with no content ("Rewrite claim:", "The article:")
     meta          the text after the headers talks about the task: "rewrit...", "rephras...", "here is",
                   or "the [one word] <part or label name>" ("The movie review was ...", "the topic",
-                  "The evidence suggests ..."), a cue the edited part does not contain itself
+                  "The evidence suggests ..."), a cue the edited part does not contain itself; or it
+                  declines the request (cf_flip 4.2): "I'm sorry, but I can't assist with that." (an
+                  apology, then a refusal to assist, help or comply; "I'm sorry, but I can't recommend
+                  this film." is a review, and "I can't help but love it" an idiom: both stay valid)
     valid         anything else (a label word inside a real edit stays valid)
 
 **Explanations** (:func:`read_explanation`), in precedence order: ``empty``; ``copy`` (the edited
@@ -87,6 +90,14 @@ _CHANGE = r"(?:changed\s+to|changes\s+to|change\s+to|turned\s+into|instead\s+of|
 _SUBJECTS = ("it", "this", "that", "review", "text", "sentence", "article", "statement", "claim", "hypothesis",
              "label", "answer", "result", "sentiment", "relation", "topic", "verdict", "category", "class", "tone")
 _META = r"\b(?:re-?writ\w*|rephras\w*|here\s+is|here's)\b"
+# declining the request, not an edit (Qwen2.5: "I'm sorry, but I can't assist with that."): at the start, an optional
+# apology, then "I can't / cannot / won't / am unable to" assist or help (with that, or nothing after), comply or
+# fulfil. Not "I can't recommend this film", "I can't help but love it", "I can't help feeling ...": reviews.
+_APOLOGY = r"(?:(?:i['’]?m|i\s+am)\s+(?:sorry|afraid)|sorry|i\s+apologi[sz]e)\b[^.!?]{0,30}?"
+_DECLINE = (r"(?:\bi\s+(?:can['’]?t|cannot|can\s+not|won['’]?t|am\s+unable\s+to|am\s+not\s+able\s+to)"
+            r"|\bi['’]m\s+(?:unable|not\s+able)\s+to)\s+")
+_ASKED = r"(?:(?:assist|help)(?:\s+you)?(?:\s+with\b|\s*[.!]|\s*$)|comply\b|fulfil+\b)"
+_REFUSAL = re.compile(rf"^(?:{_APOLOGY})?{_DECLINE}{_ASKED}", re.I)
 _END = re.compile(r"[.!?…][\"'”’)\]]*$")
 
 
@@ -212,7 +223,8 @@ def _meta(text: str, doc: Mapping[str, Any]) -> bool:
     named = "|".join(re.escape(n) for n in sorted(names))
     cues = (_META, rf"\bthe\s+(?:[\w-]+\s+)?(?:{named})s?\b")
     given = str(doc["text"]).lower()
-    return any(re.search(cue, text.lower()) and not re.search(cue, given) for cue in cues)
+    return any(re.search(cue, text.lower()) and not re.search(cue, given) for cue in cues) \
+        or (_REFUSAL.match(text.strip()) is not None and not _REFUSAL.match(str(doc["text"]).strip()))
 
 
 def read_rewrite(answer: str, doc: Mapping[str, Any]) -> Rewrite:

@@ -194,11 +194,11 @@ def test_the_chat_template_option_reaches_the_model(qx_lm, tmp_path):
 
 def test_a_request_carries_its_task_version_so_no_other_version_s_answer_is_resumed():
     """The resume store keys an answer by the request's arguments (qxbench.lmeval.resume.key): the task
-    version is one of them, so a 4.0 answer kept by --use_cache is never read by a 4.1 run."""
+    version is one of them, so a 4.0 answer kept by --use_cache is never read by a 4.1 or 4.2 run."""
     from lm_eval.tasks import TaskManager, get_task_dict
 
     from .conftest import TASKS
 
     task = get_task_dict(["cf_flip"], TaskManager(include_path=[str(TASKS)], include_defaults=False))["cf_flip"]
     doc = task.test_docs()[0]
-    assert task.probe_arguments(doc, "")[2]["version"] == str(task.config.metadata["version"]) == "4.1"
+    assert task.probe_arguments(doc, "")[2]["version"] == str(task.config.metadata["version"]) == "4.2"

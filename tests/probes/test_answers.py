@@ -151,6 +151,34 @@ def test_a_copula_leaks_only_when_it_speaks_of_the_text_or_its_label():
     assert read_rewrite("The man is angry about the long wait. The relation is neutral.", nli).kind == "leak"
 
 
+
+QWEN = RUNS.parents[1]  # benchmarks/results/runs
+REFUSALS = [  # (model, config, doc_id): where Qwen2.5-Coder declined cf_flip_sst2's rewrite prompt
+    ("qwen2.5-coder-1.5b", "rtn-4b", 89),  # read `valid` by 4.1, judged negative: counted as a valid flip
+    ("qwen2.5-coder-0.5b", "bnb-int8", 7),  # read `valid` by 4.1, kept the label
+]
+
+
+@pytest.mark.parametrize(("model", "config", "doc_id"), REFUSALS, ids=[f"{m}-{c}-{d}" for m, c, d in REFUSALS])
+def test_a_logged_refusal_is_meta_not_a_rewrite(model, config, doc_id):
+    """cf_flip 4.2: a refusal talks about the request; it is no rewrite, so it cannot flip."""
+    path = next((QWEN / model / "explain-bfloat16" / config / model).glob("samples_cf_flip_sst2_20*.jsonl.gz"))
+    with gzip.open(path, "rt") as f:
+        row = next(r for r in map(json.loads, f) if r["doc_id"] == doc_id)
+    answer = plain(read_result(row["filtered_resps"][0]))["answer"]
+    assert answer == "I'm sorry, but I can't assist with that."
+    assert read_rewrite(answer, row["doc"]).kind == "meta"
+
+
+def test_reviews_that_apologise_or_cannot_help_something_stay_valid():
+    doc, _ = logged("fp", "cf_flip_sst2", 24)
+    for review in ("I'm sorry, but I can't recommend this film.", "I can't help but love this film.",
+                   "I can't help feeling the film is a mess.", "The film cannot help itself."):
+        assert read_rewrite(review, doc).kind == "valid", review
+    for refusal in ("I’m sorry, but I can’t assist with that.", "Sorry, I cannot help with this request.",
+                    "I apologize, but I am unable to fulfill this request.", "I cannot comply."):
+        assert read_rewrite(refusal, doc).kind == "meta", refusal
+
 CAPPED = ('The relation "entailment" is a logical fallacy where a conclusion is drawn from a premise that is not '
           'necessarily true. In this case, the premise is "A woman with a green headscarf, blue shirt and a very big '
           'grin" and the hypothesis is "The woman is very happy." The conclusion')  # 55 words, cut by the cap

@@ -1,0 +1,205 @@
+"""Rescore a committed run under a newer answer reader, from its samples alone (no model runs).
+
+A version step that changes only how answers are read (cf_flip 4.1 -> 4.2: a refusal, "I'm sorry, but I
+can't assist with that.", is ``meta``, no longer a ``valid`` rewrite; :mod:`qxbench.probes.answers`) needs
+no new generation: each sample logs the whole :class:`~qxbench.probes.selfexplain.Counterfactual`, and
+the task's ``process_results`` is a pure function of it and the document. So the runs already made stay
+comparable with new ones, instead of being thrown away with each reader mend.
+
+For each task of a step in :data:`STEPS` at its old version: every logged answer is read again
+(:func:`~qxbench.probes.answers.read_rewrite`). An answer that is no longer ``valid`` loses what only a
+valid rewrite gets (its labels and perplexities: what a fresh run stores for it); one that would now be
+``valid`` but was not cannot be rescored (it was never classified) and stops the rescore. Every
+document's metrics are recomputed by the task's ``process_results``, the aggregates and standard errors
+as lm-eval computes them (the YAML's aggregation functions; ``stderr_for_metric``), and checked: the
+documents whose kind did not change must give the metrics they logged, and where none changed the
+aggregates must equal the stored ones; otherwise nothing is written. The results file records each
+step under ``qx_rescored`` and takes the new version (``versions``, ``configs.<task>.metadata.version``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qxbench.errors import QxError
+
+STEPS = {"cf_flip": (4.1, 4.2)}  # reader-only version steps of a task family: (from, to)
+
+
+@dataclass(frozen=True)
+class Rescored:
+    """One task of one results file: the step taken and the documents whose answer kind changed."""
+
+    results: Path
+    task: str
+    old: float
+    new: float
+    changed: tuple[tuple[int, str, str], ...]  # (doc_id, old kind, new kind)
+    metrics: dict[str, tuple[Any, Any]]  # metric -> (stored aggregate, rescored) where they differ
+
+
+def family(task: str) -> str | None:
+    """The :data:`STEPS` family a task belongs to (``cf_flip_sst2`` -> ``cf_flip``), or None."""
+    return next((f for f in STEPS if task == f or task.startswith(f + "_")), None)
+
+
+def _task_config(task: str) -> dict[str, Any]:
+    """The task's YAML (includes merged, ``!function`` resolved) from qxbench's task folder."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    from qxbench._lmeval_hook import tasks_dir
+
+    found = sorted(tasks_dir().glob(f"*/{task}.yaml"))
+    if not found:
+        raise QxError(f"task {task!r}: no {task}.yaml in qxbench's task folder {tasks_dir()}")
+    return load_yaml(found[0])
+
+
+def _samples_file(results: Path, task: str) -> Path:
+    stamp = results.stem.removeprefix("results_")
+    for name in (f"samples_{task}_{stamp}.jsonl", f"samples_{task}_{stamp}.jsonl.gz"):
+        if (results.parent / name).is_file():
+            return results.parent / name
+    raise QxError(f"{results}: task {task} has no samples file (samples_{task}_{stamp}.jsonl[.gz]) to rescore from")
+
+
+def _read_lines(path: Path) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return f.read().splitlines()
+
+
+def _write_lines(path: Path, lines: list[str]) -> None:
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    if path.suffix == ".gz":  # as `gzip -n`: no name, no time stamp
+        with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as f:
+            f.write(data)
+    else:
+        path.write_bytes(data)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def _reread(value: Any, doc: dict[str, Any]) -> Any:
+    """The logged Counterfactual as the current reader reads its answer."""
+    from qxbench.probes.answers import read_rewrite
+
+    now = read_rewrite(value.answer, doc)
+    if now.kind == value.kind:
+        return value
+    if now.kind == "valid":
+        raise QxError(f"document {doc.get('text', '')[:40]!r}: its answer is now a valid rewrite ({value.kind} "
+                      "before) and was never classified: rerun the task instead of rescoring it")
+    nan = math.nan
+    return dataclasses.replace(value, kind=now.kind, rewrite=now.text, rewrite_pred=None, ppl=nan, input_ppl=nan,
+                               ref_ppl=None if value.ref_ppl is None else nan, ref_rewrite_pred=None)
+
+
+def _aggregate(config: dict[str, Any], per_doc: list[dict[str, Any]], bootstrap_iters: int) -> dict[str, Any]:
+    """lm-eval's aggregates (``metric,none``) and standard errors of the documents' metrics."""
+    from lm_eval.api.metrics import stderr_for_metric
+    from lm_eval.api.registry import get_aggregation
+
+    out: dict[str, Any] = {}
+    for entry in config["metric_list"]:
+        metric, agg = entry["metric"], entry["aggregation"]
+        fn = get_aggregation(agg) if isinstance(agg, str) else agg
+        items = [doc[metric] for doc in per_doc if metric in doc]
+        if not items:
+            continue
+        out[f"{metric},none"] = fn(items)
+        stderr = stderr_for_metric(metric=fn, bootstrap_iters=bootstrap_iters) if bootstrap_iters > 0 else None
+        out[f"{metric}_stderr,none"] = stderr(items) if stderr and len(items) > 1 else "N/A"
+    return out
+
+
+def _rescore_task(results: Path, data: dict[str, Any], task: str, old: float,
+                  new: float) -> tuple[Rescored, Path, list[str]]:
+    """The task rescored: (what changed, its samples file, the new sample lines); checks as the module says."""
+    from qxbench.probes.logged import log_text, read_result
+
+    config = _task_config(task)
+    process = config["process_results"]
+    samples = _samples_file(results, task)
+    lines, per_doc, changed = _read_lines(samples), [], []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        value = read_result(row["filtered_resps"][0])
+        now = _reread(value, row["doc"])
+        metrics = process(row["doc"], [now])
+        if now is value:
+            off = [m for m, v in metrics.items() if m in row and not _same(v, row[m])]
+            if off:
+                raise QxError(f"{samples.name}:{number}: rescoring does not reproduce the logged {', '.join(off)} "
+                              "of an unchanged answer: the task's metrics changed beyond its reader; rerun it")
+        else:
+            changed.append((row["doc_id"], value.kind, now.kind))
+            text = log_text(now)
+            row.update({"resps": [[text]], "filtered_resps": [text], **metrics})
+            lines[number - 1] = json.dumps(row, ensure_ascii=False)
+        per_doc.append(metrics)
+    stored = data["results"][task]
+    fresh = _aggregate(config, per_doc, int(data.get("config", {}).get("bootstrap_iters", 100000)))
+    differ = {k.split(",")[0]: (stored.get(k), v) for k, v in fresh.items() if not _same(stored.get(k), v)}
+    if differ and not changed:
+        raise QxError(f"{results.name}: {task}: rescoring no changed answer gives other aggregates "
+                      f"({', '.join(sorted(differ))}): nothing written")
+    stored.update(fresh)
+    data["versions"][task] = new
+    data["configs"][task].setdefault("metadata", {})["version"] = new
+    data.setdefault("qx_rescored", []).append(
+        {"task": task, "from": old, "to": new, "by": "qxbench.lmeval.rescore",
+         "changed": [{"doc_id": d, "from": a, "to": b} for d, a, b in changed]})
+    return Rescored(results, task, old, new, tuple(changed), differ), samples, lines
+
+
+def rescore(results: Path, *, write: bool = True) -> list[Rescored]:
+    """Every task of ``results`` (an lm-eval results JSON) at the old version of a :data:`STEPS` step, rescored
+    under the current reader; written back (results and samples) unless ``write`` is False. Tasks at
+    other versions are left as they are (an empty list: nothing to do)."""
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+        versions = dict(data["versions"])
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise QxError(f"{results}: not an lm-eval results file ({type(err).__name__})") from None
+    done, files = [], []
+    for task, version in sorted(versions.items()):
+        fam = family(task)
+        if fam is None or not _same(float(version), STEPS[fam][0]):
+            continue
+        item, samples, lines = _rescore_task(results, data, task, *STEPS[fam])
+        done.append(item)
+        if item.changed:  # a samples file none of whose answers changed kind is left as it is
+            files.append((samples, lines))
+    if write and done:
+        for samples, lines in files:
+            _write_lines(samples, lines)
+        results.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    return done
+
+
+def results_files(paths: list[Path]) -> list[Path]:
+    """``results_*.json`` files: each path itself, or those found under a folder."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(path.rglob("results_*.json"))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise QxError(f"'{path}' is neither a results file nor a folder")
+    return found
