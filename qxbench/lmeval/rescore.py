@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qxbench.errors import QxError
+from qxbench.errors import QxError, first_line
 
 STEPS = {"cf_flip": (4.1, 4.2)}  # reader-only version steps of a task family: (from, to)
 
@@ -137,10 +137,16 @@ def _rescore_task(results: Path, data: dict[str, Any], task: str, old: float,
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
-        row = json.loads(line)
-        value = read_result(row["filtered_resps"][0])
-        now = _reread(value, row["doc"])
-        metrics = process(row["doc"], [now])
+        try:
+            row = json.loads(line)
+            value = read_result(row["filtered_resps"][0])
+            now = _reread(value, row["doc"])
+            metrics = process(row["doc"], [now])
+        except QxError:
+            raise
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as err:  # Invalid is a ValueError
+            raise QxError(f"{samples.name}:{number}: cannot rescore this line ({type(err).__name__}: "
+                          f"{first_line(err)}); nothing written") from None
         if now is value:
             off = [m for m, v in metrics.items() if m in row and not _same(v, row[m])]
             if off:
@@ -152,7 +158,9 @@ def _rescore_task(results: Path, data: dict[str, Any], task: str, old: float,
             row.update({"resps": [[text]], "filtered_resps": [text], **metrics})
             lines[number - 1] = json.dumps(row, ensure_ascii=False)
         per_doc.append(metrics)
-    stored = data["results"][task]
+    stored = data["results"].get(task) if isinstance(data.get("results"), dict) else None
+    if not isinstance(stored, dict) or not isinstance(data.get("configs", {}).get(task), dict):
+        raise QxError(f"{results.name}: {task} has a version but no results or configs entry; nothing written")
     fresh = _aggregate(config, per_doc, int(data.get("config", {}).get("bootstrap_iters", 100000)))
     differ = {k.split(",")[0]: (stored.get(k), v) for k, v in fresh.items() if not _same(stored.get(k), v)}
     if differ and not changed:
@@ -173,13 +181,13 @@ def rescore(results: Path, *, write: bool = True) -> list[Rescored]:
     other versions are left as they are (an empty list: nothing to do)."""
     try:
         data = json.loads(results.read_text(encoding="utf-8"))
-        versions = dict(data["versions"])
+        versions = {task: float(v) for task, v in dict(data["versions"]).items()}
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise QxError(f"{results}: not an lm-eval results file ({type(err).__name__})") from None
     done, files = [], []
     for task, version in sorted(versions.items()):
         fam = family(task)
-        if fam is None or not _same(float(version), STEPS[fam][0]):
+        if fam is None or not _same(version, STEPS[fam][0]):
             continue
         item, samples, lines = _rescore_task(results, data, task, *STEPS[fam])
         done.append(item)

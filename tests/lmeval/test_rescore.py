@@ -129,6 +129,22 @@ def test_a_logged_metric_that_does_not_reproduce_stops_it_and_writes_nothing(tmp
     assert _files(tmp_path) == files
 
 
+@pytest.mark.parametrize("broken", ["{not json", '{"doc_id": 2, "doc": {}}', '{"doc_id": 2, "filtered_resps": ["{}"]}'])
+def test_a_broken_sample_line_is_one_line_naming_it_and_nothing_is_written(tmp_path, capsys, broken):
+    import gzip
+
+    path = write_run(tmp_path)
+    with gzip.open(tmp_path / f"samples_{TASK}_{STAMP}.jsonl.gz", "rt", encoding="utf-8") as f:
+        lines = f.read().splitlines()
+    with gzip.open(tmp_path / f"samples_{TASK}_{STAMP}.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write("\n".join([*lines[:2], broken]) + "\n")
+    files = _files(tmp_path)
+    assert main(["rescore", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"samples_{TASK}_{STAMP}.jsonl.gz:3: cannot rescore this line" in err[0], err
+    assert _files(tmp_path) == files
+
+
 def test_an_answer_that_would_now_be_valid_cannot_be_rescored(tmp_path):
     doc, _ = DOCS[1]
     path = write_run(tmp_path, [(doc, _cf("It's a dull and often tiresome journey.", "meta", None))])
