@@ -218,7 +218,8 @@ def _leaks(heads: list[str], body: str, full: str, doc: Mapping[str, Any]) -> bo
 
 def _meta(text: str, doc: Mapping[str, Any]) -> bool:
     """Talks about the task: a cue of :data:`_META` or "the [word] <part or label name>" ("the movie
-    review", "the evidence", "the topic") that the edited part does not contain itself."""
+    review", "the evidence", "the topic") that the edited part does not contain itself; or a refusal of the
+    request (:data:`_REFUSAL`, cf_flip 4.2) that the edited part is not itself."""
     names = {str(doc[k]).lower() for k in ("input_name", "context_name", "label_name") if doc.get(k)} | {"label"}
     named = "|".join(re.escape(n) for n in sorted(names))
     cues = (_META, rf"\bthe\s+(?:[\w-]+\s+)?(?:{named})s?\b")
