@@ -42,6 +42,16 @@ def newest_results(out: Path, since: float, prefix: str = "results_") -> Path | 
     return max(files, key=lambda p: p.stat().st_mtime) if files else None
 
 
+def samples_file(results: Path, task: str) -> Path | None:
+    """The samples file of ``task`` beside a results file (same stamp): ``.jsonl``, else ``.jsonl.gz`` (committed
+    runs keep theirs gzipped); None where the run logged none."""
+    file = results.with_name(f"samples_{task}_{results.stem.removeprefix('results_')}.jsonl")
+    for found in (file, file.with_name(file.name + ".gz")):
+        if found.is_file():
+            return found
+    return None
+
+
 def headline_lines(results: dict) -> list[str]:
     """One line per task of a results JSON whose probe family has a headline the run reports: task, metric,
     value, direction and meaning, as leaderboard/display.yaml declares them

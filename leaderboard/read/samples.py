@@ -16,6 +16,7 @@ from pathlib import Path
 
 from leaderboard.read.schema import clip, labels, sample_row
 from qxbench.errors import QxError, first_line
+from qxbench.run_report import samples_file
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,9 @@ class Samples:
 
 
 def _sample_lines(path: Path, task: str) -> tuple[Path, list[str]] | None:
-    stamp = path.stem.removeprefix("results_")
-    file = path.with_name(f"samples_{task}_{stamp}.jsonl")
-    if not file.is_file():
-        file = file.with_name(file.name + ".gz")  # committed results keep their samples gzipped
-        if not file.is_file():
-            return None
+    file = samples_file(path, task)
+    if file is None:
+        return None
     try:
         if file.suffix == ".gz":
             with gzip.open(file, "rt", encoding="utf-8") as f:

@@ -62,11 +62,12 @@ def _task_config(task: str) -> dict[str, Any]:
 
 
 def _samples_file(results: Path, task: str) -> Path:
-    stamp = results.stem.removeprefix("results_")
-    for name in (f"samples_{task}_{stamp}.jsonl", f"samples_{task}_{stamp}.jsonl.gz"):
-        if (results.parent / name).is_file():
-            return results.parent / name
-    raise QxError(f"{results}: task {task} has no samples file (samples_{task}_{stamp}.jsonl[.gz]) to rescore from")
+    from qxbench.run_report import samples_file
+
+    found = samples_file(results, task)
+    if found is None:
+        raise QxError(f"{results}: task {task} has no samples file (samples_{task}_<stamp>.jsonl[.gz]) to rescore from")
+    return found
 
 
 def _read_lines(path: Path) -> list[str]:
