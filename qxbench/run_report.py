@@ -11,6 +11,7 @@ A run without ``--output_path`` wrote nothing: one line says so and how to keep 
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import sys
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qxbench import distributed, logs, metric_facts, preflight
+from qxbench.errors import QxError, first_line
 
 # Headlines that say nothing of a full-precision run (its own labels agree with themselves): its report shows
 # the next one instead. The leaderboard keeps them: there a quantized run's value is paired with this 1.
@@ -50,6 +52,21 @@ def samples_file(results: Path, task: str) -> Path | None:
         if found.is_file():
             return found
     return None
+
+
+def samples_lines(results: Path, task: str) -> tuple[Path, list[str]] | None:
+    """The lines of :func:`samples_file` (a ``.jsonl.gz`` read through gzip) with the file they came from; None
+    where the run logged none. A file that does not read is one :class:`~qxbench.errors.QxError` naming it."""
+    file = samples_file(results, task)
+    if file is None:
+        return None
+    try:
+        if file.suffix == ".gz":
+            with gzip.open(file, "rt", encoding="utf-8") as f:
+                return file, f.read().splitlines()
+        return file, file.read_text(encoding="utf-8").splitlines()
+    except (OSError, EOFError, UnicodeDecodeError) as err:  # gzip.BadGzipFile is an OSError
+        raise QxError(f"Cannot read samples file {file}: {first_line(err)}") from None
 
 
 def headline_lines(results: dict) -> list[str]:

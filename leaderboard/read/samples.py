@@ -8,7 +8,6 @@ label whose logged answer does not read (:func:`qxbench.probes.logged.read_resul
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from leaderboard.read.schema import clip, labels, sample_row
 from qxbench.errors import QxError, first_line
-from qxbench.run_report import samples_file
+from qxbench.run_report import samples_lines
 
 
 @dataclass(frozen=True)
@@ -28,23 +27,10 @@ class Samples:
     preds: dict[int, int] | None = None  # None when no line's logged answer holds a label
 
 
-def _sample_lines(path: Path, task: str) -> tuple[Path, list[str]] | None:
-    file = samples_file(path, task)
-    if file is None:
-        return None
-    try:
-        if file.suffix == ".gz":
-            with gzip.open(file, "rt", encoding="utf-8") as f:
-                return file, f.read().splitlines()
-        return file, file.read_text(encoding="utf-8").splitlines()
-    except (OSError, EOFError, UnicodeDecodeError) as err:  # gzip.BadGzipFile is an OSError
-        raise QxError(f"Cannot read samples file {file}: {first_line(err)}") from None
-
-
 def read_samples(path: Path, task: str, curve_key: str | None) -> Samples | None:
     """The samples file of ``task`` beside the results file ``path`` (``.jsonl``, else ``.jsonl.gz``), each line
     checked (:func:`leaderboard.read.schema.sample_row`); None when the run logged none for it."""
-    found = _sample_lines(path, task)
+    found = samples_lines(path, task)
     if found is None:
         return None
     file, lines = found

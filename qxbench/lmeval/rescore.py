@@ -61,19 +61,13 @@ def _task_config(task: str) -> dict[str, Any]:
     return load_yaml(found[0])
 
 
-def _samples_file(results: Path, task: str) -> Path:
-    from qxbench.run_report import samples_file
+def _samples(results: Path, task: str) -> tuple[Path, list[str]]:
+    from qxbench.run_report import samples_lines
 
-    found = samples_file(results, task)
+    found = samples_lines(results, task)
     if found is None:
         raise QxError(f"{results}: task {task} has no samples file (samples_{task}_<stamp>.jsonl[.gz]) to rescore from")
     return found
-
-
-def _read_lines(path: Path) -> list[str]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        return f.read().splitlines()
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:
@@ -133,8 +127,8 @@ def _rescore_task(results: Path, data: dict[str, Any], task: str, old: float,
 
     config = _task_config(task)
     process = config["process_results"]
-    samples = _samples_file(results, task)
-    lines, per_doc, changed = _read_lines(samples), [], []
+    samples, lines = _samples(results, task)
+    per_doc, changed = [], []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

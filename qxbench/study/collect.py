@@ -16,7 +16,7 @@ from qxbench.errors import QxError
 from qxbench.stats import paired_diff
 from qxbench.study.agreement import ordinal_alpha
 from qxbench.study.answers import Answers, read_all
-from qxbench.study.files import load_study
+from qxbench.study.files import baseline, load_study
 
 RESULTS_SCHEMA = "qxbench-human-ratings/1"
 
@@ -29,7 +29,7 @@ class ConfigRating:
     config: str
     mean: float  # mean over items of the item's mean rating; NaN when no item was rated
     items: int  # items rated by at least one rater
-    diff: float | None  # config - full precision over items rated in both (None for full precision)
+    diff: float | None  # config - its full precision (fp, fp-bfloat16) over items rated in both (None for fp)
     low: float | None
     high: float | None
     pairs: int  # items in the difference
@@ -46,16 +46,29 @@ def item_means(answers: list[Answers], key: dict) -> dict[tuple[str, str, str, s
     return {g: {item: sum(v) / len(v) for item, v in per.items()} for g, per in sums.items()}
 
 
-def config_ratings(means: dict[tuple[str, str, str, str], dict[str, float]], *, iters: int = 2000,
-                   seed: int = 0) -> list[ConfigRating]:
+def baselines(key: dict) -> dict[tuple[str, str, str], str]:
+    """(task, model, config) -> the full-precision config it is compared with (``fp``, ``fp-bfloat16``: one per
+    dtype, as :mod:`qxbench.study.make` grouped the items)."""
+    return {(e["task"], e["model"], config): str(baseline(key, e))
+            for e in key["items"].values() for config in e["slots"].values()}
+
+
+def config_ratings(means: dict[tuple[str, str, str, str], dict[str, float]], base_of: dict[tuple[str, str, str], str],
+                   *, iters: int = 2000, seed: int = 0) -> list[ConfigRating]:
+    """Each config's mean rating and, for a quantized one, its paired difference to its baseline (``base_of``)."""
+    def order(group: tuple[str, str, str, str]) -> tuple:  # each baseline, then the configs compared with it
+        task, model, criterion, config = group
+        base = base_of.get((task, model, config), "fp")
+        return task, model, criterion, base, config != base, config
+
     out = []
-    for (task, model, criterion, config), per in sorted(means.items(), key=lambda kv: (*kv[0][:3], kv[0][3] != "fp",
-                                                                                        kv[0][3])):
+    for (task, model, criterion, config), per in sorted(means.items(), key=lambda kv: order(kv[0])):
         mean = sum(per.values()) / len(per) if per else math.nan
         diff = low = high = None
         pairs = 0
-        if config != "fp":
-            base = means.get((task, model, criterion, "fp"), {})
+        base_config = base_of.get((task, model, config), "fp")
+        if config != base_config:
+            base = means.get((task, model, criterion, base_config), {})
             items = sorted(set(base) | set(per))
             d = paired_diff([base.get(i, math.nan) for i in items], [per.get(i, math.nan) for i in items],
                             iters=iters, seed=seed)
@@ -98,7 +111,7 @@ def collect(study_dir: Path, answer_files: list[Path], *, iters: int = 2000) -> 
         raise QxError("qxbench study collect needs at least one answers file")
     answers = read_all(answer_files, manifest)
     criteria = {c["name"]: c["label"] for f in manifest["families"].values() for c in f["criteria"]}
-    rows = config_ratings(item_means(answers, key), iters=iters)
+    rows = config_ratings(item_means(answers, key), baselines(key), iters=iters)
     return _json_safe({  # type: ignore[return-value]
         "schema": RESULTS_SCHEMA, "study_id": manifest["id"], "items": len(manifest["items"]),
         "raters": [{"rater": a.rater, "ratings": len(a.ratings), "expected": a.expected, "simulated": a.simulated}

@@ -17,6 +17,7 @@ from qxbench.study.make import KEY_FILE, KEY_SCHEMA, SCHEMA, STUDY_FILE, dumps, 
 STUDY_ID = re.compile(r"[0-9a-f]{12}")  # what study make writes; part of the ratings file's name
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MISSING = object()
+KEY_SCHEMAS = (KEY_SCHEMA, "qxbench-study-key/2")  # /2: made before the baseline was named: always "fp"
 OLD_KEY = (" (a study made before the key covered study.json: make it again from the same runs with the same "
            "--items and --seed; its id, and so its answer files, stay the same)")
 
@@ -109,9 +110,10 @@ def check_manifest(manifest: dict, path: Path) -> None:
 
 def check_key(key: dict, manifest: dict, path: Path) -> None:
     """The key of this study, unchanged since it was made, with an entry for every item's every answer."""
-    if key.get("schema") != KEY_SCHEMA:
+    if key.get("schema") not in KEY_SCHEMAS:
         hint = OLD_KEY if key.get("schema") == "qxbench-study-key/1" else ""
-        raise QxError(f"{path}: schema {_show(key.get('schema', MISSING))}, expected {KEY_SCHEMA!r}{hint}")
+        raise QxError(f"{path}: schema {_show(key.get('schema', MISSING))}, expected "
+                      f"{' or '.join(map(repr, KEY_SCHEMAS))}{hint}")
     if key.get("study_id") != manifest["id"]:
         raise QxError(f"{path} is not the key of study {manifest['id']!r} (its study_id: {_show(key.get('study_id'))})")
     if sha256(dumps(key)) != manifest["key_sha256"]:
@@ -130,6 +132,15 @@ def check_key(key: dict, manifest: dict, path: Path) -> None:
                 not all(isinstance(c, str) for c in slots.values()):
             raise QxError(f"{path}: items.{item['id']}.slots is {_show(slots)}, expected a config for each of "
                           f"the item's answers {', '.join(o['slot'] for o in item['outputs'])}")
+        if baseline(key, entry) not in slots.values():
+            raise QxError(f"{path}: items.{item['id']}.baseline is {_show(entry.get('baseline', MISSING))}, "
+                          f"expected one of its slots' configs {', '.join(sorted(slots.values()))}")
+
+
+def baseline(key: dict, entry: dict) -> object:
+    """The full-precision config an item's answers are compared with: its ``baseline`` (key /3), ``fp`` in a
+    /2 key (made when only float32 runs were paired)."""
+    return entry.get("baseline", MISSING) if key.get("schema") == KEY_SCHEMA else "fp"
 
 
 def load_study(study_dir: Path) -> tuple[dict, dict]:

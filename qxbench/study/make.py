@@ -1,7 +1,8 @@
 """``qxbench study make``: runs -> a blinded rating study.
 
-Items pair the same document across full precision and every quantized config of one model
-(same ``doc_id`` and ``doc_hash`` in every config's samples). N items per task are drawn with a
+Items pair the same document across full precision and every quantized config of one model and dtype
+(same ``doc_id`` and ``doc_hash`` in every config's samples; ``fp-bfloat16`` is the baseline of bfloat16 configs,
+as on the leaderboard, and the key names each item's ``baseline``). N items per task are drawn with a
 seeded RNG; each item shows its outputs as slots A, B, C... in an order that is random and
 balanced (every config takes every slot equally often when N is a multiple of the configs).
 Which config sits in which slot is written only to ``key.json``. Each file records the other's SHA-256:
@@ -23,7 +24,7 @@ from qxbench.study.criteria import SCALE, Family, family_for, load_families
 from qxbench.study.samples import Output, read_outputs
 
 SCHEMA = "qxbench-study/1"
-KEY_SCHEMA = "qxbench-study-key/2"  # /2: study_sha256 (all of study.json)
+KEY_SCHEMA = "qxbench-study-key/3"  # /2: study_sha256 (all of study.json); /3: each item's baseline config
 STUDY_FILE, KEY_FILE = "study.json", "key.json"
 
 
@@ -34,7 +35,7 @@ class Candidate:
     task: str
     model: str
     doc_id: int
-    outputs: tuple[tuple[str, Output], ...]  # (config, output), full precision first
+    outputs: tuple[tuple[str, Output], ...]  # (config, output), full precision of the configs' dtype first
 
 
 @dataclass(frozen=True)
@@ -58,21 +59,24 @@ def candidates(runs_dir: Path, families: tuple[Family, ...]) -> tuple[list[Candi
                       f"{', '.join(t for f in families for t in f.tasks)}")
     for task in tasks:
         kind = family_for(task, families).name
-        for model in sorted({r.model for r in runs}):
-            answers = {r.config: read_outputs(r.path, task, kind) for r in runs
-                       if r.model == model and task in r.tasks}
+        for model, dtype in sorted({(r.model, r.dtype) for r in runs}):
+            group = [r for r in runs if (r.model, r.dtype) == (model, dtype) and task in r.tasks]
+            answers = {r.config: read_outputs(r.path, task, kind) for r in group}
+            where = model if dtype == "float32" else f"{model} in {dtype}"
             empty = sorted(c for c, o in answers.items() if not o)
             if empty:
-                notes.append(f"{model} {task}: no logged samples (--log_samples) for {', '.join(empty)}: left out")
+                notes.append(f"{where} {task}: no logged samples (--log_samples) for {', '.join(empty)}: left out")
             answers = {c: o for c, o in answers.items() if o}
-            if "fp" not in answers or len(answers) < 2:
-                notes.append(f"{model} {task}: needs full precision and a quantized config with samples: left out")
+            fp = next((r.config for r in group if r.is_fp and r.config in answers), None)
+            if fp is None or len(answers) < 2:
+                notes.append(f"{where} {task}: needs full precision and a quantized config of the same dtype with "
+                             "samples: left out")
                 continue
-            configs = ["fp", *sorted(c for c in answers if c != "fp")]
+            configs = [fp, *sorted(c for c in answers if c != fp)]
             for doc_id in sorted(set.intersection(*(set(o) for o in answers.values()))):
                 hashes = {answers[c][doc_id].doc_hash for c in configs}
                 if len(hashes) > 1:
-                    notes.append(f"{model} {task} doc {doc_id}: the configs saw different documents: left out")
+                    notes.append(f"{where} {task} doc {doc_id}: the configs saw different documents: left out")
                     continue
                 found.append(Candidate(task, model, doc_id, tuple((c, answers[c][doc_id]) for c in configs)))
     return found, notes
@@ -142,7 +146,7 @@ def make_study(runs_dir: Path, *, items: int, seed: int, raters: int,
         public.append({"id": item, "task": c.task, "family": family.name, "text": shown[0][1].text,
                        "outputs": [{"slot": s, "fields": [list(f) for f in o.fields]}
                                    for s, (_, o) in zip(slots, shown, strict=True)]})
-        key[item] = {"task": c.task, "model": c.model, "doc_id": c.doc_id,
+        key[item] = {"task": c.task, "model": c.model, "doc_id": c.doc_id, "baseline": c.outputs[0][0],
                      "slots": {s: config for s, (config, _) in zip(slots, shown, strict=True)}}
     used = {family_for(c.task, families).name for c in chosen}
     study_id = sha256(dumps({"items": public, "seed": seed}))[:12]

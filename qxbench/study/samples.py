@@ -14,6 +14,7 @@ from typing import Any
 
 from qxbench.errors import QxError, first_line
 from qxbench.probes.logged import read_result
+from qxbench.run_report import samples_lines
 
 FIELDS = {"explanation": ("pred", "explanation"), "counterfactual": ("pred", "target", "rewrite")}
 
@@ -49,16 +50,13 @@ def shown(kind: str, doc: dict, response: Any) -> tuple[tuple[str, str], ...]:
 
 
 def read_outputs(results: Path, task: str, kind: str) -> dict[int, Output]:
-    """doc_id -> Output from the samples file of ``task`` beside a results file; {} where there is none."""
-    stamp = results.stem.removeprefix("results_")
-    file = results.with_name(f"samples_{task}_{stamp}.jsonl")
-    if not file.is_file():
+    """doc_id -> Output from the samples file of ``task`` beside a results file (``.jsonl``, else the committed runs'
+    ``.jsonl.gz``: :func:`qxbench.run_report.samples_lines`); {} where there is none."""
+    found = samples_lines(results, task)
+    if found is None:
         return {}
+    file, lines = found
     out: dict[int, Output] = {}
-    try:
-        lines = file.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise QxError(f"Cannot read samples file {file}: {first_line(err)}") from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue

@@ -19,6 +19,8 @@ RATINGS = {
          "diff": None, "low": None, "high": None, "pairs": 0},
         {"task": "cf_flip", "model": "<script>alert('h')</script>", "criterion": "fluency", "config": "bnb-nf4-4b",
          "mean": 3.0, "items": 4, "diff": -1.25, "low": -2.0, "high": -0.5, "pairs": 4},
+        {"task": "cf_flip", "model": "qx-tiny", "criterion": "fluency", "config": "fp-bfloat16", "mean": 4.0,
+         "items": 3, "diff": None, "low": None, "high": None, "pairs": 0},
     ],
 }
 
@@ -38,6 +40,7 @@ def test_the_block_shows_ratings_differences_and_agreement(results_dir, tmp_path
     assert "Fluency 0.432, Minimality –" in page
     assert "<td>bnb-nf4-4b</td><td>Fluency</td><td>3.00</td><td>-1.25*</td><td>[-2.00, -0.500]</td><td>4</td>" in page
     assert "<td>FP</td><td>Fluency</td><td>4.25</td><td></td><td></td><td>4</td>" in page
+    assert "<td>fp-bfloat16</td><td>Fluency</td><td>4.00</td><td></td><td></td><td>3</td>" in page  # a baseline
     assert "&lt;script&gt;alert(&#39;h&#39;)&lt;/script&gt;" in page
     assert "<script>alert('h')" not in page
     assert "Human ratings" not in (tmp_path / "site" / "probe_multihop.html").read_text()

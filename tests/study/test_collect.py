@@ -167,7 +167,7 @@ def test_a_key_made_before_study_json_was_covered_is_one_line(study, tmp_path, c
     (study / "key.json").write_text(dumps({**key, "schema": "qxbench-study-key/1"}))
     assert main(["study", "collect", str(study), path]) == 2
     err = capsys.readouterr().err
-    assert "expected 'qxbench-study-key/2' (a study made before" in err
+    assert "expected 'qxbench-study-key/3' or 'qxbench-study-key/2' (a study made before" in err
     assert err.count("\n") == 1
 
 
@@ -231,4 +231,56 @@ def test_a_study_json_of_another_shape_is_one_line(study, tmp_path, capsys, edit
     assert main(["study", "collect", str(study), path]) == 2
     err = capsys.readouterr().err
     assert f"{study / 'study.json'}: {message}" in err
+    assert err.count("\n") == 1
+
+
+def test_bfloat16_configs_are_compared_with_bfloat16_full_precision(tmp_path, capsys):
+    """As on the leaderboard, runs of two dtypes are never paired: a bfloat16 config's items show fp-bfloat16,
+    not float32's fp, and its difference is taken to fp-bfloat16 (the key names each item's baseline)."""
+    from tests.leaderboard.conftest import write_run
+    from tests.study.conftest import write_samples
+
+    root = tmp_path / "runs"
+    for i, (name, quant, bits, dtype) in enumerate((("fp", "none", None, None), ("nf4", "bnb-nf4", 4, None),
+                                                     ("fp16", "none", None, "bfloat16"),
+                                                     ("rtn16", "rtn", 4, "bfloat16"))):
+        stamp = f"2026-11-23T10-0{i}-00.000000"
+        write_run(root / name, quant=quant, bits=bits, dtype=dtype, stamp=stamp, samples=False,
+                  per_doc={"nle_sim": {"acc": [1.0] * 6}})
+        write_samples(root / name, stamp, "nle_sim", name, list(range(6)))
+    out = tmp_path / "study"
+    assert main(["study", "make", str(root), "-o", str(out), "--items", "6"]) == 0
+    key = json.loads((out / "key.json").read_text())
+    groups = sorted({(e["baseline"], *sorted(e["slots"].values())) for e in key["items"].values()})
+    assert groups == [("fp", "bnb-nf4-4b", "fp"), ("fp-bfloat16", "fp-bfloat16", "rtn-4b-bfloat16")]
+    score = {"fp": 4, "bnb-nf4-4b": 2, "fp-bfloat16": 5, "rtn-4b-bfloat16": 3}
+    manifest = json.loads((out / "study.json").read_text())
+    ratings = {}
+    for item in manifest["items"]:
+        criteria = [c["name"] for c in manifest["families"][item["family"]]["criteria"]]
+        slots = key["items"][item["id"]]["slots"]
+        ratings[item["id"]] = {o["slot"]: {c: score[slots[o["slot"]]] for c in criteria} for o in item["outputs"]}
+    a = write(tmp_path, "a.json", {"schema": "qxbench-study-answers/1", "study_id": manifest["id"], "rater": "ann",
+                                    "ratings": ratings})
+    assert main(["study", "collect", str(out), a, "--bootstrap_iters", "200", "-o", str(tmp_path)]) == 0
+    capsys.readouterr()
+    rows = {r["config"]: r for r in json.loads(next(tmp_path.glob("qx_human_ratings_*.json")).read_text())["rows"]
+            if r["criterion"] == "coherence"}
+    assert rows["rtn-4b-bfloat16"]["diff"] == pytest.approx(-2.0)  # against fp-bfloat16's 5, not fp's 4
+    assert rows["bnb-nf4-4b"]["diff"] == pytest.approx(-2.0)
+    assert rows["fp-bfloat16"]["diff"] is None and rows["fp"]["diff"] is None
+
+
+def test_a_key_whose_baseline_is_not_among_its_configs_is_one_line(study, tmp_path, capsys):
+    key = json.loads((study / "key.json").read_text())
+    first = next(iter(key["items"]))
+    key["items"][first]["baseline"] = "fp-float16"
+    manifest = json.loads((study / "study.json").read_text())
+    key["study_sha256"] = study_sha256(manifest)
+    (study / "key.json").write_text(dumps(key))
+    (study / "study.json").write_text(dumps({**manifest, "key_sha256": sha256(dumps(key))}))
+    path = write(tmp_path, "a.json", answers(study, "ann"))
+    assert main(["study", "collect", str(study), path]) == 2
+    err = capsys.readouterr().err
+    assert f"items.{first}.baseline is \"fp-float16\", expected one of its slots' configs" in err
     assert err.count("\n") == 1

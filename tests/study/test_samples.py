@@ -40,3 +40,20 @@ def test_read_outputs_and_a_broken_line_is_one_line_naming_the_file(tmp_path):
     samples.write_text(good + json.dumps({**bad, "filtered_resps": ["Explanation(pred=0)"]}) + "\n")
     with pytest.raises(QxError, match=r":7: cannot read the logged response: value: the keys pred fit no Explanation"):
         read_outputs(results, "nle_sim", "explanation")
+
+
+def test_committed_runs_gzipped_samples_read_the_same(tmp_path):
+    """The committed runs keep their samples as .jsonl.gz: the study reads those as it reads .jsonl."""
+    import gzip
+
+    root = write_runs(tmp_path / "runs")
+    results = next((root / "fp").glob("results_*.json"))
+    plain = read_outputs(results, "nle_sim", "explanation")
+    samples = next((root / "fp").glob("samples_nle_sim_*.jsonl"))
+    samples.with_name(samples.name + ".gz").write_bytes(gzip.compress(samples.read_bytes()))
+    samples.unlink()
+    assert read_outputs(results, "nle_sim", "explanation") == plain != {}
+    broken = samples.with_name(samples.name + ".gz")
+    broken.write_bytes(b"not gzip")
+    with pytest.raises(QxError, match=f"^Cannot read samples file {broken}"):
+        read_outputs(results, "nle_sim", "explanation")
