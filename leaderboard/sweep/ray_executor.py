@@ -87,6 +87,10 @@ def _connect(address: str | None) -> Any:
                  runtime_env={"env_vars": env} if env else None)
     except (ConnectionError, RuntimeError, ValueError) as err:
         raise QxError(f"cannot connect to the Ray cluster at --address {address}: {first_line(err)}") from None
+    except Exception as err:  # noqa: BLE001 - Ray raises a bare Exception when its node does not start in time
+        what = f"connect to the Ray cluster at --address {address}" if address else "start a local Ray instance"
+        raise QxError(f"Ray could not {what}: {first_line(err)} (a loaded machine starts Ray slowly: try again, "
+                      "or --executor local)") from None
     return ray
 
 

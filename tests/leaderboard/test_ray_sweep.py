@@ -84,3 +84,18 @@ def test_bad_ray_input_is_one_line(tmp_path):
         "qxbench: error: each config asks for 1 GPU(s) (--ray_gpus) but the local Ray instance has 0 in all: "
         "no task could ever start")
     assert not (tmp_path / "runs" / "fp" / "qx_sweep.json").exists()
+
+
+def test_a_ray_node_that_does_not_start_is_one_line(monkeypatch):
+    """Ray raises a bare Exception when its local node does not start in time (seen on a loaded 2-core
+    machine): one line naming what failed, not a traceback."""
+    ray = pytest.importorskip("ray")
+    from leaderboard.sweep import ray_executor
+
+    def timed_out(**_kw):
+        raise Exception("The current node timed out during startup. This could happen because ...\nmore")
+
+    monkeypatch.setattr(ray, "init", timed_out)
+    with pytest.raises(QxError, match=r"^Ray could not start a local Ray instance: The current node timed out "
+                                      r"during startup\. .*--executor local\)$"):
+        ray_executor._connect(None)
