@@ -56,19 +56,21 @@ def baselines(key: dict) -> dict[tuple[str, str, str], str]:
 def config_ratings(means: dict[tuple[str, str, str, str], dict[str, float]], base_of: dict[tuple[str, str, str], str],
                    *, iters: int = 2000, seed: int = 0) -> list[ConfigRating]:
     """Each config's mean rating and, for a quantized one, its paired difference to its baseline (``base_of``)."""
+    def base_config(group: tuple[str, str, str, str]) -> str:
+        task, model, _criterion, config = group
+        return base_of.get((task, model, config), "fp")
+
     def order(group: tuple[str, str, str, str]) -> tuple:  # each baseline, then the configs compared with it
-        task, model, criterion, config = group
-        base = base_of.get((task, model, config), "fp")
-        return task, model, criterion, base, config != base, config
+        return *group[:3], base_config(group), group[3] != base_config(group), group[3]
 
     out = []
     for (task, model, criterion, config), per in sorted(means.items(), key=lambda kv: order(kv[0])):
         mean = sum(per.values()) / len(per) if per else math.nan
         diff = low = high = None
         pairs = 0
-        base_config = base_of.get((task, model, config), "fp")
-        if config != base_config:
-            base = means.get((task, model, criterion, base_config), {})
+        base_name = base_config((task, model, criterion, config))
+        if config != base_name:
+            base = means.get((task, model, criterion, base_name), {})
             items = sorted(set(base) | set(per))
             d = paired_diff([base.get(i, math.nan) for i in items], [per.get(i, math.nan) for i in items],
                             iters=iters, seed=seed)
