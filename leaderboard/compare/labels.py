@@ -2,8 +2,9 @@
 each input (:func:`leaderboard.read.schema.logged_pred`, :attr:`leaderboard.read.results.TaskResult.preds`);
 display.yaml says which metrics use them (``agreeing``, ``noise_floor``):
 
-- :func:`agreeing_docs`: the documents whose label equals full precision's, over which each ``agreeing`` metric
-  is compared again (its twin ``<metric>@agree``, :func:`leaderboard.compare.pairing.label_cells`);
+- :func:`agreeing_docs`: the documents whose label equals full precision's (a counterfactual's: and whose target
+  label too, so that both rewrites were asked for the same change), over which each ``agreeing`` metric is
+  compared again (its twin ``<metric>@agree``, :func:`leaderboard.compare.pairing.label_cells`);
 - :func:`agreement`: ``agree_fp`` per document, for a task that does not report it (nle_sim);
 - :func:`mark_noise`: a share of labels whose difference to full precision is within the config's noise
   rate (the mean of its ``noise``: labels that change with the batch composition) is marked, never better or
@@ -29,11 +30,16 @@ SLACK = 1e-9  # relative: a difference equal to the rate, up to rounding, is wit
 
 def agreeing_docs(base: TaskResult, cand: TaskResult) -> set[int] | None:
     """The documents both runs labelled under one doc_id on which the config's label equals full precision's
-    (the pairing, :func:`leaderboard.compare.pairing.changed_docs`, leaves out those whose doc_hash differs); None
-    when either run logged no labels."""
+    and, where the runs log counterfactual targets (cf_flip 4.x: each model's own runner-up label), so does the
+    target: a rewrite towards another label is another task (issue 38, item 2). The pairing
+    (:func:`leaderboard.compare.pairing.changed_docs`) leaves out documents whose doc_hash differs. None when
+    either run logged no labels."""
     if base.preds is None or cand.preds is None:
         return None
-    return {d for d in base.preds.keys() & cand.preds.keys() if base.preds[d] == cand.preds[d]}
+    same = {d for d in base.preds.keys() & cand.preds.keys() if base.preds[d] == cand.preds[d]}
+    if base.targets is None or cand.targets is None:
+        return same
+    return {d for d in same if base.targets.get(d) == cand.targets.get(d)}
 
 
 def restrict(result: TaskResult, docs: Collection[int]) -> TaskResult:

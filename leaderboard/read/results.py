@@ -33,6 +33,7 @@ class TaskResult:
     doc_hashes: dict[int, str] | None = None  # doc_id -> lm-eval's doc_hash; None without it (older files)
     task_hash: str | None = None  # the results' task_hashes[task]: its documents, prompts and targets
     preds: dict[int, int] | None = None  # doc_id -> the model's label of the input (schema.logged_pred); None: none
+    targets: dict[int, int] | None = None  # doc_id -> the label its counterfactual aims at (schema.logged_target)
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def _task(path: Path, file: ResultsFile, task: str, curve_key: str | None) -> tu
         version=str(version), limit=limit, n=n, metrics=metrics, stderr=stderr,
         higher_is_better=dict(file.higher_is_better.get(task, {})), per_doc=samples and samples.per_doc,
         curves=samples and samples.curves, doc_hashes=samples and samples.hashes,
-        task_hash=file.task_hashes.get(task), preds=samples and samples.preds), problems
+        task_hash=file.task_hashes.get(task), preds=samples and samples.preds,
+        targets=samples and samples.targets), problems
 
 
 def read_run(path: Path, curve_keys: dict[str, str] | None = None) -> Run:

@@ -25,6 +25,7 @@ class Samples:
     hashes: dict[int, str] | None  # None when no line has a doc_hash
     problems: list[str]
     preds: dict[int, int] | None = None  # None when no line's logged answer holds a label
+    targets: dict[int, int] | None = None  # a counterfactual's target label per document; None: none logged
 
 
 def read_samples(path: Path, task: str, curve_key: str | None) -> Samples | None:
@@ -56,8 +57,8 @@ def read_samples(path: Path, task: str, curve_key: str | None) -> Samples | None
             hashes[doc] = doc_hash
         rows.append((number_, doc, row))
     per_doc, clipped = clip(per_doc, f"{file.name}: {task}")
-    preds, unread = labels(rows, file.name, task)
-    return Samples(per_doc, curves or None, hashes or None, problems + clipped + unread, preds)
+    preds, targets, unread = labels(rows, file.name, task)
+    return Samples(per_doc, curves or None, hashes or None, problems + clipped + unread, preds, targets)
 
 
 def disagreements(metrics: dict[str, float], per_doc: dict[int, dict[str, float]], where: str) -> list[str]:

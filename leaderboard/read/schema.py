@@ -198,25 +198,47 @@ def logged_pred(row: dict[str, Any]) -> int | str | None:
     except Invalid as err:
         return str(err)
     pred = getattr(answer, "pred", None) if type(answer).__name__ in LABELLED else None
-    return pred if isinstance(pred, int) and not isinstance(pred, bool) else None
+    return pred if _is_label(pred) else None
+
+
+def logged_target(row: dict[str, Any]) -> int | None:
+    """The label a counterfactual was asked to reach: the ``target`` of a ``Counterfactual`` record (cf_flip 4.x:
+    the model's own runner-up label, so two configs that agree on the input's label can still be asked for
+    different rewrites on three or more labels); None for any other record or an answer that does not read."""
+    try:
+        answer = _answer(row)
+    except Invalid:
+        return None
+    target = getattr(answer, "target", None) if type(answer).__name__ == "Counterfactual" else None
+    return target if _is_label(target) else None
+
+
+def _is_label(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def labels(rows: list[tuple[int, int, dict[str, Any]]], file: str,
-           task: str) -> tuple[dict[int, int] | None, list[str]]:
-    """doc_id -> the model's label of the input (:func:`logged_pred`) from a task's samples lines (line number,
-    doc_id, line), and a note per line whose label is left out; (None, []) when no answer holds one. The first
-    answer that reads decides: one without a label (another probe's record, or protocol 3's) ends the reading."""
+           task: str) -> tuple[dict[int, int] | None, dict[int, int] | None, list[str]]:
+    """doc_id -> the model's label of the input (:func:`logged_pred`) and doc_id -> its counterfactual's target
+    (:func:`logged_target`; None when no answer holds one: nle_sim) from a task's samples lines (line number,
+    doc_id, line), and a note per line whose label is left out; (None, None, []) when no answer holds a label.
+    The first answer that reads decides: one without a label (another probe's record, or protocol 3's) ends
+    the reading."""
     preds: dict[int, int] = {}
+    targets: dict[int, int] = {}
     unread: list[str] = []
     for line, doc, row in rows:
         pred = logged_pred(row)
         if isinstance(pred, int):
             preds[doc] = pred
+            target = logged_target(row)
+            if target is not None:
+                targets[doc] = target
         elif pred is None and not preds:
             break
         else:
             unread.append(f"{file}:{line}: {task}: label left out: {pred or 'the answer holds none'}")
-    return (preds, unread) if preds else (None, [])
+    return (preds, targets or None, unread) if preds else (None, None, [])
 
 
 def _curve(row: dict[str, Any], key: str) -> list[float] | str:

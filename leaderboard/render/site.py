@@ -66,8 +66,8 @@ def _numbers(cell: Cell) -> str:
                  f"the {cell.n} documents both define (the candidate defines {cell.n_value}, full precision "
                  f"{cell.n_baseline})")
         if twin_of(cell.metric):  # over the label-agreeing documents only
-            which = (f"the {cell.n} documents whose label equals full precision's and both define (of the "
-                     f"{cell.n_value} the candidate defines, full precision {cell.n_baseline})")
+            which = (f"the {cell.n} documents whose label (a rewrite's: and target) equals full precision's and "
+                     f"both define (of the {cell.n_value} the candidate defines, full precision {cell.n_baseline})")
         return (f"value {fmt(cell.value)} and full precision {fmt(cell.baseline)} over {which}; difference "
                 f"{diff_text(cell)}{rel}{ci}{tested_text(cell)}{tiny}")
     return (f"value {fmt(cell.value)} on the candidate's {cell.n_value} documents, full precision "

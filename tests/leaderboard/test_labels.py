@@ -29,14 +29,16 @@ STAMPS = {"none": "2026-11-23T10-00-00.000000", "bnb-nf4": "2026-11-23T10-05-00.
           "bnb-int8": "2026-11-23T10-10-00.000000"}
 
 
-def answer(task: str, pred: int, legacy: bool = False) -> str:
-    """A document's logged answer as the probe writes it (4.x: schema 1; 3.x: protocol 3's repr)."""
+def answer(task: str, pred: int, legacy: bool = False, target: int | None = None) -> str:
+    """A document's logged answer as the probe writes it (4.x: schema 1; 3.x: protocol 3's repr); a
+    counterfactual's target is the other of two labels unless ``target`` says another."""
+    target = 1 - pred if target is None else target
     if task.startswith("cf_flip"):
         if legacy:
-            return (f"Counterfactual(pred={pred}, target={1 - pred}, rewrite='x', rewrite_pred=None, ppl=nan, "
+            return (f"Counterfactual(pred={pred}, target={target}, rewrite='x', rewrite_pred=None, ppl=nan, "
                     "ref_ppl=None)")
-        return str(Counterfactual(pred=pred, target=1 - pred, answer="x", kind="valid", rewrite="x",
-                                  rewrite_pred=1 - pred, ppl=math.nan, ref_ppl=None, input_ppl=math.nan))
+        return str(Counterfactual(pred=pred, target=target, answer="x", kind="valid", rewrite="x",
+                                  rewrite_pred=target, ppl=math.nan, ref_ppl=None, input_ppl=math.nan))
     if legacy:
         return (f"Explanation(pred={pred}, explanation='e', inserted='w', inserted_pred={pred}, "
                 "inserted_explanation='e')")
@@ -45,15 +47,16 @@ def answer(task: str, pred: int, legacy: bool = False) -> str:
 
 
 def labelled_run(root: Path, task: str, quant: str, per_doc: dict[str, list[float]], preds: list[int], *,
-                 legacy: bool = False, version: float = 4.1) -> Path:
-    """A run of ``task`` whose samples log ``preds`` as the probe's answers (full precision: quant "none")."""
+                 legacy: bool = False, version: float = 4.1, targets: dict[int, int] | None = None) -> Path:
+    """A run of ``task`` whose samples log ``preds`` as the probe's answers (full precision: quant "none"), and
+    ``targets`` as some documents' counterfactual targets (the others: the other of two labels)."""
     bits = {"none": None, "bnb-nf4": 4, "bnb-int8": 8}[quant]
     path = write_run(root / quant, quant=quant, bits=bits, per_doc={task: per_doc}, stamp=STAMPS[quant],
                      version=version)
     samples = path.with_name(f"samples_{task}_{STAMPS[quant]}.jsonl")
     rows = [json.loads(line) for line in samples.read_text().splitlines()]
-    for row, pred in zip(rows, preds, strict=True):
-        row["filtered_resps"] = [answer(task, pred, legacy)]
+    for doc, (row, pred) in enumerate(zip(rows, preds, strict=True)):
+        row["filtered_resps"] = [answer(task, pred, legacy, (targets or {}).get(doc))]
     samples.write_text("".join(json.dumps(r) + "\n" for r in rows))
     return path
 
@@ -92,7 +95,32 @@ def test_the_twin_is_the_same_comparison_over_exactly_the_label_agreeing_documen
     assert ("bnb-nf4-4b", "acc@agree") not in cells  # acc is not in display.yaml's `agreeing`
     assert ("fp", "flip_rate@agree") not in cells  # full precision is shown as values, not compared
     assert load_display().metric_name("cf_flip", "flip_rate@agree") == "Flip rate (label = FP's)"
-    assert "the 6 documents whose label equals full precision's" in view(twin, 1.0).title
+    assert "the 6 documents whose label (a rewrite's: and target) equals full precision's" in view(twin, 1.0).title
+
+
+def test_a_rewrite_asked_for_another_target_is_left_out_of_the_twin(tmp_path):
+    """On three or more labels the target is each model's own runner-up: documents 3 and 4 agree on the label but
+    the config was asked to rewrite towards label 2, full precision towards the other of 0 and 1 (issue 38 item 2:
+    rewrites aimed at different targets were compared)."""
+    base = read_run(labelled_run(tmp_path, "cf_flip", "none", {"flip_rate": FLIP_FP}, FP_PREDS))
+    cand = read_run(labelled_run(tmp_path, "cf_flip", "bnb-nf4", {"flip_rate": FLIP_NF4}, NF4_PREDS,
+                                 targets={3: 2, 4: 2}))
+    assert base.tasks["cf_flip"].targets == {d: 1 - p for d, p in enumerate(FP_PREDS)}
+    assert cand.tasks["cf_flip"].targets[3] == 2
+    cells = {c.metric: c for c in compare_task("m", "nf4", "cf_flip", cand.tasks["cf_flip"], base.tasks["cf_flip"],
+                                               load_display(), iters=200)}
+    twin = cells["flip_rate@agree"]
+    left = [0, 2, 6, 7]
+    assert twin.n == 4
+    assert twin.value == pytest.approx(sum(FLIP_NF4[d] for d in left) / 4)
+    assert twin.baseline == pytest.approx(sum(FLIP_FP[d] for d in left) / 4)
+    assert cells["flip_rate"].n == 8  # the comparison over every document keeps them
+
+
+def test_explanations_log_no_target_and_pair_by_label_alone(tmp_path):
+    base = read_run(labelled_run(tmp_path, "nle_sim", "none", {"cosine": FLIP_FP}, FP_PREDS))
+    assert base.tasks["nle_sim"].targets is None
+    assert base.tasks["nle_sim"].preds == dict(enumerate(FP_PREDS))
 
 
 def test_a_document_whose_doc_hash_differs_is_left_out_of_the_twin(tmp_path):
