@@ -172,8 +172,8 @@ def test_fewer_than_half_agreeing_documents_make_the_twin_not_comparable(tmp_pat
     twin = cells[("bnb-nf4-4b", "flip_rate@agree")]
     assert twin.n == 3
     assert twin.verdict == "not comparable"
-    assert twin.not_comparable == ("defined with full precision's label on 3 of the 8 documents full precision has "
-                                   "a value for")
+    assert twin.not_comparable == ("defined with full precision's label (a rewrite's: and target) on 3 of the 8 "
+                                   "documents full precision has a value for")
     assert not cells[("bnb-nf4-4b", "flip_rate")].not_comparable
 
 
