@@ -1,5 +1,5 @@
 """What the logged labels add to a comparison with full precision. cf_flip and nle_sim log the model's label of
-each input (:func:`leaderboard.read.schema.logged_pred`, :attr:`leaderboard.read.results.TaskResult.preds`);
+each input (:func:`leaderboard.read.schema.logged_labels`, :attr:`leaderboard.read.results.TaskResult.preds`);
 display.yaml says which metrics use them (``agreeing``, ``noise_floor``):
 
 - :func:`agreeing_docs`: the documents whose label equals full precision's (a counterfactual's: and whose target

@@ -32,8 +32,8 @@ class TaskResult:
     curves: dict[int, list[float]] | None  # doc_id -> per-layer curve (see display.yaml `curves`)
     doc_hashes: dict[int, str] | None = None  # doc_id -> lm-eval's doc_hash; None without it (older files)
     task_hash: str | None = None  # the results' task_hashes[task]: its documents, prompts and targets
-    preds: dict[int, int] | None = None  # doc_id -> the model's label of the input (schema.logged_pred); None: none
-    targets: dict[int, int] | None = None  # doc_id -> the label its counterfactual aims at (schema.logged_target)
+    preds: dict[int, int] | None = None  # doc_id -> the model's label of the input (schema.logged_labels); None: none
+    targets: dict[int, int] | None = None  # doc_id -> the label its counterfactual aims at (schema.logged_labels)
 
 
 @dataclass(frozen=True)

@@ -189,28 +189,21 @@ def _answer(row: dict[str, Any]) -> Any:
     return read_result(resps[0])
 
 
-def logged_pred(row: dict[str, Any]) -> int | str | None:
-    """The model's label of the input in a line's logged answer: the ``pred`` of a :data:`LABELLED` record
-    (cf_flip, nle_sim 4.0 on); None for any other record, protocol 3's included (``Counterfactual3``: 3.x runs
-    get no comparison by label); why, when the answer does not read (one line)."""
+def logged_labels(row: dict[str, Any]) -> tuple[int | str | None, int | None]:
+    """A line's logged answer, read once: the model's label of the input (the ``pred`` of a :data:`LABELLED`
+    record, cf_flip and nle_sim 4.0 on; None for any other record, protocol 3's included: ``Counterfactual3``
+    runs get no comparison by label; why, when the answer does not read, one line) and the label its
+    counterfactual was asked to reach (the ``target`` of a ``Counterfactual``, cf_flip 4.x: the model's own
+    runner-up label, so two configs that agree on the input's label can still be asked for different rewrites
+    on three or more labels; None for any other record or an answer that does not read)."""
     try:
         answer = _answer(row)
     except Invalid as err:
-        return str(err)
-    pred = getattr(answer, "pred", None) if type(answer).__name__ in LABELLED else None
-    return pred if _is_label(pred) else None
-
-
-def logged_target(row: dict[str, Any]) -> int | None:
-    """The label a counterfactual was asked to reach: the ``target`` of a ``Counterfactual`` record (cf_flip 4.x:
-    the model's own runner-up label, so two configs that agree on the input's label can still be asked for
-    different rewrites on three or more labels); None for any other record or an answer that does not read."""
-    try:
-        answer = _answer(row)
-    except Invalid:
-        return None
-    target = getattr(answer, "target", None) if type(answer).__name__ == "Counterfactual" else None
-    return target if _is_label(target) else None
+        return str(err), None
+    name = type(answer).__name__
+    pred = getattr(answer, "pred", None) if name in LABELLED else None
+    target = getattr(answer, "target", None) if name == "Counterfactual" else None
+    return (pred if _is_label(pred) else None), (target if _is_label(target) else None)
 
 
 def _is_label(value: Any) -> bool:
@@ -219,8 +212,8 @@ def _is_label(value: Any) -> bool:
 
 def labels(rows: list[tuple[int, int, dict[str, Any]]], file: str,
            task: str) -> tuple[dict[int, int] | None, dict[int, int] | None, list[str]]:
-    """doc_id -> the model's label of the input (:func:`logged_pred`) and doc_id -> its counterfactual's target
-    (:func:`logged_target`; None when no answer holds one: nle_sim) from a task's samples lines (line number,
+    """doc_id -> the model's label of the input and doc_id -> its counterfactual's target (:func:`logged_labels`;
+    targets None when no answer holds one: nle_sim) from a task's samples lines (line number,
     doc_id, line), and a note per line whose label is left out; (None, None, []) when no answer holds a label.
     The first answer that reads decides: one without a label (another probe's record, or protocol 3's) ends
     the reading."""
@@ -228,10 +221,9 @@ def labels(rows: list[tuple[int, int, dict[str, Any]]], file: str,
     targets: dict[int, int] = {}
     unread: list[str] = []
     for line, doc, row in rows:
-        pred = logged_pred(row)
+        pred, target = logged_labels(row)
         if isinstance(pred, int):
             preds[doc] = pred
-            target = logged_target(row)
             if target is not None:
                 targets[doc] = target
         elif pred is None and not preds:
