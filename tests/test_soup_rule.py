@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.studies.soup_rule import main, non_latin_share, soup, words
+from benchmarks.studies.soup_rule import code_share, main, non_latin_share, soup, words
 
 REVIEW = "the mesmerizing performances of the leads keep the film grounded and keep the audience riveted ."
 
@@ -14,10 +14,14 @@ def doc_words(*texts: str) -> set[str]:
     return {w for t in texts for w in words(t)}
 
 
-def test_token_soup_in_many_scripts_is_flagged_by_its_letters():
-    answer = ".Keyword专业()]"  # the floor's SST-2 rewrite of document 2, read `valid` by the reader
+@pytest.mark.parametrize("answer", [
+    "hipster condemfinding-piece嚣ложения洗礼 Franz Ledger是不是 **",  # the floor's SST-2 rewrite of document 1
+    "Swap Де웝 podr?",  # its AG News rewrite of document 34; both read `valid` by the reader
+])
+def test_token_soup_in_many_scripts_is_flagged_by_its_letters(answer):
     assert non_latin_share(answer) > 0.2
-    assert soup(answer, doc_words("allows us to hope that nolan is poised to embark a major career"))
+    assert code_share(answer) < 0.5 and len(words(answer)) < 10  # neither other clause sees them
+    assert soup(answer, doc_words("it 's a charming and often affecting journey ."))
 
 
 def test_latin_token_soup_is_flagged_by_its_words():
@@ -27,12 +31,19 @@ def test_latin_token_soup_is_flagged_by_its_words():
     assert soup(answer, doc_words(REVIEW))
 
 
+@pytest.mark.parametrize("answer", ["HashCodemaid )]", "_deck(())", "/find?"])  # floor AG News rewrites, read `valid`
+def test_short_code_like_fragments_are_flagged_by_their_tokens(answer):
+    assert not words(answer) or len(words(answer)) < 10  # the word clause cannot see them
+    assert soup(answer, doc_words("Prediction Unit Helps Forecast Wildfires (AP) AP - It's barely dawn"))
+
+
 @pytest.mark.parametrize("answer, document", [
     ("the disappointing performances of the leads leave the film feeling unengaging and unimpressive.", REVIEW),
     ("disappointed", REVIEW),  # a one-word rewrite of a whole review: poor, but language
     ("Apple's iPhone 12 Pro Max Launches with 5G Support", "Google's search engine launches a new toolbar"),
     ("The premise and hypothesis describe different scenarios involving a choir singing at different "
      "locations (a church and a baseball game).", "A choir singing at a baseball game."),
+    ("Prediction Unit Helps Forecast Wildfires (AP)", "Prediction Unit Helps Forecast Wildfires (AP) AP - It's"),
     ("", REVIEW),
 ])
 def test_real_answers_are_not_flagged(answer, document):

@@ -9,7 +9,10 @@ first. The rule (:func:`soup`) flags an answer when
 - more than ``SCRIPT_SHARE`` of its letters are outside the Latin script (the inputs are English), or
 - it has at least ``MIN_WORDS`` words, fewer than ``STOP_SHARE`` of them are English function words
   (:data:`FUNCTION_WORDS`), and fewer than ``INPUT_SHARE`` of them occur in the document (every string
-  field of the logged document: the input, its fixed part, the reference explanations).
+  field of the logged document: the input, its fixed part, the reference explanations), or
+- at least ``CODE_SHARE`` of its whitespace-separated tokens look like code: a bracket, underscore,
+  slash, semicolon, angle bracket, bar or equals sign, or a capital right after a small letter
+  ("HashCodemaid )]", "_deck(())").
 
 Each answer is the rewrite or explanation the run logged (4.x), with the kind its reader gave it. No
 model runs; nothing here changes a score.
@@ -34,12 +37,14 @@ SCRIPT_SHARE = 0.2
 MIN_WORDS = 10
 STOP_SHARE = 0.15
 INPUT_SHARE = 0.5
+CODE_SHARE = 0.5
 FUNCTION_WORDS = frozenset(
     "a an the of and or but is are was were be been to in on at for with by from as that this it its not no he "
     "she they we you i his her their our my your do does did has have had can will would should could so than "
     "then there here what which who whom whose when where why how all any some more most very just also into "
     "over under about after before up down out off if because while".split())
 _WORD = re.compile(r"[^\W\d_]+")
+_CODE = re.compile(r"[()\[\]{};_<>/\\|=]|[a-z][A-Z]")
 
 
 def words(text: str) -> list[str]:
@@ -54,13 +59,19 @@ def non_latin_share(text: str) -> float:
     return sum(not unicodedata.name(c, "").startswith("LATIN") for c in letters) / len(letters)
 
 
+def code_share(text: str) -> float:
+    """The share of ``text``'s whitespace-separated tokens that look like code (:data:`_CODE`)."""
+    tokens = text.split()
+    return sum(bool(_CODE.search(t)) for t in tokens) / len(tokens) if tokens else 0.0
+
+
 def soup(answer: str, document_words: set[str]) -> bool:
     """True when ``answer`` reads as token soup by the rule in the module docstring; an answer with no
     word is not soup (the reader's ``empty`` covers it)."""
     found = words(answer)
     if not found:
         return False
-    if non_latin_share(answer) > SCRIPT_SHARE:
+    if non_latin_share(answer) > SCRIPT_SHARE or code_share(answer) >= CODE_SHARE:
         return True
     stop = sum(w in FUNCTION_WORDS for w in found) / len(found)
     shared = sum(w in document_words for w in found) / len(found)
@@ -104,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
                        "benchmarks/results/runs)\n")
     counts = count(args.runs)
     rule = {"script_share": SCRIPT_SHARE, "min_words": MIN_WORDS, "stop_share": STOP_SHARE,
-            "input_share": INPUT_SHARE}
+            "input_share": INPUT_SHARE, "code_share": CODE_SHARE}
     args.out.write_text(json.dumps({"command": "python -m benchmarks.studies.soup_rule", "rule": rule,
                                     "counts": counts}, indent=1) + "\n")
     for side, cells in counts.items():
