@@ -28,7 +28,8 @@ def main() -> None:
         page = browser.new_page(viewport={"width": args.width, "height": 800})
         page.goto(args.page.resolve().as_uri())
         height = page.evaluate("document.documentElement.scrollHeight")
-        clip = {"x": 0, "y": 0, "width": args.width, "height": min(height, args.max_height)} if args.max_height else None
+        clip = ({"x": 0, "y": 0, "width": args.width, "height": min(height, args.max_height)}
+                if args.max_height else None)
         page.screenshot(path=str(args.out), full_page=True, clip=clip)
         browser.close()
     print(args.out)

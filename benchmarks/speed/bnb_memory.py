@@ -44,7 +44,8 @@ def command(model: str, quant: str, reference: str, limit: int, out: Path) -> li
     metadata = {"apply_chat_template": True,
                 **{t: {"data_path": f"../shared/data/explain/{f}"} for t, f in TASKS.items()}}
     return [str(Path(sys.executable).parent / "qxbench"), "eval", "--model", "qx", "--model_args",
-            f"pretrained={model},quant={quant},reference={reference},dtype=bfloat16", "--tasks", ",".join(TASKS), "--device", "cpu",
+            f"pretrained={model},quant={quant},reference={reference},dtype=bfloat16", "--tasks", ",".join(TASKS),
+            "--device", "cpu",
             "--batch_size", "32", "--limit", str(limit), "--metadata", json.dumps(metadata), "--output_path", str(out)]
 
 

@@ -42,8 +42,9 @@ def _g(x: float) -> str:
 
 def coverage_reason(n_paired: int, n_baseline: int, agreeing: bool = False) -> str:
     """Not comparable when the documents defined in both runs (``agreeing``, a twin: and whose label equals
-    full precision's; a rewrite's target too, :func:`leaderboard.compare.labels.agreeing_docs`) are fewer than half of those full precision defines. '' when full precision defines it
-    on no document (a corpus-level metric: nothing was lost)."""
+    full precision's; a rewrite's target too, :func:`leaderboard.compare.labels.agreeing_docs`) are fewer
+    than half of those full precision defines. '' when full precision defines it on no document (a
+    corpus-level metric: nothing was lost)."""
     if n_baseline > 0 and 2 * n_paired < n_baseline:
         labelled = " with full precision's label (a rewrite's: and target)" if agreeing else ""
         return f"defined{labelled} on {n_paired} of the {n_baseline} documents full precision has a value for"
