@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     for path in files:
         for item in rescore(path, write=not args.check):
             total += 1
-            kinds = ", ".join(f"doc {d}: {a} -> {b}" for d, a, b in item.changed) or "no answer changed kind"
+            kinds = _kind_changes(item.changed)
             moved = ", ".join(f"{m} {_short(a)} -> {_short(b)}" for m, (a, b) in sorted(item.metrics.items())
                               if not m.endswith("_stderr"))
             added = f"; added {', '.join(item.added)}" if item.added else ""
@@ -138,6 +139,16 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     verb = "would be rescored (--check: nothing written)" if args.check else "rescored"
     print(f"{total} task(s) {verb} in {len(files)} results file(s) ({steps})")
     return 0
+
+
+def _kind_changes(changed: tuple[tuple[int, str, str], ...], listed: int = 5) -> str:
+    """Each document's change of kind, up to ``listed`` of them; more are counted by change."""
+    if not changed:
+        return "no answer changed kind"
+    if len(changed) <= listed:
+        return ", ".join(f"doc {d}: {a} -> {b}" for d, a, b in changed)
+    counts = Counter(f"{a} -> {b}" for _, a, b in changed)
+    return f"{len(changed)} answers changed kind (" + ", ".join(f"{k} {n}" for k, n in counts.most_common()) + ")"
 
 
 def _short(value: object) -> str:

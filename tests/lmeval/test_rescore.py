@@ -244,3 +244,11 @@ def test_a_metric_the_new_version_adds_enters_every_row_and_the_results_as_a_fre
         after["configs"][TASK]["metric_list"]
     assert after["higher_is_better"][TASK]["rewrite_soup"] is False
     assert [(r["rewrite_soup"], r["metrics"][-1]) for r in _logged(tmp_path)] == [(0.0, "rewrite_soup")] * 2
+
+
+def test_many_changes_are_counted_by_kind_in_the_command_s_line(tmp_path, capsys):
+    doc, _ = DOCS[1]
+    write_run(tmp_path, [(doc, _cf(SOUP, "valid", 0))] * 6 + [(doc, _cf(REFUSAL, "valid", 1))], version=4.2)
+    assert main(["rescore", str(tmp_path), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert f"{TASK} 4.2 -> 4.3: 7 answers changed kind (valid -> soup 6, valid -> meta 1); " in out, out
