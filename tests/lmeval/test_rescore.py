@@ -131,6 +131,24 @@ def test_a_logged_metric_that_does_not_reproduce_stops_it_and_writes_nothing(tmp
     assert _files(tmp_path) == files
 
 
+@pytest.mark.parametrize(("shift", "reproduced"), [(6e-8, True), (1e-4, False)])
+def test_a_float_is_reproduced_within_float32_rounding_only(tmp_path, shift, reproduced):
+    """A float32 encoder's score moves by an ulp with the thread count (BERTScore 0.594725489616394 logged,
+    0.5947254300117493 on one thread): that is the same value; 1e-4 is not."""
+    import gzip
+
+    path = write_run(tmp_path)
+    rows = _logged(tmp_path)
+    rows[1]["minimality"] += shift
+    with gzip.open(tmp_path / f"samples_{TASK}_{STAMP}.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write("\n".join(json.dumps(r) for r in rows) + "\n")
+    if reproduced:
+        assert rescore(path, write=False)[0].changed == ((0, "valid", "meta"),)
+    else:
+        with pytest.raises(QxError, match="does not reproduce the logged minimality"):
+            rescore(path, write=False)
+
+
 @pytest.mark.parametrize("broken", ["{not json", '{"doc_id": 2, "doc": {}}', '{"doc_id": 2, "filtered_resps": ["{}"]}'])
 def test_a_broken_sample_line_is_one_line_naming_it_and_nothing_is_written(tmp_path, capsys, broken):
     import gzip
@@ -252,3 +270,17 @@ def test_many_changes_are_counted_by_kind_in_the_command_s_line(tmp_path, capsys
     assert main(["rescore", str(tmp_path), "--check"]) == 0
     out = capsys.readouterr().out
     assert f"{TASK} 4.2 -> 4.3: 7 answers changed kind (valid -> soup 6, valid -> meta 1); " in out, out
+
+
+def test_an_unchanged_answer_keeps_its_logged_values_to_the_last_bit(tmp_path):
+    """A value reproduced within float32 rounding is the logged one, in the row and in the aggregate."""
+    import gzip
+
+    path = write_run(tmp_path, version=4.2)
+    rows = _logged(tmp_path)
+    rows[1]["minimality"] += 6e-8  # as if logged on another thread count
+    with gzip.open(tmp_path / f"samples_{TASK}_{STAMP}.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write("\n".join(json.dumps(r) for r in rows) + "\n")
+    rescore(path)
+    assert _logged(tmp_path)[1]["minimality"] == rows[1]["minimality"]
+    assert json.loads(path.read_text())["results"][TASK]["minimality,none"] == rows[1]["minimality"]  # one flip
