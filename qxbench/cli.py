@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -129,14 +130,25 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     for path in files:
         for item in rescore(path, write=not args.check):
             total += 1
-            kinds = ", ".join(f"doc {d}: {a} -> {b}" for d, a, b in item.changed) or "no answer changed kind"
+            kinds = _kind_changes(item.changed)
             moved = ", ".join(f"{m} {_short(a)} -> {_short(b)}" for m, (a, b) in sorted(item.metrics.items())
                               if not m.endswith("_stderr"))
-            print(f"{path}: {item.task} {item.old} -> {item.new}: {kinds}" + (f"; {moved}" if moved else ""))
-    steps = ", ".join(f"{f} {a} -> {b}" for f, (a, b) in STEPS.items())
+            added = f"; added {', '.join(item.added)}" if item.added else ""
+            print(f"{path}: {item.task} {item.old} -> {item.new}: {kinds}" + (f"; {moved}" if moved else "") + added)
+    steps = ", ".join(f"{f} {'/'.join(map(str, olds))} -> {new}" for f, (olds, new) in STEPS.items())
     verb = "would be rescored (--check: nothing written)" if args.check else "rescored"
     print(f"{total} task(s) {verb} in {len(files)} results file(s) ({steps})")
     return 0
+
+
+def _kind_changes(changed: tuple[tuple[int, str, str], ...], listed: int = 5) -> str:
+    """Each document's change of kind, up to ``listed`` of them; more are counted by change."""
+    if not changed:
+        return "no answer changed kind"
+    if len(changed) <= listed:
+        return ", ".join(f"doc {d}: {a} -> {b}" for d, a, b in changed)
+    counts = Counter(f"{a} -> {b}" for _, a, b in changed)
+    return f"{len(changed)} answers changed kind (" + ", ".join(f"{k} {n}" for k, n in counts.most_common()) + ")"
 
 
 def _short(value: object) -> str:
@@ -186,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     twohop.add_argument("--seed", type=int, default=0, help="seed of the --max-per-pair draw")
     twohop.set_defaults(func=cmd_data_twohop)
     rescore = sub.add_parser("rescore", help="rescore runs under a newer answer reader from their samples, no model "
-                                             "run (cf_flip 4.1 -> 4.2: refusals are meta)")
+                                             "run (cf_flip 4.1/4.2 -> 4.3: refusals are meta, "
+                                             "token soup is soup; nle_sim 4.1 -> 4.2: soup)")
     rescore.add_argument("paths", nargs="+", type=Path, help="results_*.json files, or folders searched for them")
     rescore.add_argument("--check", action="store_true", help="say what would change; write nothing")
     rescore.set_defaults(func=cmd_rescore)

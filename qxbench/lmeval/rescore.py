@@ -1,20 +1,25 @@
 """Rescore a committed run under a newer answer reader, from its samples alone (no model runs).
 
 A version step that changes only how answers are read (cf_flip 4.1 -> 4.2: a refusal, "I'm sorry, but I
-can't assist with that.", is ``meta``, no longer a ``valid`` rewrite; :mod:`qxbench.probes.answers`) needs
-no new generation: each sample logs the whole :class:`~qxbench.probes.selfexplain.Counterfactual`, and
+can't assist with that.", is ``meta``, no longer a ``valid`` rewrite; cf_flip 4.3 and nle_sim 4.2: token
+soup is ``soup``; :mod:`qxbench.probes.answers`) needs no new generation: each sample logs the whole
+:class:`~qxbench.probes.selfexplain.Counterfactual` or :class:`~qxbench.probes.selfexplain.Explanation`, and
 the task's ``process_results`` is a pure function of it and the document. So the runs already made stay
 comparable with new ones, instead of being thrown away with each reader mend.
 
-For each task of a step in :data:`STEPS` at its old version: every logged answer is read again
-(:func:`~qxbench.probes.answers.read_rewrite`). An answer that is no longer ``valid`` loses what only a
-valid rewrite gets (its labels and perplexities: what a fresh run stores for it); one that would now be
-``valid`` but was not cannot be rescored (it was never classified) and stops the rescore. Every
+For each task at one of the old versions of its family in :data:`STEPS`: every logged answer is read again
+(:func:`~qxbench.probes.answers.read_rewrite`, :func:`~qxbench.probes.answers.read_explanation`) and the task
+goes straight to the current version. A rewrite that is no longer ``valid`` loses what only a valid rewrite
+gets (its labels and perplexities: what a fresh run stores for it); one that would now be ``valid`` but was
+not cannot be rescored (it was never classified) and stops the rescore. An explanation only changes its kind
+(nle_sim scores every explanation's text; the kinds are rates beside it). Every
 document's metrics are recomputed by the task's ``process_results``, the aggregates and standard errors
 as lm-eval computes them (the YAML's aggregation functions; ``stderr_for_metric``), and checked: the
-documents whose kind did not change must give the metrics they logged, and where none changed the
-aggregates must equal the stored ones; otherwise nothing is written. The results file records each
-step under ``qx_rescored`` and takes the new version (``versions``, ``configs.<task>.metadata.version``).
+documents whose kind did not change must give the metrics they logged (floats within float32 rounding),
+and they keep the logged values; where none changed the aggregates must equal the stored ones; otherwise
+nothing is written. A metric the new version adds (cf_flip 4.3's ``rewrite_soup``) enters every document,
+the aggregates, ``metric_list`` and ``higher_is_better``. The results file records each step under
+``qx_rescored`` and takes the new version (``versions``, ``configs.<task>.metadata.version``).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from typing import Any
 
 from qxbench.errors import QxError, first_line
 
-STEPS = {"cf_flip": (4.1, 4.2)}  # reader-only version steps of a task family: (from, to)
+# reader-only version steps of a task family: (the old versions read again, the current version)
+STEPS: dict[str, tuple[tuple[float, ...], float]] = {"cf_flip": ((4.1, 4.2), 4.3), "nle_sim": ((4.1,), 4.2)}
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class Rescored:
     new: float
     changed: tuple[tuple[int, str, str], ...]  # (doc_id, old kind, new kind)
     metrics: dict[str, tuple[Any, Any]]  # metric -> (stored aggregate, rescored) where they differ
+    added: tuple[str, ...] = ()  # metrics the new version reports that the old did not (cf_flip 4.3: rewrite_soup)
 
 
 def family(task: str) -> str | None:
@@ -80,17 +87,23 @@ def _write_lines(path: Path, lines: list[str]) -> None:
 
 
 def _same(a: Any, b: Any) -> bool:
+    """Equal; floats within float32 rounding (relative 1e-6): a float32 encoder's score (nle_sim's BERTScore)
+    moves by an ulp with the number of threads it ran on (0.594725489616394 vs 0.5947254300117493)."""
     if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 
 def _reread(value: Any, doc: dict[str, Any]) -> Any:
-    """The logged Counterfactual as the current reader reads its answer."""
-    from qxbench.probes.answers import read_rewrite
+    """The logged Counterfactual or Explanation as the current reader reads its answer."""
+    from qxbench.probes.answers import read_explanation, read_rewrite
+    from qxbench.probes.selfexplain import Explanation
 
+    if isinstance(value, Explanation):
+        kind = read_explanation(value.explanation, doc, value.pred, capped=value.capped).kind
+        return value if kind == value.kind else dataclasses.replace(value, kind=kind)
     now = read_rewrite(value.answer, doc)
     if now.kind == value.kind:
         return value
@@ -120,6 +133,22 @@ def _aggregate(config: dict[str, Any], per_doc: list[dict[str, Any]], bootstrap_
     return out
 
 
+def _add_metrics(data: dict[str, Any], task: str, config: dict[str, Any], fresh: dict[str, Any]) -> None:
+    """The metrics a step adds (cf_flip 4.3's ``rewrite_soup``) entered where a fresh run lists them: the stored
+    config's ``metric_list`` and ``higher_is_better``."""
+    listed = data["configs"][task].setdefault("metric_list", [])
+    known = {e.get("metric") for e in listed if isinstance(e, dict)}
+    better = data.setdefault("higher_is_better", {}).setdefault(task, {})
+    for entry in config["metric_list"]:
+        metric = entry["metric"]
+        if metric in known or f"{metric},none" not in fresh:
+            continue
+        agg = entry["aggregation"]
+        listed.append({"metric": metric, "aggregation": agg if isinstance(agg, str) else agg.__name__,
+                       "higher_is_better": entry["higher_is_better"]})
+        better[metric] = entry["higher_is_better"]
+
+
 def _rescore_task(results: Path, data: dict[str, Any], task: str, old: float,
                   new: float) -> tuple[Rescored, Path, list[str]]:
     """The task rescored: (what changed, its samples file, the new sample lines); checks as the module says."""
@@ -147,27 +176,35 @@ def _rescore_task(results: Path, data: dict[str, Any], task: str, old: float,
             if off:
                 raise QxError(f"{samples.name}:{number}: rescoring does not reproduce the logged {', '.join(off)} "
                               "of an unchanged answer: the task's metrics changed beyond its reader; rerun it")
+            # it keeps the values it logged, to the last bit, and only gains the metrics the step adds
+            metrics = {m: row.get(m, v) for m, v in metrics.items()}
         else:
             changed.append((row["doc_id"], value.kind, now.kind))
             text = log_text(now)
-            row.update({"resps": [[text]], "filtered_resps": [text], **metrics})
+            row.update({"resps": [[text]], "filtered_resps": [text]})
+        if now is not value or any(m not in row for m in metrics):  # a changed answer, or a metric the step adds
+            row.update(metrics)
+            listed = list(row.get("metrics", []))
+            row["metrics"] = listed + [m for m in metrics if m not in listed]
             lines[number - 1] = json.dumps(row, ensure_ascii=False)
         per_doc.append(metrics)
     stored = data["results"].get(task) if isinstance(data.get("results"), dict) else None
     if not isinstance(stored, dict) or not isinstance(data.get("configs", {}).get(task), dict):
         raise QxError(f"{results.name}: {task} has a version but no results or configs entry; nothing written")
     fresh = _aggregate(config, per_doc, int(data.get("config", {}).get("bootstrap_iters", 100000)))
-    differ = {k.split(",")[0]: (stored.get(k), v) for k, v in fresh.items() if not _same(stored.get(k), v)}
+    differ = {k.split(",")[0]: (stored[k], v) for k, v in fresh.items() if k in stored and not _same(stored[k], v)}
     if differ and not changed:
         raise QxError(f"{results.name}: {task}: rescoring no changed answer gives other aggregates "
                       f"({', '.join(sorted(differ))}): nothing written")
+    added = tuple(k.split(",")[0] for k in fresh if k not in stored and "_stderr," not in k)
     stored.update(fresh)
+    _add_metrics(data, task, config, fresh)
     data["versions"][task] = new
     data["configs"][task].setdefault("metadata", {})["version"] = new
     data.setdefault("qx_rescored", []).append(
         {"task": task, "from": old, "to": new, "by": "qxbench.lmeval.rescore",
          "changed": [{"doc_id": d, "from": a, "to": b} for d, a, b in changed]})
-    return Rescored(results, task, old, new, tuple(changed), differ), samples, lines
+    return Rescored(results, task, old, new, tuple(changed), differ, added), samples, lines
 
 
 def rescore(results: Path, *, write: bool = True) -> list[Rescored]:
@@ -182,11 +219,11 @@ def rescore(results: Path, *, write: bool = True) -> list[Rescored]:
     done, files = [], []
     for task, version in sorted(versions.items()):
         fam = family(task)
-        if fam is None or not _same(version, STEPS[fam][0]):
+        if fam is None or not any(_same(version, old) for old in STEPS[fam][0]):
             continue
-        item, samples, lines = _rescore_task(results, data, task, *STEPS[fam])
+        item, samples, lines = _rescore_task(results, data, task, version, STEPS[fam][1])
         done.append(item)
-        if item.changed:  # a samples file none of whose answers changed kind is left as it is
+        if item.changed or item.added:  # a samples file with no answer changed and no metric added is left as it is
             files.append((samples, lines))
     if write and done:
         for samples, lines in files:

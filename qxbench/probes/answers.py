@@ -37,6 +37,10 @@ precedence order (the first that applies):
                   "Business, not sports.") or a bare class word (at most 2 words behind a header,
                   none from a 5+-word input: "Rebranded: Soccer")
     stub          headers or a cue with no content ("Rewrite claim:", "The article:")
+    soup          not language: mostly letters of other scripts, almost no function word and little of the
+                  document, or code-like fragments (:mod:`qxbench.probes.soup`; cf_flip 4.3: the random-init
+                  floor's "hipster郢联通 DeutschlandBreaking verts …" was read ``valid``). It follows the kinds
+                  that name a precise failure (a loop of soup is a loop) and precedes ``meta``
     meta          the text after the headers talks about the task: "rewrit...", "rephras...", "here is",
                   or "the [one word] <part or label name>" ("The movie review was ...", "the topic",
                   "The evidence suggests ..."), a cue the edited part does not contain itself; or it
@@ -46,7 +50,8 @@ precedence order (the first that applies):
     valid         anything else (a label word inside a real edit stays valid)
 
 **Explanations** (:func:`read_explanation`), in precedence order: ``empty``; ``copy`` (the edited
-or the fixed part, or both, word for word); ``restates`` (at most 8 words and no reason word such as
+or the fixed part, or both, word for word); ``soup`` (as for rewrites; nle_sim 4.2: before the two
+catch-alls that presume language); ``restates`` (at most 8 words and no reason word such as
 "because": 'The verdict is "not enough information"'); ``truncated`` (generation stopped at its
 token cap, ``capped``, and the text does not end a sentence); ``valid``.
 """
@@ -62,12 +67,13 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from qxbench.errors import unknown
+from qxbench.probes.soup import is_soup
 
 __all__ = ["REWRITE_KINDS", "EXPLANATION_KINDS", "Rewrite", "Explanation", "read_rewrite", "read_explanation",
            "kind_rates", "words"]
 
-REWRITE_KINDS = ("empty", "copy", "context_copy", "loop", "leak", "stub", "meta", "valid")  # precedence order
-EXPLANATION_KINDS = ("empty", "copy", "restates", "truncated", "valid")  # precedence order
+REWRITE_KINDS = ("empty", "copy", "context_copy", "loop", "leak", "stub", "soup", "meta", "valid")  # precedence order
+EXPLANATION_KINDS = ("empty", "copy", "soup", "restates", "truncated", "valid")  # precedence order
 
 LOOP_N, LOOP_TIMES = 4, 3  # an n-gram of LOOP_N words LOOP_TIMES times or more is a loop
 CONTEXT_RUN, RUN_WORDS, COPIED = 4, 3, 0.9  # a context copy: >= 4 words, >= 90 % of them in shared runs of >= 3
@@ -246,6 +252,8 @@ def read_rewrite(answer: str, doc: Mapping[str, Any]) -> Rewrite:
         kind = "leak"
     elif not words(body):
         kind = "stub"
+    elif is_soup(body, doc):
+        kind = "soup"
     elif _meta(body, doc):
         kind = "meta"
     else:
@@ -265,6 +273,8 @@ def read_explanation(answer: str, doc: Mapping[str, Any], pred: int, *, capped: 
         kind = "empty"
     elif said in (edited, fixed, fixed + edited):
         kind = "copy"
+    elif is_soup(text, doc):
+        kind = "soup"
     elif len(said) <= RESTATES_WORDS and not _REASONS.search(text):
         kind = "restates"
     elif capped and not _END.search(text):

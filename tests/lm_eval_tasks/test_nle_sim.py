@@ -82,7 +82,7 @@ def test_process_results_of_an_empty_explanation():
     assert out == {"acc": 1.0, "cosine": 0.0, "bertscore_minilm_f1": 0.0, "rougeL": 0.0, "insert_flip": 0.0,
                    "insertions_n": 2.0, "insert_flipped_n": 0.0, "unfaithful_n": 0.0,
                    "pred_majority": (1, "positive"), "chance": (1, "positive"),
-                   "expl_empty": 1.0, "expl_copy": 0.0, "expl_restates": 0.0, "expl_truncated": 0.0,
+                   "expl_empty": 1.0, "expl_copy": 0.0, "expl_soup": 0.0, "expl_restates": 0.0, "expl_truncated": 0.0,
                    "expl_valid": 0.0}
 
 
