@@ -93,7 +93,7 @@ def paired_table(runs: dict[str, dict], names: list[str], tasks: list[str]) -> l
                 if diff.n == 0:  # a corpus-level metric: the difference of the two values, no interval
                     diff = PairedDiff(value - row["fp"], math.nan, math.nan, 0)
                 row[name] = {"value": value, "diff": diff.mean, "low": diff.low, "high": diff.high, "n": diff.n,
-                             "excludes_zero": diff.excludes_zero, "p": diff.p}
+                             "excludes_zero": diff.excludes_zero, "p": diff.p, "nonzero": diff.nonzero}
             table.append(row)
     return table
 

@@ -6,7 +6,9 @@ per-document difference candidate - baseline over the same documents, with a per
 bootstrap CI that resamples documents (keeping each pair together). Whether a difference is marked
 is decided by its p-value from a paired sign-flip permutation test (under "quantization changes
 nothing" each document's difference is as likely to have either sign), adjusted across the table
-it appears in by Benjamini & Hochberg (1995, JRSS B 57:289-300, the step-up rule).
+it appears in by Benjamini & Hochberg (1995, JRSS B 57:289-300, the step-up rule). A comparison whose
+differences could never give p <= FDR (fewer than six documents differ: :func:`smallest_p`) is left out of
+that family before the adjustment, so an all-zero comparison does not dilute the others' marks.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class PairedDiff:
     high: float
     n: int  # documents used
     p: float = math.nan  # two-sided sign-flip permutation p-value of the mean; NaN when n = 0
+    nonzero: int = 0  # documents whose difference is not zero (:func:`nonzero_count`): what the test can read
 
     @property
     def excludes_zero(self) -> bool:
@@ -48,7 +51,7 @@ def sign_flip_p(diffs: Sequence[float], *, resamples: int = RESAMPLES, seed: int
     if np.isnan(values).any():
         raise ValueError("sign_flip_p: NaN differences (drop undefined pairs first)")
     observed = abs(values.sum())
-    tolerance = 1e-9 * max(1.0, float(np.abs(values).sum()))  # ties within rounding count as "as extreme"
+    tolerance = _tolerance(values)  # ties within rounding count as "as extreme"
     n = values.size
     if n <= EXACT_MAX_N:
         signs = np.array(list(itertools.product((1.0, -1.0), repeat=n)))
@@ -60,6 +63,32 @@ def sign_flip_p(diffs: Sequence[float], *, resamples: int = RESAMPLES, seed: int
         signs = rng.choice((1.0, -1.0), size=(size, n))
         hits += int(np.count_nonzero(np.abs(signs @ values) >= observed - tolerance))
     return (1 + hits) / (1 + resamples)
+
+
+def _tolerance(values: np.ndarray) -> float:
+    return 1e-9 * max(1.0, float(np.abs(values).sum()))
+
+
+def nonzero_count(diffs: Sequence[float]) -> int:
+    """How many differences are not zero, within :func:`sign_flip_p`'s rounding tolerance: the only ones
+    whose sign the test reads."""
+    values = np.asarray(diffs, dtype=np.float64)
+    return int(np.count_nonzero(np.abs(values) > _tolerance(values))) if values.size else 0
+
+
+def smallest_p(nonzero: int) -> float:
+    """The smallest p-value the sign-flip test can give when ``nonzero`` documents differ, whatever the
+    signs: 2 / 2**nonzero (only the two all-one-sign assignments reach the largest |sum|), 1 for 0 or 1.
+
+    It depends on the differences' sizes only, which under the sign-flip null are independent of the
+    signs the test reads, so leaving out the comparisons whose smallest p exceeds the FDR level (they can
+    never be marked, not even unadjusted) keeps the others' p-values valid: independent filtering
+    (Bourgon, Gentleman & Huber 2010, PNAS 107:9546-9551), the rule Tarone (1990, Biometrics 46:1071-1079)
+    gave for discrete tests and Gilbert (2005, JRSS C 54:143-158) carried to the false discovery rate.
+    Fewer than 6 differing documents (2 / 2**5 = 0.0625 > 0.05) cannot be marked."""
+    if nonzero < 0:
+        raise ValueError(f"smallest_p: nonzero must be >= 0, got {nonzero}")
+    return min(1.0, 2.0 ** (1 - nonzero))
 
 
 def bh_adjust(pvalues: Sequence[float]) -> list[float]:
@@ -78,6 +107,16 @@ def bh_adjust(pvalues: Sequence[float]) -> list[float]:
     scaled = p[order] * m / np.arange(1, m + 1)
     q[order] = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
     return q.tolist()
+
+
+def bh_testable(pvalues: Sequence[float], nonzero: Sequence[int | None]) -> list[float]:
+    """:func:`bh_adjust` over the comparisons whose test could reach p <= FDR; the others (``nonzero``
+    documents differing, :func:`smallest_p` > FDR) get NaN, as a comparison with no test. ``None`` in
+    ``nonzero``: not known (a record written before it was kept), tested."""
+    if len(pvalues) != len(nonzero):
+        raise ValueError(f"bh_testable: {len(pvalues)} p-values but {len(nonzero)} counts")
+    kept = [math.nan if k is not None and smallest_p(k) > FDR else p for p, k in zip(pvalues, nonzero, strict=True)]
+    return bh_adjust(kept)
 
 
 def paired_diff(baseline: Sequence[float], candidate: Sequence[float], *, iters: int = 2000, level: float = 0.95,
@@ -101,4 +140,4 @@ def paired_diff(baseline: Sequence[float], candidate: Sequence[float], *, iters:
     low = means[min(iters - 1, int(math.floor(tail * iters)))]
     high = means[min(iters - 1, int(math.ceil((1 - tail) * iters)) - 1)]
     return PairedDiff(float(values.mean()), float(low), float(high), n,
-                      sign_flip_p(values, resamples=resamples, seed=seed))
+                      sign_flip_p(values, resamples=resamples, seed=seed), nonzero_count(values))

@@ -47,6 +47,7 @@ class SizeTest:
     high: float
     n: int
     p: float
+    nonzero: int | None = None  # documents whose difference is not zero: under 6, not tested (smallest_p)
     q: float | None = None
 
     def line(self) -> str:
@@ -54,15 +55,23 @@ class SizeTest:
         return f"{self.label}: {self.mean:+.3g} [{self.low:+.3g}, {self.high:+.3g}] n={self.n}{q}"
 
 
+def with_q(tests: list[SizeTest]) -> list[SizeTest]:
+    """BH across ``tests``, leaving out (q None) those too few of whose documents differ to be tested."""
+    from qxbench.stats import bh_testable
+
+    qs = bh_testable([t.p for t in tests], [t.nonzero for t in tests])
+    return [replace(t, q=None if math.isnan(q) else q) for t, q in zip(tests, qs, strict=True)]
+
+
 def size_verdict(tests: list[SizeTest], want: int, what: str, none: str) -> Verdict:
     """BH across ``tests``; holds if every marked mean has the sign ``want`` (and one is marked), does not if
     every marked one has the other, cannot tell if none is marked; mixed marks: does not hold."""
-    from qxbench.stats import FDR, bh_adjust
+    from qxbench.stats import FDR
 
     scope = PAIR
     if not tests:
         return Verdict(scope, CANNOT, none)
-    tests = [replace(t, q=q) for t, q in zip(tests, bh_adjust([t.p for t in tests]), strict=True)]
+    tests = with_q(tests)
     marked = [t for t in tests if t.q is not None and t.q <= FDR]
     agree = [t for t in marked if t.mean * want > 0]
     lines = tuple(t.line() for t in tests)
@@ -88,7 +97,7 @@ def faithfulness_size(study: Study) -> Verdict:
         docs = same_docs(ds, dl, a[0], b[0])
         d = paired_diff([ds[x] for x in docs], [dl[x] for x in docs])
         if d.n:
-            tests.append(SizeTest(f"{config} {task} {metric}", d.mean, d.low, d.high, d.n, d.p))
+            tests.append(SizeTest(f"{config} {task} {metric}", d.mean, d.low, d.high, d.n, d.p, d.nonzero))
     verdict = size_verdict(tests, -1, "the 1.5B's degradation minus the 0.5B's (negative: the 1.5B keeps more)",
                            "no quantized config compared on both Qwen models")
     return replace(verdict, evidence=verdict.evidence + tuple(skipped))
@@ -119,7 +128,7 @@ def salient_size(study: Study, metric: str = "salient_sum") -> Verdict:
     small, large = (per_doc_values(r.tasks[task], metric) for r in (a, b))
     docs = same_docs(small, large, a.tasks[task], b.tasks[task])
     d = paired_diff([small[x] for x in docs], [large[x] for x in docs])
-    tests = [SizeTest(f"fp {task} {metric} (1.5B − 0.5B)", d.mean, d.low, d.high, d.n, d.p)] if d.n else []
+    tests = [SizeTest(f"fp {task} {metric} (1.5B − 0.5B)", d.mean, d.low, d.high, d.n, d.p, d.nonzero)] if d.n else []
     verdict = size_verdict(tests, +1, "the 1.5B's salient neurons minus the 0.5B's", "no document in both runs")
     return replace(verdict, evidence=verdict.evidence + values)
 
@@ -146,7 +155,7 @@ GAP_METRICS = ("acc", "flip_rate_ref", "rewrite_valid", "rewrite_copy", "rewrite
 def full_precision_gap(study: Study) -> list[SizeTest]:
     """Per task both Qwen models ran at full precision in one dtype, per :data:`GAP_METRICS` metric: the 1.5B's
     value minus the 0.5B's over the same documents, BH-adjusted across every test here."""
-    from qxbench.stats import bh_adjust, paired_diff
+    from qxbench.stats import paired_diff
 
     def fp_runs(model: str) -> dict:
         return {(t, r.dtype): res for (m, _), runs in study.runs.items() if m == model for r in runs if r.is_fp
@@ -161,5 +170,5 @@ def full_precision_gap(study: Study) -> list[SizeTest]:
             docs = same_docs(va, vb, a, b)
             d = paired_diff([va[x] for x in docs], [vb[x] for x in docs])
             if d.n:
-                tests.append(SizeTest(f"{key[0]} {metric} ({key[1]})", d.mean, d.low, d.high, d.n, d.p))
-    return [replace(t, q=q) for t, q in zip(tests, bh_adjust([t.p for t in tests]), strict=True)]
+                tests.append(SizeTest(f"{key[0]} {metric} ({key[1]})", d.mean, d.low, d.high, d.n, d.p, d.nonzero))
+    return with_q(tests)

@@ -25,6 +25,7 @@ import argparse
 import dataclasses
 import gzip
 import json
+import math
 import platform
 import subprocess
 import sys
@@ -34,7 +35,7 @@ from benchmarks.common import REPO
 from leaderboard.fmt import fmt
 from leaderboard.read.results import Run
 from leaderboard.read.runs import read_runs
-from qxbench.stats import FDR, bh_adjust, paired_diff
+from qxbench.stats import FDR, bh_testable, paired_diff
 
 SMALL, LARGE = "smollm2-135m", "gemma3-270m"
 RUNS = REPO / "benchmarks/results/runs"
@@ -80,7 +81,7 @@ def values(run: Run, task: str, metric: str) -> dict[int, float]:
 
 def diff(base: dict[int, float], cand: dict[int, float], docs: list[int]) -> dict:
     d = paired_diff([base.get(i, float("nan")) for i in docs], [cand.get(i, float("nan")) for i in docs])
-    return {"mean": d.mean, "low": d.low, "high": d.high, "n": d.n, "p": d.p}
+    return {"mean": d.mean, "low": d.low, "high": d.high, "n": d.n, "p": d.p, "nonzero": d.nonzero}
 
 
 def cell(d: dict) -> str:
@@ -133,8 +134,8 @@ def main() -> None:
     rows = [row_of(name, small, large) for name in METRICS]
     tests = [d for r in rows if "fp" in r for d in (r["fp"]["gap"], *(r[q][m] for q in QUANTS
                                                                       for m in (SMALL, LARGE, "gap")))]
-    for d, q in zip(tests, bh_adjust([d["p"] for d in tests]), strict=True):
-        d["q"] = q
+    for d, q in zip(tests, bh_testable([d["p"] for d in tests], [d.get("nonzero") for d in tests]), strict=True):
+        d["q"] = None if math.isnan(q) else q  # NaN: too few documents differ to test (qxbench.stats.smallest_p)
     lines = ["| metric | SmolLM2 FP | Gemma FP | Gemma − SmolLM2 at FP | "
              + " | ".join(f"{q}: Gemma's Δ − SmolLM2's Δ" for q in QUANTS) + " |",
              "|---|---:|---:|---:|" + "---:|" * len(QUANTS)]

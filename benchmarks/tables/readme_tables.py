@@ -24,7 +24,7 @@ from leaderboard.compare.cell import Cell
 from leaderboard.display import load_display
 from leaderboard.fmt import TINY_NOTE, fmt, is_tiny
 from leaderboard.render.text import cell_markdown
-from qxbench.stats import bh_adjust
+from qxbench.stats import bh_testable
 
 TASKS = REPO / "lm_eval_tasks"
 LABELS = {"random": "random init"}
@@ -39,7 +39,7 @@ def cell(r: dict, baseline: float | None = None) -> str:
     baseline = baseline if isinstance(baseline, int | float) else None
     return cell_markdown(Cell("", "", "", "", r.get("value", math.nan), None, baseline=baseline, diff=r["diff"],
                               low=None if corpus else r["low"], high=None if corpus else r["high"], n=r["n"],
-                              p=r.get("p"), q=r.get("q"), relative=baseline is not None))
+                              p=r.get("p"), q=r.get("q"), nonzero=r.get("nonzero"), relative=baseline is not None))
 
 
 def with_q(rows: list[dict], configs: list[str], source: str) -> list[dict]:
@@ -49,10 +49,10 @@ def with_q(rows: list[dict], configs: list[str], source: str) -> list[dict]:
     if missing:
         raise SystemExit(f"{source}: no p-values ({', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}): "
                          "rerun the benchmark that wrote it (benchmarks/studies/embedded_probes.py records them)")
-    q = bh_adjust([rows[i][c]["p"] for i, c in tested])
+    q = bh_testable([rows[i][c]["p"] for i, c in tested], [rows[i][c].get("nonzero") for i, c in tested])
     out = [dict(r) for r in rows]
     for (i, c), value in zip(tested, q, strict=True):
-        out[i][c] = {**rows[i][c], "q": value}
+        out[i][c] = {**rows[i][c], "q": None if math.isnan(value) else value}  # NaN: too few differ to test
     return out
 
 

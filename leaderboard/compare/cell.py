@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from qxbench.stats import FDR
+from qxbench.stats import FDR, smallest_p
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,9 @@ class Cell:
     not_comparable: str = ""  # why the difference must not be read as better or worse (see guards.py)
     p: float | None = None  # two-sided paired sign-flip permutation p-value of diff (qxbench.stats.sign_flip_p)
     q: float | None = None  # Benjamini–Hochberg adjusted p across the table's comparisons (apply_fdr)
+    # paired: documents whose difference is not zero; under 6 the test cannot reach p <= 0.05 and the cell
+    # leaves the BH family (qxbench.stats.smallest_p); None: not known (then it stays in)
+    nonzero: int | None = None
     relative: bool = False  # shown as a relative change (display.yaml `relative`; see relative_diff)
     count: bool = False  # a count (display.yaml `count`): value, baseline and diff are sums over the paired docs
     # relative and paired over positive values: mean log(candidate / baseline) per document, its CI (and
@@ -73,6 +76,12 @@ class Cell:
         scale = abs(self.baseline)
         low, high = (math.nan if v is None else v / scale for v in (self.low, self.high))
         return self.diff / scale, low, high
+
+    @property
+    def untestable(self) -> bool:
+        """Paired, but too few documents differ for any p <= FDR (all-zero differences among them): left
+        out of the BH family, which it could only dilute (independent filtering: :func:`smallest_p`)."""
+        return self.nonzero is not None and smallest_p(self.nonzero) > FDR
 
     @property
     def significant(self) -> bool:

@@ -85,10 +85,11 @@ def _pair(cell: Cell, cand: TaskResult, base: TaskResult, reference: float, iter
                        n=len(docs), n_value=len(own), n_baseline=n_base, paired=True)
     paired = paired_diff(b, c, iters=iters)
     out = replace(cell, value=_mean(c), baseline=_mean(b), diff=paired.mean, low=paired.low, high=paired.high,
-                  n=paired.n, n_value=len(own), n_baseline=n_base, paired=True, p=paired.p)
+                  n=paired.n, n_value=len(own), n_baseline=n_base, paired=True, p=paired.p, nonzero=paired.nonzero)
     if cell.relative and min(b + c) > 0:  # the geometric mean's change: tested and shown on the log scale
         ratio = paired_diff([math.log(x) for x in b], [math.log(x) for x in c], iters=iters)
-        out = replace(out, log_ratio=ratio.mean, log_low=ratio.low, log_high=ratio.high, p=ratio.p)
+        out = replace(out, log_ratio=ratio.mean, log_low=ratio.low, log_high=ratio.high, p=ratio.p,
+                      nonzero=ratio.nonzero)
     return out
 
 
@@ -179,9 +180,15 @@ def _own(fp: Run, task: str, display: Display) -> list[Cell]:
 
 
 def tested(cell: Cell) -> bool:
-    """A comparison that could be marked: paired, with a p-value, comparable and with a direction."""
+    """A comparison that could be marked: paired, with a p-value, comparable, with a direction, and with
+    enough documents differing that the test could reach p <= FDR (:attr:`Cell.untestable`)."""
     return (cell.p is not None and not math.isnan(cell.p) and not cell.not_comparable
-            and cell.higher_is_better is not None)
+            and cell.higher_is_better is not None and not cell.untestable)
+
+
+def filtered_out(cell: Cell) -> bool:
+    """A comparison :func:`tested` would take but for :attr:`Cell.untestable`: counted beside the family."""
+    return cell.untestable and tested(replace(cell, nonzero=None))
 
 
 def apply_fdr(cells: list[Cell]) -> list[Cell]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from leaderboard.compare.cell import Cell
-from leaderboard.compare.pairing import tested
+from leaderboard.compare.pairing import filtered_out, tested
 from leaderboard.compare.summary import ProbeSummary, limit_text, summarize
 from leaderboard.display import Display
 from leaderboard.fmt import TINY_NOTE, fmt, is_tiny
@@ -169,6 +169,7 @@ def build_site(runs: list[Run], cells: list[Cell], notes: list[str], display: Di
             for r in summaries]
     written = [_write(out / "index.html", env.get_template("index.html").render(
         **common, rows=rows, headlines=heads, models=sorted({r.model for r in runs}), n_tested=sum(map(tested, cells)),
+        n_untestable=sum(map(filtered_out, cells)),
         provenance=sorted({(r.model, r.full_precision) for r in runs if r.full_precision})))]
     for task in tasks:
         task_columns = [(t, m) for t, m in columns if t == task]

@@ -54,7 +54,9 @@ def tested_text(cell: Cell) -> str:
     if cell.p is None:
         return ""
     if cell.q is None:
-        return f"; sign-flip p = {fmt_p(cell.p)} (not in the false-discovery-rate family: not marked)"
+        verb = "differs" if cell.nonzero == 1 else "differ"
+        why = f"{cell.nonzero} of {cell.n} documents {verb}, too few for any p <= 0.05: " if cell.untestable else ""
+        return f"; sign-flip p = {fmt_p(cell.p)} ({why}not in the false-discovery-rate family: not marked)"
     verdict = "marked" if cell.significant else "not marked"
     why = "within the noise floor, never marked" if cell.within_noise else "q <= 0.05 is marked"
     return f"; sign-flip p = {fmt_p(cell.p)}, BH q = {fmt_p(cell.q)} ({verdict}: {why})"
@@ -65,7 +67,8 @@ MD_HEAD = ("| model | config | task | metric | value | full precision | differen
            "|---|---|---|---|---:|---:|---:|---|---:|---:|---:|---|")
 MD_NOTES = ("**Bold**: marked, q <= 0.05 (Benjamini–Hochberg across every comparison of this table; p: paired "
             "sign-flip permutation test over the same documents). The 95% CI is the paired bootstrap's, "
-            "reported as it is. % = relative to full precision.")
+            "reported as it is. q –: fewer than six documents differ, too few for any p to reach 0.05, so the "
+            "comparison is left out of the family. % = relative to full precision.")
 
 
 def markdown(cells: list[Cell]) -> str:

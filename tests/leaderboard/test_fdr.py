@@ -12,7 +12,7 @@ from leaderboard.display import load_display
 from leaderboard.read.runs import read_runs
 from leaderboard.render.site import view
 from leaderboard.render.text import downloads
-from qxbench.stats import RESAMPLES, bh_adjust, paired_diff, sign_flip_p
+from qxbench.stats import RESAMPLES, bh_adjust, bh_testable, nonzero_count, paired_diff, sign_flip_p, smallest_p
 
 from .conftest import write_run
 
@@ -107,3 +107,56 @@ def test_q_values_are_in_the_downloads(tmp_path):
     bold = [line for line in files["leaderboard.md"].splitlines() if "**+" in line or "**-" in line]
     assert len(bold) == 1
     assert "| m00 |" in bold[0]
+
+
+def test_smallest_p_is_what_the_test_reaches_with_k_documents_differing():
+    assert [smallest_p(k) for k in range(8)] == [1.0, 1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625]
+    for k in range(1, 9):  # the bound is reached: k equal differences, the rest zero (exact: n <= 16)
+        assert sign_flip_p([1.0] * k + [0.0] * (12 - k)) == smallest_p(k)
+    assert nonzero_count([0.0, 1e-15, -0.5, 2.0]) == 2  # below the test's rounding tolerance: zero
+    assert nonzero_count([]) == 0
+    assert paired_diff([1.0, 2.0, 3.0], [1.0, 2.5, 2.0]).nonzero == 2
+    with pytest.raises(ValueError, match="-1"):
+        smallest_p(-1)
+
+
+def _zeros_table(tmp_path, differing: int, zeros: int = 40, n: int = 50):
+    """One metric shifted on every document, one shifted on ``differing`` documents only, and ``zeros``
+    metrics where the quantized config equals full precision on every document (soup rates of a real model)."""
+    rng = random.Random(11)
+    base = [rng.gauss(0.0, 1.0) for _ in range(n)]
+    fp = {"true": base, "few": [0.0] * n, **{f"z{i:02d}": [0.0] * n for i in range(zeros)}}
+    q = {"true": [b + 0.8 + rng.gauss(0.0, 0.5) for b in base], "few": [1.0] * differing + [0.0] * (n - differing),
+         **{f"z{i:02d}": [0.0] * n for i in range(zeros)}}
+    write_run(tmp_path / "fp", per_doc={"multihop": fp})
+    write_run(tmp_path / "q", quant="rtn", bits=4, per_doc={"multihop": q}, stamp="2026-11-23T11-00-00.000000")
+    runs, _ = read_runs(tmp_path)
+    cells, _ = build_cells(runs, load_display(), iters=200)
+    return {c.metric: c for c in cells if c.config != "fp"}
+
+
+def test_all_zero_comparisons_leave_the_bh_family(tmp_path):
+    cells = _zeros_table(tmp_path, differing=5)
+    zero = cells["z00"]
+    assert (zero.p, zero.nonzero, zero.q, zero.untestable, zero.verdict) == (1.0, 0, None, True, "unchanged")
+    few = cells["few"]  # 5 of 50 documents differ, all the same way: p = 2 / 2**5 at best, never <= 0.05
+    assert few.nonzero == 5 and few.untestable and few.q is None
+    true = cells["true"]
+    assert true.q == pytest.approx(true.p)  # a family of one: 41 untestable comparisons do not dilute it
+    assert "0 of 50 documents differ, too few for any p <= 0.05" in view(zero, 1.0).title
+    assert "BH q = " in view(true, 1.0).title
+
+
+def test_six_differing_documents_are_tested(tmp_path):
+    cells = _zeros_table(tmp_path, differing=6, zeros=0)
+    few = cells["few"]
+    assert few.nonzero == 6 and not few.untestable
+    assert few.p <= 0.05 and few.q is not None  # 2 / 2**6 = 0.031 by the resampled test
+
+
+def test_bh_testable_leaves_out_what_cannot_reach_the_level():
+    q = bh_testable([0.01, 1.0, 0.02, 0.2], [10, 0, None, 5])  # None: not recorded, tested; 5 differ: left out
+    assert q[0] == pytest.approx(0.02) and q[2] == pytest.approx(0.02)  # m = 2, not 4
+    assert math.isnan(q[1]) and math.isnan(q[3])
+    with pytest.raises(ValueError, match="2 p-values but 1 counts"):
+        bh_testable([0.1, 0.2], [3])

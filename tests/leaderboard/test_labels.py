@@ -88,7 +88,8 @@ def test_the_twin_is_the_same_comparison_over_exactly_the_label_agreeing_documen
     assert twin.paired
     assert twin.higher_is_better is True
     assert not twin.not_comparable
-    assert twin.q is not None  # tested in the leaderboard's false-discovery-rate family
+    assert twin.nonzero == 2 and twin.untestable  # 2 documents differ: p >= 0.5 whatever the signs
+    assert twin.q is None  # so out of the false-discovery-rate family, as any comparison that cannot reach 0.05
     whole = cells[("bnb-nf4-4b", "flip_rate")]
     assert whole.n == 8
     assert whole.diff == pytest.approx(-3 / 8)  # the comparison over every document is kept
@@ -150,7 +151,7 @@ def test_nle_sim_gets_agree_fp_from_the_logged_labels(tmp_path):
     assert agree.higher_is_better is True
     assert agree.paired
     assert agree.p is not None
-    assert agree.q is not None
+    assert agree.nonzero == 2 and agree.q is None  # 2 of 8 labels differ: too few to test (smallest_p)
     assert cells[("bnb-nf4-4b", "cosine@agree")].n == 6
     own = cells[("fp", "agree_fp")]  # full precision's own: 1 by definition, shown as a value
     assert (own.value, own.diff, own.n_value) == (1.0, None, 8)
