@@ -43,18 +43,20 @@ def test_the_readme_table_keeps_3x_and_4_0_names():
     from leaderboard.compare.cell import Cell
 
     names = [("cf_flip_sst2", "label_leak_rate"), ("cf_flip_sst2", "rewrite_leak"), ("cf_flip_sst2", "agree_fp"),
-             ("cf_flip_sst2", "rewrite_copy"), ("nle_sim_esnli", "insert_flip"), ("nle_sim_esnli", "expl_copy")]
+             ("cf_flip_sst2", "rewrite_copy"), ("cf_flip_sst2", "rewrite_stub"), ("cf_flip_sst2", "minimality"),
+             ("nle_sim_esnli", "insert_flip"), ("nle_sim_esnli", "expl_copy"), ("nle_sim_esnli", "expl_restates")]
     cells = [asdict(Cell("m", "bnb-nf4-4b", t, m, 0.5, True, 0.5, 0.0, p=1.0)) for t, m in names]
     kept = {(c["task"], c["metric"]) for c in explain_real.condensed(cells)}
     assert kept == {("cf_flip_sst2", "label_leak_rate"), ("cf_flip_sst2", "rewrite_leak"),
-                    ("cf_flip_sst2", "agree_fp"), ("nle_sim_esnli", "insert_flip")}
+                    ("cf_flip_sst2", "agree_fp"), ("cf_flip_sst2", "rewrite_stub"), ("nle_sim_esnli", "insert_flip"),
+                    ("nle_sim_esnli", "expl_restates")}
 
 
 def test_the_committed_examples_still_print(capsys):
     data = json.loads((BENCHMARKS / "results" / "explain_real.json").read_text())
     table = explain_examples.rows("cf_flip", data["examples"])
     assert len(table) == 2 + 3 * 4
-    assert all("label_leak_rate" in row for row in table[2:])  # 3.x: its own rates
+    assert all("kind " in row and "label_leak_rate" not in row for row in table[2:])  # 4.x: the answer's kind
 
 
 @pytest.mark.slow

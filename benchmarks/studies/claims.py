@@ -133,7 +133,8 @@ def gap_markdown(tests: list) -> str:
     lines = ["| full precision, 1.5B − 0.5B | difference [95 % CI] | n | q |", "|---|---:|---:|---:|"]
     for t in tests:
         text = f"{t.mean:+.3g} [{t.low:+.3g}, {t.high:+.3g}]"
-        lines.append(f"| {t.label} | {f'**{text}**' if t.q is not None and t.q <= FDR else text} | {t.n} | {t.q:.3g} |")
+        q = "–" if t.q is None else f"{t.q:.3g}"  # –: fewer than six documents differ, not tested (smallest_p)
+        lines.append(f"| {t.label} | {f'**{text}**' if t.q is not None and t.q <= FDR else text} | {t.n} | {q} |")
     return "\n".join(lines) if tests else "(no task run by both Qwen models at full precision)"
 
 

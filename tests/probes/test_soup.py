@@ -101,8 +101,9 @@ def test_a_long_headline_of_new_words_is_soup_the_rules_known_limit():
 
 
 def test_no_committed_answer_of_a_real_model_is_soup():
-    """Every rewrite and explanation the real models logged (Qwen 4.x, SmolLM2 3.x) is read as something else;
-    the two SmolLM2 answers the rule flags are loops of labels, read ``loop`` first."""
+    """Every rewrite and explanation the real models logged is read as something else; the few SmolLM2 answers
+    the rule flags are loops of labels and names ('Businesses, "sports", "soccer", "soccer", ...'), read
+    ``loop`` first."""
     flagged = []
     for path in sorted(RUNS.glob("*/explain*/*/*/samples_*.jsonl.gz")):
         if path.relative_to(RUNS).parts[0].endswith("-random"):
@@ -112,8 +113,8 @@ def test_no_committed_answer_of_a_real_model_is_soup():
                 text, kind = answer_of(row, f"{path}:{n}")
                 if is_soup(text, row["doc"]):
                     flagged.append((path.name, n, kind, text[:40]))
-    assert len(flagged) == 2 and all(k == "3.x" and t.startswith('Businesses, "sports"') for _, _, k, t in flagged), \
-        flagged
+    assert 0 < len(flagged) <= 5 and all(k == "loop" for _, _, k, _ in flagged), flagged
+    assert any(t.startswith('Businesses, "sports"') for _, _, _, t in flagged), flagged
     for name, n, _, _ in flagged:
         path = next(RUNS.glob(f"smollm2-135m/explain/*/*/{name}"))
         with gzip.open(path, "rt") as f:
