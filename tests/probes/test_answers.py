@@ -1,9 +1,9 @@
 """Answer kinds (qxbench.probes.answers) on real answers from the committed explanation runs.
 
-Each case quotes an answer SmolLM2-135M-Instruct gave in ``benchmarks/results/runs/smollm2-135m/
-explain/<config>/`` (``python -m benchmarks.studies.explain_real --limit 50``) and checks the quote against
-the logged sample; its document is rebuilt through the classification normaliser from the logged
-row, as the probes build it.
+Each case quotes an answer SmolLM2-135M-Instruct gave in its protocol 3 runs, the ones issue 38 was read
+from (``benchmarks/results/protocol3/smollm2-135m/explain/<config>/``, kept there when protocol 4's runs
+replaced them in ``benchmarks/results/runs/``), and checks the quote against the logged sample; its document
+is rebuilt through the classification normaliser from the logged row, as the probes build it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from qxbench.probes.answers import (
 )
 from qxbench.probes.logged import plain, read_result
 
-RUNS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "runs" / "smollm2-135m" / "explain"
+RUNS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "protocol3" / "smollm2-135m" / "explain"
 SST2 = Path("/work/shared/data/explain/sst2_validation.jsonl")
 
 # the raw row each adapter reads, back from a logged (normalised) document
@@ -152,7 +152,7 @@ def test_a_copula_leaks_only_when_it_speaks_of_the_text_or_its_label():
 
 
 
-QWEN = RUNS.parents[1]  # benchmarks/results/runs
+QWEN = RUNS.parents[2] / "runs"  # benchmarks/results/runs
 REFUSALS = [  # (model, config, doc_id): where Qwen2.5-Coder declined cf_flip_sst2's rewrite prompt
     ("qwen2.5-coder-1.5b", "rtn-4b", 89),  # read `valid` by 4.1, judged negative: counted as a valid flip
     ("qwen2.5-coder-0.5b", "bnb-int8", 7),  # read `valid` by 4.1, kept the label
