@@ -198,8 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
     twohop.add_argument("--seed", type=int, default=0, help="seed of the --max-per-pair draw")
     twohop.set_defaults(func=cmd_data_twohop)
     rescore = sub.add_parser("rescore", help="rescore runs under a newer answer reader from their samples, no model "
-                                             "run (cf_flip 4.1/4.2 -> 4.3: refusals are meta, "
-                                             "token soup is soup; nle_sim 4.1 -> 4.2: soup)")
+                                             "run (cf_flip 4.1-4.3 -> 4.4: refusals are meta, "
+                                             "token soup is soup, 'The hypothesis is \"...\"' is its rewrite; "
+                                             "nle_sim 4.1 -> 4.2: soup)")
     rescore.add_argument("paths", nargs="+", type=Path, help="results_*.json files, or folders searched for them")
     rescore.add_argument("--check", action="store_true", help="say what would change; write nothing")
     rescore.set_defaults(func=cmd_rescore)

@@ -2,7 +2,8 @@
 
 A version step that changes only how answers are read (cf_flip 4.1 -> 4.2: a refusal, "I'm sorry, but I
 can't assist with that.", is ``meta``, no longer a ``valid`` rewrite; cf_flip 4.3 and nle_sim 4.2: token
-soup is ``soup``; :mod:`qxbench.probes.answers`) needs no new generation: each sample logs the whole
+soup is ``soup``; cf_flip 4.4: 'The hypothesis is "..."' is read as its quoted rewrite;
+:mod:`qxbench.probes.answers`) needs no new generation: each sample logs the whole
 :class:`~qxbench.probes.selfexplain.Counterfactual` or :class:`~qxbench.probes.selfexplain.Explanation`, and
 the task's ``process_results`` is a pure function of it and the document. So the runs already made stay
 comparable with new ones, instead of being thrown away with each reader mend.
@@ -35,7 +36,7 @@ from typing import Any
 from qxbench.errors import QxError, first_line
 
 # reader-only version steps of a task family: (the old versions read again, the current version)
-STEPS: dict[str, tuple[tuple[float, ...], float]] = {"cf_flip": ((4.1, 4.2), 4.3), "nle_sim": ((4.1,), 4.2)}
+STEPS: dict[str, tuple[tuple[float, ...], float]] = {"cf_flip": ((4.1, 4.2, 4.3), 4.4), "nle_sim": ((4.1,), 4.2)}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,11 @@ inside a real edit; degenerate repetition is flagged as in neural text degenerat
 
 **Rewrites** (:func:`read_rewrite`): a preamble ("Here is the rewritten review:") and leading
 headers of at most four words ("Review:", "Rewritten hypothesis:", "The article:") are stripped; a
-line of headers only takes the next line; quotes around the whole rest are dropped. The kinds, in
+line of headers only takes the next line; quotes around the whole rest are dropped. A rewrite presented
+in a frame without a colon, the whole rest one quoted span ('The hypothesis is "The woman is not a
+woman."', 'The new review reads "…"'), is read as the quoted text, as the same frame with a colon is
+(cf_flip 4.4; 4.3 read it ``meta``). A frame with more after the quote ('The movie review is "…" with a
+positive sentiment.') stays what it was. The kinds, in
 precedence order (the first that applies):
 
     empty         nothing but whitespace
@@ -84,6 +88,11 @@ _WORD = re.compile(r"\w+")
 _PREAMBLE = re.compile(r"^\s*(?:sure[!,.]?\s*)?(?:here\s+is|here's|here\s+are)\b[^:\n]*:\s*", re.I)
 _HEADER = re.compile(r"^\s*((?:[\w'’-]+\s+){0,3}[\w'’-]+)\s*:\s*")
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+# a rewrite presented without a colon: "[the] [new|rewritten|...] [movie|news] <part> is|was|reads "<it>"[.]"
+_PARTS = r"(?:review|article|hypothesis|claim|sentence|text|statement|headline)"
+_FRAME = re.compile(r"^(?:the\s+)?(?:(?:new|rewritten|revised|modified|updated|edited|changed)\s+)?"
+                    rf"(?:movie\s+|news\s+)?{_PARTS}\s+(?:is|was|becomes|would\s+be|now\s+reads|reads)\s+"
+                    r"(?:\"([^\"“”]+)\"|“([^\"“”]+)”)\s*[.!]?$", re.I)
 _FUNCTION_WORDS = frozenset("a an the is it its not no and or but to of from instead rather than now".split())
 _REASONS = re.compile(r"\b(?:because|since|as|so|due|given|therefore|thus|hence|which|who|where|shows?|suggests?|"
                       r"indicates?|implies|means|mentions?|describes?|says|states?)\b", re.I)
@@ -162,6 +171,8 @@ def _extract(answer: str) -> tuple[list[str], list[str]]:
     for _ in range(len(_headers(lines[0])[0])):
         readings.append(_HEADER.sub("", readings[-1], count=1).strip())
     readings[-1] = _unquote(readings[-1])
+    if frame := _FRAME.match(readings[-1]):  # 'The hypothesis is "..."': the quoted rewrite (cf_flip 4.4)
+        readings.append((frame.group(1) or frame.group(2)).strip())
     return heads, readings
 
 

@@ -224,3 +224,39 @@ def test_kind_rates_are_shares_and_nan_without_answers():
     assert all(math.isnan(v) for v in kind_rates([], EXPLANATION_KINDS).values())
     with pytest.raises(QxError, match="Unknown answer kind 'leaks'. Did you mean 'leak'"):
         kind_rates(["leaks"])
+
+
+P4 = QWEN / "smollm2-135m" / "explain"  # SmolLM2's protocol 4 runs
+FRAMED = [  # (config, task, doc_id, answer, text, kind under 4.4): read `meta` by 4.3
+    ("gptq-4b", "cf_flip_esnli", 1, 'The hypothesis is "The woman is not a woman."', "The woman is not a woman.",
+     "valid"),
+    ("gptq-4b", "cf_flip_esnli", 42, 'The hypothesis is "The two children are running down the highway."',
+     "The two children are running down the highway.", "valid"),
+    ("gptq-4b", "cf_flip_esnli", 45, 'The hypothesis is "A man is riding a motorcycle."', "A man is riding a motorcycle.",
+     "copy"),
+]
+
+
+def p4_row(config: str, task: str, doc_id: int) -> dict:
+    path = next((P4 / config / "smollm2-135m").glob(f"samples_{task}_20*.jsonl.gz"))
+    with gzip.open(path, "rt") as f:
+        return next(r for r in map(json.loads, f) if r["doc_id"] == doc_id)
+
+
+@pytest.mark.parametrize(("config", "task", "doc_id", "answer", "text", "kind"), FRAMED,
+                         ids=[f"{r[5]}-{r[0]}-{r[2]}" for r in FRAMED])
+def test_a_rewrite_in_a_frame_without_a_colon_is_the_quoted_text(config, task, doc_id, answer, text, kind):
+    """cf_flip 4.4: 'The hypothesis is "..."' is read as with a colon, the quoted rewrite (4.3: ``meta``)."""
+    row = p4_row(config, task, doc_id)
+    assert plain(read_result(row["filtered_resps"][0]))["answer"] == answer  # the quote is the committed answer
+    assert read_rewrite(answer, row["doc"]) == read_rewrite(answer.replace(" is ", " is: ", 1), row["doc"])
+    assert read_rewrite(answer, row["doc"]).text == text
+    assert read_rewrite(answer, row["doc"]).kind == kind
+
+
+def test_a_frame_with_more_after_the_quote_stays_what_it_was():
+    row = p4_row("fp", "cf_flip_sst2", 1)
+    answer = 'The movie review is "unflinchingly bleak and desperate" with a positive sentiment.'
+    assert plain(read_result(row["filtered_resps"][0]))["answer"] == answer
+    assert read_rewrite(answer, row["doc"]).kind == "meta"
+    assert read_rewrite('The review is "negative"', row["doc"]).kind == "leak"  # a quoted label is still a leak
