@@ -232,8 +232,8 @@ FRAMED = [  # (config, task, doc_id, answer, text, kind under 4.4): read `meta` 
      "valid"),
     ("gptq-4b", "cf_flip_esnli", 42, 'The hypothesis is "The two children are running down the highway."',
      "The two children are running down the highway.", "valid"),
-    ("gptq-4b", "cf_flip_esnli", 45, 'The hypothesis is "A man is riding a motorcycle."', "A man is riding a motorcycle.",
-     "copy"),
+    ("gptq-4b", "cf_flip_esnli", 45, 'The hypothesis is "A man is riding a motorcycle."',
+     "A man is riding a motorcycle.", "copy"),
 ]
 
 
