@@ -69,3 +69,11 @@ def test_label_leak_on_current_code_says_where_to_run_it():
     assert (line.endswith("git worktree add /tmp/v31 a249d11 && cd /tmp/v31 && PYTHONPATH=/tmp/v31 python "
                          "benchmarks/label_leak.py"))
     assert "leaks_label, removed in cf_flip 4.0" in line
+
+
+def test_the_readme_and_docs_tables_are_the_committed_json():
+    """The explanation table the README and docs/explanations.md show is the one explain_real.py wrote last
+    (``markdown_readme``): a rerun that changes a cell cannot leave the text behind."""
+    table = json.loads((BENCHMARKS / "results" / "explain_real.json").read_text())["markdown_readme"]
+    assert table in (BENCHMARKS.parent / "README.md").read_text()
+    assert table in (BENCHMARKS.parent / "docs" / "explanations.md").read_text()
