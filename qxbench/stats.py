@@ -109,13 +109,19 @@ def bh_adjust(pvalues: Sequence[float]) -> list[float]:
     return q.tolist()
 
 
+def testable(nonzero: int | None) -> bool:
+    """Whether a comparison with ``nonzero`` differing documents could reach p <= FDR (:func:`smallest_p`);
+    ``None``: not known (a record written before it was kept), taken as testable."""
+    return nonzero is None or smallest_p(nonzero) <= FDR
+
+
 def bh_testable(pvalues: Sequence[float], nonzero: Sequence[int | None]) -> list[float]:
     """:func:`bh_adjust` over the comparisons whose test could reach p <= FDR; the others (``nonzero``
     documents differing, :func:`smallest_p` > FDR) get NaN, as a comparison with no test. ``None`` in
     ``nonzero``: not known (a record written before it was kept), tested."""
     if len(pvalues) != len(nonzero):
         raise ValueError(f"bh_testable: {len(pvalues)} p-values but {len(nonzero)} counts")
-    kept = [math.nan if k is not None and smallest_p(k) > FDR else p for p, k in zip(pvalues, nonzero, strict=True)]
+    kept = [p if testable(k) else math.nan for p, k in zip(pvalues, nonzero, strict=True)]
     return bh_adjust(kept)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-from qxbench.stats import FDR, smallest_p
+from qxbench.stats import FDR, testable
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class Cell:
     def untestable(self) -> bool:
         """Paired, but too few documents differ for any p <= FDR (all-zero differences among them): left
         out of the BH family, which it could only dilute (independent filtering: :func:`smallest_p`)."""
-        return self.nonzero is not None and smallest_p(self.nonzero) > FDR
+        return not testable(self.nonzero)
 
     @property
     def significant(self) -> bool:
