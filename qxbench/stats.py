@@ -125,6 +125,11 @@ def bh_testable(pvalues: Sequence[float], nonzero: Sequence[int | None]) -> list
     return bh_adjust(kept)
 
 
+def bh_testable_or_none(pvalues: Sequence[float], nonzero: Sequence[int | None]) -> list[float | None]:
+    """:func:`bh_testable` with ``None`` where there is no test (what a JSON record holds: JSON has no NaN)."""
+    return [None if math.isnan(q) else q for q in bh_testable(pvalues, nonzero)]
+
+
 def paired_diff(baseline: Sequence[float], candidate: Sequence[float], *, iters: int = 2000, level: float = 0.95,
                 seed: int = 0, resamples: int = RESAMPLES) -> PairedDiff:
     """Mean difference, percentile bootstrap CI and sign-flip p-value (:func:`sign_flip_p`). Pairs where

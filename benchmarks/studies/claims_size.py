@@ -57,10 +57,10 @@ class SizeTest:
 
 def with_q(tests: list[SizeTest]) -> list[SizeTest]:
     """BH across ``tests``, leaving out (q None) those too few of whose documents differ to be tested."""
-    from qxbench.stats import bh_testable
+    from qxbench.stats import bh_testable_or_none
 
-    qs = bh_testable([t.p for t in tests], [t.nonzero for t in tests])
-    return [replace(t, q=None if math.isnan(q) else q) for t, q in zip(tests, qs, strict=True)]
+    qs = bh_testable_or_none([t.p for t in tests], [t.nonzero for t in tests])
+    return [replace(t, q=q) for t, q in zip(tests, qs, strict=True)]
 
 
 def size_verdict(tests: list[SizeTest], want: int, what: str, none: str) -> Verdict:

@@ -25,7 +25,6 @@ import argparse
 import dataclasses
 import gzip
 import json
-import math
 import platform
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from benchmarks.common import REPO
 from leaderboard.fmt import fmt
 from leaderboard.read.results import Run
 from leaderboard.read.runs import read_runs
-from qxbench.stats import FDR, bh_testable, paired_diff
+from qxbench.stats import FDR, bh_testable_or_none, paired_diff
 
 SMALL, LARGE = "smollm2-135m", "gemma3-270m"
 RUNS = REPO / "benchmarks/results/runs"
@@ -134,8 +133,9 @@ def main() -> None:
     rows = [row_of(name, small, large) for name in METRICS]
     tests = [d for r in rows if "fp" in r for d in (r["fp"]["gap"], *(r[q][m] for q in QUANTS
                                                                       for m in (SMALL, LARGE, "gap")))]
-    for d, q in zip(tests, bh_testable([d["p"] for d in tests], [d.get("nonzero") for d in tests]), strict=True):
-        d["q"] = None if math.isnan(q) else q  # NaN: too few documents differ to test (qxbench.stats.smallest_p)
+    qs = bh_testable_or_none([d["p"] for d in tests], [d.get("nonzero") for d in tests])
+    for d, q in zip(tests, qs, strict=True):
+        d["q"] = q  # None: too few documents differ to test (qxbench.stats.smallest_p)
     lines = ["| metric | SmolLM2 FP | Gemma FP | Gemma − SmolLM2 at FP | "
              + " | ".join(f"{q}: Gemma's Δ − SmolLM2's Δ" for q in QUANTS) + " |",
              "|---|---:|---:|---:|" + "---:|" * len(QUANTS)]

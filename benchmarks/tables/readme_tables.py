@@ -24,7 +24,7 @@ from leaderboard.compare.cell import Cell
 from leaderboard.display import load_display
 from leaderboard.fmt import TINY_NOTE, fmt, is_tiny
 from leaderboard.render.text import cell_markdown
-from qxbench.stats import bh_testable
+from qxbench.stats import bh_testable_or_none
 
 TASKS = REPO / "lm_eval_tasks"
 LABELS = {"random": "random init"}
@@ -49,10 +49,10 @@ def with_q(rows: list[dict], configs: list[str], source: str) -> list[dict]:
     if missing:
         raise SystemExit(f"{source}: no p-values ({', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}): "
                          "rerun the benchmark that wrote it (benchmarks/studies/embedded_probes.py records them)")
-    q = bh_testable([rows[i][c]["p"] for i, c in tested], [rows[i][c].get("nonzero") for i, c in tested])
+    q = bh_testable_or_none([rows[i][c]["p"] for i, c in tested], [rows[i][c].get("nonzero") for i, c in tested])
     out = [dict(r) for r in rows]
     for (i, c), value in zip(tested, q, strict=True):
-        out[i][c] = {**rows[i][c], "q": None if math.isnan(value) else value}  # NaN: too few differ to test
+        out[i][c] = {**rows[i][c], "q": value}  # None: too few differ to test
     return out
 
 

@@ -12,7 +12,16 @@ from leaderboard.display import load_display
 from leaderboard.read.runs import read_runs
 from leaderboard.render.site import view
 from leaderboard.render.text import downloads
-from qxbench.stats import RESAMPLES, bh_adjust, bh_testable, nonzero_count, paired_diff, sign_flip_p, smallest_p
+from qxbench.stats import (
+    RESAMPLES,
+    bh_adjust,
+    bh_testable,
+    bh_testable_or_none,
+    nonzero_count,
+    paired_diff,
+    sign_flip_p,
+    smallest_p,
+)
 
 from .conftest import write_run
 
@@ -160,3 +169,8 @@ def test_bh_testable_leaves_out_what_cannot_reach_the_level():
     assert math.isnan(q[1]) and math.isnan(q[3])
     with pytest.raises(ValueError, match="2 p-values but 1 counts"):
         bh_testable([0.1, 0.2], [3])
+
+
+def test_bh_testable_or_none_writes_none_for_no_test():
+    assert bh_testable_or_none([0.01, 1.0, 0.02, 0.2], [10, 0, None, 5]) == [
+        pytest.approx(0.02), None, pytest.approx(0.02), None]
