@@ -123,7 +123,7 @@ def cmd_data_twohop(args: argparse.Namespace) -> int:
 
 
 def cmd_rescore(args: argparse.Namespace) -> int:
-    from qxbench.lmeval.rescore import STEPS, rescore, results_files
+    from qxbench.lmeval.rescore import describe, rescore, results_files
 
     files = results_files(args.paths)
     total = 0
@@ -135,9 +135,8 @@ def cmd_rescore(args: argparse.Namespace) -> int:
                               if not m.endswith("_stderr"))
             added = f"; added {', '.join(item.added)}" if item.added else ""
             print(f"{path}: {item.task} {item.old} -> {item.new}: {kinds}" + (f"; {moved}" if moved else "") + added)
-    steps = ", ".join(f"{f} {'/'.join(map(str, olds))} -> {new}" for f, (olds, new) in STEPS.items())
     verb = "would be rescored (--check: nothing written)" if args.check else "rescored"
-    print(f"{total} task(s) {verb} in {len(files)} results file(s) ({steps})")
+    print(f"{total} task(s) {verb} in {len(files)} results file(s) ({describe()})")
     return 0
 
 
@@ -197,10 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="at most N chains per relation pair (default: all)")
     twohop.add_argument("--seed", type=int, default=0, help="seed of the --max-per-pair draw")
     twohop.set_defaults(func=cmd_data_twohop)
+    from qxbench.lmeval.rescore import describe
+
     rescore = sub.add_parser("rescore", help="rescore runs under a newer answer reader from their samples, no model "
-                                             "run (cf_flip 4.1-4.3 -> 4.4: refusals are meta, "
-                                             "token soup is soup, 'The hypothesis is \"...\"' is its rewrite; "
-                                             "nle_sim 4.1 -> 4.2: soup)")
+                                             f"run ({describe(reads=True)})")
     rescore.add_argument("paths", nargs="+", type=Path, help="results_*.json files, or folders searched for them")
     rescore.add_argument("--check", action="store_true", help="say what would change; write nothing")
     rescore.set_defaults(func=cmd_rescore)

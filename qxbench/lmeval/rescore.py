@@ -37,6 +37,9 @@ from qxbench.errors import QxError, first_line
 
 # reader-only version steps of a task family: (the old versions read again, the current version)
 STEPS: dict[str, tuple[tuple[float, ...], float]] = {"cf_flip": ((4.1, 4.2, 4.3), 4.4), "nle_sim": ((4.1,), 4.2)}
+# what each family's current version reads differently from its old ones (``qxbench rescore --help``)
+READS: dict[str, str] = {"cf_flip": "refusals are meta, token soup is soup, 'The hypothesis is \"...\"' is its rewrite",
+                         "nle_sim": "token soup is soup"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,13 @@ class Rescored:
     changed: tuple[tuple[int, str, str], ...]  # (doc_id, old kind, new kind)
     metrics: dict[str, tuple[Any, Any]]  # metric -> (stored aggregate, rescored) where they differ
     added: tuple[str, ...] = ()  # metrics the new version reports that the old did not (cf_flip 4.3: rewrite_soup)
+
+
+def describe(*, reads: bool = False) -> str:
+    """The steps as text, from :data:`STEPS` (``cf_flip 4.1/4.2/4.3 -> 4.4, nle_sim 4.1 -> 4.2``); ``reads``:
+    each followed by what it reads anew (:data:`READS`)."""
+    steps = {f: f"{f} {'/'.join(map(str, olds))} -> {new}" for f, (olds, new) in STEPS.items()}
+    return "; ".join(f"{text}: {READS[f]}" for f, text in steps.items()) if reads else ", ".join(steps.values())
 
 
 def family(task: str) -> str | None:

@@ -16,7 +16,7 @@ import pytest
 
 from qxbench.cli import main
 from qxbench.errors import QxError
-from qxbench.lmeval.rescore import _aggregate, _task_config, rescore
+from qxbench.lmeval.rescore import READS, STEPS, _aggregate, _task_config, describe, rescore
 from qxbench.probes.logged import plain, read_result
 from qxbench.probes.selfexplain import Counterfactual
 
@@ -284,3 +284,13 @@ def test_an_unchanged_answer_keeps_its_logged_values_to_the_last_bit(tmp_path):
     rescore(path)
     assert _logged(tmp_path)[1]["minimality"] == rows[1]["minimality"]
     assert json.loads(path.read_text())["results"][TASK]["minimality,none"] == rows[1]["minimality"]  # one flip
+
+
+def test_the_help_names_every_step_from_steps_and_what_it_reads_anew(capsys):
+    assert READS.keys() == STEPS.keys()
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert describe(reads=True) in text
+    for fam, (olds, new) in STEPS.items():
+        assert f"{fam} {'/'.join(map(str, olds))} -> {new}: {READS[fam]}" in describe(reads=True)
