@@ -88,8 +88,10 @@ _WORD = re.compile(r"\w+")
 _PREAMBLE = re.compile(r"^\s*(?:sure[!,.]?\s*)?(?:here\s+is|here's|here\s+are)\b[^:\n]*:\s*", re.I)
 _HEADER = re.compile(r"^\s*((?:[\w'’-]+\s+){0,3}[\w'’-]+)\s*:\s*")
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+# what the prompts call the input, or a reader calls it: a rewrite's frame (_FRAME) and a label's subject (_SUBJECTS)
+_TEXT_NAMES = ("review", "article", "hypothesis", "claim", "sentence", "text", "statement")
 # a rewrite presented without a colon: "[the] [new|rewritten|...] [movie|news] <part> is|was|reads "<it>"[.]"
-_PARTS = r"(?:review|article|hypothesis|claim|sentence|text|statement|headline)"
+_PARTS = f"(?:{'|'.join((*_TEXT_NAMES, 'headline'))})"
 _FRAME = re.compile(r"^(?:the\s+)?(?:(?:new|rewritten|revised|modified|updated|edited|changed)\s+)?"
                     rf"(?:movie\s+|news\s+)?{_PARTS}\s+(?:is|was|becomes|would\s+be|now\s+reads|reads)\s+"
                     r"(?:\"([^\"“”]+)\"|“([^\"“”]+)”)\s*[.!]?$", re.I)
@@ -102,7 +104,7 @@ _COPULA = r"(?:is|was|are|were|be|becomes?|became|not)\s+" + _ADVERB  # after a 
 _CHANGE = r"(?:changed\s+to|changes\s+to|change\s+to|turned\s+into|instead\s+of|rather\s+than|is\s+now|was\s+now)\s+"
 # what a copula announcing a label speaks of: the text itself or its label ("the review is positive"), not a
 # thing inside an edit ("the man is neutral", "the test is positive")
-_SUBJECTS = ("it", "this", "that", "review", "text", "sentence", "article", "statement", "claim", "hypothesis",
+_SUBJECTS = ("it", "this", "that", *_TEXT_NAMES,
              "label", "answer", "result", "sentiment", "relation", "topic", "verdict", "category", "class", "tone")
 _META = r"\b(?:re-?writ\w*|rephras\w*|here\s+is|here's)\b"
 # declining the request, not an edit (Qwen2.5: "I'm sorry, but I can't assist with that."): at the start, an optional
