@@ -77,3 +77,25 @@ def test_the_readme_and_docs_tables_are_the_committed_json():
     table = json.loads((BENCHMARKS / "results" / "explain_real.json").read_text())["markdown_readme"]
     assert table in (BENCHMARKS.parent / "README.md").read_text()
     assert table in (BENCHMARKS.parent / "docs" / "explanations.md").read_text()
+
+
+def test_an_invocation_that_remakes_some_runs_keeps_every_earlier_one_s_record():
+    """Issue 37's runs were made one config at a time: each keeps the others' commands and seconds."""
+    first = {"commands": {"sweep": ["--quants", "none"]}, "wall_seconds": {"total": 10.0}, "limit": 100}
+    second = explain_real.earlier(first, {"sweep": ["--quants", "none,rtn:bits=4"]}, remade=False)
+    assert second == {"earlier": [first]}
+    third = explain_real.earlier({**first, "commands": {"sweep": ["--quants", "none,rtn:bits=4"]}, **second},
+                                 {"sweep": ["--quants", "none,bnb-nf4"]}, remade=False)
+    assert [e["commands"]["sweep"][1] for e in third["earlier"]] == ["none", "none,rtn:bits=4"]
+    assert explain_real.earlier({**first, **second}, first["commands"], remade=False) == second  # report-only
+    assert explain_real.earlier({**first, **second}, {"sweep": []}, remade=True) == {}
+
+
+def test_the_recorded_limit_is_the_runs_and_one_limit_per_table():
+    class Run:
+        def __init__(self, *limits):
+            self.tasks = {f"t{i}": type("T", (), {"limit": x})() for i, x in enumerate(limits)}
+
+    assert explain_real.run_limit([Run(100.0, 100.0)], [Run(100.0)]) == 100
+    with pytest.raises(SystemExit, match="--limit"):
+        explain_real.run_limit([Run(100.0)], [Run(50.0)])

@@ -11,16 +11,17 @@ probe and config.
         [--model qwen2.5-coder-1.5b --dtype bfloat16]   # another installed model: its own folders and JSON
 
 ``--tasks`` are the ones run (by the sweep and, unless ``--floor-tasks`` says otherwise, the floor);
-the table covers every variant with runs in the folders (the newest run of each task), and an
-invocation that ran fewer tasks than an earlier one keeps the earlier commands and seconds
-(``earlier``). A probe whose definition changed is rerun alone this way, e.g. cf_flip 3.1:
-``--tasks cf_flip_sst2,cf_flip_ag_news,cf_flip_esnli,cf_flip_healthfc --floor-tasks all --force``.
+the table covers every variant with runs in the folders (the newest run of each task). An invocation
+that remakes fewer than all runs (fewer tasks, ``--quants none,bnb-nf4``, ``--no-random``) keeps the earlier
+invocations' commands and seconds (``earlier``, oldest first). A probe whose definition changed is rerun
+alone this way, e.g. ``--tasks cf_flip_sst2,cf_flip_ag_news,cf_flip_esnli,cf_flip_healthfc --floor-tasks all
+--force``.
 
-The committed runs are cf_flip and nle_sim 3.x (protocol 3); the tables read runs of 4.0 too (their
-metrics by their own names: ``rewrite_<kind>`` and ``expl_<kind>`` for 3.x's ``label_leak_rate``,
-``unchanged_rate`` and ``empty_rate``); a 3.x run is never compared with a 4.0 one (the leaderboard
-compares equal versions only). ``--report-only`` recomputes the tables from the committed runs without running
-a model.
+The committed runs are protocol 4 (cf_flip 4.4, nle_sim 4.2; older 4.x runs rescored by ``qxbench rescore``);
+protocol 3's SmolLM2 runs are kept off the leaderboard in ``benchmarks/results/protocol3/``. A run is never
+compared with one of another task version (the leaderboard compares equal versions only). ``--report-only``
+recomputes the tables from the committed runs without running a model, recording the limit the runs were
+made with.
 
 Runs are written in the committed layout (``benchmarks/results/runs/smollm2-135m/explain/<config>/``,
 ``/work/coord``'s RESULTS_LAYOUT: samples gzipped afterwards); the random-init floor goes to
@@ -224,14 +225,27 @@ def examples(folder: Path, tasks: list[str], per_task: int = 3) -> dict[str, lis
     return out
 
 
-def earlier(before: dict, commands: dict, wall: dict, every_task: bool) -> dict:
-    """The earlier invocations whose runs the table still reads (none when this one ran every task)."""
-    if every_task:
+def earlier(before: dict, commands: dict, remade: bool) -> dict:
+    """The earlier invocations whose runs the table may still read: every one recorded, oldest first, unless
+    this one remade every run (``remade``: every variant, every default config and the floor). An invocation
+    with fewer configs or tasks (``--quants none,bnb-nf4``) leaves the others' runs, and their record, in place."""
+    if remade:
         return {}
     kept = list(before.get("earlier", []))
     if before.get("commands") and before["commands"] != commands:
-        kept.append({"commands": before["commands"], "wall_seconds": before["wall_seconds"]})
+        entry = {k: before[k] for k in ("commands", "wall_seconds", "limit") if k in before}
+        if entry not in kept:
+            kept.append(entry)
     return {"earlier": kept} if kept else {}
+
+
+def run_limit(runs: list, floor: list) -> int:
+    """The one ``--limit`` every run was made with (what ``--report-only`` records, whatever its own
+    ``--limit`` says); runs made with different limits are not one table."""
+    limits = {t.limit for run in runs + floor for t in run.tasks.values()}
+    if len(limits) != 1 or None in limits:
+        raise SystemExit(f"the runs were made with --limit {sorted(map(str, limits))}: one table needs one limit")
+    return int(limits.pop())
 
 
 def main() -> None:
@@ -274,7 +288,7 @@ def main() -> None:
         wall = {"sweep": round(swept, 1), "total": round(time.perf_counter() - start, 1)}
     runs = read(folder)
     floor = read(floor_folder) if not args.no_random else []
-    ran = set() if args.report_only else set(tasks)
+    remade = not args.report_only and set(tasks) >= set(FILES) and args.quants == QUANTS and not args.no_random
     tasks = [t for t in FILES if any(t in r.tasks for r in runs)]  # every variant run, the newest of each
     chances = chance(tasks)
     cells = table(runs, floor, tasks, args.model)
@@ -289,8 +303,9 @@ def main() -> None:
         "model": (f"{MODEL} (SmolLM2-135M-Instruct; full precision = GGUF Q4_1 dequantized), chat template"
                   if args.model == MODEL else f"{args.model} (full precision: as config.qx.provenance says), "
                   "chat template"), "dtype": args.dtype,
-        "limit": args.limit, "batch_size": args.batch_size, "tasks": tasks, "commands": commands, "chance": chances,
-        "wall_seconds": wall, **earlier(before, commands, wall, ran >= set(FILES)),
+        "limit": run_limit(runs, floor), "batch_size": before.get("batch_size", args.batch_size) if args.report_only
+        else args.batch_size, "tasks": tasks, "commands": commands, "chance": chances,
+        "wall_seconds": wall, **earlier(before, commands, remade),
         "probe_seconds": {**seconds(folder), **{f"random-init/{k}": v for k, v in seconds(floor_folder).items()}},
         "phase_seconds": {**seconds(folder, "phase_seconds"),
                           **{f"random-init/{k}": v for k, v in seconds(floor_folder, "phase_seconds").items()}},
