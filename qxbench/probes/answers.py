@@ -51,6 +51,13 @@ precedence order (the first that applies):
                   declines the request (cf_flip 4.2): "I'm sorry, but I can't assist with that." (an
                   apology, then a refusal to assist, help or comply; "I'm sorry, but I can't recommend
                   this film." is a review, and "I can't help but love it" an idiom: both stay valid)
+    unrelated     keeps no word of an edited part of 5 words or more: a new text, not an edit of the input
+                  (cf_flip 4.5). What a counterfactual edits is the input (Wu et al. 2021, Polyjuice; Ross et
+                  al. 2021, MiCE: minimal edits), so a rewrite with none of its words is none. The random-init
+                  floors' short fragments that the soup rule lets through ('commuting eclectic %', 'moder
+                  abound#######') are such answers, and so are a real model's new headline ('Scientists study
+                  climate change impacts.') and bare near-labels ('Supports'). An input under 5 words may be
+                  replaced whole by a minimal edit ("bleak" -> "bright") and is not judged so
     valid         anything else (a label word inside a real edit stays valid)
 
 **Explanations** (:func:`read_explanation`), in precedence order: ``empty``; ``copy`` (the edited
@@ -76,12 +83,14 @@ from qxbench.probes.soup import is_soup
 __all__ = ["REWRITE_KINDS", "EXPLANATION_KINDS", "Rewrite", "Explanation", "read_rewrite", "read_explanation",
            "kind_rates", "words"]
 
-REWRITE_KINDS = ("empty", "copy", "context_copy", "loop", "leak", "stub", "soup", "meta", "valid")  # precedence order
+REWRITE_KINDS = ("empty", "copy", "context_copy", "loop", "leak", "stub", "soup", "meta", "unrelated",
+                 "valid")  # precedence order
 EXPLANATION_KINDS = ("empty", "copy", "soup", "restates", "truncated", "valid")  # precedence order
 
 LOOP_N, LOOP_TIMES = 4, 3  # an n-gram of LOOP_N words LOOP_TIMES times or more is a loop
 CONTEXT_RUN, RUN_WORDS, COPIED = 4, 3, 0.9  # a context copy: >= 4 words, >= 90 % of them in shared runs of >= 3
 BARE_WORDS, BARE_INPUT = 2, 5  # a bare class word: <= BARE_WORDS words behind a header, input >= BARE_INPUT words
+# (an input of BARE_INPUT words or more is also what an unrelated rewrite keeps no word of)
 RESTATES_WORDS = 8  # an explanation this short without a reason word restates the label
 
 _WORD = re.compile(r"\w+")
@@ -269,9 +278,18 @@ def read_rewrite(answer: str, doc: Mapping[str, Any]) -> Rewrite:
         kind = "soup"
     elif _meta(body, doc):
         kind = "meta"
+    elif _unrelated(body, doc):
+        kind = "unrelated"
     else:
         kind = "valid"
     return Rewrite(body, kind)
+
+
+def _unrelated(text: str, doc: Mapping[str, Any]) -> bool:
+    """No word of an edited part of at least BARE_INPUT words (words as :func:`words` reads them: case and
+    punctuation ignored, function words count): a new text, not an edit (cf_flip 4.5)."""
+    given = set(words(doc["text"]))
+    return len(given) >= BARE_INPUT and not set(words(text)) & given
 
 
 def read_explanation(answer: str, doc: Mapping[str, Any], pred: int, *, capped: bool) -> Explanation:

@@ -172,8 +172,9 @@ def test_a_logged_refusal_is_meta_not_a_rewrite(model, config, doc_id):
 
 def test_reviews_that_apologise_or_cannot_help_something_stay_valid():
     doc, _ = logged("fp", "cf_flip_sst2", 24)
-    for review in ("I'm sorry, but I can't recommend this film.", "I can't help but love this film.",
-                   "I can't help feeling the film is a mess.", "The film cannot help itself."):
+    # of "seldom has a movie so closely matched ...": each keeps "movie" (a rewrite with no word of it is unrelated)
+    for review in ("I'm sorry, but I can't recommend this movie.", "I can't help but love this movie.",
+                   "I can't help feeling the movie is a mess.", "The movie cannot help itself."):
         assert read_rewrite(review, doc).kind == "valid", review
     for refusal in ("I’m sorry, but I can’t assist with that.", "Sorry, I cannot help with this request.",
                     "I apologize, but I am unable to fulfill this request.", "I cannot comply."):
@@ -260,3 +261,43 @@ def test_a_frame_with_more_after_the_quote_stays_what_it_was():
     assert plain(read_result(row["filtered_resps"][0]))["answer"] == answer
     assert read_rewrite(answer, row["doc"]).kind == "meta"
     assert read_rewrite('The review is "negative"', row["doc"]).kind == "leak"  # a quoted label is still a leak
+
+
+def run_row(folder: str, config: str, task: str, doc_id: int) -> dict:
+    """A logged row of a committed protocol 4 run (``benchmarks/results/runs/<folder>/<config>/``)."""
+    path = next((QWEN / folder / config).rglob(f"samples_{task}_20*.jsonl.gz"))
+    with gzip.open(path, "rt") as f:
+        return next(r for r in map(json.loads, f) if r["doc_id"] == doc_id)
+
+
+UNRELATED = [  # (runs folder, config, task, doc_id, answer): read `valid` by 4.4, and four of them flipped
+    ("qwen2.5-coder-1.5b-random/explain-bfloat16", "qwen2.5-coder-1.5b-random-init", "cf_flip_sst2", 46,
+     "commuting eclectic %"),
+    ("qwen2.5-coder-1.5b-random/explain-bfloat16", "qwen2.5-coder-1.5b-random-init", "cf_flip_ag_news", 7,
+     'igaret Pais """'),  # a flip under 4.4
+    ("qwen2.5-coder-1.5b/explain-bfloat16", "gptq-4b", "cf_flip_ag_news", 57,
+     "Scientists study climate change impacts."),  # a new headline, not an edit (a flip under 4.4)
+    ("qwen2.5-coder-0.5b/explain-bfloat16", "bnb-nf4", "cf_flip_healthfc", 51, "Supports"),
+    ("qwen2.5-coder-0.5b/explain-bfloat16", "gptq-4b", "cf_flip_sst2", 2, "disappointed"),  # a flip under 4.4
+    ("smollm2-135m/explain", "gptq-4b", "cf_flip_esnli", 10, 'The hypothesis is "The claim is false"'),
+]
+
+
+@pytest.mark.parametrize(("folder", "config", "task", "doc_id", "answer"), UNRELATED,
+                         ids=[f"{r[1]}-{r[2]}-{r[3]}" for r in UNRELATED])
+def test_a_rewrite_that_keeps_no_word_of_its_input_is_unrelated(folder, config, task, doc_id, answer):
+    """cf_flip 4.5: no word of a 5+-word input is a new text, not an edit (4.4 read these ``valid``)."""
+    row = run_row(folder, config, task, doc_id)
+    logged = plain(read_result(row["filtered_resps"][0]))
+    assert logged["answer"] == answer  # the quote is the committed answer
+    assert read_rewrite(answer, row["doc"]).kind == logged["kind"] == "unrelated"  # and it was rescored so
+
+
+def test_an_edit_that_keeps_a_word_or_replaces_a_short_input_stays_valid():
+    row = run_row("qwen2.5-coder-1.5b/explain-bfloat16", "fp", "cf_flip_sst2", 74)
+    answer = "a fresh and original take on the genre"  # of 'a string of rehashed sight gags ...': keeps "a"
+    assert plain(read_result(row["filtered_resps"][0]))["answer"] == answer
+    assert read_rewrite(answer, row["doc"]).kind == "valid"
+    short = run_row("qwen2.5-coder-1.5b/explain-bfloat16", "fp", "cf_flip_sst2", 1)["doc"]
+    assert short["text"] == "unflinchingly bleak and desperate"  # under 5 words: a whole replacement may be minimal
+    assert read_rewrite("Hopeful, even joyful", short).kind == "valid"
