@@ -47,4 +47,5 @@ def test_bad_input_is_one_line_and_exit_2(capsys, monkeypatch, config, task, say
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says in err
-    assert "choices: bnb-int8, bnb-nf4, fp, gptq-4b, rtn-4b" in err or config == "gptq-4b"
+    committed = ", ".join(sorted(p.name for p in QWEN05.iterdir() if p.is_dir()))  # the configs run so far
+    assert "fp, gptq-4b" in committed and (f"choices: {committed}" in err or config == "gptq-4b")
