@@ -239,9 +239,7 @@ def _leaks(heads: list[str], body: str, full: str, doc: Mapping[str, Any]) -> bo
     said = body.lower()
     if re.search(label, said) and all(w in _FUNCTION_WORDS for w in words(re.sub(label, " ", said))):
         return True  # a bare label: "Businesses", "Science (science)", "Business, not sports."
-    given = set(words(doc["text"]))
-    return bool(heads) and 0 < len(words(said)) <= BARE_WORDS and len(given) >= BARE_INPUT \
-        and not set(words(said)) & given  # a bare class word: "Rebranded: Soccer"
+    return bool(heads) and 0 < len(words(said)) <= BARE_WORDS and _unrelated(said, doc)  # "Rebranded: Soccer"
 
 
 def _meta(text: str, doc: Mapping[str, Any]) -> bool:
