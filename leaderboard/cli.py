@@ -142,6 +142,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     sweep.add_argument("--output_path", type=Path, required=True, help="results go to OUTPUT_PATH/<config>/")
     sweep.add_argument("--site", type=Path, default=None, help="also build the leaderboard site here")
     sweep.add_argument("--limit", type=int, default=None)
+    sweep.add_argument("--docs", default=None, metavar="START:END",
+                       help="run documents START..END-1 of every task instead of the first --limit (lm-eval's "
+                            "--samples); `qxbench merge` joins such a run to the --limit START run")
     sweep.add_argument("--device", default="cpu")
     sweep.add_argument("--batch_size", default="32")
     sweep.add_argument("--force", action="store_true",

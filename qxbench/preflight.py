@@ -86,6 +86,16 @@ def check_limit(text: str) -> None:
         raise QxError(f"--limit {text}: a count of documents is a whole number (a fraction is below 1)")
 
 
+def check_docs(text: str) -> tuple[int, int]:
+    """``qxbench sweep --docs START:END``: the documents START..END-1 of every task (lm-eval's ``--samples``), the
+    part of a run that a ``--limit START`` run leaves out; ``qxbench merge`` joins the two."""
+    start, sep, end = text.partition(":")
+    if not sep or not start.strip().isdigit() or not end.strip().isdigit() or int(start) >= int(end):
+        raise QxError(f"--docs '{text}' must be START:END, whole numbers with 0 <= START < END: the documents "
+                      "START..END-1 of every task (e.g. --docs 100:200 after a --limit 100 run)")
+    return int(start), int(end)
+
+
 def check_batch_size(text: str) -> None:
     """lm-eval's ``--batch_size``: a whole number >= 1, ``auto`` or ``auto:N``."""
     head, _, times = text.partition(":")

@@ -81,9 +81,21 @@ def metadata(tasks: list[str]) -> dict:
     return {"apply_chat_template": True, **{t: {"data_path": f"{DATA}/{FILES[t]}"} for t in tasks}}
 
 
+def selection(args: argparse.Namespace, tasks: list[str], *, sweep: bool) -> list[str]:
+    """The documents run: the first ``--limit``, or with ``args.docs`` (``START:END``, :mod:`explain_parts`) those
+    documents of every task (``qxbench sweep --docs``; lm-eval's ``--samples`` for ``qxbench eval``)."""
+    docs = getattr(args, "docs", None)
+    if docs is None:
+        return ["--limit", str(args.limit)]
+    if sweep:
+        return ["--docs", docs]
+    start, end = map(int, docs.split(":"))
+    return ["--samples", json.dumps({t: list(range(start, end)) for t in tasks}, separators=(",", ":"))]
+
+
 def sweep(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:
     command = [sys.executable, "-m", "qxbench.cli", "sweep", "--model", args.model, "--quants", args.quants,
-               "--tasks", ",".join(tasks), "--limit", str(args.limit), "--batch_size", str(args.batch_size),
+               "--tasks", ",".join(tasks), *selection(args, tasks, sweep=True), "--batch_size", str(args.batch_size),
                "--model_args", model_args(args, CALIBRATION), "--metadata", json.dumps(metadata(tasks)),
                "--output_path", str(out)]
     subprocess.run(command + (["--force"] if args.force else []), check=True, cwd=REPO)
@@ -101,8 +113,9 @@ def random_floor(args: argparse.Namespace, tasks: list[str], out: Path) -> list[
         name = random_name(args.model)
         random_init_checkpoint(Path(tmp) / name, args.model)
         command = [sys.executable, "-m", "qxbench.cli", "eval", "--model", "qx", "--model_args",
-                   model_args(args, f"pretrained={name},reference=none"), "--tasks", ",".join(tasks), "--limit",
-                   str(args.limit), "--batch_size", str(args.batch_size), "--device", "cpu", "--log_samples",
+                   model_args(args, f"pretrained={name},reference=none"), "--tasks", ",".join(tasks),
+                   *selection(args, tasks, sweep=False), "--batch_size", str(args.batch_size), "--device", "cpu",
+                   "--log_samples",
                    "--output_path", str(target), "--metadata", json.dumps(data)]
         if target.exists():
             shutil.rmtree(target)

@@ -72,6 +72,28 @@ def _done(out: Path, manifest: dict[str, object]) -> bool:
     return manifest in recorded(out) and any(out.rglob("results_*.json"))
 
 
+def _docs(args: argparse.Namespace) -> list[str]:
+    """``--docs START:END`` as lm-eval's ``--samples`` (each task's document indices); [] without it. Every name in
+    ``--tasks`` must be a task: lm-eval runs a task missing from ``--samples`` on all its documents."""
+    text = getattr(args, "docs", None)
+    if text is None:
+        return []
+    from qxbench import preflight
+    from qxbench._lmeval_hook import qx_task_index
+
+    start, end = preflight.check_docs(text)
+    if args.limit is not None:
+        raise QxError(f"--docs {text} and --limit {args.limit}: give one (--docs START:END runs the documents "
+                      "a --limit START run left out)")
+    index, tasks = qx_task_index(), [t for t in args.tasks.split(",") if t]
+    for task in tasks:
+        if not index.get(task, "").endswith("task"):  # task, py_task; not a tag or group
+            raise QxError(f"--docs selects documents per task, and --tasks '{task}' is "
+                          f"{'a ' + index[task] if task in index else 'not a qxbench task'}: name its tasks "
+                          "(`qxbench tasks` lists them)")
+    return ["--samples", json.dumps({task: list(range(start, end)) for task in tasks}, separators=(",", ":"))]
+
+
 def plan(args: argparse.Namespace) -> list[Job]:
     """The configs still to run (those done with the same arguments are announced and left out)."""
     from qxbench import __version__, preflight
@@ -79,6 +101,7 @@ def plan(args: argparse.Namespace) -> list[Job]:
     metadata = parse_metadata(getattr(args, "metadata", None))
     if args.limit is not None:
         preflight.check_limit(str(args.limit))
+    docs = _docs(args)
     preflight.check_batch_size(str(args.batch_size))
     preflight.check_output_dir(args.output_path, "--output_path")
     jobs = []
@@ -89,10 +112,11 @@ def plan(args: argparse.Namespace) -> list[Job]:
                                *([args.model_args] if args.model_args else [])])
         argv = ["--model", "qx", "--model_args", model_args, "--tasks", args.tasks, "--device", args.device,
                 "--batch_size", str(args.batch_size), "--output_path", str(out),
-                "--log_samples", *(["--limit", str(args.limit)] if args.limit else []),
+                "--log_samples", *(["--limit", str(args.limit)] if args.limit else []), *docs,
                 *(["--metadata", json.dumps(metadata)] if metadata else [])]
         manifest = {"qxbench": __version__, "argv": argv, "model_args": model_args, "tasks": args.tasks,
-                    "limit": args.limit, "metadata": metadata}
+                    "limit": args.limit, "metadata": metadata,
+                    **({"docs": args.docs} if getattr(args, "docs", None) else {})}
         if not args.force and _done(out, manifest):
             where = (out / MANIFEST).relative_to(args.output_path)
             print(f"skip {label}: results exist for --tasks {args.tasks} ({where}); --force to redo", flush=True)

@@ -245,3 +245,43 @@ def test_a_bad_limit_or_batch_size_is_refused_before_any_config_runs(tmp_path, m
     assert code == 2
     assert calls == []
     assert f"{flag} " in capsys.readouterr().err
+
+
+def test_docs_runs_every_task_on_those_documents_only(tmp_path, monkeypatch):
+    """--docs 100:200 is lm-eval's --samples with each task's indices 100..199 (a task left out of --samples
+    would run on all its documents), recorded in the manifest; a rerun with other documents is not skipped."""
+    import qxbench.lmeval.eval_cli
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
+    sweep = ["sweep", "--quants", "none", "--tasks", "cf_flip_sst2,nle_sim_ecqa", "--output_path", str(tmp_path)]
+    assert main([*sweep, "--docs", "100:200"]) == 0
+    (argv,) = calls
+    assert "--limit" not in argv
+    assert json.loads(argv[argv.index("--samples") + 1]) == {"cf_flip_sst2": list(range(100, 200)),
+                                                             "nle_sim_ecqa": list(range(100, 200))}
+    assert json.loads((tmp_path / "fp" / "qx_sweep.json").read_text())[-1]["docs"] == "100:200"
+    assert main([*sweep, "--docs", "100:200"]) == 0
+    assert len(calls) == 1  # the same documents: done
+    assert main([*sweep, "--docs", "200:300"]) == 0
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--docs", "200:100"], "--docs '200:100' must be START:END"),
+    (["--docs", "100"], "--docs '100' must be START:END"),
+    (["--docs=-5:10"], "--docs '-5:10' must be START:END"),
+    (["--docs", "0:50", "--limit", "50"], "--docs 0:50 and --limit 50: give one"),
+    (["--docs", "0:50", "--tasks", "qx_probes"], "--tasks 'qx_probes' is a tag: name its tasks"),
+    (["--docs", "0:50", "--tasks", "cf_flop_sst2"], "--tasks 'cf_flop_sst2' is not a qxbench task")])
+def test_bad_docs_are_one_line_before_any_config_runs(tmp_path, monkeypatch, capsys, extra, message):
+    import qxbench.lmeval.eval_cli
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(qxbench.lmeval.eval_cli, "cmd_eval", _fake_eval(calls))
+    argv = ["sweep", "--quants", "none", "--tasks", "memorize", "--output_path", str(tmp_path), *extra]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert calls == []
+    assert message in err
+    assert len(err.splitlines()) == 1

@@ -1,0 +1,131 @@
+"""Benchmark: the explanation table's runs grown by documents, one part at a time (issue 38: >= 200
+documents per data set). A part is the documents START..END-1 of every variant that the committed
+``--limit START`` runs left out, run with the same command otherwise (``qxbench sweep --docs START:END``,
+lm-eval's ``--samples``), for every config and the random-init floor, into
+``benchmarks/results/parts/<model>/explain[-<dtype>]/docs-<START>-<END-1>/``, outside ``runs/``: the leaderboard
+never reads a part (it would not pair 100 documents with 200). One config a session is enough: a config
+already in the part is skipped (the sweep's manifest), and each invocation's command and seconds are kept in
+the part's ``part.json``.
+
+    python -m benchmarks.studies.explain_parts run --model qwen2.5-coder-1.5b --dtype bfloat16 --docs 100:200 \\
+        [--quants none,bnb-int8,...] [--no-random | --random-only]
+    python -m benchmarks.studies.explain_parts status --model qwen2.5-coder-1.5b --dtype bfloat16 --docs 100:200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.common import REPO
+from benchmarks.studies import explain_real as er
+
+PARTS = Path("benchmarks/results/parts")
+
+
+def part_folders(args: argparse.Namespace) -> tuple[Path, Path]:
+    """The part's folder (its configs beneath) and the floor's, beside :func:`explain_real.layout`'s runs."""
+    runs, floor, _ = er.layout(args)
+    start, end = map(int, args.docs.split(":"))
+    name = f"docs-{start}-{end - 1}"
+    return PARTS / runs.relative_to(er.RUNS) / name, PARTS / floor.relative_to(er.RUNS) / name
+
+
+def configs(folder: Path) -> dict[str, Path]:
+    """Config name -> its results file, for every config folder that holds exactly one run."""
+    out = {}
+    for sub in sorted(p for p in folder.glob("*") if p.is_dir()):
+        found = sorted(sub.rglob("results_*.json"))
+        if len(found) > 1:
+            raise SystemExit(f"{sub}: {len(found)} results files; one run per config folder")
+        if found:
+            out[sub.name] = found[0]
+    return out
+
+
+def missing(args: argparse.Namespace) -> list[str]:
+    """The committed runs (configs and the floor) that have no part yet."""
+    runs, floor, _ = er.layout(args)
+    part, part_floor = part_folders(args)
+    have = configs(part)
+    lacking = [c for c in configs(runs) if c not in have]
+    return lacking + ([] if configs(part_floor) or not configs(floor) else ["random-init"])
+
+
+def record(part: Path, entry: dict) -> None:
+    """Append one invocation's command and seconds to the part's ``part.json``."""
+    path = part / "part.json"
+    kept = json.loads(path.read_text()) if path.is_file() else []
+    path.write_text(json.dumps([*kept, entry], indent=1) + "\n")
+
+
+def run(args: argparse.Namespace) -> None:
+    part, part_floor = part_folders(args)
+    runs, _, _ = er.layout(args)
+    tasks = [t for t in er.FILES if any(t in run.tasks for run in er.read(runs))]
+    limits = {t.limit for run in er.read(runs) for t in run.tasks.values()}
+    start = int(args.docs.split(":")[0])
+    if limits != {start}:
+        raise SystemExit(f"--docs {args.docs} continues --limit {start} runs, but {runs} holds --limit "
+                         f"{sorted(map(str, limits))}")
+    began = time.perf_counter()
+    commands, wall = {}, {}
+    if not args.random_only:
+        commands["sweep"] = er.sweep(args, tasks, part)
+        wall["sweep"] = round(time.perf_counter() - began, 1)
+    if not args.no_random:
+        floor_began = time.perf_counter()
+        commands["random-init"] = er.random_floor(args, tasks, part_floor)
+        wall["random-init"] = round(time.perf_counter() - floor_began, 1)
+    for folder in (part, part_floor):
+        if folder.is_dir():
+            er.gzip_samples(folder)
+    part.mkdir(parents=True, exist_ok=True)
+    record(part, {"commands": commands, "wall_seconds": wall, "cpus": os.cpu_count(),
+                  "machine": "shared 2-core CPU (other jobs running: seconds are noisy)",
+                  "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    status(args)
+
+
+def status(args: argparse.Namespace) -> None:
+    part, _ = part_folders(args)
+    lacking = missing(args)
+    print(f"{part}: " + (f"still to run: {', '.join(lacking)}" if lacking else "every config and the floor: merge"))
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=("run", "status"))
+    parser.add_argument("--docs", required=True, metavar="START:END")
+    parser.add_argument("--model", default=er.MODEL)
+    parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
+    parser.add_argument("--quants", default=er.QUANTS)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--no-random", action="store_true", help="leave out the random-init floor")
+    parser.add_argument("--random-only", action="store_true", help="the random-init floor only")
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    from qxbench.errors import QxError
+    from qxbench.preflight import check_docs
+
+    try:
+        check_docs(args.docs)
+    except QxError as err:
+        parser.error(str(err))
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    os.chdir(REPO)
+    if not Path(er.DATA).is_dir():
+        sys.exit(f"{er.DATA} is absent (run from the repository beside ../shared)")
+    {"run": run, "status": status}[args.action](args)
+
+
+if __name__ == "__main__":
+    main()
