@@ -1,5 +1,5 @@
 """``qxbench``: eval | tasks | info | quantize | cache ls|rm | world build|train | data twohop | leaderboard build |
-gate | sweep | study make|collect.
+gate | sweep | rescore | merge | study make|collect.
 
 ``qxbench eval`` takes exactly lm-eval's flags (``lm_eval run --help``) but indexes only qxbench's
 task folder, which skips most of the stock CLI's start-up. Bad input ends with one line,
@@ -140,6 +140,18 @@ def cmd_rescore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_merge(args: argparse.Namespace) -> int:
+    from qxbench.lmeval.merge import merge
+    from qxbench.preflight import check_output_dir
+
+    check_output_dir(args.output_path, "--output_path")
+    done = merge(args.first, args.second, args.output_path)
+    counts = sorted({f"{a} + {b}" for a, b in done.docs.values()})
+    limit = f"--limit {done.limit}" if done.limit is not None else "not the first N documents: no --limit"
+    print(f"{done.results}: {len(done.docs)} task(s), {' / '.join(counts)} documents ({limit})")
+    return 0
+
+
 def _kind_changes(changed: tuple[tuple[int, str, str], ...], listed: int = 5) -> str:
     """Each document's change of kind, up to ``listed`` of them; more are counted by change."""
     if not changed:
@@ -203,6 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
     rescore.add_argument("paths", nargs="+", type=Path, help="results_*.json files, or folders searched for them")
     rescore.add_argument("--check", action="store_true", help="say what would change; write nothing")
     rescore.set_defaults(func=cmd_rescore)
+    merge = sub.add_parser("merge", help="join two runs of one model and config on disjoint documents (a --limit N "
+                                         "run and a sweep --docs N:M run) into the run of both, from their samples")
+    merge.add_argument("first", type=Path, help="a results_*.json file, or the folder holding one")
+    merge.add_argument("second", type=Path, help="the other part, likewise")
+    merge.add_argument("-o", "--output_path", type=Path, required=True,
+                       help="the joined run goes to OUTPUT_PATH/<model>/ (it must hold no results yet)")
+    merge.set_defaults(func=cmd_merge)
     from leaderboard.cli import add_commands
     from qxbench.study.cli import add_commands as add_study_commands
 

@@ -92,8 +92,12 @@ a YAML ``class:`` task is built as ``cls(config=...)``
 the samples log holds ``str()`` of each answer
     probes/logged.py:read_result -> ``resps`` / ``filtered_resps``
 ``lm_eval.tasks._yaml_loader.load_yaml(path)``; the evaluator's aggregates and ``stderr_for_metric``
-    lmeval/rescore.py:_task_config, _aggregate -> includes merged and ``!function`` resolved; ``metric,none``
+    lmeval/rescore.py:task_config, aggregate -> includes merged and ``!function`` resolved; ``metric,none``
       is the aggregation of the documents' values, its standard error ``stderr_for_metric(fn, iters)(items)``
+``--samples`` logs each document under its index in the task (not its place in the selection); a run's
+``task_hashes`` is ``lm_eval.utils.hash_string`` of its samples' doc, prompt and target hashes in document order
+    lmeval/merge.py:merge, _task_hash -> a joined run's document order, ``--limit`` and task_hashes are a whole
+      run's (pinned by tests/lmeval/test_merge.py:test_two_parts_joined_are_the_whole_run)
 """
 
 from __future__ import annotations
@@ -766,8 +770,8 @@ def test_rescore_loads_a_task_yaml_and_aggregates_as_the_evaluator_does():
     aggs = {m["metric"]: m["aggregation"] for m in config.get("metric_list", [])}
     assert callable(config.get("process_results")) and aggs.get("acc") == "mean" and callable(aggs.get("minimality")), \
         broke("load_yaml merges `include:` and resolves `!function` (process_results, aggregations)",
-              "qxbench/lmeval/rescore.py:_task_config")
+              "qxbench/lmeval/rescore.py:task_config")
     assert get_aggregation("mean") is mean and stderr_for_metric(metric=mean, bootstrap_iters=100000) is mean_stderr \
         and stderr_for_metric(metric=aggs["minimality"], bootstrap_iters=100000) is None, \
         broke("a mean's stderr is mean_stderr; a custom aggregation has none (the evaluator writes N/A)",
-              "qxbench/lmeval/rescore.py:_aggregate")
+              "qxbench/lmeval/rescore.py:aggregate")

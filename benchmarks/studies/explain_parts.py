@@ -10,6 +10,12 @@ the part's ``part.json``.
     python -m benchmarks.studies.explain_parts run --model qwen2.5-coder-1.5b --dtype bfloat16 --docs 100:200 \\
         [--quants none,bnb-int8,...] [--no-random | --random-only]
     python -m benchmarks.studies.explain_parts status --model qwen2.5-coder-1.5b --dtype bfloat16 --docs 100:200
+    python -m benchmarks.studies.explain_parts merge --model qwen2.5-coder-1.5b --dtype bfloat16 --docs 100:200
+
+``merge`` joins each committed run with its part (``qxbench merge``: the same model, config, task versions and
+configuration, disjoint documents; the joined run is what a ``--limit END`` run reports) once every config
+and the floor have one, all or none, and replaces the committed runs with the joined ones (the part's samples
+are in them then; ``part.json`` stays). The tables are remade from them by ``explain_real --report-only``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -93,13 +101,18 @@ def run(args: argparse.Namespace) -> None:
 
 def status(args: argparse.Namespace) -> None:
     part, _ = part_folders(args)
+    runs, _, _ = er.layout(args)
+    end = int(args.docs.split(":")[1])
+    if {t.limit for run in er.read(runs) for t in run.tasks.values()} == {end}:
+        print(f"{part}: merged (the runs in {runs} hold the first {end} documents)")
+        return
     lacking = missing(args)
     print(f"{part}: " + (f"still to run: {', '.join(lacking)}" if lacking else "every config and the floor: merge"))
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=("run", "status"))
+    parser.add_argument("action", choices=("run", "status", "merge"))
     parser.add_argument("--docs", required=True, metavar="START:END")
     parser.add_argument("--model", default=er.MODEL)
     parser.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"))
@@ -124,7 +137,43 @@ def main(argv: list[str] | None = None) -> None:
     os.chdir(REPO)
     if not Path(er.DATA).is_dir():
         sys.exit(f"{er.DATA} is absent (run from the repository beside ../shared)")
-    {"run": run, "status": status}[args.action](args)
+    {"run": run, "status": status, "merge": merge}[args.action](args)
+
+
+def pairs(args: argparse.Namespace) -> list[tuple[Path, Path, Path]]:
+    """(committed results, its part's results, the part's config folder) for every config and the floor; exits
+    naming what is missing."""
+    runs, floor, _ = er.layout(args)
+    part, part_floor = part_folders(args)
+    lacking = missing(args)
+    if lacking:
+        raise SystemExit(f"{part}: still to run: {', '.join(lacking)}; merge joins every config at once (the "
+                         "leaderboard pairs runs of the same documents only)")
+    out = []
+    for committed, parted in ((runs, part), (floor, part_floor)):
+        have = configs(parted)
+        out += [(results, have[name], parted / name) for name, results in configs(committed).items()]
+    return out
+
+
+def merge(args: argparse.Namespace) -> None:
+    """Every pair joined into a temporary folder first; the committed runs are replaced only when all joined."""
+    from qxbench.lmeval.merge import merge as join
+
+    joined = []
+    with tempfile.TemporaryDirectory(dir=PARTS) as tmp:
+        for i, (committed, parted, folder) in enumerate(pairs(args)):
+            done = join(committed, parted, Path(tmp) / str(i))
+            joined.append((committed.parent, done.results.parent, folder))
+            print(f"{committed.parent}: {' / '.join(sorted({f'{a} + {b}' for a, b in done.docs.values()}))} "
+                  f"documents -> --limit {done.limit}")
+        for target, new, part_config in joined:
+            for old in [*target.glob("results_*.json"), *target.glob("samples_*.jsonl*")]:
+                old.unlink()
+            for file in new.iterdir():
+                shutil.move(file, target / file.name)
+            shutil.rmtree(part_config)
+    status(args)
 
 
 if __name__ == "__main__":

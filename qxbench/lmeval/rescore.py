@@ -70,7 +70,7 @@ def family(task: str) -> str | None:
     return next((f for f in STEPS if task == f or task.startswith(f + "_")), None)
 
 
-def _task_config(task: str) -> dict[str, Any]:
+def task_config(task: str) -> dict[str, Any]:
     """The task's YAML (includes merged, ``!function`` resolved) from qxbench's task folder."""
     from lm_eval.tasks._yaml_loader import load_yaml
 
@@ -91,7 +91,7 @@ def _samples(results: Path, task: str) -> tuple[Path, list[str]]:
     return found
 
 
-def _write_lines(path: Path, lines: list[str]) -> None:
+def write_lines(path: Path, lines: list[str]) -> None:
     data = ("\n".join(lines) + "\n").encode("utf-8")
     if path.suffix == ".gz":  # as `gzip -n`: no name, no time stamp
         with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as f:
@@ -100,13 +100,13 @@ def _write_lines(path: Path, lines: list[str]) -> None:
         path.write_bytes(data)
 
 
-def _same(a: Any, b: Any) -> bool:
+def same(a: Any, b: Any) -> bool:
     """Equal; floats within float32 rounding (relative 1e-6): a float32 encoder's score (nle_sim's BERTScore)
     moves by an ulp with the number of threads it ran on (0.594725489616394 vs 0.5947254300117493)."""
     if isinstance(a, float) and isinstance(b, float):
         return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 
@@ -129,7 +129,7 @@ def _reread(value: Any, doc: dict[str, Any]) -> Any:
                                ref_ppl=None if value.ref_ppl is None else nan, ref_rewrite_pred=None)
 
 
-def _aggregate(config: dict[str, Any], per_doc: list[dict[str, Any]], bootstrap_iters: int) -> dict[str, Any]:
+def aggregate(config: dict[str, Any], per_doc: list[dict[str, Any]], bootstrap_iters: int) -> dict[str, Any]:
     """lm-eval's aggregates (``metric,none``) and standard errors of the documents' metrics."""
     from lm_eval.api.metrics import stderr_for_metric
     from lm_eval.api.registry import get_aggregation
@@ -168,7 +168,7 @@ def _rescore_task(results: Path, data: dict[str, Any], task: str, old: float,
     """The task rescored: (what changed, its samples file, the new sample lines); checks as the module says."""
     from qxbench.probes.logged import log_text, read_result
 
-    config = _task_config(task)
+    config = task_config(task)
     process = config["process_results"]
     samples, lines = _samples(results, task)
     per_doc, changed = [], []
@@ -186,7 +186,7 @@ def _rescore_task(results: Path, data: dict[str, Any], task: str, old: float,
             raise QxError(f"{samples.name}:{number}: cannot rescore this line ({type(err).__name__}: "
                           f"{first_line(err)}); nothing written") from None
         if now is value:
-            off = [m for m, v in metrics.items() if m in row and not _same(v, row[m])]
+            off = [m for m, v in metrics.items() if m in row and not same(v, row[m])]
             if off:
                 raise QxError(f"{samples.name}:{number}: rescoring does not reproduce the logged {', '.join(off)} "
                               "of an unchanged answer: the task's metrics changed beyond its reader; rerun it")
@@ -205,8 +205,8 @@ def _rescore_task(results: Path, data: dict[str, Any], task: str, old: float,
     stored = data["results"].get(task) if isinstance(data.get("results"), dict) else None
     if not isinstance(stored, dict) or not isinstance(data.get("configs", {}).get(task), dict):
         raise QxError(f"{results.name}: {task} has a version but no results or configs entry; nothing written")
-    fresh = _aggregate(config, per_doc, int(data.get("config", {}).get("bootstrap_iters", 100000)))
-    differ = {k.split(",")[0]: (stored[k], v) for k, v in fresh.items() if k in stored and not _same(stored[k], v)}
+    fresh = aggregate(config, per_doc, int(data.get("config", {}).get("bootstrap_iters", 100000)))
+    differ = {k.split(",")[0]: (stored[k], v) for k, v in fresh.items() if k in stored and not same(stored[k], v)}
     if differ and not changed:
         raise QxError(f"{results.name}: {task}: rescoring no changed answer gives other aggregates "
                       f"({', '.join(sorted(differ))}): nothing written")
@@ -233,7 +233,7 @@ def rescore(results: Path, *, write: bool = True) -> list[Rescored]:
     done, files = [], []
     for task, version in sorted(versions.items()):
         fam = family(task)
-        if fam is None or not any(_same(version, old) for old in STEPS[fam][0]):
+        if fam is None or not any(same(version, old) for old in STEPS[fam][0]):
             continue
         item, samples, lines = _rescore_task(results, data, task, version, STEPS[fam][1])
         done.append(item)
@@ -241,7 +241,7 @@ def rescore(results: Path, *, write: bool = True) -> list[Rescored]:
             files.append((samples, lines))
     if write and done:
         for samples, lines in files:
-            _write_lines(samples, lines)
+            write_lines(samples, lines)
         results.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
     return done
 

@@ -16,7 +16,7 @@ import pytest
 
 from qxbench.cli import main
 from qxbench.errors import QxError
-from qxbench.lmeval.rescore import READS, STEPS, _aggregate, _task_config, describe, rescore
+from qxbench.lmeval.rescore import READS, STEPS, aggregate, describe, rescore, task_config
 from qxbench.probes.logged import plain, read_result
 from qxbench.probes.selfexplain import Counterfactual
 
@@ -52,7 +52,7 @@ DOCS = [  # (document, the logged answer as 4.1 read it)
 
 def write_run(folder, docs=DOCS, version=4.1, task=TASK):
     """A results file and its gzipped samples, as lm-eval writes them at ``version``."""
-    config = _task_config(task)
+    config = task_config(task)
     rows, per_doc = [], []
     for doc_id, (doc, cf) in enumerate(docs):
         metrics = config["process_results"](doc, [cf])
@@ -64,7 +64,7 @@ def write_run(folder, docs=DOCS, version=4.1, task=TASK):
 
     with gzip.open(folder / f"samples_{task}_{STAMP}.jsonl.gz", "wt", encoding="utf-8") as f:
         f.write("\n".join(rows) + "\n")
-    results = {"results": {task: {"alias": task, **_aggregate(config, per_doc, 100000)}},
+    results = {"results": {task: {"alias": task, **aggregate(config, per_doc, 100000)}},
                "versions": {task: version}, "configs": {task: {"task": task, "metadata": {"version": version}}},
                "config": {"bootstrap_iters": 100000}}
     path = folder / f"results_{STAMP}.json"

@@ -1,0 +1,117 @@
+"""qxbench merge: a --limit 2 run and a --docs 2:4 run of the embedded model joined are the --limit 4 run (its
+aggregates, task hash, document count and --limit); runs that are not parts of one run are refused in one line."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qxbench.cli import main
+from qxbench.errors import QxError
+from qxbench.lmeval.merge import merge
+
+TASKS = "cf_flip,nle_sim"
+
+
+def _eval(out: Path, *select: str) -> Path:
+    assert main(["eval", "--model", "qx", "--tasks", TASKS, "--batch_size", "8", "--device", "cpu",
+                 "--log_samples", "--output_path", str(out), *select]) == 0
+    (results,) = out.rglob("results_*.json")
+    return results
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("merge")
+    samples = json.dumps({t: [2, 3] for t in TASKS.split(",")})
+    return {"whole": _eval(root / "whole", "--limit", "4"), "first": _eval(root / "first", "--limit", "2"),
+            "second": _eval(root / "second", "--samples", samples)}
+
+
+def _close(a: object, b: object) -> bool:
+    if isinstance(a, float) and isinstance(b, float):
+        return (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-9)
+    return a == b
+
+
+def test_two_parts_joined_are_the_whole_run(runs, tmp_path, capsys):
+    assert main(["merge", str(runs["first"].parent), str(runs["second"]), "-o", str(tmp_path)]) == 0
+    line = capsys.readouterr().out
+    assert "2 task(s), 2 + 2 documents (--limit 4)" in line
+    (joined,) = tmp_path.rglob("results_*.json")
+    got, whole = json.loads(joined.read_text()), json.loads(runs["whole"].read_text())
+    assert got["config"]["limit"] == whole["config"]["limit"] == 4
+    assert got["n-samples"] == whole["n-samples"]
+    assert got["task_hashes"] == whole["task_hashes"]  # the same documents, prompts and targets, in order
+    for task, values in whole["results"].items():
+        off = {k: (v, got["results"][task][k]) for k, v in values.items() if not _close(v, got["results"][task][k])}
+        assert not off, (task, off)
+    parts = got["qx_merged"]["parts"]
+    assert [p["docs"]["cf_flip"] for p in parts] == [[0, 1, 2], [2, 3, 2]]
+    for task in whole["versions"]:
+        (file,) = joined.parent.glob(f"samples_{task}_*.jsonl.gz")
+        with gzip.open(file, "rt") as f:
+            assert [json.loads(line)["doc_id"] for line in f] == [0, 1, 2, 3]
+
+
+def test_the_leaderboard_pairs_a_joined_run_with_a_whole_one(runs, tmp_path):
+    from leaderboard.compare.pairing import mismatches
+    from leaderboard.read.runs import read_runs
+
+    merge(runs["first"], runs["second"], tmp_path / "joined")
+    (joined,), _ = read_runs(tmp_path / "joined")
+    (whole,), _ = read_runs(runs["whole"].parent.parent)
+    assert mismatches(whole, joined) == []
+
+
+def _copy(run: Path, where: Path) -> Path:
+    shutil.copytree(run.parent, where)
+    return where / run.name
+
+
+def _edit(results: Path, change) -> None:
+    data = json.loads(results.read_text())
+    change(data)
+    results.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda d: d["config"]["model_args"].update(quant="rtn"), "the runs differ in config.model_args"),
+    (lambda d: d["config"]["qx"].update(dtype="bfloat16"), "the runs differ in config.qx.dtype"),
+    (lambda d: d["config"].update(batch_size="16"), "the runs differ in config.batch_size"),
+    (lambda d: d["configs"]["cf_flip"].update(description="other words"), "cf_flip: the runs' task configurations"),
+    (lambda d: d["versions"].update(cf_flip=9.0), "the runs differ in versions"),
+    (lambda d: d["results"]["cf_flip"].update({"acc,none": 0.123}), "the samples do not give the stored acc"),
+])
+def test_runs_that_are_not_parts_of_one_run_are_refused(runs, tmp_path, change, message):
+    second = _copy(runs["second"], tmp_path / "second")
+    _edit(second, change)
+    with pytest.raises(QxError, match=message.replace("(", r"\(")):
+        merge(runs["first"], second, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_overlapping_documents_other_tasks_and_a_full_folder_are_refused(runs, tmp_path, capsys):
+    with pytest.raises(QxError, match="document.s. are in both runs"):
+        merge(runs["first"], runs["whole"], tmp_path / "a")
+    other = _copy(runs["second"], tmp_path / "other")
+    _edit(other, lambda d: d["versions"].pop("nle_sim"))
+    with pytest.raises(QxError, match="the runs have other tasks"):
+        merge(runs["first"], other, tmp_path / "b")
+    merge(runs["first"], runs["second"], tmp_path / "c")
+    code = main(["merge", str(runs["first"]), str(runs["second"]), "-o", str(tmp_path / "c")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "already holds results" in err and len(err.splitlines()) == 1
+
+
+def test_a_run_of_an_older_task_version_is_rescored_first(runs, tmp_path):
+    first, second = _copy(runs["first"], tmp_path / "first"), _copy(runs["second"], tmp_path / "second")
+    for run in (first, second):
+        _edit(run, lambda d: d["versions"].update(cf_flip=4.1))
+    with pytest.raises(QxError, match="cf_flip: the runs are version 4.1, qxbench's task is .*rescore"):
+        merge(first, second, tmp_path / "out")
