@@ -39,7 +39,9 @@ precedence order (the first that applies):
                   positive", "instead of"), in quotes, after a
                   final colon, or a bare label (labels and function words only: "Businesses",
                   "Business, not sports.") or a bare class word (at most 2 words behind a header,
-                  none from a 5+-word input: "Rebranded: Soccer")
+                  none from a 5+-word input: "Rebranded: Soccer"), or the input word for word with a label
+                  added before or after it (cf_flip 4.6: "Does thyme help against cough? not enough
+                  information"). The rule is :mod:`qxbench.probes.leaks`
     stub          headers or a cue with no content ("Rewrite claim:", "The article:")
     soup          not language: mostly letters of other scripts, almost no function word and little of the
                   document, or code-like fragments (:mod:`qxbench.probes.soup`; cf_flip 4.3: the random-init
@@ -72,12 +74,13 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Any
 
 from qxbench.errors import unknown
+from qxbench.probes.leaks import TEXT_NAMES, leaks, unrelated, words
 from qxbench.probes.soup import is_soup
 
 __all__ = ["REWRITE_KINDS", "EXPLANATION_KINDS", "Rewrite", "Explanation", "read_rewrite", "read_explanation",
@@ -89,32 +92,18 @@ EXPLANATION_KINDS = ("empty", "copy", "soup", "restates", "truncated", "valid") 
 
 LOOP_N, LOOP_TIMES = 4, 3  # an n-gram of LOOP_N words LOOP_TIMES times or more is a loop
 CONTEXT_RUN, RUN_WORDS, COPIED = 4, 3, 0.9  # a context copy: >= 4 words, >= 90 % of them in shared runs of >= 3
-BARE_WORDS, BARE_INPUT = 2, 5  # a bare class word: <= BARE_WORDS words behind a header, input >= BARE_INPUT words
-# (an input of BARE_INPUT words or more is also what an unrelated rewrite keeps no word of)
 RESTATES_WORDS = 8  # an explanation this short without a reason word restates the label
 
-_WORD = re.compile(r"\w+")
 _PREAMBLE = re.compile(r"^\s*(?:sure[!,.]?\s*)?(?:here\s+is|here's|here\s+are)\b[^:\n]*:\s*", re.I)
 _HEADER = re.compile(r"^\s*((?:[\w'’-]+\s+){0,3}[\w'’-]+)\s*:\s*")
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’"}
-# what the prompts call the input, or a reader calls it: a rewrite's frame (_FRAME) and a label's subject (_SUBJECTS)
-_TEXT_NAMES = ("review", "article", "hypothesis", "claim", "sentence", "text", "statement")
 # a rewrite presented without a colon: "[the] [new|rewritten|...] [movie|news] <part> is|was|reads "<it>"[.]"
-_PARTS = f"(?:{'|'.join((*_TEXT_NAMES, 'headline'))})"
+_PARTS = f"(?:{'|'.join((*TEXT_NAMES, 'headline'))})"
 _FRAME = re.compile(r"^(?:the\s+)?(?:(?:new|rewritten|revised|modified|updated|edited|changed)\s+)?"
                     rf"(?:movie\s+|news\s+)?{_PARTS}\s+(?:is|was|becomes|would\s+be|now\s+reads|reads)\s+"
                     r"(?:\"([^\"“”]+)\"|“([^\"“”]+)”)\s*[.!]?$", re.I)
-_FUNCTION_WORDS = frozenset("a an the is it its not no and or but to of from instead rather than now".split())
 _REASONS = re.compile(r"\b(?:because|since|as|so|due|given|therefore|thus|hence|which|who|where|shows?|suggests?|"
                       r"indicates?|implies|means|mentions?|describes?|says|states?)\b", re.I)
-_ADVERB = (r"(?:now\s+|still\s+|clearly\s+|indeed\s+|decidedly\s+|overwhelmingly\s+|predominantly\s+|"
-           r"definitely\s+|very\s+)?")
-_COPULA = r"(?:is|was|are|were|be|becomes?|became|not)\s+" + _ADVERB  # after a subject that is the text or label
-_CHANGE = r"(?:changed\s+to|changes\s+to|change\s+to|turned\s+into|instead\s+of|rather\s+than|is\s+now|was\s+now)\s+"
-# what a copula announcing a label speaks of: the text itself or its label ("the review is positive"), not a
-# thing inside an edit ("the man is neutral", "the test is positive")
-_SUBJECTS = ("it", "this", "that", *_TEXT_NAMES,
-             "label", "answer", "result", "sentiment", "relation", "topic", "verdict", "category", "class", "tone")
 _META = r"\b(?:re-?writ\w*|rephras\w*|here\s+is|here's)\b"
 # declining the request, not an edit (Qwen2.5: "I'm sorry, but I can't assist with that."): at the start, an optional
 # apology, then "I can't / cannot / won't / am unable to" assist or help (with that, or nothing after), comply or
@@ -142,11 +131,6 @@ class Explanation:
 
     text: str
     kind: str
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased word runs: the unit every comparison here uses (case and punctuation ignored)."""
-    return _WORD.findall(text.lower())
 
 
 def _unquote(text: str) -> str:
@@ -187,19 +171,6 @@ def _extract(answer: str) -> tuple[list[str], list[str]]:
     return heads, readings
 
 
-def _label_pattern(choices: Iterable[str]) -> str:
-    """Any label, or a trivial inflection of it (plural "-s"/"-es", or without a final "s"), as a
-    whole word or phrase."""
-    forms = set()
-    for label in choices:
-        base = re.escape(label.strip().lower())
-        forms.add(base)
-        if label.strip().lower().endswith("s"):
-            forms.add(base[:-1])
-    alternatives = "|".join(sorted(forms, key=len, reverse=True))
-    return rf"(?<!\w)(?:{alternatives})(?:e?s)?(?!\w)"
-
-
 def _loops(text: str, original: str) -> bool:
     """A LOOP_N-gram of words LOOP_TIMES times or more, more often than in the input."""
     def grams(ws: list[str]) -> Counter:
@@ -217,29 +188,6 @@ def _copies(part: list[str], whole: list[str]) -> bool:
         return False
     blocks = SequenceMatcher(None, part, whole, autojunk=False).get_matching_blocks()
     return sum(b.size for b in blocks if b.size >= RUN_WORDS) >= COPIED * len(part)
-
-
-def _leaks(heads: list[str], body: str, full: str, doc: Mapping[str, Any]) -> bool:
-    """A label announced rather than an input edited (the frames listed in the module docstring)."""
-    label = _label_pattern(doc["choices"])
-    name = re.escape(str(doc["label_name"]).lower())
-    names = {str(doc[k]).lower() for k in ("input_name", "label_name") if doc.get(k)} | set(_SUBJECTS)
-    subject = "|".join(re.escape(n) for n in sorted(names))
-    frames = (rf"\b{name}\s*:\s*[\"'“]?{label}",  # "Sentiment: positive"
-              rf"(?:→|->|=>)\s*[\"'“]?{label}",  # "→ positive"
-              # "the review is positive", "the claim is not supported"
-              rf"\b(?:{subject})\s+{_COPULA}(?:not\s+)?[\"'“]?{label}",
-              rf"\b{_CHANGE}{_ADVERB}[\"'“]?{label}",  # "is now positive", "instead of business"
-              rf"[\"'“‘]{label}[\"'”’]",  # 'The review is "positive"'
-              rf":\s*[\"'“]?{label}[\"'”]?\s*[.!]?$")  # "The article has been rewritten to: Business"
-    if any(re.search(frame, full.lower()) for frame in frames):
-        return True
-    if any(re.fullmatch(rf"(?:the\s+)?{label}", head.lower()) for head in heads):
-        return True  # a label as a header: "Science: 1994 Law ...", "Science:"
-    said = body.lower()
-    if re.search(label, said) and all(w in _FUNCTION_WORDS for w in words(re.sub(label, " ", said))):
-        return True  # a bare label: "Businesses", "Science (science)", "Business, not sports."
-    return bool(heads) and 0 < len(words(said)) <= BARE_WORDS and _unrelated(said, doc)  # "Rebranded: Soccer"
 
 
 def _meta(text: str, doc: Mapping[str, Any]) -> bool:
@@ -268,7 +216,7 @@ def read_rewrite(answer: str, doc: Mapping[str, Any]) -> Rewrite:
         kind = "context_copy"
     elif _loops(full, doc["text"]):
         kind = "loop"
-    elif _leaks(heads, body, full, doc):
+    elif leaks(heads, body, full, doc):
         kind = "leak"
     elif not words(body):
         kind = "stub"
@@ -276,18 +224,11 @@ def read_rewrite(answer: str, doc: Mapping[str, Any]) -> Rewrite:
         kind = "soup"
     elif _meta(body, doc):
         kind = "meta"
-    elif _unrelated(body, doc):
+    elif unrelated(body, doc):
         kind = "unrelated"
     else:
         kind = "valid"
     return Rewrite(body, kind)
-
-
-def _unrelated(text: str, doc: Mapping[str, Any]) -> bool:
-    """No word of an edited part of at least BARE_INPUT words (words as :func:`words` reads them: case and
-    punctuation ignored, function words count): a new text, not an edit (cf_flip 4.5)."""
-    given = set(words(doc["text"]))
-    return len(given) >= BARE_INPUT and not set(words(text)) & given
 
 
 def read_explanation(answer: str, doc: Mapping[str, Any], pred: int, *, capped: bool) -> Explanation:

@@ -201,4 +201,4 @@ def test_a_request_carries_its_task_version_so_no_other_version_s_answer_is_resu
 
     task = get_task_dict(["cf_flip"], TaskManager(include_path=[str(TASKS)], include_defaults=False))["cf_flip"]
     doc = task.test_docs()[0]
-    assert task.probe_arguments(doc, "")[2]["version"] == str(task.config.metadata["version"]) == "4.5"
+    assert task.probe_arguments(doc, "")[2]["version"] == str(task.config.metadata["version"]) == "4.6"

@@ -1,5 +1,5 @@
 """qxbench.lmeval.rescore: cf_flip 4.1 and 4.2 runs, and an nle_sim 4.1 run, rescored under the current reader
-(cf_flip 4.5, nle_sim 4.2) from their samples, no model run.
+(cf_flip 4.6, nle_sim 4.2) from their samples, no model run.
 
 The run is built here as lm-eval writes one (results JSON, a samples file of schema-1 answers, the aggregates
 of the task's own ``process_results``), three SST-2 documents: Qwen2.5's refusal logged as a valid flip (as
@@ -96,15 +96,15 @@ def test_a_refusal_counted_as_a_flip_is_rescored_as_meta(tmp_path):
     assert res["n_valid_flips,none"] == 1
     assert res["rewrite_meta,none"] == pytest.approx(1 / 3) and res["rewrite_valid,none"] == pytest.approx(1 / 3)
     assert res["ppl,none"] == pytest.approx(40.0)  # the one valid flip left
-    assert after["versions"][TASK] == 4.5 and after["configs"][TASK]["metadata"]["version"] == 4.5
-    assert after["qx_rescored"] == [{"task": TASK, "from": 4.1, "to": 4.5, "by": "qxbench.lmeval.rescore",
+    assert after["versions"][TASK] == 4.6 and after["configs"][TASK]["metadata"]["version"] == 4.6
+    assert after["qx_rescored"] == [{"task": TASK, "from": 4.1, "to": 4.6, "by": "qxbench.lmeval.rescore",
                                      "changed": [{"doc_id": 0, "from": "valid", "to": "meta"}]}]
     rows = _logged(tmp_path)
     answer = plain(read_result(rows[0]["filtered_resps"][0]))
     assert answer["kind"] == "meta" and answer["rewrite_pred"] is None and math.isnan(answer["ppl"])
     assert rows[0]["flip_rate"] == 0.0 and rows[0]["rewrite_meta"] == 1.0
     assert rows[1]["flip_rate"] == 1.0  # the real flip is kept
-    assert rescore(path) == []  # at 4.5 now: nothing to do
+    assert rescore(path) == []  # at 4.6 now: nothing to do
 
 
 def test_check_writes_nothing_and_a_run_at_another_version_is_left_alone(tmp_path):
@@ -176,9 +176,9 @@ def test_the_command_reports_each_task_and_bad_paths_in_one_line(tmp_path, capsy
     write_run(tmp_path)
     assert main(["rescore", str(tmp_path), "--check"]) == 0
     out = capsys.readouterr().out
-    assert f"{TASK} 4.1 -> 4.5: doc 0: valid -> meta; " in out and "flip_rate 0.6667 -> 0.3333" in out
+    assert f"{TASK} 4.1 -> 4.6: doc 0: valid -> meta; " in out and "flip_rate 0.6667 -> 0.3333" in out
     assert out.strip().endswith("1 task(s) would be rescored (--check: nothing written) in 1 results file(s) "
-                                "(cf_flip 4.1/4.2/4.3/4.4 -> 4.5, nle_sim 4.1 -> 4.2)")
+                                "(cf_flip 4.1/4.2/4.3/4.4/4.5 -> 4.6, nle_sim 4.1 -> 4.2)")
     assert main(["rescore", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"qxbench: error: '{tmp_path / 'nowhere'}' is neither a results file nor a folder"]
@@ -192,7 +192,7 @@ def test_a_cf_flip_42_run_has_its_soup_rescored_as_soup(tmp_path):
     doc, _ = DOCS[1]
     path = write_run(tmp_path, [(doc, _cf(SOUP, "valid", 0)), DOCS[1]], version=4.2)
     [done] = rescore(path)
-    assert done.changed == ((0, "valid", "soup"),) and (done.old, done.new) == (4.2, 4.5)
+    assert done.changed == ((0, "valid", "soup"),) and (done.old, done.new) == (4.2, 4.6)
     res = json.loads(path.read_text())["results"][TASK]
     assert res["rewrite_soup,none"] == 0.5 and res["flip_rate,none"] == 0.5 and res["n_valid_flips,none"] == 1
 
@@ -240,7 +240,7 @@ def _same_value(a, b) -> bool:
 
 
 def test_a_metric_the_new_version_adds_enters_every_row_and_the_results_as_a_fresh_run_lists_it(tmp_path):
-    """A 4.2 run logged no ``rewrite_soup``: rescored to 4.5, every document gets it (0 here: no soup), and the
+    """A 4.2 run logged no ``rewrite_soup``: rescored to 4.6, every document gets it (0 here: no soup), and the
     results file its aggregate, its metric_list entry and its direction, even though no answer changed kind."""
     import gzip
 
@@ -257,7 +257,7 @@ def test_a_metric_the_new_version_adds_enters_every_row_and_the_results_as_a_fre
     [done] = rescore(path)
     assert done.changed == () and done.added == ("rewrite_soup",) and done.metrics == {}
     after = json.loads(path.read_text())
-    assert after["results"][TASK]["rewrite_soup,none"] == 0.0 and after["versions"][TASK] == 4.5
+    assert after["results"][TASK]["rewrite_soup,none"] == 0.0 and after["versions"][TASK] == 4.6
     assert {"metric": "rewrite_soup", "aggregation": "mean", "higher_is_better": False} in \
         after["configs"][TASK]["metric_list"]
     assert after["higher_is_better"][TASK]["rewrite_soup"] is False
@@ -269,7 +269,7 @@ def test_many_changes_are_counted_by_kind_in_the_command_s_line(tmp_path, capsys
     write_run(tmp_path, [(doc, _cf(SOUP, "valid", 0))] * 6 + [(doc, _cf(REFUSAL, "valid", 1))], version=4.2)
     assert main(["rescore", str(tmp_path), "--check"]) == 0
     out = capsys.readouterr().out
-    assert f"{TASK} 4.2 -> 4.5: 7 answers changed kind (valid -> soup 6, valid -> meta 1); " in out, out
+    assert f"{TASK} 4.2 -> 4.6: 7 answers changed kind (valid -> soup 6, valid -> meta 1); " in out, out
 
 
 def test_an_unchanged_answer_keeps_its_logged_values_to_the_last_bit(tmp_path):
@@ -302,6 +302,17 @@ def test_a_cf_flip_44_run_has_a_rewrite_with_no_word_of_its_input_rescored_as_un
     doc, _ = DOCS[1]
     path = write_run(tmp_path, [(doc, _cf("disappointed", "valid", 0)), DOCS[1]], version=4.4)
     [done] = rescore(path)
-    assert done.changed == ((0, "valid", "unrelated"),) and (done.old, done.new) == (4.4, 4.5)
+    assert done.changed == ((0, "valid", "unrelated"),) and (done.old, done.new) == (4.4, 4.6)
     res = json.loads(path.read_text())["results"][TASK]
     assert res["rewrite_unrelated,none"] == 0.5 and res["flip_rate,none"] == 0.5 and res["n_valid_flips,none"] == 1
+
+
+def test_a_cf_flip_45_run_has_the_input_with_a_label_added_rescored_as_a_leak(tmp_path):
+    """cf_flip 4.6: the input with a label added ('Does thyme help against cough? not enough information', the
+    0.5B gptq-4's HealthFC answer) flipped under 4.5; rescored, it is a leak and flips nothing."""
+    doc, _ = DOCS[1]
+    path = write_run(tmp_path, [(doc, _cf(f"{doc['text']} negative", "valid", 0)), DOCS[1]], version=4.5)
+    [done] = rescore(path)
+    assert done.changed == ((0, "valid", "leak"),) and (done.old, done.new) == (4.5, 4.6)
+    res = json.loads(path.read_text())["results"][TASK]
+    assert res["rewrite_leak,none"] == 0.5 and res["flip_rate,none"] == 0.5 and res["n_valid_flips,none"] == 1

@@ -301,3 +301,37 @@ def test_an_edit_that_keeps_a_word_or_replaces_a_short_input_stays_valid():
     short = run_row("qwen2.5-coder-1.5b/explain-bfloat16", "fp", "cf_flip_sst2", 1)["doc"]
     assert short["text"] == "unflinchingly bleak and desperate"  # under 5 words: a whole replacement may be minimal
     assert read_rewrite("Hopeful, even joyful", short).kind == "valid"
+
+
+LABELLED_COPIES = [  # (runs folder, config, task, doc_id, answer): the input with a label added; flips under 4.5
+    ("qwen2.5-coder-0.5b/explain-bfloat16", "awq-4b", "cf_flip_healthfc", 4,
+     "Does starting school later improve health, learning success, and quality of life in adolescents? supported"),
+    ("qwen2.5-coder-0.5b/explain-bfloat16", "gptq-4b", "cf_flip_healthfc", 73,
+     "Does thyme help against cough? not enough information"),
+]
+
+
+@pytest.mark.parametrize(("folder", "config", "task", "doc_id", "answer"), LABELLED_COPIES,
+                         ids=[f"{r[1]}-{r[3]}" for r in LABELLED_COPIES])
+def test_the_input_with_a_label_added_leaks(folder, config, task, doc_id, answer):
+    """cf_flip 4.6: the input word for word plus a label is an announced label, not an edit (4.5 read these
+    ``valid``, and both flipped the label)."""
+    row = run_row(folder, config, task, doc_id)
+    logged = plain(read_result(row["filtered_resps"][0]))
+    assert logged["answer"] == answer
+    assert read_rewrite(answer, row["doc"]).kind == logged["kind"] == "leak"
+    assert read_rewrite(f"Supported. {row['doc']['text']}", row["doc"]).kind == "leak"  # before it, too
+
+
+def test_a_label_alone_after_the_text_or_added_to_a_copy_leaks_and_one_inside_a_sentence_does_not():
+    """Each 4.6 rule alone: the input word for word plus a label (no sentence end between them), and a label
+    standing alone after an edited text's last sentence; a label word inside a sentence stays a word of it."""
+    doc = run_row("qwen2.5-coder-0.5b/explain-bfloat16", "gptq-4b", "cf_flip_healthfc", 73)["doc"]
+    assert doc["text"] == "Does thyme help against cough?"
+    assert read_rewrite("does thyme help against cough supported", doc).kind == "leak"  # the copy rule
+    assert read_rewrite("Does thyme not help against cough? supported", doc).kind == "leak"  # after the end
+    assert read_rewrite("Refuted. Does thyme not help against cough?", doc).kind == "leak"  # before the start
+    assert read_rewrite("Does thyme help against a dry cough?", doc).kind == "valid"
+    assert read_rewrite("Is thyme's help against cough supported by trials?", doc).kind == "valid"
+    assert read_rewrite("Does thyme help against cough? yes", doc).kind == "valid"  # "yes" is no label
+    assert read_rewrite("Does thyme help against cough?", doc).kind == "copy"
