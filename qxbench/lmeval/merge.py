@@ -57,6 +57,8 @@ def load(path: Path) -> tuple[Path, dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         dict(data["versions"]), dict(data["results"]), dict(data["configs"]), dict(data["config"])
+        for task in data["versions"]:
+            dict(data["results"][task]), dict(data["configs"][task]), dict(data["n-samples"][task])
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise QxError(f"'{path}' is not an lm-eval results file ({type(err).__name__}: {err})") from None
     return path, data
@@ -101,10 +103,20 @@ def _rows(results: Path, task: str) -> list[dict[str, Any]]:
         raise QxError(f"{results}: task {task} has no samples file: a run is joined from its samples "
                       "(--log_samples)")
     file, lines = found
-    try:
-        return [json.loads(line) for line in lines if line.strip()]
-    except ValueError as err:
-        raise QxError(f"{file}: a line is not JSON ({err})") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            ok = isinstance(row["doc_id"], int) and isinstance(row["metrics"], list) and all(
+                isinstance(row[k], str) for k in ("doc_hash", "prompt_hash", "target_hash"))
+        except (ValueError, KeyError, TypeError) as err:
+            raise QxError(f"{file}:{number}: not an lm-eval sample ({type(err).__name__}: {err})") from None
+        if not ok:
+            raise QxError(f"{file}:{number}: not an lm-eval sample (doc_id, metrics or a hash of the wrong type)")
+        rows.append(row)
+    return rows
 
 
 def _per_doc(rows: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:

@@ -109,6 +109,25 @@ def test_overlapping_documents_other_tasks_and_a_full_folder_are_refused(runs, t
     assert code == 2 and "already holds results" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("change", [lambda d: d["results"].pop("cf_flip"), lambda d: d["n-samples"].pop("nle_sim"),
+                                    lambda d: d["configs"].update(cf_flip=[1])])
+def test_a_results_file_with_a_task_s_entry_missing_or_mistyped_is_one_line(runs, tmp_path, change):
+    second = _copy(runs["second"], tmp_path / "second")
+    _edit(second, change)
+    with pytest.raises(QxError, match="is not an lm-eval results file"):
+        merge(runs["first"], second, tmp_path / "out")
+
+
+@pytest.mark.parametrize(("line", "message"), [("{not json", "not an lm-eval sample"),
+                                              ('{"doc_id": "7"}', "not an lm-eval sample")])
+def test_a_samples_line_that_is_not_a_sample_is_one_line(runs, tmp_path, line, message):
+    second = _copy(runs["second"], tmp_path / "second")
+    (file,) = second.parent.glob("samples_cf_flip_*.jsonl")
+    file.write_text(file.read_text() + line + "\n")
+    with pytest.raises(QxError, match=message):
+        merge(runs["first"], second, tmp_path / "out")
+
+
 def test_a_run_of_an_older_task_version_is_rescored_first(runs, tmp_path):
     first, second = _copy(runs["first"], tmp_path / "first"), _copy(runs["second"], tmp_path / "second")
     for run in (first, second):
