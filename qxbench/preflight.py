@@ -96,6 +96,12 @@ def check_docs(text: str) -> tuple[int, int]:
     return int(start), int(end)
 
 
+def docs_samples(text: str, tasks: Sequence[str]) -> str:
+    """``--docs START:END`` (checked) as lm-eval's ``--samples`` JSON: each task's indices START..END-1."""
+    start, end = check_docs(text)
+    return json.dumps({task: list(range(start, end)) for task in tasks}, separators=(",", ":"))
+
+
 def check_batch_size(text: str) -> None:
     """lm-eval's ``--batch_size``: a whole number >= 1, ``auto`` or ``auto:N``."""
     head, _, times = text.partition(":")

@@ -74,8 +74,9 @@ def record(part: Path, entry: dict) -> None:
 def run(args: argparse.Namespace) -> None:
     part, part_floor = part_folders(args)
     runs, _, _ = er.layout(args)
-    tasks = [t for t in er.FILES if any(t in run.tasks for run in er.read(runs))]
-    limits = {t.limit for run in er.read(runs) for t in run.tasks.values()}
+    committed = er.read(runs)
+    tasks = [t for t in er.FILES if any(t in run.tasks for run in committed)]
+    limits = {t.limit for run in committed for t in run.tasks.values()}
     start = int(args.docs.split(":")[0])
     if limits != {start}:
         raise SystemExit(f"--docs {args.docs} continues --limit {start} runs, but {runs} holds --limit "

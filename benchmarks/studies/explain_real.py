@@ -87,10 +87,9 @@ def selection(args: argparse.Namespace, tasks: list[str], *, sweep: bool) -> lis
     docs = getattr(args, "docs", None)
     if docs is None:
         return ["--limit", str(args.limit)]
-    if sweep:
-        return ["--docs", docs]
-    start, end = map(int, docs.split(":"))
-    return ["--samples", json.dumps({t: list(range(start, end)) for t in tasks}, separators=(",", ":"))]
+    from qxbench.preflight import docs_samples
+
+    return ["--docs", docs] if sweep else ["--samples", docs_samples(docs, tasks)]
 
 
 def sweep(args: argparse.Namespace, tasks: list[str], out: Path) -> list[str]:

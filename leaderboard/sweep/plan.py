@@ -81,17 +81,17 @@ def _docs(args: argparse.Namespace) -> list[str]:
     from qxbench import preflight
     from qxbench._lmeval_hook import qx_task_index
 
-    start, end = preflight.check_docs(text)
+    samples = preflight.docs_samples(text, [t for t in args.tasks.split(",") if t])
     if args.limit is not None:
         raise QxError(f"--docs {text} and --limit {args.limit}: give one (--docs START:END runs the documents "
                       "a --limit START run left out)")
-    index, tasks = qx_task_index(), [t for t in args.tasks.split(",") if t]
-    for task in tasks:
+    index = qx_task_index()
+    for task in json.loads(samples):
         if not index.get(task, "").endswith("task"):  # task, py_task; not a tag or group
             raise QxError(f"--docs selects documents per task, and --tasks '{task}' is "
                           f"{'a ' + index[task] if task in index else 'not a qxbench task'}: name its tasks "
                           "(`qxbench tasks` lists them)")
-    return ["--samples", json.dumps({task: list(range(start, end)) for task in tasks}, separators=(",", ":"))]
+    return ["--samples", samples]
 
 
 def plan(args: argparse.Namespace) -> list[Job]:

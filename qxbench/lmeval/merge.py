@@ -78,8 +78,8 @@ def _task_identity(config: dict[str, Any]) -> str:
     return re.sub(r" at 0x[0-9a-f]+>", ">", text)
 
 
-def check_same_run(a: dict[str, Any], b: dict[str, Any]) -> None:
-    """One line naming what differs, if the two are not parts of one run."""
+def check_same_run(a: dict[str, Any], b: dict[str, Any], yamls: dict[str, dict[str, Any]]) -> None:
+    """One line naming what differs, if the two are not parts of one run (``yamls``: each task's current YAML)."""
     ida, idb = _identity(a), _identity(b)
     for key in ida:
         if ida[key] != idb[key]:
@@ -89,7 +89,7 @@ def check_same_run(a: dict[str, Any], b: dict[str, Any]) -> None:
     for task in a["versions"]:
         if _task_identity(a["configs"][task]) != _task_identity(b["configs"][task]):
             raise QxError(f"{task}: the runs' task configurations differ: not parts of one run")
-        yaml_version = (task_config(task).get("metadata") or {}).get("version")
+        yaml_version = (yamls[task].get("metadata") or {}).get("version")
         if yaml_version is not None and not same(float(yaml_version), float(a["versions"][task])):
             raise QxError(f"{task}: the runs are version {a['versions'][task]}, qxbench's task is {yaml_version}: "
                           "`qxbench rescore` them first (or rerun)")
@@ -160,7 +160,8 @@ def merge(first: Path, second: Path, out: Path) -> Merged:
     if set(a["versions"]) != set(b["versions"]):
         raise QxError(f"the runs have other tasks ({', '.join(sorted(a['versions']))} vs "
                       f"{', '.join(sorted(b['versions']))}): not parts of one run")
-    check_same_run(a, b)
+    yamls = {task: task_config(task) for task in a["versions"]}
+    check_same_run(a, b, yamls)
     target = out / first.parent.name
     if any(target.glob("results_*.json")):
         raise QxError(f"'{target}' already holds results: merge writes into a folder of its own")
@@ -168,7 +169,7 @@ def merge(first: Path, second: Path, out: Path) -> Merged:
     iters = int(a["config"].get("bootstrap_iters", 100000))
     files, docs, ids, ida, idb = [], {}, {}, {}, {}
     for task in sorted(a["versions"]):
-        config = task_config(task)
+        config = yamls[task]
         ra, rb = _rows(first, task), _rows(second, task)
         _checked_aggregates(config, ra, a["results"][task], iters, f"{first.name}: {task}")
         _checked_aggregates(config, rb, b["results"][task], iters, f"{second.name}: {task}")
