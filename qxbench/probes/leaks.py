@@ -60,9 +60,9 @@ def unrelated(text: str, doc: Mapping[str, Any]) -> bool:
     return len(given) >= BARE_INPUT and not set(words(text)) & given
 
 
-def _labelled_copy(said: str, doc: Mapping[str, Any]) -> bool:
-    """The input word for word with a label (as :func:`label_pattern` matches it) before or after it (cf_flip 4.6)."""
-    label, given = label_pattern(doc["choices"]), words(doc["text"])
+def _labelled_copy(said: str, label: str, doc: Mapping[str, Any]) -> bool:
+    """The input word for word with a label (``label``: :func:`label_pattern`) before or after it (cf_flip 4.6)."""
+    given = words(doc["text"])
     ends = (rf"^\W*{label}\W*(.*)$", rf"^(.*?)\W*{label}\W*$")
     if any((m := re.match(end, said, re.S)) is not None and words(m.group(1)) == given for end in ends):
         return True
@@ -92,6 +92,6 @@ def leaks(heads: list[str], body: str, full: str, doc: Mapping[str, Any]) -> boo
     said = body.lower()
     if re.search(label, said) and all(w in FUNCTION_WORDS for w in words(re.sub(label, " ", said))):
         return True  # a bare label: "Businesses", "Science (science)", "Business, not sports."
-    if _labelled_copy(said, doc):
+    if _labelled_copy(said, label, doc):
         return True  # "Does thyme help against cough? not enough information"
     return bool(heads) and 0 < len(words(said)) <= BARE_WORDS and unrelated(said, doc)  # "Rebranded: Soccer"
