@@ -149,6 +149,8 @@ def cmd_merge(args: argparse.Namespace) -> int:
     counts = sorted({f"{a} + {b}" for a, b in done.docs.values()})
     limit = f"--limit {done.limit}" if done.limit is not None else "not the first N documents: no --limit"
     print(f"{done.results}: {len(done.docs)} task(s), {' / '.join(counts)} documents ({limit})")
+    if done.note:
+        print(f"note: {done.note}", file=sys.stderr)
     return 0
 
 

@@ -168,6 +168,8 @@ def merge(args: argparse.Namespace) -> None:
             joined.append((committed.parent, done.results.parent, folder))
             print(f"{committed.parent}: {' / '.join(sorted({f'{a} + {b}' for a, b in done.docs.values()}))} "
                   f"documents -> --limit {done.limit}")
+            if done.note:
+                print(f"  note: {done.note}")
         for target, new, part_config in joined:
             for old in [*target.glob("results_*.json"), *target.glob("samples_*.jsonl*")]:
                 old.unlink()

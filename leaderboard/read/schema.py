@@ -48,6 +48,7 @@ class QxConfig(_Open):
     group_size: Annotated[int, Field(ge=1, le=2**31)] | None = None
     dtype: Literal["float32", "float16", "bfloat16"] | None = None  # None: runs from before it was recorded
     provenance: dict[str, Any] | None = None
+    quantized_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] | None = None  # None: not cached, or older
 
 
 class Config(_Open):

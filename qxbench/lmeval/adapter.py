@@ -99,6 +99,7 @@ class QxRunInfo:
     reference: str = "auto"  # the full-precision reference for probe metrics (see the module docstring)
     provenance: dict[str, object] | None = None  # where an installed model's weights came from (qx_model.json)
     processes: list[dict[str, object]] | None = None  # `accelerate launch`: each rank's load (qxbench.distributed)
+    quantized_sha256: str | None = None  # the cached quantized checkpoint's weights (gptq, awq, rtn), see merge
 
     def as_dict(self) -> dict[str, Any]:
         out = {"schema": CONFIG_SCHEMA, **asdict(self)}
@@ -182,7 +183,7 @@ class QXLM(ProbeRequests, HFLM):
             calibration=cal.key() if quantizer.requires_calibration else None, quantize_seconds=round(seconds, 3),
             cache_path=loaded.cache_path if loaded else None, cache_hit=loaded.cache_hit if loaded else None,
             summary=summarize(self.model), reference=self._reference_name, provenance=provenance(path),
-            processes=processes or None,
+            processes=processes or None, quantized_sha256=loaded.weights_sha256 if loaded else None,
         )
         if loaded is not None and self.qx.summary.quantized_linear_layers == 0:
             # Never evaluate full precision under a quantized name.

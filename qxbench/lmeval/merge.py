@@ -14,7 +14,10 @@ Nothing is joined that one run would not have made (each refusal is one :class:`
 other model arguments, quantization, dtype, batch size, seeds or chat settings; another task set or version;
 task configurations that differ (beyond the address of a function); a document in both parts; a task whose
 current YAML has another version (its aggregation may have changed: ``qxbench rescore`` first); and a part
-whose recomputed aggregates are not the ones it stored (a samples file that is not the run's).
+whose recomputed aggregates are not the ones it stored (a samples file that is not the run's); parts that
+evaluated other quantized weights (``config.qx.quantized_sha256``, the sha256 of a cached checkpoint: gptq, awq,
+rtn). A quantized part that records no such hash (older runs; bnb and torchao quantize in memory) is joined with
+a note saying the weights were not compared.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from qxbench.lmeval.rescore import aggregate, same, task_config, write_lines
 
 # config.qx entries that vary between runs of one configuration (time, cache, process count)
 VOLATILE_QX = ("quantize_seconds", "cache_path", "cache_hit", "probe_seconds", "phase_seconds", "processes",
-               "onednn_cache")
+               "onednn_cache", "quantized_sha256")  # the last compared on its own (weights_note)
 # top-level entries that must be equal: what a run of both parts' documents would have had once
 SAME_TOP = ("versions", "system_instruction", "chat_template_sha", "fewshot_as_multiturn", "model_name")
 SAME_CONFIG = ("model", "model_args", "model_dtype", "batch_size", "device", "bootstrap_iters", "gen_kwargs",
@@ -45,6 +48,7 @@ class Merged:
     results: Path
     docs: dict[str, tuple[int, int]]  # task -> (documents from the first part, from the second)
     limit: int | None
+    note: str | None = None  # what could not be checked (weights_note)
 
 
 def load(path: Path) -> tuple[Path, dict[str, Any]]:
@@ -68,6 +72,23 @@ def _identity(data: dict[str, Any]) -> dict[str, Any]:
     config = data["config"]
     qx = {k: v for k, v in (config.get("qx") or {}).items() if k not in VOLATILE_QX}
     return {**{k: data.get(k) for k in SAME_TOP}, **{f"config.{k}": config.get(k) for k in SAME_CONFIG}, "qx": qx}
+
+
+def weights_note(a: dict[str, Any], b: dict[str, Any]) -> str | None:
+    """Refuse two parts that evaluated other quantized weights (``config.qx.quantized_sha256``, recorded for the
+    cached backends: gptq, awq, rtn); say so when a quantized part records no hash (a run before it was
+    recorded, or a backend that quantizes in memory from the same full-precision weights: bnb, torchao)."""
+    qa, qb = (d["config"].get("qx") or {} for d in (a, b))
+    ha, hb = qa.get("quantized_sha256"), qb.get("quantized_sha256")
+    if ha and hb and ha != hb:
+        raise QxError(f"the runs evaluated other quantized weights (config.qx.quantized_sha256 {ha[:12]}... vs "
+                      f"{hb[:12]}...): not parts of one run; run both parts from one quantized-model cache entry")
+    if qa.get("quant", "none") == "none" or (ha and hb):
+        return None
+    missing = [n for n, h in (("the first", ha), ("the second", hb)) if not h]
+    which = " and ".join(missing) + (" parts record" if len(missing) == 2 else " part records")
+    return (f"{which} no hash of the quantized weights (config.qx.quantized_sha256): "
+            "that both parts evaluated the same weights was not checked")
 
 
 def _task_identity(config: dict[str, Any]) -> str:
@@ -162,6 +183,7 @@ def merge(first: Path, second: Path, out: Path) -> Merged:
                       f"{', '.join(sorted(b['versions']))}): not parts of one run")
     yamls = {task: task_config(task) for task in a["versions"]}
     check_same_run(a, b, yamls)
+    note = weights_note(a, b)
     target = out / first.parent.name
     if any(target.glob("results_*.json")):
         raise QxError(f"'{target}' already holds results: merge writes into a folder of its own")
@@ -190,6 +212,8 @@ def merge(first: Path, second: Path, out: Path) -> Merged:
     limit = len(next(iter(ids.values())))
     limit = limit if all(v == list(range(limit)) for v in ids.values()) else None
     qx = joined["config"].get("qx") or {}
+    if not b["config"]["qx"].get("quantized_sha256"):  # the joined run's weights are known only if both parts'
+        qx.pop("quantized_sha256", None)
     for key in ("probe_seconds", "phase_seconds"):
         if key in qx:
             qx[key] = _add_seconds(qx.get(key), b["config"]["qx"].get(key))
@@ -206,4 +230,4 @@ def merge(first: Path, second: Path, out: Path) -> Merged:
         write_lines(path, lines)
     results = target / f"results_{stamp}.json"
     results.write_text(json.dumps(joined, indent=2, ensure_ascii=False), encoding="utf-8")
-    return Merged(results, docs, limit)
+    return Merged(results, docs, limit, note)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from qxbench.errors import QxError, first_line
-from qxbench.quant.cache import get_or_create, model_fingerprint
+from qxbench.quant.cache import get_or_create, model_fingerprint, weights_sha256
 from qxbench.quant.calibration import Calibration
 from qxbench.quant.registry import Loaded
 
@@ -95,4 +95,4 @@ def load_cached(spec: dict[str, object], build: Callable[[Path], None], *, devic
     entry, hit = get_or_create(spec, build)
     model = AutoModelForCausalLM.from_pretrained(entry, device_map={"": device},
                                                  **({"dtype": dtype} if dtype is not None else {}))
-    return Loaded(model, str(entry), hit, bits, group_size)
+    return Loaded(model, str(entry), hit, bits, group_size, weights_sha256(entry))

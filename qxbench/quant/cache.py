@@ -55,6 +55,22 @@ def model_fingerprint(path: str) -> str:
     return h.hexdigest()[:16]
 
 
+def weights_sha256(entry: Path) -> str:
+    """sha256 of a checkpoint's weights: every ``*.safetensors`` file under ``entry``, in name order, its name
+    and its bytes. What a run of a cached config evaluated, so that two runs can be told to have used the same
+    quantized weights (``qxbench merge``); a config that quantizes again (other machine, threads) may not."""
+    files = sorted(f for f in entry.rglob("*.safetensors") if f.is_file())
+    if not files:
+        raise QxError(f"Cache entry {entry} holds no *.safetensors file: remove it (qxbench cache rm {entry.name})")
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f"{f.relative_to(entry).as_posix()}\n".encode())
+        with f.open("rb") as fh:
+            while chunk := fh.read(1 << 24):
+                h.update(chunk)
+    return h.hexdigest()
+
+
 def cache_key(spec: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 

@@ -82,6 +82,7 @@ class Loaded:
     cache_hit: bool | None = None
     bits: int | None = None  # what was applied, defaults included
     group_size: int | None = None
+    weights_sha256: str | None = None  # a cached checkpoint's (qxbench.quant.cache.weights_sha256)
 
 
 class Quantizer(Protocol):

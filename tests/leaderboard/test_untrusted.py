@@ -60,6 +60,7 @@ BAD_KEYS = [  # (change, the key named, what is said of it)
     (qx("provenance", "abc"), "config.qx.provenance", 'is "abc", not an object'),
     (qx("dtype", "float8"), "config.qx.dtype", "'float32', 'float16' or 'bfloat16'"),
     (qx("schema", "qxbench-config/9"), "config.qx.schema", "'qxbench-config/1'"),
+    (qx("quantized_sha256", "abc"), "config.qx.quantized_sha256", "[0-9a-f]{64}"),
     (lambda d: d["config"]["qx"].pop("model"), "config.qx.model", "is missing"),
     (lambda d: d["config"]["qx"].pop("quant"), "config.qx.quant", "is missing"),
     (lambda d: d.__setitem__("n-samples", [1, 2]), "n-samples", "is [1, 2], not an object"),

@@ -134,3 +134,25 @@ def test_a_run_of_an_older_task_version_is_rescored_first(runs, tmp_path):
         _edit(run, lambda d: d["versions"].update(cf_flip=4.1))
     with pytest.raises(QxError, match="cf_flip: the runs are version 4.1, qxbench's task is .*rescore"):
         merge(first, second, tmp_path / "out")
+
+
+@pytest.mark.parametrize(("first", "second", "note"), [
+    ("a" * 64, "a" * 64, None), ("a" * 64, None, "the second part records no hash"),
+    (None, None, "the first and the second parts record no hash")])
+def test_the_parts_quantized_weights_are_compared_where_both_record_them(runs, tmp_path, first, second, note):
+    a, b = _copy(runs["first"], tmp_path / "first"), _copy(runs["second"], tmp_path / "second")
+    for run, value in ((a, first), (b, second)):
+        _edit(run, lambda d, v=value: d["config"]["qx"].update(quant="rtn", quantized_sha256=v))
+    done = merge(a, b, tmp_path / "out")
+    assert done.note == note if note is None else note in done.note
+    kept = json.loads(done.results.read_text())["config"]["qx"].get("quantized_sha256")
+    assert kept == (first if first and second else None)  # known for the joined run only if for both parts
+
+
+def test_parts_of_other_quantized_weights_are_refused(runs, tmp_path):
+    a, b = _copy(runs["first"], tmp_path / "first"), _copy(runs["second"], tmp_path / "second")
+    for run, value in ((a, "a" * 64), (b, "b" * 64)):
+        _edit(run, lambda d, v=value: d["config"]["qx"].update(quant="rtn", quantized_sha256=v))
+    with pytest.raises(QxError, match=r"other quantized weights \(config.qx.quantized_sha256 aaaaaaaaaaaa... vs bbb"):
+        merge(a, b, tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -48,3 +48,22 @@ def test_remove_unknown_key_lists_entries():
 def test_key_depends_on_every_field():
     assert cache.cache_key({"bits": 4}) != cache.cache_key({"bits": 8})
     assert cache.cache_key({"a": 1, "b": 2}) == cache.cache_key({"b": 2, "a": 1})
+
+
+def test_weights_sha256_reads_every_safetensors_file_and_changes_with_a_byte(tmp_path):
+    entry = tmp_path / "entry"
+    (entry / "sub").mkdir(parents=True)
+    (entry / "model.safetensors").write_bytes(b"\x00" * 100)
+    (entry / "sub" / "more.safetensors").write_bytes(b"\x01" * 10)
+    (entry / "qx_cache.json").write_text("{}")
+    before = cache.weights_sha256(entry)
+    assert len(before) == 64 and before == cache.weights_sha256(entry)
+    (entry / "qx_cache.json").write_text('{"other": 1}')  # not weights
+    assert cache.weights_sha256(entry) == before
+    (entry / "sub" / "more.safetensors").write_bytes(b"\x01" * 9 + b"\x02")
+    assert cache.weights_sha256(entry) != before
+
+
+def test_weights_sha256_of_an_entry_without_weights_is_one_line(tmp_path):
+    with pytest.raises(QxError, match=r"holds no \*\.safetensors file: remove it"):
+        cache.weights_sha256(tmp_path)

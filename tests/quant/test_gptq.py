@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 from lm_eval.api.instance import Instance
 
 from qxbench.errors import QxError
 from qxbench.quant import QuantRequest, get_quantizer
-from qxbench.quant.cache import entries
+from qxbench.quant.cache import entries, weights_sha256
 from qxbench.world.data import read_rows
 
 from .conftest import linear_share
@@ -66,6 +67,10 @@ def test_second_load_hits_the_cache(runs, cache_dir):
     assert spec["bits"] == 4
     assert spec["group_size"] == 128
     assert spec["backend"] == "gptq"
+    # what was evaluated: the entry's weights, the same on a hit, other for 8 bits
+    assert again.qx.quantized_sha256 == runs["w4"].qx.quantized_sha256 == weights_sha256(Path(again.qx.cache_path))
+    assert runs["w8"].qx.quantized_sha256 not in (None, again.qx.quantized_sha256)
+    assert runs["fp"].qx.quantized_sha256 is None
 
 
 def test_bad_group_size_raises_and_writes_nothing(cache_dir, runs):
