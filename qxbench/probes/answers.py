@@ -65,8 +65,9 @@ precedence order (the first that applies):
 **Explanations** (:func:`read_explanation`), in precedence order: ``empty``; ``copy`` (the edited
 or the fixed part, or both, word for word); ``soup`` (as for rewrites; nle_sim 4.2: before the two
 catch-alls that presume language); ``restates`` (at most 8 words and no reason word such as
-"because": 'The verdict is "not enough information"'); ``truncated`` (generation stopped at its
-token cap, ``capped``, and the text does not end a sentence); ``valid``.
+"because": 'The verdict is "not enough information"'; or, nle_sim 4.3, where the document has a fixed part, no
+content word but the labels', the input's and the task's: :mod:`qxbench.probes.restates`); ``truncated``
+(generation stopped at its token cap, ``capped``, and the text does not end a sentence); ``valid``.
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ from typing import Any
 
 from qxbench.errors import unknown
 from qxbench.probes.leaks import TEXT_NAMES, leaks, unrelated, words
+from qxbench.probes.restates import adds_nothing
 from qxbench.probes.soup import is_soup
 
 __all__ = ["REWRITE_KINDS", "EXPLANATION_KINDS", "Rewrite", "Explanation", "read_rewrite", "read_explanation",
@@ -245,7 +247,7 @@ def read_explanation(answer: str, doc: Mapping[str, Any], pred: int, *, capped: 
         kind = "copy"
     elif is_soup(text, doc):
         kind = "soup"
-    elif len(said) <= RESTATES_WORDS and not _REASONS.search(text):
+    elif (len(said) <= RESTATES_WORDS and not _REASONS.search(text)) or adds_nothing(text, doc):
         kind = "restates"
     elif capped and not _END.search(text):
         kind = "truncated"

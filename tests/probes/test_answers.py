@@ -189,7 +189,7 @@ EXPLANATIONS = [  # (config, task, doc_id, the logged explanation, capped, its k
     ("bnb-int8", "nle_sim_esnli", 4, CAPPED, True, "truncated"),
     ("bnb-int8", "nle_sim_esnli", 4, CAPPED, False, "valid"),
     ("fp", "nle_sim_healthfc", 1, 'The verdict is "not enough information" because the evidence provided does not '
-     'provide enough information to support the claim.', True, "valid"),
+     'provide enough information to support the claim.', True, "restates"),  # nle_sim 4.3: no word of its own
 ]
 
 

@@ -210,7 +210,7 @@ def test_a_result_of_an_unknown_kind_is_one_line_naming_the_kinds():
 
 @pytest.mark.parametrize(("capped", "kind"), [(True, "truncated"), (False, "valid")])
 def test_an_explanation_is_read_with_whether_generation_hit_its_cap(monkeypatch, capped, kind):
-    said = "The relation is a contradiction because the man"
+    said = "The relation is a contradiction because the man on stage"  # "stage": the premise's, a reason so far
     first, rest = Generated(said, capped), Generated("x", False)
     monkeypatch.setattr(selfexplain, "generate_answers",
                         lambda lm, prompts, *a, **k: [first] + [rest] * (len(prompts) - 1))

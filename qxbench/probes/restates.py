@@ -1,0 +1,60 @@
+"""An explanation that restates its verdict: no word in it but the labels, the input and the task's own words.
+
+nle_sim 4.3 (issue 38, point 8: "explanations that restate the label"). A task with a fixed part (HealthFC's
+evidence, e-SNLI's premise) asks why the verdict follows from it. An explanation whose every content word is
+one of the labels', the edited input's (the claim, the hypothesis) or the instruction's vocabulary
+(:data:`FRAME`) names nothing the verdict rests on, however long it is: Qwen2.5-Coder-1.5B's gptq-4 wrote
+"The evidence does not provide enough information to determine if CBD can help with period pain." for 32
+of its 83 otherwise valid HealthFC explanations (documents 0-99), full precision "The evidence supports the
+health claim that ginkgo extract can improve mental performance in dementia patients." Words are compared
+after :func:`stem` (a plural, past or -ing form and a final "e" removed: "reduces" is "reduce"), function
+words (:data:`FUNCTION`) are not content. An explanation that quotes or paraphrases the evidence, or says
+anything else, keeps a word of its own and is not caught.
+
+Without a fixed part (ECQA) words cannot tell a commonsense reason from the question restated with its
+answer ("The ship's hold is a place where cargo is stored on a ship."): the rule does not apply there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from qxbench.probes.leaks import words
+
+__all__ = ["FRAME", "FUNCTION", "adds_nothing", "stem"]
+
+FUNCTION = frozenset("""a an the this that these those it its is are was were be been being do does did done not
+no nor or and but if whether to of in on at by for with from about as than then so such there their they them
+he she his her we our you your i my me can could may might must should would will shall has have had any all
+some more most less very also just only what which who whom whose when where why how""".split())
+# the instruction's words (prompts.instruct-1: "Decide whether the evidence supports the health claim, refutes
+# it, or is not enough information", "Explain ... why the verdict is ...", the premise and the hypothesis) and
+# the verbs a verdict is said with ("does not provide enough information to determine if ...")
+FRAME = frozenset("""evidence claim verdict label labels information enough sufficient insufficient health
+statement premise hypothesis relation answer question text given correct explanation explain reason because
+since therefore thus hence provide determine decide support refute entail contradict neutral""".split())
+
+
+def stem(word: str) -> str:
+    """``word`` without one of "ing", "ed", "s" (leaving at least three letters), then without a final "e":
+    "supports", "supported", "supporting" -> "support"; "reduces", "reduce" -> "reduc". Crude, and applied to
+    both sides of every comparison."""
+    for suffix in ("ing", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+_FRAME = frozenset(map(stem, FRAME))
+
+
+def adds_nothing(text: str, doc: Mapping[str, Any]) -> bool:
+    """Whether ``text`` (an explanation of ``doc``) has content words and every one of them is a label's, the
+    edited input's or the task's (the module docstring). False for a document without a fixed part (ECQA)."""
+    if not str(doc.get("context") or "").strip():
+        return False
+    allowed = _FRAME | {stem(w) for w in words(doc["text"])} | {stem(w) for c in doc["choices"] for w in words(c)}
+    content = [stem(w) for w in words(text) if w not in FUNCTION]
+    return bool(content) and all(w in allowed for w in content)

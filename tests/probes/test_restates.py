@@ -1,0 +1,72 @@
+"""nle_sim 4.3's ``restates`` for an explanation that adds no word to its labels, input and task
+(qxbench.probes.restates), on explanations quoted from the committed Qwen2.5-Coder runs (documents 0-99,
+bfloat16), each checked against its logged sample; the document is the logged one."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from qxbench.probes.answers import read_explanation
+from qxbench.probes.logged import plain, read_result
+from qxbench.probes.restates import adds_nothing, stem
+
+RUNS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "runs"
+
+
+@cache
+def _rows(model: str, config: str, task: str) -> dict[int, dict]:
+    path = next((RUNS / model / "explain-bfloat16" / config / model).glob(f"samples_{task}_20*.jsonl.gz"))
+    with gzip.open(path, "rt") as f:
+        return {row["doc_id"]: row for row in map(json.loads, f)}
+
+
+CASES = [  # (model, config, task, doc_id, the logged explanation, its kind under 4.3)
+    ("qwen2.5-coder-1.5b", "gptq-4b", "nle_sim_healthfc", 7,
+     "The evidence does not provide enough information to determine if Damiana extract helps with erectile "
+     "dysfunction.", "restates"),
+    ("qwen2.5-coder-1.5b", "fp", "nle_sim_healthfc", 27,
+     "The evidence supports the health claim that ginkgo extract can improve mental performance in dementia "
+     "patients.", "restates"),
+    ("qwen2.5-coder-0.5b", "fp", "nle_sim_esnli", 1, "The premise entails the hypothesis because the woman is young.",
+     "restates"),
+    # a reason: the evidence's words, the premise's, or any word of its own
+    ("qwen2.5-coder-1.5b", "fp", "nle_sim_healthfc", 90,
+     'The verdict is "supported" because the evidence shows that probiotics can help alleviate the symptoms of '
+     "irritable bowel syndrome, as demonstrated by the results of the study.", "valid"),
+    ("qwen2.5-coder-0.5b", "fp", "nle_sim_esnli", 6,
+     "The premise entails the hypothesis because the doctor and her African American assistant are looking at a "
+     "book.", "valid"),
+    # no fixed part (ECQA): the question restated with its answer cannot be told from a reason; not judged
+    ("qwen2.5-coder-1.5b", "fp", "nle_sim_ecqa", 45, "The ship's hold is a place where cargo is stored on a ship.",
+     "valid"),
+]
+
+
+@pytest.mark.parametrize(("model", "config", "task", "doc_id", "answer", "kind"), CASES,
+                         ids=[f"{c[5]}-{c[0][-4:]}-{c[1]}-{c[2]}-{c[3]}" for c in CASES])
+def test_a_logged_explanation_reads_as_its_kind(model, config, task, doc_id, answer, kind):
+    row = _rows(model, config, task)[doc_id]
+    logged = plain(read_result(row["filtered_resps"][0]))
+    assert logged["explanation"] == answer
+    assert read_explanation(answer, row["doc"], logged["pred"], capped=logged["capped"]).kind == kind
+    assert adds_nothing(answer, row["doc"]) == (kind == "restates")
+
+
+def test_one_word_of_its_own_is_a_reason():
+    row = _rows("qwen2.5-coder-1.5b", "gptq-4b", "nle_sim_healthfc")[7]
+    said = ("The evidence does not provide enough information to determine if Damiana extract helps with erectile "
+            "dysfunction")
+    assert adds_nothing(said + ".", row["doc"])
+    assert not adds_nothing(said + " in older men.", row["doc"])
+    assert not adds_nothing("", row["doc"])  # nothing said is empty, not restating
+
+
+def test_stem_strips_one_inflection_and_a_final_e():
+    assert {stem(w) for w in ("supports", "supported", "supporting", "support")} == {"support"}
+    assert stem("reduces") == stem("reduce") == "reduc"
+    assert stem("is") == "is" and stem("the") == "the"  # too short to strip
