@@ -92,10 +92,12 @@ def weights_note(a: dict[str, Any], b: dict[str, Any]) -> str | None:
 
 
 def _task_identity(config: dict[str, Any]) -> str:
-    """A task's stored configuration, function addresses dropped and metric_list in name order (a rescored
-    run appends the metrics its step added)."""
+    """A task's stored configuration, function addresses dropped, metric_list in name order (a rescored run
+    appends the metrics its step added) and ``metadata.config_source`` dropped (the path the YAML was read from:
+    another checkout of the same tasks, a worktree or another machine, has another)."""
     listed = sorted(config.get("metric_list") or [], key=lambda m: str(m.get("metric")))
-    text = json.dumps({**config, "metric_list": listed}, sort_keys=True, default=str)
+    metadata = {k: v for k, v in (config.get("metadata") or {}).items() if k != "config_source"}
+    text = json.dumps({**config, "metric_list": listed, "metadata": metadata}, sort_keys=True, default=str)
     return re.sub(r" at 0x[0-9a-f]+>", ">", text)
 
 

@@ -96,6 +96,18 @@ def test_runs_that_are_not_parts_of_one_run_are_refused(runs, tmp_path, change, 
     assert not (tmp_path / "out").exists()  # nothing written
 
 
+def test_a_part_run_from_another_checkout_of_the_tasks_is_joined(runs, tmp_path):
+    """lm-eval records where each task's YAML was read (metadata.config_source): a part run from a worktree or
+    another machine differs there only; any other metadata still refuses."""
+    second = _copy(runs["second"], tmp_path / "second")
+    _edit(second, lambda d: [c["metadata"].update(config_source="/elsewhere/" + c["metadata"]["config_source"])
+                             for c in d["configs"].values()])
+    assert merge(runs["first"], second, tmp_path / "out").limit == 4
+    _edit(second, lambda d: d["configs"]["cf_flip"]["metadata"].update(prompts="other"))
+    with pytest.raises(QxError, match="cf_flip: the runs' task configurations differ"):
+        merge(runs["first"], second, tmp_path / "out2")
+
+
 def test_overlapping_documents_other_tasks_and_a_full_folder_are_refused(runs, tmp_path, capsys):
     with pytest.raises(QxError, match="document.s. are in both runs"):
         merge(runs["first"], runs["whole"], tmp_path / "a")
