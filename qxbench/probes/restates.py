@@ -21,13 +21,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from qxbench.probes.leaks import words
+from qxbench.probes.soup import FUNCTION_WORDS
 
 __all__ = ["FRAME", "FUNCTION", "adds_nothing", "stem"]
 
-FUNCTION = frozenset("""a an the this that these those it its is are was were be been being do does did done not
-no nor or and but if whether to of in on at by for with from about as than then so such there their they them
-he she his her we our you your i my me can could may might must should would will shall has have had any all
-some more most less very also just only what which who whom whose when where why how""".split())
+# soup's function words (qxbench.probes.soup.FUNCTION_WORDS) without those that can say what a reason rests on
+# (where, when, why: "after", "into", "because" ...), with the modals, demonstratives and quantifiers a
+# restatement is padded with ("may", "these", "only")
+FUNCTION = (FUNCTION_WORDS - frozenset("after before down here into off out over under up while because".split())
+            | frozenset("being done less may me might must nor only shall such them these those whether".split()))
 # the instruction's words (prompts.instruct-1: "Decide whether the evidence supports the health claim, refutes
 # it, or is not enough information", "Explain ... why the verdict is ...", the premise and the hypothesis) and
 # the verbs a verdict is said with ("does not provide enough information to determine if ...")
