@@ -92,14 +92,14 @@ class QxRunInfo:
     bits: int | None
     group_size: int | None
     calibration: dict[str, object] | None
-    quantize_seconds: float  # load + quantize, or load from the cache on a hit
+    quantize_seconds: float  # load + quantize, or load from the cache on a hit; both include quantized_sha256's read
     cache_path: str | None
     cache_hit: bool | None
     summary: ModelSummary
     reference: str = "auto"  # the full-precision reference for probe metrics (see the module docstring)
     provenance: dict[str, object] | None = None  # where an installed model's weights came from (qx_model.json)
     processes: list[dict[str, object]] | None = None  # `accelerate launch`: each rank's load (qxbench.distributed)
-    quantized_sha256: str | None = None  # the cached quantized checkpoint's weights (gptq, awq, rtn), see merge
+    quantized_sha256: str | None = None  # the quantized checkpoint's weights (gptq, awq, rtn, prequantized), see merge
 
     def as_dict(self) -> dict[str, Any]:
         out = {"schema": CONFIG_SCHEMA, **asdict(self)}

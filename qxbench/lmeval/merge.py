@@ -16,8 +16,9 @@ task configurations that differ (beyond the address of a function); a document i
 current YAML has another version (its aggregation may have changed: ``qxbench rescore`` first); and a part
 whose recomputed aggregates are not the ones it stored (a samples file that is not the run's); parts that
 evaluated other quantized weights (``config.qx.quantized_sha256``, the sha256 of a cached checkpoint: gptq, awq,
-rtn). A quantized part that records no such hash (older runs; bnb and torchao quantize in memory) is joined with
-a note saying the weights were not compared.
+rtn, and a prequantized checkpoint's folder). A quantized part that records no such hash (older runs; bnb and
+torchao quantize in memory; a prequantized checkpoint named by a Hub id) is joined with a note saying the weights
+were not compared, printed and kept in ``qx_merged.weights_unchecked``.
 """
 
 from __future__ import annotations
@@ -74,12 +75,18 @@ def _identity(data: dict[str, Any]) -> dict[str, Any]:
     return {**{k: data.get(k) for k in SAME_TOP}, **{f"config.{k}": config.get(k) for k in SAME_CONFIG}, "qx": qx}
 
 
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
 def weights_note(a: dict[str, Any], b: dict[str, Any]) -> str | None:
     """Refuse two parts that evaluated other quantized weights (``config.qx.quantized_sha256``, recorded for the
     cached backends: gptq, awq, rtn); say so when a quantized part records no hash (a run before it was
     recorded, or a backend that quantizes in memory from the same full-precision weights: bnb, torchao)."""
     qa, qb = (d["config"].get("qx") or {} for d in (a, b))
     ha, hb = qa.get("quantized_sha256"), qb.get("quantized_sha256")
+    for h in (ha, hb):
+        if h is not None and not (isinstance(h, str) and _SHA256.fullmatch(h)):
+            raise QxError(f"config.qx.quantized_sha256 is {h!r}: not a sha256 (64 lower-case hex digits)")
     if ha and hb and ha != hb:
         raise QxError(f"the runs evaluated other quantized weights (config.qx.quantized_sha256 {ha[:12]}... vs "
                       f"{hb[:12]}...): not parts of one run; run both parts from one quantized-model cache entry")
@@ -227,6 +234,9 @@ def merge(first: Path, second: Path, out: Path) -> Merged:
         del joined["qx_rescored"]
     parts = (a.get("qx_merged") or {}).get("parts") or [_part(first, a, ida)]
     joined["qx_merged"] = {"by": "qxbench.lmeval.merge", "parts": [*parts, _part(second, b, idb)]}
+    unchecked = [n for n in ((a.get("qx_merged") or {}).get("weights_unchecked"), note) if n]
+    if unchecked:  # kept in the file: a joined run without quantized_sha256 says why
+        joined["qx_merged"]["weights_unchecked"] = "; ".join(unchecked)
     target.mkdir(parents=True, exist_ok=True)
     for path, lines in files:
         write_lines(path, lines)

@@ -25,9 +25,9 @@ from qxbench.probes.soup import FUNCTION_WORDS
 
 __all__ = ["FRAME", "FUNCTION", "adds_nothing", "stem"]
 
-# soup's function words (qxbench.probes.soup.FUNCTION_WORDS) without those that can say what a reason rests on
-# (where, when, why: "after", "into", "because" ...), with the modals, demonstratives and quantifiers a
-# restatement is padded with ("may", "these", "only")
+# soup's function words (qxbench.probes.soup.FUNCTION_WORDS) without those that can say where or when a reason
+# holds ("after", "into", "over" ...) and "because" (an instruction's word, in FRAME), with the modals,
+# demonstratives and quantifiers a restatement is padded with ("may", "these", "only")
 FUNCTION = (FUNCTION_WORDS - frozenset("after before down here into off out over under up while because".split())
             | frozenset("being done less may me might must nor only shall such them these those whether".split()))
 # the instruction's words (prompts.instruct-1: "Decide whether the evidence supports the health claim, refutes

@@ -9,9 +9,11 @@ with this project's extras). The adapter then verifies that quantized layers are
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from qxbench.errors import QxError, first_line
+from qxbench.quant.cache import weights_sha256
 from qxbench.quant.registry import Loaded, QuantRequest, register
 
 
@@ -68,7 +70,9 @@ class Prequantized:
                           f"{first_line(err)}") from err
         from qxbench.quant.bnb import standard_cpu_path
 
-        return Loaded(standard_cpu_path(model), bits=declared_bits(qc))
+        local = Path(path)  # a Hub id has no folder here to hash (merge then notes the weights unchecked)
+        return Loaded(standard_cpu_path(model), bits=declared_bits(qc),
+                      weights_sha256=weights_sha256(local) if local.is_dir() else None)
 
 
 register(Prequantized())

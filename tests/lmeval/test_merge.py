@@ -157,8 +157,19 @@ def test_the_parts_quantized_weights_are_compared_where_both_record_them(runs, t
         _edit(run, lambda d, v=value: d["config"]["qx"].update(quant="rtn", quantized_sha256=v))
     done = merge(a, b, tmp_path / "out")
     assert done.note == note if note is None else note in done.note
-    kept = json.loads(done.results.read_text())["config"]["qx"].get("quantized_sha256")
-    assert kept == (first if first and second else None)  # known for the joined run only if for both parts
+    joined = json.loads(done.results.read_text())
+    assert joined["config"]["qx"].get("quantized_sha256") == (first if first and second else None)  # both or none
+    assert joined["qx_merged"].get("weights_unchecked") == done.note  # the file says why it has no hash
+
+
+@pytest.mark.parametrize("value", [12, "ABC", "a" * 63])
+def test_a_quantized_sha256_that_is_no_sha256_is_one_line(runs, tmp_path, value):
+    a, b = _copy(runs["first"], tmp_path / "first"), _copy(runs["second"], tmp_path / "second")
+    for run, v in ((a, "a" * 64), (b, value)):
+        _edit(run, lambda d, v=v: d["config"]["qx"].update(quant="rtn", quantized_sha256=v))
+    with pytest.raises(QxError, match=rf"config.qx.quantized_sha256 is {value!r}: not a sha256"):
+        merge(a, b, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 def test_parts_of_other_quantized_weights_are_refused(runs, tmp_path):

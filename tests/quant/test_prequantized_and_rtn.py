@@ -46,6 +46,7 @@ def test_compressed_tensors_checkpoint_loads_as_prequantized(quantized_tiny, tmp
     lm = QXLM(pretrained=str(ckpt), quant="prequantized", device="cpu")
     assert lm.qx.summary.quantized_linear_layers == 28
     assert lm.qx.bits == 8
+    assert lm.qx.quantized_sha256 == source.qx.quantized_sha256  # the same weights, copied: merge can compare
     with pytest.raises(QxError, match=r"already quantized \(compressed-tensors\); evaluate it with quant=prequantized"):
         QXLM(pretrained=str(ckpt), device="cpu")
 
