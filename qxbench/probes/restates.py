@@ -11,19 +11,25 @@ after :func:`stem` (a plural, past or -ing form and a final "e" removed: "reduce
 words (:data:`FUNCTION`) are not content. An explanation that quotes or paraphrases the evidence, or says
 anything else, keeps a word of its own and is not caught.
 
+nle_sim 4.4: a contraction is read as its words ("doesn't" is "does not", :func:`opened`; 4.3 read "doesn" and
+"t" as words of its own, so "The evidence doesn't provide ..." escaped where "does not" was caught), and the
+verbs a restatement reports with are the task's (shows, suggests, indicates, implies, means, mentions,
+describes, says, states: "The claim states that ozone therapy does not influence the course of COVID-19").
+
 Without a fixed part (ECQA) words cannot tell a commonsense reason from the question restated with its
 answer ("The ship's hold is a place where cargo is stored on a ship."): the rule does not apply there.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from qxbench.probes.leaks import words
 from qxbench.probes.soup import FUNCTION_WORDS
 
-__all__ = ["FRAME", "FUNCTION", "adds_nothing", "stem"]
+__all__ = ["FRAME", "FUNCTION", "adds_nothing", "content", "opened", "stem"]
 
 # soup's function words (qxbench.probes.soup.FUNCTION_WORDS) without those that can say where or when a reason
 # holds ("after", "into", "over" ...) and "because" (an instruction's word, in FRAME), with the modals,
@@ -35,7 +41,13 @@ FUNCTION = (FUNCTION_WORDS - frozenset("after before down here into off out over
 # the verbs a verdict is said with ("does not provide enough information to determine if ...")
 FRAME = frozenset("""evidence claim verdict label labels information enough sufficient insufficient health
 statement premise hypothesis relation answer question text given correct explanation explain reason because
-since therefore thus hence provide determine decide support refute entail contradict neutral""".split())
+since therefore thus hence provide determine decide support refute entail contradict neutral
+show shown suggest indicate imply implies mean mention describe say said state""".split())
+# a contraction's parts as words (n't is "not": "doesn't" is "does not"); a clitic ('s, 're, 'll ...) is no word
+_OPEN = {"ca": "can", "wo": "will", "sha": "shall"}
+_CONTRACTIONS = ((re.compile(r"\b(ca|wo|sha)n['’]t\b"), lambda m: _OPEN[m[1]] + " not"),
+                 (re.compile(r"n['’]t\b"), lambda m: " not"), (re.compile(r"\bcannot\b"), lambda m: "can not"),
+                 (re.compile(r"['’](?:s|re|ve|ll|d|m)\b"), lambda m: ""))
 
 
 def stem(word: str) -> str:
@@ -52,11 +64,26 @@ def stem(word: str) -> str:
 _FRAME = frozenset(map(stem, FRAME))
 
 
+def opened(text: str) -> list[str]:
+    """``text``'s words (:func:`qxbench.probes.leaks.words`), contractions opened first (:data:`_CONTRACTIONS`):
+    "It doesn't." -> ["it", "does", "not"]."""
+    text = text.lower()
+    for pattern, replace in _CONTRACTIONS:
+        text = pattern.sub(replace, text)
+    return words(text)
+
+
+def content(text: str) -> list[str]:
+    """``text``'s content words: :func:`opened`, function words dropped, each :func:`stem`-med:
+    "The evidence doesn't show it." -> ["evidenc", "show"]."""
+    return [stem(w) for w in opened(text) if w not in FUNCTION]
+
+
 def adds_nothing(text: str, doc: Mapping[str, Any]) -> bool:
     """Whether ``text`` (an explanation of ``doc``) has content words and every one of them is a label's, the
     edited input's or the task's (the module docstring). False for a document without a fixed part (ECQA)."""
     if not str(doc.get("context") or "").strip():
         return False
-    allowed = _FRAME | {stem(w) for w in words(doc["text"])} | {stem(w) for c in doc["choices"] for w in words(c)}
-    content = [stem(w) for w in words(text) if w not in FUNCTION]
-    return bool(content) and all(w in allowed for w in content)
+    allowed = _FRAME | {stem(w) for part in (doc["text"], *doc["choices"]) for w in opened(part)}
+    said = content(text)
+    return bool(said) and all(w in allowed for w in said)

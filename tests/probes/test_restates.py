@@ -1,4 +1,4 @@
-"""nle_sim 4.3's ``restates`` for an explanation that adds no word to its labels, input and task
+"""nle_sim 4.3/4.4's ``restates`` for an explanation that adds no word to its labels, input and task
 (qxbench.probes.restates), on explanations quoted from the committed Qwen2.5-Coder runs (documents 0-99,
 bfloat16), each checked against its logged sample; the document is the logged one."""
 
@@ -25,7 +25,7 @@ def _rows(model: str, config: str, task: str) -> dict[int, dict]:
         return {row["doc_id"]: row for row in map(json.loads, f)}
 
 
-CASES = [  # (model, config, task, doc_id, the logged explanation, its kind under 4.3)
+CASES = [  # (model, config, task, doc_id, the logged explanation, its kind under 4.4)
     ("qwen2.5-coder-1.5b", "gptq-4b", "nle_sim_healthfc", 7,
      "The evidence does not provide enough information to determine if Damiana extract helps with erectile "
      "dysfunction.", "restates"),
@@ -34,6 +34,14 @@ CASES = [  # (model, config, task, doc_id, the logged explanation, its kind unde
      "patients.", "restates"),
     ("qwen2.5-coder-0.5b", "fp", "nle_sim_esnli", 1, "The premise entails the hypothesis because the woman is young.",
      "restates"),
+    # 4.4: the verbs a restatement reports with are the task's (4.3 read "states", "described" as reasons)
+    ("qwen2.5-coder-0.5b", "bnb-nf4", "nle_sim_healthfc", 57,
+     'The verdict is "not enough information" because the evidence does not support the health claim. The claim '
+     "states that a cold spray with trypsin can protect against colds or covid-19, but the evidence does not provide "
+     "enough information to determine if the spray reduces symptoms and duration of illness.", "restates"),
+    ("qwen2.5-coder-1.5b", "gptq-4b", "nle_sim_healthfc", 49,
+     "The evidence does not provide enough information to determine if ozone therapy, as described, can favorably "
+     "influence the course of COVID-19 disease.", "restates"),
     # a reason: the evidence's words, the premise's, or any word of its own
     ("qwen2.5-coder-1.5b", "fp", "nle_sim_healthfc", 90,
      'The verdict is "supported" because the evidence shows that probiotics can help alleviate the symptoms of '
@@ -64,6 +72,18 @@ def test_one_word_of_its_own_is_a_reason():
     assert adds_nothing(said + ".", row["doc"])
     assert not adds_nothing(said + " in older men.", row["doc"])
     assert not adds_nothing("", row["doc"])  # nothing said is empty, not restating
+
+
+@pytest.mark.parametrize("contracted", ["doesn't", "doesn’t"])
+def test_a_contraction_reads_as_its_words(contracted):
+    """4.4: "doesn't" is "does not" (4.3 read "doesn" and "t" as words of its own: the same restatement escaped)."""
+    row = _rows("qwen2.5-coder-1.5b", "gptq-4b", "nle_sim_healthfc")[7]
+    said = ("The evidence {} provide enough information to determine if Damiana extract helps with erectile "
+            "dysfunction. It {} help.")
+    assert adds_nothing(said.format("does not", "can not"), row["doc"])
+    assert adds_nothing(said.format(contracted, "can't"), row["doc"])
+    assert adds_nothing(said.format(contracted, "cannot"), row["doc"])
+    assert not adds_nothing(said.format(contracted, "can't") + " Nobody's tried.", row["doc"])  # words of its own
 
 
 def test_stem_strips_one_inflection_and_a_final_e():
