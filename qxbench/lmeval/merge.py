@@ -32,6 +32,7 @@ from typing import Any
 
 from qxbench.errors import QxError
 from qxbench.lmeval.rescore import aggregate, same, task_config, write_lines
+from qxbench.quant.cache import SHA256
 
 # config.qx entries that vary between runs of one configuration (time, cache, process count)
 VOLATILE_QX = ("quantize_seconds", "cache_path", "cache_hit", "probe_seconds", "phase_seconds", "processes",
@@ -75,17 +76,15 @@ def _identity(data: dict[str, Any]) -> dict[str, Any]:
     return {**{k: data.get(k) for k in SAME_TOP}, **{f"config.{k}": config.get(k) for k in SAME_CONFIG}, "qx": qx}
 
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-
-
 def weights_note(a: dict[str, Any], b: dict[str, Any]) -> str | None:
     """Refuse two parts that evaluated other quantized weights (``config.qx.quantized_sha256``, recorded for the
-    cached backends: gptq, awq, rtn); say so when a quantized part records no hash (a run before it was
-    recorded, or a backend that quantizes in memory from the same full-precision weights: bnb, torchao)."""
+    cached backends, gptq, awq, rtn, and a prequantized folder's safetensors); say so when a quantized part records
+    no hash (a run before it was recorded, a backend that quantizes in memory from the same full-precision
+    weights: bnb, torchao; a prequantized Hub id or .bin checkpoint)."""
     qa, qb = (d["config"].get("qx") or {} for d in (a, b))
     ha, hb = qa.get("quantized_sha256"), qb.get("quantized_sha256")
     for h in (ha, hb):
-        if h is not None and not (isinstance(h, str) and _SHA256.fullmatch(h)):
+        if h is not None and not (isinstance(h, str) and SHA256.fullmatch(h)):
             raise QxError(f"config.qx.quantized_sha256 is {h!r}: not a sha256 (64 lower-case hex digits)")
     if ha and hb and ha != hb:
         raise QxError(f"the runs evaluated other quantized weights (config.qx.quantized_sha256 {ha[:12]}... vs "

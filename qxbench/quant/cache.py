@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -53,6 +54,16 @@ def model_fingerprint(path: str) -> str:
             st = f.stat()
             h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:16]
+
+
+SHA256 = re.compile(r"[0-9a-f]{64}")  # what weights_sha256 returns (merge checks a stored one against it)
+
+
+def checkpoint_sha256(folder: Path) -> str | None:
+    """:func:`weights_sha256` of a checkpoint folder the user names (``quant=prequantized``), or None where it holds
+    no ``*.safetensors`` file (weights in ``.bin`` files load as before; ``qxbench merge`` then notes them
+    unchecked) or is no folder here (a Hub id)."""
+    return weights_sha256(folder) if folder.is_dir() and any(folder.rglob("*.safetensors")) else None
 
 
 def weights_sha256(entry: Path) -> str:

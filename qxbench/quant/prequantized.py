@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qxbench.errors import QxError, first_line
-from qxbench.quant.cache import weights_sha256
+from qxbench.quant.cache import checkpoint_sha256
 from qxbench.quant.registry import Loaded, QuantRequest, register
 
 
@@ -70,9 +70,7 @@ class Prequantized:
                           f"{first_line(err)}") from err
         from qxbench.quant.bnb import standard_cpu_path
 
-        local = Path(path)  # a Hub id has no folder here to hash (merge then notes the weights unchecked)
-        return Loaded(standard_cpu_path(model), bits=declared_bits(qc),
-                      weights_sha256=weights_sha256(local) if local.is_dir() else None)
+        return Loaded(standard_cpu_path(model), bits=declared_bits(qc), weights_sha256=checkpoint_sha256(Path(path)))
 
 
 register(Prequantized())

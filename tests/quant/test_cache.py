@@ -67,3 +67,15 @@ def test_weights_sha256_reads_every_safetensors_file_and_changes_with_a_byte(tmp
 def test_weights_sha256_of_an_entry_without_weights_is_one_line(tmp_path):
     with pytest.raises(QxError, match=r"holds no \*\.safetensors file: remove it"):
         cache.weights_sha256(tmp_path)
+
+
+def test_a_named_checkpoint_is_hashed_only_where_it_holds_safetensors(tmp_path):
+    """quant=prequantized: a folder of .bin weights, or a Hub id, loads with no hash instead of failing."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "pytorch_model.bin").write_bytes(b"weights")
+    assert cache.checkpoint_sha256(tmp_path / "bin") is None
+    assert cache.checkpoint_sha256(tmp_path / "Org" / "model") is None  # not a folder here
+    (tmp_path / "st").mkdir()
+    (tmp_path / "st" / "model.safetensors").write_bytes(b"weights")
+    assert cache.checkpoint_sha256(tmp_path / "st") == cache.weights_sha256(tmp_path / "st")
+    assert cache.SHA256.fullmatch(cache.checkpoint_sha256(tmp_path / "st"))
