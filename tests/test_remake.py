@@ -1,13 +1,10 @@
-"""benchmarks.tables.remake: the README's explanation table is the committed JSON's, written between its
+"""benchmarks.tables.remake: the README's explanation tables are the committed JSONs', written between its
 markers; a page without them is refused before any step runs or any page is written."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from benchmarks.common import RESULTS
 from benchmarks.tables import remake
 
 PAGE = "intro\n\n<!-- explain_real:begin -->\n\n| old |\n\n<!-- explain_real:end -->\n\nreading\n"
@@ -41,17 +38,17 @@ def test_write_block_writes_no_page_when_one_lacks_markers(tmp_path):
 def test_main_refuses_before_running_a_step(tmp_path, monkeypatch, capsys):
     page = tmp_path / "README.md"
     page.write_text("no markers\n")
-    monkeypatch.setattr(remake, "PAGES", (page,))
+    monkeypatch.setattr(remake, "BLOCKS", (remake.Block("explain_real", tmp_path / "x.json", (page,)),))
     monkeypatch.setattr(remake, "run_steps", lambda *a, **k: pytest.fail("a step ran"))
     assert remake.main([]) == 2
     assert capsys.readouterr().err.strip().startswith(f"remake: {page}: needs one")
     assert page.read_text() == "no markers\n"
 
 
-@pytest.mark.parametrize("page", remake.PAGES, ids=lambda p: p.name)
-def test_committed_pages_hold_the_committed_table(page):
-    """What the README shows is what explain_real.json holds: a table edited by hand, or a JSON remade
-    without `python -m benchmarks.tables.remake`, fails here."""
-    table = json.loads((RESULTS / "explain_real.json").read_text(encoding="utf-8"))["markdown_readme"]
+@pytest.mark.parametrize(("block", "page"), [(b, p) for b in remake.BLOCKS for p in b.pages],
+                         ids=lambda x: getattr(x, "name", None))
+def test_committed_pages_hold_the_committed_table(block, page):
+    """What the README and docs show is what the explain_real JSONs hold: a table edited by hand, or a
+    JSON remade without `python -m benchmarks.tables.remake`, fails here."""
     text = page.read_text(encoding="utf-8")
-    assert remake.swapped(text, remake.BLOCK, table, str(page)) == text
+    assert remake.swapped(text, block.name, remake.table_of(block), str(page)) == text

@@ -1,14 +1,14 @@
-"""Remake every table that reads the committed runs, and put the explanation table into the README and
-docs/explanations.md.
+"""Remake every table that reads the committed runs, and put the explanation tables into the README and
+the docs.
 
     python -m benchmarks.tables.remake [--dry-run]
 
 Run it after a committed run changes (a rescore, a merged part, a new config): each step recomputes its
 JSON under benchmarks/results/ from the committed samples (no model is loaded; 76 s on this 2-core machine).
-The SmolLM2 explanation table (``markdown_readme`` of benchmarks/results/explain_real.json) is written
-between ``<!-- explain_real:begin -->`` and ``<!-- explain_real:end -->`` in each page of ``PAGES``; a page
-without exactly one pair of markers is refused, and nothing is written until every page has them. The
-prose around the tables (readings, counts) is the author's: read the new numbers and rewrite it.
+Each of ``BLOCKS`` (SmolLM2's and the Qwen2.5-Coder-1.5B's explanation tables: the ``markdown_readme`` of
+their explain_real JSON) is written between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` in each of its
+pages; a page without exactly one pair of markers is refused before any step runs. The prose around the
+tables (readings, counts) is the author's: read the new numbers and rewrite it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import json
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.common import REPO, RESULTS
@@ -36,8 +37,22 @@ STEPS: tuple[tuple[str, ...], ...] = (
     ("benchmarks.studies.soup_rule",),
     ("benchmarks.studies.claims",),
 )
-PAGES = (REPO / "README.md", REPO / "docs" / "explanations.md")
-BLOCK = "explain_real"
+
+
+@dataclass(frozen=True)
+class Block:
+    """A table of ``source``'s ``markdown_readme``, kept between block ``name``'s markers in each of ``pages``."""
+
+    name: str
+    source: Path
+    pages: tuple[Path, ...]
+
+
+BLOCKS = (
+    Block("explain_real", RESULTS / "explain_real.json", (REPO / "README.md", REPO / "docs" / "explanations.md")),
+    Block("explain_real_qwen15", RESULTS / "explain_real_qwen2.5-coder-1.5b-bfloat16.json",
+          (REPO / "README.md", REPO / "docs" / "qwen.md")),
+)
 
 
 def markers(name: str) -> tuple[str, str]:
@@ -56,6 +71,11 @@ def swapped(text: str, name: str, table: str, page: str = "page") -> str:
     head, rest = text.split(begin)
     _, tail = rest.split(end)
     return f"{head}{begin}\n\n{table.strip()}\n\n{end}{tail}"  # blank lines: the table is a block of its own
+
+
+def table_of(block: Block) -> str:
+    """The Markdown table ``block`` shows: its source JSON's ``markdown_readme``."""
+    return json.loads(block.source.read_text(encoding="utf-8"))["markdown_readme"]
 
 
 def write_block(pages: tuple[Path, ...], name: str, table: str) -> list[Path]:
@@ -86,18 +106,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="print the steps and check the pages' markers")
     args = parser.parse_args(argv)
-    for page in PAGES:  # before anything runs: a page without its markers would be found only at the end
-        try:
-            swapped(page.read_text(encoding="utf-8"), BLOCK, "", str(page))
-        except ValueError as error:
-            print(f"remake: {error}", file=sys.stderr)
-            return 2
+    for block in BLOCKS:  # before anything runs: a page without its markers would be found only at the end
+        for page in block.pages:
+            try:
+                swapped(page.read_text(encoding="utf-8"), block.name, "", str(page))
+            except ValueError as error:
+                print(f"remake: {error}", file=sys.stderr)
+                return 2
     run_steps(STEPS, args.dry_run)
     if args.dry_run:
         return 0
-    table = json.loads((RESULTS / "explain_real.json").read_text(encoding="utf-8"))["markdown_readme"]
-    changed = write_block(PAGES, BLOCK, table)
-    print("table written into " + (", ".join(str(p.relative_to(REPO)) for p in changed) or "no page (unchanged)"))
+    for block in BLOCKS:
+        changed = write_block(block.pages, block.name, table_of(block))
+        print(f"{block.name}: " + (", ".join(str(p.relative_to(REPO)) for p in changed) or "no page changed"))
     return 0
 
 
