@@ -8,7 +8,7 @@ full precision over the same documents, 95 % paired-bootstrap intervals, sign-fl
 not-comparable guards of display.yaml). **Bold**: Benjamini–Hochberg q <= 0.05 across the comparisons
 of the printed table (:func:`leaderboard.compare.pairing.apply_fdr` on the shown cells: the table is the
 family); perplexity-like metrics as relative change; every number by :func:`leaderboard.fmt.fmt`.
-Prints the Markdown table and writes the cells (with p and q) as JSON.
+Prints the Markdown table and writes it with the cells (with p and q) as JSON.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def main() -> None:
         shown = [cell_markdown(at[(task, metric, c)]) if (task, metric, c) in at else "" for c in configs]
         lines.append(f"| {task} | `{metric}` | {fmt(fp.value)} | " + " | ".join(shown) + " |")
     print("\n".join(lines))
-    args.out.write_text(json.dumps({"runs": str(args.runs), "fdr": FDR, "cells": [asdict(c) for c in table]},
-                                   indent=1, default=str))
+    args.out.write_text(json.dumps({"runs": str(args.runs), "fdr": FDR, "markdown": "\n".join(lines),
+                                    "cells": [asdict(c) for c in table]}, indent=1, default=str))
 
 
 if __name__ == "__main__":

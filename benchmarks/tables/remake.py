@@ -5,10 +5,11 @@ the docs.
 
 Run it after a committed run changes (a rescore, a merged part, a new config): each step recomputes its
 JSON under benchmarks/results/ from the committed samples (no model is loaded; 76 s on this 2-core machine).
-Each of ``BLOCKS`` (SmolLM2's and the Qwen2.5-Coder-1.5B's explanation tables: the ``markdown_readme`` of
-their explain_real JSON) is written between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` in each of its
-pages; a page without exactly one pair of markers is refused before any step runs. The prose around the
-tables (readings, counts) is the author's: read the new numbers and rewrite it.
+Each of ``BLOCKS`` (the README's real-model tables of SmolLM2 and Gemma, the model-size table, the
+Qwen2.5-Coder-1.5B's and SmolLM2's explanation tables: a Markdown table kept in a results JSON) is written
+between ``<!-- NAME:begin -->`` and ``<!-- NAME:end -->`` in each of its pages; a page without exactly one
+pair of markers is refused before any step runs. The prose around the tables (readings, counts) is the
+author's: read the new numbers and rewrite it.
 """
 
 from __future__ import annotations
@@ -41,17 +42,22 @@ STEPS: tuple[tuple[str, ...], ...] = (
 
 @dataclass(frozen=True)
 class Block:
-    """A table of ``source``'s ``markdown_readme``, kept between block ``name``'s markers in each of ``pages``."""
+    """The table at ``key`` of the JSON ``source``, kept between block ``name``'s markers in each of ``pages``."""
 
     name: str
     source: Path
     pages: tuple[Path, ...]
+    key: str = "markdown_readme"
 
 
+README = REPO / "README.md"
 BLOCKS = (
-    Block("explain_real", RESULTS / "explain_real.json", (REPO / "README.md", REPO / "docs" / "explanations.md")),
+    Block("real_table_smollm2", RESULTS / "readme_real_table.json", (README,), "markdown"),
+    Block("real_table_gemma", RESULTS / "readme_real_table_gemma3-270m.json", (README,), "markdown"),
+    Block("model_size", RESULTS / "model_size.json", (README,), "markdown"),
     Block("explain_real_qwen15", RESULTS / "explain_real_qwen2.5-coder-1.5b-bfloat16.json",
-          (REPO / "README.md", REPO / "docs" / "qwen.md")),
+          (README, REPO / "docs" / "qwen.md")),
+    Block("explain_real", RESULTS / "explain_real.json", (README, REPO / "docs" / "explanations.md")),
 )
 
 
@@ -74,8 +80,8 @@ def swapped(text: str, name: str, table: str, page: str = "page") -> str:
 
 
 def table_of(block: Block) -> str:
-    """The Markdown table ``block`` shows: its source JSON's ``markdown_readme``."""
-    return json.loads(block.source.read_text(encoding="utf-8"))["markdown_readme"]
+    """The Markdown table ``block`` shows: its source JSON's ``block.key``."""
+    return json.loads(block.source.read_text(encoding="utf-8"))[block.key]
 
 
 def write_block(pages: tuple[Path, ...], name: str, table: str) -> list[Path]:
