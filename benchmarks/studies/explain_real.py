@@ -17,7 +17,7 @@ invocations' commands and seconds (``earlier``, oldest first). A probe whose def
 alone this way, e.g. ``--tasks cf_flip_sst2,cf_flip_ag_news,cf_flip_esnli,cf_flip_healthfc --floor-tasks all
 --force``.
 
-The committed runs are protocol 4 (cf_flip 4.6, nle_sim 4.4; older 4.x runs rescored by ``qxbench rescore``);
+The committed runs are protocol 4 (cf_flip 4.6, nle_sim 4.5; older 4.x runs rescored by ``qxbench rescore``);
 protocol 3's SmolLM2 runs are kept off the leaderboard in ``benchmarks/results/protocol3/``. A run is never
 compared with one of another task version (the leaderboard compares equal versions only). ``--report-only``
 recomputes the tables from the committed runs without running a model, recording the limit the runs were

@@ -5,7 +5,8 @@ can't assist with that.", is ``meta``, no longer a ``valid`` rewrite; cf_flip 4.
 soup is ``soup``; cf_flip 4.4: 'The hypothesis is "..."' is read as its quoted rewrite; cf_flip 4.5: a rewrite
 that keeps no word of a 5+-word input is ``unrelated``; cf_flip 4.6: the input with a label added is ``leak``;
 nle_sim 4.3: an explanation adding no word to its labels, input and task is ``restates``; nle_sim 4.4: its
-contractions opened and its reporting verbs ("the evidence shows that ...") the task's;
+contractions opened and its reporting verbs ("the evidence shows that ...") the task's; nle_sim 4.5: "imply",
+"mean", "mention" a reason's words again;
 :mod:`qxbench.probes.answers`) needs no new generation: each sample logs the whole
 :class:`~qxbench.probes.selfexplain.Counterfactual` or :class:`~qxbench.probes.selfexplain.Explanation`, and
 the task's ``process_results`` is a pure function of it and the document. So the runs already made stay
@@ -40,14 +41,14 @@ from qxbench.errors import QxError, first_line
 
 # reader-only version steps of a task family: (the old versions read again, the current version)
 STEPS: dict[str, tuple[tuple[float, ...], float]] = {"cf_flip": ((4.1, 4.2, 4.3, 4.4, 4.5), 4.6),
-                                                     "nle_sim": ((4.1, 4.2, 4.3), 4.4)}
+                                                     "nle_sim": ((4.1, 4.2, 4.3, 4.4), 4.5)}
 # what each family's current version reads differently from its old ones (``qxbench rescore --help``)
 READS: dict[str, str] = {"cf_flip": "refusals are meta, token soup is soup, 'The hypothesis is \"...\"' is its "
                                     "rewrite, a rewrite with no word of a 5+-word input is unrelated, the input "
                                     "with a label added before or after it is a leak",
                          "nle_sim": "token soup is soup, an explanation with no content word but the labels', "
-                                    "the input's and the task's (its reporting verbs and contractions included; where "
-                                    "there is evidence or a premise) restates"}
+                                    "the input's and the task's (its reporting verbs and contractions included, not "
+                                    "imply, mean, mention; where there is evidence or a premise) restates"}
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ class Rescored:
 
 
 def describe(*, reads: bool = False) -> str:
-    """The steps as text, from :data:`STEPS` (``cf_flip 4.1/4.2/4.3/4.4/4.5 -> 4.6, nle_sim 4.1/4.2/4.3 -> 4.4``);
+    """The steps as text, from :data:`STEPS` (``cf_flip 4.1/4.2/4.3/4.4/4.5 -> 4.6, nle_sim 4.1/4.2/4.3/4.4 -> 4.5``);
     ``reads``: each followed by what it reads anew (:data:`READS`)."""
     steps = {f: f"{f} {'/'.join(map(str, olds))} -> {new}" for f, (olds, new) in STEPS.items()}
     return "; ".join(f"{text}: {READS[f]}" for f, text in steps.items()) if reads else ", ".join(steps.values())

@@ -65,7 +65,7 @@ precedence order (the first that applies):
 **Explanations** (:func:`read_explanation`), in precedence order: ``empty``; ``copy`` (the edited
 or the fixed part, or both, word for word); ``soup`` (as for rewrites; nle_sim 4.2: before the two
 catch-alls that presume language); ``restates`` (at most 8 words and no reason word such as
-"because": 'The verdict is "not enough information"'; or, nle_sim 4.3/4.4, where the document has a fixed part,
+"because": 'The verdict is "not enough information"'; or, nle_sim 4.3-4.5, where the document has a fixed part,
 no content word but the labels', the input's and the task's: :mod:`qxbench.probes.restates`); ``truncated``
 (generation stopped at its token cap, ``capped``, and the text does not end a sentence); ``valid``.
 """

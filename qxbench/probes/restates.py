@@ -16,6 +16,11 @@ nle_sim 4.4: a contraction is read as its words ("doesn't" is "does not", :func:
 verbs a restatement reports with are the task's (shows, suggests, indicates, implies, means, mentions,
 describes, says, states: "The claim states that ozone therapy does not influence the course of COVID-19").
 
+nle_sim 4.5: "imply", "mean" and "mention" are a reason's words again, not the task's: "Just because a man walks
+his dog does not mean he walks it to the park." (e-SNLI's neutral, built from the hypothesis's words) and "the
+evidence does not mention benzodiazepines" give a reason, and 4.4 read them ``restates`` (a review of 4.4).
+Every apostrophe a contraction is written with opens it (‘ ʼ ` ´ beside ' and ’).
+
 Without a fixed part (ECQA) words cannot tell a commonsense reason from the question restated with its
 answer ("The ship's hold is a place where cargo is stored on a ship."): the rule does not apply there.
 """
@@ -42,12 +47,15 @@ FUNCTION = (FUNCTION_WORDS - frozenset("after before down here into off out over
 FRAME = frozenset("""evidence claim verdict label labels information enough sufficient insufficient health
 statement premise hypothesis relation answer question text given correct explanation explain reason because
 since therefore thus hence provide determine decide support refute entail contradict neutral
-show shown suggest indicate imply implies mean mention describe say said state""".split())
-# a contraction's parts as words (n't is "not": "doesn't" is "does not"); a clitic ('s, 're, 'll ...) is no word
+show shown suggest indicate describe say said state""".split())
+# a contraction's parts as words (n't is "not": "doesn't" is "does not"); a clitic ('s, 're, 'll ...) is no word.
+# Apostrophes: ' ’ ‘ ʼ (U+02BC, a letter to \w: "doesnʼt" would be one word of its own) ` ´ (4.5)
+_APOSTROPHE = "['’‘ʼ`´]"
 _OPEN = {"ca": "can", "wo": "will", "sha": "shall"}
-_CONTRACTIONS = ((re.compile(r"\b(ca|wo|sha)n['’]t\b"), lambda m: _OPEN[m[1]] + " not"),
-                 (re.compile(r"n['’]t\b"), lambda m: " not"), (re.compile(r"\bcannot\b"), lambda m: "can not"),
-                 (re.compile(r"['’](?:s|re|ve|ll|d|m)\b"), lambda m: ""))
+_CONTRACTIONS = ((re.compile(rf"\b(ca|wo|sha)n{_APOSTROPHE}t\b"), lambda m: _OPEN[m[1]] + " not"),
+                 (re.compile(rf"n{_APOSTROPHE}t\b"), lambda m: " not"),
+                 (re.compile(r"\bcannot\b"), lambda m: "can not"),
+                 (re.compile(rf"{_APOSTROPHE}(?:s|re|ve|ll|d|m)\b"), lambda m: ""))
 
 
 def stem(word: str) -> str:

@@ -1,5 +1,5 @@
 """qxbench.lmeval.rescore: cf_flip 4.1 and 4.2 runs, and an nle_sim 4.1 run, rescored under the current reader
-(cf_flip 4.6, nle_sim 4.4) from their samples, no model run.
+(cf_flip 4.6, nle_sim 4.5) from their samples, no model run.
 
 The run is built here as lm-eval writes one (results JSON, a samples file of schema-1 answers, the aggregates
 of the task's own ``process_results``), three SST-2 documents: Qwen2.5's refusal logged as a valid flip (as
@@ -178,7 +178,7 @@ def test_the_command_reports_each_task_and_bad_paths_in_one_line(tmp_path, capsy
     out = capsys.readouterr().out
     assert f"{TASK} 4.1 -> 4.6: doc 0: valid -> meta; " in out and "flip_rate 0.6667 -> 0.3333" in out
     assert out.strip().endswith("1 task(s) would be rescored (--check: nothing written) in 1 results file(s) "
-                                "(cf_flip 4.1/4.2/4.3/4.4/4.5 -> 4.6, nle_sim 4.1/4.2/4.3 -> 4.4)")
+                                "(cf_flip 4.1/4.2/4.3/4.4/4.5 -> 4.6, nle_sim 4.1/4.2/4.3/4.4 -> 4.5)")
     assert main(["rescore", str(tmp_path / "nowhere")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"qxbench: error: '{tmp_path / 'nowhere'}' is neither a results file nor a folder"]
@@ -221,7 +221,7 @@ def test_an_nle_sim_41_run_has_its_soup_rescored_and_nothing_else_moves(tmp_path
                                 (doc, ex(real, "valid", False))], task=task)
     before = json.loads(path.read_text())["results"][task]
     [done] = rescore(path)
-    assert done.changed == ((0, "truncated", "soup"), (1, "valid", "soup")) and done.new == 4.4
+    assert done.changed == ((0, "truncated", "soup"), (1, "valid", "soup")) and done.new == 4.5
     after = json.loads(path.read_text())["results"][task]
     assert after["expl_soup,none"] == pytest.approx(2 / 3) and after["expl_valid,none"] == pytest.approx(1 / 3)
     assert after["expl_truncated,none"] == 0.0
@@ -253,7 +253,7 @@ def test_an_nle_sim_42_run_has_its_restatements_rescored(tmp_path):
 
     path = write_run(tmp_path, [(doc, ex(said)), (doc, ex(real))], task=task, version=4.2)
     [done] = rescore(path)
-    assert done.changed == ((0, "valid", "restates"),) and (done.old, done.new) == (4.2, 4.4)
+    assert done.changed == ((0, "valid", "restates"),) and (done.old, done.new) == (4.2, 4.5)
     after = json.loads(path.read_text())["results"][task]
     assert after["expl_restates,none"] == 0.5 and after["expl_valid,none"] == 0.5
 
