@@ -76,19 +76,20 @@ def _identity(data: dict[str, Any]) -> dict[str, Any]:
     return {**{k: data.get(k) for k in SAME_TOP}, **{f"config.{k}": config.get(k) for k in SAME_CONFIG}, "qx": qx}
 
 
-def weights_note(a: dict[str, Any], b: dict[str, Any]) -> str | None:
+def weights_note(a: dict[str, Any], b: dict[str, Any], names: tuple[str, str] = ("first", "second")) -> str | None:
     """Refuse two parts that evaluated other quantized weights (``config.qx.quantized_sha256``, recorded for the
     cached backends, gptq, awq, rtn, and a prequantized folder's safetensors); say so when a quantized part records
     no hash (a run before it was recorded, a backend that quantizes in memory from the same full-precision
-    weights: bnb, torchao; a prequantized Hub id or .bin checkpoint)."""
+    weights: bnb, torchao; a prequantized Hub id or .bin checkpoint). ``names``: the two results files, for errors."""
     qa, qb = (d["config"].get("qx") or {} for d in (a, b))
     ha, hb = qa.get("quantized_sha256"), qb.get("quantized_sha256")
-    for h in (ha, hb):
+    for name, h in zip(names, (ha, hb), strict=True):
         if h is not None and not (isinstance(h, str) and SHA256.fullmatch(h)):
-            raise QxError(f"config.qx.quantized_sha256 is {h!r}: not a sha256 (64 lower-case hex digits)")
+            raise QxError(f"{name}: config.qx.quantized_sha256 is {h!r}: not a sha256 (64 lower-case hex digits)")
     if ha and hb and ha != hb:
         raise QxError(f"the runs evaluated other quantized weights (config.qx.quantized_sha256 {ha[:12]}... vs "
-                      f"{hb[:12]}...): not parts of one run; run both parts from one quantized-model cache entry")
+                      f"{hb[:12]}...): not parts of one run; run both parts from one quantized-model cache entry "
+                      "or one checkpoint folder")
     if qa.get("quant", "none") == "none" or (ha and hb):
         return None
     missing = [n for n, h in (("the first", ha), ("the second", hb)) if not h]
@@ -191,7 +192,7 @@ def merge(first: Path, second: Path, out: Path) -> Merged:
                       f"{', '.join(sorted(b['versions']))}): not parts of one run")
     yamls = {task: task_config(task) for task in a["versions"]}
     check_same_run(a, b, yamls)
-    note = weights_note(a, b)
+    note = weights_note(a, b, (first.name, second.name))
     target = out / first.parent.name
     if any(target.glob("results_*.json")):
         raise QxError(f"'{target}' already holds results: merge writes into a folder of its own")

@@ -63,14 +63,21 @@ def checkpoint_sha256(folder: Path) -> str | None:
     """:func:`weights_sha256` of a checkpoint folder the user names (``quant=prequantized``), or None where it holds
     no ``*.safetensors`` file (weights in ``.bin`` files load as before; ``qxbench merge`` then notes them
     unchecked) or is no folder here (a Hub id)."""
-    return weights_sha256(folder) if folder.is_dir() and any(folder.rglob("*.safetensors")) else None
+    return weights_sha256(folder) if folder.is_dir() and _weight_files(folder) else None
+
+
+def _weight_files(folder: Path) -> list[Path]:
+    """The ``*.safetensors`` files at the top of ``folder``, in name order: what transformers loads (a sub-folder
+    such as ``checkpoint-500/`` is another checkpoint, and a folder named ``x.safetensors`` no weights)."""
+    return sorted(f for f in folder.glob("*.safetensors") if f.is_file())
 
 
 def weights_sha256(entry: Path) -> str:
-    """sha256 of a checkpoint's weights: every ``*.safetensors`` file under ``entry``, in name order, its name
-    and its bytes. What a run of a cached config evaluated, so that two runs can be told to have used the same
-    quantized weights (``qxbench merge``); a config that quantizes again (other machine, threads) may not."""
-    files = sorted(f for f in entry.rglob("*.safetensors") if f.is_file())
+    """sha256 of a checkpoint's weights: every ``*.safetensors`` file at the top of ``entry``
+    (:func:`_weight_files`), in name order, its name and its bytes. What a run of a cached config evaluated, so
+    that two runs can be told to have used the same quantized weights (``qxbench merge``); a config that
+    quantizes again (other machine, threads) may not."""
+    files = _weight_files(entry)
     if not files:
         raise QxError(f"Cache entry {entry} holds no *.safetensors file: remove it (qxbench cache rm {entry.name})")
     h = hashlib.sha256()

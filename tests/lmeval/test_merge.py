@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -167,7 +168,8 @@ def test_a_quantized_sha256_that_is_no_sha256_is_one_line(runs, tmp_path, value)
     a, b = _copy(runs["first"], tmp_path / "first"), _copy(runs["second"], tmp_path / "second")
     for run, v in ((a, "a" * 64), (b, value)):
         _edit(run, lambda d, v=v: d["config"]["qx"].update(quant="rtn", quantized_sha256=v))
-    with pytest.raises(QxError, match=rf"config.qx.quantized_sha256 is {value!r}: not a sha256"):
+    said = rf"^{re.escape(b.name)}: config.qx.quantized_sha256 is {re.escape(repr(value))}: not a sha256"
+    with pytest.raises(QxError, match=said):  # naming the file that holds it
         merge(a, b, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 

@@ -50,17 +50,19 @@ def test_key_depends_on_every_field():
     assert cache.cache_key({"a": 1, "b": 2}) == cache.cache_key({"b": 2, "a": 1})
 
 
-def test_weights_sha256_reads_every_safetensors_file_and_changes_with_a_byte(tmp_path):
+def test_weights_sha256_reads_every_top_level_safetensors_file_and_changes_with_a_byte(tmp_path):
     entry = tmp_path / "entry"
     (entry / "sub").mkdir(parents=True)
-    (entry / "model.safetensors").write_bytes(b"\x00" * 100)
-    (entry / "sub" / "more.safetensors").write_bytes(b"\x01" * 10)
+    (entry / "model-00001-of-00002.safetensors").write_bytes(b"\x00" * 100)  # a sharded checkpoint: both shards
+    (entry / "model-00002-of-00002.safetensors").write_bytes(b"\x01" * 10)
+    (entry / "sub" / "other.safetensors").write_bytes(b"\x03" * 10)  # another checkpoint, not loaded: not hashed
     (entry / "qx_cache.json").write_text("{}")
     before = cache.weights_sha256(entry)
     assert len(before) == 64 and before == cache.weights_sha256(entry)
     (entry / "qx_cache.json").write_text('{"other": 1}')  # not weights
+    (entry / "sub" / "other.safetensors").write_bytes(b"\x04" * 10)
     assert cache.weights_sha256(entry) == before
-    (entry / "sub" / "more.safetensors").write_bytes(b"\x01" * 9 + b"\x02")
+    (entry / "model-00002-of-00002.safetensors").write_bytes(b"\x01" * 9 + b"\x02")
     assert cache.weights_sha256(entry) != before
 
 
@@ -79,3 +81,9 @@ def test_a_named_checkpoint_is_hashed_only_where_it_holds_safetensors(tmp_path):
     (tmp_path / "st" / "model.safetensors").write_bytes(b"weights")
     assert cache.checkpoint_sha256(tmp_path / "st") == cache.weights_sha256(tmp_path / "st")
     assert cache.SHA256.fullmatch(cache.checkpoint_sha256(tmp_path / "st"))
+    same = cache.checkpoint_sha256(tmp_path / "st")
+    (tmp_path / "st" / "checkpoint-500").mkdir()  # another checkpoint inside it: not what transformers loads
+    (tmp_path / "st" / "checkpoint-500" / "model.safetensors").write_bytes(b"older weights")
+    assert cache.checkpoint_sha256(tmp_path / "st") == same
+    (tmp_path / "odd" / "x.safetensors").mkdir(parents=True)  # a folder named like weights: none, no cache error
+    assert cache.checkpoint_sha256(tmp_path / "odd") is None
