@@ -232,9 +232,10 @@ def merge(first: Path, second: Path, out: Path) -> Merged:
     joined["qx_rescored"] = a.get("qx_rescored", []) + b.get("qx_rescored", [])
     if not joined["qx_rescored"]:
         del joined["qx_rescored"]
-    parts = (a.get("qx_merged") or {}).get("parts") or [_part(first, a, ida)]
-    joined["qx_merged"] = {"by": "qxbench.lmeval.merge", "parts": [*parts, _part(second, b, idb)]}
-    unchecked = [n for n in ((a.get("qx_merged") or {}).get("weights_unchecked"), note) if n]
+    merged_a, merged_b = (a.get("qx_merged") or {}), (b.get("qx_merged") or {})  # either may be a joined run
+    parts = [*(merged_a.get("parts") or [_part(first, a, ida)]), *(merged_b.get("parts") or [_part(second, b, idb)])]
+    joined["qx_merged"] = {"by": "qxbench.lmeval.merge", "parts": parts}
+    unchecked = [n for n in (merged_a.get("weights_unchecked"), merged_b.get("weights_unchecked"), note) if n]
     if unchecked:  # kept in the file: a joined run without quantized_sha256 says why
         joined["qx_merged"]["weights_unchecked"] = "; ".join(unchecked)
     target.mkdir(parents=True, exist_ok=True)

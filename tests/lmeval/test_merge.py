@@ -163,6 +163,17 @@ def test_the_parts_quantized_weights_are_compared_where_both_record_them(runs, t
     assert joined["qx_merged"].get("weights_unchecked") == done.note  # the file says why it has no hash
 
 
+def test_a_joined_run_keeps_each_side_s_parts_and_notes(runs, tmp_path):
+    """Either side may itself be a joined run: its parts and its note of unchecked weights are kept."""
+    a, b = _copy(runs["first"], tmp_path / "first"), _copy(runs["second"], tmp_path / "second")
+    earlier = {"parts": [{"results": "results_x.json"}, {"results": "results_y.json"}], "weights_unchecked": "earlier"}
+    _edit(a, lambda d: d["config"]["qx"].update(quant="rtn", quantized_sha256="a" * 64))
+    _edit(b, lambda d: d.update(qx_merged=earlier) or d["config"]["qx"].update(quant="rtn", quantized_sha256="a" * 64))
+    joined = json.loads(merge(a, b, tmp_path / "out").results.read_text())["qx_merged"]
+    assert [p["results"] for p in joined["parts"]] == [a.name, "results_x.json", "results_y.json"]
+    assert joined["weights_unchecked"] == "earlier"
+
+
 @pytest.mark.parametrize("value", [12, "ABC", "a" * 63])
 def test_a_quantized_sha256_that_is_no_sha256_is_one_line(runs, tmp_path, value):
     a, b = _copy(runs["first"], tmp_path / "first"), _copy(runs["second"], tmp_path / "second")
